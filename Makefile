@@ -1,0 +1,56 @@
+# icpkit — the four commands a developer needs. Everything installs from the committed uv.lock.
+SHELL := /bin/bash
+PY ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+RUN := $(UV) run --frozen
+DEMO_DIR ?= demo
+
+.PHONY: help env demo test test-slow test-all lint format bench docs-images clean
+
+help:
+	@echo "make demo        create the environment and run the whole pipeline on the synthetic CRM"
+	@echo "make test        run the test suite (fast tests)"
+	@echo "make test-slow   run the slow statistical tests"
+	@echo "make lint        ruff check + ruff format --check + mypy"
+	@echo "make bench       run the benchmarks (see bench/RESULTS.md)"
+	@echo "make docs-images regenerate the report screenshots in docs/"
+
+# uv is installed with pip when missing; the environment comes from the committed lock.
+$(UV):
+	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras --group dev
+	@touch $@
+
+env: $(VENV)/.synced
+
+demo: env
+	$(RUN) icpkit demo $(DEMO_DIR)
+
+test: env
+	$(RUN) pytest -q -n 2 --dist loadfile
+
+test-slow: env
+	$(RUN) pytest -q -n 2 --dist loadfile -m slow
+
+test-all: test test-slow
+
+lint: env
+	$(RUN) ruff check src tests bench
+	$(RUN) ruff format --check src tests bench
+	$(RUN) mypy
+
+format: env
+	$(RUN) ruff format src tests bench
+	$(RUN) ruff check --fix src tests bench
+
+bench: env
+	$(RUN) python bench/run_all.py
+
+docs-images: env
+	$(RUN) python docs/make_images.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

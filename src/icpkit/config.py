@@ -1,0 +1,208 @@
+"""The workspace config (``icpkit.toml``): every setting declared once, typed, with default and help.
+
+The docs (docs/config.md) and ``icpkit init`` are generated from these models; a test checks that
+they agree. Each section is a pydantic model; ``WorkspaceConfig`` is the whole file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from icpkit.errors import ConfigError
+
+CONFIG_NAME = "icpkit.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Section):
+    """Where one canonical table comes from and how its columns map onto the canonical ones."""
+
+    path: str = Field(
+        description="File with the table, relative to the workspace: .csv, .tsv, .txt, .xlsx, "
+        ".parquet, .sqlite/.db (SQLite) or .duckdb."
+    )
+    table: str | None = Field(None, description="For SQL files: the table to read.")
+    query: str | None = Field(None, description="For SQL files: a SELECT to run instead of a table.")
+    sheet: str | None = Field(None, description="For Excel files: the sheet name (default: the first).")
+    delimiter: str | None = Field(None, description="CSV delimiter (default: sniffed).")
+    encoding: str | None = Field(None, description="CSV encoding (default: sniffed: UTF-8, UTF-8 BOM, Latin-1).")
+    date_format: str | None = Field(
+        None, description="strftime format for ambiguous dates, e.g. '%d/%m/%Y' (default: inferred)."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical column name → column name in the file. Unmapped file columns are kept "
+        "as extra attributes.",
+    )
+    stage_values: dict[str, str] = Field(
+        default_factory=dict,
+        description="Deals only: raw stage value → won | lost | open, for stages icpkit cannot guess.",
+    )
+    tag_columns: list[str] = Field(
+        default_factory=list,
+        description="Extra multi-valued columns (split on , ; | into lists), besides tech_stack.",
+    )
+    drop_columns: list[str] = Field(
+        default_factory=list, description="File columns never to use as attributes (ids, free text, PII)."
+    )
+
+
+class SuccessMetric(_Section):
+    """One ingredient of the composite success score."""
+
+    name: str = Field(description="An outcome metric, e.g. won_revenue, win_rate, ltv (see `icpkit customers`).")
+    weight: float = Field(1.0, gt=0, description="Relative weight in the composite score.")
+    direction: Literal["higher", "lower"] = Field(
+        "higher", description="Whether higher values are better (sales_cycle_days: lower)."
+    )
+
+
+class SuccessConfig(_Section):
+    """How a 'best' and a 'worst' customer are defined."""
+
+    metrics: list[SuccessMetric] = Field(
+        default_factory=list,
+        description="Metrics of the composite success score. Empty: chosen from the tables present.",
+    )
+    best_share: float = Field(
+        0.2, gt=0, lt=1, description="Share of ranked customers labelled 'best' (top of the ranking)."
+    )
+    worst_share: float = Field(
+        0.2, gt=0, lt=1, description="Share of ranked customers labelled 'worst' (bottom of the ranking)."
+    )
+    churned_is_worst: bool = Field(True, description="Churned customers are always 'worst'.")
+    lost_only_is_worst: bool = Field(True, description="Accounts with only lost deals are always 'worst'.")
+    shrinkage_prior: float = Field(
+        5.0, ge=0, description="Pseudo-deals of the global win rate added to each account's win rate."
+    )
+
+
+class DiscoveryConfig(_Section):
+    """The segment search behind the ICP criteria and disqualifiers."""
+
+    max_depth: int = Field(3, ge=1, le=3, description="Most conditions in one segment.")
+    min_support: float = Field(
+        0.02, gt=0, lt=1, description="Smallest share of accounts a segment may cover."
+    )
+    min_support_count: int = Field(10, ge=1, description="Smallest number of accounts a segment may cover.")
+    top_k: int = Field(20, ge=1, description="Segments kept after redundancy removal.")
+    beam_width: int = Field(50, ge=1, description="Width of the beam search.")
+    quality: Literal["wracc", "binomial", "mean_shift"] = Field(
+        "binomial", description="Quality function of the search."
+    )
+    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level after multiple-testing control.")
+    numeric_bins: int = Field(5, ge=2, le=20, description="Bins per numeric attribute (rounded cut points).")
+    max_categories: int = Field(30, ge=2, description="Most levels of a categorical attribute; rarer ones pooled.")
+    max_criteria: int = Field(3, ge=1, le=5, description="Most core ICP criteria (segments).")
+    precision_floor: float = Field(
+        0.0, ge=0, le=1,
+        description="Least precision a core criterion needs, as a multiple of the base rate "
+        "(0 = at least 1.5× the base rate).",
+    )
+    attributes: list[str] = Field(default_factory=list, description="Attributes to use (empty: all).")
+    exclude: list[str] = Field(default_factory=list, description="Attributes never to use.")
+    seed: int = Field(0, description="Seed of the holdout split and permutations.")
+
+
+class ScoringConfig(_Section):
+    """The points scorecard."""
+
+    target: Literal["best", "won"] = Field(
+        "best", description="best: best-vs-rest per account; won: won-vs-lost per deal."
+    )
+    regularization: float = Field(1.0, gt=0, description="Inverse L2 strength (C) of the logistic model.")
+    max_bins: int = Field(6, ge=2, le=20, description="Most bins per numeric attribute.")
+    min_bin_share: float = Field(0.03, gt=0, lt=0.5, description="Rare categories below this share are pooled.")
+
+
+class TierConfig(_Section):
+    """How tiers are cut."""
+
+    tier1_share: float = Field(0.1, gt=0, lt=1, description="Target share of accounts in Tier 1.")
+    tier2_share: float = Field(0.2, gt=0, lt=1, description="Target share of accounts in Tier 2.")
+    tier3_share: float = Field(0.3, gt=0, lt=1, description="Target share of accounts in Tier 3.")
+
+
+class ValidationConfig(_Section):
+    """The out-of-time backtest."""
+
+    cut_date: str | None = Field(
+        None, description="Backtest cut date YYYY-MM-DD (default: leaves the last ~25% of closed deals after it)."
+    )
+    holdout_share: float = Field(0.25, gt=0, lt=1, description="Share of closed deals after the default cut.")
+    cost_source: str | None = Field(
+        None, description="Optional CSV of acquisition spend (segment or channel, spend) for CAC."
+    )
+
+
+class WorkspaceConfig(_Section):
+    """The whole icpkit.toml."""
+
+    name: str = Field("icp", description="Name of this ICP workspace (shown in reports).")
+    preset: Literal["none", "hubspot", "salesforce", "maven"] = Field(
+        "none", description="Column-mapping preset the sources follow."
+    )
+    currency: str = Field("USD", description="Currency amounts are reported in.")
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=dict,
+        description="One entry per canonical table (accounts required; deals, subscriptions, contacts, "
+        "notes, signals optional).",
+    )
+    success: SuccessConfig = Field(default_factory=SuccessConfig, description="Success definition.")
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig, description="Segment search.")
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Scorecard.")
+    tiers: TierConfig = Field(default_factory=TierConfig, description="Tier cut-offs.")
+    validation: ValidationConfig = Field(default_factory=ValidationConfig, description="Backtest.")
+
+    def content_hash(self) -> str:
+        """A stable hash of every setting, stored with each version."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_config(workspace: Path) -> WorkspaceConfig:
+    """Read ``icpkit.toml`` from a workspace folder (or a path to the file itself)."""
+    path = workspace if workspace.suffix == ".toml" else workspace / CONFIG_NAME
+    if not path.exists():
+        raise ConfigError(f"{path}: no icpkit.toml here (run `icpkit init DIR` to create one)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_dict(raw, origin=str(path))
+
+
+def config_from_dict(raw: dict[str, Any], origin: str = "config") -> WorkspaceConfig:
+    """Validate a config mapping; every problem is listed in one ConfigError."""
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  - {key}: {err['msg']} (found {err.get('input')!r})")
+        raise ConfigError(f"{origin}: invalid settings:\n" + "\n".join(lines)) from None
+
+
+def iter_settings(model: type[BaseModel] = WorkspaceConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """Every setting as (key, type, default, help), sections flattened; the source of the docs."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.extend(iter_settings(ann, prefix=f"{key}."))
+            continue
+        default = info.get_default(call_default_factory=True)
+        type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+        rows.append((key, type_name, json.dumps(default, default=str), info.description or ""))
+    return rows
