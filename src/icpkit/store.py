@@ -1,0 +1,312 @@
+"""The version store: every build of the ICP is kept as a numbered version in SQLite.
+
+The store lives at ``<workspace>/.icpkit/versions.sqlite``. Each version holds the profile JSON, the
+config hash, a fingerprint of the data it was built from, the validation results, a UTC timestamp
+and a user note. Saves are atomic: SQLite in WAL mode, one ``BEGIN IMMEDIATE`` transaction per
+save (so two builds at once queue on the write lock instead of racing for a version number), and a
+busy timeout. A process killed mid-save leaves every earlier version intact: the half-written
+transaction is never committed and is rolled back the next time the store is opened.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from icpkit.data.model import CrmData
+from icpkit.errors import StoreError
+from icpkit.profile import IcpProfile
+
+STORE_DIR = ".icpkit"
+STORE_NAME = "versions.sqlite"
+STORE_SCHEMA = 1
+BUSY_TIMEOUT_S = 60.0
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS versions (
+    version      INTEGER PRIMARY KEY,
+    created_at   TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    config_hash  TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    validation   TEXT,
+    note         TEXT NOT NULL DEFAULT '',
+    profile_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_INFO_COLUMNS = "version, created_at, name, config_hash, note, fingerprint"
+
+
+def fingerprint(crm: CrmData) -> dict[str, Any]:
+    """Row counts and a content hash per source table, to tell whether two builds saw the same data.
+
+    The hash combines the column names and polars' row hashes (seed 0), so it is fast on millions of
+    rows. It is stable for one polars version; a polars upgrade may change it (the row counts and
+    column names still compare).
+
+    Parameters
+    ----------
+    crm : CrmData
+        The loaded CRM.
+
+    Returns
+    -------
+    dict
+        ``{table: {"rows": int, "columns": [...], "hash": "16 hex digits"}}`` per present table.
+    """
+    result: dict[str, Any] = {}
+    for name, frame in crm.frames().items():
+        digest = hashlib.sha256()
+        digest.update("\x1f".join(frame.columns).encode())
+        if frame.height:
+            digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
+        result[name] = {
+            "rows": frame.height,
+            "columns": frame.columns,
+            "hash": digest.hexdigest()[:16],
+        }
+    return result
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One line of the version list: what `icpkit versions` prints."""
+
+    version: int
+    created_at: str
+    name: str
+    config_hash: str
+    note: str
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary_line(self) -> str:
+        rows = ", ".join(f"{t} {n}" for t, n in self.rows.items())
+        note = f"  {self.note}" if self.note else ""
+        return f"v{self.version}  {self.created_at}  config {self.config_hash}  ({rows}){note}"
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A whole saved version: the profile JSON and everything stored beside it."""
+
+    version: int
+    created_at: str
+    name: str
+    config_hash: str
+    note: str
+    fingerprint: dict[str, Any]
+    validation: dict[str, Any] | None
+    profile_json: str
+
+    def profile(self) -> IcpProfile:
+        """The stored ICP as an IcpProfile."""
+        return IcpProfile.from_json(self.profile_json)
+
+    def info(self) -> VersionInfo:
+        rows = {t: int(v.get("rows", 0)) for t, v in self.fingerprint.items()}
+        return VersionInfo(
+            self.version, self.created_at, self.name, self.config_hash, self.note, rows
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["profile"] = json.loads(out.pop("profile_json"))
+        return out
+
+
+class Store:
+    """The versions of one workspace, in ``<workspace>/.icpkit/versions.sqlite``.
+
+    Creating a Store touches nothing on disk; the first :meth:`save` creates the folder and file.
+    Reading from a workspace that has no store raises :class:`~icpkit.errors.StoreError`.
+
+    Parameters
+    ----------
+    workspace_dir : Path
+        The workspace folder (the one holding ``icpkit.toml``).
+    """
+
+    def __init__(self, workspace_dir: Path) -> None:
+        self.workspace_dir = Path(workspace_dir)
+        self.path = self.workspace_dir / STORE_DIR / STORE_NAME
+
+    # -- connections ------------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
+        if not create and not self.path.exists():
+            raise StoreError(
+                f"{self.path}: no version store here yet "
+                "(run `icpkit build` to save the first version)"
+            )
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the transaction is explicit.
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            if create:
+                conn.executescript(_CREATE)
+            self._check_schema(conn)
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: the version store cannot be read ({exc})") from None
+        finally:
+            conn.close()
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "versions" not in names:
+            raise StoreError(f"{self.path}: not an icpkit version store (no 'versions' table)")
+
+    # -- writing ----------------------------------------------------------------------------------
+    def save(
+        self,
+        profile_json: str,
+        *,
+        config_hash: str,
+        fingerprint: dict[str, Any],
+        validation: dict[str, Any] | None,
+        note: str = "",
+    ) -> int:
+        """Save a new version atomically and return its number (1, 2, …; unique and gap-free).
+
+        Parameters
+        ----------
+        profile_json : str
+            The profile, as ``IcpProfile.to_json()``; checked to be a valid profile before saving.
+        config_hash : str
+            ``WorkspaceConfig.content_hash()`` of the config the build used.
+        fingerprint : dict
+            :func:`fingerprint` of the data the build used.
+        validation : dict or None
+            ``ValidationResult.to_dict()``, when a backtest ran.
+        note : str
+            The user's note (``icpkit build --note``).
+        """
+        name = IcpProfile.from_json(profile_json).name
+        fp_text = json.dumps(fingerprint, sort_keys=True, default=str)
+        val_text = None if validation is None else json.dumps(validation, default=str)
+        stamp = datetime.now(UTC).isoformat(timespec="microseconds")
+        with self._connect(create=True) as conn:
+            # BEGIN IMMEDIATE takes the write lock before reading max(version), so two concurrent
+            # saves cannot pick the same number; a kill before COMMIT leaves nothing behind.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions").fetchone()
+                version = int(row[0])
+                conn.execute(
+                    "INSERT INTO versions (version, created_at, name, config_hash, fingerprint,"
+                    " validation, note, profile_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (version, stamp, name, config_hash, fp_text, val_text, note, profile_json),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                    (str(STORE_SCHEMA),),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return version
+
+    # -- reading ----------------------------------------------------------------------------------
+    def list(self) -> builtins.list[VersionInfo]:
+        """Every saved version, oldest first."""
+        with self._connect(create=False) as conn:
+            rows = conn.execute(f"SELECT {_INFO_COLUMNS} FROM versions ORDER BY version").fetchall()
+        return [_info_from_row(r) for r in rows]
+
+    def versions_frame(self) -> pl.DataFrame:
+        """The version list as a frame (version, created_at, name, config_hash, note)."""
+        infos = self.list()
+        return pl.DataFrame(
+            [{k: v for k, v in i.to_dict().items() if k != "rows"} for i in infos],
+            schema={
+                "version": pl.Int64,
+                "created_at": pl.Utf8,
+                "name": pl.Utf8,
+                "config_hash": pl.Utf8,
+                "note": pl.Utf8,
+            },
+        )
+
+    def get(self, version: int | str) -> StoredVersion:
+        """One version: an integer, ``'v3'``, ``'3'``, ``'latest'`` or ``'previous'``.
+
+        Raises
+        ------
+        StoreError
+            When the store is missing or holds no such version (the message lists those that exist).
+        """
+        with self._connect(create=False) as conn:
+            existing = [
+                int(r[0]) for r in conn.execute("SELECT version FROM versions ORDER BY version")
+            ]
+            number = _resolve(version, existing, self.path)
+            row = conn.execute(
+                "SELECT version, created_at, name, config_hash, note, fingerprint, validation,"
+                " profile_json FROM versions WHERE version = ?",
+                (number,),
+            ).fetchone()
+        return StoredVersion(
+            version=int(row[0]),
+            created_at=row[1],
+            name=row[2],
+            config_hash=row[3],
+            note=row[4],
+            fingerprint=json.loads(row[5]),
+            validation=None if row[6] is None else json.loads(row[6]),
+            profile_json=row[7],
+        )
+
+    def latest(self) -> StoredVersion:
+        """The newest version."""
+        return self.get("latest")
+
+
+def _info_from_row(row: tuple[Any, ...]) -> VersionInfo:
+    fp = json.loads(row[5])
+    rows = {t: int(v.get("rows", 0)) for t, v in fp.items() if isinstance(v, dict)}
+    return VersionInfo(int(row[0]), row[1], row[2], row[3], row[4], rows)
+
+
+def _resolve(version: int | str, existing: list[int], path: Path) -> int:
+    """Turn a user's version reference into a stored version number."""
+    listed = ", ".join(f"v{v}" for v in existing) or "none"
+    if not existing:
+        raise StoreError(f"{path}: the store holds no versions yet (run `icpkit build`)")
+    if isinstance(version, str):
+        text = version.strip().lower()
+        if text == "latest":
+            return existing[-1]
+        if text == "previous":
+            if len(existing) < 2:
+                raise StoreError(f"{path}: there is no previous version (versions: {listed})")
+            return existing[-2]
+        digits = text[1:] if text.startswith("v") else text
+        if not digits.isdigit():
+            raise StoreError(
+                f"version {version!r} is not understood (expected a number, 'v3', 'latest' or "
+                f"'previous'; versions: {listed})"
+            )
+        version = int(digits)
+    if version not in existing:
+        raise StoreError(f"{path}: no version {version} (versions: {listed})")
+    return version
