@@ -206,3 +206,31 @@ def iter_settings(model: type[BaseModel] = WorkspaceConfig, prefix: str = "") ->
         type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
         rows.append((key, type_name, json.dumps(default, default=str), info.description or ""))
     return rows
+
+
+def settings_markdown() -> str:
+    """The reference of every icpkit.toml setting, generated from the models (docs/config.md)."""
+    lines = [
+        "# icpkit.toml reference",
+        "",
+        "Generated from `src/icpkit/config.py` by `python -m icpkit.config > docs/config.md`;",
+        "`tests/test_config.py` fails when this page and the code disagree.",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for key, type_name, default, help_text in iter_settings():
+        lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
+    lines += ["", "## Each source (`[sources.<table>]`)", "", "| key | type | default | meaning |",
+              "|---|---|---|---|"]
+    for key, type_name, default, help_text in iter_settings(SourceConfig):
+        lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
+    lines += ["", "## Each success metric (`[[success.metrics]]`)", "",
+              "| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, type_name, default, help_text in iter_settings(SuccessMetric):
+        lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(settings_markdown(), end="")

@@ -1,0 +1,319 @@
+"""The `icpkit` command line: parse → pipeline/store/report → print.
+
+Every IcpError becomes one line on stderr and the error's exit code; no traceback ever reaches a
+user for a problem in their data. Handlers stay short: logic lives in the core.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from icpkit import __version__
+from icpkit.errors import IcpError, SchemaError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="icpkit",
+    help="Derive an evidence-backed Ideal Customer Profile from CRM data, then score, tier, "
+    "validate and document it.\n\nStart with `icpkit demo` or `icpkit init DIR`.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (holds icpkit.toml).")]
+
+
+def handled(func: F) -> F:
+    """Translate IcpError into one line (plus the problem list) and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IcpError as exc:
+            err.print(f"error: {exc}" if not isinstance(exc, SchemaError) else f"error: {exc}",
+                      markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; nothing was written")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"icpkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """icpkit command line."""
+
+
+@app.command()
+@handled
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the synthetic workspace.")] = Path("demo"),
+    accounts: Annotated[int, typer.Option(help="Number of synthetic accounts.")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 7,
+) -> None:
+    """Write a synthetic CRM with a planted ICP and run the whole pipeline on it.
+
+    Example: icpkit demo demo/ --accounts 3000
+    """
+    from icpkit import datasets, pipeline
+
+    crm = datasets.make_crm(accounts, seed=seed)
+    crm.write_workspace(directory)
+    out.print(f"synthetic CRM written to {directory} (planted ICP: "
+              f"{'; '.join(crm.truth.icp.segments)})", markup=False)
+    workspace = pipeline.Workspace.open(directory)
+    version, result = pipeline.build_and_save(workspace, note="demo")
+    _print_profile(result.profile, version)
+    _render_reports(workspace, version)
+
+
+@app.command()
+@handled
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder with the CRM export files.")],
+    preset: Annotated[str | None, typer.Option(help="hubspot | salesforce | maven")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing icpkit.toml.")] = False,
+) -> None:
+    """Write icpkit.toml for the files in DIR, guessing the column mapping, and show the guess.
+
+    Example: icpkit init exports/ --preset hubspot
+    """
+    from icpkit import pipeline
+
+    guess = pipeline.init_workspace(directory, preset, force=force)
+    for line in guess.explanation_lines():
+        out.print(line, markup=False)
+    out.print(f"\nwrote {directory / 'icpkit.toml'} — correct any guess there, then run "
+              f"`icpkit check -w {directory}`", markup=False)
+
+
+@app.command()
+@handled
+def check(workspace: WorkspaceOpt = Path(".")) -> None:
+    """Load and validate every source; list every problem with file, row and column.
+
+    Exit code 1 when any problem is fatal. Example: icpkit check -w exports/
+    """
+    from icpkit import pipeline
+
+    report = pipeline.Workspace.open(workspace).check()
+    for line in report.summary_lines():
+        out.print(line, markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handled
+def customers(
+    workspace: WorkspaceOpt = Path("."),
+    top: Annotated[int, typer.Option(help="How many best and worst customers to list.")] = 10,
+) -> None:
+    """List the best and the worst customers with the reason for each rank.
+
+    Example: icpkit customers -w exports/ --top 20
+    """
+    from icpkit import pipeline
+
+    outcomes = pipeline.customers(pipeline.Workspace.open(workspace))
+    counts = outcomes.counts()
+    out.print("success = " + "; ".join(outcomes.notes), markup=False)
+    out.print(f"{counts['best']} best, {counts['worst']} worst, {counts['rest']} rest, "
+              f"{counts['unranked']} without outcomes", markup=False)
+    for label in ("best", "worst"):
+        group = outcomes.group(label)
+        if label == "worst":
+            group = group.reverse()
+        _customer_table(label, group.head(top), outcomes)
+
+
+@app.command()
+@handled
+def build(
+    workspace: WorkspaceOpt = Path("."),
+    note: Annotated[str, typer.Option(help="A note saved with this version.")] = "",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write the profile JSON here.")] = None,
+) -> None:
+    """Outcomes → discovery → scorecard → tiers → backtest; save a new version; print the ICP.
+
+    Example: icpkit build -w exports/ --note "after Q3 data"
+    """
+    from icpkit import pipeline
+    from icpkit.atomic import write_text_atomic
+
+    ws = pipeline.Workspace.open(workspace)
+    version, result = pipeline.build_and_save(ws, note=note)
+    _print_profile(result.profile, version)
+    if output is not None:
+        write_text_atomic(output, result.profile.to_json())
+        out.print(f"profile JSON written to {output}", markup=False)
+
+
+@app.command()
+@handled
+def score(
+    input: Annotated[Path, typer.Argument(help="Accounts file: CSV, Parquet or Excel.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    spec: Annotated[Path | None, typer.Option(help="A hand-written ICP spec (TOML) instead of a version.")] = None,
+) -> None:
+    """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
+
+    Example: icpkit score prospects.csv -o scored.csv
+    """
+    from rich.progress import Progress
+
+    from icpkit import pipeline
+    from icpkit.scoring import load_spec, score_file
+
+    profile = load_spec(spec) if spec else _profile(pipeline.Workspace.open(workspace), version)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("scoring", total=None)
+        n = score_file(profile, input, output,
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"scored {n:,} accounts → {output}", markup=False)
+
+
+@app.command()
+@handled
+def report(
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Version to render (latest, previous, 3, v3).")] = "latest",
+    format: Annotated[str, typer.Option("--format", "-f", help="html | pdf | md | json")] = "html",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+) -> None:
+    """Render a version as the one-page ICP plus the detailed report.
+
+    Example: icpkit report --format pdf -o icp.pdf
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    path = _render(ws, version, format, output)
+    out.print(f"report written to {path}", markup=False)
+
+
+@app.command()
+@handled
+def versions(workspace: WorkspaceOpt = Path(".")) -> None:
+    """List the saved versions of the ICP.
+
+    Example: icpkit versions -w exports/
+    """
+    from icpkit import pipeline
+
+    table = Table("version", "created", "criteria", "note", "config", "data")
+    for info in pipeline.Workspace.open(workspace).store.list():
+        table.add_row(*[str(x) for x in info.row()])
+    out.print(table)
+
+
+@app.command()
+@handled
+def diff(
+    a: Annotated[str, typer.Argument(help="Older version (e.g. 1, v1, previous).")] = "previous",
+    b: Annotated[str, typer.Argument(help="Newer version (e.g. 2, latest).")] = "latest",
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Explain in words what changed between two versions, with a tier migration table.
+
+    Example: icpkit diff 1 2
+    """
+    from icpkit import pipeline
+
+    changes = pipeline.diff_versions(pipeline.Workspace.open(workspace), a, b)
+    out.print(changes.to_text(), markup=False)
+
+
+@app.command()
+@handled
+def drift(
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Version to check.")] = "latest",
+    against: Annotated[Path | None, typer.Option(help="A prospect list to compare with the training data.")] = None,
+) -> None:
+    """Say whether the ICP still holds: keep, review or rebuild, with the reasons.
+
+    Example: icpkit drift --against new_prospects.csv
+    """
+    from icpkit import pipeline
+
+    result = pipeline.drift_check(pipeline.Workspace.open(workspace), version, against)
+    out.print(result.to_text(), markup=False)
+
+
+# ----------------------------------------------------------------------------- printing
+
+
+def _profile(ws: Any, version: str) -> Any:
+    from icpkit.profile import IcpProfile
+
+    return IcpProfile.from_json(ws.store.get(version).profile_json)
+
+
+def _print_profile(profile: Any, version: int) -> None:
+    out.print(f"\nICP version {version}: {profile.statement}\n", markup=False)
+    for title, rules in (("Core criteria", profile.criteria), ("Disqualifiers", profile.disqualifiers)):
+        table = Table("rule", "accounts", "coverage", "precision", "lift [95% CI]", "q", "evidence",
+                      title=title, title_justify="left")
+        for r in rules:
+            table.add_row(r.rule, str(r.support), f"{r.coverage:.0%}", f"{r.precision:.0%}",
+                          f"{r.lift:.1f} [{r.lift_ci[0]:.1f}, {r.lift_ci[1]:.1f}]",
+                          f"{r.q_value:.3g}", r.evidence)
+        if not rules:
+            table.add_row("(none with enough evidence)", "", "", "", "", "", "")
+        out.print(table)
+    for caveat in profile.caveats:
+        out.print(f"note: {caveat}", markup=False)
+
+
+def _customer_table(label: str, group: Any, outcomes: Any) -> None:
+    table = Table("rank", "account", "score", "reason", title=f"{label} customers", title_justify="left")
+    for row in group.iter_rows(named=True):
+        table.add_row(str(row["rank"]), str(row["account_id"]), f"{row['success_score']:.2f}",
+                      row["reason"])
+    out.print(table)
+
+
+def _render(ws: Any, version: str, fmt: str, output: Path | None) -> Path:
+    from icpkit.report import render_version
+
+    return render_version(ws, version, fmt, output)
+
+
+def _render_reports(ws: Any, version: int) -> None:
+    try:
+        for fmt in ("html", "pdf"):
+            path = _render(ws, str(version), fmt, None)
+            out.print(f"{fmt.upper()} report: {path}", markup=False)
+    except IcpError as exc:  # a missing PDF engine must not hide the HTML report
+        err.print(f"note: {exc}", markup=False)
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m icpkit`
+    app(prog_name="icpkit")
+    sys.exit(0)

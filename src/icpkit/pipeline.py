@@ -1,0 +1,185 @@
+"""The functions every edge calls: build, score, validate, and the workspace around them.
+
+The CLI, the HTTP API and a Python user call the same functions here, so one test covers all.
+Nothing here parses arguments or prints; results are plain objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import tomli_w
+
+from icpkit import __version__
+from icpkit.atomic import write_text_atomic
+from icpkit.config import CONFIG_NAME, WorkspaceConfig, config_from_dict, load_config
+from icpkit.data import CheckReport, CrmData, GuessResult, check_workspace, guess_config
+from icpkit.data import load_workspace as load_crm
+from icpkit.discovery import IcpDiscovery, find_icp
+from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.outcomes import Outcomes, compute_outcomes
+from icpkit.profile import IcpProfile
+from icpkit.scoring import fit_scorecard_and_tiers, score_frame
+from icpkit.store import Store, fingerprint
+from icpkit.validation import ValidationResult, default_cut_date, evaluate, split_at
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder with icpkit.toml and the .icpkit/ version store."""
+
+    root: Path
+    config: WorkspaceConfig
+
+    @classmethod
+    def open(cls, root: Path | str = ".") -> Workspace:
+        root = Path(root)
+        return cls(root=root, config=load_config(root))
+
+    def load(self) -> CrmData:
+        return load_crm(self.config, self.root)
+
+    def check(self) -> CheckReport:
+        return check_workspace(self.config, self.root)
+
+    @property
+    def store(self) -> Store:
+        return Store(self.root)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Everything one build produced: the profile and the intermediate results behind it."""
+
+    profile: IcpProfile
+    outcomes: Outcomes
+    discovery: IcpDiscovery
+    scored: pl.DataFrame
+    validation: ValidationResult | None
+
+
+def init_workspace(directory: Path, preset: str | None = None, *, force: bool = False) -> GuessResult:
+    """Guess the mapping of the files in ``directory`` and write its icpkit.toml."""
+    target = Path(directory) / CONFIG_NAME
+    if target.exists() and not force:
+        raise ConfigError(f"{target} exists already (use --force to overwrite it)")
+    guess = guess_config(Path(directory), preset)
+    config_from_dict(guess.config, origin="guessed config")  # never write a config we cannot read
+    write_text_atomic(target, tomli_w.dumps(guess.config))
+    return guess
+
+
+def customers(workspace: Workspace) -> Outcomes:
+    """Outcomes of every account in the workspace: best, worst, rest, with reasons."""
+    return compute_outcomes(workspace.load(), workspace.config.success)
+
+
+def build_icp(
+    crm: CrmData, config: WorkspaceConfig, *, validate: bool = True, as_of: date | None = None
+) -> BuildResult:
+    """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile."""
+    outcomes = compute_outcomes(crm, config.success, as_of=as_of)
+    labels = outcomes.labels_for(crm.accounts)
+    discovery = find_icp(crm.accounts, labels, config.discovery)
+    scorecard, tiers = fit_scorecard_and_tiers(
+        crm.accounts, labels, discovery.criteria, discovery.disqualifiers, config.scoring,
+        config.tiers,
+    )
+    profile = IcpProfile(
+        name=config.name,
+        statement=discovery.statement,
+        criteria=discovery.criteria,
+        disqualifiers=discovery.disqualifiers,
+        success_definition=outcomes.definition(),
+        counts=_counts(crm, outcomes),
+        single_traits=discovery.single_traits,
+        segments=discovery.segments.to_dict().get("segments", []),
+        scorecard=scorecard,
+        tiers=tiers,
+        data_quality=_data_quality(crm),
+        caveats=[*discovery.caveats, *outcomes.notes],
+        provenance=_provenance(crm, config),
+    )
+    scored = score_frame(profile, crm.accounts)
+    result = None
+    if validate:
+        result = _try_validate(crm, config)
+        if result is not None:
+            profile = profile.model_copy(update={"validation": result.to_dict()})
+    return BuildResult(profile, outcomes, discovery, scored, result)
+
+
+def score_accounts(profile: IcpProfile, frame: Any) -> Any:
+    """Fit score, tier and reasons for any account table (pandas in → pandas out; polars too)."""
+    return score_frame(profile, frame)
+
+
+def validate_icp(crm: CrmData, config: WorkspaceConfig, cut: date | None = None) -> ValidationResult:
+    """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
+    if crm.deals is None:
+        raise InsufficientDataError("a backtest needs a deals table with dates")
+    cut = cut or _configured_cut(config) or default_cut_date(crm.deals, config.validation.holdout_share)
+    before, after = split_at(crm, cut)
+    built = build_icp(before, config, validate=False)
+    scored = score_frame(built.profile, crm.accounts)
+    return evaluate(scored, after, costs=None, cut=cut, profile=built.profile)
+
+
+def build_and_save(workspace: Workspace, note: str = "") -> tuple[int, BuildResult]:
+    """Build from the workspace's data and save the result as a new version."""
+    crm = workspace.load()
+    result = build_icp(crm, workspace.config)
+    version = workspace.store.save(
+        result.profile.to_json(),
+        config_hash=workspace.config.content_hash(),
+        fingerprint=fingerprint(crm),
+        validation=result.profile.validation,
+        note=note,
+    )
+    return version, result
+
+
+def _try_validate(crm: CrmData, config: WorkspaceConfig) -> ValidationResult | None:
+    """The backtest when the data allows one; a build without dated deals is still a build."""
+    if crm.deals is None or "created_at" not in crm.deals.columns:
+        return None
+    try:
+        return validate_icp(crm, config)
+    except InsufficientDataError:
+        return None
+
+
+def _configured_cut(config: WorkspaceConfig) -> date | None:
+    text = config.validation.cut_date
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"validation.cut_date: {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _counts(crm: CrmData, outcomes: Outcomes) -> dict[str, int]:
+    counts = {f"n_{k}": v for k, v in outcomes.counts().items()}
+    counts["n_accounts"] = crm.accounts.height
+    for name, frame in crm.frames().items():
+        if name != "accounts":
+            counts[f"n_{name}"] = frame.height
+    return counts
+
+
+def _data_quality(crm: CrmData) -> dict[str, Any]:
+    warnings = [str(p) for p in crm.problems if p.severity == "warning"]
+    return {"warnings": warnings[:200], "n_warnings": len(warnings),
+            "tables": {k: v.height for k, v in crm.frames().items()},
+            "missing_tables": crm.missing()}
+
+
+def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
+    return {"icpkit_version": __version__, "config_hash": config.content_hash(),
+            "sources": dict(crm.sources), "fingerprint": fingerprint(crm)}
+
