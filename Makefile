@@ -32,8 +32,9 @@ demo: env
 test: env
 	$(RUN) pytest -q -n 2 --dist loadfile
 
+# pytest exits 5 when no test is selected; that is not a failure of the slow suite.
 test-slow: env
-	$(RUN) pytest -q -n 2 --dist loadfile -m slow
+	$(RUN) pytest -q -n 2 --dist loadfile -m slow || [ $$? -eq 5 ]
 
 test-all: test test-slow
 
