@@ -1,0 +1,161 @@
+"""The planted ICP of a synthetic CRM: which accounts fit, which are disqualified, and how strongly.
+
+A ``PlantedIcp`` is plain data: its segments and disqualifiers are rules in icpkit's rule text
+(parsed by :mod:`icpkit.rules`), so a recovered ICP can be compared with the planted one as text.
+Every effect the generator plants is a field here; nothing about the ICP is baked into the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PlantedIcp:
+    """The known ground truth a synthetic CRM is generated from.
+
+    Parameters
+    ----------
+    segments
+        Rules (icpkit rule text) an ideal account meets; an account meeting any one is in the ICP.
+    disqualifiers
+        Rules that make an account a poor fit; they override the segments.
+    base_win, icp_win, disqualified_win
+        Per-deal win probability of an ordinary, an in-ICP and a disqualified account.
+    base_churn, icp_churn, disqualified_churn
+        Probability that a subscription churns within a year (constant hazard).
+    icp_deal_multiplier, disqualified_deal_multiplier
+        Factor on the median deal amount of in-ICP / disqualified accounts.
+    base_expansion, icp_expansion
+        Yearly MRR growth of a subscription at each renewal.
+    size_effect
+        0..1: how much company size drives the number of deals, deal amounts and sales cycles.
+        0 means no attribute predicts any outcome (used by the "none" spec).
+    icp_signal_rate, base_signal_rate
+        Chance that a won deal of an in-ICP account (resp. any other deal) is preceded by a
+        buying signal (funding, hiring, leadership change) 10-90 days before it was created.
+    persona_title, persona_share
+        Champion title planted on won deals of in-ICP accounts, and how often it replaces the
+        usual title draw.
+    icp_nps, base_nps, disqualified_nps
+        Mean NPS (0-10) of survey notes.
+    shift_date, shifted_segments
+        Optional planted drift: deals created on or after ``shift_date`` follow
+        ``shifted_segments`` instead of ``segments`` (disqualifiers are unchanged).
+    """
+
+    segments: tuple[str, ...] = ()
+    disqualifiers: tuple[str, ...] = ()
+    base_win: float = 0.18
+    icp_win: float = 0.55
+    disqualified_win: float = 0.05
+    base_churn: float = 0.25
+    icp_churn: float = 0.06
+    disqualified_churn: float = 0.7
+    icp_deal_multiplier: float = 2.5
+    disqualified_deal_multiplier: float = 0.7
+    base_expansion: float = 0.03
+    icp_expansion: float = 0.25
+    size_effect: float = 1.0
+    icp_signal_rate: float = 0.6
+    base_signal_rate: float = 0.1
+    persona_title: str | None = "Head of RevOps"
+    persona_share: float = 0.5
+    icp_nps: float = 8.6
+    base_nps: float = 6.8
+    disqualified_nps: float = 3.5
+    shift_date: date | None = None
+    shifted_segments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be within [0, 1]; got {getattr(self, name)!r}"
+            for name in _PROBABILITIES
+            if not 0.0 <= float(getattr(self, name)) <= 1.0
+        ]
+        problems += [
+            f"{name} must be positive; got {getattr(self, name)!r}"
+            for name in ("icp_deal_multiplier", "disqualified_deal_multiplier")
+            if float(getattr(self, name)) <= 0
+        ]
+        if (self.shift_date is None) != (not self.shifted_segments):
+            problems.append("shift_date and shifted_segments must be given together")
+        if problems:
+            from icpkit.errors import ConfigError
+
+            raise ConfigError("invalid planted ICP: " + "; ".join(problems))
+
+    @property
+    def has_signal(self) -> bool:
+        """Whether any account differs from another in its outcome probabilities."""
+        return bool(self.segments or self.disqualifiers or self.shifted_segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready data (dates as ISO text, tuples as lists)."""
+        data = asdict(self)
+        data["shift_date"] = self.shift_date.isoformat() if self.shift_date else None
+        for key in ("segments", "disqualifiers", "shifted_segments"):
+            data[key] = list(data[key])
+        return data
+
+
+_PROBABILITIES = (
+    "base_win",
+    "icp_win",
+    "disqualified_win",
+    "base_churn",
+    "icp_churn",
+    "disqualified_churn",
+    "size_effect",
+    "icp_signal_rate",
+    "base_signal_rate",
+    "persona_share",
+)
+
+_DEFAULT = PlantedIcp(
+    segments=(
+        "industry = 'Software' AND employees in [100, 5000)",
+        "region = 'EMEA' AND tech_stack contains 'Snowflake'",
+    ),
+    disqualifiers=("employees in [1, 10)",),
+)
+
+# The "none" spec: no segment, no disqualifier and no size effect, so every account has the same
+# win, churn, deal-size, signal, persona and NPS distribution. Discovery must find nothing here.
+_NONE = PlantedIcp(size_effect=0.0)
+
+SPECS: dict[str, PlantedIcp] = {
+    "default": _DEFAULT,
+    "categorical": PlantedIcp(
+        segments=("industry = 'Financial Services'",),
+        disqualifiers=("industry = 'Education'",),
+    ),
+    "numeric": PlantedIcp(
+        segments=("employees in [250, 5000)",),
+        disqualifiers=("founded_year in [2021, inf)",),
+    ),
+    "tags": PlantedIcp(
+        segments=("tech_stack contains 'Databricks'",),
+        disqualifiers=("tech_stack contains 'Shopify'",),
+    ),
+    "two_segments": PlantedIcp(
+        segments=(
+            "country = 'US' AND industry = 'Healthcare'",
+            "funding_stage in ('Series B', 'Series C+') AND tech_stack contains 'HubSpot'",
+        ),
+        disqualifiers=("ownership = 'Government'",),
+    ),
+    "none": _NONE,
+    # The default ICP until March 2025 (the last third of the default 2023-2025 period), then a
+    # different one: for drift and out-of-time validation tests.
+    "shifted": replace(
+        _DEFAULT,
+        shift_date=date(2025, 3, 1),
+        shifted_segments=(
+            "industry = 'Financial Services' AND employees in [50, 2000)",
+            "tech_stack contains 'Databricks'",
+        ),
+    ),
+}
