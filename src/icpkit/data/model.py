@@ -130,5 +130,8 @@ class CrmData:
         return {t: UNLOCKS[t] for t in TABLES[1:] if self.table(t) is None}
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in TABLES
-                and getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name in TABLES and getattr(self, f.name) is not None
+        }

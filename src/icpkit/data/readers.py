@@ -1,0 +1,300 @@
+"""Raw readers: CSV/TSV, Excel, Parquet, SQLite and DuckDB files into polars frames.
+
+CSV is read with every column as text so that normalisation can name the row and column of each
+bad cell. Encoding (UTF-8, UTF-8 with BOM, UTF-16, Latin-1/cp1252) and delimiter are sniffed.
+Every failure of the file itself — missing, empty, binary, undecodable, ragged, a cell larger than
+``CELL_LIMIT`` — becomes a SchemaError naming the file, never a reader library's traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import sqlite3
+from pathlib import Path
+
+import polars as pl
+
+from icpkit.errors import Problem, SchemaError
+
+CELL_LIMIT = 1_000_000  # bytes; a larger cell is a broken export or an embedded file, not a value
+DELIMITERS = (",", ";", "\t", "|")
+TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ""}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
+DUCKDB_SUFFIXES = {".duckdb", ".ddb"}
+DATA_SUFFIXES = TEXT_SUFFIXES - {""} | EXCEL_SUFFIXES | PARQUET_SUFFIXES | SQLITE_SUFFIXES
+DATA_SUFFIXES |= DUCKDB_SUFFIXES
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx file",
+    b"PAR1": "a Parquet file",
+    b"SQLite format 3\x00": "a SQLite database",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls / Office file",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+}
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _fail(path: Path, message: str, code: str, **where: object) -> SchemaError:
+    problem = Problem(file=str(path), message=message, code=code, **where)  # type: ignore[arg-type]
+    return SchemaError(f"{path}: {message}", [problem])
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
+    """Text of a file: the given encoding, else UTF-16/UTF-8 (BOM aware), else cp1252/Latin-1."""
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise _fail(path, f"cannot be read as {encoding}: {exc}", "encoding") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    for candidate in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return raw.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte string")  # pragma: no cover
+
+
+def _check_is_text(path: Path, raw: bytes) -> None:
+    """Refuse binary files with a message saying what the file looks like."""
+    for magic, kind in _MAGIC.items():
+        if raw.startswith(magic):
+            raise _fail(
+                path,
+                f"looks like {kind}, not delimited text; give it the right "
+                "file extension (.xlsx, .parquet, .sqlite …)",
+                "binary",
+            )
+    head = raw[:65536]
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 13))
+    if (not utf16 and b"\x00" in head) or controls > max(8, len(head) // 100):
+        raise _fail(path, "is a binary or garbled file (NUL/control bytes), not CSV text", "binary")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the same, largest number of fields."""
+    lines = [line for line in text[:65536].splitlines()[:20] if line.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", 0.0
+    for delimiter in DELIMITERS:
+        counts = [line.count(delimiter) for line in lines]
+        if counts[0] == 0:
+            continue
+        consistent = sum(c == counts[0] for c in counts) / len(counts)
+        score = counts[0] * consistent
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> pl.DataFrame:
+    raw = path.read_bytes()
+    _check_is_text(path, raw)
+    text = _decode(path, raw, encoding)
+    if not text.strip():
+        raise _fail(path, "holds only blank space, no header and no rows", "empty")
+    chosen = delimiter or (
+        "\t" if path.suffix.lower() in {".tsv", ".tab"} else sniff_delimiter(text)
+    )
+    data = raw if raw.isascii() else text.encode("utf-8")
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(data),
+            separator=chosen,
+            infer_schema=False,
+            has_header=True,
+            raise_if_empty=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        reason = str(exc).splitlines()[0]
+        raise _fail(
+            path,
+            f"is not a readable {_DELIMITER_NAMES.get(chosen, repr(chosen))}"
+            f"-delimited file: {reason}",
+            "unreadable",
+        ) from None
+    if delimiter and frame.width == 1:
+        _check_wrong_delimiter(path, frame.columns[0], delimiter)
+    return frame
+
+
+def _check_wrong_delimiter(path: Path, header: str, delimiter: str) -> None:
+    others = [d for d in DELIMITERS if d != delimiter and d in header]
+    if others:
+        likely = max(others, key=header.count)
+        raise _fail(
+            path,
+            f"has a single column {header[:60]!r}: it looks {_DELIMITER_NAMES[likely]}-delimited "
+            f"({likely!r}), but delimiter = {delimiter!r} is set in icpkit.toml",
+            "wrong_delimiter",
+            expected=f"delimiter = {likely!r}",
+        )
+
+
+def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
+    try:
+        import fastexcel
+
+        reader = fastexcel.read_excel(str(path))
+        names = list(reader.sheet_names)
+        if sheet is not None and sheet not in names:
+            close = difflib.get_close_matches(sheet, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _fail(path, f"has no sheet {sheet!r} (sheets: {', '.join(names)}){hint}", "sheet")
+        frame = reader.load_sheet(sheet if sheet is not None else 0).to_polars()
+    except SchemaError:
+        raise
+    except Exception as exc:  # the Excel engines raise their own, undocumented error types
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _fail(path, f"is not a readable Excel workbook: {reason}", "unreadable") from None
+    return frame
+
+
+def _sql_source(path: Path, table: str | None, query: str | None, tables: list[str]) -> str:
+    if query:
+        return query
+    if table is None:
+        if len(tables) != 1:
+            found = ", ".join(tables) or "none"
+            raise _fail(
+                path,
+                f"holds several tables ({found}); set `table` or `query` for this "
+                "source in icpkit.toml",
+                "sql_table",
+            )
+        table = tables[0]
+    if table not in tables:
+        close = difflib.get_close_matches(table, tables, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        found = ", ".join(tables) or "none"
+        raise _fail(path, f"has no table {table!r} (tables: {found}){hint}", "sql_table")
+    return 'SELECT * FROM "' + table.replace('"', '""') + '"'
+
+
+def _read_sqlite(path: Path, table: str | None, query: str | None) -> pl.DataFrame:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
+            tables = [row[0] for row in connection.execute(listing)]
+            cursor = connection.execute(_sql_source(path, table, query, tables))
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+    except sqlite3.Error as exc:
+        raise _fail(path, f"SQLite error: {exc}", "unreadable") from None
+    # SQLite columns may mix types per row; text keeps every value and its row for messages.
+    data = {c: [None if r[i] is None else str(r[i]) for r in rows] for i, c in enumerate(columns)}
+    return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.Utf8))
+
+
+def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFrame:
+    import duckdb
+
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            tables = [row[0] for row in connection.execute("SHOW TABLES").fetchall()]
+            result = connection.execute(_sql_source(path, table, query, tables))
+            return result.pl()  # type: ignore[attr-defined]
+    except duckdb.Error as exc:
+        raise _fail(path, f"DuckDB error: {str(exc).splitlines()[0]}", "unreadable") from None
+
+
+def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
+    """Reject cells over CELL_LIMIT bytes, naming each row and column."""
+    problems: list[Problem] = []
+    for column in frame.columns:
+        if frame.schema[column] != pl.Utf8:
+            continue
+        rows = (frame[column].str.len_bytes() > CELL_LIMIT).arg_true()
+        for row in rows.head(20).to_list():
+            size = frame[column][row].encode().__len__()
+            problems.append(
+                Problem(
+                    file=str(path),
+                    row=row + 1,
+                    column=column,
+                    code="cell_too_large",
+                    message=f"cell of {size:,} bytes is over the {CELL_LIMIT:,}-byte limit",
+                    expected=f"at most {CELL_LIMIT:,} bytes",
+                )
+            )
+    if problems:
+        raise SchemaError(f"{path}: cells too large to be values", problems)
+
+
+def read_table(
+    path: Path | str,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> pl.DataFrame:
+    """Read one source file into a polars frame (CSV as text; other formats as typed).
+
+    Parameters
+    ----------
+    path : the file; the format follows the extension (.csv/.tsv/.txt, .xlsx, .parquet,
+        .sqlite/.db, .duckdb).
+    table, query : for SQL files, the table to read or a SELECT to run.
+    sheet : for Excel files, the sheet name (default: the first sheet).
+    delimiter, encoding : for text files (default: sniffed).
+
+    Raises
+    ------
+    SchemaError
+        The file is missing, empty, binary, unreadable or holds an oversized cell.
+    """
+    path = Path(path)
+    if not path.exists():
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")], n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _fail(path, f"file not found{hint}", "missing_file")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a data file", "missing_file")
+    if path.stat().st_size == 0:
+        raise _fail(path, "is empty (0 bytes): expected a header row and data rows", "empty")
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        frame = _read_excel(path, sheet)
+    elif suffix in PARQUET_SUFFIXES:
+        try:
+            frame = pl.read_parquet(path)
+        except Exception as exc:  # pyarrow/polars raise several unrelated error types
+            raise _fail(path, f"is not a readable Parquet file: {exc}", "unreadable") from None
+    elif suffix in SQLITE_SUFFIXES:
+        frame = _read_sqlite(path, table, query)
+    elif suffix in DUCKDB_SUFFIXES:
+        frame = _read_duckdb(path, table, query)
+    else:
+        frame = _read_csv(path, delimiter, encoding)
+    _check_cell_sizes(path, frame)
+    return frame
+
+
+def header_problems(path: Path | str, frame: pl.DataFrame) -> list[Problem]:
+    """Blank or duplicated header names (polars renames them; the user should know)."""
+    problems = []
+    for column in frame.columns:
+        if column.strip() == "" or re.fullmatch(r".+_duplicated_\d+", column):
+            problems.append(
+                Problem(
+                    file=str(path),
+                    column=column,
+                    severity="warning",
+                    code="header",
+                    message="blank or repeated column name in the header; renamed by the reader",
+                )
+            )
+    return problems

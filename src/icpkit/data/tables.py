@@ -1,0 +1,326 @@
+"""Normalise one mapped table: type every canonical column, type the extra attributes, report cells.
+
+Unreadable values in canonical numeric or date columns are fatal (a wrong mapping or format must be
+fixed, not silently dropped); in extra attributes they become missing with a warning. Each bad cell
+is reported with its file row, up to ``CELL_REPORT_LIMIT`` per column plus a count of the rest.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from icpkit.config import SourceConfig
+from icpkit.data.dates import parse_dates
+from icpkit.data.mapping import FLAG_COLUMNS, ROW, MappedTable
+from icpkit.data.model import DEAL_STAGES, SCHEMA
+from icpkit.data.normalize import (
+    clean_text,
+    near_duplicates,
+    normalise_countries,
+    normalise_domains,
+    normalise_stages,
+    parse_booleans,
+    parse_numbers,
+    split_tags,
+)
+from icpkit.errors import Problem, Severity
+
+CELL_REPORT_LIMIT = 20
+ID_COLUMNS = {"account_id", "deal_id", "contact_id"}
+FREE_TEXT = {"name", "email", "text", "domain", "value"}  # never checked for category spellings
+_NUMBER = "a number such as 1200, 1,200, 51-200, 10K+ or $1.2M"
+_DATE = "a date such as 2024-03-31, 3/31/2024, 31.03.2024 or an Excel date"
+
+
+class TableNormaliser:
+    """Collects the problems of one table while its columns are typed."""
+
+    def __init__(self, table: str, file: str, source: SourceConfig, mapped: MappedTable) -> None:
+        self.table = table
+        self.file = file
+        self.source = source
+        self.mapped = mapped
+        self.frame = mapped.frame
+        self.problems: list[Problem] = list(mapped.problems)
+
+    def where(self, column: str) -> str:
+        """The column name the user sees in their file."""
+        return self.mapped.mapping.get(column) or self.mapped.extras.get(column) or column
+
+    def warn(
+        self,
+        message: str,
+        column: str | None = None,
+        code: str = "warning",
+        value: str | None = None,
+        expected: str | None = None,
+    ) -> None:
+        col = self.where(column) if column else None
+        self.problems.append(
+            Problem(
+                file=self.file,
+                message=message,
+                severity="warning",
+                column=col,
+                code=code,
+                value=value,
+                expected=expected,
+            )
+        )
+
+    def report_cells(
+        self, column: str, bad: pl.Series, expected: str, severity: Severity, code: str
+    ) -> None:
+        """One problem per bad cell (up to the limit), then one with the count of the rest."""
+        index = bad.fill_null(False).arg_true()
+        if len(index) == 0:
+            return
+        rows = (
+            self.frame[ROW]
+            if ROW in self.frame.columns
+            else pl.int_range(1, len(bad) + 1, eager=True)
+        )
+        raw = self.frame[column].cast(pl.Utf8)
+        for i in index.head(CELL_REPORT_LIMIT).to_list():
+            value = raw[i]
+            self.problems.append(
+                Problem(
+                    file=self.file,
+                    row=int(rows[i]),
+                    column=self.where(column),
+                    severity=severity,
+                    code=code,
+                    value=value,
+                    expected=expected,
+                    message=f"{str(value)[:60]!r} is not {expected.split(' such as')[0]}",
+                )
+            )
+        if len(index) > CELL_REPORT_LIMIT:
+            self.problems.append(
+                Problem(
+                    file=self.file,
+                    column=self.where(column),
+                    severity=severity,
+                    code=code,
+                    message=f"… and {len(index) - CELL_REPORT_LIMIT:,} more such cells here "
+                    f"({len(index):,} in all)",
+                    expected=expected,
+                )
+            )
+
+    # --- canonical columns -------------------------------------------------------------------
+
+    def numbers(self, column: str) -> pl.Series:
+        values, bad = parse_numbers(self.frame[column])
+        self.report_cells(column, bad, _NUMBER, "fatal", "not_a_number")
+        factor = self.mapped.scales.get(column)
+        return values * factor if factor else values
+
+    def dates(self, column: str) -> pl.Series:
+        parsed = parse_dates(self.frame[column], self.source.date_format)
+        self.report_cells(
+            column, parsed.bad, self.source.date_format or _DATE, "fatal", "not_a_date"
+        )
+        if parsed.note:
+            self.warn(parsed.note, column, code="ambiguous_dates")
+        return parsed.values
+
+    def year(self, column: str) -> pl.Series:
+        values, bad = parse_numbers(self.frame[column])
+        if bad.any():  # a full date in a year column: keep its year
+            years = parse_dates(self.frame[column]).values.dt.year().cast(pl.Float64)
+            values, bad = values.fill_null(years), bad & years.is_null()
+        self.report_cells(column, bad, "a year such as 1998", "fatal", "not_a_number")
+        return values.round(0).cast(pl.Int64)
+
+    def identifiers(self, column: str) -> pl.Series:
+        values = self.frame[column]
+        if values.dtype.is_float() and bool((values.drop_nulls() % 1 == 0).all()):
+            values = values.cast(pl.Int64)  # 1234.0 from a spreadsheet is the id "1234"
+        ids = clean_text(values)
+        if self.table == "accounts" or column != "account_id":
+            return ids
+        several = ids.str.contains(r"[;,]").fill_null(False)
+        if several.any():
+            self.warn(
+                f"{int(several.sum()):,} rows name several accounts (separated by ';' or "
+                "','); the first one is used",
+                column,
+                code="several_accounts",
+            )
+            ids = ids.str.split_exact(";", 1).struct.field("field_0")
+            ids = clean_text(ids.str.split_exact(",", 1).struct.field("field_0"))
+        return ids
+
+    def countries(self, column: str) -> pl.Series:
+        codes, fuzzy, unknown = normalise_countries(self.frame[column])
+        for spelling, code in sorted(fuzzy.items()):
+            self.warn(
+                f"country {spelling!r} read as {code} (a likely misspelling)",
+                column,
+                code="country_guess",
+                value=spelling,
+            )
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:10])
+            self.warn(
+                f"{len(unknown)} country spellings are not recognised and left missing: {shown}",
+                column,
+                code="unknown_country",
+                expected="a country name or ISO code",
+            )
+        return codes
+
+    def stages(self, column: str | None) -> pl.Series:
+        bad = {k: v for k, v in self.source.stage_values.items() if v not in DEAL_STAGES}
+        for raw, target in bad.items():
+            self.problems.append(
+                Problem(
+                    file=self.file,
+                    column="stage_values",
+                    value=target,
+                    code="config",
+                    message=f"stage_values maps {raw!r} to {target!r}",
+                    expected="won, lost or open",
+                )
+            )
+        if column is None:
+            stages = pl.Series("stage", ["open"] * self.frame.height)
+        else:
+            stages, guessed = normalise_stages(self.frame[column], self.source.stage_values)
+            for raw, stage in sorted(guessed.items()):
+                self.warn(
+                    f"unknown deal stage {raw!r} read as {stage!r}; set stage_values in "
+                    "icpkit.toml if that is wrong",
+                    column,
+                    code="stage_guess",
+                    value=raw,
+                )
+        return self._apply_flags(stages)
+
+    def _apply_flags(self, stages: pl.Series) -> pl.Series:
+        """Salesforce IsWon/IsClosed flags settle a stage when present."""
+        flags = {}
+        for flag in FLAG_COLUMNS.get(self.table, ()):
+            if flag in self.frame.columns:
+                parsed = parse_booleans(self.frame[flag])
+                if parsed is None:
+                    self.warn("expected true/false values; column ignored", flag, code="flag")
+                else:
+                    flags[flag] = parsed.fill_null(False)
+        if "is_closed" in flags:
+            stages = stages.set(~flags["is_closed"], "open")
+            stages = stages.set(flags["is_closed"] & (stages == "open"), "lost")
+        if "is_won" in flags:
+            stages = stages.set(flags["is_won"], "won").set(
+                ~flags["is_won"] & (stages == "won"), "lost"
+            )
+        return stages.alias("stage")
+
+    def canonical(self, column: str, dtype: pl.DataType | type[pl.DataType]) -> pl.Series:
+        if column in ID_COLUMNS:
+            return self.identifiers(column)
+        if column == "country":
+            return self.countries(column)
+        if column == "domain":
+            return normalise_domains(self.frame[column])
+        if column == "email":
+            return clean_text(self.frame[column]).str.to_lowercase()
+        if column == "currency":
+            return clean_text(self.frame[column]).str.to_uppercase()
+        if dtype == pl.Float64:
+            return self.numbers(column)
+        if dtype == pl.Int64:
+            return self.year(column)
+        if dtype == pl.Date:
+            return self.dates(column)
+        if isinstance(dtype, pl.List):
+            return split_tags(self.frame[column])
+        return clean_text(self.frame[column])
+
+    # --- extra attributes ----------------------------------------------------------------------
+
+    def extra(self, column: str) -> pl.Series:
+        """Type an extra attribute: tags, boolean, number, date or category (text)."""
+        values = self.frame[column]
+        tag_names = set(self.source.tag_columns)
+        if column in tag_names or self.where(column) in tag_names:
+            return split_tags(values)
+        if isinstance(values.dtype, pl.List):
+            return split_tags(values)
+        if values.dtype in (pl.Date, pl.Boolean) or values.dtype.is_numeric():
+            return values
+        if isinstance(values.dtype, pl.Datetime):
+            return values.dt.date()
+        text = clean_text(values)
+        flags = parse_booleans(text)
+        if flags is not None:
+            return flags
+        typed = self._numeric_or_date(column, text)
+        return typed if typed is not None else text
+
+    def _numeric_or_date(self, column: str, text: pl.Series) -> pl.Series | None:
+        """A number or date column when ≥ 95 % of its filled cells read as such (sampled first,
+        so free-text columns never reach the per-value parser)."""
+        filled = text.drop_nulls()
+        if len(filled) == 0:
+            return None
+        sample = filled.head(1000)
+        if parse_numbers(sample)[0].is_not_null().mean() >= 0.95:  # type: ignore[operator]
+            values, bad = parse_numbers(text)
+            if values.is_not_null().sum() >= 0.95 * len(filled):
+                self.report_cells(column, bad, _NUMBER, "warning", "not_a_number")
+                return values
+        looks_dated = sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3} \d").mean()
+        if looks_dated is not None and looks_dated >= 0.95:  # type: ignore[operator]
+            parsed = parse_dates(text, self.source.date_format)
+            if parsed.values.is_not_null().sum() >= 0.95 * len(filled):
+                self.report_cells(column, parsed.bad, _DATE, "warning", "not_a_date")
+                if parsed.note:
+                    self.warn(parsed.note, column, code="ambiguous_dates")
+                return parsed.values
+        return None
+
+    def spellings(self, frame: pl.DataFrame) -> None:
+        """Warn about category values that look like two spellings of one thing (never merged)."""
+        for column, dtype in frame.schema.items():
+            if dtype != pl.Utf8 or column in ID_COLUMNS | FREE_TEXT or column == ROW:
+                continue
+            distinct = frame[column].drop_nulls().unique()
+            if len(distinct) > 5000 or len(distinct) > 0.5 * max(frame[column].count(), 1) + 20:
+                continue  # identifiers and free text, not categories
+            for a, b in near_duplicates(distinct.to_list()):
+                self.warn(
+                    f"{a!r} and {b!r} look like two spellings of the same value; they are kept "
+                    "apart — fix the data if they are the same",
+                    column,
+                    code="near_duplicate",
+                    value=b,
+                )
+
+
+def normalise_table(
+    table: str, mapped: MappedTable, source: SourceConfig, file: str
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Type the canonical columns of a mapped table (adding absent ones as nulls) and its extras.
+
+    Returns the frame — ``__row`` first, then SCHEMA order, then extras — and every problem found.
+    """
+    work = TableNormaliser(table, file, source, mapped)
+    height = mapped.frame.height
+    columns: list[pl.Series] = []
+    if ROW in mapped.frame.columns:
+        columns.append(mapped.frame[ROW])
+    for column, dtype in SCHEMA[table].items():
+        if column == "stage":
+            series = work.stages("stage" if "stage" in mapped.frame.columns else None)
+        elif column in mapped.frame.columns:
+            series = work.canonical(column, dtype)
+        else:
+            series = pl.Series(column, [None] * height, dtype=dtype)
+        columns.append(series.alias(column).cast(dtype))
+    for column in mapped.extras:
+        columns.append(work.extra(column).alias(column))
+    frame = pl.DataFrame(columns)
+    work.spellings(frame)
+    return frame, work.problems
