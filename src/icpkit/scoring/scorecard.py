@@ -1,0 +1,371 @@
+"""FitScorer: a points scorecard learned from outcomes, as a scikit-learn estimator.
+
+Bins every attribute (``binning``), fits an L2-regularised logistic regression on the one-hot bins,
+turns the coefficients into integer points (``card.integer_points``) and maps each score 0–100 to a
+probability calibrated on out-of-fold predictions (Platt by default, isotonic on request).
+
+One-hot bins rather than weight-of-evidence: each bin gets its own coefficient, so a non-monotone
+attribute (mid-size companies best) needs no special handling, and a bin never seen in training
+(missing, a new category) gets exactly the neutral weight.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from icpkit.errors import ConfigError, NotFittedError
+from icpkit.scoring.binning import Feature, fit_features
+from icpkit.scoring.card import SCORE_MAX, Scorecard, integer_points, sigmoid_table
+
+Calibration = Literal["sigmoid", "isotonic", "none"]
+
+
+class ScorerNotFittedError(NotFittedError, SklearnNotFittedError):
+    """Raised when an unfitted scorer is used; both an icpkit and a scikit-learn NotFittedError."""
+
+
+class FitScorer(ClassifierMixin, BaseEstimator):
+    """Points scorecard: readable bins, integer points per bin, a 0–100 score and a probability.
+
+    Parameters
+    ----------
+    max_bins : int, default 6
+        Most bins per numeric attribute (the missing bin comes on top).
+    min_bin_share : float, default 0.03
+        Least weighted share of rows a numeric bin, a kept category or a kept tag must have.
+    C : float, default 1.0
+        Inverse L2 strength of the logistic regression.
+    class_weight : dict, "balanced" or None
+        Passed to LogisticRegression (probabilities stay calibrated: ``calibration`` maps them).
+    random_state : int or None
+        Seed of the binning trees and of the calibration folds.
+    rules : tuple of str, default ()
+        Segment rules (ICP criteria, disqualifiers) added as met / not-met features, so the points
+        can reward the combinations discovery found, not just single attributes.
+    calibration : {"sigmoid", "isotonic", "none"}, default "sigmoid"
+        How scores map to probabilities: Platt or isotonic on out-of-fold predictions, or the
+        in-sample logistic output ("none").
+    calibration_folds : int, default 3
+        Folds of the calibration.
+
+    Attributes
+    ----------
+    scorecard_ : Scorecard
+        The points table (JSON-safe through ``to_dict``).
+    classes_ : ndarray of shape (2,)
+        The negative and positive class.
+    """
+
+    def __init__(
+        self,
+        max_bins: int = 6,
+        min_bin_share: float = 0.03,
+        C: float = 1.0,
+        class_weight: Any = None,
+        random_state: int | None = None,
+        rules: tuple[str, ...] = (),
+        calibration: Calibration = "sigmoid",
+        calibration_folds: int = 3,
+    ) -> None:
+        self.max_bins = max_bins
+        self.min_bin_share = min_bin_share
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.rules = rules
+        self.calibration = calibration
+        self.calibration_folds = calibration_folds
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def _frame(self, X: Any, reset: bool, y: Any = None) -> tuple[pl.DataFrame, Any]:
+        """Polars view of the input; arrays go through scikit-learn's checks, frames keep names."""
+        if isinstance(X, pl.DataFrame):
+            frame = X
+        elif isinstance(X, pd.DataFrame):
+            frame = pl.from_pandas(X.rename(columns=str), nan_to_null=True)
+        else:
+            if reset:
+                X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+            else:
+                X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+            names = [f"x{i}" for i in range(X.shape[1])]
+            return pl.DataFrame(np.asarray(X, dtype=np.float64), schema=names, orient="row"), y
+        if reset:
+            self.n_features_in_ = frame.width
+            self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        elif hasattr(self, "scorecard_"):
+            self.scorecard_.check_columns(frame.columns)
+        return frame, y
+
+    def _check_params(self) -> None:
+        problems = []
+        if not isinstance(self.max_bins, int | np.integer) or self.max_bins < 2:
+            problems.append(f"max_bins must be an integer ≥ 2; got {self.max_bins!r}")
+        if not 0 < float(self.min_bin_share) < 0.5:
+            problems.append(f"min_bin_share must be in (0, 0.5); got {self.min_bin_share!r}")
+        if not float(self.C) > 0:
+            problems.append(f"C must be > 0; got {self.C!r}")
+        if self.calibration not in ("sigmoid", "isotonic", "none"):
+            problems.append(
+                f"calibration must be sigmoid, isotonic or none; got {self.calibration!r}"
+            )
+        if not isinstance(self.calibration_folds, int | np.integer) or self.calibration_folds < 2:
+            problems.append(
+                f"calibration_folds must be an integer ≥ 2; got {self.calibration_folds!r}"
+            )
+        if problems:
+            raise ConfigError("FitScorer: " + "; ".join(problems))
+
+    def _target(self, y: Any, n: int) -> np.ndarray:
+        if y is None:
+            raise ValueError("FitScorer requires y to be passed, but the target y is None")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1 or len(y) != n:
+            raise ValueError(f"y must be 1-d with one label per row ({n}); got shape {y.shape}")
+        check_classification_targets(y)
+        if type_of_target(y, input_name="y") == "multiclass":
+            raise ValueError("Only binary classification is supported; got more than 2 classes")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"FitScorer needs samples of 2 classes; the data contains one class only "
+                f"({self.classes_[0]!r})"
+            )
+        return (y == self.classes_[1]).astype(np.int8)
+
+    # -- fitting --------------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FitScorer:
+        """Learn bins, points and the probability map from ``X`` and binary outcome ``y``."""
+        self._check_params()
+        frame, y = self._frame(X, reset=True, y=y)
+        if frame.height == 0:
+            raise ValueError("FitScorer.fit needs at least one row; got 0")
+        target = self._target(y, frame.height)
+        weight = _check_sample_weight(sample_weight, np.empty(frame.height), dtype=np.float64)
+        if np.bincount(target, weights=weight, minlength=2).min() <= 0:
+            raise ValueError("FitScorer needs weight on both classes; one class has zero weight")
+        features = self._learn_features(frame, target, weight)
+        table = frame.to_arrow()
+        codes = (
+            np.column_stack([f.codes(table) for f in features])
+            if features
+            else np.zeros((frame.height, 0), dtype=np.int32)
+        )
+        sizes = [f.n_bins for f in features]
+        design = one_hot(codes, sizes)
+        model = self._logistic().fit(design, target, sample_weight=weight)
+        weights, shares = _bin_weights(model.coef_[0], codes, sizes, weight)
+        points, base, scale = integer_points(weights, shares)
+        card = Scorecard(tuple(features), tuple(tuple(int(v) for v in p) for p in points), base)
+        low_logit = float(model.intercept_[0]) + sum(float(w.min()) for w in weights)
+        table_p = self._calibrate(design, target, weight, low_logit, scale, card, codes)
+        self.scorecard_ = Scorecard(
+            card.features,
+            card.points,
+            card.base,
+            table_p,
+            self.calibration,
+            info=_fit_info(target, weight),
+        )
+        return self
+
+    def _logistic(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000, tol=1e-6)
+
+    def _learn_features(self, frame: pl.DataFrame, y: np.ndarray, w: np.ndarray) -> list[Feature]:
+        features: list[Feature] = []
+        for name in frame.columns:
+            features += fit_features(
+                frame[name], y, w, int(self.max_bins), float(self.min_bin_share), self.random_state
+            )
+        for rule in self.rules:
+            features.append(Feature(name=rule, kind="rule", rule=rule, role="criterion"))
+        return features
+
+    def _calibrate(
+        self,
+        design: sp.csr_matrix,
+        y: np.ndarray,
+        w: np.ndarray,
+        low_logit: float,
+        scale: float,
+        card: Scorecard,
+        codes: np.ndarray,
+    ) -> tuple[float, ...]:
+        """Probability of each score 0–100 from out-of-fold logits (or in-sample for "none")."""
+        if self.calibration == "none" or scale == 0:
+            return sigmoid_table(low_logit, scale)
+        counts = np.bincount(y, minlength=2)
+        folds = min(int(self.calibration_folds), int(counts.min()))
+        if folds < 2:
+            return sigmoid_table(low_logit, scale)
+        oof = np.empty(len(y))
+        split = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+        for train, test in split.split(np.zeros(len(y)), y):
+            fold = self._logistic().fit(design[train], y[train], sample_weight=w[train])
+            oof[test] = fold.decision_function(design[test])
+        # the out-of-fold logit, put on the final score's scale (score = (logit - low) / scale)
+        equivalent = ((oof - low_logit) / scale).reshape(-1, 1)
+        if self.calibration == "isotonic":
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6)
+            iso.fit(equivalent.ravel(), y, sample_weight=w)
+            return tuple(float(p) for p in iso.predict(np.arange(SCORE_MAX + 1.0)))
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(equivalent, y, sample_weight=w)
+        return sigmoid_table(float(platt.intercept_[0]), float(platt.coef_[0, 0]))
+
+    # -- prediction -----------------------------------------------------------------------------
+
+    def _card(self) -> Scorecard:
+        if not hasattr(self, "scorecard_"):
+            raise ScorerNotFittedError(
+                "this FitScorer is not fitted yet: call fit(X, y) first (or FitScorer.from_dict)"
+            )
+        return self.scorecard_
+
+    def _points(self, X: Any) -> np.ndarray:
+        card = self._card()
+        frame, _ = self._frame(X, reset=False)
+        return card.points_matrix(card.codes(frame.to_arrow()))
+
+    def fit_score(self, X: Any) -> np.ndarray:
+        """Score 0–100 (integers) of every row."""
+        return self._card().scores(self._points(X)).astype(np.int64)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Calibrated log-odds of the positive class (> 0 where ``predict`` says positive)."""
+        p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of (negative, positive) class per row."""
+        card = self._card()
+        p = card.probabilities(card.scores(self._points(X)).astype(np.int64))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        positive = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[positive.astype(int)]
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Fit score 0–100 per row when ``y`` is None; else accuracy (scikit-learn's meaning)."""
+        if y is None:
+            return self.fit_score(X)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def points(self, X: Any) -> Any:
+        """Points of every feature per row, plus ``base``; the columns of a row sum to its score.
+
+        Polars in → polars out, pandas in → pandas out, arrays → a 2-d array (base last).
+        """
+        card = self._card()
+        pts = self._points(X).astype(np.int64)
+        names = [f.name for f in card.features]
+        full = np.column_stack([pts, np.full(len(pts), card.base, dtype=np.int64)])
+        if isinstance(X, pl.DataFrame):
+            return pl.DataFrame(full, schema=[*names, "base"], orient="row")
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(full, columns=[*names, "base"], index=X.index)
+        return full
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe state: the hyperparameters, the classes and the scorecard."""
+        card = self._card()
+        return {
+            "params": _json_params(self.get_params()),
+            "classes": [_json_scalar(c) for c in self.classes_],
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": [str(c) for c in getattr(self, "feature_names_in_", [])],
+            "scorecard": card.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FitScorer:
+        """Rebuild a fitted scorer from ``to_dict`` output."""
+        try:
+            params = dict(raw["params"])
+            params["rules"] = tuple(params.get("rules", ()))
+            scorer = cls(**params)
+            scorer.scorecard_ = Scorecard.from_dict(raw["scorecard"])
+            scorer.classes_ = np.asarray(raw["classes"])
+            scorer.n_features_in_ = int(raw["n_features_in"])
+            if raw.get("feature_names_in"):
+                scorer.feature_names_in_ = np.asarray(raw["feature_names_in"], dtype=object)
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"not a FitScorer dict: {exc}") from None
+        return scorer
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+def one_hot(codes: np.ndarray, sizes: list[int]) -> sp.csr_matrix:
+    """Sparse one-hot design: one column per bin of every feature."""
+    n, k = codes.shape
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if k else np.zeros(0)
+    cols = (codes + offsets).ravel()
+    rows = np.repeat(np.arange(n), k)
+    return sp.csr_matrix((np.ones(n * k), (rows, cols)), shape=(n, int(sum(sizes))))
+
+
+def _bin_weights(
+    coef: np.ndarray, codes: np.ndarray, sizes: list[int], weight: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-feature coefficients and bin shares; unseen bins get the feature's average weight."""
+    weights, shares, start = [], [], 0
+    for j, size in enumerate(sizes):
+        w = coef[start : start + size].astype(np.float64).copy()
+        share = np.bincount(codes[:, j], weights=weight, minlength=size)[:size]
+        seen = share > 0
+        if seen.any():
+            w[~seen] = float(np.dot(w[seen], share[seen]) / share[seen].sum())
+        weights.append(w)
+        shares.append(share / max(float(share.sum()), 1e-300))
+        start += size
+    return weights, shares
+
+
+def _fit_info(y: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    return {
+        "n_rows": len(y),
+        "n_positive": int(y.sum()),
+        "base_rate": float(np.dot(y, w) / max(float(w.sum()), 1e-300)),
+    }
+
+
+def _json_scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in params.items():
+        if key == "rules":
+            value = list(value)
+        elif isinstance(value, dict):
+            value = {str(k): _json_scalar(v) for k, v in value.items()}
+        out[key] = _json_scalar(value)
+    return out
+
+
+__all__ = ["FitScorer", "ScorerNotFittedError", "one_hot"]
