@@ -298,3 +298,19 @@ def header_problems(path: Path | str, frame: pl.DataFrame) -> list[Problem]:
                 )
             )
     return problems
+
+
+def sql_tables(path: Path | str) -> list[str]:
+    """Names of the tables (and views) in a SQLite or DuckDB file; [] when it cannot be read."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in SQLITE_SUFFIXES:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+                listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                return sorted(row[0] for row in connection.execute(listing))
+        import duckdb
+
+        with duckdb.connect(str(path), read_only=True) as connection:
+            return sorted(row[0] for row in connection.execute("SHOW TABLES").fetchall())
+    except Exception:  # any unreadable database simply has no tables to offer
+        return []

@@ -1,0 +1,560 @@
+"""``icpkit init``: guess which file is which table and how its columns map, and say why.
+
+Each guess carries a confidence and a reason so the user can correct icpkit.toml: a preset's
+column names (1.0), a known synonym of the canonical name (0.9), a similar name (the difflib ratio
+× 0.85), or the content of the column — values that are domains, countries or deal stages, or an
+account column whose values are the ids of the accounts file (the share that match).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from icpkit.data.mapping import FLAG_COLUMNS, PRESETS, Preset, snake_name
+from icpkit.data.model import REQUIRED, SCHEMA, TABLES
+from icpkit.data.normalize import clean_text, normalise_countries, normalise_domains
+from icpkit.data.readers import (
+    DATA_SUFFIXES,
+    DUCKDB_SUFFIXES,
+    SQLITE_SUFFIXES,
+    read_table,
+    sql_tables,
+)
+from icpkit.errors import ConfigError, Problem, SchemaError
+
+SAMPLE_ROWS = 5000
+FILE_NAMES: dict[str, tuple[str, ...]] = {
+    "accounts": (
+        "accounts",
+        "account",
+        "companies",
+        "company",
+        "customers",
+        "customer",
+        "organizations",
+        "organisations",
+        "orgs",
+        "clients",
+        "firmographics",
+    ),
+    "deals": (
+        "deals",
+        "deal",
+        "opportunities",
+        "opportunity",
+        "opps",
+        "pipeline",
+        "sales_pipeline",
+    ),
+    "subscriptions": ("subscriptions", "subscription", "contracts", "billing", "mrr"),
+    "contacts": ("contacts", "contact", "people", "persons"),
+    "notes": ("notes", "interviews", "surveys", "feedback", "nps", "tickets", "calls"),
+    "signals": ("signals", "intent", "events", "triggers"),
+}
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "account_id": (
+        "account id",
+        "company id",
+        "customer id",
+        "account",
+        "account number",
+        "client id",
+        "organization id",
+        "org id",
+        "company",
+    ),
+    "name": (
+        "company name",
+        "account name",
+        "organization",
+        "organisation",
+        "customer name",
+        "business name",
+        "full name",
+        "contact name",
+    ),
+    "domain": ("website", "web site", "url", "company domain", "homepage", "site"),
+    "industry": ("sector", "vertical", "industry"),
+    "employees": (
+        "employee count",
+        "number of employees",
+        "headcount",
+        "staff",
+        "company size",
+        "size",
+        "num employees",
+        "fte",
+    ),
+    "annual_revenue": ("revenue", "annual revenue", "turnover", "yearly revenue"),
+    "country": (
+        "country code",
+        "hq country",
+        "billing country",
+        "office location",
+        "headquarters",
+        "location",
+        "nation",
+    ),
+    "region": ("geo", "territory", "market", "sales region"),
+    "founded_year": (
+        "founded",
+        "year founded",
+        "year established",
+        "established",
+        "founding year",
+        "incorporation year",
+    ),
+    "ownership": ("company type", "ownership type", "public private"),
+    "funding_stage": ("funding stage", "funding round", "last funding type", "funding"),
+    "tech_stack": ("technologies", "technology", "tech", "tools", "web technologies"),
+    "deal_id": ("opportunity id", "opp id", "opportunity", "deal"),
+    "contact_id": ("person id", "lead id"),
+    "created_at": (
+        "created",
+        "create date",
+        "created date",
+        "open date",
+        "engage date",
+        "creation date",
+        "opened",
+    ),
+    "closed_at": ("close date", "closed date", "closing date", "won date", "closed"),
+    "stage": ("deal stage", "status", "outcome", "result", "stage name", "pipeline stage"),
+    "amount": (
+        "value",
+        "deal value",
+        "close value",
+        "contract value",
+        "deal size",
+        "acv",
+        "price",
+        "amount",
+    ),
+    "currency": ("currency code", "currency iso code"),
+    "product": ("product name", "plan", "sku", "item"),
+    "source": ("lead source", "channel", "origin"),
+    "start": ("start date", "subscription start", "contract start", "started"),
+    "end": ("end date", "cancel date", "churn date", "cancelled at", "ended"),
+    "mrr": ("monthly recurring revenue", "monthly fee"),
+    "arr": ("annual recurring revenue",),
+    "email": ("e-mail", "email address", "mail"),
+    "title": ("job title", "position", "role", "job"),
+    "department": ("function", "team"),
+    "seniority": ("level", "job level"),
+    "role_in_deal": ("buying role", "contact role"),
+    "date": ("timestamp", "submitted", "created", "occurred"),
+    "text": ("note", "notes", "comment", "body", "feedback", "response", "transcript"),
+    "score": ("nps", "csat", "rating"),
+    "type": ("signal", "signal type", "event", "event type"),
+    "value": ("detail", "details"),
+    "is_won": ("iswon", "won"),
+    "is_closed": ("isclosed",),
+}
+PRIMARY_ID = {"accounts": "account_id", "deals": "deal_id", "contacts": "contact_id"}
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """canonical ← column of table, with a confidence in [0, 1] and the reason."""
+
+    table: str
+    canonical: str
+    column: str
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileGuess:
+    """What a file (or SQL table) was taken for: a canonical table, 'reference' or 'ignored'."""
+
+    file: str
+    role: str
+    confidence: float
+    reason: str
+    sql_table: str | None = None
+
+
+@dataclass(frozen=True)
+class GuessResult:
+    """A ready-to-write icpkit.toml (as a dict) and the reasons behind every guess."""
+
+    config: dict[str, Any]
+    files: tuple[FileGuess, ...]
+    columns: tuple[ColumnGuess, ...]
+    problems: tuple[Problem, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "files": [asdict(f) for f in self.files],
+            "columns": [asdict(c) for c in self.columns],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per column guess (table, canonical, column, confidence, reason)."""
+        schema = {
+            "table": pl.Utf8,
+            "canonical": pl.Utf8,
+            "column": pl.Utf8,
+            "confidence": pl.Float64,
+            "reason": pl.Utf8,
+        }
+        return pl.DataFrame([asdict(c) for c in self.columns], schema=schema, orient="row")
+
+    def explanation_lines(self) -> list[str]:
+        """Plain-text lines: each file's role, then each column mapping, low confidence flagged."""
+        lines = [f"Preset: {self.config.get('preset', 'none')}"]
+        for f in self.files:
+            where = f"{f.file}" + (f" (table {f.sql_table})" if f.sql_table else "")
+            lines.append(f"{where} → {f.role}  [{f.confidence:.2f}: {f.reason}]")
+            for c in (c for c in self.columns if c.table == f.role):
+                flag = "  ← check" if c.confidence < 0.7 else ""
+                lines.append(
+                    f"    {c.canonical:<15} ← {c.column!r}  [{c.confidence:.2f}: {c.reason}]{flag}"
+                )
+        lines += [f"! {p}" for p in self.problems]
+        return lines
+
+
+def _flat(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def _candidates(directory: Path) -> list[tuple[Path, str | None]]:
+    """Data files in a folder (not recursive); SQL files expand to one entry per table."""
+    found: list[tuple[Path, str | None]] = []
+    for path in sorted(directory.iterdir()):
+        suffix = path.suffix.lower()
+        if path.name.startswith(".") or not path.is_file() or suffix not in DATA_SUFFIXES:
+            continue
+        if suffix in SQLITE_SUFFIXES | DUCKDB_SUFFIXES:
+            found += [(path, table) for table in sql_tables(path)]
+        else:
+            found.append((path, None))
+    return found
+
+
+def _share(mask: pl.Series) -> float:
+    """Share of true values of a boolean mask (0 for an empty one)."""
+    return int(mask.fill_null(False).sum()) / len(mask) if len(mask) else 0.0
+
+
+def _content_guess(canonical: str, values: pl.Series) -> float:
+    """Share of filled values that look like the canonical column (0 when not checkable)."""
+    text = clean_text(values.cast(pl.Utf8)).drop_nulls().head(500)
+    if len(text) == 0:
+        return 0.0
+    if canonical == "domain":
+        looks = normalise_domains(text).is_not_null() & text.str.contains(r"\.")
+        return _share(looks)
+    if canonical == "country":
+        return _share(normalise_countries(text)[0].is_not_null())
+    if canonical == "stage":
+        known = {"won", "lost", "closedwon", "closedlost", "open", "prospecting", "engaging"}
+        keys = text.str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
+        return _share(keys.is_in(list(known)))
+    if canonical == "email":
+        return _share(text.str.contains(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"))
+    return 0.0
+
+
+def _name_guess(
+    canonical: str, column: str, table: str, preset: Preset | None
+) -> tuple[float, str]:
+    if preset and column in preset.columns.get(table, {}).get(canonical, ()):
+        return 1.0, f"{preset.name} preset"
+    names = {canonical, *SYNONYMS.get(canonical, ())}
+    if PRIMARY_ID.get(table) == canonical:
+        names |= {"id", "record id"}
+    flats = {_flat(n) for n in names}
+    flat = _flat(column)
+    if flat in flats:
+        return 0.9, "name"
+    ratio = max(difflib.SequenceMatcher(None, flat, f).ratio() for f in flats)
+    return (round(ratio * 0.85, 2), "similar name") if ratio >= 0.8 else (0.0, "")
+
+
+def _overlap(values: pl.Series, known: pl.Series) -> float:
+    """Share of the filled values of a column found among ``known`` values."""
+    text = clean_text(values.cast(pl.Utf8)).drop_nulls()
+    return _share(text.is_in(known.implode())) if len(text) else 0.0
+
+
+def guess_columns(
+    frame: pl.DataFrame, table: str, preset: Preset | None, account_ids: pl.Series | None = None
+) -> list[ColumnGuess]:
+    """Best file column for each canonical column of ``table`` (one column per canonical)."""
+    options: list[tuple[float, str, str, str]] = []
+    for canonical in (*SCHEMA[table], *FLAG_COLUMNS.get(table, ())):
+        for column in frame.columns:
+            confidence, reason = _name_guess(canonical, column, table, preset)
+            if confidence < 0.9 and canonical in {"domain", "country", "stage", "email"}:
+                share = _content_guess(canonical, frame[column])
+                if share >= 0.8 and share * 0.8 > confidence:
+                    confidence, reason = share * 0.8, f"{share:.0%} of values look like {canonical}"
+            if confidence > 0:
+                options.append((confidence, canonical, column, reason))
+    if account_ids is not None and table != "accounts" and "account_id" in SCHEMA[table]:
+        for column in frame.columns:
+            share = _overlap(frame[column], account_ids)
+            if share >= 0.5:
+                options.append(
+                    (share, "account_id", column, f"{share:.0%} of values are account ids")
+                )
+    return _pick(options, table)
+
+
+def _pick(options: list[tuple[float, str, str, str]], table: str) -> list[ColumnGuess]:
+    chosen: dict[str, ColumnGuess] = {}
+    used: dict[str, str] = {}
+    for confidence, canonical, column, reason in sorted(options, key=lambda o: -o[0]):
+        shared = {canonical, used.get(column)} == {"account_id", "name"} and table == "accounts"
+        if canonical in chosen or (column in used and not shared):
+            continue
+        chosen[canonical] = ColumnGuess(table, canonical, column, round(confidence, 2), reason)
+        used.setdefault(column, canonical)
+    return sorted(
+        chosen.values(),
+        key=lambda g: (
+            list(SCHEMA[table]).index(g.canonical) if g.canonical in SCHEMA[table] else 99
+        ),
+    )
+
+
+def _name_score(stem: str, table: str, preset: Preset | None) -> float:
+    names = FILE_NAMES[table] + (preset.file_names.get(table, ()) if preset else ())
+    flat = _flat(stem)
+    if any(_flat(n) == flat for n in names):
+        return 1.0
+    if any(_flat(n) in flat for n in names):
+        return 0.8
+    return max(difflib.SequenceMatcher(None, flat, _flat(n)).ratio() for n in names) * 0.6
+
+
+def _table_score(stem: str, table: str, guesses: list[ColumnGuess], preset: Preset | None) -> float:
+    found = {g.canonical for g in guesses}
+    missing = [
+        c for c in REQUIRED[table] if c not in found and not (c == "stage" and "is_won" in found)
+    ]
+    score = 2 * _name_score(stem, table, preset) + sum(g.confidence for g in guesses) / 3
+    return score * (0.3 if missing else 1.0)
+
+
+def _detect_preset(frames: dict[str, pl.DataFrame]) -> tuple[Preset | None, str]:
+    columns = {c for f in frames.values() for c in f.columns}
+    best, best_hits = None, 0
+    for preset in PRESETS.values():
+        names = {n for cols in preset.columns.values() for ns in cols.values() for n in ns}
+        # Names that are canonical anyway ('Name', 'Industry') say nothing about the CRM.
+        hits = len({n for n in names & columns if _flat(n) not in _CANONICAL_FLAT})
+        if hits > best_hits:
+            best, best_hits = preset, hits
+    if best is None or best_hits < 4:
+        return None, "no preset matched (fewer than 4 of a preset's column names found)"
+    return best, f"detected: {best_hits} of its column names found"
+
+
+_CANONICAL_FLAT = {re.sub(r"[^0-9a-z]", "", c) for cols in SCHEMA.values() for c in cols}
+
+
+def _read_candidates(
+    directory: Path,
+) -> tuple[dict[str, pl.DataFrame], dict[str, tuple[str, str | None]], list[Problem]]:
+    frames: dict[str, pl.DataFrame] = {}
+    origin: dict[str, tuple[str, str | None]] = {}
+    problems: list[Problem] = []
+    for path, sql_table in _candidates(directory):
+        relative = path.relative_to(directory).as_posix()
+        key = f"{relative}:{sql_table}" if sql_table else relative
+        try:
+            frame = read_table(path, table=sql_table or None)
+        except SchemaError as exc:
+            problems += [Problem(**{**p.to_dict(), "severity": "warning"}) for p in exc.problems]  # type: ignore[arg-type]
+            continue
+        if frame.height:
+            frames[key] = frame.head(SAMPLE_ROWS)
+            origin[key] = (relative, sql_table or None)
+    return frames, origin, problems
+
+
+def _assign_tables(
+    frames: dict[str, pl.DataFrame], preset: Preset | None
+) -> dict[str, tuple[str, float, list[ColumnGuess]]]:
+    """table → (file key, score, column guesses), best pairs first, one file per table."""
+    scored = []
+    for key, frame in frames.items():
+        stem = Path(key.split(":")[-1] if ":" in key else key).stem
+        for table in TABLES:
+            guesses = guess_columns(frame, table, preset)
+            scored.append((_table_score(stem, table, guesses, preset), table, key, guesses))
+    assigned: dict[str, tuple[str, float, list[ColumnGuess]]] = {}
+    taken: set[str] = set()
+    for score, table, key, guesses in sorted(scored, key=lambda s: -s[0]):
+        if score >= 1.0 and table not in assigned and key not in taken:
+            assigned[table] = (key, score, guesses)
+            taken.add(key)
+    accounts = assigned.get("accounts")
+    if accounts is not None:  # second pass: account columns recognised by their values
+        ids_guess = next((g for g in accounts[2] if g.canonical == "account_id"), None)
+        if ids_guess is not None:
+            ids = clean_text(frames[accounts[0]][ids_guess.column].cast(pl.Utf8)).drop_nulls()
+            for table, (key, score, _) in list(assigned.items()):
+                if table != "accounts":
+                    assigned[table] = (key, score, guess_columns(frames[key], table, preset, ids))
+    return assigned
+
+
+def _reference_role(
+    frame: pl.DataFrame, tables: dict[str, pl.DataFrame]
+) -> tuple[str, float] | None:
+    """(reason, share) when a leftover file lists the values of a column of a loaded table."""
+    for column in frame.columns:
+        name = snake_name(column)
+        for table, data in tables.items():
+            matches = [c for c in data.columns if snake_name(c) == name]
+            if matches:
+                share = _overlap(data[matches[0]], clean_text(frame[column].cast(pl.Utf8)))
+                if share >= 0.5:
+                    return (
+                        f"lists the values of {table} column {matches[0]!r} ({share:.0%} found)",
+                        share,
+                    )
+    return None
+
+
+def _tag_columns(frame: pl.DataFrame, mapped: set[str]) -> list[str]:
+    """Unmapped text columns where ≥ 30 % of filled values hold ';' or '|' separated items."""
+    tags = []
+    for column in frame.columns:
+        if column in mapped or frame.schema[column] != pl.Utf8:
+            continue
+        filled = frame[column].drop_nulls()
+        if len(filled) and _share(filled.str.contains(r"[;|]")) >= 0.3:
+            tags.append(column)
+    return tags
+
+
+def _source_entry(
+    origin: tuple[str, str | None], guesses: list[ColumnGuess], frame: pl.DataFrame
+) -> dict[str, Any]:
+    path, sql_table = origin
+    entry: dict[str, Any] = {"path": path}
+    if sql_table:
+        entry["table"] = sql_table
+    entry["columns"] = {g.canonical: g.column for g in guesses}
+    tags = _tag_columns(frame, {g.column for g in guesses})
+    if tags:
+        entry["tag_columns"] = tags
+    return entry
+
+
+def guess_config(directory: Path, preset: str | None = None) -> GuessResult:
+    """Guess an icpkit.toml for the data files in ``directory`` (for ``icpkit init``).
+
+    Parameters
+    ----------
+    directory : folder with the CRM exports (CSV, Excel, Parquet, SQLite, DuckDB).
+    preset : 'hubspot', 'salesforce' or 'maven' to use that CRM's column names first; None to
+        detect one from the column names.
+
+    Returns
+    -------
+    GuessResult whose ``config`` can be written with tomli-w (paths relative to ``directory``)
+    and whose ``files``/``columns`` explain every guess with a confidence.
+
+    Raises
+    ------
+    ConfigError
+        The folder does not exist, holds no readable data file, or the preset is unknown.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: not a folder")
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r} (choose one of: {', '.join(PRESETS)})")
+    frames, origin, problems = _read_candidates(directory)
+    if not frames:
+        raise ConfigError(
+            f"{directory}: no readable data file with rows (looked for "
+            f"{', '.join(sorted(DATA_SUFFIXES))})"
+        )
+    chosen, preset_reason = (PRESETS[preset], "given") if preset else _detect_preset(frames)
+    assigned = _assign_tables(frames, chosen)
+    files, columns, sources = [], [], {}
+    for table in TABLES:
+        if table in assigned:
+            key, score, guesses = assigned[table]
+            files.append(
+                FileGuess(
+                    origin[key][0],
+                    table,
+                    round(min(score / 4, 1.0), 2),
+                    f"file name and {len(guesses)} recognised columns",
+                    origin[key][1],
+                )
+            )
+            columns += guesses
+            sources[table] = _source_entry(origin[key], guesses, frames[key])
+            problems += _missing_required(table, guesses, origin[key][0])
+    loaded = {t: frames[k] for t, (k, _, _) in assigned.items()}
+    used = {k for k, _, _ in assigned.values()}
+    for key in (k for k in frames if k not in used):
+        files.append(_leftover(key, origin[key], frames[key], loaded, sources))
+    if "accounts" not in assigned:
+        problems.append(
+            Problem(
+                file=str(directory),
+                code="missing_table",
+                message="no file looks like the accounts table; add "
+                "[sources.accounts] to icpkit.toml by hand",
+            )
+        )
+    config = {
+        "name": directory.resolve().name or "icp",
+        "preset": chosen.name if chosen else "none",
+        "sources": sources,
+    }
+    files.insert(0, FileGuess("(column names)", f"preset {config['preset']}", 1.0, preset_reason))
+    return GuessResult(config, tuple(files), tuple(columns), tuple(problems))
+
+
+def _leftover(
+    key: str,
+    origin: tuple[str, str | None],
+    frame: pl.DataFrame,
+    loaded: dict[str, pl.DataFrame],
+    sources: dict[str, Any],
+) -> FileGuess:
+    """A file that is no canonical table: a reference table (added to sources) or ignored."""
+    found = _reference_role(frame, loaded)
+    if found is None:
+        return FileGuess(origin[0], "ignored", 0.0, "not recognised as a table", origin[1])
+    name = snake_name(Path(origin[1] or origin[0]).stem)
+    if difflib.get_close_matches(name, TABLES, n=1, cutoff=0.8) or name in sources:
+        name = f"ref_{name}"
+    sources[name] = {"path": origin[0], **({"table": origin[1]} if origin[1] else {})}
+    return FileGuess(origin[0], "reference", round(found[1], 2), found[0], origin[1])
+
+
+def _missing_required(table: str, guesses: list[ColumnGuess], file: str) -> list[Problem]:
+    found = {g.canonical for g in guesses}
+    return [
+        Problem(
+            file=file,
+            column=c,
+            severity="warning",
+            code="missing_column",
+            message=f"no column found for required {table}.{c}; set it in icpkit.toml "
+            f"[sources.{table}.columns]",
+        )
+        for c in REQUIRED[table]
+        if c not in found and not (c == "stage" and "is_won" in found)
+    ]
