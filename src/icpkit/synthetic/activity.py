@@ -88,7 +88,7 @@ def draw_deals(
 ) -> DealDraws:
     """Opportunities for every account: 0-N each (more for big accounts), over the period."""
     size = employees / 40.0
-    rate = 1.1 * size ** (0.12 * icp.size_effect)
+    rate = 1.4 * size ** (0.12 * icp.size_effect)
     account = np.repeat(np.arange(len(employees)), np.minimum(rng.poisson(rate), 25))
     # Deal volume grows over time (density rising towards the end), as in a growing company.
     created = np.floor(period.days * rng.random(len(account)) ** (1 / 1.4))

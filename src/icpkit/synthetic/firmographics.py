@@ -51,9 +51,9 @@ COUNTRIES = tuple(COUNTRY_REGIONS)
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 
 TOOLS = (
-    "Slack", "AWS", "Salesforce", "HubSpot", "Google Cloud", "Azure", "Zoom", "Jira",
-    "Snowflake", "Stripe", "Zendesk", "Tableau", "Okta", "Power BI", "Intercom", "Looker",
-    "Shopify", "SAP", "NetSuite", "Databricks", "dbt", "Segment", "Marketo", "Workday", "Oracle",
+    "Slack", "AWS", "Salesforce", "HubSpot", "Snowflake", "Google Cloud", "Azure", "Zoom",
+    "Jira", "Databricks", "Stripe", "Zendesk", "Tableau", "Okta", "Power BI", "Intercom",
+    "Looker", "Shopify", "SAP", "NetSuite", "dbt", "Segment", "Marketo", "Workday", "Oracle",
 )  # fmt: skip
 # Industries lean towards some tools (multiplier on the tool's popularity weight).
 _TOOL_AFFINITY = {

@@ -48,9 +48,9 @@ class PlantedIcp:
 
     segments: tuple[str, ...] = ()
     disqualifiers: tuple[str, ...] = ()
-    base_win: float = 0.18
-    icp_win: float = 0.55
-    disqualified_win: float = 0.05
+    base_win: float = 0.25
+    icp_win: float = 0.6
+    disqualified_win: float = 0.04
     base_churn: float = 0.25
     icp_churn: float = 0.06
     disqualified_churn: float = 0.7
@@ -142,10 +142,10 @@ SPECS: dict[str, PlantedIcp] = {
     ),
     "two_segments": PlantedIcp(
         segments=(
-            "country = 'US' AND industry = 'Healthcare'",
-            "funding_stage in ('Series B', 'Series C+') AND tech_stack contains 'HubSpot'",
+            "industry in ('Healthcare', 'Manufacturing') AND region = 'North America'",
+            "employees in [50, 1000) AND tech_stack contains 'HubSpot'",
         ),
-        disqualifiers=("ownership = 'Government'",),
+        disqualifiers=("ownership in ('Government', 'Non-profit')",),
     ),
     "none": _NONE,
     # The default ICP until March 2025 (the last third of the default 2023-2025 period), then a
