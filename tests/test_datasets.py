@@ -407,3 +407,35 @@ def test_write_workspace_round_trips_through_the_loader(tmp_path: Path, fmt: str
     stacks = crm.accounts["tech_stack"].to_list()
     reloaded = loaded.accounts.sort("account_id")["tech_stack"].to_list()
     assert [sorted(s or []) for s in reloaded] == [sorted(s or []) for s in stacks]
+
+
+# --- across seeds (slow) -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec_name", SIGNAL_SPECS)
+def test_planted_lift_holds_for_every_seed(spec_name: str) -> None:
+    for seed in range(15):
+        crm = make_crm(2000, seed=seed, icp=spec_name)
+        outcomes = account_outcomes(crm)
+        for rule in crm.truth.icp.segments:
+            lift, p_value = rate_test(
+                outcomes, parse_segment(rule).mask(crm.accounts), "won", "closed"
+            )
+            assert lift > 1.3 and p_value < 0.01, (seed, rule, lift, p_value)
+
+
+@pytest.mark.slow
+def test_the_none_spec_rarely_shows_a_difference_across_seeds() -> None:
+    rules = sorted({r for spec in SPECS.values() for r in (*spec.segments, *spec.disqualifiers)})
+    p_values = []
+    for seed in range(30):
+        crm = make_crm(2000, seed=100 + seed, icp="none")
+        outcomes = account_outcomes(crm)
+        p_values += [
+            rate_test(outcomes, parse_segment(r).mask(crm.accounts), "won", "closed")[1]
+            for r in rules
+        ]
+    # Under no planted signal, p-values are (conservatively) uniform: about 5% fall below 0.05.
+    assert np.mean(np.array(p_values) < 0.05) < 0.1
+    assert np.median(p_values) > 0.3

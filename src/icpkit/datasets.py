@@ -57,8 +57,10 @@ class Truth:
 
     ``p_win`` and ``p_churn`` are each account's true per-deal win probability and yearly churn
     probability under the original segments; ``in_icp_after_shift`` and ``p_win_after_shift``
-    give the same after a planted shift (equal to the originals when there is none). Membership
-    is decided on the true attribute values, before missing cells and typos were added.
+    give the same after a planted shift (equal to the originals when there is none). ``in_icp``
+    marks accounts meeting a segment and no disqualifier (disqualifiers override segments).
+    Membership is decided on the true attribute values, before missing cells and typos were added,
+    so a few observed rows disagree with it, as in real data.
     """
 
     icp: PlantedIcp
