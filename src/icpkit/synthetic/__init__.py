@@ -1,0 +1,1 @@
+"""Parts of the synthetic CRM generator; the public entry point is icpkit.datasets."""
