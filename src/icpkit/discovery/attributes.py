@@ -1,0 +1,232 @@
+"""Attribute preparation: which account columns describe a customer, and the conditions on them.
+
+Every attribute becomes a small set of conditions a person can read: one ``=`` per frequent level of
+a categorical column (rare levels pooled into one ``in (…)``), ranges between rounded quantile cut
+points for a numeric column (every run of adjacent bins, so ``employees in [200, 2000)`` is one
+condition), one ``contains`` per frequent tag of a multi-valued column, and ``is missing`` when
+missingness is common enough to be a trait of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from icpkit.config import DiscoveryConfig
+from icpkit.discovery.bitsets import n_words, pack, unpack
+from icpkit.rules import Condition, Segment
+
+# Columns that identify or contact an account rather than describe it.
+_ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
+_PII_NAME = re.compile(
+    r"(e-?mail|phone|mobile|address|street|zip|postcode|contact|owner_name)", re.I
+)
+# Most levels pooled into one ``in (...)`` condition; longer lists stop reading as a trait.
+_MAX_POOLED = 8
+# A text column with more distinct values than this share of rows is an identifier or free text.
+_MAX_DISTINCT_SHARE = 0.5
+_MAX_MEAN_TEXT_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class ConditionTable:
+    """The candidate conditions and which rows each covers, as packed bitsets.
+
+    ``bits`` has shape (n_conditions, n_words): row j holds the rows condition j covers, 64 per
+    uint64 word (see ``bitsets.pack``). ``attr_index[j]`` numbers the attribute of condition j, so
+    the search never joins two conditions on the same attribute.
+    """
+
+    conditions: tuple[Condition, ...]
+    bits: np.ndarray
+    attr_index: np.ndarray
+    n_rows: int
+
+    def __len__(self) -> int:
+        return len(self.conditions)
+
+    def mask(self, j: int) -> np.ndarray:
+        """The rows condition j covers, as a boolean array."""
+        return unpack(self.bits[j], self.n_rows)
+
+
+def attribute_columns(accounts: pl.DataFrame, settings: DiscoveryConfig | None = None) -> list[str]:
+    """The columns of ``accounts`` that are customer attributes.
+
+    Identifiers, names, domains, contact details (PII), dates, constant columns and free text or
+    high-cardinality text are left out. ``settings.attributes`` (when not empty) limits the choice;
+    ``settings.exclude`` removes columns.
+
+    Parameters
+    ----------
+    accounts : pl.DataFrame
+        The accounts table.
+    settings : DiscoveryConfig, optional
+        The discovery settings.
+
+    Returns
+    -------
+    list[str]
+        Attribute column names in table order.
+    """
+    settings = settings or DiscoveryConfig.model_validate({})
+    chosen = []
+    for name in accounts.columns:
+        if settings.attributes and name not in settings.attributes:
+            continue
+        if name in settings.exclude or _ID_NAME.search(name) or _PII_NAME.search(name):
+            continue
+        if _usable(accounts.get_column(name)):
+            chosen.append(name)
+    return chosen
+
+
+def _usable(column: pl.Series) -> bool:
+    dtype = column.dtype
+    non_null = column.drop_nulls()
+    if isinstance(dtype, pl.List):
+        return non_null.list.len().sum() > 0
+    if dtype.is_temporal() or non_null.len() == 0:
+        return False
+    if dtype.is_numeric() or dtype == pl.Boolean:
+        return non_null.n_unique() > 1
+    if dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum):
+        text = non_null.cast(pl.Utf8)
+        distinct = text.n_unique()
+        if distinct < 2 or distinct > max(_MAX_DISTINCT_SHARE * text.len(), 30):
+            return False
+        mean_length = text.str.len_chars().mean()
+        return isinstance(mean_length, int | float) and mean_length <= _MAX_MEAN_TEXT_LENGTH
+    return False
+
+
+def round_cut(x: float, tolerance: float) -> float:
+    """The roundest number within ``tolerance`` of ``x``: a multiple of the largest power of ten
+    (or half of one) that moves it no further (97.3 ± 20 → 100, 2013.4 ± 2 → 2013, 512 ± 100 → 500).
+    """
+    if not math.isfinite(x) or tolerance <= 0:
+        return x
+    top = math.floor(math.log10(max(abs(x), tolerance))) + 1
+    for exponent in range(top, top - 12, -1):
+        for step in (10.0**exponent, 5 * 10.0 ** (exponent - 1)):
+            rounded = round(x / step) * step
+            if abs(rounded - x) <= tolerance:
+                return float(f"{rounded:.12g}")
+    return x
+
+
+def numeric_cut_points(values: np.ndarray, n_bins: int, min_count: int) -> list[float]:
+    """Quantile cut points, rounded, that leave at least ``min_count`` values in every bin.
+
+    Each cut moves at most a quarter of the distance to its neighbouring quantiles, so rounding
+    keeps the bins near equal-frequency while reading as 100, 500, 2010 rather than 97.3, 512.8.
+    """
+    finite = np.sort(values[np.isfinite(values)])
+    if finite.size < 2 * min_count:
+        return []
+    grid = np.quantile(finite, np.linspace(0, 1, n_bins + 1))
+    cuts: list[float] = []
+    for i in range(1, n_bins):
+        gap = min(grid[i] - grid[i - 1], grid[i + 1] - grid[i])
+        cut = round_cut(float(grid[i]), 0.25 * float(gap))
+        below = int(np.searchsorted(finite, cut, side="left"))
+        previous = int(np.searchsorted(finite, cuts[-1], side="left")) if cuts else 0
+        if (
+            (not cuts or cut > cuts[-1])
+            and below - previous >= min_count
+            and finite.size - below >= min_count
+        ):
+            cuts.append(cut)
+    return cuts
+
+
+def _numeric_conditions(
+    attr: str, values: np.ndarray, settings: DiscoveryConfig, min_count: int
+) -> list[Condition]:
+    """Every run of adjacent bins between rounded cut points (the whole range excluded)."""
+    cuts = numeric_cut_points(values, settings.numeric_bins, min_count)
+    edges = [-math.inf, *cuts, math.inf]
+    out = []
+    for i in range(len(edges) - 1):
+        for j in range(i + 1, len(edges)):
+            if i == 0 and j == len(edges) - 1:
+                continue
+            out.append(Condition(attr, "range", (edges[i], edges[j])))
+    return out
+
+
+def _categorical_conditions(
+    attr: str, column: pl.Series, settings: DiscoveryConfig, min_count: int
+) -> list[Condition]:
+    counts = column.drop_nulls().value_counts(sort=True)
+    levels = counts.get_column(column.name).to_list()
+    sizes = counts.get_column("count").to_list()
+    frequent = [lv for lv, k in zip(levels, sizes, strict=True) if k >= min_count]
+    frequent = frequent[: settings.max_categories]
+    out = [Condition(attr, "eq", lv) for lv in frequent]
+    rare = [lv for lv in levels if lv not in set(frequent)]
+    rare_count = sum(k for lv, k in zip(levels, sizes, strict=True) if lv in set(rare))
+    if 2 <= len(rare) <= _MAX_POOLED and rare_count >= min_count:
+        out.append(Condition(attr, "in", tuple(rare)))
+    if len(frequent) == 2 and not rare:
+        out = out[:1]  # two levels: the second is the complement of the first
+    return out
+
+
+def _tag_conditions(
+    attr: str, column: pl.Series, settings: DiscoveryConfig, min_count: int
+) -> list[Condition]:
+    tags = column.explode().drop_nulls().value_counts(sort=True)
+    pairs = zip(
+        tags.get_column(column.name).to_list(), tags.get_column("count").to_list(), strict=True
+    )
+    frequent = [t for t, k in pairs if k >= min_count and isinstance(t, str)]
+    return [Condition(attr, "contains", t) for t in frequent[: settings.max_categories]]
+
+
+def attribute_conditions(
+    frame: pl.DataFrame, attr: str, settings: DiscoveryConfig
+) -> list[Condition]:
+    """The candidate conditions on one attribute, each covering at least the minimum support."""
+    column = frame.get_column(attr)
+    if column.dtype.is_float():
+        column = column.fill_nan(None)
+    min_count = max(settings.min_support_count, math.ceil(settings.min_support * frame.height))
+    dtype = column.dtype
+    if isinstance(dtype, pl.List):
+        out = _tag_conditions(attr, column, settings, min_count)
+    elif dtype.is_numeric() and column.drop_nulls().n_unique() > settings.numeric_bins:
+        values = column.cast(pl.Float64).to_numpy()
+        out = _numeric_conditions(attr, values, settings, min_count)
+    else:
+        out = _categorical_conditions(attr, column, settings, min_count)
+    missing = column.null_count()
+    if min_count <= missing <= frame.height - min_count:
+        out.append(Condition(attr, "missing"))
+    return out
+
+
+def condition_table(
+    frame: pl.DataFrame,
+    attributes: list[str],
+    settings: DiscoveryConfig,
+    conditions: list[Condition] | None = None,
+) -> ConditionTable:
+    """Build the candidate conditions over ``attributes`` and their coverage matrix.
+
+    ``conditions`` (optional) replaces the automatic conditions, e.g. to reproduce a reference
+    tool's selectors in a benchmark.
+    """
+    if conditions is None:
+        conditions = [c for a in attributes for c in attribute_conditions(frame, a, settings)]
+    # packed one condition at a time: a boolean matrix of 1M rows × 300 conditions would be 300 MB
+    bits = np.zeros((len(conditions), n_words(frame.height)), dtype=np.uint64)
+    for j, c in enumerate(conditions):
+        bits[j] = pack(Segment((c,)).mask(frame))
+    order = {a: i for i, a in enumerate(dict.fromkeys(c.attr for c in conditions))}
+    attr_index = np.array([order[c.attr] for c in conditions], dtype=np.int64)
+    return ConditionTable(tuple(conditions), bits, attr_index, frame.height)

@@ -1,0 +1,409 @@
+"""find_icp: the segments of the best customers, the disqualifiers, and the ICP statement.
+
+Only ranked accounts (labels best / worst / rest) enter the statistics: 'unranked' accounts have no
+outcome yet, so counting them as 'rest' would dilute every contrast with prospects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from icpkit.config import DiscoveryConfig
+from icpkit.discovery.attributes import ConditionTable, attribute_columns, condition_table
+from icpkit.discovery.bitsets import unpack
+from icpkit.discovery.evidence import (
+    EvidenceContext,
+    SegmentEvidence,
+    Split,
+    cover_bits,
+    drop_redundant,
+    evidence_level,
+    measure,
+    stratified_split,
+    subset_table,
+)
+from icpkit.discovery.quality import BinomialZ, Counts, Population, quality_named
+from icpkit.discovery.refine import simplify
+from icpkit.discovery.search import DepthFirstSearch, SearchTask
+from icpkit.discovery.statement import describe_segment, icp_statement
+from icpkit.discovery.traits import single_traits
+from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.profile import RuleEvidence
+from icpkit.rules import Condition, Segment
+
+LABELS = ("best", "worst", "rest", "unranked")
+# Raw candidates kept per reported segment, so redundancy removal still leaves top_k.
+_OVERFETCH = 5
+# Below these counts the caveats say the evidence is weak at best.
+_FEW_RANKED, _FEW_TARGET = 200, 30
+# A further criterion must add at least this share of the target group.
+_MIN_NEW_COVERAGE = 0.05
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    """The reported segments for one target group, best first, with how they were found."""
+
+    target: str
+    segments: tuple[SegmentEvidence, ...]
+    n_accounts: int
+    n_target: int
+    n_search: int
+    n_holdout: int
+    n_tried: int
+    quality: str
+    conditions: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "n_accounts": self.n_accounts,
+            "n_target": self.n_target,
+            "n_search": self.n_search,
+            "n_holdout": self.n_holdout,
+            "n_tried": self.n_tried,
+            "quality": self.quality,
+            "conditions": self.conditions,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per segment (rule, support, coverage, precision, lift, CI, q-value, …)."""
+        rows = [s.to_dict() for s in self.segments]
+        for row in rows:
+            row["lift_lo"], row["lift_hi"] = row.pop("lift_ci")
+        return (
+            pl.DataFrame(rows, infer_schema_length=None)
+            if rows
+            else pl.DataFrame(schema={"rule": pl.Utf8, "support": pl.Int64, "q_value": pl.Float64})
+        )
+
+
+@dataclass(frozen=True)
+class IcpDiscovery:
+    """The ICP found in the data: core criteria, disqualifiers, statement and all evidence."""
+
+    criteria: list[RuleEvidence]
+    disqualifiers: list[RuleEvidence]
+    statement: str
+    segments: DiscoveryResult
+    disqualifier_segments: DiscoveryResult
+    single_traits: list[dict[str, Any]]
+    caveats: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "statement": self.statement,
+            "criteria": [c.model_dump(mode="json") for c in self.criteria],
+            "disqualifiers": [d.model_dump(mode="json") for d in self.disqualifiers],
+            "segments": self.segments.to_dict(),
+            "disqualifier_segments": self.disqualifier_segments.to_dict(),
+            "single_traits": self.single_traits,
+            "caveats": self.caveats,
+        }
+
+
+def find_icp(
+    accounts: pl.DataFrame,
+    labels: np.ndarray,
+    settings: DiscoveryConfig,
+    *,
+    value: np.ndarray | None = None,
+) -> IcpDiscovery:
+    """Discover the ICP: segments of the best customers, disqualifiers from the worst, a statement.
+
+    Parameters
+    ----------
+    accounts : pl.DataFrame
+        The accounts table (attributes are chosen by :func:`attribute_columns`).
+    labels : np.ndarray
+        'best' / 'worst' / 'rest' / 'unranked' per row of ``accounts``; unranked rows are left out.
+    settings : DiscoveryConfig
+        Search settings (depth, support, quality, alpha, criteria count, precision floor, seed).
+    value : np.ndarray, optional
+        A numeric outcome per account (e.g. won revenue), needed by the ``mean_shift`` quality.
+
+    Returns
+    -------
+    IcpDiscovery
+    """
+    labels = _check_labels(accounts, labels)
+    ranked = labels != "unranked"
+    frame, labels = accounts.filter(pl.Series(ranked)), labels[ranked]
+    if value is not None:
+        value = np.asarray(value, dtype=np.float64)[ranked]
+    attrs = attribute_columns(frame, settings)
+    table = condition_table(frame, attrs, settings)
+    best, worst = labels == "best", labels == "worst"
+    split = stratified_split(labels, settings.seed)
+    found = discover(frame, table, best, split, settings, value=value, target="best")
+    avoid = discover(frame, table, worst, split, settings, target="worst")
+    ctx = EvidenceContext(table, best, split, settings.alpha, frame)
+    criteria = choose_criteria(found, ctx, settings)
+    disqualifiers = choose_criteria(
+        avoid, EvidenceContext(table, worst, split, settings.alpha, frame), settings
+    )
+    caveats = _caveats(labels, accounts.height, attrs, found)
+    return IcpDiscovery(
+        criteria=[c.to_rule_evidence(describe_segment(c.segment)) for c in criteria],
+        disqualifiers=[d.to_rule_evidence(describe_segment(d.segment)) for d in disqualifiers],
+        statement=_statement(criteria, disqualifiers, found),
+        segments=found,
+        disqualifier_segments=avoid,
+        single_traits=single_traits(table, best, worst),
+        caveats=caveats,
+    )
+
+
+def _check_labels(accounts: pl.DataFrame, labels: np.ndarray) -> np.ndarray:
+    labels = np.asarray(labels).astype(str)
+    if labels.shape != (accounts.height,):
+        raise ConfigError(
+            f"labels must have one entry per account: got {labels.shape[0] if labels.ndim else 0} "
+            f"for {accounts.height} accounts"
+        )
+    unknown = sorted(set(np.unique(labels)) - set(LABELS))
+    if unknown:
+        raise ConfigError(f"labels must be one of {LABELS}; found {unknown[:5]}")
+    n_ranked = int(np.count_nonzero(labels != "unranked"))
+    if n_ranked < 10 or not np.any(labels == "best"):
+        raise InsufficientDataError(
+            f"discovery needs at least 10 accounts with an outcome, some of them 'best'; found "
+            f"{n_ranked} ranked accounts, {int(np.count_nonzero(labels == 'best'))} best"
+        )
+    return labels
+
+
+def discover(
+    frame: pl.DataFrame,
+    table: ConditionTable,
+    in_target: np.ndarray,
+    split: Split,
+    settings: DiscoveryConfig,
+    *,
+    value: np.ndarray | None = None,
+    target: str = "best",
+) -> DiscoveryResult:
+    """Search the search half for segments of the ``in_target`` accounts; measure them on all
+    ranked accounts and test them on the held-out half.
+
+    ``target`` names the group ('best' or 'worst'); the disqualifier search ('worst') always uses
+    the binomial quality, a numeric ``value`` only serves the 'best' search with ``mean_shift``.
+    """
+    search_table = subset_table(table, split.search)
+    numeric = settings.quality == "mean_shift"
+    if numeric and value is None and target == "best":
+        raise ConfigError("discovery.quality = 'mean_shift' needs a numeric value (won revenue)")
+    quality = quality_named(settings.quality if target == "best" else "binomial")
+    if quality.numeric_target and target != "best":
+        quality = BinomialZ()
+    goal = (
+        value[split.search]
+        if quality.numeric_target and value is not None
+        else in_target[split.search]
+    )
+    min_support = max(
+        math.ceil(settings.min_support_count / 2),
+        math.ceil(settings.min_support * search_table.n_rows),
+    )
+    result = DepthFirstSearch().run(
+        SearchTask(
+            search_table,
+            goal,
+            quality,
+            settings.max_depth,
+            min_support,
+            settings.top_k * _OVERFETCH,
+        )
+    )
+    segments = [c.segment for c in result.candidates]
+    qualities = [c.quality for c in result.candidates]
+    if not quality.numeric_target:
+        segments, qualities = simplify(segments, search_table, goal, quality, settings.alpha)
+    kept = drop_redundant(segments, table, settings.top_k)
+    ctx = EvidenceContext(
+        table, in_target, split, settings.alpha, frame, value if quality.numeric_target else None
+    )
+    measured = measure([segments[i] for i in kept], [qualities[i] for i in kept], ctx)
+    return DiscoveryResult(
+        target=target,
+        segments=tuple(measured),
+        n_accounts=table.n_rows,
+        n_target=int(np.count_nonzero(in_target)),
+        n_search=int(split.search.sum()),
+        n_holdout=int(split.holdout.sum()),
+        n_tried=result.n_evaluated,
+        quality=quality.name,
+        conditions=len(table),
+    )
+
+
+def choose_criteria(
+    result: DiscoveryResult, ctx: EvidenceContext, settings: DiscoveryConfig
+) -> list[SegmentEvidence]:
+    """Greedy cover: up to ``max_criteria`` segments that together cover most of the target group.
+
+    Candidates are the significant segments whose precision reaches the floor (``precision_floor``
+    × base rate; 0 means 1.5 × base rate). When none is significant, the segments with a lift above
+    1 are used as tentative leads (still marked weak). Each round takes the segment with the best
+    binomial quality on the accounts not yet covered; it stops when no segment adds at least 5 % of
+    the target group at the floor. Two chosen segments that differ only in the level of one
+    categorical attribute are then merged into one ``in (…)`` condition.
+    """
+    base = float(np.mean(ctx.target)) if ctx.target.size else 0.0
+    # a multiple of a large base rate can exceed 1: cap the floor halfway between base and 100 %
+    floor = min((settings.precision_floor or 1.5) * base, base + (1.0 - base) / 2)
+    pool = [s for s in result.segments if s.significant] or [
+        s for s in result.segments if s.lift > 1.0
+    ]
+    pool = [s for s in pool if s.precision >= floor]
+    covers = {
+        s.segment: unpack(cover_bits(ctx.table, s.segment, ctx.frame), ctx.table.n_rows)
+        for s in pool
+    }
+    chosen: list[SegmentEvidence] = []
+    covered = np.zeros(ctx.table.n_rows, dtype=bool)
+    min_new = max(1, math.ceil(_MIN_NEW_COVERAGE * int(ctx.target.sum())))
+    for _ in range(settings.max_criteria):
+        pick = _best_addition(
+            [s for s in pool if s not in chosen], covers, covered, ctx.target, floor, min_new
+        )
+        if pick is None:
+            break
+        chosen.append(pick)
+        covered |= covers[pick.segment]
+    return _merge_siblings(chosen, result, ctx, floor)
+
+
+def _best_addition(
+    pool: list[SegmentEvidence],
+    covers: dict[Segment, np.ndarray],
+    covered: np.ndarray,
+    target: np.ndarray,
+    floor: float,
+    min_new: int,
+) -> SegmentEvidence | None:
+    remaining = ~covered
+    population = Population(int(remaining.sum()), int((target & remaining).sum()))
+    if not pool or population.size == 0 or population.positives == 0:
+        return None
+    new = np.array(
+        [
+            [
+                np.count_nonzero(covers[s.segment] & remaining),
+                np.count_nonzero(covers[s.segment] & remaining & target),
+            ]
+            for s in pool
+        ]
+    )
+    score = BinomialZ().evaluate(Counts(size=new[:, 0], positives=new[:, 1]), population)
+    ok = (new[:, 1] >= min_new) & (new[:, 1] >= floor * new[:, 0]) & (score > 0)
+    if not ok.any():
+        return None
+    return pool[int(np.argmax(np.where(ok, score, -np.inf)))]
+
+
+def _merge_siblings(
+    chosen: list[SegmentEvidence], result: DiscoveryResult, ctx: EvidenceContext, floor: float
+) -> list[SegmentEvidence]:
+    """Merge two criteria that differ only in one categorical level (A AND x = 'a', A AND x = 'b'
+    → A AND x in ('a', 'b')) when the merged segment keeps the floor on the search half; it is
+    then tested on the held-out half with a Bonferroni factor of the reported family size."""
+    out = list(chosen)
+    pairs = [(a, b) for a in range(len(out)) for b in range(a + 1, len(out))]
+    for i, j in pairs:
+        merged = _union(out[i].segment, out[j].segment)
+        if merged is None:
+            continue
+        mask = merged.mask(ctx.frame) if ctx.frame is not None else None
+        if mask is None:
+            continue
+        search = mask & ctx.split.search
+        if np.count_nonzero(search & ctx.target) < floor * np.count_nonzero(search):
+            continue
+        quality = max(out[i].quality, out[j].quality)
+        (tested,) = measure([merged], [quality], ctx)
+        factor = max(1, len(result.segments))
+        q = min(1.0, tested.p_value * factor)
+        level = evidence_level(
+            q,
+            ctx.alpha,
+            tested.holdout_support,
+            int((ctx.target & ctx.split.holdout).sum()),
+            tested.holdout_lift,
+        )
+        tested = replace(
+            tested, q_value=q, evidence=level, significant=level in ("strong", "moderate")
+        )
+        return _merge_siblings(
+            [tested, *[s for k, s in enumerate(out) if k not in (i, j)]], result, ctx, floor
+        )
+    return out
+
+
+def _union(a: Segment, b: Segment) -> Segment | None:
+    """A AND x ∈ V₁ with A AND x ∈ V₂ → A AND x ∈ V₁ ∪ V₂ (same attributes, one level apart)."""
+    if a.attrs != b.attrs:
+        return None
+    diff = [(ca, cb) for ca, cb in zip(a, b, strict=True) if ca != cb]
+    if len(diff) != 1:
+        return None
+    ca, cb = diff[0]
+    if ca.op not in ("eq", "in") or cb.op not in ("eq", "in"):
+        return None
+    values = tuple((ca.value,) if ca.op == "eq" else ca.value) + tuple(
+        (cb.value,) if cb.op == "eq" else cb.value
+    )
+    common = tuple(c for c in a if c != ca)
+    return Segment((*common, Condition(ca.attr, "in", values)))
+
+
+def _statement(
+    criteria: list[SegmentEvidence], disqualifiers: list[SegmentEvidence], found: DiscoveryResult
+) -> str:
+    strong = [c.segment for c in criteria if c.significant]
+    avoid = [d.segment for d in disqualifiers if d.significant]
+    if strong:
+        return icp_statement(strong, avoid)
+    text = (
+        f"The data does not show a clear ICP yet: none of the {len(found.segments)} segments found "
+        f"among the {found.n_target} best customers (of {found.n_accounts} ranked accounts) "
+        f"held up on the held-out half."
+    )
+    if criteria:
+        text += (
+            f" The strongest lead, to be confirmed with more data: "
+            f"{describe_segment(criteria[0].segment)}."
+        )
+    return text
+
+
+def _caveats(
+    labels: np.ndarray, n_accounts: int, attrs: list[str], found: DiscoveryResult
+) -> list[str]:
+    out = []
+    n_ranked = labels.size
+    n_best, n_worst = int((labels == "best").sum()), int((labels == "worst").sum())
+    if n_ranked < _FEW_RANKED or n_best < _FEW_TARGET:
+        out.append(
+            f"Only {n_ranked} ranked accounts ({n_best} best, {n_worst} worst): intervals are wide "
+            f"and the evidence is weak at best; treat the ICP as a hypothesis to test."
+        )
+    if n_accounts > n_ranked:
+        out.append(
+            f"{n_accounts - n_ranked} accounts without an outcome (unranked) are left out "
+            f"of the statistics."
+        )
+    if not attrs:
+        out.append("No usable attribute columns were found in the accounts table.")
+    out.append(
+        f"{found.n_tried} segments were tried on {found.n_search} accounts; significance comes "
+        f"from the other {found.n_holdout} held-out accounts (Benjamini–Hochberg across the "
+        f"{len(found.segments)} reported segments)."
+    )
+    return out

@@ -1,0 +1,91 @@
+"""The statistics behind every reported trait and segment: intervals, tests, multiple testing.
+
+- Wilson score interval for a share (honest at small counts, never outside [0, 1]).
+- Lift = precision ÷ base rate; its interval is the Wilson interval of the precision divided by the
+  base rate (the base rate of the whole population is known far better than a segment's share).
+- Two-sided test of a single trait: Fisher's exact test while any expected cell count is below 5 or
+  the population is at most 5,000 accounts, else Pearson's chi-square (fast, and accurate there).
+- One-sided test of a segment on held-out accounts: the hypergeometric tail (Fisher's exact test,
+  one-sided), i.e. the chance of at least this many target accounts in a random set of this size.
+- Benjamini–Hochberg q-values over the tested family.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+_Z95 = 1.959963984540054
+_FISHER_MAX_N = 5000
+
+
+def wilson_interval(
+    successes: np.ndarray | float, trials: np.ndarray | float, z: float = _Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval (95 % by default) for successes/trials; (0, 1) when trials is 0."""
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    safe_n = np.maximum(n, 1.0)
+    p = k / safe_n
+    denom = 1.0 + z * z / safe_n
+    centre = (p + z * z / (2 * safe_n)) / denom
+    half = z * np.sqrt(p * (1 - p) / safe_n + z * z / (4 * safe_n * safe_n)) / denom
+    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
+    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    return lo, hi
+
+
+def lift_interval(
+    positives: np.ndarray, size: np.ndarray, base_rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """95 % interval of the lift (precision ÷ base rate)."""
+    lo, hi = wilson_interval(positives, size)
+    base = max(base_rate, 1e-12)
+    return lo / base, hi / base
+
+
+def two_sided_p(in_target: int, size: int, n_target: int, n_total: int) -> float:
+    """Two-sided p-value that a trait's target share differs from the rest (2×2 table)."""
+    table = np.array(
+        [
+            [in_target, size - in_target],
+            [n_target - in_target, n_total - size - n_target + in_target],
+        ]
+    )
+    if table.min() < 0 or size in (0, n_total) or n_target in (0, n_total):
+        return 1.0
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n_total
+    if n_total <= _FISHER_MAX_N or expected.min() < 5:
+        return float(stats.fisher_exact(table).pvalue)
+    return float(stats.chi2_contingency(table, correction=False).pvalue)
+
+
+def enrichment_p(
+    in_target: np.ndarray, size: np.ndarray, n_target: int, n_total: int
+) -> np.ndarray:
+    """One-sided p of at least ``in_target`` target accounts among ``size`` (hypergeometric)."""
+    k = np.asarray(in_target)
+    return np.clip(stats.hypergeom.sf(k - 1, n_total, n_target, np.asarray(size)), 0.0, 1.0)
+
+
+def bh_q_values(p_values: np.ndarray | list[float]) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), in the input order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.size == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * p.size / np.arange(1, p.size + 1)
+    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
+    q = np.empty_like(p)
+    q[order] = np.clip(q_sorted, 0.0, 1.0)
+    return q
+
+
+def mean_shift_p(values: np.ndarray, covered: np.ndarray) -> float:
+    """One-sided Welch t-test p-value that the covered accounts have a higher mean value."""
+    inside, outside = values[covered], values[~covered]
+    if inside.size < 2 or outside.size < 2:
+        return 1.0
+    result = stats.ttest_ind(inside, outside, equal_var=False, alternative="greater")
+    p = float(result.pvalue)
+    return p if np.isfinite(p) else 1.0
