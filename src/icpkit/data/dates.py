@@ -121,19 +121,25 @@ def parse_dates(values: pl.Series, date_format: str | None = None) -> DateParse:
         return DateParse(parsed, parsed.is_null() & values.is_not_null())
     raw = clean_text(values)
     blank = raw.is_null() | raw.str.to_lowercase().is_in(list(NULL_TOKENS))
-    text = _expand_two_digit_years(raw.str.replace(_TIME, "").str.replace_all(",", ""))
+    parsed = raw.str.to_date(date_format or "%Y-%m-%d", strict=False)
+    rest = (parsed.is_null() & ~blank).arg_true()
     note = None
-    if date_format:
-        parsed = raw.str.to_date(date_format, strict=False).fill_null(
-            _try_formats(text, (date_format, "%Y-%m-%d"))
-        )
-    else:
-        order, note = _day_order(text)
-        parsed = _try_formats(text, _FIXED_FORMATS + _ORDERS[order])
-        serial = text.filter(text.str.contains(r"^\d{5}(\.\d+)?$").fill_null(False))
-        if len(serial):
-            numbers = text.str.extract(r"^(\d{5}(?:\.\d+)?)$").cast(pl.Float64)
-            parsed = parsed.fill_null(_serials(numbers))
+    if len(rest):  # only cells the fast format missed go through the full search
+        slow, note = _parse_text(raw.gather(rest), date_format)
+        parsed = parsed.scatter(rest, slow)
     plausible = parsed.dt.year().is_between(1800, 2200)
     parsed = parsed.set(~plausible.fill_null(True), None).alias(values.name)
     return DateParse(parsed, parsed.is_null() & ~blank, note)
+
+
+def _parse_text(raw: pl.Series, date_format: str | None) -> tuple[pl.Series, str | None]:
+    """Dates from text in any supported format, and the note on day/month order if guessed."""
+    text = _expand_two_digit_years(raw.str.replace(_TIME, "").str.replace_all(",", ""))
+    if date_format:
+        return _try_formats(text, (date_format, "%Y-%m-%d")), None
+    order, note = _day_order(text)
+    parsed = _try_formats(text, _FIXED_FORMATS + _ORDERS[order])
+    numbers = text.str.extract(r"^(\d{5}(?:\.\d+)?)$").cast(pl.Float64)
+    if numbers.is_not_null().any():
+        parsed = parsed.fill_null(_serials(numbers))
+    return parsed, note

@@ -20,6 +20,7 @@ from icpkit.config import SourceConfig, WorkspaceConfig
 from icpkit.data import schema
 from icpkit.data.mapping import PRESETS, ROW, map_columns, snake_name
 from icpkit.data.model import TABLES, UNLOCKS, CrmData
+from icpkit.data.normalize import as_text
 from icpkit.data.readers import header_problems, read_table
 from icpkit.data.tables import normalise_table
 from icpkit.errors import Problem, SchemaError
@@ -208,6 +209,8 @@ def crm_from_frames(frames: dict[str, pl.DataFrame], name: str = "frames") -> Cr
             )
             continue
         raw = frame.drop(ROW, strict=False).with_row_index(ROW, offset=1)
+        objects = [as_text(raw[c]) for c, t in raw.schema.items() if t == pl.Object]
+        raw = raw.with_columns(objects) if objects else raw
         mapped = map_columns(
             raw.with_columns(pl.col(ROW).cast(pl.Int64)),
             table,

@@ -123,9 +123,19 @@ def parse_numbers(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return fast.alias(values.name), bad.alias(values.name)
 
 
+def as_text(values: pl.Series) -> pl.Series:
+    """Any column as strings; Python objects (a frame built from mixed lists) via ``str``."""
+    if values.dtype == pl.Object:
+        items = [None if v is None else str(v) for v in values.to_list()]
+        return pl.Series(values.name, items, dtype=pl.Utf8)
+    if isinstance(values.dtype, pl.List | pl.Array | pl.Struct):
+        return values.map_elements(str, return_dtype=pl.Utf8)
+    return values.cast(pl.Utf8)
+
+
 def clean_text(values: pl.Series) -> pl.Series:
     """Strings stripped of surrounding space; blank cells become null."""
-    text = values.cast(pl.Utf8).str.strip_chars()
+    text = as_text(values).str.strip_chars()
     return text.set(text == "", None)
 
 
@@ -165,14 +175,20 @@ def normalise_domains(values: pl.Series) -> pl.Series:
 
 
 def split_tags(values: pl.Series) -> pl.Series:
-    """Multi-valued cells ('HubSpot; Salesforce|Slack') as sorted lists of unique stripped tags."""
+    """Multi-valued cells ('HubSpot; Salesforce|Slack') as sorted lists of unique stripped tags.
+
+    Blank cells are missing (null). Sorting happens once per distinct cell text, in Python,
+    because polars' per-row list sort is slow; tag cells repeat a lot, so this is fast.
+    """
     if isinstance(values.dtype, pl.List):
-        items = values.cast(pl.List(pl.Utf8))
-    else:
-        items = values.cast(pl.Utf8).str.replace_all(r"[;|]", ",").str.split(",")
-    element = pl.element().str.strip_chars()
-    cleaned = items.list.eval(element.filter(element != "")).list.unique().list.sort()
-    return cleaned.alias(values.name)
+        values = values.cast(pl.List(pl.Utf8)).list.join(",")
+    # Separators and the spaces around them become one comma; then no per-element strip is needed.
+    text = clean_text(
+        clean_text(values).str.replace_all(r"\s*[;|,]+[\s;|,]*", ",").str.strip_chars(" ,")
+    )
+    canonical = {t: ",".join(sorted(set(t.split(",")))) for t in text.drop_nulls().unique()}
+    joined = text.replace_strict(canonical, default=None, return_dtype=pl.Utf8)
+    return joined.str.split(",").alias(values.name)
 
 
 # Deal stages: keys are lower-case letters and digits only ("Closed Won" → "closedwon").
