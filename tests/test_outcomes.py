@@ -59,6 +59,19 @@ def test_lost_only_and_churned_are_worst_and_prospects_unranked() -> None:
     assert "won revenue 900 (top" in reasons["won_big"]
 
 
+def test_a_single_lost_deal_is_ranked_not_forced_worst() -> None:
+    ids = [f"a{i}" for i in range(10)]
+    rows = [(acc, "won", 100.0 * (i + 1)) for i, acc in enumerate(ids[:9])] + [("a9", "lost", 5.0)]
+    out = compute_outcomes(CrmData(accounts=_accounts(ids), deals=_deals(rows)),
+                           SuccessConfig(worst_share=0.1, lost_only_min_deals=2))
+    frame = out.frame.filter(pl.col("account_id") == "a9")
+    assert frame["label"].item() == "worst"  # bottom of the ranking, not forced
+    assert frame["reason"].item().startswith("rank 10 of 10")
+    out = compute_outcomes(CrmData(accounts=_accounts(ids), deals=_deals(rows)),
+                           SuccessConfig(worst_share=0.1, lost_only_min_deals=1))
+    assert out.frame.filter(pl.col("account_id") == "a9")["reason"].item().startswith("lost its only")
+
+
 def test_every_account_won_still_separates_best_from_worst() -> None:
     """Maven-like data: every account has a win, so 'ever won' cannot be the success definition."""
     rng = np.random.default_rng(0)

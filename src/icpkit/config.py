@@ -80,7 +80,14 @@ class SuccessConfig(_Section):
         0.2, gt=0, lt=1, description="Share of ranked customers labelled 'worst' (bottom of the ranking)."
     )
     churned_is_worst: bool = Field(True, description="Churned customers are always 'worst'.")
-    lost_only_is_worst: bool = Field(True, description="Accounts with only lost deals are always 'worst'.")
+    lost_only_is_worst: bool = Field(
+        True, description="Accounts with only lost deals (at least lost_only_min_deals) are always 'worst'."
+    )
+    lost_only_min_deals: int = Field(
+        1, ge=1,
+        description="Lost deals (and no win) that make an account 'worst' outright. Raise it when "
+        "single lost deals are noise in your CRM; such accounts are then ranked like the rest.",
+    )
     shrinkage_prior: float = Field(
         5.0, ge=0, description="Pseudo-deals of the global win rate added to each account's win rate."
     )

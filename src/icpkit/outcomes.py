@@ -216,7 +216,8 @@ def _subscription_metrics(subs: pl.DataFrame, as_of: date) -> pl.DataFrame:
     monthly = pl.col("mrr") if "mrr" in subs.columns else pl.col("arr") / 12.0
     ordered = subs.with_columns(monthly.alias("_mrr")).sort("start")
     return ordered.group_by("account_id").agg(
-        days.max().cast(pl.Float64).alias("tenure_days"),
+        # Contracts renew as consecutive rows: tenure runs from the first start to the last end.
+        (end.max() - pl.col("start").min()).dt.total_days().cast(pl.Float64).alias("tenure_days"),
         (pl.col("end").is_not_null() & (pl.col("end") <= as_of)).all().alias("churned"),
         (pl.col("_mrr") * days / 30.4375).sum().alias("ltv"),
         (pl.col("_mrr").max() / pl.col("_mrr").first() - 1.0).alias("expansion"),
@@ -290,7 +291,8 @@ def _label(frame: pl.DataFrame, s: SuccessConfig) -> pl.DataFrame:
     if s.churned_is_worst and "churned" in frame.columns:
         forced = forced | pl.col("churned").fill_null(False)
     if s.lost_only_is_worst and "n_won" in frame.columns:
-        forced = forced | ((pl.col("n_won").fill_null(0) == 0) & (pl.col("n_lost").fill_null(0) > 0))
+        forced = forced | ((pl.col("n_won").fill_null(0) == 0)
+                           & (pl.col("n_lost").fill_null(0) >= s.lost_only_min_deals))
     eligible_best = ~forced
     if "n_won" in frame.columns:
         eligible_best = eligible_best & (pl.col("n_won").fill_null(0) > 0)
