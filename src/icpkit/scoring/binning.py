@@ -7,7 +7,8 @@ its bin (``codes``). Four kinds:
   shallow decision tree on the outcome and then rounded to the fewest significant digits that move
   almost no rows; the last bin holds missing values.
 - ``categorical``: one bin per common level, ``other`` for rare and unseen levels, then missing.
-- ``tag``: one feature per common tag of a multi-valued column: without / contains / missing.
+- ``tag``: one feature per common tag of a multi-valued column (lacks / contains), plus one
+  "is known / is missing" feature for the column when some lists are missing.
 - ``rule``: a segment rule in text form (an ICP criterion, a disqualifier or a hand-written item):
   not met / met.
 
@@ -72,11 +73,6 @@ class Feature:
             return parse_segment(self.rule).attrs
         return (self.column,)
 
-    @property
-    def missing_code(self) -> int | None:
-        """The bin of missing values (None for rules: a rule is simply not met)."""
-        return None if self.kind == "rule" else self.n_bins - 1
-
     def codes(self, batch: pa.Table) -> np.ndarray:
         """Bin index (int32) of every row of an Arrow table holding ``self.columns``."""
         if self.kind == "rule":
@@ -131,11 +127,17 @@ def _labels(f: Feature) -> tuple[str, ...]:
         bins = [str(Condition(col, "eq", v)) for v in f.levels]
         missing = str(Condition(col, "missing"))
         return (*bins, missing.removesuffix("is missing") + "= other", missing)
+    if f.kind == "tag" and f.tag == "":
+        missing = str(Condition(col, "missing"))
+        return (missing.replace(" is missing", " is known"), missing)
     if f.kind == "tag":
         has = str(Condition(col, "contains", f.tag))
-        return (has.replace(" contains ", " lacks ", 1), has, str(Condition(col, "missing")))
-    met = {"criterion": "meets ICP criterion: ", "disqualifier": "disqualifier: "}.get(f.role, "")
-    return (f"not: {f.rule}", f"{met}{f.rule}")
+        return (has.replace(" contains ", " lacks ", 1), has)
+    words = {
+        "criterion": ("misses ICP criterion: ", "meets ICP criterion: "),
+        "disqualifier": ("clear of disqualifier: ", "disqualifier: "),
+    }.get(f.role, ("not: ", ""))
+    return (f"{words[0]}{f.rule}", f"{words[1]}{f.rule}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,11 +197,19 @@ def _tag_codes(array: pa.Array | pa.ChunkedArray, tag: str) -> np.ndarray:
     out = []
     for chunk in _chunks(array):
         codes = np.zeros(len(chunk), dtype=np.int32)
-        flat = pc.list_flatten(chunk)
-        parents = pc.list_parent_indices(chunk).to_numpy(zero_copy_only=False)
+        # raw offsets rather than list_flatten: a null list may still own values underneath, and
+        # the parent of every value must line up with it (null lists are set to missing below)
+        offsets = np.asarray(chunk.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        parents = np.repeat(np.arange(len(chunk)), np.diff(offsets))
+        flat = chunk.values.slice(offsets[0], offsets[-1] - offsets[0])
+        if pa.types.is_dictionary(flat.type):
+            flat = flat.cast(flat.type.value_type)
         hit = pc.fill_null(pc.equal(flat, tag), False).to_numpy(zero_copy_only=False)
-        codes[parents[hit]] = 1
-        codes[np.asarray(chunk.is_null().to_numpy(zero_copy_only=False))] = 2
+        if tag != "":
+            codes[parents[hit]] = 1
+        # a tag feature reads an unknown list as lacking the tag; the column's own "is missing"
+        # feature (tag == "") carries what missingness says, once rather than once per tag
+        codes[np.asarray(chunk.is_null().to_numpy(zero_copy_only=False))] = 1 if tag == "" else 0
         out.append(codes)
     return np.concatenate(out) if len(out) != 1 else out[0]
 
@@ -363,7 +373,12 @@ def _fit_tags(series: pl.Series, weight: np.ndarray, min_share: float) -> list[F
     # a tag nearly every account has tells as little as one nearly none has
     kept = shares.filter((pl.col("w") >= min_share) & (pl.col("w") <= 1 - min_share))
     common = kept.head(MAX_TAGS)["value"].to_list()
-    return [
+    features = [
         Feature(name=f"{series.name}:{tag}", kind="tag", column=series.name, tag=str(tag))
         for tag in sorted(common)
+        if str(tag) != ""
     ]
+    missing = float(weight[series.is_null().to_numpy()].sum()) / max(float(weight.sum()), 1e-300)
+    if features and missing > 0:
+        features.append(Feature(name=f"{series.name}:missing", kind="tag", column=series.name))
+    return features

@@ -186,7 +186,7 @@ class FitScorer(ClassifierMixin, BaseEstimator):
         return self
 
     def _logistic(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000, tol=1e-6)
+        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000, tol=1e-5)
 
     def _learn_features(self, frame: pl.DataFrame, y: np.ndarray, w: np.ndarray) -> list[Feature]:
         features: list[Feature] = []

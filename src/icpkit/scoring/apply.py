@@ -1,0 +1,231 @@
+"""Score any account table with a profile: fit score, probability, tier, reasons, criteria.
+
+``ScoringPlan`` is the one path every caller goes through (``score_frame``, ``IcpProfile.score``,
+bulk ``score_file``, learned and hand-written profiles alike): it works on Arrow tables so a
+Parquet batch, a polars frame and a pandas frame are scored by the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+from icpkit.errors import ConfigError, SchemaError
+from icpkit.rules import parse_segment
+from icpkit.scoring.binning import _condition_mask
+from icpkit.scoring.card import Scorecard
+from icpkit.scoring.explain import SEPARATOR, Explanation, explanation, top_reasons
+from icpkit.tiers import TIERS, Fit, TierCuts, assign_tiers, cuts_from_dict
+
+if TYPE_CHECKING:
+    from icpkit.profile import IcpProfile
+
+OUTPUT_COLUMNS = (
+    "fit_score",
+    "fit_probability",
+    "tier",
+    "reasons",
+    "criteria_met",
+    "disqualifiers_hit",
+)
+
+
+@dataclass(frozen=True)
+class RuleMasks:
+    """Which rows meet each criterion (or nearly), and which hit each disqualifier."""
+
+    met: np.ndarray  # (rows, criteria) bool
+    near: np.ndarray  # (rows, criteria) bool: at most one condition missed
+    hit: np.ndarray  # (rows, disqualifiers) bool
+
+    def fit(self, has_criteria: bool) -> Fit:
+        n = self.met.shape[0]
+        if not has_criteria:  # no criteria: tiers follow the score alone
+            every = np.ones(n, dtype=bool)
+            return Fit(every, every, np.asarray(self.hit.any(axis=1)))
+        return Fit(
+            np.asarray(self.met.any(axis=1)),
+            np.asarray(self.near.any(axis=1)),
+            np.asarray(self.hit.any(axis=1)),
+        )
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """A profile compiled for scoring: the points table, the rules and the tier cuts."""
+
+    card: Scorecard
+    criteria: tuple[str, ...]
+    disqualifiers: tuple[str, ...]
+    cuts: TierCuts
+
+    @classmethod
+    def from_profile(cls, profile: IcpProfile) -> ScoringPlan:
+        if profile.scorecard is None:
+            raise ConfigError("this profile has no scorecard yet (run `icpkit build` first)")
+        return cls(
+            card=Scorecard.from_dict(profile.scorecard),
+            criteria=tuple(c.rule for c in profile.criteria),
+            disqualifiers=tuple(d.rule for d in profile.disqualifiers),
+            cuts=cuts_from_dict(profile.tiers),
+        )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every input column scoring reads."""
+        rule_cols = [
+            a for r in (*self.criteria, *self.disqualifiers) for a in parse_segment(r).attrs
+        ]
+        return tuple(dict.fromkeys([*self.card.columns, *rule_cols]))
+
+    def check_columns(self, present: list[str], origin: str = "input") -> None:
+        missing = [c for c in self.columns if c not in set(present)]
+        if missing:
+            raise SchemaError(
+                f"{origin}: cannot score: the profile needs attribute columns {missing}, which are "
+                f"not in the input (columns found: {present[:30]}). Rename the columns to the "
+                f"profile's attribute names, or add them empty to score them as missing."
+            )
+
+    def masks(self, batch: pa.Table) -> RuleMasks:
+        n = batch.num_rows
+        met = np.zeros((n, len(self.criteria)), dtype=bool)
+        near = np.zeros_like(met)
+        for j, rule in enumerate(self.criteria):
+            conditions = parse_segment(rule).conditions
+            count = np.zeros(n, dtype=np.int16)
+            for c in conditions:
+                count += _condition_mask(c, batch.column(c.attr))
+            met[:, j] = count == len(conditions)
+            near[:, j] = count >= len(conditions) - 1
+        hit = np.zeros((n, len(self.disqualifiers)), dtype=bool)
+        for j, rule in enumerate(self.disqualifiers):
+            segment = parse_segment(rule)
+            hit[:, j] = np.logical_and.reduce(
+                [_condition_mask(c, batch.column(c.attr)) for c in segment.conditions]
+            )
+        return RuleMasks(met, near, hit)
+
+    def score_table(self, batch: pa.Table, reasons: bool = True) -> pa.Table:
+        """The output columns (``OUTPUT_COLUMNS``) for an Arrow table of input rows."""
+        codes = self.card.codes(batch)
+        points = self.card.points_matrix(codes)
+        scores = self.card.scores(points)
+        masks = self.masks(batch)
+        tier = assign_tiers(scores, masks.fit(bool(self.criteria)), self.cuts)
+        columns = {
+            "fit_score": pa.array(scores, pa.int16()),
+            "fit_probability": pa.array(
+                self.card.probabilities(scores), pa.float64(), from_pandas=True
+            ),
+            "tier": pa.DictionaryArray.from_arrays(pa.array(tier, pa.int8()), pa.array(TIERS)),
+            "reasons": top_reasons(points, codes, self.card)
+            if reasons
+            else pa.nulls(batch.num_rows, pa.string()),
+            "criteria_met": _rule_lists(masks.met, self.criteria),
+            "disqualifiers_hit": _rule_lists(masks.hit, self.disqualifiers),
+        }
+        return pa.table(columns)
+
+
+def _rule_lists(masks: np.ndarray, rules: tuple[str, ...]) -> pa.Array:
+    """The rules each row meets, joined with '; ', as a dictionary-encoded text column."""
+    n, k = masks.shape
+    if k == 0:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([""]))
+    if k > 60:
+        return pa.array(
+            [SEPARATOR.join(r for r, m in zip(rules, row, strict=True) if m) for row in masks]
+        )
+    bits = (masks.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=1)
+    codes, uniques = pd.factorize(bits, sort=False)
+    words = [SEPARATOR.join(r for i, r in enumerate(rules) if (int(u) >> i) & 1) for u in uniques]
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(words, pa.string()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames in, frames out
+
+
+def to_arrow(frame: Any, columns: tuple[str, ...]) -> pa.Table:
+    """The named columns of a polars or pandas frame as an Arrow table."""
+    if isinstance(frame, pl.DataFrame):
+        return frame.select(columns).to_arrow()
+    if isinstance(frame, pd.DataFrame):
+        return pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
+    raise SchemaError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
+
+
+def _columns_of(frame: Any) -> list[str]:
+    if isinstance(frame, pl.DataFrame | pd.DataFrame):
+        return [str(c) for c in frame.columns]
+    raise SchemaError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
+
+
+def score_frame(profile: IcpProfile, frame: Any, *, reasons: bool = True) -> Any:
+    """Score an account table with a profile; same frame type back, with the output columns added.
+
+    Parameters
+    ----------
+    profile : IcpProfile
+        A learned or hand-written profile (with a scorecard and tier cuts).
+    frame : polars.DataFrame or pandas.DataFrame
+        One row per account, with the profile's attribute columns (extra columns are kept).
+    reasons : bool, default True
+        Build the ``reasons`` text (the costly part on millions of rows); null when False.
+
+    Returns
+    -------
+    Same type as ``frame``, with ``fit_score`` (0–100), ``fit_probability``, ``tier``
+    ('Tier 1' | 'Tier 2' | 'Tier 3' | 'Non-fit'), ``reasons`` (top 3 for, then top 3 against,
+    joined with '; '), ``criteria_met`` and ``disqualifiers_hit`` (rule texts joined with '; ').
+    Existing columns of those names are replaced.
+
+    Raises
+    ------
+    SchemaError
+        When the frame lacks attribute columns the profile needs (all of them are named).
+    """
+    plan = ScoringPlan.from_profile(profile)
+    plan.check_columns(_columns_of(frame))
+    out = plan.score_table(to_arrow(frame, plan.columns), reasons=reasons)
+    if isinstance(frame, pl.DataFrame):
+        scored = pl.from_arrow(out)
+        assert isinstance(scored, pl.DataFrame)
+        scored = scored.with_columns(
+            pl.col("tier", "reasons", "criteria_met", "disqualifiers_hit").cast(pl.Utf8)
+        )
+        return frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns]).hstack(scored)
+    result = out.to_pandas()
+    for name in ("tier", "reasons", "criteria_met", "disqualifiers_hit"):
+        result[name] = result[name].astype(object)
+    result.index = frame.index
+    kept = frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns])
+    return pd.concat([kept, result], axis=1)
+
+
+def explain_accounts(
+    profile: IcpProfile, frame: Any, rows: list[int] | None = None
+) -> list[Explanation]:
+    """The full points breakdown of the chosen rows (default: all) of an account table."""
+    plan = ScoringPlan.from_profile(profile)
+    plan.check_columns(_columns_of(frame))
+    table = to_arrow(frame, plan.columns)
+    if rows is not None:
+        table = table.take(pa.array(rows, pa.int64()))
+    codes = plan.card.codes(table)
+    scores = plan.card.scores(plan.card.points_matrix(codes))
+    masks = plan.masks(table)
+    tiers = assign_tiers(scores, masks.fit(bool(plan.criteria)), plan.cuts)
+    out = []
+    for i in range(table.num_rows):
+        met = [r for r, m in zip(plan.criteria, masks.met[i], strict=True) if m]
+        missed = [r for r in plan.criteria if r not in met]
+        hit = [r for r, m in zip(plan.disqualifiers, masks.hit[i], strict=True) if m]
+        out.append(explanation(plan.card, codes[i], TIERS[tiers[i]], met, missed, hit))
+    return out

@@ -1,0 +1,190 @@
+"""Learn the scorecard and the tier cut-offs of a profile from labelled accounts (or deals).
+
+Targets: ``best`` — best vs rest per account ('worst' counts as rest, 'unranked' is left out of
+fitting); ``won`` — won vs lost per closed deal, each deal carrying its account's attributes.
+The ICP criteria and disqualifiers join the attributes as met / not-met features, so the points
+can reward the combinations discovery found and not only single attributes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from icpkit.config import ScoringConfig, TierConfig
+from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.profile import RuleEvidence
+from icpkit.scoring.apply import ScoringPlan
+from icpkit.scoring.binning import kind_of
+from icpkit.scoring.card import Scorecard
+from icpkit.scoring.scorecard import FitScorer
+from icpkit.tiers import TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
+
+LABELS = ("best", "worst", "rest", "unranked")
+_ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
+_MAX_DISTINCT_SHARE = 0.5
+MIN_PER_CLASS = 5
+
+
+def scoring_attributes(accounts: pl.DataFrame) -> list[str]:
+    """Account columns that describe a customer: not ids, names, domains, or free/unique text."""
+    chosen = []
+    for name, dtype in accounts.schema.items():
+        if _ID_NAME.search(name) or kind_of(dtype) is None:
+            continue
+        column = accounts[name]
+        text = dtype in (pl.Utf8, pl.Categorical) and accounts.height >= 20
+        if text and column.n_unique() > max(50, _MAX_DISTINCT_SHARE * accounts.height):
+            continue
+        if column.null_count() == accounts.height:
+            continue
+        chosen.append(name)
+    return chosen
+
+
+def _training_rows(
+    accounts: pl.DataFrame, labels: np.ndarray, scoring: ScoringConfig, deals: pl.DataFrame | None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Rows and 0/1 outcome the scorecard is fitted on, for the configured target."""
+    if scoring.target == "best":
+        keep = labels != "unranked"
+        return accounts.filter(pl.Series(keep)), (labels[keep] == "best").astype(np.int8)
+    if deals is None or "stage" not in deals.columns or "account_id" not in deals.columns:
+        raise ConfigError("scoring.target = 'won' needs a deals table with account_id and stage")
+    closed = deals.filter(pl.col("stage").is_in(["won", "lost"])).select("account_id", "stage")
+    joined = closed.join(accounts, on="account_id", how="inner")
+    y = (joined["stage"] == "won").to_numpy().astype(np.int8)
+    return joined.select(accounts.columns), y
+
+
+def _outcomes_per_account(
+    accounts: pl.DataFrame, labels: np.ndarray, scoring: ScoringConfig, deals: pl.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Successes and trials per account for the historical success rate of each tier."""
+    if scoring.target == "best":
+        return (labels == "best").astype(float), (labels != "unranked").astype(float)
+    assert deals is not None
+    per = (
+        deals.filter(pl.col("stage").is_in(["won", "lost"]))
+        .group_by("account_id")
+        .agg(won=(pl.col("stage") == "won").sum(), closed=pl.len())
+    )
+    aligned = accounts.select("account_id").join(per, on="account_id", how="left")
+    return (
+        aligned["won"].fill_null(0).to_numpy().astype(float),
+        aligned["closed"].fill_null(0).to_numpy().astype(float),
+    )
+
+
+def fit_scorecard_and_tiers(
+    accounts: pl.DataFrame,
+    labels: np.ndarray,
+    criteria: Sequence[RuleEvidence],
+    disqualifiers: Sequence[RuleEvidence],
+    scoring: ScoringConfig,
+    tiers: TierConfig,
+    *,
+    deals: pl.DataFrame | None = None,
+    weight: np.ndarray | None = None,
+    random_state: int | None = 0,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the points scorecard and choose the tier cut-offs.
+
+    Parameters
+    ----------
+    accounts : pl.DataFrame
+        The accounts table (canonical columns plus any extra attributes).
+    labels : ndarray of str
+        'best' | 'worst' | 'rest' | 'unranked', aligned with ``accounts`` rows.
+    criteria, disqualifiers : sequence of RuleEvidence
+        The ICP's core criteria and disqualifiers (``.rule`` in rule text).
+    scoring : ScoringConfig
+        Target ('best' or 'won'), regularisation, bins.
+    tiers : TierConfig
+        Target shares of Tier 1, 2 and 3.
+    deals : pl.DataFrame, optional
+        Needed for target 'won' (one row per deal with account_id and stage).
+    weight : ndarray, optional
+        Per training row weight (e.g. deal value) for a value-weighted scorecard.
+
+    Returns
+    -------
+    (scorecard_dict, tiers_dict), both JSON-safe, for ``IcpProfile.scorecard`` / ``.tiers``.
+    """
+    labels = np.asarray(labels).astype(str)
+    if len(labels) != accounts.height:
+        raise ConfigError(f"labels: {len(labels)} values for {accounts.height} accounts")
+    unknown = sorted(set(np.unique(labels)) - set(LABELS))
+    if unknown:
+        raise ConfigError(f"labels: unknown values {unknown[:5]} (expected one of {LABELS})")
+    attributes = scoring_attributes(accounts)
+    rows, y = _training_rows(accounts, labels, scoring, deals)
+    counts = np.bincount(y, minlength=2) if len(y) else np.zeros(2, int)
+    if counts.min() < MIN_PER_CLASS:
+        raise InsufficientDataError(
+            f"the scorecard needs at least {MIN_PER_CLASS} positive and {MIN_PER_CLASS} negative "
+            f"examples for target {scoring.target!r}; found {counts[1]} and {counts[0]}"
+        )
+    rules = tuple(dict.fromkeys([c.rule for c in criteria] + [d.rule for d in disqualifiers]))
+    scorer = FitScorer(
+        max_bins=scoring.max_bins,
+        min_bin_share=scoring.min_bin_share,
+        C=scoring.regularization,
+        random_state=random_state,
+        rules=rules,
+    )
+    scorer.fit(rows.select(attributes), y, sample_weight=weight)
+    card = _with_roles(scorer.scorecard_, {d.rule for d in disqualifiers}, scoring, attributes)
+    plan = ScoringPlan(
+        card,
+        tuple(c.rule for c in criteria),
+        tuple(d.rule for d in disqualifiers),
+        TierCuts(101, 101, 101),
+    )
+    tiers_dict = _fit_tiers(plan, accounts, labels, scoring, tiers, deals)
+    return card.to_dict(), tiers_dict
+
+
+def _with_roles(
+    card: Scorecard, disqualifiers: set[str], scoring: ScoringConfig, attributes: list[str]
+) -> Scorecard:
+    features = tuple(
+        dataclasses.replace(f, role="disqualifier", labels=())
+        if f.kind == "rule" and f.rule in disqualifiers
+        else f
+        for f in card.features
+    )
+    info = {**card.info, "attributes": attributes, "regularization": scoring.regularization}
+    return dataclasses.replace(card, features=features, target=scoring.target, info=info)
+
+
+def _fit_tiers(
+    plan: ScoringPlan,
+    accounts: pl.DataFrame,
+    labels: np.ndarray,
+    scoring: ScoringConfig,
+    config: TierConfig,
+    deals: pl.DataFrame | None,
+) -> dict[str, Any]:
+    table = accounts.select(plan.columns).to_arrow()
+    scores = plan.card.scores(plan.card.points_matrix(plan.card.codes(table)))
+    fit = plan.masks(table).fit(bool(plan.criteria))
+    cuts = choose_cuts(scores, fit, config)
+    tier = assign_tiers(scores, fit, cuts)
+    success, trials = _outcomes_per_account(accounts, labels, scoring, deals)
+    rows = tier_table(tier, success, trials)
+    return {
+        "cuts": cuts.to_dict(),
+        "targets": config.model_dump(),
+        "criteria_based": bool(plan.criteria),
+        "success": "best customers among ranked accounts"
+        if scoring.target == "best"
+        else "won deals among closed deals",
+        "table": rows,
+        "bar": madkudu_bar(rows),
+    }

@@ -1,0 +1,162 @@
+"""Tiers tied to the ICP criteria: Tier 1, Tier 2, Tier 3 and Non-fit.
+
+- **Tier 1**: meets a core criterion, hits no disqualifier, and scores at least the Tier-1 cut.
+- **Tier 2**: hits no disqualifier, scores at least the Tier-2 cut, and misses at most one condition
+  of some criterion (a near miss).
+- **Tier 3**: hits no disqualifier and scores at least the Tier-3 cut (a partial fit).
+- **Non-fit**: a disqualifier hit, or a score below the Tier-3 cut.
+
+With no criteria at all (discovery found none, or a spec lists only points) the criterion tests
+are dropped and tiers follow the score alone; the tiers dict says so. Cut-offs are chosen on the
+training accounts so that each tier holds close to its target share (``TierConfig``), with a floor
+that keeps Tier 1 among the top ``tier1_share + tier2_share`` of scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from icpkit.config import TierConfig
+from icpkit.errors import ConfigError
+
+TIERS = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
+ICP_TIERS = ("Tier 1", "Tier 2")
+
+
+@dataclass(frozen=True)
+class TierCuts:
+    """Least score of Tier 1, 2 and 3 (0–100)."""
+
+    tier1: int
+    tier2: int
+    tier3: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tier3 <= self.tier2 <= self.tier1 <= 101:
+            raise ConfigError(
+                f"tier cuts must satisfy 0 ≤ tier3 ≤ tier2 ≤ tier1 ≤ 100; got {self.tier3}, "
+                f"{self.tier2}, {self.tier1}"
+            )
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Per-row facts the tiers rest on (boolean arrays aligned with the rows)."""
+
+    meets_criterion: np.ndarray
+    near_criterion: np.ndarray
+    disqualified: np.ndarray
+
+
+def assign_tiers(scores: np.ndarray, fit: Fit, cuts: TierCuts) -> np.ndarray:
+    """Tier index per row: 0 = Tier 1, 1 = Tier 2, 2 = Tier 3, 3 = Non-fit (int8)."""
+    ok = ~fit.disqualified
+    tier = np.full(len(scores), 3, dtype=np.int8)
+    tier[ok & (scores >= cuts.tier3)] = 2
+    tier[ok & fit.near_criterion & (scores >= cuts.tier2)] = 1
+    tier[ok & fit.meets_criterion & (scores >= cuts.tier1)] = 0
+    return tier
+
+
+def choose_cuts(scores: np.ndarray, fit: Fit, config: TierConfig) -> TierCuts:
+    """Cuts that bring each tier's share closest to its target on these accounts."""
+    n = len(scores)
+    if n == 0:
+        raise ConfigError("tier cuts need at least one scored account")
+    shares = (config.tier1_share, config.tier2_share, config.tier3_share)
+    targets = np.cumsum(shares) * n
+    floor1 = _quantile_floor(scores, shares[0] + shares[1])
+    ok = ~fit.disqualified
+    c1 = _closest(
+        lambda c: np.sum(ok & fit.meets_criterion & (scores >= c)), targets[0], floor1, 101
+    )
+
+    def upto2(c: int) -> int:
+        return int(np.sum(assign_tiers(scores, fit, TierCuts(c1, c, 0)) <= 1))
+
+    c2 = _closest(upto2, targets[1], 0, c1)
+
+    def upto3(c: int) -> int:
+        return int(np.sum(assign_tiers(scores, fit, TierCuts(c1, c2, c)) <= 2))
+
+    c3 = _closest(upto3, min(targets[2], n), 0, c2)
+    return TierCuts(c1, c2, c3)
+
+
+def _quantile_floor(scores: np.ndarray, top_share: float) -> int:
+    if top_share >= 1:
+        return 0
+    return int(np.ceil(np.quantile(scores, 1 - top_share)))
+
+
+def _closest(count: Any, target: float, low: int, high: int) -> int:
+    """The cut in [low, high] whose count is closest to ``target`` (the higher cut on ties)."""
+    best, best_gap = high, float("inf")
+    for cut in range(high, low - 1, -1):
+        gap = abs(float(count(cut)) - target)
+        if gap < best_gap:
+            best, best_gap = cut, gap
+    return best
+
+
+def tier_table(tiers: np.ndarray, success: np.ndarray, trials: np.ndarray) -> list[dict[str, Any]]:
+    """Count, share and historical success rate of every tier.
+
+    ``success``/``trials`` per row: (1, 1) for a best account, (0, 1) for a rest account and
+    (0, 0) for an unranked one; or won and closed deals per account.
+    """
+    n = max(len(tiers), 1)
+    total_success = float(success.sum())
+    rows = []
+    for i, name in enumerate(TIERS):
+        inside = tiers == i
+        s, t = float(success[inside].sum()), float(trials[inside].sum())
+        rows.append(
+            {
+                "tier": name,
+                "count": int(inside.sum()),
+                "share": float(inside.sum()) / n,
+                "n_outcomes": int(t),
+                "n_success": int(s),
+                "success_rate": s / t if t else None,
+                "success_share": s / total_success if total_success else None,
+            }
+        )
+    return rows
+
+
+def madkudu_bar(table: list[dict[str, Any]]) -> dict[str, Any]:
+    """Share of accounts in Tier 1+2, the share of successes they hold, Tier 1 ÷ Non-fit rate."""
+    by = {r["tier"]: r for r in table}
+    top = [by[t] for t in ICP_TIERS]
+    t1, nonfit = by["Tier 1"]["success_rate"], by["Non-fit"]["success_rate"]
+    return {
+        "tier12_share": sum(r["share"] for r in top),
+        "tier12_success_share": sum(r["success_share"] or 0.0 for r in top),
+        "tier1_over_nonfit": (t1 / nonfit) if t1 is not None and nonfit else None,
+    }
+
+
+def tiers_frame(tiers_dict: dict[str, Any]) -> pl.DataFrame:
+    """The tier table of a tiers dict as a frame (one row per tier)."""
+    return pl.DataFrame(tiers_dict.get("table", []))
+
+
+def cuts_from_dict(raw: dict[str, Any] | None) -> TierCuts:
+    """The cuts stored in a profile's tiers dict."""
+    if not raw or "cuts" not in raw:
+        raise ConfigError(
+            "the profile has no tier cuts (build it again, or add [tiers] to the spec)"
+        )
+    c = raw["cuts"]
+    try:
+        return TierCuts(int(c["tier1"]), int(c["tier2"]), int(c["tier3"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"tier cuts {c!r} are malformed: {exc}") from None
