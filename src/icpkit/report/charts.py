@@ -1,0 +1,266 @@
+"""The report's charts: Altair specifications rendered offline to SVG by vl-convert.
+
+Chart data come only from stored results: the single-trait profiles (share of each level among the
+best customers and among the rest), the tiers (counts and success rates) and the backtest's gains
+table. A chart whose data the profile lacks is simply not declared. One accent colour against a
+neutral grey, labelled axes, system fonts, sized to stay legible when printed at half a page width.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+
+from icpkit.profile import IcpProfile
+from icpkit.report import formatting as fmt
+from icpkit.report.view import Chart, tier_records
+
+ACCENT = "#1f5f8b"
+NEUTRAL = "#b9c0c8"
+INK = "#2b2f33"
+FONT = "Helvetica, Arial, DejaVu Sans, sans-serif"
+WIDTH, HEIGHT = 250, 112  # plot area in px; the SVG adds axes and legend around it
+TOP_LEVELS = 6  # a small chart stays readable with at most this many bars per group
+BEST, REST = "best customers", "all other customers"
+SIZE_ATTRIBUTES = ("employees", "annual_revenue")
+GEO_ATTRIBUTES = ("country", "region")
+_INTERVAL = re.compile(r"\[\s*(-?[\d.e+]+|-inf)\s*,\s*(-?[\d.e+]+|inf)\s*\)")
+
+
+def to_svg(chart: alt.TopLevelMixin, key: str) -> str:
+    """Render a chart to SVG offline; element ids are prefixed so many charts share one page."""
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    svg = re.sub(r'id="([^"]+)"', rf'id="{key}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{key}-\1)", svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{key}-\1"', svg)
+    return re.sub(r"<svg ", f'<svg role="img" aria-label="{key} chart" ', svg, count=1)
+
+
+def _styled(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure(font=FONT, background="white")
+        .configure_view(stroke=None)
+        .configure_axis(
+            labelFontSize=11,
+            titleFontSize=11,
+            labelColor=INK,
+            titleColor=INK,
+            gridColor="#e6e8eb",
+            domainColor="#8a9199",
+            tickColor="#8a9199",
+            titleFontWeight="normal",
+        )
+        .configure_legend(
+            labelFontSize=11,
+            titleFontSize=11,
+            orient="top",
+            title=None,
+            symbolSize=80,
+            labelColor=INK,
+        )
+    )
+
+
+def trait_shares(profile: IcpProfile, attribute: str) -> list[dict[str, Any]]:
+    """(level, share among the best, share among the rest) of one attribute's single traits."""
+    rows = []
+    for t in profile.single_traits:
+        if t.get("attribute", t.get("attr")) != attribute:
+            continue
+        best, rest = t.get("share_best"), t.get("share_rest")
+        if best is None or rest is None or t.get("level") is None:
+            continue
+        rows.append({"level": str(t["level"]), "best": float(best), "rest": float(rest)})
+    return rows
+
+
+def _long(rows: Sequence[Mapping[str, Any]], label: str = "level") -> list[dict[str, Any]]:
+    return [
+        {label: r[label], "group": g, "share": r[k], "order": i}
+        for i, r in enumerate(rows)
+        for g, k in ((BEST, "best"), (REST, "rest"))
+    ]
+
+
+def best_vs_rest(
+    rows: Sequence[Mapping[str, Any]], y_title: str, key: str, title: str, caption: str
+) -> Chart:
+    """Horizontal bars: each level's share among the best customers next to the rest."""
+    data = alt.Data(values=_long(rows))
+    chart = (
+        alt.Chart(data)
+        .mark_bar(height={"band": 0.8})
+        .encode(
+            y=alt.Y(
+                "level:N",
+                title=y_title,
+                sort=alt.EncodingSortField("order"),
+                axis=alt.Axis(labelLimit=120),
+            ),
+            x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%", tickCount=4)),
+            color=alt.Color(
+                "group:N", scale=alt.Scale(domain=[BEST, REST], range=[ACCENT, NEUTRAL])
+            ),
+            yOffset=alt.YOffset("group:N", sort=[BEST, REST]),
+            tooltip=["level:N", "group:N", alt.Tooltip("share:Q", format=".0%")],
+        )
+        .properties(width=WIDTH, height=max(HEIGHT, 16 * len(rows)))
+    )
+    return Chart(key, title, caption, to_svg(_styled(chart), key))
+
+
+def industry_chart(profile: IcpProfile) -> Chart | None:
+    """Best customers by industry: the industries most common among the best, against the rest."""
+    rows = sorted(trait_shares(profile, "industry"), key=lambda r: -r["best"])[:TOP_LEVELS]
+    if not rows:
+        return None
+    return best_vs_rest(
+        rows,
+        "industry",
+        "industry",
+        "Best customers by industry",
+        "Share of best customers in each industry, against all other customers.",
+    )
+
+
+def size_chart(profile: IcpProfile) -> Chart | None:
+    """Company-size distribution of the best customers against the rest, in size order."""
+    for attribute in SIZE_ATTRIBUTES:
+        rows = trait_shares(profile, attribute)
+        if rows:
+            rows = sorted(rows, key=lambda r: _lower_bound(r["level"]))
+            rows = [{**r, "level": size_label(r["level"])} for r in rows]
+            label = "employees" if attribute == "employees" else "annual revenue"
+            return best_vs_rest(
+                rows,
+                label,
+                "size",
+                "Company size",
+                f"Distribution of {label}: best customers against all others.",
+            )
+    return None
+
+
+def geography_chart(profile: IcpProfile) -> Chart | None:
+    """Geographic focus: the countries (or regions) most common among the best customers."""
+    for attribute in GEO_ATTRIBUTES:
+        rows = sorted(trait_shares(profile, attribute), key=lambda r: -r["best"])[:TOP_LEVELS]
+        if rows:
+            return best_vs_rest(
+                rows,
+                attribute,
+                "geography",
+                "Geographic focus",
+                f"Share of best customers by {attribute}, against all others.",
+            )
+    return None
+
+
+def tier_chart(profile: IcpProfile) -> Chart | None:
+    """Value by tier: the success rate of each tier, the reason tiers are worth prioritising."""
+    records = tier_records(profile.tiers)
+    metric = next(
+        (
+            m
+            for m in ("success_rate", "best_rate", "win_rate")
+            if records and all(r.get(m) is not None for r in records)
+        ),
+        None,
+    )
+    if metric is None:
+        return None
+    values = [
+        {
+            "tier": str(r.get("tier", r.get("name", ""))),
+            "rate": float(r[metric]),
+            "label": fmt.percent(float(r[metric])),
+            "order": i,
+        }
+        for i, r in enumerate(records)
+    ]
+    base = alt.Chart(alt.Data(values=values)).encode(
+        x=alt.X(
+            "tier:N",
+            title="tier",
+            sort=[str(v["tier"]) for v in values],
+            axis=alt.Axis(labelAngle=0),
+        ),
+        y=alt.Y("rate:Q", title=fmt.header(metric), axis=alt.Axis(format="%", tickCount=4)),
+    )
+    bars = base.mark_bar(color=ACCENT, width={"band": 0.6})
+    text = base.mark_text(dy=-6, fontSize=11, color=INK).encode(text="label:N")
+    chart = (bars + text).properties(width=WIDTH, height=HEIGHT)
+    caption = f"{fmt.header(metric).capitalize()} of the accounts in each tier."
+    return Chart("tiers", "Value by tier", caption, to_svg(_styled(chart), "tiers"))
+
+
+def gains_chart(validation: Mapping[str, Any] | None) -> Chart | None:
+    """Cumulative gains of the backtest: share of wins captured by the top x% of scored deals."""
+    rows = [
+        r
+        for r in (validation or {}).get("gains") or []
+        if r.get("cum_share_of_deals") is not None and r.get("cum_share_of_wins") is not None
+    ]
+    if not rows:
+        return None
+    values = [{"x": 0.0, "y": 0.0}] + [
+        {"x": float(r["cum_share_of_deals"]), "y": float(r["cum_share_of_wins"])} for r in rows
+    ]
+    diagonal = (
+        alt.Chart(alt.Data(values=[{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]))
+        .mark_line(color=NEUTRAL, strokeDash=[4, 3])
+        .encode(x="x:Q", y="y:Q")
+    )
+    line = (
+        alt.Chart(alt.Data(values=values))
+        .mark_line(color=ACCENT, point=True)
+        .encode(
+            x=alt.X("x:Q", title="deals, highest fit score first", axis=alt.Axis(format="%")),
+            y=alt.Y("y:Q", title="share of wins captured", axis=alt.Axis(format="%")),
+        )
+    )
+    chart = (diagonal + line).properties(width=WIDTH + 60, height=HEIGHT + 40)
+    caption = (
+        "Cumulative gains on deals after the cut: the dashed line is what a random "
+        "ordering would capture."
+    )
+    return Chart("gains", "Gains of the fit score", caption, to_svg(_styled(chart), "gains"))
+
+
+def onepager_charts(profile: IcpProfile) -> list[Chart]:
+    """The one-pager's charts that the profile has data for, in reading order."""
+    makers = (industry_chart, size_chart, geography_chart, tier_chart)
+    return [c for c in (make(profile) for make in makers) if c is not None]
+
+
+def _lower_bound(level: str) -> float:
+    m = _INTERVAL.search(level)
+    if m is None:
+        return float("inf")  # 'missing' and other non-interval levels go last
+    return float(m.group(1))
+
+
+def size_label(level: str) -> str:
+    """A size bin as people say it: ``[100, 500)`` → ``100–500``; ``<10``, ``5,000+``, ``1M``."""
+    m = _INTERVAL.search(level)
+    if m is None:
+        return level
+    low, high = float(m.group(1)), float(m.group(2))
+    if low == float("-inf"):
+        return f"<{_compact(high)}"
+    if high == float("inf"):
+        return f"{_compact(low)}+"
+    return f"{_compact(low)}–{_compact(high)}"
+
+
+def _compact(x: float) -> str:
+    if abs(x) >= 1e9:
+        return f"{x / 1e9:g}B"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:g}M"
+    return fmt.number(x)

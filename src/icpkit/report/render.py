@@ -1,0 +1,291 @@
+"""Render an ICP version as a one-page ICP plus a detailed report: HTML, PDF, Markdown or JSON.
+
+The HTML is self-contained (styles inline, charts inline as SVG, no fonts, scripts or links to
+fetch), so it opens offline and prints the same everywhere. The PDF is that HTML through
+WeasyPrint (the ``pdf`` extra). Markdown carries the tables and statement, with the charts as SVG
+files beside it. JSON is the profile itself. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import jinja2
+
+from icpkit.atomic import atomic_path, write_text_atomic
+from icpkit.errors import ConfigError
+from icpkit.profile import IcpProfile
+from icpkit.report import charts as chart_makers
+from icpkit.report import view as v
+
+Format = Literal["html", "pdf", "md", "json"]
+FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
+SUFFIX = {"html": ".html", "pdf": ".pdf", "md": ".md", "json": ".json"}
+PDF_MISSING = "PDF output needs WeasyPrint: pip install 'icpkit[pdf]'"
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """What a report renders: a profile and, optionally, its version, changelog and check output.
+
+    ``diff_text`` is the changelog against the previous version, already computed by the store's
+    diff; ``accounts_sample`` may hold ``{"single_traits": [...]}`` rows (same shape as the
+    profile's) for charts of attributes the profile itself has no profile for.
+    """
+
+    profile: IcpProfile
+    version: int | None = None
+    version_note: str = ""
+    diff_text: str | None = None
+    diff: dict[str, Any] | None = None
+    check_lines: list[str] | None = None
+    accounts_sample: dict[str, Any] | None = None
+
+
+def build_view(report: ReportInput) -> v.ReportView:
+    """Read the result objects into what the templates show (no statistics are computed)."""
+    p = report.profile
+    chart_profile = _with_sample_traits(p, report.accounts_sample)
+    rows = [v.criterion_row(r) for r in p.criteria]
+    disq = [v.criterion_row(r) for r in p.disqualifiers]
+    scorecard, scorecard_note = v.scorecard_table(p.scorecard)
+    quality_lines, quality_tables = v.quality_summary(p.data_quality, report.check_lines)
+    view = v.ReportView(
+        title=p.name if p.name and p.name != "icp" else "Ideal Customer Profile",
+        version_label=_version_label(report),
+        data_date=str(p.success_definition.get("as_of") or p.provenance.get("data_date") or "–"),
+        built_at=p.created_at[:10],
+        statement=p.statement,
+        criteria_groups=v.group_criteria(rows[: v.ONEPAGER_CRITERIA]),
+        criteria_hidden=max(0, len(rows) - v.ONEPAGER_CRITERIA),
+        disqualifiers=disq[: v.ONEPAGER_DISQUALIFIERS],
+        disqualifiers_hidden=max(0, len(disq) - v.ONEPAGER_DISQUALIFIERS),
+        tiers=v.tiers_table(p.tiers, v.ONEPAGER_TIER_COLUMNS),
+        tiers_detail=v.tiers_table(p.tiers),
+        tier_note=v.tier_note(p.tiers),
+        charts=chart_makers.onepager_charts(chart_profile),
+        counts_line=v.counts_line(p.counts),
+        segments=v.segments_table(p),
+        single_traits=v.single_trait_tables(p.single_traits),
+        scorecard=scorecard,
+        scorecard_note=scorecard_note,
+        validation_lines=v.validation_lines(p.validation) if p.validation else [],
+        validation_tables=v.validation_tables(p.validation) if p.validation else [],
+        gains_chart=chart_makers.gains_chart(p.validation),
+        quality_lines=quality_lines,
+        quality_tables=quality_tables,
+        diff_text=report.diff_text or _diff_dict_text(report.diff),
+        method_lines=v.method_lines(p),
+        caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
+    )
+    return _with_missing(view)
+
+
+def _with_sample_traits(profile: IcpProfile, sample: dict[str, Any] | None) -> IcpProfile:
+    """The profile's single traits plus sample rows for attributes the profile has none of."""
+    extra = list((sample or {}).get("single_traits") or [])
+    have = {t.get("attribute") for t in profile.single_traits}
+    extra = [t for t in extra if t.get("attribute") not in have]
+    if not extra:
+        return profile
+    return profile.model_copy(update={"single_traits": [*profile.single_traits, *extra]})
+
+
+def _version_label(report: ReportInput) -> str:
+    label = f"v{report.version}" if report.version is not None else "unsaved"
+    return f"{label} — {report.version_note}" if report.version_note else label
+
+
+def _diff_dict_text(diff: dict[str, Any] | None) -> str:
+    if not diff:
+        return ""
+    text = diff.get("text") or diff.get("summary")
+    if isinstance(text, str):
+        return text
+    return "\n".join(f"{k}: {val}" for k, val in diff.items() if not isinstance(val, (dict, list)))
+
+
+def _with_missing(view: v.ReportView) -> v.ReportView:
+    present = {
+        "criteria": bool(view.criteria_groups),
+        "disqualifiers": bool(view.disqualifiers),
+        "tiers": bool(view.tiers),
+        "charts": bool(view.charts),
+        "segments": bool(view.segments),
+        "single_traits": bool(view.single_traits),
+        "scorecard": bool(view.scorecard),
+        "validation": bool(view.validation_lines),
+        "data_quality": bool(view.quality_lines or view.quality_tables),
+        "diff": bool(view.diff_text),
+    }
+    missing = {k: v.MISSING[k] for k, ok in present.items() if not ok}
+    return v.ReportView(**{**view.__dict__, "missing": missing})
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("icpkit.report", "templates"),
+        # HTML is escaped everywhere (names and rule values come from the user's data); the
+        # Markdown template escapes table cells itself.
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "html.j2"), default_for_string=True
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = _markdown_cell
+    return env
+
+
+def _css() -> str:
+    return resources.files("icpkit.report").joinpath("templates/style.css").read_text("utf-8")
+
+
+def _markdown_cell(text: Any) -> str:
+    """A table cell that cannot break the Markdown table or inject HTML."""
+    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return out.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_html(report: ReportInput, *, onepager_only: bool = False) -> str:
+    """The report as one self-contained HTML page (the one-pager, then the detailed report).
+
+    Parameters
+    ----------
+    report : ReportInput
+        The profile and its version information.
+    onepager_only : bool
+        Leave out the detailed report (used for the one-page PDF).
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    template = _environment().get_template("report.html.j2")
+    return template.render(v=build_view(report), css=_css(), onepager_only=onepager_only)
+
+
+def render_markdown(report: ReportInput, chart_dir: str = "charts") -> tuple[str, dict[str, str]]:
+    """The report as Markdown, and the chart files it links to.
+
+    Parameters
+    ----------
+    report : ReportInput
+        The profile and its version information.
+    chart_dir : str
+        Folder (relative to the Markdown file) the charts are linked from.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The Markdown text and ``{relative path: SVG text}`` of every linked chart.
+    """
+    view = build_view(report)
+    charts = [*view.charts, *([view.gains_chart] if view.gains_chart else [])]
+    files = {f"{chart_dir}/{c.key}.svg": c.svg for c in charts}
+    text = _environment().get_template("report.md.j2").render(v=view, chart_dir=chart_dir)
+    return text, files
+
+
+def render(report: ReportInput, fmt: Format | str, output: Path) -> Path:
+    """Write the report in one format to ``output`` atomically and return the path.
+
+    ``md`` also writes the charts as SVG files in ``<stem>_charts/`` beside the Markdown file;
+    ``json`` writes the profile itself; ``pdf`` needs WeasyPrint (the ``pdf`` extra).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown format, or PDF output without WeasyPrint installed.
+    """
+    output = Path(output)
+    if fmt == "html":
+        return write_text_atomic(output, render_html(report))
+    if fmt == "json":
+        return write_text_atomic(output, report.profile.to_json() + "\n")
+    if fmt == "pdf":
+        return _write_pdf(render_html(report), output)
+    if fmt == "md":
+        chart_dir = f"{output.stem}_charts"
+        text, files = render_markdown(report, chart_dir)
+        for relative, svg in files.items():
+            write_text_atomic(output.parent / relative, svg)
+        return write_text_atomic(output, text)
+    raise ConfigError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+def render_onepager_pdf(report: ReportInput, output: Path) -> Path:
+    """Write the one-page ICP alone as a PDF (the first page of the full PDF report)."""
+    return _write_pdf(render_html(report, onepager_only=True), Path(output))
+
+
+def _write_pdf(html: str, output: Path) -> Path:
+    try:
+        import weasyprint
+    except ImportError:
+        raise ConfigError(PDF_MISSING) from None
+    with atomic_path(output) as tmp:
+        weasyprint.HTML(string=html).write_pdf(str(tmp))
+    return output
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering a stored version (what `icpkit report` calls)
+
+
+class _Versions(Protocol):
+    def get(self, version: int | str) -> Any: ...
+    def list(self) -> Any: ...
+
+
+class _Workspace(Protocol):
+    root: Path
+
+    @property
+    def store(self) -> _Versions: ...
+
+
+def render_version(
+    workspace: _Workspace,
+    version: int | str = "latest",
+    fmt: Format | str = "html",
+    output: Path | None = None,
+) -> Path:
+    """Render a saved version of a workspace's ICP, with its changelog against the version before.
+
+    The default output is ``<workspace>/reports/icp-v<N>.<format>``.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    stored = workspace.store.get(version)
+    profile = stored.profile()
+    report = ReportInput(
+        profile=profile,
+        version=stored.version,
+        version_note=stored.note,
+        diff_text=_changelog(workspace.store, stored.version, profile),
+    )
+    target = output or Path(workspace.root) / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
+    return render(report, fmt, target)
+
+
+def _changelog(store: _Versions, version: int, profile: IcpProfile) -> str | None:
+    """The diff against the newest version saved before ``version`` (None for the first one)."""
+    earlier = [info.version for info in store.list() if info.version < version]
+    if not earlier:
+        return None
+    from icpkit.diff import diff_profiles
+
+    previous = store.get(max(earlier)).profile()
+    return str(diff_profiles(previous, profile).to_text())
