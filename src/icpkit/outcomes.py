@@ -317,8 +317,9 @@ def _reasons(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.Expr
     for m in metrics:
         label = METRICS.get(m.name, (None, m.name.replace("_", " "), None))[1]
         pct = pl.col(f"_pct_{m.name}")
-        top = ((1.0 - pct) * 100).ceil().clip(lower_bound=1).cast(pl.Int64)
-        bottom = (pct * 100).ceil().clip(lower_bound=1).cast(pl.Int64)
+        # Position as a share of ranked accounts: the best of 10 is "top 10%", not "top 0%".
+        top = (((1.0 - pct) * (n_ranked - 1) + 1) * 100 / n_ranked).ceil().cast(pl.Int64)
+        bottom = ((pct * (n_ranked - 1) + 1) * 100 / n_ranked).ceil().cast(pl.Int64)
         where = (pl.when(pct >= 0.5).then(pl.format("top {}%", top))
                  .otherwise(pl.format("bottom {}%", bottom)))
         parts.append(
