@@ -74,9 +74,10 @@ def _check_is_text(path: Path, raw: bytes) -> None:
                 "binary",
             )
     head = raw[:65536]
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 text (Excel "Unicode text"): NUL bytes are part of every character
     controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 13))
-    if (not utf16 and b"\x00" in head) or controls > max(8, len(head) // 100):
+    if b"\x00" in head or controls > max(8, len(head) // 100):
         raise _fail(path, "is a binary or garbled file (NUL/control bytes), not CSV text", "binary")
 
 
@@ -203,8 +204,7 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
     try:
         with duckdb.connect(str(path), read_only=True) as connection:
             tables = [row[0] for row in connection.execute("SHOW TABLES").fetchall()]
-            result = connection.execute(_sql_source(path, table, query, tables))
-            return result.pl()  # type: ignore[attr-defined]
+            return connection.sql(_sql_source(path, table, query, tables)).pl()
     except duckdb.Error as exc:
         raise _fail(path, f"DuckDB error: {str(exc).splitlines()[0]}", "unreadable") from None
 

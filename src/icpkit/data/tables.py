@@ -188,6 +188,8 @@ class TableNormaliser:
             stages = pl.Series("stage", ["open"] * self.frame.height)
         else:
             stages, guessed = normalise_stages(self.frame[column], self.source.stage_values)
+            if "is_won" in self.frame.columns:
+                guessed = {}  # the IsWon flag settles every stage; names are not guessed
             for raw, stage in sorted(guessed.items()):
                 self.warn(
                     f"unknown deal stage {raw!r} read as {stage!r}; set stage_values in "
