@@ -1,4 +1,4 @@
-"""Discovery: exact pruned search, statistics, attribute preparation, and the ICP on planted data."""
+"""Discovery: exact pruned search, statistics, attributes, and the ICP on planted data."""
 
 from __future__ import annotations
 
