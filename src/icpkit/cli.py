@@ -95,19 +95,22 @@ def demo(
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder with the CRM export files.")],
     preset: Annotated[str | None, typer.Option(help="hubspot | salesforce | maven")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Where to write icpkit.toml (default: DIR itself).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing icpkit.toml.")] = False,
 ) -> None:
     """Write icpkit.toml for the files in DIR, guessing the column mapping, and show the guess.
 
-    Example: icpkit init exports/ --preset hubspot
+    Example: icpkit init exports/ --preset hubspot -w my-icp/
     """
     from icpkit import pipeline
 
-    guess = pipeline.init_workspace(directory, preset, force=force)
+    guess = pipeline.init_workspace(directory, preset, workspace=workspace, force=force)
     for line in guess.explanation_lines():
         out.print(line, markup=False)
-    out.print(f"\nwrote {directory / 'icpkit.toml'} — correct any guess there, then run "
-              f"`icpkit check -w {directory}`", markup=False)
+    where = workspace if workspace is not None else directory
+    out.print(f"\nwrote {where / 'icpkit.toml'} — correct any guess there, then run "
+              f"`icpkit check -w {where}`", markup=False)
 
 
 @app.command()

@@ -6,6 +6,7 @@ Nothing here parses arguments or prints; results are plain objects.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -62,15 +63,36 @@ class BuildResult:
     validation: ValidationResult | None
 
 
-def init_workspace(directory: Path, preset: str | None = None, *, force: bool = False) -> GuessResult:
-    """Guess the mapping of the files in ``directory`` and write its icpkit.toml."""
-    target = Path(directory) / CONFIG_NAME
+def init_workspace(
+    directory: Path, preset: str | None = None, *, workspace: Path | None = None, force: bool = False
+) -> GuessResult:
+    """Guess the mapping of the files in ``directory`` and write an icpkit.toml.
+
+    The config goes to ``workspace`` (default: ``directory`` itself) with source paths relative to
+    it, so a read-only or shared data folder can be used without writing into it.
+    """
+    directory = Path(directory)
+    workspace = Path(workspace) if workspace is not None else directory
+    target = workspace / CONFIG_NAME
     if target.exists() and not force:
         raise ConfigError(f"{target} exists already (use --force to overwrite it)")
-    guess = guess_config(Path(directory), preset)
-    config_from_dict(guess.config, origin="guessed config")  # never write a config we cannot read
-    write_text_atomic(target, tomli_w.dumps(guess.config))
+    guess = guess_config(directory, preset)
+    config = _rebase_sources(guess.config, directory, workspace)
+    config_from_dict(config, origin="guessed config")  # never write a config we cannot read
+    write_text_atomic(target, tomli_w.dumps(config))
     return guess
+
+
+def _rebase_sources(config: dict[str, Any], directory: Path, workspace: Path) -> dict[str, Any]:
+    """Source paths relative to the workspace instead of the data folder."""
+    if directory.resolve() == workspace.resolve():
+        return config
+    sources = {
+        table: {**source, "path": os.path.relpath((directory / source["path"]).resolve(),
+                                                  workspace.resolve())}
+        for table, source in config.get("sources", {}).items()
+    }
+    return {**config, "sources": sources}
 
 
 def customers(workspace: Workspace) -> Outcomes:
