@@ -1,0 +1,441 @@
+"""What changed between two ICP versions, in words.
+
+``diff_profiles`` compares two profiles: the success definition, criteria and disqualifiers added,
+dropped, narrowed or widened (rules are compared condition by condition: the same attribute with a
+tighter range or fewer categories is narrower, an extra condition narrows, a dropped one widens),
+the statement, tier cut-offs, the evidence base, and the backtest KPIs stored with each version.
+Given both versions' tiers for the same accounts it adds a tier-migration table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from icpkit.errors import ConfigError, SchemaError
+from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.rules import Condition, parse_segment
+
+TIER_ORDER = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
+KPI_WORDS = {
+    "win_rate": "win rate",
+    "conversion": "conversion",
+    "avg_deal_size": "average deal size",
+    "median_sales_cycle_days": "median sales cycle (days)",
+    "ltv": "realised LTV",
+    "churn_rate": "churn rate",
+    "cac": "CAC",
+}
+PERCENT_KPIS = {"win_rate", "conversion", "churn_rate"}
+KPI_GROUPS = ("Tier 1", "ICP", "Non-ICP")
+NOT_DEFINITION = {"as_of"}  # a data date, not part of the success definition
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change between the versions: its kind, what it is about, and the words for it."""
+
+    kind: str  # success | criterion | disqualifier | statement | tiers | kpi | data
+    action: str  # added | dropped | narrowed | widened | changed
+    subject: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ProfileDiff:
+    """The changelog from version ``label_a`` to ``label_b``."""
+
+    label_a: str
+    label_b: str
+    changes: tuple[Change, ...]
+    migration: tuple[dict[str, Any], ...] = field(default=())
+    n_common_accounts: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label_a": self.label_a,
+            "label_b": self.label_b,
+            "changes": [c.to_dict() for c in self.changes],
+            "migration": list(self.migration),
+            "n_common_accounts": self.n_common_accounts,
+        }
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per change: kind, action, subject, text."""
+        schema = {"kind": pl.Utf8, "action": pl.Utf8, "subject": pl.Utf8, "text": pl.Utf8}
+        return pl.DataFrame([c.to_dict() for c in self.changes], schema=schema)
+
+    def migration_frame(self) -> pl.DataFrame:
+        """Tier migration as a table: rows the tier in A, columns the tier in B, cells counts."""
+        if not self.migration:
+            return pl.DataFrame()
+        long = pl.DataFrame(list(self.migration))
+        wide = long.pivot(on="tier_b", index="tier_a", values="n").fill_null(0)
+        present = [t for t in TIER_ORDER if t in wide.columns]
+        order = pl.DataFrame({"tier_a": list(TIER_ORDER)}).with_row_index("_o")
+        wide = wide.join(order, on="tier_a", how="left").sort("_o").drop("_o")
+        return wide.select("tier_a", *present)
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"Changes from {self.label_a} to {self.label_b}:"]
+        if not self.changes:
+            lines.append(
+                "  no change in criteria, disqualifiers, success definition, tiers or KPIs"
+            )
+        lines += [f"  - {c.text}" for c in self.changes]
+        moved = [m for m in self.migration if m["tier_a"] != m["tier_b"]]
+        if self.n_common_accounts is not None:
+            n_moved = sum(m["n"] for m in moved)
+            lines.append(
+                f"Tier migration over {self.n_common_accounts} accounts scored by both: "
+                f"{n_moved} changed tier."
+            )
+            for m in sorted(moved, key=lambda m: -m["n"]):
+                lines.append(f"  {m['n']:>6} moved {m['tier_a']} → {m['tier_b']}")
+        return lines
+
+    def to_text(self) -> str:
+        return "\n".join(self.summary_lines())
+
+
+def diff_profiles(
+    a: IcpProfile,
+    b: IcpProfile,
+    tiers_a: pl.DataFrame | None = None,
+    tiers_b: pl.DataFrame | None = None,
+    *,
+    label_a: str = "A",
+    label_b: str = "B",
+) -> ProfileDiff:
+    """Explain in words what changed from profile ``a`` to profile ``b``.
+
+    Parameters
+    ----------
+    a, b : IcpProfile
+        The older and the newer version.
+    tiers_a, tiers_b : pl.DataFrame, optional
+        ``account_id`` and ``tier`` of the same accounts scored by each version; when both are
+        given the diff includes how many accounts moved between tiers.
+    label_a, label_b : str
+        Names of the versions in the text (e.g. 'v3', 'v4').
+    """
+    changes = [
+        *_success_changes(a.success_definition, b.success_definition),
+        *_rule_changes("criterion", a.criteria, b.criteria),
+        *_rule_changes("disqualifier", a.disqualifiers, b.disqualifiers),
+        *_statement_change(a.statement, b.statement),
+        *_tier_changes(a.tiers, b.tiers),
+        *_count_changes(a.counts, b.counts),
+        *_kpi_changes(a.validation, b.validation),
+    ]
+    migration, n_common = _migration(tiers_a, tiers_b)
+    return ProfileDiff(label_a, label_b, tuple(changes), tuple(migration), n_common)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+
+
+def compare_rules(old: str, new: str) -> tuple[str, list[str]]:
+    """How rule ``new`` relates to rule ``old``: narrowed, widened, changed or same, and why.
+
+    Raises
+    ------
+    ConfigError
+        When a rule cannot be read.
+    """
+    seg_old, seg_new = parse_segment(old), parse_segment(new)
+    directions, details = [], []
+    for attr in dict.fromkeys([*seg_old.attrs, *seg_new.attrs]):
+        was = [c for c in seg_old if c.attr == attr]
+        now = [c for c in seg_new if c.attr == attr]
+        direction, detail = _compare_attribute(was, now)
+        if direction != "same":
+            directions.append(direction)
+            details.append(detail)
+    if not directions:
+        return "same", []
+    if set(directions) == {"narrowed"}:
+        return "narrowed", details
+    if set(directions) == {"widened"}:
+        return "widened", details
+    return "changed", details
+
+
+def _compare_attribute(was: list[Condition], now: list[Condition]) -> tuple[str, str]:
+    if not was:
+        return "narrowed", f"adds {' AND '.join(map(str, now))}"
+    if not now:
+        return "widened", f"drops {' AND '.join(map(str, was))}"
+    if set(was) == set(now):
+        return "same", ""
+    text = f"{' AND '.join(map(str, was))} → {' AND '.join(map(str, now))}"
+    if len(was) == 1 and len(now) == 1:
+        return _compare_condition(was[0], now[0]), text
+    return "changed", text
+
+
+def _compare_condition(was: Condition, now: Condition) -> str:
+    if was.op == "range" and now.op == "range":
+        (lo_a, hi_a), (lo_b, hi_b) = was.value, now.value
+        if lo_a <= lo_b and hi_b <= hi_a:
+            return "narrowed"
+        if lo_b <= lo_a and hi_a <= hi_b:
+            return "widened"
+        return "changed"
+    values_a, values_b = _categories(was), _categories(now)
+    if values_a is not None and values_b is not None:
+        if values_b < values_a:
+            return "narrowed"
+        if values_b > values_a:
+            return "widened"
+    return "changed"
+
+
+def _categories(c: Condition) -> frozenset[Any] | None:
+    if c.op == "eq":
+        return frozenset([c.value])
+    if c.op == "in":
+        return frozenset(c.value)
+    return None
+
+
+def _rule_changes(kind: str, old: list[RuleEvidence], new: list[RuleEvidence]) -> list[Change]:
+    old_rules = {r.rule: r for r in old}
+    new_rules = {r.rule: r for r in new}
+    changes = [
+        c
+        for r in old_rules
+        if r in new_rules
+        for c in _evidence_change(kind, old_rules[r], new_rules[r])
+    ]
+    gone = [r for r in old_rules if r not in new_rules]
+    came = [r for r in new_rules if r not in old_rules]
+    for before, after in _pair_by_attributes(gone, came):
+        action, details = compare_rules(before, after)
+        verb = {"narrowed": "narrowed", "widened": "widened"}.get(action, "changed")
+        changes.append(
+            Change(
+                kind, verb, after, f"{kind} {verb}: {before!r} → {after!r} ({'; '.join(details)})"
+            )
+        )
+        gone.remove(before)
+        came.remove(after)
+    changes += [Change(kind, "dropped", r, f"{kind} dropped: {r!r}") for r in gone]
+    changes += [
+        Change(kind, "added", r, f"{kind} added: {r!r}{_lift_text(new_rules[r])}") for r in came
+    ]
+    return changes
+
+
+def _pair_by_attributes(gone: list[str], came: list[str]) -> list[tuple[str, str]]:
+    """Pair old and new rules that test overlapping attributes (greedy, most overlap first)."""
+    scored = []
+    for g in gone:
+        for c in came:
+            overlap = _attribute_overlap(g, c)
+            if overlap > 0:
+                scored.append((overlap, g, c))
+    pairs, used_g, used_c = [], set(), set()
+    for _, g, c in sorted(scored, key=lambda t: -t[0]):
+        if g not in used_g and c not in used_c:
+            pairs.append((g, c))
+            used_g.add(g)
+            used_c.add(c)
+    return pairs
+
+
+def _attribute_overlap(a: str, b: str) -> float:
+    try:
+        attrs_a, attrs_b = set(parse_segment(a).attrs), set(parse_segment(b).attrs)
+    except ConfigError:
+        return 0.0
+    union = attrs_a | attrs_b
+    return len(attrs_a & attrs_b) / len(union) if union else 0.0
+
+
+def _evidence_change(kind: str, old: RuleEvidence, new: RuleEvidence) -> list[Change]:
+    """A kept rule whose evidence moved (lift by 0.25 or more, or its evidence grade)."""
+    if abs(new.lift - old.lift) < 0.25 and new.evidence == old.evidence:
+        return []
+    return [
+        Change(
+            kind,
+            "changed",
+            new.rule,
+            f"{kind} {new.rule!r} kept; lift {old.lift:.2f} → "
+            f"{new.lift:.2f}, evidence {old.evidence} → {new.evidence}",
+        )
+    ]
+
+
+def _lift_text(rule: RuleEvidence) -> str:
+    return f" (lift {rule.lift:.2f}, {rule.support} accounts, evidence {rule.evidence})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Success, statement, tiers, counts, KPIs
+
+
+def _success_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    changes = []
+    for key in dict.fromkeys([*old, *new]):
+        if key in NOT_DEFINITION or old.get(key) == new.get(key):
+            continue
+        before, after = _fmt_setting(old.get(key)), _fmt_setting(new.get(key))
+        changes.append(
+            Change("success", "changed", key, f"success definition, {key}: {before} → {after}")
+        )
+    return changes
+
+
+def _fmt_setting(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return ", ".join(_fmt_metric(v) for v in value)
+    if value is None:
+        return "(none)"
+    return str(value)
+
+
+def _fmt_metric(metric: dict[str, Any]) -> str:
+    text = str(metric.get("name", metric))
+    if metric.get("weight", 1) != 1:
+        text += f" ×{metric['weight']:g}"
+    if metric.get("direction") == "lower":
+        text += " (lower is better)"
+    return text
+
+
+def _statement_change(old: str, new: str) -> list[Change]:
+    if old.strip() == new.strip():
+        return []
+    return [
+        Change(
+            "statement",
+            "changed",
+            "statement",
+            f"statement changed: {old.strip()!r} → {new.strip()!r}",
+        )
+    ]
+
+
+def _tier_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Change]:
+    cuts_a, cuts_b = (old or {}).get("cuts") or {}, (new or {}).get("cuts") or {}
+    changes = []
+    for key in dict.fromkeys([*cuts_a, *cuts_b]):
+        if cuts_a.get(key) != cuts_b.get(key):
+            tier = key.replace("tier", "Tier ")
+            changes.append(
+                Change(
+                    "tiers",
+                    "changed",
+                    tier,
+                    f"{tier} cut-off: fit score ≥ {cuts_a.get(key, '(none)')} → "
+                    f"≥ {cuts_b.get(key, '(none)')}",
+                )
+            )
+    return changes
+
+
+def _count_changes(old: dict[str, int], new: dict[str, int]) -> list[Change]:
+    changes = []
+    for key in ("n_accounts", "n_best", "n_worst", "n_deals"):
+        if key in old and key in new and old[key] != new[key]:
+            what = key.removeprefix("n_").replace("_", " ")
+            changes.append(
+                Change("data", "changed", key, f"evidence base, {what}: {old[key]} → {new[key]}")
+            )
+    return changes
+
+
+def _kpi_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Change]:
+    if not old or not new:
+        if bool(old) != bool(new):
+            state = "now has" if new else "no longer has"
+            return [Change("kpi", "changed", "validation", f"the newer version {state} a backtest")]
+        return []
+    index_a = {(k["group"], k["kpi"]): k for k in old.get("kpis", [])}
+    index_b = {(k["group"], k["kpi"]): k for k in new.get("kpis", [])}
+    changes = []
+    for group in KPI_GROUPS:
+        for kpi, words in KPI_WORDS.items():
+            ka, kb = index_a.get((group, kpi)), index_b.get((group, kpi))
+            if (
+                ka
+                and kb
+                and ka.get("value") is not None
+                and kb.get("value") is not None
+                and not math.isclose(ka["value"], kb["value"], rel_tol=1e-9)
+            ):
+                changes.append(
+                    Change(
+                        "kpi",
+                        "changed",
+                        f"{group} {kpi}",
+                        f"{words} {group}: {_kpi_text(kpi, ka)} → {_kpi_text(kpi, kb)}"
+                        f"{_overlap_note(ka, kb)}",
+                    )
+                )
+    for key, words in (("auc", "AUC"), ("top_decile_lift", "top-decile lift")):
+        va, vb = _scalar(old.get(key)), _scalar(new.get(key))
+        if va is not None and vb is not None and not math.isclose(va, vb, rel_tol=1e-9):
+            changes.append(Change("kpi", "changed", key, f"{words}: {va:.2f} → {vb:.2f}"))
+    return changes
+
+
+def _scalar(value: Any) -> float | None:
+    if isinstance(value, dict):
+        value = value.get("value")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _kpi_text(kpi: str, est: dict[str, Any]) -> str:
+    value = est["value"]
+    text = f"{value:.0%}" if kpi in PERCENT_KPIS else f"{value:,.4g}"
+    return f"{text} (n={est.get('n', '?')})"
+
+
+def _overlap_note(a: dict[str, Any], b: dict[str, Any]) -> str:
+    bounds = [a.get("ci_low"), a.get("ci_high"), b.get("ci_low"), b.get("ci_high")]
+    if any(v is None for v in bounds):
+        return ""
+    lo_a, hi_a, lo_b, hi_b = (float(v) for v in bounds)  # type: ignore[arg-type]
+    return "; the intervals do not overlap" if hi_b < lo_a or hi_a < lo_b else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Tier migration
+
+
+def _migration(
+    tiers_a: pl.DataFrame | None, tiers_b: pl.DataFrame | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    if tiers_a is None or tiers_b is None:
+        return [], None
+    for name, frame in (("tiers_a", tiers_a), ("tiers_b", tiers_b)):
+        missing = [c for c in ("account_id", "tier") if c not in frame.columns]
+        if missing:
+            raise SchemaError(f"{name}: columns {missing} are missing (found {frame.columns})")
+    joined = (
+        tiers_a.select("account_id", pl.col("tier").alias("tier_a"))
+        .unique("account_id")
+        .join(
+            tiers_b.select("account_id", pl.col("tier").alias("tier_b")).unique("account_id"),
+            on="account_id",
+            how="inner",
+        )
+    )
+    counts = joined.group_by("tier_a", "tier_b").len("n")
+    rank = {t: i for i, t in enumerate(TIER_ORDER)}
+    rows = sorted(
+        counts.to_dicts(), key=lambda r: (rank.get(r["tier_a"], 9), rank.get(r["tier_b"], 9))
+    )
+    return [
+        {"tier_a": r["tier_a"], "tier_b": r["tier_b"], "n": int(r["n"])} for r in rows
+    ], joined.height
