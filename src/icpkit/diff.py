@@ -264,15 +264,9 @@ def _evidence_change(kind: str, old: RuleEvidence, new: RuleEvidence) -> list[Ch
     """A kept rule whose evidence moved (lift by 0.25 or more, or its evidence grade)."""
     if abs(new.lift - old.lift) < 0.25 and new.evidence == old.evidence:
         return []
-    return [
-        Change(
-            kind,
-            "changed",
-            new.rule,
-            f"{kind} {new.rule!r} kept; lift {old.lift:.2f} → "
-            f"{new.lift:.2f}, evidence {old.evidence} → {new.evidence}",
-        )
-    ]
+    grade = f", evidence {old.evidence} → {new.evidence}" if new.evidence != old.evidence else ""
+    text = f"{kind} {new.rule!r} kept; lift {old.lift:.2f} → {new.lift:.2f}{grade}"
+    return [Change(kind, "changed", new.rule, text)]
 
 
 def _lift_text(rule: RuleEvidence) -> str:
