@@ -201,7 +201,7 @@ def _csv_batches(source: Path, cols: _Columns, batch_rows: int) -> Iterator[pa.T
     try:
         reader = pacsv.open_csv(
             str(source),
-            read_options=pacsv.ReadOptions(block_size=max(1 << 20, batch_rows * 64)),
+            read_options=pacsv.ReadOptions(block_size=max(1 << 16, batch_rows * 128)),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=types, null_values=_NULLS, strings_can_be_null=True

@@ -1,0 +1,99 @@
+"""Bulk scoring: same results as score_frame, streaming, atomic output, formula-safe CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from icpkit.datasets import make_crm
+from icpkit.errors import SchemaError
+from icpkit.scoring import load_spec, score_file, score_frame
+
+SPEC = Path(__file__).parent / "fixtures" / "spec_cold_start.toml"
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return load_spec(SPEC)
+
+
+@pytest.fixture(scope="module")
+def accounts() -> pl.DataFrame:
+    return make_crm(1500, seed=8).accounts
+
+
+def _csv(frame: pl.DataFrame, path: Path) -> Path:
+    frame.with_columns(pl.col("tech_stack").list.join(";")).write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_file_scores_equal_frame_scores(tmp_path, profile, accounts, fmt):
+    source = tmp_path / f"accounts.{fmt}"
+    if fmt == "csv":
+        _csv(accounts, source)
+    elif fmt == "parquet":
+        accounts.write_parquet(source)
+    else:
+        flat = accounts.with_columns(pl.col("tech_stack").list.join(";")).to_pandas()
+        flat.to_excel(source, index=False, engine="openpyxl")
+    seen: list[tuple[int, int | None]] = []
+    rows = score_file(
+        profile,
+        source,
+        tmp_path / "out.parquet",
+        progress=lambda d, t: seen.append((d, t)),
+        batch_rows=400,
+    )
+    assert rows == accounts.height and seen[-1][0] == accounts.height
+    if fmt != "xlsx":
+        assert len(seen) >= 2  # streamed in batches
+    out = pl.read_parquet(tmp_path / "out.parquet")
+    expected = score_frame(profile, accounts)
+    assert (
+        out["fit_score"].cast(pl.Int64).to_list() == expected["fit_score"].cast(pl.Int64).to_list()
+    )
+    assert out["tier"].cast(pl.Utf8).to_list() == expected["tier"].to_list()
+    assert out["reasons"].cast(pl.Utf8).to_list() == expected["reasons"].to_list()
+
+
+def test_csv_output_is_safe_against_formula_injection(tmp_path, profile, accounts):
+    evil = accounts.head(5).with_columns(
+        pl.Series("name", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab"]),
+        pl.Series("note", ["-42", "+7", "3.5", "plain", "=1"]),
+    )
+    source = _csv(evil, tmp_path / "in.csv")
+    score_file(profile, source, tmp_path / "out.csv")
+    out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert out["name"].to_list() == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tTab",
+    ]
+    assert out["note"].to_list() == ["-42", "+7", "3.5", "plain", "'=1"]  # plain numbers stay
+    assert all(not r.startswith(("=", "+", "-", "@")) for r in out["reasons"].fill_null(""))
+
+
+def test_failure_leaves_no_half_written_file(tmp_path, profile, accounts):
+    bad = _csv(accounts, tmp_path / "in.csv")
+    lines = bad.read_text().splitlines()
+    lines[-1] = lines[-1].replace(lines[-1].split(",")[4], "lots", 1)  # employees no number
+    bad.write_text("\n".join(lines) + "\n")
+    target = tmp_path / "out.csv"
+    target.write_text("previous result\n")
+    with pytest.raises(SchemaError, match="employees"):
+        score_file(profile, bad, target, batch_rows=200)
+    assert target.read_text() == "previous result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_missing_attribute_columns_are_named(tmp_path, profile, accounts):
+    source = tmp_path / "in.parquet"
+    accounts.drop("industry", "ownership").write_parquet(source)
+    with pytest.raises(SchemaError, match=r"industry.*ownership|ownership.*industry"):
+        score_file(profile, source, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
