@@ -14,9 +14,11 @@ from typing import Any
 
 import altair as alt
 
+from icpkit.errors import IcpError
 from icpkit.profile import IcpProfile
 from icpkit.report import formatting as fmt
 from icpkit.report.view import Chart, tier_records
+from icpkit.rules import Condition, parse_condition
 
 ACCENT = "#1f5f8b"
 NEUTRAL = "#b9c0c8"
@@ -67,15 +69,39 @@ def _styled(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 
 def trait_shares(profile: IcpProfile, attribute: str) -> list[dict[str, Any]]:
-    """(level, share among the best, share among the rest) of one attribute's single traits."""
-    rows = []
+    """Each level of one attribute with its share among the best customers and among the rest.
+
+    Read from the single-trait profile: one ``=`` condition per level of a categorical attribute;
+    for a numeric one only the elementary bins (ranges no other range's edge falls inside), since
+    discovery also reports every run of adjacent bins and those overlap.
+    """
+    found: list[tuple[Condition, float, float]] = []
     for t in profile.single_traits:
-        if t.get("attribute", t.get("attr")) != attribute:
+        best = t.get("share_best")
+        rest = t.get("share_not_best", t.get("share_rest"))
+        if t.get("attribute") != attribute or best is None or rest is None:
             continue
-        best, rest = t.get("share_best"), t.get("share_rest")
-        if best is None or rest is None or t.get("level") is None:
+        try:
+            condition = parse_condition(str(t.get("rule", "")))
+        except IcpError:
             continue
-        rows.append({"level": str(t["level"]), "best": float(best), "rest": float(rest)})
+        if condition.op in ("eq", "range"):
+            found.append((condition, float(best), float(rest)))
+    edges = {float(e) for c, _, _ in found if c.op == "range" for e in c.value}
+    rows = []
+    for c, best, rest in found:
+        is_range = c.op == "range"
+        if is_range and any(c.value[0] < e < c.value[1] for e in edges):
+            continue
+        level = size_label(str(c)) if is_range else str(c.value)
+        rows.append(
+            {
+                "level": level,
+                "best": best,
+                "rest": rest,
+                "low": float(c.value[0]) if is_range else 0.0,
+            }
+        )
     return rows
 
 
@@ -133,8 +159,7 @@ def size_chart(profile: IcpProfile) -> Chart | None:
     for attribute in SIZE_ATTRIBUTES:
         rows = trait_shares(profile, attribute)
         if rows:
-            rows = sorted(rows, key=lambda r: _lower_bound(r["level"]))
-            rows = [{**r, "level": size_label(r["level"])} for r in rows]
+            rows = sorted(rows, key=lambda r: r["low"])
             label = "employees" if attribute == "employees" else "annual revenue"
             return best_vs_rest(
                 rows,
@@ -236,13 +261,6 @@ def onepager_charts(profile: IcpProfile) -> list[Chart]:
     """The one-pager's charts that the profile has data for, in reading order."""
     makers = (industry_chart, size_chart, geography_chart, tier_chart)
     return [c for c in (make(profile) for make in makers) if c is not None]
-
-
-def _lower_bound(level: str) -> float:
-    m = _INTERVAL.search(level)
-    if m is None:
-        return float("inf")  # 'missing' and other non-interval levels go last
-    return float(m.group(1))
 
 
 def size_label(level: str) -> str:

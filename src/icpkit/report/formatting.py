@@ -29,6 +29,12 @@ _HEADERS = {
     "share_best": "share of best",
     "share_rest": "share of rest",
     "share_worst": "share of worst",
+    "share_not_best": "share of others",
+    "lift_best": "lift (best)",
+    "lift_best_ci": "lift 95% CI",
+    "q_best": "q (best)",
+    "lift_worst": "lift (worst)",
+    "q_worst": "q (worst)",
     "share_accounts": "share of accounts",
     "share_wins": "share of wins",
 }
@@ -54,7 +60,9 @@ def q_value(x: float) -> str:
     """Multiple-testing-adjusted significance: ``<0.001`` or two significant digits."""
     if not math.isfinite(x):
         return DASH
-    return "<0.001" if x < 0.001 else f"{x:.2g}"
+    if x < 0.001:
+        return "<0.001"
+    return f"{x:.2g}" if x < 1 else number(x)
 
 
 def number(x: float) -> str:
@@ -165,7 +173,8 @@ def records_table(
         for r in rows:
             seen.update({k: None for k, v in r.items() if not isinstance(v, Mapping)})
         columns = list(seen)
-    columns = [c for c in columns if any(c in r for r in rows)]
+    # a column with no value in any row says nothing (e.g. holdout lift before a holdout exists)
+    columns = [c for c in columns if any(r.get(c) is not None for r in rows)]
     numeric = tuple(
         all(_is_numberish(r.get(c)) for r in rows if r.get(c) is not None) for c in columns
     )

@@ -46,9 +46,27 @@ class ReportInput:
     accounts_sample: dict[str, Any] | None = None
 
 
-def build_view(report: ReportInput) -> v.ReportView:
-    """Read the result objects into what the templates show (no statistics are computed)."""
+Limits = tuple[int, int]
+# Rows of criteria and disqualifiers the one-pager shows, most first: the PDF takes the first that
+# fits one A4 page (long statements and descriptions wrap), the HTML the first.
+ONEPAGER_LIMITS: tuple[Limits, ...] = (
+    (v.ONEPAGER_CRITERIA, v.ONEPAGER_DISQUALIFIERS),
+    (6, 3),
+    (4, 2),
+    (3, 1),
+    (2, 1),
+    (1, 1),
+)
+
+
+def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.ReportView:
+    """Read the result objects into what the templates show (no statistics are computed).
+
+    ``limits`` caps the criteria and disqualifier rows on the one-pager; the detailed report
+    always lists every segment.
+    """
     p = report.profile
+    max_criteria, max_disqualifiers = limits
     chart_profile = _with_sample_traits(p, report.accounts_sample)
     rows = [v.criterion_row(r) for r in p.criteria]
     disq = [v.criterion_row(r) for r in p.disqualifiers]
@@ -60,10 +78,10 @@ def build_view(report: ReportInput) -> v.ReportView:
         data_date=str(p.success_definition.get("as_of") or p.provenance.get("data_date") or "–"),
         built_at=p.created_at[:10],
         statement=p.statement,
-        criteria_groups=v.group_criteria(rows[: v.ONEPAGER_CRITERIA]),
-        criteria_hidden=max(0, len(rows) - v.ONEPAGER_CRITERIA),
-        disqualifiers=disq[: v.ONEPAGER_DISQUALIFIERS],
-        disqualifiers_hidden=max(0, len(disq) - v.ONEPAGER_DISQUALIFIERS),
+        criteria_groups=v.group_criteria(rows[:max_criteria]),
+        criteria_hidden=max(0, len(rows) - max_criteria),
+        disqualifiers=disq[:max_disqualifiers],
+        disqualifiers_hidden=max(0, len(disq) - max_disqualifiers),
         tiers=v.tiers_table(p.tiers, v.ONEPAGER_TIER_COLUMNS),
         tiers_detail=v.tiers_table(p.tiers),
         tier_note=v.tier_note(p.tiers),
@@ -157,7 +175,9 @@ def _markdown_cell(text: Any) -> str:
     return out.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_html(report: ReportInput, *, onepager_only: bool = False) -> str:
+def render_html(
+    report: ReportInput, *, onepager_only: bool = False, limits: Limits = ONEPAGER_LIMITS[0]
+) -> str:
     """The report as one self-contained HTML page (the one-pager, then the detailed report).
 
     Parameters
@@ -166,6 +186,8 @@ def render_html(report: ReportInput, *, onepager_only: bool = False) -> str:
         The profile and its version information.
     onepager_only : bool
         Leave out the detailed report (used for the one-page PDF).
+    limits : tuple of (int, int)
+        Most criteria and disqualifier rows on the one-pager.
 
     Returns
     -------
@@ -173,7 +195,8 @@ def render_html(report: ReportInput, *, onepager_only: bool = False) -> str:
         The HTML document.
     """
     template = _environment().get_template("report.html.j2")
-    return template.render(v=build_view(report), css=_css(), onepager_only=onepager_only)
+    view = build_view(report, limits)
+    return template.render(v=view, css=_css(), onepager_only=onepager_only)
 
 
 def render_markdown(report: ReportInput, chart_dir: str = "charts") -> tuple[str, dict[str, str]]:
@@ -215,7 +238,7 @@ def render(report: ReportInput, fmt: Format | str, output: Path) -> Path:
     if fmt == "json":
         return write_text_atomic(output, report.profile.to_json() + "\n")
     if fmt == "pdf":
-        return _write_pdf(render_html(report), output)
+        return _write_pdf(report, output, onepager_only=False)
     if fmt == "md":
         chart_dir = f"{output.stem}_charts"
         text, files = render_markdown(report, chart_dir)
@@ -227,16 +250,24 @@ def render(report: ReportInput, fmt: Format | str, output: Path) -> Path:
 
 def render_onepager_pdf(report: ReportInput, output: Path) -> Path:
     """Write the one-page ICP alone as a PDF (the first page of the full PDF report)."""
-    return _write_pdf(render_html(report, onepager_only=True), Path(output))
+    return _write_pdf(report, Path(output), onepager_only=True)
 
 
-def _write_pdf(html: str, output: Path) -> Path:
+def _write_pdf(report: ReportInput, output: Path, *, onepager_only: bool) -> Path:
+    """Lay the one-pager out with the most rows that fit one page, then write the PDF."""
     try:
         import weasyprint
     except ImportError:
         raise ConfigError(PDF_MISSING) from None
+    for limits in ONEPAGER_LIMITS:
+        document = weasyprint.HTML(string=render_html(report, onepager_only=True, limits=limits))
+        rendered = document.render()
+        if len(rendered.pages) == 1:
+            break
+    if not onepager_only:
+        rendered = weasyprint.HTML(string=render_html(report, limits=limits)).render()
     with atomic_path(output) as tmp:
-        weasyprint.HTML(string=html).write_pdf(str(tmp))
+        rendered.write_pdf(str(tmp))
     return output
 
 

@@ -428,15 +428,40 @@ def validation_tables(v: Mapping[str, Any]) -> list[Titled]:
     return [t for t in out if t.table]
 
 
+TRAIT_COLUMNS = (
+    "rule",
+    "support",
+    "share_best",
+    "share_not_best",
+    "lift_best",
+    "lift_best_ci",
+    "q_best",
+    "share_worst",
+    "lift_worst",
+    "q_worst",
+)
+TRAIT_ROWS = 12  # per attribute; the JSON profile keeps every condition
+
+
 def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
-    """One table per attribute: each level's share among the best and the rest, and its lift."""
-    by_attribute: dict[str, list[Mapping[str, Any]]] = {}
+    """One table per attribute: each condition's share among the best, the rest and the worst.
+
+    Conditions keep discovery's order (most significant first); each ``*_lo``/``*_hi`` pair is shown
+    as one interval column.
+    """
+    by_attribute: dict[str, list[dict[str, Any]]] = {}
     for t in traits:
-        by_attribute.setdefault(str(t.get("attribute", t.get("attr", "attribute"))), []).append(t)
+        row = dict(t)
+        for key in [k for k in row if k.endswith("_lo") and k[:-3] + "_hi" in row]:
+            row[key[:-3] + "_ci"] = [row[key], row[key[:-3] + "_hi"]]
+        by_attribute.setdefault(str(t.get("attribute", "attribute")), []).append(row)
     out = []
     for attribute, rows in by_attribute.items():
-        columns = [k for k in rows[0] if k not in ("attribute", "attr")]
-        out.append(Titled(attribute, records_table(rows, columns)))
+        known = [c for c in TRAIT_COLUMNS if any(c in r for r in rows)]
+        columns = known or [k for k in rows[0] if k != "attribute"]
+        hidden = len(rows) - TRAIT_ROWS
+        note = f"{hidden} more conditions in the JSON profile." if hidden > 0 else ""
+        out.append(Titled(attribute, records_table(rows[:TRAIT_ROWS], columns), note))
     return out
 
 
@@ -467,6 +492,7 @@ SEGMENT_COLUMNS = (
     "holdout_lift",
     "description",
 )
+_SEGMENT_SKIP = frozenset({"p_value", "significant", "points"})  # said by q and evidence already
 
 
 def segments_table(profile: IcpProfile) -> Table:
@@ -477,7 +503,7 @@ def segments_table(profile: IcpProfile) -> Table:
         k
         for r in rows
         for k, v in r.items()
-        if k not in known and not isinstance(v, (Mapping, list))
+        if k not in known and k not in _SEGMENT_SKIP and not isinstance(v, (Mapping, list))
     ]
     return records_table(rows, [*known, *dict.fromkeys(extra)])
 
