@@ -203,7 +203,7 @@ class ValidationResult:
         return next((k for k in self.kpis if k.group == group and k.kpi == name), None)
 
     def weakened_criteria(self) -> list[str]:
-        """Rules whose lift on the post-cut data fell clearly below their build-time lift."""
+        """Rules whose lift over the post-cut best customers is no longer clearly above 1."""
         return [c["rule"] for c in self.criteria if c.get("weakened")]
 
     def to_dict(self) -> dict[str, Any]:
@@ -655,7 +655,9 @@ def _criteria_check(
     if ranked.height == 0:
         return []
     is_best = (ranked["label"] == "best").to_numpy()
-    base = is_best.mean()
+    base = float(is_best.mean())
+    if base == 0:
+        return []
     rows = []
     for crit in profile.criteria:
         try:
@@ -664,18 +666,18 @@ def _criteria_check(
             caveats.append(f"criterion {crit.rule!r} could not be re-checked: {exc.message}")
             continue
         est = rate("criterion", "precision", int(is_best[covered].sum()), int(covered.sum()))
-        lift = None if est.value is None or base == 0 else est.value / base
-        hi = None if est.ci_high is None or base == 0 else est.ci_high / base
-        lo = None if est.ci_low is None or base == 0 else est.ci_low / base
-        weakened = (
-            crit.lift > 1
-            and lift is not None
-            and (lift <= 1.0 or (hi is not None and hi < crit.lift_ci[0]))
+        lift, lo, hi = (
+            None if v is None else float(v / base) for v in (est.value, est.ci_low, est.ci_high)
         )
+        # Build-time lifts are in-sample and selected as the best of many, so some shrinkage is
+        # expected; a criterion's evidence has *weakened* when its post-cut lift is no longer
+        # distinguishable from 1 (no better than an average account) while it was at build time.
+        weakened = crit.lift_ci[0] > 1 and lo is not None and lo <= 1.0
         rows.append(
             {
                 "rule": crit.rule,
                 "build_lift": crit.lift,
+                "build_lift_ci": list(crit.lift_ci),
                 "lift_after": lift,
                 "lift_after_ci": [lo, hi],
                 "n_covered": int(covered.sum()),
