@@ -159,6 +159,8 @@ def build(
     workspace: WorkspaceOpt = Path("."),
     note: Annotated[str, typer.Option(help="A note saved with this version.")] = "",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write the profile JSON here.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Build from what was known on this date (YYYY-MM-DD) only.")] = None,
 ) -> None:
     """Outcomes → discovery → scorecard → tiers → backtest; save a new version; print the ICP.
 
@@ -168,7 +170,7 @@ def build(
     from icpkit.atomic import write_text_atomic
 
     ws = pipeline.Workspace.open(workspace)
-    version, result = pipeline.build_and_save(ws, note=note)
+    version, result = pipeline.build_and_save(ws, note=note, as_of=_date(as_of, "--as-of"))
     _print_profile(result.profile, version)
     if output is not None:
         write_text_atomic(output, result.profile.to_json())
@@ -229,10 +231,11 @@ def versions(workspace: WorkspaceOpt = Path(".")) -> None:
     """
     from icpkit import pipeline
 
-    table = Table("version", "created", "criteria", "note", "config", "data")
-    for info in pipeline.Workspace.open(workspace).store.list():
-        table.add_row(*[str(x) for x in info.row()])
-    out.print(table)
+    listed = pipeline.Workspace.open(workspace).store.list()
+    if not listed:
+        out.print("no versions yet: run `icpkit build`", markup=False)
+    for info in listed:
+        out.print(info.summary_line(), markup=False)
 
 
 @app.command()
@@ -272,6 +275,19 @@ def drift(
 # ----------------------------------------------------------------------------- printing
 
 
+def _date(text: str | None, option: str) -> Any:
+    from datetime import date
+
+    from icpkit.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option}: {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
 def _profile(ws: Any, version: str) -> Any:
     from icpkit.profile import IcpProfile
 
@@ -279,17 +295,19 @@ def _profile(ws: Any, version: str) -> Any:
 
 
 def _print_profile(profile: Any, version: int) -> None:
-    out.print(f"\nICP version {version}: {profile.statement}\n", markup=False)
-    for title, rules in (("Core criteria", profile.criteria), ("Disqualifiers", profile.disqualifiers)):
-        table = Table("rule", "accounts", "coverage", "precision", "lift [95% CI]", "q", "evidence",
-                      title=title, title_justify="left")
-        for r in rules:
-            table.add_row(r.rule, str(r.support), f"{r.coverage:.0%}", f"{r.precision:.0%}",
-                          f"{r.lift:.1f} [{r.lift_ci[0]:.1f}, {r.lift_ci[1]:.1f}]",
-                          f"{r.q_value:.3g}", r.evidence)
+    out.print(f"\nICP version {version}: {profile.statement}", markup=False)
+    for title, rules, group in (("Core criteria", profile.criteria, "best"),
+                                ("Disqualifiers", profile.disqualifiers, "worst")):
+        out.print(f"\n{title}:", markup=False)
         if not rules:
-            table.add_row("(none with enough evidence)", "", "", "", "", "", "")
-        out.print(table)
+            out.print("  (none with enough evidence)", markup=False)
+        for i, r in enumerate(rules, 1):
+            out.print(f"  {i}. {r.rule}", markup=False)
+            out.print(f"     {r.support} accounts · covers {r.coverage:.0%} of {group} · "
+                      f"precision {r.precision:.0%} · lift {r.lift:.1f} "
+                      f"[{r.lift_ci[0]:.1f}, {r.lift_ci[1]:.1f}] · q {r.q_value:.2g} · "
+                      f"{r.evidence} evidence", markup=False)
+    out.print("", markup=False)
     for caveat in profile.caveats:
         out.print(f"note: {caveat}", markup=False)
 

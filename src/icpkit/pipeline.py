@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,18 @@ import tomli_w
 from icpkit import __version__
 from icpkit.atomic import write_text_atomic
 from icpkit.config import CONFIG_NAME, WorkspaceConfig, config_from_dict, load_config
-from icpkit.data import CheckReport, CrmData, GuessResult, check_workspace, guess_config
+from icpkit.data import (
+    CheckReport,
+    CrmData,
+    GuessResult,
+    check_workspace,
+    guess_config,
+    read_table,
+)
 from icpkit.data import load_workspace as load_crm
+from icpkit.diff import ProfileDiff, diff_profiles
 from icpkit.discovery import IcpDiscovery, find_icp
+from icpkit.drift import DriftResult, drift_report
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
@@ -151,10 +160,18 @@ def validate_icp(crm: CrmData, config: WorkspaceConfig, cut: date | None = None)
     return evaluate(scored, after, costs=None, cut=cut, profile=built.profile)
 
 
-def build_and_save(workspace: Workspace, note: str = "") -> tuple[int, BuildResult]:
-    """Build from the workspace's data and save the result as a new version."""
+def build_and_save(
+    workspace: Workspace, note: str = "", *, as_of: date | None = None
+) -> tuple[int, BuildResult]:
+    """Build from the workspace's data and save the result as a new version.
+
+    ``as_of`` builds from what was known on that date only (deals created before it, outcomes as
+    they stood then), so a version can be checked later against what happened after it.
+    """
     crm = workspace.load()
-    result = build_icp(crm, workspace.config)
+    if as_of is not None:
+        crm, _ = split_at(crm, as_of)
+    result = build_icp(crm, workspace.config, as_of=as_of)
     version = workspace.store.save(
         result.profile.to_json(),
         config_hash=workspace.config.content_hash(),
@@ -163,6 +180,47 @@ def build_and_save(workspace: Workspace, note: str = "") -> tuple[int, BuildResu
         note=note,
     )
     return version, result
+
+
+def diff_versions(workspace: Workspace, a: str | int, b: str | int) -> ProfileDiff:
+    """What changed from version ``a`` to ``b``, with the tier migration of today's accounts."""
+    profile_a = workspace.store.get(a).profile()
+    profile_b = workspace.store.get(b).profile()
+    accounts = workspace.load().accounts
+    tiers_a = score_frame(profile_a, accounts, reasons=False).select("account_id", "tier")
+    tiers_b = score_frame(profile_b, accounts, reasons=False).select("account_id", "tier")
+    return diff_profiles(profile_a, profile_b, tiers_a, tiers_b,
+                         label_a=f"v{workspace.store.get(a).version}",
+                         label_b=f"v{workspace.store.get(b).version}")
+
+
+def drift_check(
+    workspace: Workspace, version: str | int = "latest", against: Path | None = None,
+    *, now: date | None = None,
+) -> DriftResult:
+    """Keep, review or rebuild: population drift, tier decay on deals since the build, age.
+
+    The training side is the data as it stood at the version's data date; the current side is a
+    prospect list (``against``) or today's accounts, and the deals created since that date.
+    """
+    profile = workspace.store.get(version).profile()
+    crm = workspace.load()
+    built_on = date.fromisoformat(str(profile.success_definition.get("as_of")))
+    before, after = split_at(crm, built_on + timedelta(days=1))
+    current = read_table(against) if against is not None else crm.accounts
+    tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
+    recent = _scored_deals(after, tiers)
+    train = _scored_deals(before, tiers)
+    return drift_report(profile, before.accounts, current,
+                        recent if recent is not None and recent.height else None,
+                        train_scored_deals=train, now=now)
+
+
+def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
+    if crm.deals is None:
+        return None
+    deals = crm.deals.join(tiers, on="account_id", how="inner")
+    return deals.join(crm.accounts, on="account_id", how="left", suffix="_account")
 
 
 def _try_validate(crm: CrmData, config: WorkspaceConfig) -> ValidationResult | None:

@@ -1,0 +1,116 @@
+"""The CLI end to end, in-process through Typer's CliRunner: every verb, errors without tracebacks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from icpkit.cli import app
+from icpkit.datasets import make_crm
+
+FIXTURES = Path(__file__).parent / "fixtures" / "crm"
+VERBS = ("demo", "init", "check", "customers", "build", "score", "report", "versions", "diff", "drift")
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ws")
+    make_crm(900, seed=11, icp="shifted").write_workspace(root)
+    return root
+
+
+def test_help_lists_every_verb_with_an_example() -> None:
+    code, text = _run("--help")
+    assert code == 0
+    for verb in VERBS:
+        assert verb in text
+        code, verb_help = _run(verb, "--help")
+        assert code == 0 and "Example:" in verb_help, verb
+
+
+@pytest.mark.parametrize("preset", ["hubspot", "salesforce", "maven"])
+def test_init_then_check_on_each_export_format(tmp_path: Path, preset: str) -> None:
+    data = tmp_path / "exports"
+    shutil.copytree(FIXTURES / preset, data)
+    code, text = _run("init", data, "--preset", preset, "-w", tmp_path / "ws")
+    assert code == 0, text
+    assert "accounts" in text and "account_id" in text
+    code, text = _run("check", "-w", tmp_path / "ws")
+    assert "accounts" in text and "Traceback" not in text
+    assert code in (0, 1)
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "hubspot", tmp_path / "d")
+    assert _run("init", tmp_path / "d")[0] == 0
+    code, text = _run("init", tmp_path / "d")
+    assert code == 2 and "exists already" in text
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("no_config", "no icpkit.toml"),
+        ("missing_file", "accounts.csv"),
+        ("bad_toml", "not valid TOML"),
+    ],
+)
+def test_errors_are_one_clear_line_without_traceback(tmp_path: Path, setup: str, expected: str) -> None:
+    if setup == "missing_file":
+        (tmp_path / "icpkit.toml").write_text('[sources.accounts]\npath = "accounts.csv"\n')
+    elif setup == "bad_toml":
+        (tmp_path / "icpkit.toml").write_text("[sources\n")
+    for verb in ("check", "build", "customers"):
+        result = runner.invoke(app, [verb, "-w", str(tmp_path)])
+        assert result.exit_code != 0
+        assert expected in result.output
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_customers_shows_best_and_worst_with_reasons(workspace: Path) -> None:
+    code, text = _run("customers", "-w", workspace, "--top", "3")
+    assert code == 0, text
+    assert "best customers" in text and "worst customers" in text
+    assert "rank 1 of" in text and "won revenue" in text
+
+
+def test_build_versions_score_report_diff_drift(workspace: Path, tmp_path: Path) -> None:
+    code, text = _run("build", "-w", workspace, "--as-of", "2025-03-01", "--note", "before")
+    assert code == 0, text
+    assert "ICP version 1" in text and "Core criteria" in text and "Disqualifiers" in text
+    code, text = _run("build", "-w", workspace, "--note", "after")
+    assert code == 0, text
+    code, text = _run("versions", "-w", workspace)
+    assert code == 0 and "before" in text and "after" in text
+
+    prospects = tmp_path / "prospects.csv"
+    accounts = pl.read_csv(workspace / "accounts.csv")
+    accounts.head(50).write_csv(prospects)
+    code, text = _run("score", prospects, "-o", tmp_path / "scored.csv", "-w", workspace)
+    assert code == 0, text
+    scored = pl.read_csv(tmp_path / "scored.csv")
+    assert scored.height == 50
+    assert {"fit_score", "tier", "reasons", "criteria_met"} <= set(scored.columns)
+
+    code, text = _run("report", "-w", workspace, "--format", "md", "-o", tmp_path / "icp.md")
+    assert code == 0, text
+    assert (tmp_path / "icp.md").read_text().count("|") > 10
+
+    code, text = _run("diff", "1", "2", "-w", workspace)
+    assert code == 0, text
+    assert "Tier" in text
+
+    code, text = _run("drift", "-w", workspace, "--version", "1")
+    assert code == 0, text
+    assert "Verdict" in text
