@@ -351,3 +351,14 @@ def test_bootstrap_median_is_seeded() -> None:
     a = median_interval("All", "m", values, np.random.default_rng(4))
     b = median_interval("All", "m", values, np.random.default_rng(4))
     assert a == b and a.ci_low < a.value < a.ci_high  # type: ignore[operator]
+
+
+def test_many_deals_from_few_accounts_are_weak_evidence() -> None:
+    crm = toy_crm(n=40, seed=2)
+    deals = pl.concat([crm.deals.with_columns(pl.col("deal_id") + f"-{k}") for k in range(15)])
+    crm = CrmData(accounts=crm.accounts, deals=deals)
+    _, after = split_at(crm, default_cut_date(crm.deals))
+    res = evaluate(planted_scores(crm), after)
+    assert res.n_closed >= 100 and res.accounts_with_closed["All"] <= 40
+    assert res.evidence == "weak"
+    assert any("come from only" in c for c in res.caveats)

@@ -197,6 +197,7 @@ class ValidationResult:
     criteria: tuple[dict[str, Any], ...]
     evidence: str
     caveats: tuple[str, ...] = field(default=())
+    accounts_with_closed: dict[str, int] = field(default_factory=dict)
 
     def kpi(self, group: str, name: str) -> Estimate | None:
         """The estimate of one KPI for one group (a tier, 'ICP', 'Non-ICP' or 'All')."""
@@ -255,7 +256,8 @@ class ValidationResult:
         """A few lines in words: what the backtest shows and how much to trust it."""
         lines = [
             f"Backtest from {self.cut_date}: {self.n_deals} deals ({self.n_closed} closed) "
-            f"on {self.n_accounts} accounts; evidence {self.evidence}."
+            f"on {self.n_accounts} accounts ({self.accounts_with_closed.get('All', 0)} with a "
+            f"closed deal); evidence {self.evidence}."
         ]
         for group in ("Tier 1", "ICP", "Non-ICP"):
             est = self.kpi(group, "win_rate")
@@ -368,7 +370,8 @@ def evaluate(
     gains = _gains_table(scores, y)
     auc = auc_with_ci(scores, y)
     brier, reliability = _calibration(closed)
-    result_caveats = caveats + _evidence_caveats(kpis, auc, closed.height)
+    accounts = {g: part["account_id"].n_unique() for g, part in _group_frames(closed)}
+    result_caveats = caveats + _evidence_caveats(kpis, auc, closed.height, accounts)
     return ValidationResult(
         cut_date=None if cut is None else cut.isoformat(),
         n_accounts=scored.height,
@@ -383,8 +386,9 @@ def evaluate(
         madkudu=_madkudu(scored, deals, kpis),
         coverage=_coverage(scored, outcomes),
         criteria=tuple(_criteria_check(profile, crm_after, outcomes, result_caveats)),
-        evidence=_evidence_level(closed.height, kpis),
+        evidence=_evidence_level(closed.height, kpis, accounts),
         caveats=tuple(result_caveats),
+        accounts_with_closed=accounts,
     )
 
 
@@ -687,18 +691,27 @@ def _criteria_check(
     return rows
 
 
-def _evidence_level(n_closed: int, kpis: list[Estimate]) -> str:
+def _evidence_level(n_closed: int, kpis: list[Estimate], accounts: dict[str, int]) -> str:
+    """weak | moderate | strong, from closed deals *and* the accounts they come from.
+
+    Deals of one account are not independent evidence about an account-level profile, so a
+    comparison resting on few accounts is weak however many deals those accounts had.
+    """
     small = [
         k
         for k in kpis
         if k.kpi == "win_rate" and k.group in ("ICP", "Non-ICP") and k.n < MIN_GROUP_N
     ]
-    if n_closed < 100 or small:
+    few_accounts = min(accounts.get("ICP", 0), accounts.get("Non-ICP", 0)) < MIN_GROUP_N
+    if n_closed < 100 or small or few_accounts:
         return "weak"
-    return "strong" if n_closed >= 400 else "moderate"
+    enough_accounts = min(accounts.get("ICP", 0), accounts.get("Non-ICP", 0)) >= 100
+    return "strong" if n_closed >= 400 and enough_accounts else "moderate"
 
 
-def _evidence_caveats(kpis: list[Estimate], auc: Estimate | None, n_closed: int) -> list[str]:
+def _evidence_caveats(
+    kpis: list[Estimate], auc: Estimate | None, n_closed: int, accounts: dict[str, int]
+) -> list[str]:
     notes = []
     if n_closed < 100:
         notes.append(
@@ -708,6 +721,13 @@ def _evidence_caveats(kpis: list[Estimate], auc: Estimate | None, n_closed: int)
     for k in kpis:
         if k.kpi == "win_rate" and k.group in GROUPS[:6] and 0 < k.n < MIN_GROUP_N:
             notes.append(f"weak evidence: {k.group} has only {k.n} closed deals after the cut")
+    icp, rest = accounts.get("ICP", 0), accounts.get("Non-ICP", 0)
+    if n_closed and min(icp, rest) < MIN_GROUP_N:
+        notes.append(
+            f"weak evidence: the {n_closed} closed deals come from only {icp} ICP and {rest} "
+            "non-ICP accounts; deal-level intervals treat deals as independent and are too "
+            "narrow for a claim about accounts"
+        )
     if auc is not None and auc.ci_low is not None and auc.ci_low <= 0.5:
         notes.append(
             "the AUC interval includes 0.5: the fit score's ranking of won vs lost deals "
