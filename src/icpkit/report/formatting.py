@@ -90,7 +90,7 @@ def kind_of(key: str) -> str:
     name = key.lower().removesuffix("_ci")
     if "lift" in name:
         return "lift"
-    if name in {"q", "p", "q_value", "p_value"}:
+    if name in {"q", "p"} or name.startswith(("q_", "p_")):
         return "q"
     if any(w in name for w in _SHARE_WORDS):
         return "share"

@@ -218,7 +218,7 @@ def criterion_row(r: RuleEvidence) -> CriterionRow:
     """A rule and its evidence, formatted for a table."""
     return CriterionRow(
         category=rule_category(r.rule),
-        text=r.description or r.rule,
+        text=_sentence_case(r.description) or r.rule,
         rule=r.rule,
         support=f"{r.support:,}",
         coverage=fmt.percent(r.coverage),
@@ -228,6 +228,10 @@ def criterion_row(r: RuleEvidence) -> CriterionRow:
         q_value=fmt.q_value(r.q_value),
         evidence=r.evidence,
     )
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def group_criteria(rows: Sequence[CriterionRow]) -> list[tuple[str, list[CriterionRow]]]:
@@ -247,7 +251,9 @@ def tier_records(tiers: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if isinstance(rows, Mapping):  # {"Tier 1": {...}, ...}
         rows = [{"tier": name, **dict(v)} for name, v in rows.items()]
     cuts = tiers.get("cuts") or {}
-    least = {f"Tier {i}": cuts.get(f"tier{i}") for i in (1, 2, 3)}
+    least: dict[str, Any] = {f"Tier {i}": cuts.get(f"tier{i}") for i in (1, 2, 3)}
+    if cuts.get("tier3") is not None:  # Non-fit: below Tier 3, or any score with a disqualifier
+        least["Non-fit"] = f"<{cuts['tier3']}"
     out = []
     for r in rows:
         if isinstance(r, Mapping):
@@ -284,12 +290,13 @@ def tiers_table(tiers: Mapping[str, Any] | None, columns: Sequence[str] = TIER_C
         if present
         else ()
     )
-    return Table(headers or table.columns, table.rows, table.numeric)
+    numeric = tuple(n or c == "min_score" for c, n in zip(present, table.numeric, strict=True))
+    return Table(headers or table.columns, table.rows, numeric or table.numeric)
 
 
 def tier_note(tiers: Mapping[str, Any] | None) -> str:
     """One line on what the tiers achieve (Tier 1+2 share of accounts and of successes)."""
-    m = (tiers or {}).get("madkudu") or {}
+    m = (tiers or {}).get("bar") or (tiers or {}).get("madkudu") or {}
     share, success = m.get("tier12_share"), m.get("tier12_success_share")
     if share is None or success is None:
         return ""
@@ -437,8 +444,6 @@ TRAIT_COLUMNS = (
     "lift_best_ci",
     "q_best",
     "share_worst",
-    "lift_worst",
-    "q_worst",
 )
 TRAIT_ROWS = 12  # per attribute; the JSON profile keeps every condition
 
@@ -490,22 +495,13 @@ SEGMENT_COLUMNS = (
     "q_value",
     "evidence",
     "holdout_lift",
-    "description",
 )
-_SEGMENT_SKIP = frozenset({"p_value", "significant", "points"})  # said by q and evidence already
 
 
 def segments_table(profile: IcpProfile) -> Table:
-    """Every segment with its full evidence, in discovery's order."""
+    """Every segment with its evidence, in discovery's order (search internals stay in the JSON)."""
     rows = segment_records(profile)
-    known = [c for c in SEGMENT_COLUMNS if any(c in r for r in rows)]
-    extra = [
-        k
-        for r in rows
-        for k, v in r.items()
-        if k not in known and k not in _SEGMENT_SKIP and not isinstance(v, (Mapping, list))
-    ]
-    return records_table(rows, [*known, *dict.fromkeys(extra)])
+    return records_table(rows, [c for c in SEGMENT_COLUMNS if any(c in r for r in rows)])
 
 
 def quality_summary(
