@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -362,3 +363,50 @@ def test_many_deals_from_few_accounts_are_weak_evidence() -> None:
     assert res.n_closed >= 100 and res.accounts_with_closed["All"] <= 40
     assert res.evidence == "weak"
     assert any("come from only" in c for c in res.caveats)
+
+
+# -- through the whole pipeline (build on `before`, score, evaluate on `after`) -------------------
+
+MAVEN = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "datasets"
+    / "maven-crm-sales-opportunities"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "decays"), [("default", False), ("shifted", True)])
+def test_pipeline_backtest_shows_a_planted_shift(spec: str, decays: bool) -> None:
+    from icpkit.config import WorkspaceConfig
+    from icpkit.datasets import make_crm
+    from icpkit.pipeline import validate_icp
+
+    result = validate_icp(make_crm(2000, 0, icp=spec).to_crm_data(), WorkspaceConfig())
+    icp, rest = result.kpi("ICP", "win_rate"), result.kpi("Non-ICP", "win_rate")
+    assert icp is not None and rest is not None and icp.value is not None
+    assert bool(icp.value < 1.6 * rest.value) is decays  # type: ignore[operator]
+    assert bool(result.weakened_criteria()) is decays
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+@pytest.mark.skipif(not MAVEN.exists(), reason=f"Maven CRM dataset not present at {MAVEN}")
+def test_maven_backtest_is_honest_about_85_accounts() -> None:
+    from icpkit.config import config_from_dict
+    from icpkit.data import load_workspace
+    from icpkit.pipeline import validate_icp
+
+    config = config_from_dict(
+        {
+            "preset": "maven",
+            "sources": {
+                "accounts": {"path": "accounts.csv"},
+                "deals": {"path": "sales_pipeline.csv"},
+            },
+        }
+    )
+    result = validate_icp(load_workspace(config, MAVEN), config)
+    assert result.n_closed > 1000 and result.accounts_with_closed["All"] <= 85
+    assert result.evidence == "weak"
+    assert result.to_frame().height >= 4 * len(GROUPS)
