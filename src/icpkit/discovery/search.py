@@ -14,7 +14,6 @@ condition's bitset, then popcount (binary target) — or one matrix product (num
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,43 +77,53 @@ class _BitsetCounter:
         self.target_bits = pack(target.astype(bool))
         self.root = full(table.n_rows)
 
-    def children(
-        self, state: np.ndarray, cand: np.ndarray
-    ) -> tuple[Counts, Callable[[int], np.ndarray]]:
+    def state(self, indices: tuple[int, ...]) -> np.ndarray:
+        """The cover of a set of conditions."""
+        bits = self.root
+        for j in indices:
+            bits = bits & self.bits[j]
+        return bits
+
+    def children(self, state: np.ndarray, cand: np.ndarray) -> Counts:
         step = max(1, _BLOCK_WORDS // max(1, state.size))
-        child = np.empty((cand.size, state.size), dtype=np.uint64)
         size = np.empty(cand.size, dtype=np.int64)
         pos = np.empty(cand.size, dtype=np.int64)
         masked_target = state & self.target_bits
+        rows = min(step, cand.size)
+        buffer = np.empty((rows, state.size), dtype=np.uint64)
+        ones = np.empty((rows, state.size), dtype=np.uint8)
         for start in range(0, cand.size, step):
             block = cand[start : start + step]
-            out = child[start : start + block.size]
-            np.bitwise_and(self.bits[block], state, out=out)
-            size[start : start + block.size] = popcount(out)
-            pos[start : start + block.size] = popcount(self.bits[block] & masked_target)
-        return Counts(size=size, positives=pos), lambda i: child[i]
+            out, bit_counts = buffer[: block.size], ones[: block.size]
+            # one gather, then in place: (condition AND segment), then (… AND target)
+            np.take(self.bits, block, axis=0, out=out)
+            np.bitwise_and(out, state, out=out)
+            size[start : start + block.size] = popcount(out, bit_counts)
+            np.bitwise_and(out, masked_target, out=out)
+            pos[start : start + block.size] = popcount(out, bit_counts)
+        return Counts(size=size, positives=pos)
 
 
 class _NumericCounter:
     """Counts for a numeric target: sums of deviations from the mean by matrix product."""
 
     def __init__(self, table: ConditionTable, target: np.ndarray) -> None:
-        self.matrix = np.column_stack([table.mask(j) for j in range(len(table))]).astype(np.float32)
+        self.matrix = np.column_stack([table.mask(j) for j in range(len(table))])
         deviation = target - float(np.mean(target))
         self.deviation = deviation
         self.excess = np.maximum(deviation, 0.0)
         self.root = np.ones(table.n_rows, dtype=bool)
 
-    def children(
-        self, state: np.ndarray, cand: np.ndarray
-    ) -> tuple[Counts, Callable[[int], np.ndarray]]:
-        sub = self.matrix[state][:, cand]
-        counts = Counts(
-            size=sub.sum(axis=0, dtype=np.float64).astype(np.int64),
-            deviation=self.deviation[state] @ sub.astype(np.float64),
-            excess=self.excess[state] @ sub.astype(np.float64),
+    def state(self, indices: tuple[int, ...]) -> np.ndarray:
+        return np.logical_and.reduce([self.root, *(self.matrix[:, j] for j in indices)])
+
+    def children(self, state: np.ndarray, cand: np.ndarray) -> Counts:
+        sub = self.matrix[state][:, cand].astype(np.float64)
+        return Counts(
+            size=sub.sum(axis=0).astype(np.int64),
+            deviation=self.deviation[state] @ sub,
+            excess=self.excess[state] @ sub,
         )
-        return counts, lambda i: state & (self.matrix[:, cand[i]] > 0)
 
 
 class _TopK:
@@ -138,7 +147,14 @@ class _TopK:
 
 
 class DepthFirstSearch:
-    """Exhaustive depth-first search with optimistic-estimate pruning; ``run(task)``."""
+    """Exhaustive search of all conjunctions of up to three conditions, pruned; ``run(task)``.
+
+    Level by level: single conditions, then every pair under a single condition whose optimistic
+    estimate can still beat the k-th best, then every triple under such a pair. A triple
+    {a, b, c} is only counted when the pairs {a, c} and {b, c} could each still beat the
+    threshold (their optimistic estimates bound the triple's), which removes most triples before
+    any bitset is touched.
+    """
 
     def run(self, task: SearchTask) -> SearchResult:
         """Find the ``task.top_k`` best segments of at most ``task.max_depth`` conditions."""
@@ -150,10 +166,13 @@ class DepthFirstSearch:
         self._task, self._population, self._counter = task, population, counter
         self._top = _TopK(task.top_k, task.min_quality)
         self._evaluated = self._expanded = 0
-        order = self._order_conditions()
-        self._rank = np.empty(order.size, dtype=np.int64)
-        self._rank[order] = np.arange(order.size)
-        self._expand(counter.root, (), order, 1)
+        order = np.arange(len(task.table))
+        singles = self._offer((), order, counter.root)
+        if task.max_depth >= 2 and order.size:
+            order = order[np.argsort(-self._quality(singles), kind="stable")]
+            pairs = self._pairs(order, singles)
+            if task.max_depth >= 3:
+                self._triples(order, pairs)
         ranked = sorted(self._top.heap, key=lambda item: (-item[0], item[1]))
         candidates = tuple(
             Candidate(
@@ -174,25 +193,16 @@ class DepthFirstSearch:
             task.quality.name,
         )
 
-    def _order_conditions(self) -> np.ndarray:
-        """Condition numbers, best single condition first (raises the threshold early)."""
-        all_idx = np.arange(len(self._task.table))
-        counts, _ = self._counter.children(self._counter.root, all_idx)
-        quality = self._task.quality.evaluate(counts, self._population)
-        return all_idx[np.argsort(-quality, kind="stable")]
+    def _quality(self, counts: Counts) -> np.ndarray:
+        return self._task.quality.evaluate(counts, self._population)
 
-    def _expand(
-        self, state: np.ndarray, prefix: tuple[int, ...], order: np.ndarray, depth: int
-    ) -> None:
-        task = self._task
-        cand = self._allowed(prefix, order)
-        if cand.size == 0:
-            return
+    def _offer(self, prefix: tuple[int, ...], cand: np.ndarray, state: np.ndarray) -> Counts:
+        """Count the children ``prefix + c`` for c in ``cand`` and keep the good ones."""
         self._expanded += 1
-        counts, child_of = self._counter.children(state, cand)
+        counts = self._counter.children(state, cand)
         self._evaluated += cand.size
-        supported = counts.size >= task.min_support
-        quality = task.quality.evaluate(counts, self._population)
+        supported = counts.size >= self._task.min_support
+        quality = self._quality(counts)
         for i in np.flatnonzero(supported & (quality > self._top.threshold)):
             self._top.offer(
                 float(quality[i]),
@@ -200,23 +210,50 @@ class DepthFirstSearch:
                 int(counts.size[i]),
                 _positives(counts, int(i)),
             )
-        if depth >= task.max_depth:
-            return
-        bound = task.quality.optimistic_estimate(counts, self._population)
-        for i in np.argsort(-bound, kind="stable"):
-            if not supported[i]:
-                continue
-            if bound[i] <= self._top.threshold:
-                break  # sorted: no later child can do better
-            self._expand(child_of(int(i)), (*prefix, int(cand[i])), order, depth + 1)
+        return counts
 
-    def _allowed(self, prefix: tuple[int, ...], order: np.ndarray) -> np.ndarray:
-        """Conditions after the prefix's last in ``order``, on attributes it does not use yet."""
-        if not prefix:
-            return order
-        after = order[self._rank[prefix[-1]] + 1 :]
-        used = self._task.table.attr_index[list(prefix)]
-        return after[~np.isin(self._task.table.attr_index[after], used)]
+    def _bound(self, counts: Counts) -> np.ndarray:
+        """Optimistic estimates, -inf where the support is already too small."""
+        bound = self._task.quality.optimistic_estimate(counts, self._population)
+        return np.where(counts.size >= self._task.min_support, bound, -np.inf)
+
+    def _pairs(self, order: np.ndarray, singles: Counts) -> np.ndarray:
+        """Count every promising pair; returns the pairs' optimistic estimates (S × S, -inf when
+        the pair was never counted because a member could not beat the threshold)."""
+        n = len(self._task.table)
+        attr = self._task.table.attr_index
+        bound_1 = self._bound(singles)
+        pair_bound = np.full((n, n), -np.inf)
+        for rank, a in enumerate(order):
+            if bound_1[a] <= self._top.threshold:
+                continue
+            later = order[rank + 1 :]
+            cand = later[attr[later] != attr[a]]
+            if cand.size == 0:
+                continue
+            counts = self._offer((int(a),), cand, self._counter.state((int(a),)))
+            bound = self._bound(counts)
+            pair_bound[a, cand] = bound
+            pair_bound[cand, a] = bound
+        return pair_bound
+
+    def _triples(self, order: np.ndarray, pair_bound: np.ndarray) -> None:
+        attr = self._task.table.attr_index
+        rank = np.empty(order.size, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        first, second = np.nonzero(np.triu(pair_bound > self._top.threshold, 1))
+        by_bound = np.argsort(-pair_bound[first, second], kind="stable")
+        for a, b in zip(first[by_bound], second[by_bound], strict=True):
+            threshold = self._top.threshold
+            if pair_bound[a, b] <= threshold:
+                break  # sorted: no later pair can do better
+            a, b = (a, b) if rank[a] < rank[b] else (b, a)
+            later = order[rank[b] + 1 :]
+            keep = (attr[later] != attr[a]) & (attr[later] != attr[b])
+            keep &= (pair_bound[a, later] > threshold) & (pair_bound[b, later] > threshold)
+            cand = later[keep]
+            if cand.size:
+                self._offer((int(a), int(b)), cand, self._counter.state((int(a), int(b))))
 
 
 def _key(prefix: tuple[int, ...], j: int) -> tuple[int, ...]:

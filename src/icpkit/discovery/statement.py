@@ -34,11 +34,13 @@ def _size_word(lo: float, hi: float) -> str:
 
 
 def _range_words(lo: float, hi: float, unit: str) -> str:
+    # sizes read as amounts (2,000; 5M); other numbers (years, scores) exactly as written
+    show = _amount if unit else format_number
     if math.isinf(hi):
-        return f"{_amount(lo)}+ {unit}"
+        return f"{show(lo)}+ {unit}"
     if math.isinf(lo):
-        return f"under {_amount(hi)} {unit}"
-    return f"{_amount(lo)}–{_amount(hi)} {unit}"
+        return f"under {show(hi)} {unit}"
+    return f"{show(lo)}–{show(hi)} {unit}"
 
 
 def _values(cond: Condition) -> str:
