@@ -207,3 +207,11 @@ def test_migration_needs_account_and_tier_columns() -> None:
 def test_backtest_appearing_is_reported() -> None:
     diff = diff_profiles(IcpProfile(), IcpProfile(validation=kpis(0.5)))
     assert any("now has a backtest" in c.text for c in diff.changes)
+
+
+def test_small_kpi_moves_are_counted_not_listed() -> None:
+    a = IcpProfile(validation=kpis(0.50))
+    b = IcpProfile(validation=kpis(0.52))  # 2 points, intervals overlap: noise
+    diff = diff_profiles(a, b)
+    assert [c.subject for c in diff.changes] == ["other KPIs"]
+    assert "1 other KPI changes are small" in diff.to_text()

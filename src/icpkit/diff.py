@@ -31,7 +31,8 @@ KPI_WORDS = {
 }
 PERCENT_KPIS = {"win_rate", "conversion", "churn_rate"}
 KPI_GROUPS = ("Tier 1", "ICP", "Non-ICP")
-NOT_DEFINITION = {"as_of"}  # a data date, not part of the success definition
+# A data date and group counts are results, not the definition (counts are in the evidence base).
+NOT_DEFINITION = {"as_of", "counts"}
 
 
 @dataclass(frozen=True)
@@ -356,31 +357,45 @@ def _kpi_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list
         return []
     index_a = {(k["group"], k["kpi"]): k for k in old.get("kpis", [])}
     index_b = {(k["group"], k["kpi"]): k for k in new.get("kpis", [])}
-    changes = []
+    changes, small = [], 0
     for group in KPI_GROUPS:
         for kpi, words in KPI_WORDS.items():
             ka, kb = index_a.get((group, kpi)), index_b.get((group, kpi))
-            if (
-                ka
-                and kb
-                and ka.get("value") is not None
-                and kb.get("value") is not None
-                and not math.isclose(ka["value"], kb["value"], rel_tol=1e-9)
-            ):
-                changes.append(
-                    Change(
-                        "kpi",
-                        "changed",
-                        f"{group} {kpi}",
-                        f"{words} {group}: {_kpi_text(kpi, ka)} → {_kpi_text(kpi, kb)}"
-                        f"{_overlap_note(ka, kb)}",
-                    )
-                )
+            if not (ka and kb) or ka.get("value") is None or kb.get("value") is None:
+                continue
+            if math.isclose(ka["value"], kb["value"], rel_tol=1e-9):
+                continue
+            note = _overlap_note(ka, kb)
+            if not note and not _material(kpi, ka["value"], kb["value"]):
+                small += 1  # within noise: counted, not listed, so the changelog stays readable
+                continue
+            text = f"{words} {group}: {_kpi_text(kpi, ka)} → {_kpi_text(kpi, kb)}{note}"
+            changes.append(Change("kpi", "changed", f"{group} {kpi}", text))
     for key, words in (("auc", "AUC"), ("top_decile_lift", "top-decile lift")):
         va, vb = _scalar(old.get(key)), _scalar(new.get(key))
-        if va is not None and vb is not None and not math.isclose(va, vb, rel_tol=1e-9):
+        if va is None or vb is None or math.isclose(va, vb, rel_tol=1e-9):
+            continue
+        if (key == "auc" and abs(vb - va) < 0.03) or (key != "auc" and not _material(key, va, vb)):
+            small += 1
+        else:
             changes.append(Change("kpi", "changed", key, f"{words}: {va:.2f} → {vb:.2f}"))
+    if small:
+        changes.append(
+            Change(
+                "kpi",
+                "changed",
+                "other KPIs",
+                f"{small} other KPI changes are small (under 10% and 5 points, intervals overlap)",
+            )
+        )
     return changes
+
+
+def _material(kpi: str, before: float, after: float) -> bool:
+    """A change worth listing: 5 points for a rate, 10% for an amount or a duration."""
+    if kpi in PERCENT_KPIS:
+        return abs(after - before) >= 0.05
+    return abs(after - before) >= 0.10 * max(abs(before), 1e-12)
 
 
 def _scalar(value: Any) -> float | None:
@@ -391,7 +406,10 @@ def _scalar(value: Any) -> float | None:
 
 def _kpi_text(kpi: str, est: dict[str, Any]) -> str:
     value = est["value"]
-    text = f"{value:.0%}" if kpi in PERCENT_KPIS else f"{value:,.4g}"
+    if kpi in PERCENT_KPIS:
+        text = f"{value:.0%}"
+    else:
+        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return f"{text} (n={est.get('n', '?')})"
 
 
