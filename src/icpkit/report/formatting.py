@@ -76,6 +76,15 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
+def money(x: float) -> str:
+    """An amount: ``8,800`` as it is, ``56,159`` as ``56k``, ``2,300,000`` as ``2.3M``."""
+    if not math.isfinite(x) or abs(x) < 10_000:
+        return number(x)
+    if abs(x) < 1_000_000:
+        return f"{x / 1000:,.0f}k"
+    return f"{x / 1_000_000:,.1f}M"
+
+
 def interval(low: float, high: float, kind: str = "lift") -> str:
     """A confidence interval as ``2.2–3.0`` (lift) or ``44–60%`` (shares)."""
     if kind == "share":
@@ -111,7 +120,7 @@ def value(key: str, x: Any) -> str:
         kind = kind_of(key)
         if kind == "share" and -1.0 <= x <= 1.0:
             return percent(x)
-        formats = {"lift": lift, "q": q_value}
+        formats = {"lift": lift, "q": q_value, "money": money}
         return formats.get(kind, number)(x)
     if _is_pair(x):
         kind = kind_of(key)

@@ -347,7 +347,8 @@ def kpi_table(validation: Mapping[str, Any]) -> Table:
     names = [n for n in names if any(row.get(n, fmt.DASH) != fmt.DASH for row in cells.values())]
     rows = tuple((g, *(row.get(n, fmt.DASH) for n in names)) for g, row in cells.items())
     headers = ("group", *(fmt.header(n).replace("avg ", "average ") for n in names))
-    return Table(headers, rows, (False, *(True for _ in names)))
+    # cells hold a value, an interval and n: they wrap, so they are not set as numeric columns
+    return Table(headers, rows, (False, *(False for _ in names)))
 
 
 def _kpi_cell(k: Mapping[str, Any]) -> str:
