@@ -13,7 +13,18 @@ from icpkit.cli import app
 from icpkit.datasets import make_crm
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crm"
-VERBS = ("demo", "init", "check", "customers", "build", "score", "report", "versions", "diff", "drift")
+VERBS = (
+    "demo",
+    "init",
+    "check",
+    "customers",
+    "build",
+    "score",
+    "report",
+    "versions",
+    "diff",
+    "drift",
+)
 runner = CliRunner()
 
 
@@ -65,7 +76,9 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
         ("bad_toml", "not valid TOML"),
     ],
 )
-def test_errors_are_one_clear_line_without_traceback(tmp_path: Path, setup: str, expected: str) -> None:
+def test_errors_are_one_clear_line_without_traceback(
+    tmp_path: Path, setup: str, expected: str
+) -> None:
     if setup == "missing_file":
         (tmp_path / "icpkit.toml").write_text('[sources.accounts]\npath = "accounts.csv"\n')
     elif setup == "bad_toml":
@@ -75,7 +88,9 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path: Path, setup: str,
         assert result.exit_code != 0
         assert expected in result.output
         assert "Traceback" not in result.output
-        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+        assert not isinstance(result.exception, Exception) or isinstance(
+            result.exception, SystemExit
+        )
 
 
 def test_customers_shows_best_and_worst_with_reasons(workspace: Path) -> None:

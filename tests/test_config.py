@@ -37,10 +37,10 @@ def test_invalid_settings_are_all_listed_at_once(tmp_path: Path) -> None:
 
 
 def test_missing_and_malformed_config_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no icpkit.toml"):
+    with pytest.raises(ConfigError, match=r"no icpkit\.toml"):
         load_config(tmp_path)
     (tmp_path / "icpkit.toml").write_text("[sources\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match=r"not valid TOML"):
         load_config(tmp_path)
 
 

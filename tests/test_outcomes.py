@@ -34,7 +34,9 @@ def _accounts(ids: list[str]) -> pl.DataFrame:
 def test_shrunk_win_rate_ranks_forty_of_fifty_above_one_of_one() -> None:
     rows = [("one", "won", 10.0)] + [("many", "won" if i < 40 else "lost", 10.0) for i in range(50)]
     rows += [("other", "lost", 10.0)] * 30 + [("other", "won", 10.0)] * 5
-    out = compute_outcomes(CrmData(accounts=_accounts(["one", "many", "other"]), deals=_deals(rows)))
+    out = compute_outcomes(
+        CrmData(accounts=_accounts(["one", "many", "other"]), deals=_deals(rows))
+    )
     shrunk = dict(out.frame.select("account_id", "win_rate_shrunk").iter_rows())
     raw = dict(out.frame.select("account_id", "win_rate").iter_rows())
     assert raw["one"] == 1.0 > raw["many"]
@@ -43,17 +45,36 @@ def test_shrunk_win_rate_ranks_forty_of_fifty_above_one_of_one() -> None:
 
 def test_lost_only_and_churned_are_worst_and_prospects_unranked() -> None:
     accounts = _accounts(["won_big", "lost_only", "churner", "prospect", "mid"])
-    deals = _deals([("won_big", "won", 900.0), ("lost_only", "lost", 5.0), ("lost_only", "lost", 5.0),
-                    ("churner", "won", 800.0), ("mid", "won", 100.0), ("prospect", "open", 50.0)])
-    subs = pl.DataFrame({"account_id": ["won_big", "churner", "mid"],
-                         "start": [date(2023, 2, 1)] * 3,
-                         "end": [None, date(2023, 5, 1), None], "mrr": [100.0, 100.0, 10.0]})
-    out = compute_outcomes(CrmData(accounts=accounts, deals=deals, subscriptions=subs),
-                           as_of=date(2024, 1, 1))
+    deals = _deals(
+        [
+            ("won_big", "won", 900.0),
+            ("lost_only", "lost", 5.0),
+            ("lost_only", "lost", 5.0),
+            ("churner", "won", 800.0),
+            ("mid", "won", 100.0),
+            ("prospect", "open", 50.0),
+        ]
+    )
+    subs = pl.DataFrame(
+        {
+            "account_id": ["won_big", "churner", "mid"],
+            "start": [date(2023, 2, 1)] * 3,
+            "end": [None, date(2023, 5, 1), None],
+            "mrr": [100.0, 100.0, 10.0],
+        }
+    )
+    out = compute_outcomes(
+        CrmData(accounts=accounts, deals=deals, subscriptions=subs), as_of=date(2024, 1, 1)
+    )
     labels = dict(out.frame.select("account_id", "label").iter_rows())
     reasons = dict(out.frame.select("account_id", "reason").iter_rows())
-    assert labels == {"won_big": "best", "lost_only": "worst", "churner": "worst",
-                      "prospect": "unranked", "mid": "rest"}
+    assert labels == {
+        "won_big": "best",
+        "lost_only": "worst",
+        "churner": "worst",
+        "prospect": "unranked",
+        "mid": "rest",
+    }
     assert reasons["churner"].startswith("churned")
     assert "lost all 2 closed deals" in reasons["lost_only"]
     assert "won revenue 900 (top" in reasons["won_big"]
@@ -62,15 +83,21 @@ def test_lost_only_and_churned_are_worst_and_prospects_unranked() -> None:
 def test_a_single_lost_deal_is_ranked_not_forced_worst() -> None:
     ids = [f"a{i}" for i in range(10)]
     rows = [(acc, "won", 100.0 * (i + 1)) for i, acc in enumerate(ids[:9])] + [("a9", "lost", 5.0)]
-    out = compute_outcomes(CrmData(accounts=_accounts(ids), deals=_deals(rows)),
-                           SuccessConfig(worst_share=0.1, lost_only_min_deals=2))
+    out = compute_outcomes(
+        CrmData(accounts=_accounts(ids), deals=_deals(rows)),
+        SuccessConfig(worst_share=0.1, lost_only_min_deals=2),
+    )
     frame = out.frame.filter(pl.col("account_id") == "a9")
     assert frame["label"].item() == "worst"  # bottom of the ranking, not forced
     assert "rank 10 of 10" in frame["reason"].item()
     assert "top 10%" in out.frame.filter(pl.col("account_id") == "a8")["reason"].item()
-    out = compute_outcomes(CrmData(accounts=_accounts(ids), deals=_deals(rows)),
-                           SuccessConfig(worst_share=0.1, lost_only_min_deals=1))
-    assert out.frame.filter(pl.col("account_id") == "a9")["reason"].item().startswith("lost its only")
+    out = compute_outcomes(
+        CrmData(accounts=_accounts(ids), deals=_deals(rows)),
+        SuccessConfig(worst_share=0.1, lost_only_min_deals=1),
+    )
+    assert (
+        out.frame.filter(pl.col("account_id") == "a9")["reason"].item().startswith("lost its only")
+    )
 
 
 def test_every_account_won_still_separates_best_from_worst() -> None:
@@ -92,17 +119,32 @@ def test_every_account_won_still_separates_best_from_worst() -> None:
 
 def test_direction_lower_is_better_flips_the_ranking() -> None:
     accounts = _accounts(["fast", "slow"])
-    deals = pl.DataFrame({"deal_id": ["1", "2"], "account_id": ["fast", "slow"], "stage": ["won", "won"],
-                          "amount": [1.0, 1.0], "created_at": [date(2023, 1, 1)] * 2,
-                          "closed_at": [date(2023, 1, 11), date(2023, 6, 1)]})
-    cfg = SuccessConfig(metrics=[SuccessMetric(name="sales_cycle_days", direction="lower")],
-                        best_share=0.4, worst_share=0.4)
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["1", "2"],
+            "account_id": ["fast", "slow"],
+            "stage": ["won", "won"],
+            "amount": [1.0, 1.0],
+            "created_at": [date(2023, 1, 1)] * 2,
+            "closed_at": [date(2023, 1, 11), date(2023, 6, 1)],
+        }
+    )
+    cfg = SuccessConfig(
+        metrics=[SuccessMetric(name="sales_cycle_days", direction="lower")],
+        best_share=0.4,
+        worst_share=0.4,
+    )
     out = compute_outcomes(CrmData(accounts=accounts, deals=deals), cfg)
-    assert dict(out.frame.select("account_id", "label").iter_rows()) == {"fast": "best", "slow": "worst"}
+    assert dict(out.frame.select("account_id", "label").iter_rows()) == {
+        "fast": "best",
+        "slow": "worst",
+    }
 
 
 def test_account_column_can_be_the_success_metric() -> None:
-    accounts = pl.DataFrame({"account_id": list("abcdefghij"), "profit": [float(i) for i in range(10)]})
+    accounts = pl.DataFrame(
+        {"account_id": list("abcdefghij"), "profit": [float(i) for i in range(10)]}
+    )
     cfg = SuccessConfig(metrics=[SuccessMetric(name="profit")])
     out = compute_outcomes(CrmData(accounts=accounts), cfg)
     assert out.group("best")["account_id"].to_list() == ["j", "i"]
@@ -124,7 +166,10 @@ def test_unknown_metric_lists_what_is_available() -> None:
 def test_labels_align_with_any_account_order() -> None:
     accounts = _accounts(["a", "b", "c"])
     deals = _deals([("a", "won", 100.0), ("b", "lost", 1.0), ("c", "won", 5.0)])
-    out = compute_outcomes(CrmData(accounts=accounts, deals=deals),
-                           SuccessConfig(best_share=0.34, worst_share=0.34))
-    shuffled = accounts.select(pl.col("account_id").reverse()).vstack(pl.DataFrame({"account_id": ["zz"]}))
+    out = compute_outcomes(
+        CrmData(accounts=accounts, deals=deals), SuccessConfig(best_share=0.34, worst_share=0.34)
+    )
+    shuffled = accounts.select(pl.col("account_id").reverse()).vstack(
+        pl.DataFrame({"account_id": ["zz"]})
+    )
     assert out.labels_for(shuffled).tolist() == ["rest", "worst", "best", "unranked"]

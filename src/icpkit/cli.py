@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icpkit import __version__
-from icpkit.errors import IcpError, SchemaError
+from icpkit.errors import IcpError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +32,9 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder (holds icpkit.toml).")]
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", help="Workspace folder (holds icpkit.toml).")
+]
 
 
 def handled(func: F) -> F:
@@ -43,8 +45,7 @@ def handled(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except IcpError as exc:
-            err.print(f"error: {exc}" if not isinstance(exc, SchemaError) else f"error: {exc}",
-                      markup=False)
+            err.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted; nothing was written")
@@ -61,8 +62,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """icpkit command line."""
 
@@ -70,7 +75,9 @@ def main(
 @app.command()
 @handled
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Folder for the synthetic workspace.")] = Path("demo"),
+    directory: Annotated[Path, typer.Argument(help="Folder for the synthetic workspace.")] = Path(
+        "demo"
+    ),
     accounts: Annotated[int, typer.Option(help="Number of synthetic accounts.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 7,
 ) -> None:
@@ -82,8 +89,10 @@ def demo(
 
     crm = datasets.make_crm(accounts, seed=seed)
     crm.write_workspace(directory)
-    out.print(f"synthetic CRM written to {directory} (planted ICP: "
-              f"{'; '.join(crm.truth.icp.segments)})", markup=False)
+    out.print(
+        f"synthetic CRM written to {directory} (planted ICP: {'; '.join(crm.truth.icp.segments)})",
+        markup=False,
+    )
     workspace = pipeline.Workspace.open(directory)
     version, result = pipeline.build_and_save(workspace, note="demo")
     _print_profile(result.profile, version)
@@ -95,8 +104,10 @@ def demo(
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder with the CRM export files.")],
     preset: Annotated[str | None, typer.Option(help="hubspot | salesforce | maven")] = None,
-    workspace: Annotated[Path | None, typer.Option(
-        "--workspace", "-w", help="Where to write icpkit.toml (default: DIR itself).")] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Where to write icpkit.toml (default: DIR itself)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing icpkit.toml.")] = False,
 ) -> None:
     """Write icpkit.toml for the files in DIR, guessing the column mapping, and show the guess.
@@ -109,8 +120,11 @@ def init(
     for line in guess.explanation_lines():
         out.print(line, markup=False)
     where = workspace if workspace is not None else directory
-    out.print(f"\nwrote {where / 'icpkit.toml'} — correct any guess there, then run "
-              f"`icpkit check -w {where}`", markup=False)
+    out.print(
+        f"\nwrote {where / 'icpkit.toml'} — correct any guess there, then run "
+        f"`icpkit check -w {where}`",
+        markup=False,
+    )
 
 
 @app.command()
@@ -144,8 +158,11 @@ def customers(
     outcomes = pipeline.customers(pipeline.Workspace.open(workspace))
     counts = outcomes.counts()
     out.print("success = " + "; ".join(outcomes.notes), markup=False)
-    out.print(f"{counts['best']} best, {counts['worst']} worst, {counts['rest']} rest, "
-              f"{counts['unranked']} without outcomes", markup=False)
+    out.print(
+        f"{counts['best']} best, {counts['worst']} worst, {counts['rest']} rest, "
+        f"{counts['unranked']} without outcomes",
+        markup=False,
+    )
     for label in ("best", "worst"):
         group = outcomes.group(label)
         if label == "worst":
@@ -158,9 +175,13 @@ def customers(
 def build(
     workspace: WorkspaceOpt = Path("."),
     note: Annotated[str, typer.Option(help="A note saved with this version.")] = "",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write the profile JSON here.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Build from what was known on this date (YYYY-MM-DD) only.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Also write the profile JSON here.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Build from what was known on this date (YYYY-MM-DD) only."),
+    ] = None,
 ) -> None:
     """Outcomes → discovery → scorecard → tiers → backtest; save a new version; print the ICP.
 
@@ -184,7 +205,9 @@ def score(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
     workspace: WorkspaceOpt = Path("."),
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
-    spec: Annotated[Path | None, typer.Option(help="A hand-written ICP spec (TOML) instead of a version.")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="A hand-written ICP spec (TOML) instead of a version.")
+    ] = None,
 ) -> None:
     """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
 
@@ -198,8 +221,12 @@ def score(
     profile = load_spec(spec) if spec else _profile(pipeline.Workspace.open(workspace), version)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("scoring", total=None)
-        n = score_file(profile, input, output,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+        n = score_file(
+            profile,
+            input,
+            output,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     out.print(f"scored {n:,} accounts → {output}", markup=False)
 
 
@@ -207,7 +234,9 @@ def score(
 @handled
 def report(
     workspace: WorkspaceOpt = Path("."),
-    version: Annotated[str, typer.Option(help="Version to render (latest, previous, 3, v3).")] = "latest",
+    version: Annotated[
+        str, typer.Option(help="Version to render (latest, previous, 3, v3).")
+    ] = "latest",
     format: Annotated[str, typer.Option("--format", "-f", help="html | pdf | md | json")] = "html",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
 ) -> None:
@@ -260,7 +289,9 @@ def diff(
 def drift(
     workspace: WorkspaceOpt = Path("."),
     version: Annotated[str, typer.Option(help="Version to check.")] = "latest",
-    against: Annotated[Path | None, typer.Option(help="A prospect list to compare with the training data.")] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="A prospect list to compare with the training data.")
+    ] = None,
 ) -> None:
     """Say whether the ICP still holds: keep, review or rebuild, with the reasons.
 
@@ -296,27 +327,35 @@ def _profile(ws: Any, version: str) -> Any:
 
 def _print_profile(profile: Any, version: int) -> None:
     out.print(f"\nICP version {version}: {profile.statement}", markup=False)
-    for title, rules, group in (("Core criteria", profile.criteria, "best"),
-                                ("Disqualifiers", profile.disqualifiers, "worst")):
+    for title, rules, group in (
+        ("Core criteria", profile.criteria, "best"),
+        ("Disqualifiers", profile.disqualifiers, "worst"),
+    ):
         out.print(f"\n{title}:", markup=False)
         if not rules:
             out.print("  (none with enough evidence)", markup=False)
         for i, r in enumerate(rules, 1):
             out.print(f"  {i}. {r.rule}", markup=False)
-            out.print(f"     {r.support} accounts · covers {r.coverage:.0%} of {group} · "
-                      f"precision {r.precision:.0%} · lift {r.lift:.1f} "
-                      f"[{r.lift_ci[0]:.1f}, {r.lift_ci[1]:.1f}] · q {r.q_value:.2g} · "
-                      f"{r.evidence} evidence", markup=False)
+            out.print(
+                f"     {r.support} accounts · covers {r.coverage:.0%} of {group} · "
+                f"precision {r.precision:.0%} · lift {r.lift:.1f} "
+                f"[{r.lift_ci[0]:.1f}, {r.lift_ci[1]:.1f}] · q {r.q_value:.2g} · "
+                f"{r.evidence} evidence",
+                markup=False,
+            )
     out.print("", markup=False)
     for caveat in profile.caveats:
         out.print(f"note: {caveat}", markup=False)
 
 
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:
-    table = Table("rank", "account", "score", "reason", title=f"{label} customers", title_justify="left")
+    table = Table(
+        "rank", "account", "score", "reason", title=f"{label} customers", title_justify="left"
+    )
     for row in group.iter_rows(named=True):
-        table.add_row(str(row["rank"]), str(row["account_id"]), f"{row['success_score']:.2f}",
-                      row["reason"])
+        table.add_row(
+            str(row["rank"]), str(row["account_id"]), f"{row['success_score']:.2f}", row["reason"]
+        )
     out.print(table)
 
 

@@ -31,12 +31,19 @@ class SourceConfig(_Section):
         ".parquet, .sqlite/.db (SQLite) or .duckdb."
     )
     table: str | None = Field(None, description="For SQL files: the table to read.")
-    query: str | None = Field(None, description="For SQL files: a SELECT to run instead of a table.")
-    sheet: str | None = Field(None, description="For Excel files: the sheet name (default: the first).")
+    query: str | None = Field(
+        None, description="For SQL files: a SELECT to run instead of a table."
+    )
+    sheet: str | None = Field(
+        None, description="For Excel files: the sheet name (default: the first)."
+    )
     delimiter: str | None = Field(None, description="CSV delimiter (default: sniffed).")
-    encoding: str | None = Field(None, description="CSV encoding (default: sniffed: UTF-8, UTF-8 BOM, Latin-1).")
+    encoding: str | None = Field(
+        None, description="CSV encoding (default: sniffed: UTF-8, UTF-8 BOM, Latin-1)."
+    )
     date_format: str | None = Field(
-        None, description="strftime format for ambiguous dates, e.g. '%d/%m/%Y' (default: inferred)."
+        None,
+        description="strftime format for ambiguous dates, e.g. '%d/%m/%Y' (default: inferred).",
     )
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -52,14 +59,17 @@ class SourceConfig(_Section):
         description="Extra multi-valued columns (split on , ; | into lists), besides tech_stack.",
     )
     drop_columns: list[str] = Field(
-        default_factory=list, description="File columns never to use as attributes (ids, free text, PII)."
+        default_factory=list,
+        description="File columns never to use as attributes (ids, free text, PII).",
     )
 
 
 class SuccessMetric(_Section):
     """One ingredient of the composite success score."""
 
-    name: str = Field(description="An outcome metric, e.g. won_revenue, win_rate, ltv (see `icpkit customers`).")
+    name: str = Field(
+        description="An outcome metric, e.g. won_revenue, win_rate, ltv (see `icpkit customers`)."
+    )
     weight: float = Field(1.0, gt=0, description="Relative weight in the composite score.")
     direction: Literal["higher", "lower"] = Field(
         "higher", description="Whether higher values are better (sales_cycle_days: lower)."
@@ -74,22 +84,32 @@ class SuccessConfig(_Section):
         description="Metrics of the composite success score. Empty: chosen from the tables present.",
     )
     best_share: float = Field(
-        0.2, gt=0, lt=1, description="Share of ranked customers labelled 'best' (top of the ranking)."
+        0.2,
+        gt=0,
+        lt=1,
+        description="Share of ranked customers labelled 'best' (top of the ranking).",
     )
     worst_share: float = Field(
-        0.2, gt=0, lt=1, description="Share of ranked customers labelled 'worst' (bottom of the ranking)."
+        0.2,
+        gt=0,
+        lt=1,
+        description="Share of ranked customers labelled 'worst' (bottom of the ranking).",
     )
     churned_is_worst: bool = Field(True, description="Churned customers are always 'worst'.")
     lost_only_is_worst: bool = Field(
-        True, description="Accounts with only lost deals (at least lost_only_min_deals) are always 'worst'."
+        True,
+        description="Accounts with only lost deals (at least lost_only_min_deals) are always 'worst'.",
     )
     lost_only_min_deals: int = Field(
-        1, ge=1,
+        1,
+        ge=1,
         description="Lost deals (and no win) that make an account 'worst' outright. Raise it when "
         "single lost deals are noise in your CRM; such accounts are then ranked like the rest.",
     )
     shrinkage_prior: float = Field(
-        5.0, ge=0, description="Pseudo-deals of the global win rate added to each account's win rate."
+        5.0,
+        ge=0,
+        description="Pseudo-deals of the global win rate added to each account's win rate.",
     )
 
 
@@ -100,22 +120,34 @@ class DiscoveryConfig(_Section):
     min_support: float = Field(
         0.02, gt=0, lt=1, description="Smallest share of accounts a segment may cover."
     )
-    min_support_count: int = Field(10, ge=1, description="Smallest number of accounts a segment may cover.")
+    min_support_count: int = Field(
+        10, ge=1, description="Smallest number of accounts a segment may cover."
+    )
     top_k: int = Field(20, ge=1, description="Segments kept after redundancy removal.")
     beam_width: int = Field(50, ge=1, description="Width of the beam search.")
     quality: Literal["wracc", "binomial", "mean_shift"] = Field(
         "binomial", description="Quality function of the search."
     )
-    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level after multiple-testing control.")
-    numeric_bins: int = Field(5, ge=2, le=20, description="Bins per numeric attribute (rounded cut points).")
-    max_categories: int = Field(30, ge=2, description="Most levels of a categorical attribute; rarer ones pooled.")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance level after multiple-testing control."
+    )
+    numeric_bins: int = Field(
+        5, ge=2, le=20, description="Bins per numeric attribute (rounded cut points)."
+    )
+    max_categories: int = Field(
+        30, ge=2, description="Most levels of a categorical attribute; rarer ones pooled."
+    )
     max_criteria: int = Field(3, ge=1, le=5, description="Most core ICP criteria (segments).")
     precision_floor: float = Field(
-        0.0, ge=0, le=1,
+        0.0,
+        ge=0,
+        le=1,
         description="Least precision a core criterion needs, as a multiple of the base rate "
         "(0 = at least 1.5× the base rate).",
     )
-    attributes: list[str] = Field(default_factory=list, description="Attributes to use (empty: all).")
+    attributes: list[str] = Field(
+        default_factory=list, description="Attributes to use (empty: all)."
+    )
     exclude: list[str] = Field(default_factory=list, description="Attributes never to use.")
     seed: int = Field(0, description="Seed of the holdout split and permutations.")
 
@@ -126,9 +158,13 @@ class ScoringConfig(_Section):
     target: Literal["best", "won"] = Field(
         "best", description="best: best-vs-rest per account; won: won-vs-lost per deal."
     )
-    regularization: float = Field(1.0, gt=0, description="Inverse L2 strength (C) of the logistic model.")
+    regularization: float = Field(
+        1.0, gt=0, description="Inverse L2 strength (C) of the logistic model."
+    )
     max_bins: int = Field(6, ge=2, le=20, description="Most bins per numeric attribute.")
-    min_bin_share: float = Field(0.03, gt=0, lt=0.5, description="Rare categories below this share are pooled.")
+    min_bin_share: float = Field(
+        0.03, gt=0, lt=0.5, description="Rare categories below this share are pooled."
+    )
 
 
 class TierConfig(_Section):
@@ -143,9 +179,12 @@ class ValidationConfig(_Section):
     """The out-of-time backtest."""
 
     cut_date: str | None = Field(
-        None, description="Backtest cut date YYYY-MM-DD (default: leaves the last ~25% of closed deals after it)."
+        None,
+        description="Backtest cut date YYYY-MM-DD (default: leaves the last ~25% of closed deals after it).",
     )
-    holdout_share: float = Field(0.25, gt=0, lt=1, description="Share of closed deals after the default cut.")
+    holdout_share: float = Field(
+        0.25, gt=0, lt=1, description="Share of closed deals after the default cut."
+    )
     cost_source: str | None = Field(
         None, description="Optional CSV of acquisition spend (segment or channel, spend) for CAC."
     )
@@ -165,7 +204,9 @@ class WorkspaceConfig(_Section):
         "notes, signals optional).",
     )
     success: SuccessConfig = Field(default_factory=SuccessConfig, description="Success definition.")
-    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig, description="Segment search.")
+    discovery: DiscoveryConfig = Field(
+        default_factory=DiscoveryConfig, description="Segment search."
+    )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Scorecard.")
     tiers: TierConfig = Field(default_factory=TierConfig, description="Tier cut-offs.")
     validation: ValidationConfig = Field(default_factory=ValidationConfig, description="Backtest.")
@@ -200,7 +241,9 @@ def config_from_dict(raw: dict[str, Any], origin: str = "config") -> WorkspaceCo
         raise ConfigError(f"{origin}: invalid settings:\n" + "\n".join(lines)) from None
 
 
-def iter_settings(model: type[BaseModel] = WorkspaceConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:
+def iter_settings(
+    model: type[BaseModel] = WorkspaceConfig, prefix: str = ""
+) -> list[tuple[str, str, str, str]]:
     """Every setting as (key, type, default, help), sections flattened; the source of the docs."""
     rows: list[tuple[str, str, str, str]] = []
     for name, info in model.model_fields.items():
@@ -228,12 +271,22 @@ def settings_markdown() -> str:
     ]
     for key, type_name, default, help_text in iter_settings():
         lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
-    lines += ["", "## Each source (`[sources.<table>]`)", "", "| key | type | default | meaning |",
-              "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Each source (`[sources.<table>]`)",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
     for key, type_name, default, help_text in iter_settings(SourceConfig):
         lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
-    lines += ["", "## Each success metric (`[[success.metrics]]`)", "",
-              "| key | type | default | meaning |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Each success metric (`[[success.metrics]]`)",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
     for key, type_name, default, help_text in iter_settings(SuccessMetric):
         lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
     return "\n".join(lines) + "\n"

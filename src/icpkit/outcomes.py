@@ -57,7 +57,9 @@ class Outcomes:
     def labels_for(self, accounts: pl.DataFrame) -> np.ndarray:
         """Labels aligned with the rows of ``accounts`` ('unranked' for unknown accounts)."""
         joined = accounts.select("account_id").join(
-            self.frame.select("account_id", "label"), on="account_id", how="left",
+            self.frame.select("account_id", "label"),
+            on="account_id",
+            how="left",
             maintain_order="left",
         )
         return joined["label"].fill_null("unranked").to_numpy().astype(str)
@@ -128,10 +130,15 @@ def default_metrics(crm: CrmData, frame: pl.DataFrame) -> tuple[SuccessMetric, .
     """
     chosen: list[SuccessMetric] = []
     if crm.deals is not None:
-        chosen += [SuccessMetric(name="won_revenue", weight=1.0),
-                   SuccessMetric(name="win_rate_shrunk", weight=1.0)]
+        chosen += [
+            SuccessMetric(name="won_revenue", weight=1.0),
+            SuccessMetric(name="win_rate_shrunk", weight=1.0),
+        ]
     if crm.subscriptions is not None:
-        chosen += [SuccessMetric(name="ltv", weight=1.0), SuccessMetric(name="expansion", weight=0.5)]
+        chosen += [
+            SuccessMetric(name="ltv", weight=1.0),
+            SuccessMetric(name="expansion", weight=0.5),
+        ]
     if "nps" in frame.columns and frame["nps"].drop_nulls().len() > 0:
         chosen.append(SuccessMetric(name="nps", weight=0.5))
     if "referrals" in frame.columns:
@@ -139,7 +146,7 @@ def default_metrics(crm: CrmData, frame: pl.DataFrame) -> tuple[SuccessMetric, .
     if not chosen:
         raise InsufficientDataError(
             "no outcome data: add a deals or subscriptions source, or name a numeric accounts "
-            "column as a success metric in icpkit.toml ([[success.metrics]] name = \"…\")"
+            'column as a success metric in icpkit.toml ([[success.metrics]] name = "…")'
         )
     return tuple(chosen)
 
@@ -149,8 +156,11 @@ def default_metrics(crm: CrmData, frame: pl.DataFrame) -> tuple[SuccessMetric, .
 
 def _latest_date(crm: CrmData) -> date:
     candidates: list[date] = []
-    for table, cols in (("deals", ("created_at", "closed_at")),
-                        ("subscriptions", ("start", "end")), ("notes", ("date",))):
+    for table, cols in (
+        ("deals", ("created_at", "closed_at")),
+        ("subscriptions", ("start", "end")),
+        ("notes", ("date",)),
+    ):
         frame = crm.table(table)
         if frame is None:
             continue
@@ -164,17 +174,27 @@ def _latest_date(crm: CrmData) -> date:
 
 def _metric_frame(crm: CrmData, as_of: date) -> pl.DataFrame:
     frame = crm.accounts.select("account_id")
-    extras = [c for c in crm.accounts.columns if c != "account_id"
-              and crm.accounts.schema[c].is_numeric()]
-    frame = frame.join(crm.accounts.select("account_id", *extras), on="account_id", how="left",
-                       maintain_order="left")
+    extras = [
+        c for c in crm.accounts.columns if c != "account_id" and crm.accounts.schema[c].is_numeric()
+    ]
+    frame = frame.join(
+        crm.accounts.select("account_id", *extras),
+        on="account_id",
+        how="left",
+        maintain_order="left",
+    )
     if crm.deals is not None:
-        frame = frame.join(_deal_metrics(crm.deals), on="account_id", how="left",
-                           maintain_order="left")
+        frame = frame.join(
+            _deal_metrics(crm.deals), on="account_id", how="left", maintain_order="left"
+        )
         frame = _shrink_win_rate(frame, crm.deals)
     if crm.subscriptions is not None:
-        frame = frame.join(_subscription_metrics(crm.subscriptions, as_of), on="account_id",
-                           how="left", maintain_order="left")
+        frame = frame.join(
+            _subscription_metrics(crm.subscriptions, as_of),
+            on="account_id",
+            how="left",
+            maintain_order="left",
+        )
     if crm.notes is not None and "score" in crm.notes.columns:
         nps = crm.notes.group_by("account_id").agg(pl.col("score").mean().alias("nps"))
         frame = frame.join(nps, on="account_id", how="left", maintain_order="left")
@@ -185,28 +205,36 @@ def _deal_metrics(deals: pl.DataFrame) -> pl.DataFrame:
     won = pl.col("stage") == "won"
     lost = pl.col("stage") == "lost"
     amount = pl.col("amount") if "amount" in deals.columns else pl.lit(None, pl.Float64)
-    cycle = ((pl.col("closed_at") - pl.col("created_at")).dt.total_days()
-             if {"closed_at", "created_at"} <= set(deals.columns) else pl.lit(None, pl.Int64))
+    cycle = (
+        (pl.col("closed_at") - pl.col("created_at")).dt.total_days()
+        if {"closed_at", "created_at"} <= set(deals.columns)
+        else pl.lit(None, pl.Int64)
+    )
     extra_numeric = [c for c in deals.columns if deals.schema[c].is_numeric() and c != "amount"]
-    return deals.group_by("account_id").agg(
-        pl.len().alias("n_deals"),
-        won.sum().alias("n_won"),
-        lost.sum().alias("n_lost"),
-        (won.sum() / (won.sum() + lost.sum())).alias("win_rate"),
-        amount.filter(won).sum().alias("won_revenue"),
-        amount.filter(won).mean().alias("acv"),
-        cycle.filter(won).median().cast(pl.Float64).alias("sales_cycle_days"),
-        *[pl.col(c).filter(won).sum().alias(f"won_{c}") for c in extra_numeric],
-    ).with_columns(pl.col("win_rate").fill_nan(None))
+    return (
+        deals.group_by("account_id")
+        .agg(
+            pl.len().alias("n_deals"),
+            won.sum().alias("n_won"),
+            lost.sum().alias("n_lost"),
+            (won.sum() / (won.sum() + lost.sum())).alias("win_rate"),
+            amount.filter(won).sum().alias("won_revenue"),
+            amount.filter(won).mean().alias("acv"),
+            cycle.filter(won).median().cast(pl.Float64).alias("sales_cycle_days"),
+            *[pl.col(c).filter(won).sum().alias(f"won_{c}") for c in extra_numeric],
+        )
+        .with_columns(pl.col("win_rate").fill_nan(None))
+    )
 
 
 def _shrink_win_rate(frame: pl.DataFrame, deals: pl.DataFrame, prior: float = 5.0) -> pl.DataFrame:
     """Beta-binomial shrinkage towards the global win rate, so 1 of 1 does not beat 40 of 50."""
     closed = deals.filter(pl.col("stage").is_in(["won", "lost"]))
-    global_rate = float((closed["stage"] == "won").mean()) if closed.height else 0.0
+    global_rate = float((closed["stage"] == "won").cast(pl.Float64).mean() or 0.0)
     return frame.with_columns(
-        ((pl.col("n_won") + prior * global_rate) / (pl.col("n_won") + pl.col("n_lost") + prior))
-        .alias("win_rate_shrunk")
+        (
+            (pl.col("n_won") + prior * global_rate) / (pl.col("n_won") + pl.col("n_lost") + prior)
+        ).alias("win_rate_shrunk")
     )
 
 
@@ -215,13 +243,20 @@ def _subscription_metrics(subs: pl.DataFrame, as_of: date) -> pl.DataFrame:
     days = (end - pl.col("start")).dt.total_days().clip(lower_bound=0)
     monthly = pl.col("mrr") if "mrr" in subs.columns else pl.col("arr") / 12.0
     ordered = subs.with_columns(monthly.alias("_mrr")).sort("start")
-    return ordered.group_by("account_id").agg(
-        # Contracts renew as consecutive rows: tenure runs from the first start to the last end.
-        (end.max() - pl.col("start").min()).dt.total_days().cast(pl.Float64).alias("tenure_days"),
-        (pl.col("end").is_not_null() & (pl.col("end") <= as_of)).all().alias("churned"),
-        (pl.col("_mrr") * days / 30.4375).sum().alias("ltv"),
-        (pl.col("_mrr").max() / pl.col("_mrr").first() - 1.0).alias("expansion"),
-    ).with_columns(pl.col("expansion").fill_nan(None))
+    return (
+        ordered.group_by("account_id")
+        .agg(
+            # Contracts renew as consecutive rows: tenure runs from the first start to the last end.
+            (end.max() - pl.col("start").min())
+            .dt.total_days()
+            .cast(pl.Float64)
+            .alias("tenure_days"),
+            (pl.col("end").is_not_null() & (pl.col("end") <= as_of)).all().alias("churned"),
+            (pl.col("_mrr") * days / 30.4375).sum().alias("ltv"),
+            (pl.col("_mrr").max() / pl.col("_mrr").first() - 1.0).alias("expansion"),
+        )
+        .with_columns(pl.col("expansion").fill_nan(None))
+    )
 
 
 def _check_metrics(metrics: tuple[SuccessMetric, ...], frame: pl.DataFrame) -> None:
@@ -265,7 +300,9 @@ def _score(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.DataFr
             value = value.fill_null(0.0)  # no won deal / subscription = nothing earned
         value = pl.when(ranked).then(value)
         sign = 1.0 if m.direction == "higher" else -1.0
-        pct = ((value * sign).rank("average") - 1) / ((value * sign).count() - 1).clip(lower_bound=1)
+        pct = ((value * sign).rank("average") - 1) / ((value * sign).count() - 1).clip(
+            lower_bound=1
+        )
         pct_cols.append(pct.alias(f"_pct_{m.name}"))
     frame = frame.with_columns(pct_cols)
     weights = [(f"_pct_{m.name}", m.weight) for m in metrics]
@@ -291,20 +328,29 @@ def _label(frame: pl.DataFrame, s: SuccessConfig) -> pl.DataFrame:
     if s.churned_is_worst and "churned" in frame.columns:
         forced = forced | pl.col("churned").fill_null(False)
     if s.lost_only_is_worst and "n_won" in frame.columns:
-        forced = forced | ((pl.col("n_won").fill_null(0) == 0)
-                           & (pl.col("n_lost").fill_null(0) >= s.lost_only_min_deals))
+        forced = forced | (
+            (pl.col("n_won").fill_null(0) == 0)
+            & (pl.col("n_lost").fill_null(0) >= s.lost_only_min_deals)
+        )
     eligible_best = ~forced
     if "n_won" in frame.columns:
         eligible_best = eligible_best & (pl.col("n_won").fill_null(0) > 0)
     frame = frame.with_columns(forced.alias("_forced_worst"), eligible_best.alias("_eligible"))
-    best_rank = (pl.when(pl.col("_eligible") & pl.col("success_score").is_not_null())
-                 .then(pl.col("success_score")).rank("ordinal", descending=True))
+    best_rank = (
+        pl.when(pl.col("_eligible") & pl.col("success_score").is_not_null())
+        .then(pl.col("success_score"))
+        .rank("ordinal", descending=True)
+    )
     worst_rank = pl.col("success_score").rank("ordinal", descending=False)
     label = (
-        pl.when(pl.col("success_score").is_null()).then(pl.lit("unranked"))
-        .when(pl.col("_forced_worst")).then(pl.lit("worst"))
-        .when(best_rank <= n_best).then(pl.lit("best"))
-        .when(worst_rank <= n_worst).then(pl.lit("worst"))
+        pl.when(pl.col("success_score").is_null())
+        .then(pl.lit("unranked"))
+        .when(pl.col("_forced_worst"))
+        .then(pl.lit("worst"))
+        .when(best_rank <= n_best)
+        .then(pl.lit("best"))
+        .when(worst_rank <= n_worst)
+        .then(pl.lit("worst"))
         .otherwise(pl.lit("rest"))
     )
     return frame.with_columns(label.alias("label"))
@@ -320,8 +366,11 @@ def _reasons(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.Expr
         # Position as a share of ranked accounts: the best of 10 is "top 10%", not "top 0%".
         top = (((1.0 - pct) * (n_ranked - 1) + 1) * 100 / n_ranked).ceil().cast(pl.Int64)
         bottom = ((pct * (n_ranked - 1) + 1) * 100 / n_ranked).ceil().cast(pl.Int64)
-        where = (pl.when(pct >= 0.5).then(pl.format("top {}%", top))
-                 .otherwise(pl.format("bottom {}%", bottom)))
+        where = (
+            pl.when(pct >= 0.5)
+            .then(pl.format("top {}%", top))
+            .otherwise(pl.format("bottom {}%", bottom))
+        )
         parts.append(
             pl.when(pl.col(m.name).is_not_null() & pct.is_not_null()).then(
                 pl.format("{} {} ({})", pl.lit(label), _fmt(pl.col(m.name), m.name), where)
@@ -330,13 +379,21 @@ def _reasons(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.Expr
     drivers = pl.concat_str(parts, separator="; ", ignore_nulls=True)
     position = pl.format("rank {} of {}", pl.col("rank"), pl.lit(n_ranked))
     churned = pl.col("churned").fill_null(False) if "churned" in frame.columns else pl.lit(False)
-    lost_only = ((pl.col("n_won").fill_null(0) == 0) & (pl.col("n_lost").fill_null(0) > 0)
-                 if "n_won" in frame.columns else pl.lit(False))
-    lost_text = (pl.when(pl.col("n_lost") == 1).then(pl.lit("lost its only closed deal"))
-                 .otherwise(pl.format("lost all {} closed deals", pl.col("n_lost")))
-                 if "n_lost" in frame.columns else pl.lit(""))
+    lost_only = (
+        (pl.col("n_won").fill_null(0) == 0) & (pl.col("n_lost").fill_null(0) > 0)
+        if "n_won" in frame.columns
+        else pl.lit(False)
+    )
+    lost_text = (
+        pl.when(pl.col("n_lost") == 1)
+        .then(pl.lit("lost its only closed deal"))
+        .otherwise(pl.format("lost all {} closed deals", pl.col("n_lost")))
+        if "n_lost" in frame.columns
+        else pl.lit("")
+    )
     return (
-        pl.when(pl.col("label") == "unranked").then(pl.lit("no closed deal or subscription yet"))
+        pl.when(pl.col("label") == "unranked")
+        .then(pl.lit("no closed deal or subscription yet"))
         .when((pl.col("label") == "worst") & churned)
         .then(pl.format("churned; {}; {}", position, drivers))
         .when((pl.col("label") == "worst") & lost_only)
@@ -353,7 +410,10 @@ def _fmt(value: pl.Expr, name: str) -> pl.Expr:
 
 
 def _notes(crm: CrmData, metrics: tuple[SuccessMetric, ...]) -> tuple[str, ...]:
-    notes = [f"{table} missing: no {what}" for table, what in crm.missing().items()
-             if table in ("deals", "subscriptions")]
+    notes = [
+        f"{table} missing: no {what}"
+        for table, what in crm.missing().items()
+        if table in ("deals", "subscriptions")
+    ]
     names = ", ".join(f"{m.name} (×{m.weight:g}, {m.direction} is better)" for m in metrics)
     return (f"success score = weighted mean of percentile ranks of: {names}", *notes)

@@ -73,7 +73,11 @@ class BuildResult:
 
 
 def init_workspace(
-    directory: Path, preset: str | None = None, *, workspace: Path | None = None, force: bool = False
+    directory: Path,
+    preset: str | None = None,
+    *,
+    workspace: Path | None = None,
+    force: bool = False,
 ) -> GuessResult:
     """Guess the mapping of the files in ``directory`` and write an icpkit.toml.
 
@@ -97,8 +101,10 @@ def _rebase_sources(config: dict[str, Any], directory: Path, workspace: Path) ->
     if directory.resolve() == workspace.resolve():
         return config
     sources = {
-        table: {**source, "path": os.path.relpath((directory / source["path"]).resolve(),
-                                                  workspace.resolve())}
+        table: {
+            **source,
+            "path": os.path.relpath((directory / source["path"]).resolve(), workspace.resolve()),
+        }
         for table, source in config.get("sources", {}).items()
     }
     return {**config, "sources": sources}
@@ -117,7 +123,11 @@ def build_icp(
     labels = outcomes.labels_for(crm.accounts)
     discovery = find_icp(crm.accounts, labels, config.discovery)
     scorecard, tiers = fit_scorecard_and_tiers(
-        crm.accounts, labels, discovery.criteria, discovery.disqualifiers, config.scoring,
+        crm.accounts,
+        labels,
+        discovery.criteria,
+        discovery.disqualifiers,
+        config.scoring,
         config.tiers,
     )
     profile = IcpProfile(
@@ -149,11 +159,17 @@ def score_accounts(profile: IcpProfile, frame: Any) -> Any:
     return score_frame(profile, frame)
 
 
-def validate_icp(crm: CrmData, config: WorkspaceConfig, cut: date | None = None) -> ValidationResult:
+def validate_icp(
+    crm: CrmData, config: WorkspaceConfig, cut: date | None = None
+) -> ValidationResult:
     """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
     if crm.deals is None:
         raise InsufficientDataError("a backtest needs a deals table with dates")
-    cut = cut or _configured_cut(config) or default_cut_date(crm.deals, config.validation.holdout_share)
+    cut = (
+        cut
+        or _configured_cut(config)
+        or default_cut_date(crm.deals, config.validation.holdout_share)
+    )
     before, after = split_at(crm, cut)
     built = build_icp(before, config, validate=False)
     scored = score_frame(built.profile, crm.accounts)
@@ -189,14 +205,22 @@ def diff_versions(workspace: Workspace, a: str | int, b: str | int) -> ProfileDi
     accounts = workspace.load().accounts
     tiers_a = score_frame(profile_a, accounts, reasons=False).select("account_id", "tier")
     tiers_b = score_frame(profile_b, accounts, reasons=False).select("account_id", "tier")
-    return diff_profiles(profile_a, profile_b, tiers_a, tiers_b,
-                         label_a=f"v{workspace.store.get(a).version}",
-                         label_b=f"v{workspace.store.get(b).version}")
+    return diff_profiles(
+        profile_a,
+        profile_b,
+        tiers_a,
+        tiers_b,
+        label_a=f"v{workspace.store.get(a).version}",
+        label_b=f"v{workspace.store.get(b).version}",
+    )
 
 
 def drift_check(
-    workspace: Workspace, version: str | int = "latest", against: Path | None = None,
-    *, now: date | None = None,
+    workspace: Workspace,
+    version: str | int = "latest",
+    against: Path | None = None,
+    *,
+    now: date | None = None,
 ) -> DriftResult:
     """Keep, review or rebuild: population drift, tier decay on deals since the build, age.
 
@@ -211,9 +235,14 @@ def drift_check(
     tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
     recent = _scored_deals(after, tiers)
     train = _scored_deals(before, tiers)
-    return drift_report(profile, before.accounts, current,
-                        recent if recent is not None and recent.height else None,
-                        train_scored_deals=train, now=now)
+    return drift_report(
+        profile,
+        before.accounts,
+        current,
+        recent if recent is not None and recent.height else None,
+        train_scored_deals=train,
+        now=now,
+    )
 
 
 def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
@@ -240,7 +269,9 @@ def _configured_cut(config: WorkspaceConfig) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"validation.cut_date: {text!r} is not a date (expected YYYY-MM-DD)") from None
+        raise ConfigError(
+            f"validation.cut_date: {text!r} is not a date (expected YYYY-MM-DD)"
+        ) from None
 
 
 def _counts(crm: CrmData, outcomes: Outcomes) -> dict[str, int]:
@@ -254,12 +285,18 @@ def _counts(crm: CrmData, outcomes: Outcomes) -> dict[str, int]:
 
 def _data_quality(crm: CrmData) -> dict[str, Any]:
     warnings = [str(p) for p in crm.problems if p.severity == "warning"]
-    return {"warnings": warnings[:200], "n_warnings": len(warnings),
-            "tables": {k: v.height for k, v in crm.frames().items()},
-            "missing_tables": crm.missing()}
+    return {
+        "warnings": warnings[:200],
+        "n_warnings": len(warnings),
+        "tables": {k: v.height for k, v in crm.frames().items()},
+        "missing_tables": crm.missing(),
+    }
 
 
 def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
-    return {"icpkit_version": __version__, "config_hash": config.content_hash(),
-            "sources": dict(crm.sources), "fingerprint": fingerprint(crm)}
-
+    return {
+        "icpkit_version": __version__,
+        "config_hash": config.content_hash(),
+        "sources": dict(crm.sources),
+        "fingerprint": fingerprint(crm),
+    }

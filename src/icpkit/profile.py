@@ -44,8 +44,12 @@ class RuleEvidence(BaseModel):
     significant: bool = False
     evidence: Evidence = "insufficient"
     holdout_lift: float | None = None
-    description: str = Field("", description="The rule in plain words, for the statement and reports.")
-    points: float | None = Field(None, description="Hand-written specs: points for meeting the rule.")
+    description: str = Field(
+        "", description="The rule in plain words, for the statement and reports."
+    )
+    points: float | None = Field(
+        None, description="Hand-written specs: points for meeting the rule."
+    )
 
 
 class IcpProfile(BaseModel):
@@ -64,7 +68,8 @@ class IcpProfile(BaseModel):
         default_factory=dict, description="Metrics, weights and group sizes behind best/worst."
     )
     counts: dict[str, int] = Field(
-        default_factory=dict, description="n_accounts, n_best, n_worst, n_deals… the evidence rests on."
+        default_factory=dict,
+        description="n_accounts, n_best, n_worst, n_deals… the evidence rests on.",
     )
     single_traits: list[dict[str, Any]] = Field(default_factory=list)
     segments: list[dict[str, Any]] = Field(
