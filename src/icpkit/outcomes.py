@@ -110,7 +110,7 @@ def compute_outcomes(
     """
     success = success or SuccessConfig()
     as_of = as_of or _latest_date(crm)
-    frame = _metric_frame(crm, as_of)
+    frame = _metric_frame(crm, as_of, success.shrinkage_prior)
     metrics = tuple(success.metrics) or default_metrics(crm, frame)
     _check_metrics(metrics, frame)
     frame = _score(frame, metrics)
@@ -172,7 +172,7 @@ def _latest_date(crm: CrmData) -> date:
     return max(candidates) if candidates else date.today()
 
 
-def _metric_frame(crm: CrmData, as_of: date) -> pl.DataFrame:
+def _metric_frame(crm: CrmData, as_of: date, prior: float) -> pl.DataFrame:
     frame = crm.accounts.select("account_id")
     extras = [
         c for c in crm.accounts.columns if c != "account_id" and crm.accounts.schema[c].is_numeric()
@@ -187,7 +187,7 @@ def _metric_frame(crm: CrmData, as_of: date) -> pl.DataFrame:
         frame = frame.join(
             _deal_metrics(crm.deals), on="account_id", how="left", maintain_order="left"
         )
-        frame = _shrink_win_rate(frame, crm.deals)
+        frame = _shrink_win_rate(frame, crm.deals, prior)
     if crm.subscriptions is not None:
         frame = frame.join(
             _subscription_metrics(crm.subscriptions, as_of),
@@ -227,10 +227,11 @@ def _deal_metrics(deals: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _shrink_win_rate(frame: pl.DataFrame, deals: pl.DataFrame, prior: float = 5.0) -> pl.DataFrame:
+def _shrink_win_rate(frame: pl.DataFrame, deals: pl.DataFrame, prior: float) -> pl.DataFrame:
     """Beta-binomial shrinkage towards the global win rate, so 1 of 1 does not beat 40 of 50."""
     closed = deals.filter(pl.col("stage").is_in(["won", "lost"]))
-    global_rate = float((closed["stage"] == "won").cast(pl.Float64).mean() or 0.0)
+    n_won = int((closed["stage"] == "won").sum())
+    global_rate = n_won / closed.height if closed.height else 0.0
     return frame.with_columns(
         (
             (pl.col("n_won") + prior * global_rate) / (pl.col("n_won") + pl.col("n_lost") + prior)
