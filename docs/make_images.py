@@ -66,11 +66,10 @@ def report_input(args: argparse.Namespace, scratch: Path):  # type: ignore[no-un
         return ReportInput(IcpProfile.read(Path(args.profile)), version=1, version_note="sample")
     workspace = Path(args.workspace) if args.workspace else scratch / "demo"
     if not args.workspace:
-        subprocess.run(
-            [sys.executable, "-m", "icpkit", "demo", str(workspace)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        # the console script installed beside this interpreter (icpkit has no __main__ module)
+        script = Path(sys.executable).with_name("icpkit")
+        command = str(script) if script.exists() else (shutil.which("icpkit") or "icpkit")
+        subprocess.run([command, "demo", str(workspace)], check=True, stdout=subprocess.DEVNULL)
     from icpkit.store import Store
 
     stored = Store(workspace).latest()
