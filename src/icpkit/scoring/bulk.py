@@ -12,10 +12,13 @@ Input columns must carry the profile's attribute names; a missing attribute colu
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -74,6 +77,7 @@ def score_file(
     *,
     reasons: bool = True,
     keep: list[str] | None = None,
+    outputs: tuple[str, ...] = OUTPUT_COLUMNS,
     batch_rows: int = BATCH_ROWS,
 ) -> int:
     """Score every row of an accounts file and write it with the score columns added.
@@ -92,6 +96,8 @@ def score_file(
         Build the ``reasons`` text; False leaves it empty and scores faster.
     keep : list of str, optional
         Input columns to copy to the output (default: all).
+    outputs : tuple of str
+        Score columns to write (default: all of ``OUTPUT_COLUMNS``).
 
     Returns
     -------
@@ -104,13 +110,17 @@ def score_file(
     if not source.exists():
         raise ConfigError(f"{source}: no such input file")
     plan = ScoringPlan.from_profile(profile)
+    unknown = [c for c in outputs if c not in OUTPUT_COLUMNS]
+    if unknown:
+        raise ConfigError(f"unknown output columns {unknown} (expected some of {OUTPUT_COLUMNS})")
+    reasons = reasons and "reasons" in outputs
     batches, total = _read(source, plan, batch_rows)
     done = 0
     with atomic_path(target) as tmp:
         writer: Any = None
         try:
-            for batch in batches:
-                out = _scored(plan, batch, reasons, keep, str(source))
+            for batch in prefetched(batches):
+                out = _scored(plan, batch, reasons, keep, outputs, str(source))
                 if target.suffix.lower() == ".csv":
                     out = csv_safe(out)
                 writer = writer or _writer(tmp, target.suffix.lower(), out.schema)
@@ -119,7 +129,7 @@ def score_file(
                 if progress is not None:
                     progress(done, total)
             if writer is None:  # an empty input still gets a header
-                writer = _writer(tmp, target.suffix.lower(), _empty_schema(plan, keep))
+                writer = _writer(tmp, target.suffix.lower(), _empty_schema(keep, outputs))
         finally:
             if writer is not None:
                 writer.close()
@@ -127,10 +137,16 @@ def score_file(
 
 
 def _scored(
-    plan: ScoringPlan, batch: pa.Table, reasons: bool, keep: list[str] | None, origin: str
+    plan: ScoringPlan,
+    batch: pa.Table,
+    reasons: bool,
+    keep: list[str] | None,
+    outputs: tuple[str, ...],
+    origin: str,
 ) -> pa.Table:
     plan.check_columns(batch.column_names, origin)
     out = plan.score_table(batch.select(list(plan.columns)), reasons=reasons)
+    out = out.select(list(outputs))
     names = keep if keep is not None else [c for c in batch.column_names if c not in OUTPUT_COLUMNS]
     missing = [c for c in names if c not in batch.column_names]
     if missing:
@@ -139,9 +155,9 @@ def _scored(
     return pa.table(columns, names=[*names, *out.column_names])
 
 
-def _empty_schema(plan: ScoringPlan, keep: list[str] | None) -> pa.Schema:
+def _empty_schema(keep: list[str] | None, outputs: tuple[str, ...]) -> pa.Schema:
     fields = [pa.field(c, pa.string()) for c in (keep or [])]
-    fields += [pa.field(c, pa.string()) for c in OUTPUT_COLUMNS]
+    fields += [pa.field(c, pa.string()) for c in outputs]
     return pa.schema(fields)
 
 
@@ -153,6 +169,38 @@ def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # Reading
+
+
+def prefetched(batches: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
+    """Read the next batch on a thread while the current one is scored (bounded: ``depth``)."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                queue.put(("batch", batch))
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put(("error", exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.05)
 
 
 def _read(

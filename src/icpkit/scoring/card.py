@@ -10,8 +10,11 @@ and the highest possible 100.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,12 @@ from icpkit.scoring.binning import Feature
 
 FORMAT = "icpkit.scorecard/1"
 SCORE_MAX = 100
+PARALLEL_ROWS = 100_000  # batches at least this long are coded on a thread pool
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
 
 
 @dataclass(frozen=True)
@@ -65,18 +74,37 @@ class Scorecard:
             )
 
     def codes(self, batch: pa.Table) -> np.ndarray:
-        """Bin index per row and feature, shape (rows, features)."""
-        out = np.empty((batch.num_rows, len(self.features)), dtype=np.int32)
-        for j, f in enumerate(self.features):
-            out[:, j] = f.codes(batch)
-        return out
+        """Bin index per row and feature, shape (rows, features), column-major."""
+        return self.codes_and_points(batch)[0]
+
+    def codes_and_points(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Bin index and points (int16) per row and feature, both column-major.
+
+        Large batches are done on a thread pool, one feature per task: the work is numpy and
+        Arrow kernels that release the GIL.
+        """
+        shape = (batch.num_rows, len(self.features))
+        codes = np.empty(shape, dtype=np.int32, order="F")
+        points = np.empty(shape, dtype=np.int16, order="F")
+        tables = self.point_tables()
+
+        def fill(j: int) -> None:
+            codes[:, j] = self.features[j].codes(batch)
+            np.take(tables[j], codes[:, j], out=points[:, j])
+
+        if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
+            list(_pool().map(fill, range(len(self.features))))
+        else:
+            for j in range(len(self.features)):
+                fill(j)
+        return codes, points
 
     def point_tables(self) -> list[np.ndarray]:
         return [np.asarray(p, dtype=np.int16) for p in self.points]
 
     def points_matrix(self, codes: np.ndarray) -> np.ndarray:
-        """Points per row and feature (int16) from ``codes``."""
-        out = np.empty(codes.shape, dtype=np.int16)
+        """Points per row and feature (int16, column-major) from ``codes``."""
+        out = np.empty(codes.shape, dtype=np.int16, order="F")
         for j, table in enumerate(self.point_tables()):
             np.take(table, codes[:, j], out=out[:, j])
         return out
