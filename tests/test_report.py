@@ -339,3 +339,31 @@ def test_report_never_shows_contacts(tmp_path: Path) -> None:
     planted = re.compile(r"Contact \d+|contact\d+@example\.com")
     assert not [m.group(0) for t in texts for m in [planted.search(t)] if m]
     assert json.loads(outputs["json"].read_text("utf-8"))["schema_version"] == 1
+
+
+def test_render_version_reads_the_store_and_diffs_against_the_previous_version(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import dataclass
+
+    from icpkit.report import render_version
+    from icpkit.store import Store
+
+    @dataclass
+    class Workspace:  # what render_version needs of pipeline.Workspace
+        root: Path
+        store: Store
+
+    workspace = Workspace(tmp_path, Store(tmp_path))
+    first = _profile("full")
+    second = first.model_copy(update={"criteria": first.criteria[1:]})
+    for profile, note in ((first, "first"), (second, "dropped one")):
+        workspace.store.save(
+            profile.to_json(), config_hash="c", fingerprint={}, validation=None, note=note
+        )
+    path = render_version(workspace, "latest", "md")
+    assert path == tmp_path / "reports" / "icp-v2.md"
+    text = path.read_text("utf-8")
+    assert "v2 — dropped one" in text and first.criteria[0].rule in text.split("## Changes")[1]
+    older = render_version(workspace, 1, "html", tmp_path / "v1.html").read_text("utf-8")
+    assert "No previous version to compare with" in older

@@ -318,5 +318,8 @@ def _changelog(store: _Versions, version: int, profile: IcpProfile) -> str | Non
         return None
     from icpkit.diff import diff_profiles
 
-    previous = store.get(max(earlier)).profile()
-    return str(diff_profiles(previous, profile).to_text())
+    before = max(earlier)
+    changes = diff_profiles(
+        store.get(before).profile(), profile, label_a=f"v{before}", label_b=f"v{version}"
+    )
+    return str(changes.to_text())
