@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 import polars as pl
 import pytest
+import tomli_w
 from typer.testing import CliRunner
 
 from icpkit.cli import app
@@ -129,3 +131,23 @@ def test_build_versions_score_report_diff_drift(workspace: Path, tmp_path: Path)
     code, text = _run("drift", "-w", workspace, "--version", "1")
     assert code == 0, text
     assert "Verdict" in text
+
+
+def test_cac_comes_from_the_configured_cost_table(tmp_path: Path) -> None:
+    make_crm(700, seed=5).write_workspace(tmp_path)
+    pl.DataFrame(
+        {
+            "tier": ["Tier 1", "Tier 2", "Tier 3", "Non-fit"],
+            "spend": [5000.0, 8000.0, 9000.0, 12000.0],
+        }
+    ).write_csv(tmp_path / "costs.csv")
+    config = tomllib.loads((tmp_path / "icpkit.toml").read_text())
+    config.setdefault("validation", {})["cost_source"] = "costs.csv"
+    (tmp_path / "icpkit.toml").write_text(tomli_w.dumps(config))
+    code, text = _run("build", "-w", tmp_path)
+    assert code == 0, text
+    from icpkit.pipeline import Workspace
+
+    validation = Workspace.open(tmp_path).store.get("latest").profile().validation
+    assert validation is not None
+    assert "cac" in str(validation).lower()

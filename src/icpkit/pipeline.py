@@ -56,6 +56,11 @@ class Workspace:
     def check(self) -> CheckReport:
         return check_workspace(self.config, self.root)
 
+    def costs(self) -> pl.DataFrame | None:
+        """The acquisition-spend table for CAC (``validation.cost_source``), if configured."""
+        source = self.config.validation.cost_source
+        return None if source is None else read_table(self.root / source)
+
     @property
     def store(self) -> Store:
         return Store(self.root)
@@ -116,7 +121,12 @@ def customers(workspace: Workspace) -> Outcomes:
 
 
 def build_icp(
-    crm: CrmData, config: WorkspaceConfig, *, validate: bool = True, as_of: date | None = None
+    crm: CrmData,
+    config: WorkspaceConfig,
+    *,
+    validate: bool = True,
+    as_of: date | None = None,
+    costs: pl.DataFrame | None = None,
 ) -> BuildResult:
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile."""
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
@@ -148,7 +158,7 @@ def build_icp(
     scored = score_frame(profile, crm.accounts)
     result = None
     if validate:
-        result = _try_validate(crm, config)
+        result = _try_validate(crm, config, costs)
         if result is not None:
             profile = profile.model_copy(update={"validation": result.to_dict()})
     return BuildResult(profile, outcomes, discovery, scored, result)
@@ -160,7 +170,11 @@ def score_accounts(profile: IcpProfile, frame: Any) -> Any:
 
 
 def validate_icp(
-    crm: CrmData, config: WorkspaceConfig, cut: date | None = None
+    crm: CrmData,
+    config: WorkspaceConfig,
+    cut: date | None = None,
+    *,
+    costs: pl.DataFrame | None = None,
 ) -> ValidationResult:
     """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
     if crm.deals is None:
@@ -172,8 +186,8 @@ def validate_icp(
     )
     before, after = split_at(crm, cut)
     built = build_icp(before, config, validate=False)
-    scored = score_frame(built.profile, crm.accounts)
-    return evaluate(scored, after, costs=None, cut=cut, profile=built.profile)
+    scored = score_frame(built.profile, crm.accounts, reasons=False)
+    return evaluate(scored, after, costs=costs, cut=cut, profile=built.profile)
 
 
 def build_and_save(
@@ -187,7 +201,7 @@ def build_and_save(
     crm = workspace.load()
     if as_of is not None:
         crm, _ = split_at(crm, as_of)
-    result = build_icp(crm, workspace.config, as_of=as_of)
+    result = build_icp(crm, workspace.config, as_of=as_of, costs=workspace.costs())
     version = workspace.store.save(
         result.profile.to_json(),
         config_hash=workspace.config.content_hash(),
@@ -252,12 +266,14 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
     return deals.join(crm.accounts, on="account_id", how="left", suffix="_account")
 
 
-def _try_validate(crm: CrmData, config: WorkspaceConfig) -> ValidationResult | None:
+def _try_validate(
+    crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
+) -> ValidationResult | None:
     """The backtest when the data allows one; a build without dated deals is still a build."""
     if crm.deals is None or "created_at" not in crm.deals.columns:
         return None
     try:
-        return validate_icp(crm, config)
+        return validate_icp(crm, config, costs=costs)
     except InsufficientDataError:
         return None
 
