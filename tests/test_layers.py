@@ -57,7 +57,17 @@ FORBIDDEN = {
     "tiers": {"discovery", "validation", "store", "report", "pipeline"},
     "validation": {"store", "report", "pipeline"},
     "drift": {"store", "report", "pipeline"},
-    "report": {"discovery", "scoring", "tiers", "validation", "outcomes", "drift", "pipeline"},
+    "report": {
+        "discovery",
+        "scoring",
+        "tiers",
+        "validation",
+        "outcomes",
+        "drift",
+        "diff",
+        "store",
+        "pipeline",
+    },
     "pipeline": set(),
 }
 

@@ -344,17 +344,11 @@ def test_report_never_shows_contacts(tmp_path: Path) -> None:
 def test_render_version_reads_the_store_and_diffs_against_the_previous_version(
     tmp_path: Path,
 ) -> None:
-    from dataclasses import dataclass
+    from icpkit.config import WorkspaceConfig
+    from icpkit.pipeline import Workspace
+    from icpkit.pipeline import render_report as render_version
 
-    from icpkit.report import render_version
-    from icpkit.store import Store
-
-    @dataclass
-    class Workspace:  # what render_version needs of pipeline.Workspace
-        root: Path
-        store: Store
-
-    workspace = Workspace(tmp_path, Store(tmp_path))
+    workspace = Workspace(tmp_path, WorkspaceConfig())
     first = _profile("full")
     second = first.model_copy(update={"criteria": first.criteria[1:]})
     for profile, note in ((first, "first"), (second, "dropped one")):

@@ -360,9 +360,9 @@ def _customer_table(label: str, group: Any, outcomes: Any) -> None:
 
 
 def _render(ws: Any, version: str, fmt: str, output: Path | None) -> Path:
-    from icpkit.report import render_version
+    from icpkit import pipeline
 
-    return render_version(ws, version, fmt, output)
+    return pipeline.render_report(ws, version, fmt, output)
 
 
 def _render_reports(ws: Any, version: int) -> None:

@@ -33,6 +33,7 @@ from icpkit.drift import DriftResult, drift_report
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
+from icpkit.report import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_frame
 from icpkit.store import Store, fingerprint
 from icpkit.validation import ValidationResult, default_cut_date, evaluate, split_at
@@ -257,6 +258,35 @@ def drift_check(
         train_scored_deals=train,
         now=now,
     )
+
+
+def render_report(
+    workspace: Workspace,
+    version: str | int = "latest",
+    fmt: str = "html",
+    output: Path | None = None,
+) -> Path:
+    """Render a saved version with its changelog against the version saved before it.
+
+    The default output is ``<workspace>/reports/icp-v<N>.<format>``. The changelog is computed
+    here, so the report only renders.
+    """
+    if fmt not in SUFFIX:
+        raise ConfigError(f"unknown report format {fmt!r} (expected one of {', '.join(SUFFIX)})")
+    stored = workspace.store.get(version)
+    profile = stored.profile()
+    earlier = [info.version for info in workspace.store.list() if info.version < stored.version]
+    changelog = None
+    if earlier:
+        previous = workspace.store.get(max(earlier)).profile()
+        changelog = diff_profiles(
+            previous, profile, label_a=f"v{max(earlier)}", label_b=f"v{stored.version}"
+        ).to_text()
+    report = ReportInput(
+        profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog
+    )
+    target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
+    return render(report, fmt, target)
 
 
 def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:

@@ -12,7 +12,6 @@ from icpkit.report.render import (
     render_html,
     render_markdown,
     render_onepager_pdf,
-    render_version,
 )
 
 __all__ = [
@@ -23,5 +22,4 @@ __all__ = [
     "render_html",
     "render_markdown",
     "render_onepager_pdf",
-    "render_version",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import jinja2
 
@@ -269,57 +269,3 @@ def _write_pdf(report: ReportInput, output: Path, *, onepager_only: bool) -> Pat
     with atomic_path(output) as tmp:
         rendered.write_pdf(str(tmp))
     return output
-
-
-# ---------------------------------------------------------------------------------------------
-# Rendering a stored version (what `icpkit report` calls)
-
-
-class _Versions(Protocol):
-    def get(self, version: int | str) -> Any: ...
-    def list(self) -> Any: ...
-
-
-class _Workspace(Protocol):
-    root: Path
-
-    @property
-    def store(self) -> _Versions: ...
-
-
-def render_version(
-    workspace: _Workspace,
-    version: int | str = "latest",
-    fmt: Format | str = "html",
-    output: Path | None = None,
-) -> Path:
-    """Render a saved version of a workspace's ICP, with its changelog against the version before.
-
-    The default output is ``<workspace>/reports/icp-v<N>.<format>``.
-    """
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    stored = workspace.store.get(version)
-    profile = stored.profile()
-    report = ReportInput(
-        profile=profile,
-        version=stored.version,
-        version_note=stored.note,
-        diff_text=_changelog(workspace.store, stored.version, profile),
-    )
-    target = output or Path(workspace.root) / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
-    return render(report, fmt, target)
-
-
-def _changelog(store: _Versions, version: int, profile: IcpProfile) -> str | None:
-    """The diff against the newest version saved before ``version`` (None for the first one)."""
-    earlier = [info.version for info in store.list() if info.version < version]
-    if not earlier:
-        return None
-    from icpkit.diff import diff_profiles
-
-    before = max(earlier)
-    changes = diff_profiles(
-        store.get(before).profile(), profile, label_a=f"v{before}", label_b=f"v{version}"
-    )
-    return str(changes.to_text())
