@@ -69,6 +69,11 @@ FORBIDDEN = {
         "pipeline",
     },
     "pipeline": set(),
+    # split out of validation and drift; same direction as the modules they came from
+    "stats": {"*"},
+    "backtest": {"outcomes", "discovery", "scoring", "tiers", "validation", "store", "report"},
+    "kpis": {"outcomes", "discovery", "scoring", "tiers", "validation", "store", "report"},
+    "stability": {"validation", "drift", "store", "report", "pipeline"},
 }
 
 

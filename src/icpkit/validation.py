@@ -1,16 +1,15 @@
-"""Out-of-time backtest of an ICP: cut the history, build before, measure the KPIs after.
+"""Out-of-time backtest of an ICP: measure, on the deals after the cut, the KPIs of its tiers.
 
-``split_at`` keeps in ``before`` only what was known on the cut date (no leakage: a deal that closed
-after the cut is still open in ``before``; a subscription that ended after the cut is still
-active). ``evaluate`` takes the accounts scored by an ICP built on ``before`` and measures, on the
-deals created on or after the cut, every KPI by tier and ICP vs non-ICP with n and a confidence
-interval (Wilson for rates, t for means, seeded bootstrap for medians), plus AUC, top-decile lift,
-a gains table, calibration, the MadKudu bar and the coverage checks. Small n is said plainly.
+The cut itself (``default_cut_date``, ``split_at``) lives in :mod:`icpkit.backtest` and the
+interval arithmetic in :mod:`icpkit.stats`; both are re-exported here. ``evaluate`` takes the
+accounts scored by an ICP built on ``before`` and measures, on the deals created on or after the
+cut, every KPI by tier and ICP vs non-ICP with n and a confidence interval (Wilson for rates, t
+for means, seeded bootstrap for medians), plus AUC, top-decile lift, a gains table, calibration,
+the MadKudu bar and the coverage checks. Small n is said plainly.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -18,156 +17,53 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from icpkit.backtest import CLOSED, default_cut_date, split_at
 from icpkit.config import SuccessConfig
 from icpkit.data.model import CrmData
 from icpkit.errors import IcpError, InsufficientDataError, Problem, SchemaError
-from icpkit.profile import IcpProfile
-
-TIERS = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
-ICP_TIERS = ("Tier 1", "Tier 2")
-GROUPS = (*TIERS, "ICP", "Non-ICP", "All")
-KPIS = (
-    "conversion",
-    "win_rate",
-    "median_sales_cycle_days",
-    "avg_deal_size",
-    "ltv",
-    "churn_rate",
-    "cac",
+from icpkit.kpis import (
+    GROUPS,
+    ICP_TIERS,
+    KPIS,
+    TIERS,
+    calibration_table,
+    gains_table,
+    group_frames,
+    group_kpis,
 )
+from icpkit.profile import IcpProfile
+from icpkit.stats import (
+    Estimate,
+    auc_with_ci,
+    json_safe,
+    mean_interval,
+    median_interval,
+    rate,
+    wilson_interval,
+)
+
 MIN_GROUP_N = 30  # below this a group's KPI is "weak evidence"
-CLOSED = ("won", "lost")
 
-
-# ---------------------------------------------------------------------------------------------
-# The cut
-
-
-def default_cut_date(deals: pl.DataFrame | None, holdout_share: float = 0.25) -> date:
-    """The date that leaves the last ``holdout_share`` of closed deals after it.
-
-    Closed deals are ordered by ``created_at`` (the evaluation set is the deals *created* on or
-    after the cut); ``closed_at`` is used when the deals have no creation date.
-
-    Raises
-    ------
-    InsufficientDataError
-        When there are fewer than 10 dated closed deals.
-    """
-    if deals is None or deals.height == 0:
-        raise InsufficientDataError("a backtest needs a deals table; none was loaded")
-    column = "created_at" if "created_at" in deals.columns else "closed_at"
-    if column not in deals.columns:
-        raise InsufficientDataError(
-            "a backtest needs deal dates (created_at or closed_at); found none"
-        )
-    dates = (
-        deals.filter(pl.col("stage").cast(pl.Utf8).str.to_lowercase().is_in(CLOSED))
-        .get_column(column)
-        .drop_nulls()
-        .sort()
-    )
-    if dates.len() < 10:
-        raise InsufficientDataError(
-            f"a backtest needs at least 10 closed deals with {column}; found {dates.len()}"
-        )
-    position = min(dates.len() - 1, math.floor(dates.len() * (1.0 - holdout_share)))
-    cut = dates[position]
-    if cut == dates[0]:  # every deal on one day: no history before it to build from
-        raise InsufficientDataError(f"closed deals span a single {column} ({cut}); cannot cut")
-    return cut
-
-
-def split_at(crm: CrmData, cut: date) -> tuple[CrmData, CrmData]:
-    """Split a CRM into what was known before ``cut`` and what happened from ``cut`` on.
-
-    ``before``: deals created before the cut (those closed on/after it turn back into open deals
-    with no close date or amount, since the close value is an outcome); subscriptions started
-    before the cut, with an end on/after it erased (still active then); notes and signals dated
-    before the cut; contacts of those deals or of no deal. ``after``: deals created on/after the
-    cut (the evaluation set), subscriptions started on/after it (new customers' LTV and churn),
-    notes and signals dated on/after it. Accounts are kept whole in both (their attributes are a
-    snapshot). Rows without the date that places them are left out of both.
-
-    Raises
-    ------
-    InsufficientDataError
-        When there are no deals, or the deals have no ``created_at``.
-    """
-    deals = crm.deals
-    if deals is None or "created_at" not in deals.columns:
-        raise InsufficientDataError("a backtest needs a deals table with created_at dates")
-    deals_before = _deals_as_known_at(deals.filter(pl.col("created_at") < cut), cut)
-    deals_after = deals.filter(pl.col("created_at") >= cut)
-    before = CrmData(
-        accounts=crm.accounts,
-        deals=deals_before,
-        subscriptions=_subscriptions_before(crm.subscriptions, cut),
-        contacts=_contacts_of(crm.contacts, deals_before),
-        notes=_dated(crm.notes, "date", cut, before=True),
-        signals=_dated(crm.signals, "date", cut, before=True),
-        problems=list(crm.problems),
-        sources=dict(crm.sources),
-    )
-    subs_after = crm.subscriptions
-    if subs_after is not None and "start" in subs_after.columns:
-        subs_after = subs_after.filter(pl.col("start") >= cut)
-    after = CrmData(
-        accounts=crm.accounts,
-        deals=deals_after,
-        subscriptions=subs_after,
-        contacts=_contacts_of(crm.contacts, deals_after),
-        notes=_dated(crm.notes, "date", cut, before=False),
-        signals=_dated(crm.signals, "date", cut, before=False),
-        problems=list(crm.problems),
-        sources=dict(crm.sources),
-    )
-    return before, after
-
-
-def _deals_as_known_at(deals: pl.DataFrame, cut: date) -> pl.DataFrame:
-    """Deals as the CRM showed them on the cut date: later closes are still open."""
-    stage = pl.col("stage").cast(pl.Utf8).str.to_lowercase()
-    if "closed_at" in deals.columns:
-        unknown = stage.is_in(CLOSED) & (
-            pl.col("closed_at").is_null() | (pl.col("closed_at") >= cut)
-        )
-    else:  # no close dates: whether a deal had closed by the cut cannot be known
-        unknown = stage.is_in(CLOSED)
-    updates = [pl.when(unknown).then(pl.lit("open")).otherwise(pl.col("stage")).alias("stage")]
-    if "closed_at" in deals.columns:
-        updates.append(
-            pl.when(unknown).then(None).otherwise(pl.col("closed_at")).alias("closed_at")
-        )
-    if "amount" in deals.columns:
-        updates.append(pl.when(unknown).then(None).otherwise(pl.col("amount")).alias("amount"))
-    return deals.with_columns(updates)
-
-
-def _subscriptions_before(subs: pl.DataFrame | None, cut: date) -> pl.DataFrame | None:
-    if subs is None or "start" not in subs.columns:
-        return subs
-    kept = subs.filter(pl.col("start") < cut)
-    if "end" in kept.columns:
-        kept = kept.with_columns(
-            pl.when(pl.col("end") >= cut).then(None).otherwise(pl.col("end")).alias("end")
-        )
-    return kept
-
-
-def _dated(
-    frame: pl.DataFrame | None, column: str, cut: date, *, before: bool
-) -> pl.DataFrame | None:
-    if frame is None or column not in frame.columns:
-        return frame if frame is None or not before else frame.clear()
-    return frame.filter(pl.col(column) < cut if before else pl.col(column) >= cut)
-
-
-def _contacts_of(contacts: pl.DataFrame | None, deals: pl.DataFrame) -> pl.DataFrame | None:
-    if contacts is None or "deal_id" not in contacts.columns or "deal_id" not in deals.columns:
-        return contacts
-    of_deals = contacts.join(deals.select("deal_id").unique(), on="deal_id", how="semi")
-    return pl.concat([contacts.filter(pl.col("deal_id").is_null()), of_deals])
+# The cut and the interval helpers moved to icpkit.backtest and icpkit.stats; callers import them
+# from here as before.
+__all__ = [
+    "CLOSED",
+    "GROUPS",
+    "ICP_TIERS",
+    "KPIS",
+    "MIN_GROUP_N",
+    "TIERS",
+    "Estimate",
+    "ValidationResult",
+    "auc_with_ci",
+    "default_cut_date",
+    "evaluate",
+    "mean_interval",
+    "median_interval",
+    "rate",
+    "split_at",
+    "wilson_interval",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,7 +108,7 @@ class ValidationResult:
         out = asdict(self)
         out["kpis"] = [k.to_dict() for k in self.kpis]
         out["auc"] = None if self.auc is None else self.auc.to_dict()
-        return _json_safe(out)
+        return json_safe(out)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationResult:
@@ -304,18 +200,6 @@ def _madkudu_line(m: dict[str, Any]) -> str:
     )
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
-
-
 # ---------------------------------------------------------------------------------------------
 # Evaluation
 
@@ -363,14 +247,14 @@ def evaluate(
         )
     outcomes = _outcomes_after(crm_after, success, caveats)
     rng = np.random.default_rng(seed)
-    kpis = _all_kpis(deals, scored, outcomes, costs, rng)
+    kpis = group_kpis(deals, scored, outcomes, costs, rng)
     closed = deals.filter(pl.col("_won").is_not_null())
     y = closed["_won"].to_numpy().astype(bool)
     scores = closed["fit_score"].to_numpy().astype(float)
-    gains = _gains_table(scores, y)
+    gains = gains_table(scores, y)
     auc = auc_with_ci(scores, y)
-    brier, reliability = _calibration(closed)
-    accounts = {g: part["account_id"].n_unique() for g, part in _group_frames(closed)}
+    brier, reliability = calibration_table(closed)
+    accounts = {g: part["account_id"].n_unique() for g, part in group_frames(closed)}
     result_caveats = caveats + _evidence_caveats(kpis, auc, closed.height, accounts)
     return ValidationResult(
         cut_date=None if cut is None else cut.isoformat(),
@@ -462,143 +346,6 @@ def _outcomes_after(
     except IcpError as exc:
         caveats.append(f"post-cut outcomes could not be computed ({exc.message})")
         return None
-
-
-def _group_frames(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
-    parts = [(t, frame.filter(pl.col("tier") == t)) for t in TIERS]
-    parts += [("ICP", frame.filter(pl.col("icp"))), ("Non-ICP", frame.filter(~pl.col("icp")))]
-    return [*parts, ("All", frame)]
-
-
-def _all_kpis(
-    deals: pl.DataFrame,
-    scored: pl.DataFrame,
-    outcomes: pl.DataFrame | None,
-    costs: pl.DataFrame | None,
-    rng: np.random.Generator,
-) -> list[Estimate]:
-    kpis: list[Estimate] = []
-    for group, part in _group_frames(deals):
-        kpis += _deal_kpis(group, part, rng)
-    if outcomes is not None and "churned" in outcomes.columns:
-        accounts = scored.join(outcomes.select("account_id", "ltv", "churned"), on="account_id")
-        accounts = accounts.filter(pl.col("churned").is_not_null())
-        for group, part in _group_frames(accounts):
-            kpis.append(mean_interval(group, "ltv", part["ltv"].drop_nulls().to_numpy()))
-            churned = part["churned"].cast(pl.Int64)
-            kpis.append(rate(group, "churn_rate", int(churned.sum()), part.height))
-    if costs is not None:
-        kpis += _cac(deals, costs)
-    order = {g: i for i, g in enumerate(GROUPS)}
-    return sorted(kpis, key=lambda k: (order[k.group], KPIS.index(k.kpi)))
-
-
-def _deal_kpis(group: str, part: pl.DataFrame, rng: np.random.Generator) -> list[Estimate]:
-    won = part.filter(pl.col("_won").fill_null(False))
-    n_closed = part["_won"].drop_nulls().len()
-    return [
-        rate(group, "conversion", won.height, part.height),
-        rate(group, "win_rate", won.height, n_closed),
-        median_interval(
-            group, "median_sales_cycle_days", won["_cycle"].drop_nulls().to_numpy(), rng
-        ),
-        mean_interval(group, "avg_deal_size", won["_amount"].drop_nulls().to_numpy()),
-    ]
-
-
-def _cac(deals: pl.DataFrame, costs: pl.DataFrame) -> list[Estimate]:
-    """Spend ÷ new customers (accounts with a won deal after the cut) per group."""
-    key = "tier" if "tier" in costs.columns else "source" if "source" in costs.columns else None
-    if key is None or "spend" not in costs.columns:
-        raise SchemaError(
-            f"cost table: expected columns spend and tier or source; found {costs.columns}"
-        )
-    spend_by_group: dict[str, float] = {}
-    for group, part in _group_frames(deals):
-        spend_by_group[group] = _group_spend(group, part, deals, costs, key)
-    out = []
-    for group, part in _group_frames(deals):
-        customers = part.filter(pl.col("_won").fill_null(False))["account_id"].n_unique()
-        value = spend_by_group[group] / customers if customers else None
-        out.append(Estimate(group, "cac", value, customers, None, None))
-    return out
-
-
-def _group_spend(
-    group: str, part: pl.DataFrame, deals: pl.DataFrame, costs: pl.DataFrame, key: str
-) -> float:
-    spend = costs.select(pl.col(key).cast(pl.Utf8), pl.col("spend").cast(pl.Float64))
-    if key == "tier":
-        members = {"ICP": ICP_TIERS, "Non-ICP": ("Tier 3", "Non-fit"), "All": TIERS}.get(
-            group, (group,)
-        )
-        direct = spend.filter(pl.col("tier") == group)["spend"].sum()
-        if direct:
-            return float(direct)
-        return float(spend.filter(pl.col("tier").is_in(members))["spend"].sum())
-    # Channel spend is shared out by the group's share of that channel's deals.
-    share = (
-        part.group_by("_source").len("n").join(deals.group_by("_source").len("total"), on="_source")
-    )
-    joined = spend.join(share, left_on="source", right_on="_source", how="inner")
-    return float((joined["spend"] * joined["n"] / joined["total"]).sum())
-
-
-def _gains_table(scores: np.ndarray, won: np.ndarray) -> list[dict[str, Any]]:
-    """Closed deals in deciles of fit score (best first): win rate, lift, cumulative gains."""
-    if won.size < 10 or won.sum() == 0:
-        return []
-    order = np.lexsort((np.arange(scores.size), -scores))  # stable: ties keep deal order
-    ranked = won[order]
-    base = ranked.mean()
-    rows, cum_won, cum_n = [], 0, 0
-    for decile, chunk in enumerate(np.array_split(ranked, 10), start=1):
-        cum_won += int(chunk.sum())
-        cum_n += chunk.size
-        win_rate = float(chunk.mean()) if chunk.size else float("nan")
-        rows.append(
-            {
-                "decile": decile,
-                "n_deals": int(chunk.size),
-                "n_won": int(chunk.sum()),
-                "win_rate": win_rate,
-                "lift": win_rate / base,
-                "cum_share_of_deals": cum_n / ranked.size,
-                "cum_share_of_wins": cum_won / ranked.sum(),
-                "cum_lift": (cum_won / cum_n) / base,
-            }
-        )
-    return rows
-
-
-def _calibration(closed: pl.DataFrame) -> tuple[float | None, list[dict[str, Any]]]:
-    """Brier score of fit_probability against won/lost, and a ten-bin reliability table.
-
-    fit_probability is the scorecard's probability of its own target (best customer, or won);
-    against deal outcomes it measures how well that probability ranks and scales to wins.
-    """
-    if "fit_probability" not in closed.columns or closed.height == 0:
-        return None, []
-    frame = closed.filter(pl.col("fit_probability").is_not_null())
-    p = frame["fit_probability"].to_numpy().astype(float)
-    y = frame["_won"].to_numpy().astype(float)
-    if p.size == 0:
-        return None, []
-    brier = float(np.mean((p - y) ** 2))
-    bins = np.clip((p * 10).astype(int), 0, 9)
-    table = []
-    for b in range(10):
-        inside = bins == b
-        if inside.any():
-            table.append(
-                {
-                    "bin": f"[{b / 10:.1f}, {(b + 1) / 10:.1f})",
-                    "n": int(inside.sum()),
-                    "mean_predicted": float(p[inside].mean()),
-                    "observed_win_rate": float(y[inside].mean()),
-                }
-            )
-    return brier, table
 
 
 def _madkudu(scored: pl.DataFrame, deals: pl.DataFrame, kpis: list[Estimate]) -> dict[str, Any]:
@@ -734,105 +481,3 @@ def _evidence_caveats(
             "is not distinguishable from chance on this data"
         )
     return notes
-
-
-# ---------------------------------------------------------------------------------------------
-# Statistics: every estimate carries n and an interval
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A KPI value for one group with its n and a 95% confidence interval (None when undefined)."""
-
-    group: str
-    kpi: str
-    value: float | None
-    n: int
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return _json_safe(asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Estimate:
-        return cls(**data)
-
-    def text(self, *, percent: bool = False) -> str:
-        """``42% [35%, 49%] n=180`` (or ``n/a n=0``)."""
-        if self.value is None:
-            return f"n/a n={self.n}"
-
-        def fmt(x: float | None) -> str:
-            if x is None:
-                return "?"
-            return f"{x:.0%}" if percent else f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
-
-        interval = "" if self.ci_low is None else f" [{fmt(self.ci_low)}, {fmt(self.ci_high)}]"
-        return f"{fmt(self.value)}{interval} n={self.n}"
-
-
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
-    """Wilson score interval of a proportion k/n (good at small n and rates near 0 or 1)."""
-    if n <= 0:
-        return None, None
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def rate(group: str, kpi: str, k: int, n: int) -> Estimate:
-    """A proportion with its Wilson interval."""
-    lo, hi = wilson_interval(k, n)
-    return Estimate(group, kpi, k / n if n else None, n, lo, hi)
-
-
-def mean_interval(group: str, kpi: str, values: np.ndarray) -> Estimate:
-    """A mean with its t interval."""
-    from scipy import stats
-
-    values = np.asarray(values, dtype=float)
-    n = int(values.size)
-    if n == 0:
-        return Estimate(group, kpi, None, 0)
-    mean = float(values.mean())
-    if n < 2:
-        return Estimate(group, kpi, mean, n)
-    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
-    return Estimate(group, kpi, mean, n, mean - half, mean + half)
-
-
-def median_interval(
-    group: str, kpi: str, values: np.ndarray, rng: np.random.Generator, reps: int = 1000
-) -> Estimate:
-    """A median with a seeded percentile-bootstrap interval."""
-    values = np.asarray(values, dtype=float)
-    n = int(values.size)
-    if n == 0:
-        return Estimate(group, kpi, None, 0)
-    median = float(np.median(values))
-    if n < 2:
-        return Estimate(group, kpi, median, n)
-    reps = max(200, min(reps, 5_000_000 // n))  # bound memory on large groups
-    draws = np.median(values[rng.integers(0, n, size=(reps, n))], axis=1)
-    lo, hi = np.percentile(draws, [2.5, 97.5])
-    return Estimate(group, kpi, median, n, float(lo), float(hi))
-
-
-def auc_with_ci(scores: np.ndarray, won: np.ndarray) -> Estimate | None:
-    """AUC of the score for won vs lost (ties count half), Hanley–McNeil 95% interval."""
-    from scipy.stats import rankdata
-
-    n_pos, n_neg = int(won.sum()), int((~won).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = rankdata(scores)
-    auc = float((ranks[won].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    var = auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)
-    se = math.sqrt(max(var, 0.0) / (n_pos * n_neg))
-    return Estimate(
-        "All", "auc", auc, n_pos + n_neg, max(0.0, auc - 1.96 * se), min(1.0, auc + 1.96 * se)
-    )

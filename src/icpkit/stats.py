@@ -1,0 +1,140 @@
+"""Estimates with their n and a 95% interval, and the tests behind icpkit's evidence.
+
+Every figure icpkit reports about a group carries its n and a confidence interval, so small
+groups read as uncertain rather than as findings: Wilson intervals for rates (sound at small n
+and near 0 or 1), t intervals for means, seeded percentile-bootstrap intervals for medians,
+Hanley–McNeil intervals for an AUC, and a one-sided Fisher exact test for a rate that fell.
+This module imports nothing from icpkit, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as None and numpy scalars as Python ones (for JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    return value
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A KPI value for one group with its n and a 95% confidence interval (None when undefined)."""
+
+    group: str
+    kpi: str
+    value: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (NaN and infinities become None)."""
+        return json_safe(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Estimate:
+        """Read back :meth:`to_dict` output."""
+        return cls(**data)
+
+    def text(self, *, percent: bool = False) -> str:
+        """``42% [35%, 49%] n=180`` (or ``n/a n=0``)."""
+        if self.value is None:
+            return f"n/a n={self.n}"
+
+        def fmt(x: float | None) -> str:
+            if x is None:
+                return "?"
+            return f"{x:.0%}" if percent else f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+        interval = "" if self.ci_low is None else f" [{fmt(self.ci_low)}, {fmt(self.ci_high)}]"
+        return f"{fmt(self.value)}{interval} n={self.n}"
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
+    """Wilson score interval of a proportion k/n (good at small n and rates near 0 or 1)."""
+    if n <= 0:
+        return None, None
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rate(group: str, kpi: str, k: int, n: int) -> Estimate:
+    """A proportion with its Wilson interval."""
+    lo, hi = wilson_interval(k, n)
+    return Estimate(group, kpi, k / n if n else None, n, lo, hi)
+
+
+def mean_interval(group: str, kpi: str, values: np.ndarray) -> Estimate:
+    """A mean with its t interval."""
+    from scipy.stats import t as student_t
+
+    values = np.asarray(values, dtype=float)
+    n = int(values.size)
+    if n == 0:
+        return Estimate(group, kpi, None, 0)
+    mean = float(values.mean())
+    if n < 2:
+        return Estimate(group, kpi, mean, n)
+    half = float(student_t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return Estimate(group, kpi, mean, n, mean - half, mean + half)
+
+
+def median_interval(
+    group: str, kpi: str, values: np.ndarray, rng: np.random.Generator, reps: int = 1000
+) -> Estimate:
+    """A median with a seeded percentile-bootstrap interval."""
+    values = np.asarray(values, dtype=float)
+    n = int(values.size)
+    if n == 0:
+        return Estimate(group, kpi, None, 0)
+    median = float(np.median(values))
+    if n < 2:
+        return Estimate(group, kpi, median, n)
+    reps = max(200, min(reps, 5_000_000 // n))  # bound memory on large groups
+    draws = np.median(values[rng.integers(0, n, size=(reps, n))], axis=1)
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return Estimate(group, kpi, median, n, float(lo), float(hi))
+
+
+def auc_with_ci(scores: np.ndarray, won: np.ndarray) -> Estimate | None:
+    """AUC of the score for won vs lost (ties count half), Hanley–McNeil 95% interval."""
+    from scipy.stats import rankdata
+
+    n_pos, n_neg = int(won.sum()), int((~won).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = rankdata(scores)
+    auc = float((ranks[won].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)
+    se = math.sqrt(max(var, 0.0) / (n_pos * n_neg))
+    return Estimate(
+        "All", "auc", auc, n_pos + n_neg, max(0.0, auc - 1.96 * se), min(1.0, auc + 1.96 * se)
+    )
+
+
+def fisher_lower_p(k: int, n: int, k_ref: int, n_ref: int) -> float:
+    """One-sided Fisher exact p-value that the rate k/n is lower than the reference k_ref/n_ref.
+
+    Exact at any n, so it holds for the few dozen closed deals a top tier often has.
+    """
+    from scipy.stats import fisher_exact
+
+    table = [[k, n - k], [k_ref, n_ref - k_ref]]
+    return float(fisher_exact(table, alternative="less").pvalue)
