@@ -80,6 +80,20 @@ def test_lost_only_and_churned_are_worst_and_prospects_unranked() -> None:
     assert "won revenue 900 (top" in reasons["won_big"]
 
 
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [(950.0, "950"), (1234.0, "1.2k"), (182522.0, "183k"), (1.26e6, "1.3M"), (3.4e9, "3.4B")],
+)
+def test_amounts_in_reasons_read_like_a_person_writes_them(amount: float, text: str) -> None:
+    out = compute_outcomes(
+        CrmData(
+            accounts=_accounts(["a", "b"]), deals=_deals([("a", "won", amount), ("b", "lost", 1.0)])
+        )
+    )
+    reason = out.frame.filter(pl.col("account_id") == "a")["reason"].item()
+    assert f"won revenue {text} (" in reason
+
+
 def test_a_single_lost_deal_is_ranked_not_forced_worst() -> None:
     ids = [f"a{i}" for i in range(10)]
     rows = [(acc, "won", 100.0 * (i + 1)) for i, acc in enumerate(ids[:9])] + [("a9", "lost", 5.0)]

@@ -407,7 +407,25 @@ def _reasons(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.Expr
 def _fmt(value: pl.Expr, name: str) -> pl.Expr:
     if name in ("win_rate", "win_rate_shrunk", "expansion"):
         return pl.format("{}%", (value * 100).round(0).cast(pl.Int64))
-    return value.round(0).cast(pl.Int64).cast(pl.Utf8)
+    if name in ("won_revenue", "acv", "ltv") or name.startswith("won_"):
+        return _compact(value)
+    return value.round(1).cast(pl.Utf8).str.replace(r"\.0$", "")
+
+
+def _compact(value: pl.Expr) -> pl.Expr:
+    """Amounts as a person reads them: 950, 18k, 183k, 1.2M, 3.4B."""
+    size = value.abs()
+    return (
+        pl.when(size >= 1e9)
+        .then(pl.format("{}B", (value / 1e9).round(1)))
+        .when(size >= 1e6)
+        .then(pl.format("{}M", (value / 1e6).round(1)))
+        .when(size >= 1e4)
+        .then(pl.format("{}k", (value / 1e3).round(0).cast(pl.Int64)))
+        .when(size >= 1e3)
+        .then(pl.format("{}k", (value / 1e3).round(1)))
+        .otherwise(value.round(0).cast(pl.Int64).cast(pl.Utf8))
+    )
 
 
 def _notes(crm: CrmData, metrics: tuple[SuccessMetric, ...]) -> tuple[str, ...]:
