@@ -33,7 +33,7 @@ from icpkit.drift import DriftResult, drift_report
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
-from icpkit.report import SUFFIX, ReportInput, render
+from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_frame
 from icpkit.store import Store, fingerprint
 from icpkit.validation import ValidationResult, default_cut_date, evaluate, split_at
