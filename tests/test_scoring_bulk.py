@@ -35,7 +35,7 @@ def test_file_scores_equal_frame_scores(tmp_path, profile, accounts, fmt):
     if fmt == "csv":
         _csv(accounts, source)
     elif fmt == "parquet":
-        accounts.write_parquet(source)
+        accounts.write_parquet(source, row_group_size=300)
     else:
         flat = accounts.with_columns(pl.col("tech_stack").list.join(";")).to_pandas()
         flat.to_excel(source, index=False, engine="openpyxl")

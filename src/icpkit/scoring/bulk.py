@@ -234,8 +234,14 @@ def _parquet_batches(
         and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
     ]
     handle = pq.ParquetFile(str(source), read_dictionary=text)
+    groups = [handle.metadata.row_group(i).num_rows for i in range(handle.num_row_groups)]
 
     def batches() -> Iterator[pa.Table]:
+        if groups and max(groups) <= 4 * batch_rows:
+            # whole row groups decode their columns in parallel; still bounded by the group size
+            for i in range(len(groups)):
+                yield handle.read_row_group(i, use_threads=True)
+            return
         for batch in handle.iter_batches(batch_size=batch_rows):
             yield pa.Table.from_batches([batch])
 
