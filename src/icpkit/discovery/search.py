@@ -170,6 +170,7 @@ class DepthFirstSearch:
         singles = self._offer((), order, counter.root)
         if task.max_depth >= 2 and order.size:
             order = order[np.argsort(-self._quality(singles), kind="stable")]
+            self._singles = singles
             pairs = self._pairs(order, singles)
             if task.max_depth >= 3:
                 self._triples(order, pairs)
@@ -224,6 +225,9 @@ class DepthFirstSearch:
         attr = self._task.table.attr_index
         bound_1 = self._bound(singles)
         pair_bound = np.full((n, n), -np.inf)
+        # pair sizes and positives, for the tighter triple bound of binary qualities
+        self._pair_size = np.zeros((n, n), dtype=np.int64)
+        self._pair_pos = np.zeros((n, n), dtype=np.int64)
         for rank, a in enumerate(order):
             if bound_1[a] <= self._top.threshold:
                 continue
@@ -235,7 +239,34 @@ class DepthFirstSearch:
             bound = self._bound(counts)
             pair_bound[a, cand] = bound
             pair_bound[cand, a] = bound
+            if counts.positives is not None:
+                self._pair_size[a, cand] = self._pair_size[cand, a] = counts.size
+                self._pair_pos[a, cand] = self._pair_pos[cand, a] = counts.positives
         return pair_bound
+
+    def _triple_bound(self, a: int, b: int, cand: np.ndarray) -> np.ndarray:
+        """Upper bound on the quality of {a, b, c} from pair and single counts.
+
+        positives(abc) ≤ the least of its pairs' positives; by inclusion–exclusion the other
+        accounts (negatives) number at least neg(ab) + neg(ac) − neg(a) (and likewise through b
+        and c). WRAcc and the binomial z rise with positives and fall with negatives, so scoring
+        (most positives, fewest negatives) bounds the triple.
+        """
+        size, pos = self._pair_size, self._pair_pos
+        neg = size - pos
+        single_neg = self._singles.size - np.asarray(self._singles.positives)
+        top = np.minimum(np.minimum(pos[a, b], pos[a, cand]), pos[b, cand])
+        low = np.maximum.reduce(
+            [
+                np.zeros(cand.size, dtype=np.int64),
+                neg[a, b] + neg[a, cand] - single_neg[a],
+                neg[a, b] + neg[b, cand] - single_neg[b],
+                neg[a, cand] + neg[b, cand] - single_neg[cand],
+            ]
+        )
+        most = np.minimum(np.minimum(size[a, b], size[a, cand]), size[b, cand])
+        bound = self._quality(Counts(size=top + low, positives=top))
+        return np.where(most >= self._task.min_support, bound, -np.inf)
 
     def _triples(self, order: np.ndarray, pair_bound: np.ndarray) -> None:
         attr = self._task.table.attr_index
@@ -252,6 +283,8 @@ class DepthFirstSearch:
             keep = (attr[later] != attr[a]) & (attr[later] != attr[b])
             keep &= (pair_bound[a, later] > threshold) & (pair_bound[b, later] > threshold)
             cand = later[keep]
+            if cand.size and not self._task.quality.numeric_target:
+                cand = cand[self._triple_bound(int(a), int(b), cand) > threshold]
             if cand.size:
                 self._offer((int(a), int(b)), cand, self._counter.state((int(a), int(b))))
 
