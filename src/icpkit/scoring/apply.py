@@ -111,25 +111,39 @@ class ScoringPlan:
             )
         return RuleMasks(met, near, hit)
 
-    def score_table(self, batch: pa.Table, reasons: bool = True) -> pa.Table:
-        """The output columns (``OUTPUT_COLUMNS``) for an Arrow table of input rows."""
-        codes, points = self.card.codes_and_points(batch)
-        scores = self.card.scores(points)
-        masks = self.masks(batch)
-        tier = assign_tiers(scores, masks.fit(bool(self.criteria)), self.cuts)
-        columns = {
-            "fit_score": pa.array(scores, pa.int16()),
-            "fit_probability": pa.array(
-                self.card.probabilities(scores), pa.float64(), from_pandas=True
-            ),
-            "tier": pa.DictionaryArray.from_arrays(pa.array(tier, pa.int8()), pa.array(TIERS)),
-            "reasons": top_reasons(points, codes, self.card)
-            if reasons
-            else pa.nulls(batch.num_rows, pa.string()),
-            "criteria_met": _rule_lists(masks.met, self.criteria),
-            "disqualifiers_hit": _rule_lists(masks.hit, self.disqualifiers),
-        }
-        return pa.table(columns)
+    def score_table(
+        self, batch: pa.Table, reasons: bool = True, outputs: tuple[str, ...] = OUTPUT_COLUMNS
+    ) -> pa.Table:
+        """The ``outputs`` columns (default all ``OUTPUT_COLUMNS``) for a table of input rows.
+
+        Only what the outputs need is computed: a score-only run never builds the bin codes,
+        the rule masks or the reasons.
+        """
+        reasons = reasons and "reasons" in outputs
+        if reasons:
+            codes, points = self.card.codes_and_points(batch)
+            scores = self.card.scores(points)
+        else:
+            scores = self.card.score_only(batch)
+        columns: dict[str, pa.Array] = {"fit_score": pa.array(scores, pa.int16())}
+        if "fit_probability" in outputs:
+            p = self.card.probabilities(scores)
+            columns["fit_probability"] = pa.array(p, pa.float64(), from_pandas=True)
+        if {"tier", "criteria_met", "disqualifiers_hit"} & set(outputs):
+            masks = self.masks(batch)
+            tier = assign_tiers(scores, masks.fit(bool(self.criteria)), self.cuts)
+            columns["tier"] = pa.DictionaryArray.from_arrays(
+                pa.array(tier, pa.int8()), pa.array(TIERS)
+            )
+            columns["criteria_met"] = _rule_lists(masks.met, self.criteria)
+            columns["disqualifiers_hit"] = _rule_lists(masks.hit, self.disqualifiers)
+        if "reasons" in outputs:
+            columns["reasons"] = (
+                top_reasons(points, codes, self.card)
+                if reasons
+                else pa.nulls(batch.num_rows, pa.string())
+            )
+        return pa.table({name: columns[name] for name in outputs})
 
 
 def _rule_lists(masks: np.ndarray, rules: tuple[str, ...]) -> pa.Array:

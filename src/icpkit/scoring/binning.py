@@ -119,6 +119,9 @@ class Feature:
 
 def _labels(f: Feature) -> tuple[str, ...]:
     col = f.column
+    if f.kind == "numeric" and not f.cuts:  # one bin: the attribute separated nothing
+        missing = str(Condition(col, "missing"))
+        return (missing.replace(" is missing", " is known"), missing)
     if f.kind == "numeric":
         edges = (-math.inf, *f.cuts, math.inf)
         bins = [str(Condition(col, "range", (lo, hi))) for lo, hi in itertools.pairwise(edges)]
@@ -183,10 +186,12 @@ def _categorical_codes(array: pa.Array | pa.ChunkedArray, levels: tuple[str, ...
             words = _text(chunk.dictionary).to_pylist()
             table = np.array(
                 [missing if w is None else lookup.get(w, other) for w in words] + [missing],
-                dtype=np.int32,
+                dtype=np.uint8 if missing < 256 else np.int32,
             )
-            idx = pc.fill_null(chunk.indices, len(words)).to_numpy(zero_copy_only=False)
-            out.append(table[idx])
+            indices = chunk.indices
+            if indices.null_count:
+                indices = pc.fill_null(indices, len(words))
+            out.append(table[indices.to_numpy(zero_copy_only=False)])
             continue
         text = _text(chunk)
         found = pc.index_in(text, value_set=pa.array(levels, type=pa.string()))

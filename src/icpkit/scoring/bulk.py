@@ -145,8 +145,7 @@ def _scored(
     origin: str,
 ) -> pa.Table:
     plan.check_columns(batch.column_names, origin)
-    out = plan.score_table(batch.select(list(plan.columns)), reasons=reasons)
-    out = out.select(list(outputs))
+    out = plan.score_table(batch.select(list(plan.columns)), reasons=reasons, outputs=outputs)
     names = keep if keep is not None else [c for c in batch.column_names if c not in OUTPUT_COLUMNS]
     missing = [c for c in names if c not in batch.column_names]
     if missing:

@@ -99,6 +99,22 @@ class Scorecard:
                 fill(j)
         return codes, points
 
+    def score_only(self, batch: pa.Table) -> np.ndarray:
+        """Scores (int16) without keeping codes or points per feature: the bulk fast path."""
+        tables = self.point_tables()
+
+        def points(j: int) -> np.ndarray:
+            return np.take(tables[j], self.features[j].codes(batch))
+
+        if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
+            parts = list(_pool().map(points, range(len(self.features))))
+        else:
+            parts = [points(j) for j in range(len(self.features))]
+        score = np.full(batch.num_rows, self.base, dtype=np.int16)
+        for part in parts:
+            score += part
+        return score
+
     def point_tables(self) -> list[np.ndarray]:
         return [np.asarray(p, dtype=np.int16) for p in self.points]
 
