@@ -30,6 +30,7 @@ _MAX_POOLED = 8
 # A text column with more distinct values than this share of rows is an identifier or free text.
 _MAX_DISTINCT_SHARE = 0.5
 _MAX_MEAN_TEXT_LENGTH = 40
+_MASK_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def numeric_cut_points(values: np.ndarray, n_bins: int, min_count: int) -> list[
     Each cut moves at most a quarter of the distance to its neighbouring quantiles, so rounding
     keeps the bins near equal-frequency while reading as 100, 500, 2010 rather than 97.3, 512.8.
     """
-    finite = np.sort(values[np.isfinite(values)])
+    finite = values[np.isfinite(values)]
+    if np.any(finite[1:] < finite[:-1]):  # callers may pass values already sorted
+        finite = np.sort(finite)
     if finite.size < 2 * min_count:
         return []
     grid = np.quantile(finite, np.linspace(0, 1, n_bins + 1))
@@ -200,7 +203,8 @@ def attribute_conditions(
     if isinstance(dtype, pl.List):
         out = _tag_conditions(attr, column, settings, min_count)
     elif dtype.is_numeric() and column.drop_nulls().n_unique() > settings.numeric_bins:
-        values = column.cast(pl.Float64).to_numpy()
+        # sorted by polars (multi-threaded); numpy would sort each 1M-row column on one core
+        values = column.drop_nulls().cast(pl.Float64).sort().to_numpy()
         out = _numeric_conditions(attr, values, settings, min_count)
     else:
         out = _categorical_conditions(attr, column, settings, min_count)
@@ -223,10 +227,23 @@ def condition_table(
     """
     if conditions is None:
         conditions = [c for a in attributes for c in attribute_conditions(frame, a, settings)]
-    # packed one condition at a time: a boolean matrix of 1M rows × 300 conditions would be 300 MB
     bits = np.zeros((len(conditions), n_words(frame.height)), dtype=np.uint64)
-    for j, c in enumerate(conditions):
-        bits[j] = pack(Segment((c,)).mask(frame))
+    clean = frame.with_columns(
+        pl.col(a).fill_nan(None) for a in frame.columns if frame.schema[a].is_float()
+    )
+    # evaluated in batches (one polars query each) and packed at once: a boolean matrix of
+    # 1M rows × 300 conditions would be 300 MB
+    for start in range(0, len(conditions), _MASK_BATCH):
+        batch = conditions[start : start + _MASK_BATCH]
+        try:
+            masks = (
+                clean.select(Segment((c,)).expr().alias(f"c{j}") for j, c in enumerate(batch))
+                .to_numpy()
+                .T
+            )
+        except pl.exceptions.PolarsError:
+            masks = np.stack([Segment((c,)).mask(frame) for c in batch])  # names the bad column
+        bits[start : start + len(batch)] = pack(masks)
     order = {a: i for i, a in enumerate(dict.fromkeys(c.attr for c in conditions))}
     attr_index = np.array([order[c.attr] for c in conditions], dtype=np.int64)
     return ConditionTable(tuple(conditions), bits, attr_index, frame.height)
