@@ -98,7 +98,7 @@ def test_categorical_spec_is_recovered_on_one_seed() -> None:
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="known gap: measured condition precision 0.83, recall 0.89 (4 specs × 3 seeds, n=2000); "
+    reason="known gap: measured condition precision 0.84, recall 0.82 (4 specs × 4 seeds, n=2000); "
     "two_segments finds proxies (country = 'US' for region, funding_stage is missing for "
     "ownership) and splits the planted industry pair",
     strict=False,
