@@ -320,14 +320,15 @@ def _fit_numeric(
 
 
 def nice_cuts(raw: list[float], values: np.ndarray) -> tuple[float, ...]:
-    """Round each cut to the fewest significant digits that moves at most 0.5% of the rows."""
+    """Round each cut to the fewest significant digits (1–3) that moves at most 0.5% of the rows;
+    failing that, to 4 significant digits."""
     ordered = np.sort(values)
     integral = bool(np.all(np.mod(ordered[np.isfinite(ordered)], 1) == 0))
     budget = ROUNDING_TOLERANCE * len(ordered)
     out: list[float] = []
     for cut in raw:
         exact = math.ceil(cut) if integral else cut
-        best = exact
+        best = _round_significant(exact, 4)  # never a 16-digit float in a label
         for digits in (1, 2, 3):
             candidate = _round_significant(exact, digits)
             lo, hi = sorted((candidate, cut))

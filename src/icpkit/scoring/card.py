@@ -192,7 +192,7 @@ def integer_points(
     """
     spans = np.array([float(w.max() - w.min()) if len(w) else 0.0 for w in weights])
     total = float(spans.sum())
-    if total <= 1e-12:
+    if total <= 1e-9:  # no feature separates anything (log-odds spans below noise)
         return [np.zeros(len(w), dtype=np.int64) for w in weights], SCORE_MAX // 2, 0.0
     int_spans = _largest_remainder(SCORE_MAX * spans / total, SCORE_MAX)
     points, base = [], 0
