@@ -222,11 +222,17 @@ def load_config(workspace: Path) -> WorkspaceConfig:
     path = workspace if workspace.suffix == ".toml" else workspace / CONFIG_NAME
     if not path.exists():
         raise ConfigError(f"{path}: no icpkit.toml here (run `icpkit init DIR` to create one)")
+    return config_from_dict(read_toml(path), origin=str(path))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a mapping; a missing, unreadable or malformed file is a ConfigError."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return config_from_dict(raw, origin=str(path))
 
 
 def config_from_dict(raw: dict[str, Any], origin: str = "config") -> WorkspaceConfig:

@@ -29,12 +29,12 @@ there is no calibration: ``fit_probability`` is missing until the ICP is learned
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from icpkit.config import read_toml
 from icpkit.errors import ConfigError
 from icpkit.profile import IcpProfile, RuleEvidence
 from icpkit.rules import parse_segment
@@ -58,11 +58,7 @@ def load_spec(path: Path | str) -> IcpProfile:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such spec file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return spec_to_profile(raw, origin=str(path))
+    return spec_to_profile(read_toml(path), origin=str(path))
 
 
 def spec_to_profile(raw: dict[str, Any], origin: str = "spec") -> IcpProfile:
