@@ -192,3 +192,20 @@ def test_nice_cuts_round_without_moving_rows():
 def test_scorecard_rejects_a_foreign_dict():
     with pytest.raises(ConfigError, match="format"):
         Scorecard.from_dict({"format": "other"})
+
+
+def test_fast_score_path_equals_the_explained_path(fitted):
+    scorer = fitted[0]
+    card = scorer.scorecard_
+    frame, _ = _accounts(3000, seed=3)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 11 == 0)
+        .then(pl.lit("Brand-new"))
+        .otherwise(pl.col("industry"))
+        .alias("industry")
+    )
+    plain = frame.to_arrow()
+    encoded = plain.set_column(1, "industry", plain.column("industry").dictionary_encode())
+    for table in (plain, encoded):
+        _, points = card.codes_and_points(table)
+        np.testing.assert_array_equal(card.score_only(table), card.scores(points))

@@ -84,6 +84,16 @@ class Feature:
             return _categorical_codes(array, self.levels)
         return _tag_codes(array, self.tag)
 
+    def points(self, batch: pa.Table, values: np.ndarray) -> np.ndarray:
+        """``values[code]`` per row (``values``: int16 points per bin), computed without
+        materialising codes where that is cheaper (numbers, dictionary-encoded text)."""
+        if self.kind == "numeric":
+            cuts = np.asarray(self.cuts, dtype=np.float64)
+            return _numeric_points(batch.column(self.column), cuts, values)
+        if self.kind == "categorical":
+            return _categorical_codes(batch.column(self.column), self.levels, values)
+        return np.take(values, self.codes(batch))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "role": self.role}
         if self.kind != "rule":
@@ -176,7 +186,10 @@ def _text(array: pa.Array) -> pa.Array:
     return pc.cast(array, pa.string())
 
 
-def _categorical_codes(array: pa.Array | pa.ChunkedArray, levels: tuple[str, ...]) -> np.ndarray:
+def _categorical_codes(
+    array: pa.Array | pa.ChunkedArray, levels: tuple[str, ...], values: np.ndarray | None = None
+) -> np.ndarray:
+    """Bin code per row, or ``values[code]`` when a per-bin table ``values`` is given."""
     other, missing = len(levels), len(levels) + 1
     lookup = {v: i for i, v in enumerate(levels)}
     out = []
@@ -188,6 +201,8 @@ def _categorical_codes(array: pa.Array | pa.ChunkedArray, levels: tuple[str, ...
                 [missing if w is None else lookup.get(w, other) for w in words] + [missing],
                 dtype=np.uint8 if missing < 256 else np.int32,
             )
+            if values is not None:  # straight from dictionary index to points: one gather
+                table = values[table]
             indices = chunk.indices
             if indices.null_count:
                 indices = pc.fill_null(indices, len(words))
@@ -197,8 +212,27 @@ def _categorical_codes(array: pa.Array | pa.ChunkedArray, levels: tuple[str, ...
         found = pc.index_in(text, value_set=pa.array(levels, type=pa.string()))
         codes = np.array(pc.fill_null(found, other).to_numpy(zero_copy_only=False), np.int32)
         codes[np.asarray(text.is_null().to_numpy(zero_copy_only=False))] = missing
-        out.append(codes)
+        out.append(codes if values is None else values[codes])
     return np.concatenate(out) if len(out) != 1 else out[0]
+
+
+def _numeric_points(
+    array: pa.Array | pa.ChunkedArray, cuts: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Points per row of a numeric feature without bin codes: the first bin's points plus the
+    step at every cut passed (piecewise constant), then the missing bin's points."""
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
+        array = pc.year(array)
+    numbers = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+    out = np.full(len(numbers), values[0], dtype=np.int16)
+    for k, cut in enumerate(cuts):
+        step = np.int16(values[k + 1] - values[k])
+        if step:
+            out += (numbers >= cut).view(np.int8) * step
+    out[np.isnan(numbers)] = values[len(cuts) + 1]
+    return out
 
 
 def _tag_codes(array: pa.Array | pa.ChunkedArray, tag: str) -> np.ndarray:

@@ -104,7 +104,7 @@ class Scorecard:
         tables = self.point_tables()
 
         def points(j: int) -> np.ndarray:
-            return np.take(tables[j], self.features[j].codes(batch))
+            return self.features[j].points(batch, tables[j])
 
         if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
             parts = list(_pool().map(points, range(len(self.features))))
