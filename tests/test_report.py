@@ -361,3 +361,17 @@ def test_render_version_reads_the_store_and_diffs_against_the_previous_version(
     assert "v2 — dropped one" in text and first.criteria[0].rule in text.split("## Changes")[1]
     older = render_version(workspace, 1, "html", tmp_path / "v1.html").read_text("utf-8")
     assert "No previous version to compare with" in older
+
+
+def test_tiers_show_the_backtest_beside_the_in_sample_rate() -> None:
+    """In-sample tier rates are optimistic; with a backtest the one-pager shows both, and the
+    'value by tier' chart plots the out-of-time win rate, never the in-sample rate alone."""
+    profile = _profile("full")
+    html = render_html(ReportInput(profile, version=1), onepager_only=True)
+    assert "win rate (backtest)" in html and "success (build)" in html
+    assert "52% n=140" in html  # Tier 1 win rate after the cut, with its sample size
+    assert "backtest, 95% intervals" in html
+    without = profile.model_copy(update={"validation": None})
+    html = render_html(ReportInput(without, version=1), onepager_only=True)
+    assert "win rate (backtest)" not in html
+    assert "in-sample: optimistic" in html

@@ -17,7 +17,7 @@ import altair as alt
 from icpkit.errors import IcpError
 from icpkit.profile import IcpProfile
 from icpkit.report import formatting as fmt
-from icpkit.report.view import Chart, tier_records
+from icpkit.report.view import Chart, backtest_win_rates, tier_records
 from icpkit.rules import Condition, parse_condition
 
 ACCENT = "#1f5f8b"
@@ -187,27 +187,55 @@ def geography_chart(profile: IcpProfile) -> Chart | None:
 
 
 def tier_chart(profile: IcpProfile) -> Chart | None:
-    """Value by tier: the success rate of each tier, the reason tiers are worth prioritising."""
+    """Value by tier: the out-of-time win rate of each tier with its interval when a backtest
+    exists, else the success rate on the build data (labelled as such: it is optimistic)."""
+    backtest = backtest_win_rates(profile.validation)
     records = tier_records(profile.tiers)
-    metric = next(
-        (
-            m
-            for m in ("success_rate", "best_rate", "win_rate")
-            if records and all(r.get(m) is not None for r in records)
-        ),
-        None,
+    if backtest:
+        values = [
+            {
+                "tier": t,
+                "rate": float(k["value"]),
+                "low": k.get("ci_low"),
+                "high": k.get("ci_high"),
+                "label": fmt.percent(float(k["value"])),
+            }
+            for t, k in backtest.items()
+        ]
+        cut = (profile.validation or {}).get("cut_date", "the cut")
+        caption = f"Win rate of deals created after {cut}, by tier (backtest, 95% intervals)."
+        title = "win rate after cut"
+    else:
+        metric = next(
+            (
+                m
+                for m in ("success_rate", "best_rate", "win_rate")
+                if records and all(r.get(m) is not None for r in records)
+            ),
+            None,
+        )
+        if metric is None:
+            return None
+        values = [
+            {
+                "tier": str(r.get("tier", r.get("name", ""))),
+                "rate": float(r[metric]),
+                "low": None,
+                "high": None,
+                "label": fmt.percent(float(r[metric])),
+            }
+            for r in records
+        ]
+        caption = (
+            "Success rate in each tier on the data the ICP was built from (in-sample: optimistic)."
+        )
+        title = fmt.header(metric)
+    return Chart(
+        "tiers", "Value by tier", caption, to_svg(_styled(_rate_bars(values, title)), "tiers")
     )
-    if metric is None:
-        return None
-    values = [
-        {
-            "tier": str(r.get("tier", r.get("name", ""))),
-            "rate": float(r[metric]),
-            "label": fmt.percent(float(r[metric])),
-            "order": i,
-        }
-        for i, r in enumerate(records)
-    ]
+
+
+def _rate_bars(values: list[dict[str, Any]], title: str) -> alt.TopLevelMixin:
     base = alt.Chart(alt.Data(values=values)).encode(
         x=alt.X(
             "tier:N",
@@ -215,13 +243,13 @@ def tier_chart(profile: IcpProfile) -> Chart | None:
             sort=[str(v["tier"]) for v in values],
             axis=alt.Axis(labelAngle=0),
         ),
-        y=alt.Y("rate:Q", title=fmt.header(metric), axis=alt.Axis(format="%", tickCount=4)),
+        y=alt.Y("rate:Q", title=title, axis=alt.Axis(format="%", tickCount=4)),
     )
-    bars = base.mark_bar(color=ACCENT, width={"band": 0.6})
-    text = base.mark_text(dy=-6, fontSize=11, color=INK).encode(text="label:N")
-    chart = (bars + text).properties(width=WIDTH, height=HEIGHT)
-    caption = f"{fmt.header(metric).capitalize()} of the accounts in each tier."
-    return Chart("tiers", "Value by tier", caption, to_svg(_styled(chart), "tiers"))
+    layers = [base.mark_bar(color=ACCENT, width={"band": 0.6})]
+    if any(v["low"] is not None for v in values):
+        layers.append(base.mark_rule(color=INK).encode(y="low:Q", y2="high:Q"))
+    layers.append(base.mark_text(dy=-6, dx=14, fontSize=11, color=INK).encode(text="label:N"))
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
 
 
 def gains_chart(validation: Mapping[str, Any] | None) -> Chart | None:

@@ -243,8 +243,14 @@ def group_criteria(rows: Sequence[CriterionRow]) -> list[tuple[str, list[Criteri
     ]
 
 
-def tier_records(tiers: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The per-tier rows of the tiers result (count, success rate…) with each tier's least score."""
+def tier_records(
+    tiers: Mapping[str, Any] | None, validation: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The per-tier rows of the tiers result (count, success rate…) with each tier's least score.
+
+    With a backtest, each row also carries the tier's out-of-time win rate (value, interval, n),
+    so the in-sample success rate is never shown alone.
+    """
     if not tiers:
         return []
     rows = tiers.get("table") or tiers.get("tiers") or []
@@ -254,12 +260,36 @@ def tier_records(tiers: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     least: dict[str, Any] = {f"Tier {i}": cuts.get(f"tier{i}") for i in (1, 2, 3)}
     if cuts.get("tier3") is not None:  # Non-fit: below Tier 3, or any score with a disqualifier
         least["Non-fit"] = f"<{cuts['tier3']}"
+    backtest = backtest_win_rates(validation)
     out = []
     for r in rows:
         if isinstance(r, Mapping):
             score = least.get(str(r.get("tier")))
-            out.append({**({"min_score": score} if score is not None else {}), **r})
+            extra = {"backtest_win_rate": backtest[str(r.get("tier"))]} if backtest else {}
+            out.append({**({"min_score": score} if score is not None else {}), **r, **extra})
     return out
+
+
+def backtest_win_rates(validation: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """Out-of-time win rate per tier from the backtest KPIs: {tier: {value, ci_low, ci_high, n}}."""
+    kpis = (validation or {}).get("kpis") or []
+    return {
+        str(k["group"]): k
+        for k in kpis
+        if isinstance(k, Mapping)
+        and k.get("kpi") == "win_rate"
+        and k.get("value") is not None
+        and str(k.get("group", "")).startswith(("Tier", "Non-fit"))
+    }
+
+
+def backtest_cell(k: Mapping[str, Any], *, interval: bool = True) -> str:
+    """'58% [51–64%] n=225' (or '58% n=225' where space is short): a rate, interval and n."""
+    low, high = k.get("ci_low"), k.get("ci_high")
+    ci = ""
+    if interval and low is not None and high is not None:
+        ci = f" [{fmt.percent(float(low))}–{fmt.percent(float(high))}]"
+    return f"{fmt.percent(k['value'])}{ci} n={k.get('n', '?')}"
 
 
 TIER_COLUMNS = (
@@ -271,19 +301,40 @@ TIER_COLUMNS = (
     "share_accounts",
     "success_rate",
     "success_share",
+    "backtest_win_rate",
 )
-ONEPAGER_TIER_COLUMNS = ("tier", "min_score", "count", "n_accounts", "success_rate")
+ONEPAGER_TIER_COLUMNS = (
+    "tier",
+    "min_score",
+    "count",
+    "n_accounts",
+    "success_rate",
+    "backtest_win_rate",
+)
 
 
-def tiers_table(tiers: Mapping[str, Any] | None, columns: Sequence[str] = TIER_COLUMNS) -> Table:
+def tiers_table(
+    tiers: Mapping[str, Any] | None,
+    columns: Sequence[str] = TIER_COLUMNS,
+    validation: Mapping[str, Any] | None = None,
+    *,
+    compact: bool = False,
+) -> Table:
     """Tiers with their least score, counts, share of accounts and historical success rate."""
-    rows = tier_records(tiers)
+    rows = [
+        {**r, "backtest_win_rate": backtest_cell(r["backtest_win_rate"], interval=not compact)}
+        if "backtest_win_rate" in r
+        else r
+        for r in tier_records(tiers, validation)
+    ]
     present = [c for c in columns if any(c in r for r in rows)]
     table = records_table(rows, present or None)
     names = {
         "count": "accounts",
         "share": "share of accounts",
         "success_share": "share of successes",
+        "success_rate": "success (build)",
+        "backtest_win_rate": "win rate (backtest)",
     }
     headers = (
         tuple(names.get(c, h) for c, h in zip(present, table.columns, strict=True))
