@@ -17,6 +17,7 @@ import polars as pl
 
 from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import full, pack, popcount, unpack
+from icpkit.discovery.levels import level_index, level_set_bits
 from icpkit.discovery.statistics import (
     bh_q_values,
     enrichment_p,
@@ -66,15 +67,19 @@ def subset_table(table: ConditionTable, rows: np.ndarray) -> ConditionTable:
 def cover_bits(
     table: ConditionTable, segment: Segment, frame: pl.DataFrame | None = None
 ) -> np.ndarray:
-    """Bitset of the rows a segment covers: AND of its conditions' bitsets, or (for conditions
-    outside the table, e.g. merged ``in`` lists) the segment's mask on ``frame``."""
+    """Bitset of the rows a segment covers: AND of its conditions' bitsets. A condition outside the
+    table is an ``in`` set OR-ed from its levels' bitsets or, failing that, read from ``frame``."""
     index = {c: j for j, c in enumerate(table.conditions)}
-    if all(c in index for c in segment) or frame is None:
-        bits = full(table.n_rows)
-        for cond in segment:
-            bits = bits & table.bits[index[cond]]
-        return bits
-    return pack(segment.mask(frame))
+    levels = level_index(table)
+    bits = full(table.n_rows)
+    for cond in segment:
+        own = table.bits[index[cond]] if cond in index else level_set_bits(table, cond, levels)
+        if own is None:
+            if frame is None:
+                raise KeyError(f"condition {cond} is not in the table and no frame was given")
+            return pack(segment.mask(frame))
+        bits = bits & own
+    return bits
 
 
 @dataclass(frozen=True)
@@ -96,12 +101,14 @@ class SegmentEvidence:
     q_value: float
     significant: bool
     evidence: Evidence
+    equivalents: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["rule"] = str(self.segment)
         del out["segment"]
         out["lift_ci"] = list(self.lift_ci)
+        out["equivalents"] = list(self.equivalents)
         return {"rule": out.pop("rule"), **out}
 
     def to_rule_evidence(self, description: str = "") -> RuleEvidence:
@@ -118,7 +125,11 @@ class SegmentEvidence:
             significant=self.significant,
             evidence=self.evidence,
             holdout_lift=self.holdout_lift,
-            description=description,
+            description=(
+                f"{description} (equivalent: {'; '.join(self.equivalents)})"
+                if description and self.equivalents
+                else description
+            ),
             points=None,
         )
 

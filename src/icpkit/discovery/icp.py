@@ -7,6 +7,7 @@ outcome yet, so counting them as 'rest' would dilute every contrast with prospec
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +17,7 @@ import polars as pl
 from icpkit.config import DiscoveryConfig
 from icpkit.discovery.attributes import ConditionTable, attribute_columns, condition_table
 from icpkit.discovery.bitsets import unpack
+from icpkit.discovery.equivalents import prefer_held_out
 from icpkit.discovery.evidence import (
     EvidenceContext,
     SegmentEvidence,
@@ -27,7 +29,8 @@ from icpkit.discovery.evidence import (
     stratified_split,
     subset_table,
 )
-from icpkit.discovery.quality import BinomialZ, Counts, Population, quality_named
+from icpkit.discovery.levels import with_level_sets
+from icpkit.discovery.quality import BinomialZ, Counts, Population, Quality, quality_named
 from icpkit.discovery.refine import simplify
 from icpkit.discovery.search import DepthFirstSearch, SearchTask
 from icpkit.discovery.statement import describe_segment, icp_statement
@@ -38,7 +41,7 @@ from icpkit.rules import Condition, Segment
 
 LABELS = ("best", "worst", "rest", "unranked")
 # Raw candidates kept per reported segment, so redundancy removal still leaves top_k.
-_OVERFETCH = 5
+_OVERFETCH = 10
 # Below these counts the caveats say the evidence is weak at best.
 _FEW_RANKED, _FEW_TARGET = 200, 30
 # A further criterion must add at least this share of the target group.
@@ -77,6 +80,7 @@ class DiscoveryResult:
         rows = [s.to_dict() for s in self.segments]
         for row in rows:
             row["lift_lo"], row["lift_hi"] = row.pop("lift_ci")
+            row["equivalents"] = "; ".join(row["equivalents"])
         return (
             pl.DataFrame(rows, infer_schema_length=None)
             if rows
@@ -195,6 +199,8 @@ def discover(
     ``target`` names the group ('best' or 'worst'); the disqualifier search ('worst') always uses
     the binomial quality, a numeric ``value`` only serves the 'best' search with ``mean_shift``.
     """
+    if settings.quality != "mean_shift" or target != "best":
+        table = with_level_sets(table, split.search, in_target)
     search_table = subset_table(table, split.search)
     numeric = settings.quality == "mean_shift"
     if numeric and value is None and target == "best":
@@ -224,12 +230,21 @@ def discover(
     segments = [c.segment for c in result.candidates]
     qualities = [c.quality for c in result.candidates]
     if not quality.numeric_target:
-        segments, qualities = simplify(segments, search_table, goal, quality, settings.alpha)
-    kept = drop_redundant(segments, table, settings.top_k)
+        segments, qualities = simplify(segments, table, in_target, split, quality, settings.alpha)
     ctx = EvidenceContext(
         table, in_target, split, settings.alpha, frame, value if quality.numeric_target else None
     )
-    measured = measure([segments[i] for i in kept], [qualities[i] for i in kept], ctx)
+    chosen = [prefer_held_out(s, table, _held_out_score(ctx, quality)) for s in segments]
+    segments = [s for s, _ in chosen]
+    kept = drop_redundant(segments, table, settings.top_k)
+    measured = [
+        replace(m, equivalents=chosen[i][1])
+        for i, m in zip(
+            kept,
+            measure([segments[i] for i in kept], [qualities[i] for i in kept], ctx),
+            strict=True,
+        )
+    ]
     return DiscoveryResult(
         target=target,
         segments=tuple(measured),
@@ -243,6 +258,29 @@ def discover(
     )
 
 
+def _held_out_score(ctx: EvidenceContext, quality: Quality) -> Callable[[np.ndarray], float]:
+    """The search's quality of a cover (packed bitset), counted on the held-out half."""
+    held = ctx.split.holdout
+    population = Population(
+        int(held.sum()),
+        int((ctx.target & held).sum()),
+        float(np.mean(ctx.value[held])) if ctx.value is not None and held.any() else 0.0,
+    )
+
+    def score(bits: np.ndarray) -> float:
+        covered = unpack(bits, ctx.table.n_rows) & held
+        if quality.numeric_target and ctx.value is not None:
+            deviation = ctx.value[covered] - population.mean
+            counts = Counts(size=np.array([covered.sum()]), deviation=np.array([deviation.sum()]))
+        else:
+            counts = Counts(
+                size=np.array([covered.sum()]), positives=np.array([(covered & ctx.target).sum()])
+            )
+        return float(quality.evaluate(counts, population)[0])
+
+    return score
+
+
 def choose_criteria(
     result: DiscoveryResult, ctx: EvidenceContext, settings: DiscoveryConfig
 ) -> list[SegmentEvidence]:
@@ -251,9 +289,10 @@ def choose_criteria(
     Candidates are the significant segments whose precision reaches the floor (``precision_floor``
     × base rate; 0 means 1.5 × base rate). When none is significant, the segments with a lift above
     1 are used as tentative leads (still marked weak). Each round takes the segment with the best
-    binomial quality on the accounts not yet covered; it stops when no segment adds at least 5 % of
-    the target group at the floor. Two chosen segments that differ only in the level of one
-    categorical attribute are then merged into one ``in (…)`` condition.
+    binomial quality on the accounts not yet covered; it stops when no further segment adds at
+    least 5 % of the target group at the floor (the first needs no minimum). Two chosen segments
+    that differ only in the level of one categorical attribute are then merged into one ``in (…)``
+    condition.
     """
     base = float(np.mean(ctx.target)) if ctx.target.size else 0.0
     # a multiple of a large base rate can exceed 1: cap the floor halfway between base and 100 %
@@ -271,7 +310,14 @@ def choose_criteria(
     min_new = max(1, math.ceil(_MIN_NEW_COVERAGE * int(ctx.target.sum())))
     for _ in range(settings.max_criteria):
         pick = _best_addition(
-            [s for s in pool if s not in chosen], covers, covered, ctx.target, floor, min_new
+            # the first criterion only needs significance and the floor: a disqualifier that
+            # covers 4 % of a large worst group is still the one to report
+            [s for s in pool if s not in chosen],
+            covers,
+            covered,
+            ctx.target,
+            floor,
+            min_new if chosen else 1,
         )
         if pick is None:
             break
