@@ -128,9 +128,26 @@ def test_build_versions_score_report_diff_drift(workspace: Path, tmp_path: Path)
     assert code == 0, text
     assert "Tier" in text
 
+    # v1 was built before the planted shift: the deals since then say the ICP stopped working.
     code, text = _run("drift", "-w", workspace, "--version", "1")
     assert code == 0, text
-    assert "Verdict" in text
+    assert "Verdict: REBUILD" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("spec", "verdict"), [("shifted", "REBUILD"), ("default", "KEEP")])
+def test_drift_verdict_on_a_planted_shift_and_without_one(
+    tmp_path: Path, spec: str, verdict: str
+) -> None:
+    """Built before the shift date, checked on everything since: the shifted CRM must be rebuilt
+    (naming an attribute the shift planted), the unshifted one kept."""
+    make_crm(3000, seed=3, icp=spec).write_workspace(tmp_path)
+    assert _run("build", "-w", tmp_path, "--as-of", "2025-03-01")[0] == 0
+    code, text = _run("drift", "-w", tmp_path)
+    assert code == 0, text
+    assert f"Verdict: {verdict}" in text
+    if verdict == "REBUILD":
+        assert "industry" in text or "tech_stack" in text
 
 
 def test_cac_comes_from_the_configured_cost_table(tmp_path: Path) -> None:
