@@ -278,3 +278,52 @@ def test_maven_real_dataset_acceptance():
     technology_pair = any("'technolgy'" in m and "'technology'" in m for m in messages)
     assert technology_pair == ("technology" in sectors)  # only a typo pair if both spellings exist
     assert crm.accounts["annual_revenue"].min() == pytest.approx(4.54e6)
+
+
+def test_order_lines_give_one_account_each_and_won_deals(tmp_path: Path) -> None:
+    """A deal-level export (order lines with company fields, no stage) is usable as it is:
+    accounts collapse to one row each, every line becomes a won deal."""
+    lines = tmp_path / "orders.csv"
+    lines.write_text(
+        "Order,Customer ID,Customer,Industry,Sales,Order Date\n"
+        "1,C1,Acme,Energy,100,1/5/2023\n"
+        "2,C1,Acme,Energy,300,2/5/2023\n"
+        "3,C1,Acme,Retail,200,3/5/2023\n"
+        "4,C2,Beta,Finance,50,3/7/2023\n",
+        encoding="utf-8",
+    )
+    config = config_from_dict(
+        {
+            "sources": {
+                "accounts": {
+                    "path": "orders.csv",
+                    "collapse_to_accounts": True,
+                    "columns": {
+                        "account_id": "Customer ID",
+                        "name": "Customer",
+                        "industry": "Industry",
+                    },
+                    "drop_columns": ["Order", "Order Date"],
+                },
+                "deals": {
+                    "path": "orders.csv",
+                    "stage_default": "won",
+                    "columns": {
+                        "deal_id": "Order",
+                        "account_id": "Customer ID",
+                        "amount": "Sales",
+                        "created_at": "Order Date",
+                    },
+                },
+            }
+        }
+    )
+    crm = load_workspace(config, tmp_path)
+    accounts = crm.accounts.sort("account_id")
+    assert accounts["account_id"].to_list() == ["C1", "C2"]
+    assert accounts["industry"].to_list() == ["Energy", "Finance"]  # the most frequent value
+    assert accounts["sales"].to_list() == [200.0, 50.0]  # the median of a number
+    assert crm.deals is not None and set(crm.deals["stage"]) == {"won"}
+    assert any(
+        p.code == "collapsed" and "4 rows collapsed into 2" in p.message for p in crm.problems
+    )

@@ -353,9 +353,8 @@ def _customer_table(label: str, group: Any, outcomes: Any) -> None:
         "rank", "account", "score", "reason", title=f"{label} customers", title_justify="left"
     )
     for row in group.iter_rows(named=True):
-        table.add_row(
-            str(row["rank"]), str(row["account_id"]), f"{row['success_score']:.2f}", row["reason"]
-        )
+        account = row.get("name") or row["account_id"]
+        table.add_row(str(row["rank"]), str(account), f"{row['success_score']:.2f}", row["reason"])
     out.print(table)
 
 

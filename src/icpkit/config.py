@@ -62,6 +62,17 @@ class SourceConfig(_Section):
         default_factory=list,
         description="File columns never to use as attributes (ids, free text, PII).",
     )
+    collapse_to_accounts: bool = Field(
+        False,
+        description="Accounts only: the file has several rows per account (order lines, contacts "
+        "with company fields); keep one row per account with the most frequent value of each "
+        "text column and the median of each number.",
+    )
+    stage_default: Literal["won", "lost", "open"] | None = Field(
+        None,
+        description="Deals only: the stage of every row when the file has no stage column "
+        "(e.g. 'won' for order lines or invoices).",
+    )
 
 
 class SuccessMetric(_Section):
@@ -164,6 +175,22 @@ class ScoringConfig(_Section):
     max_bins: int = Field(6, ge=2, le=20, description="Most bins per numeric attribute.")
     min_bin_share: float = Field(
         0.03, gt=0, lt=0.5, description="Rare categories below this share are pooled."
+    )
+    numeric_encoding: Literal["steps", "onehot"] = Field(
+        "steps",
+        description="steps: the penalty shrinks the jump between neighbouring numeric bins; "
+        "onehot: each bin towards zero.",
+    )
+    regularization_grid: list[float] = Field(
+        default_factory=lambda: [0.03, 0.1, 0.3, 1.0],
+        description="C values tried by inner cross-validation (least log-loss wins); "
+        "empty: use regularization.",
+    )
+    interaction_segments: int = Field(
+        0,
+        ge=0,
+        description="Most discovered segments (AND of conditions) added as interaction "
+        "features, chosen on the training rows; 0: none.",
     )
 
 

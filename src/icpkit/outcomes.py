@@ -173,7 +173,8 @@ def _latest_date(crm: CrmData) -> date:
 
 
 def _metric_frame(crm: CrmData, as_of: date, prior: float) -> pl.DataFrame:
-    frame = crm.accounts.select("account_id")
+    # The name travels with the outcomes so lists of customers read as companies, not ids.
+    frame = crm.accounts.select("account_id", *(["name"] if "name" in crm.accounts.columns else []))
     extras = [
         c for c in crm.accounts.columns if c != "account_id" and crm.accounts.schema[c].is_numeric()
     ]

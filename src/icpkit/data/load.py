@@ -108,11 +108,54 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
             loaded.references[name] = raw.rename(snake_name)
             continue
         raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+        raw, source = _with_default_stage(name, raw, source)
         mapped = map_columns(raw, name, source, preset, source.path)
         frame, problems = normalise_table(name, mapped, source, source.path)
+        if name == "accounts" and source.collapse_to_accounts:
+            frame, note = collapse_to_accounts(frame, source.path)
+            problems.append(note)
         loaded.frames[name] = frame
         loaded.problems += problems
     return loaded
+
+
+STAGE_COLUMN = "__stage_default"
+
+
+def _with_default_stage(
+    name: str, raw: pl.DataFrame, source: SourceConfig
+) -> tuple[pl.DataFrame, SourceConfig]:
+    """A deals file without a stage column (order lines, invoices) gets the configured stage."""
+    if name != "deals" or source.stage_default is None or "stage" in source.columns:
+        return raw, source
+    raw = raw.with_columns(pl.lit(source.stage_default).alias(STAGE_COLUMN))
+    columns = {**source.columns, "stage": STAGE_COLUMN}
+    return raw, source.model_copy(update={"columns": columns})
+
+
+def collapse_to_accounts(frame: pl.DataFrame, file: str) -> tuple[pl.DataFrame, Problem]:
+    """One row per account from a file with several: the most frequent value of each text or tag
+    column (ties: the first seen), the median of each number; the first source row is kept."""
+    aggregations = []
+    for column, dtype in frame.schema.items():
+        if column == "account_id":
+            continue
+        if column == ROW:
+            aggregations.append(pl.col(column).min())
+        elif dtype.is_numeric():
+            aggregations.append(pl.col(column).median().cast(dtype, strict=False))
+        else:
+            aggregations.append(pl.col(column).drop_nulls().mode().first().alias(column))
+    collapsed = frame.group_by("account_id", maintain_order=True).agg(aggregations)
+    collapsed = collapsed.select(frame.columns)
+    note = Problem(
+        file=file,
+        severity="warning",
+        code="collapsed",
+        message=f"{frame.height:,} rows collapsed into {collapsed.height:,} accounts "
+        "(most frequent value of each text column, median of each number)",
+    )
+    return collapsed, note
 
 
 def _validate(frames: dict[str, pl.DataFrame], files: dict[str, str]) -> list[Problem]:
