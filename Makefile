@@ -6,7 +6,7 @@ VENV := .venv
 RUN := $(UV) run --frozen
 DEMO_DIR ?= demo
 
-.PHONY: help env demo test test-slow test-all lint format bench docs-images clean
+.PHONY: help env demo test test-slow test-all lint format bench docs docs-images clean
 
 help:
 	@echo "make demo        create the environment and run the whole pipeline on the synthetic CRM"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-slow   run the slow statistical tests"
 	@echo "make lint        ruff check + ruff format --check + mypy"
 	@echo "make bench       run the benchmarks (see bench/RESULTS.md)"
+	@echo "make docs        regenerate docs/config.md from the typed settings"
 	@echo "make docs-images regenerate the report screenshots in docs/"
 
 # uv is installed with pip when missing; the environment comes from the committed lock.
@@ -49,6 +50,9 @@ format: env
 
 bench: env
 	$(RUN) python bench/run_all.py
+
+docs: env
+	$(RUN) python -c "from icpkit.config import settings_markdown as m; print(m(), end='')" > docs/config.md
 
 docs-images: env
 	$(RUN) python docs/make_images.py

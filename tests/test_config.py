@@ -14,7 +14,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
 def test_config_docs_are_generated_from_the_code() -> None:
     assert DOCS.read_text(encoding="utf-8") == settings_markdown(), (
-        "docs/config.md is stale: run `uv run python -m icpkit.config > docs/config.md`"
+        "docs/config.md is stale: run `make docs`"
     )
 
 

@@ -296,7 +296,7 @@ def settings_markdown() -> str:
     lines = [
         "# icpkit.toml reference",
         "",
-        "Generated from `src/icpkit/config.py` by `python -m icpkit.config > docs/config.md`;",
+        "Generated from `src/icpkit/config.py` by `make docs`;",
         "`tests/test_config.py` fails when this page and the code disagree.",
         "",
         "| key | type | default | meaning |",
@@ -325,5 +325,3 @@ def settings_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # pragma: no cover
-    print(settings_markdown(), end="")
