@@ -168,3 +168,9 @@ def test_cac_comes_from_the_configured_cost_table(tmp_path: Path) -> None:
     validation = Workspace.open(tmp_path).store.get("latest").profile().validation
     assert validation is not None
     assert "cac" in str(validation).lower()
+
+
+def test_every_verb_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [verb for verb in VERBS if f"icpkit {verb}" not in readme]
+    assert not missing, f"README.md does not show: {missing}"
