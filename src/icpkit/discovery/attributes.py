@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
 from icpkit.config import DiscoveryConfig
-from icpkit.discovery.bitsets import n_words, pack, unpack
+from icpkit.discovery.bitsets import full, n_words, pack, unpack
 from icpkit.rules import Condition, Segment
 
 # Columns that identify or contact an account rather than describe it.
@@ -49,6 +50,21 @@ class ConditionTable:
 
     def __len__(self) -> int:
         return len(self.conditions)
+
+    @cached_property
+    def index(self) -> dict[Condition, int]:
+        """Row of each condition (computed once per table)."""
+        return {c: j for j, c in enumerate(self.conditions)}
+
+    @cached_property
+    def level_rows(self) -> dict[tuple[str, object], int]:
+        """Row of the ``attr = 'level'`` condition of every level that has one."""
+        return {(c.attr, c.value): j for j, c in enumerate(self.conditions) if c.op == "eq"}
+
+    @cached_property
+    def all_rows(self) -> np.ndarray:
+        """The bitset of every row."""
+        return full(self.n_rows)
 
     def mask(self, j: int) -> np.ndarray:
         """The rows condition j covers, as a boolean array."""

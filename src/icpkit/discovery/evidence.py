@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from icpkit.discovery.attributes import ConditionTable
-from icpkit.discovery.bitsets import full, pack, popcount, unpack
+from icpkit.discovery.bitsets import pack, popcount, unpack
 from icpkit.discovery.levels import level_index, level_set_bits
 from icpkit.discovery.statistics import (
     bh_q_values,
@@ -69,9 +69,8 @@ def cover_bits(
 ) -> np.ndarray:
     """Bitset of the rows a segment covers: AND of its conditions' bitsets. A condition outside the
     table is an ``in`` set OR-ed from its levels' bitsets or, failing that, read from ``frame``."""
-    index = {c: j for j, c in enumerate(table.conditions)}
-    levels = level_index(table)
-    bits = full(table.n_rows)
+    index, levels = table.index, level_index(table)
+    bits = table.all_rows
     for cond in segment:
         own = table.bits[index[cond]] if cond in index else level_set_bits(table, cond, levels)
         if own is None:

@@ -230,7 +230,7 @@ def discover(
     segments = [c.segment for c in result.candidates]
     qualities = [c.quality for c in result.candidates]
     if not quality.numeric_target:
-        segments, qualities = simplify(segments, table, in_target, split, quality, settings.alpha)
+        segments, qualities = simplify(segments, search_table, goal, quality, settings.alpha)
     ctx = EvidenceContext(
         table, in_target, split, settings.alpha, frame, value if quality.numeric_target else None
     )

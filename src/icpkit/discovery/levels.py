@@ -23,7 +23,7 @@ MAX_SET = 5
 
 def level_index(table: ConditionTable) -> dict[tuple[str, object], int]:
     """Row of the ``attr = 'level'`` condition of every level that has one."""
-    return {(c.attr, c.value): j for j, c in enumerate(table.conditions) if c.op == "eq"}
+    return table.level_rows
 
 
 def level_set_bits(

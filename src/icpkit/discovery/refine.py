@@ -4,18 +4,20 @@ A search that maximises a quality score happily adds a condition that trims a fe
 chance (``tech_stack contains 'Databricks' AND employees in [15, inf)``, or ``founded_year in
 [-inf, 2020)`` beside a real size and industry condition). Following Webb's "productive rules", a
 part of segment S is kept only when the accounts it keeps have a higher target rate than the
-accounts it excludes:
+accounts it excludes, on the search half:
 
-- a condition c: S against the accounts S − c adds back; c must also exclude at least
-  ``MIN_EXCLUDED_SHARE`` of the non-target accounts of S − c on the search half (a condition that
-  barely restricts its segment says nothing, however small its p-value);
+- a condition c: S against the accounts S − c adds back. c must also exclude at least
+  ``MIN_EXCLUDED_SHARE`` of the non-target accounts of S − c: a condition that barely restricts
+  its segment says nothing, however small its p-value.
 - a level b of ``attr in V``: the accounts of S − c with level b against those of S − c outside V.
 
-The rate comparison is a one-sided Fisher test at ``alpha``, on the search half *and* on the
-held-out half: a chance trim found on the search half rarely repeats on fresh accounts. The
-failing part with the largest p-value goes first, until every part passes. The held-out half is
-used here only to drop parts, never to add one; the reported test of the final segment still runs
-on that half (see docs/discovery.md for what that costs).
+The rate comparison is a one-sided Fisher test at ``alpha`` with a Bonferroni factor for the choice
+the search made: a condition was the best of the attributes it could have come from (those not
+already in S − c; the conditions of one attribute are nested ranges or levels of one trait, so the
+attributes, not the conditions, count), a level one of its attribute's levels. Without that factor the
+best of a hundred chance trims passes a 5 % test almost every time. The failing part with the
+largest p-value goes first, until every part passes. The held-out half takes no part: it is kept
+for the one test of the final segment.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount
-from icpkit.discovery.evidence import Split, cover_bits
+from icpkit.discovery.evidence import cover_bits
 from icpkit.discovery.levels import level_index, set_condition
 from icpkit.discovery.quality import Counts, Population, Quality
 from icpkit.discovery.statistics import enrichment_p
@@ -37,112 +39,112 @@ MIN_EXCLUDED_SHARE = 0.10
 
 
 @dataclass(frozen=True)
-class Halves:
-    """Packed bitsets over the ranked accounts: the target group and the two halves."""
+class _Part:
+    """One condition or level of a segment: the rows it keeps and excludes (search half only),
+    the Bonferroni factor of its choice, and the segment without it."""
 
-    target: np.ndarray
-    search: np.ndarray
-    holdout: np.ndarray
-
-    @classmethod
-    def of(cls, target: np.ndarray, split: Split) -> Halves:
-        return cls(pack(target), pack(split.search), pack(split.holdout))
-
-    def enriched_p(self, inside: np.ndarray, outside: np.ndarray, half: np.ndarray) -> float:
-        """One-sided p that ``inside`` has a higher target rate than ``outside`` on ``half``."""
-        size_in, size_out = int(popcount(inside & half)), int(popcount(outside & half))
-        hits_in = int(popcount(inside & half & self.target))
-        hits_out = int(popcount(outside & half & self.target))
-        if size_in == 0 or size_out == 0:
-            return 1.0
-        p = enrichment_p(
-            np.array([hits_in]), np.array([size_in]), hits_in + hits_out, size_in + size_out
-        )
-        return float(p[0])
-
-    def worst_p(self, inside: np.ndarray, outside: np.ndarray) -> float:
-        """The larger of the search-half and held-out p-values."""
-        return max(
-            self.enriched_p(inside, outside, self.search),
-            self.enriched_p(inside, outside, self.holdout),
-        )
-
-    def excluded_share(self, kept: np.ndarray, general: np.ndarray) -> float:
-        """Share of the non-target search-half accounts of ``general`` that ``kept`` excludes."""
-        other = general & self.search & ~self.target
-        total = int(popcount(other))
-        return 1.0 - int(popcount(kept & other)) / total if total else 0.0
+    inside: np.ndarray
+    outside: np.ndarray
+    factor: int
+    simpler: Segment
+    restricts: bool = True
 
 
-def _parts(segment: Segment, table: ConditionTable, halves: Halves) -> list[tuple[float, Segment]]:
-    """(badness, simpler segment) for every part of ``segment`` that fails; badness above 1 for
-    a condition that barely restricts, else the worse of the two p-values."""
+def _parts(segment: Segment, table: ConditionTable, target: np.ndarray) -> list[_Part]:
+    """The parts of ``segment``; ``table`` covers the search half, ``target`` is packed."""
     bits = cover_bits(table, segment)
-    levels = level_index(table)
     out = []
     for cond in segment:
         rest = tuple(c for c in segment if c != cond)
-        general = cover_bits(table, Segment(rest)) if rest else None
-        if general is not None:
-            p = halves.worst_p(bits, general & ~bits)
-            if halves.excluded_share(bits, general) < MIN_EXCLUDED_SHARE:
-                p += 1.0
-            out.append((p, Segment(rest)))
-        out += _level_parts(cond, rest, general, table, halves, levels)
+        general = cover_bits(table, Segment(rest))
+        if rest:
+            taken = {c.attr for c in rest}
+            other = general & ~target
+            n_other = int(popcount(other))
+            excluded = 1.0 - int(popcount(bits & other)) / n_other if n_other else 0.0
+            out.append(
+                _Part(
+                    bits,
+                    general & ~bits,
+                    len({c.attr for c in table.conditions} - taken),
+                    Segment(rest),
+                    excluded >= MIN_EXCLUDED_SHARE,
+                )
+            )
+        out += _level_parts(cond, rest, general, table)
     return out
 
 
 def _level_parts(
-    cond: Condition,
-    rest: tuple[Condition, ...],
-    general: np.ndarray | None,
-    table: ConditionTable,
-    halves: Halves,
-    levels: dict[tuple[str, object], int],
-) -> list[tuple[float, Segment]]:
+    cond: Condition, rest: tuple[Condition, ...], general: np.ndarray, table: ConditionTable
+) -> list[_Part]:
+    levels = level_index(table)
     if cond.op != "in" or any((cond.attr, v) not in levels for v in cond.value):
         return []
-    scope = general if general is not None else ~np.zeros_like(halves.target)
-    outside = scope & ~cover_bits(table, Segment((cond,)))
-    out = []
-    for value in cond.value:
-        inside = scope & table.bits[levels[(cond.attr, value)]]
-        smaller = set_condition(cond.attr, tuple(v for v in cond.value if v != value))
-        out.append((halves.worst_p(inside, outside), Segment((*rest, smaller))))
-    return out
+    outside = general & ~cover_bits(table, Segment((cond,)))
+    n_levels = sum(attr == cond.attr for attr, _ in levels)
+    return [
+        _Part(
+            general & table.bits[levels[(cond.attr, value)]],
+            outside,
+            n_levels,
+            Segment((*rest, set_condition(cond.attr, tuple(v for v in cond.value if v != value)))),
+        )
+        for value in cond.value
+    ]
 
 
-def productive(segment: Segment, table: ConditionTable, halves: Halves, alpha: float) -> Segment:
-    """The segment with every part that does not earn its place removed (worst first)."""
-    while True:
-        failing = [(p, simpler) for p, simpler in _parts(segment, table, halves) if p > alpha]
-        if not failing:
-            return segment
-        segment = max(failing, key=lambda item: item[0])[1]
+def _p_values(parts: list[_Part], target: np.ndarray) -> np.ndarray:
+    """Bonferroni-adjusted one-sided p that each part's kept rows beat its excluded rows; 1 plus
+    that for a condition that barely restricts (so it goes first)."""
+    inside, outside = np.stack([p.inside for p in parts]), np.stack([p.outside for p in parts])
+    size_in, size_out = popcount(inside), popcount(outside)
+    hits_in, hits_out = popcount(inside & target), popcount(outside & target)
+    p = enrichment_p(hits_in, size_in, hits_in + hits_out, size_in + size_out)
+    p = np.where((size_in > 0) & (size_out > 0), p, 1.0)
+    p = np.minimum(p * np.array([part.factor for part in parts]), 1.0)
+    return p + np.array([0.0 if part.restricts else 1.0 for part in parts])
+
+
+def productive(
+    segment: Segment, table: ConditionTable, target: np.ndarray, alpha: float
+) -> Segment:
+    """The segment with every part that does not earn its place removed (worst first).
+
+    ``table`` holds the search half's rows and ``target`` is the packed target on those rows.
+    """
+    while len(segment):
+        parts = _parts(segment, table, target)
+        if not parts:
+            break
+        p = _p_values(parts, target)
+        worst = int(np.argmax(p))
+        if p[worst] <= alpha:
+            break
+        segment = parts[worst].simpler
+    return segment
 
 
 def simplify(
     segments: list[Segment],
     table: ConditionTable,
     target: np.ndarray,
-    split: Split,
     quality: Quality,
     alpha: float,
 ) -> tuple[list[Segment], list[float]]:
-    """Productive versions of ``segments``, de-duplicated and re-ranked by their quality on the
-    search half (``table`` and ``target`` cover all ranked accounts)."""
-    halves = Halves.of(target, split)
-    population = Population(
-        int(np.count_nonzero(split.search)), int(np.count_nonzero(target & split.search))
-    )
+    """Productive versions of ``segments``, de-duplicated and re-ranked by their own quality
+    (``table`` and ``target`` cover the search half)."""
+    target_bits = pack(target)
+    population = Population(table.n_rows, int(np.count_nonzero(target)))
     seen: dict[Segment, float] = {}
+    memo: dict[Segment, Segment] = {}
     for segment in segments:
-        simple = productive(segment, table, halves, alpha)
+        simple = memo.setdefault(segment, productive(segment, table, target_bits, alpha))
         if simple in seen:
             continue
-        bits = cover_bits(table, simple) & halves.search
+        bits = cover_bits(table, simple)
         counts = Counts(
-            size=np.array([popcount(bits)]), positives=np.array([popcount(bits & halves.target)])
+            size=np.array([popcount(bits)]), positives=np.array([popcount(bits & target_bits)])
         )
         seen[simple] = float(quality.evaluate(counts, population)[0])
     ranked = sorted(seen.items(), key=lambda item: -item[1])
