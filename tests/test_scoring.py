@@ -12,11 +12,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from icpkit.config import ScoringConfig, TierConfig
 from icpkit.errors import ConfigError, NotFittedError, SchemaError
 from icpkit.profile import IcpProfile
-from icpkit.scoring import FitScorer, Scorecard, explain_accounts, score_frame
+from icpkit.scoring import (
+    FitScorer,
+    Scorecard,
+    explain_accounts,
+    fit_scorecard_and_tiers,
+    score_frame,
+)
 from icpkit.scoring.binning import nice_cuts
 from icpkit.scoring.card import integer_points
+from icpkit.scoring.learn import interaction_rules
+from icpkit.scoring.scorecard import bin_coefficients, design_matrix
 
 INDUSTRIES = ["Software", "Retail", "Finance", "Health", "Mining", "Rare"]
 
@@ -49,10 +58,11 @@ def _accounts(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
     return frame, y.astype(int)
 
 
-@pytest.fixture(scope="module")
-def fitted() -> tuple[FitScorer, pl.DataFrame, np.ndarray]:
+@pytest.fixture(scope="module", params=["onehot", "steps"])
+def fitted(request) -> tuple[FitScorer, pl.DataFrame, np.ndarray]:
     frame, y = _accounts(4000, seed=0)
-    return FitScorer(random_state=0).fit(frame, y), frame, y
+    scorer = FitScorer(random_state=0, numeric_encoding=request.param)
+    return scorer.fit(frame, y), frame, y
 
 
 # Fitting with weights equals fitting with repeated rows only up to rounding: the calibration
@@ -209,3 +219,70 @@ def test_fast_score_path_equals_the_explained_path(fitted):
     for table in (plain, encoded):
         _, points = card.codes_and_points(table)
         np.testing.assert_array_equal(card.score_only(table), card.scores(points))
+
+
+def test_step_design_gives_each_bin_its_cumulative_weight():
+    rng = np.random.default_rng(3)
+    codes = np.column_stack([rng.integers(0, 5, 300), rng.integers(0, 3, 300)]).astype(np.int32)
+    sizes, steps = [5, 3], [3, 0]  # a numeric feature (4 ordered bins + missing), a one-hot one
+    design = design_matrix(codes, sizes, steps)
+    assert design.shape == (300, 3 + 1 + 3)
+    coef = rng.normal(size=design.shape[1])
+    per_bin = bin_coefficients(coef, sizes, steps)
+    lookup = per_bin[codes[:, 0]] + per_bin[5 + codes[:, 1]]
+    np.testing.assert_allclose(design @ coef, lookup)
+    assert per_bin[0] == 0 and per_bin[4] == coef[3]  # lowest bin is the reference; missing apart
+
+
+def test_regularisation_is_chosen_from_the_grid_by_inner_cv():
+    frame, y = _accounts(1500, seed=4)
+    scorer = FitScorer(random_state=0, numeric_encoding="steps", Cs=(0.001, 0.3, 1000.0))
+    scorer.fit(frame, y)
+    assert scorer.C_ == 0.3  # neither the near-flat nor the unpenalised model
+    assert FitScorer.from_dict(json.loads(json.dumps(scorer.to_dict()))).Cs == scorer.Cs
+    with pytest.raises(ConfigError, match="Cs"):
+        FitScorer(Cs=(0.1, -1.0)).fit(frame, y)
+
+
+def test_interaction_rules_keep_distinct_conjunctions_only():
+    frame, _ = _accounts(2000, seed=5)
+    both = "industry = 'Software' AND employees in [100, 500)"
+    candidates = [
+        "industry = 'Software'",  # one condition: the bins hold it already
+        both,
+        both,  # a repeat
+        "industry = 'Software' AND employees in [90, 500)",  # a near copy of the first
+        "industry = 'Rare' AND employees in [1, 10)",  # too few rows
+        "industry = 'Retail' AND employees in [100, inf)",
+        "revenue in [1, 2) AND industry = 'Retail'",  # not a scoring attribute
+        "industry = 'Finance' AND employees in [10, inf)",
+    ]
+    kept = interaction_rules(frame, candidates, (), k=5, min_share=0.03)
+    assert kept == (
+        both,
+        "industry = 'Retail' AND employees in [100, inf)",
+        "industry = 'Finance' AND employees in [10, inf)",
+    )
+    assert interaction_rules(frame, candidates, (both,), k=1, min_share=0.03) == (kept[1],)
+
+
+def test_pipeline_adds_segments_as_readable_interaction_points():
+    frame, y = _accounts(2000, seed=6)
+    frame = frame.with_row_index("account_id").with_columns(pl.col("account_id").cast(pl.Utf8))
+    labels = np.where(y == 1, "best", "rest")
+    segment = "industry = 'Software' AND employees in [100, 500)"
+    card, _ = fit_scorecard_and_tiers(
+        frame,
+        labels,
+        [],
+        [],
+        ScoringConfig(interaction_segments=3),
+        TierConfig(),
+        segments=[segment, "industry = 'Retail'"],
+    )
+    rules = [f for f in card["features"] if f["kind"] == "rule"]
+    assert [(f["rule"], f["role"], f["labels"][1]) for f in rules] == [(segment, "points", segment)]
+    plain, _ = fit_scorecard_and_tiers(
+        frame, labels, [], [], ScoringConfig(), TierConfig(), segments=[segment]
+    )
+    assert not [f for f in plain["features"] if f["kind"] == "rule"]  # off by default

@@ -19,8 +19,9 @@ import polars as pl
 from icpkit.config import ScoringConfig, TierConfig
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.profile import RuleEvidence
+from icpkit.rules import parse_segment
 from icpkit.scoring.apply import ScoringPlan
-from icpkit.scoring.binning import kind_of
+from icpkit.scoring.binning import kind_of, rule_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.scorecard import FitScorer
 from icpkit.tiers import TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
@@ -92,6 +93,7 @@ def fit_scorecard_and_tiers(
     deals: pl.DataFrame | None = None,
     weight: np.ndarray | None = None,
     random_state: int | None = 0,
+    segments: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit the points scorecard and choose the tier cut-offs.
 
@@ -111,6 +113,9 @@ def fit_scorecard_and_tiers(
         Needed for target 'won' (one row per deal with account_id and stage).
     weight : ndarray, optional
         Per training row weight (e.g. deal value) for a value-weighted scorecard.
+    segments : sequence of str, optional
+        Rule texts of discovered segments (best first); up to ``scoring.interaction_segments``
+        of them join the points as interaction features (see :func:`interaction_rules`).
 
     Returns
     -------
@@ -131,15 +136,26 @@ def fit_scorecard_and_tiers(
             f"examples for target {scoring.target!r}; found {counts[1]} and {counts[0]}"
         )
     rules = tuple(dict.fromkeys([c.rule for c in criteria] + [d.rule for d in disqualifiers]))
+    if segments and scoring.interaction_segments:
+        rules += interaction_rules(
+            rows.select(attributes),
+            segments,
+            rules,
+            scoring.interaction_segments,
+            scoring.min_bin_share,
+        )
     scorer = FitScorer(
         max_bins=scoring.max_bins,
         min_bin_share=scoring.min_bin_share,
         C=scoring.regularization,
         random_state=random_state,
         rules=rules,
+        numeric_encoding=scoring.numeric_encoding,
+        Cs=tuple(scoring.regularization_grid),
     )
     scorer.fit(rows.select(attributes), y, sample_weight=weight)
-    card = _with_roles(scorer.scorecard_, {d.rule for d in disqualifiers}, scoring, attributes)
+    card = _with_roles(scorer, {d.rule for d in disqualifiers}, set(segments or ()), attributes)
+    card = dataclasses.replace(card, target=scoring.target)
     plan = ScoringPlan(
         card,
         tuple(c.rule for c in criteria),
@@ -150,17 +166,61 @@ def fit_scorecard_and_tiers(
     return card.to_dict(), tiers_dict
 
 
+def interaction_rules(
+    rows: pl.DataFrame,
+    segments: Sequence[str],
+    taken: Sequence[str],
+    k: int,
+    min_share: float,
+    max_overlap: float = 0.8,
+) -> tuple[str, ...]:
+    """Up to ``k`` of ``segments`` (best first) to add as interaction features.
+
+    Kept: conjunctions of two or more conditions over the scoring attributes (a single condition
+    is what the bins already hold), met by between ``min_share`` and ``1 - min_share`` of the
+    training rows, not already a rule, and overlapping no kept one by more than ``max_overlap``
+    (Jaccard of the rows met) — near-copies would only split one weight between two features.
+    """
+    table = rows.to_arrow()
+    kept: list[str] = []
+    # the rules already in the card (criteria, disqualifiers) count as kept for the overlap test
+    masks = [rule_mask(r, table) for r in taken if set(parse_segment(r).attrs) <= set(rows.columns)]
+    for rule in dict.fromkeys(segments):
+        try:
+            segment = parse_segment(rule)
+        except (ConfigError, ValueError):
+            continue  # a rule text this version cannot read is skipped, not fatal
+        if rule in taken or len(segment.conditions) < 2 or set(segment.attrs) - set(rows.columns):
+            continue
+        mask = rule_mask(rule, table)
+        if not min_share <= mask.mean() <= 1 - min_share:
+            continue
+        if any((mask & m).sum() > max_overlap * (mask | m).sum() for m in masks):
+            continue
+        kept.append(rule)
+        masks.append(mask)
+        if len(kept) == k:
+            break
+    return tuple(kept)
+
+
 def _with_roles(
-    card: Scorecard, disqualifiers: set[str], scoring: ScoringConfig, attributes: list[str]
+    scorer: FitScorer, disqualifiers: set[str], segments: set[str], attributes: list[str]
 ) -> Scorecard:
-    features = tuple(
-        dataclasses.replace(f, role="disqualifier", labels=())
-        if f.kind == "rule" and f.rule in disqualifiers
-        else f
-        for f in card.features
-    )
-    info = {**card.info, "attributes": attributes, "regularization": scoring.regularization}
-    return dataclasses.replace(card, features=features, target=scoring.target, info=info)
+    """The fitted card with disqualifier and interaction rules labelled as such."""
+    card = scorer.scorecard_
+
+    def role(f: Any) -> Any:
+        if f.kind != "rule" or f.role != "criterion":
+            return f
+        if f.rule in disqualifiers:
+            return dataclasses.replace(f, role="disqualifier", labels=())
+        if f.rule in segments:
+            return dataclasses.replace(f, role="points", labels=())
+        return f
+
+    info = {**card.info, "attributes": attributes, "regularization": float(scorer.C_)}
+    return dataclasses.replace(card, features=tuple(role(f) for f in card.features), info=info)
 
 
 def _fit_tiers(

@@ -30,6 +30,7 @@ from icpkit.scoring.binning import Feature, fit_features
 from icpkit.scoring.card import SCORE_MAX, Scorecard, integer_points, sigmoid_table
 
 Calibration = Literal["sigmoid", "isotonic", "none"]
+NumericEncoding = Literal["onehot", "steps"]
 
 
 class ScorerNotFittedError(NotFittedError, SklearnNotFittedError):
@@ -78,6 +79,8 @@ class FitScorer(ClassifierMixin, BaseEstimator):
         rules: tuple[str, ...] = (),
         calibration: Calibration = "sigmoid",
         calibration_folds: int = 3,
+        numeric_encoding: NumericEncoding = "onehot",
+        Cs: tuple[float, ...] = (),
     ) -> None:
         self.max_bins = max_bins
         self.min_bin_share = min_bin_share
@@ -87,6 +90,8 @@ class FitScorer(ClassifierMixin, BaseEstimator):
         self.rules = rules
         self.calibration = calibration
         self.calibration_folds = calibration_folds
+        self.numeric_encoding = numeric_encoding
+        self.Cs = Cs
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -116,8 +121,12 @@ class FitScorer(ClassifierMixin, BaseEstimator):
             problems.append(f"max_bins must be an integer ≥ 2; got {self.max_bins!r}")
         if not 0 < float(self.min_bin_share) < 0.5:
             problems.append(f"min_bin_share must be in (0, 0.5); got {self.min_bin_share!r}")
-        if not float(self.C) > 0:
-            problems.append(f"C must be > 0; got {self.C!r}")
+        if not float(self.C) > 0 or any(not float(c) > 0 for c in self.Cs):
+            problems.append(f"C and every Cs must be > 0; got {self.C!r}, {self.Cs!r}")
+        if self.numeric_encoding not in ("onehot", "steps"):
+            problems.append(
+                f"numeric_encoding must be onehot or steps; got {self.numeric_encoding!r}"
+            )
         if self.calibration not in ("sigmoid", "isotonic", "none"):
             problems.append(
                 f"calibration must be sigmoid, isotonic or none; got {self.calibration!r}"
@@ -168,9 +177,12 @@ class FitScorer(ClassifierMixin, BaseEstimator):
             else np.zeros((frame.height, 0), dtype=np.int32)
         )
         sizes = [f.n_bins for f in features]
-        design = one_hot(codes, sizes)
+        steps = [self._steps(f) for f in features]
+        design = design_matrix(codes, sizes, steps)
+        self.C_ = self._choose_C(design, target, weight)
         model = self._logistic().fit(design, target, sample_weight=weight)
-        weights, shares = _bin_weights(model.coef_[0], codes, sizes, weight)
+        coef = bin_coefficients(model.coef_[0], sizes, steps)
+        weights, shares = _bin_weights(coef, codes, sizes, weight)
         points, base, scale = integer_points(weights, shares)
         card = Scorecard(tuple(features), tuple(tuple(int(v) for v in p) for p in points), base)
         low_logit = float(model.intercept_[0]) + sum(float(w.min()) for w in weights)
@@ -185,8 +197,32 @@ class FitScorer(ClassifierMixin, BaseEstimator):
         )
         return self
 
-    def _logistic(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000, tol=1e-5)
+    def _steps(self, feature: Feature) -> int:
+        """Ordered bins of a numeric feature encoded as steps (0: the feature is one-hot)."""
+        if self.numeric_encoding == "steps" and feature.kind == "numeric":
+            return len(feature.cuts)
+        return 0
+
+    def _logistic(self, C: float | None = None) -> LogisticRegression:
+        strength = getattr(self, "C_", self.C) if C is None else C
+        return LogisticRegression(
+            C=strength, class_weight=self.class_weight, max_iter=2000, tol=1e-5
+        )
+
+    def _choose_C(self, design: sp.csr_matrix, y: np.ndarray, w: np.ndarray) -> float:
+        """``C``, or the one of ``Cs`` with the least out-of-fold log-loss (inner CV)."""
+        grid = [float(c) for c in self.Cs]
+        folds = min(int(self.calibration_folds), int(np.bincount(y, minlength=2).min()))
+        if len(grid) < 2 or folds < 2:
+            return float(self.C)
+        losses = np.zeros(len(grid))
+        split = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+        for train, test in split.split(np.zeros(len(y)), y):
+            for i, c in enumerate(grid):
+                fold = self._logistic(c).fit(design[train], y[train], sample_weight=w[train])
+                p = np.clip(fold.predict_proba(design[test])[:, 1], 1e-12, 1 - 1e-12)
+                losses[i] -= np.dot(w[test], y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))
+        return grid[int(np.argmin(losses))]
 
     def _learn_features(self, frame: pl.DataFrame, y: np.ndarray, w: np.ndarray) -> list[Feature]:
         features: list[Feature] = []
@@ -302,6 +338,7 @@ class FitScorer(ClassifierMixin, BaseEstimator):
         try:
             params = dict(raw["params"])
             params["rules"] = tuple(params.get("rules", ()))
+            params["Cs"] = tuple(params.get("Cs", ()))
             scorer = cls(**params)
             scorer.scorecard_ = Scorecard.from_dict(raw["scorecard"])
             scorer.classes_ = np.asarray(raw["classes"])
@@ -326,6 +363,53 @@ def one_hot(codes: np.ndarray, sizes: list[int]) -> sp.csr_matrix:
     cols = (codes + offsets).ravel()
     rows = np.repeat(np.arange(n), k)
     return sp.csr_matrix((np.ones(n * k), (rows, cols)), shape=(n, int(sum(sizes))))
+
+
+def design_matrix(codes: np.ndarray, sizes: list[int], steps: list[int]) -> sp.csr_matrix:
+    """Sparse design: one-hot bins, except features with ``steps[j] > 0`` ordered bins.
+
+    An ordered feature (a numeric attribute: bins 0..s in value order, then the missing bin) gets
+    one column per step up — "value ≥ cut k" — plus a missing column. The L2 penalty then shrinks
+    the jump between neighbouring bins rather than each bin towards zero, as boosted stumps do:
+    many bins without a jagged, overfitted points curve.
+    """
+    if not any(steps):
+        return one_hot(codes, sizes)
+    n = codes.shape[0]
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    start = 0
+    for j, (size, s) in enumerate(zip(sizes, steps, strict=True)):
+        code = codes[:, j].astype(np.int64)
+        if not s:
+            rows.append(np.arange(n))
+            cols.append(start + code)
+            start += size
+            continue
+        known = code <= s
+        up = np.where(known, code, 0)  # a known row in bin c is above steps 1..c
+        rows.append(np.repeat(np.arange(n), up))
+        first = np.repeat(np.cumsum(up) - up, up)  # where each row's run of steps starts
+        cols.append(start + np.arange(int(up.sum())) - first)
+        rows.append(np.flatnonzero(~known))
+        cols.append(np.full(int((~known).sum()), start + s))
+        start += s + 1
+    r, c = np.concatenate(rows), np.concatenate(cols).astype(np.int64)
+    return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, start))
+
+
+def bin_coefficients(coef: np.ndarray, sizes: list[int], steps: list[int]) -> np.ndarray:
+    """Coefficient of every bin from the coefficients of ``design_matrix``'s columns."""
+    out, start = [], 0
+    for size, s in zip(sizes, steps, strict=True):
+        if not s:
+            out.append(coef[start : start + size])
+            start += size
+            continue
+        ranges = np.concatenate([[0.0], np.cumsum(coef[start : start + s])])
+        out.append(np.append(ranges, coef[start + s]))
+        start += s + 1
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _bin_weights(
@@ -360,7 +444,7 @@ def _json_scalar(value: Any) -> Any:
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in params.items():
-        if key == "rules":
+        if key in ("rules", "Cs"):
             value = list(value)
         elif isinstance(value, dict):
             value = {str(k): _json_scalar(v) for k, v in value.items()}
