@@ -2,7 +2,10 @@
 
 A planted condition counts as recovered when a significant criterion (or disqualifier) has a
 condition on the same attribute with the same levels or tag — numeric bounds may sit one cut point
-away (the bins are rounded quantiles, the planted bounds are not). Precision: the share of
+away (the bins are rounded quantiles, the planted bounds are not). Equivalence-aware matching also
+counts a found condition that selects the same accounts as a planted one (Jaccard >= 0.9 over all
+accounts): the data cannot tell them apart. Both figures are tested; only the strict one is a
+known gap. Precision: the share of
 conditions in significant criteria that match a planted one; recall: the share of planted
 conditions recovered. Both are pooled over specs and seeds.
 
@@ -136,18 +139,38 @@ def test_categorical_spec_is_recovered_on_one_seed() -> None:
     assert got == planted and hit == found
 
 
+SPEC_NAMES = ("categorical", "numeric", "tags", "two_segments")
+
+
+@pytest.fixture(scope="module")
+def recoveries() -> list[Recovery]:
+    return [recovery(spec, seed) for spec in SPEC_NAMES for seed in range(4)]
+
+
+@pytest.mark.slow
+def test_planted_conditions_are_recovered_up_to_equivalent_conditions(
+    recoveries: list[Recovery],
+) -> None:
+    # A found condition that selects the same accounts as a planted one (Jaccard >= 0.9 over all
+    # accounts, e.g. industry in ('Government', 'Non-profit') for ownership in (…)) counts: the
+    # data cannot tell them apart. Measured: precision 0.93, recall 0.91 (4 specs x 4 seeds).
+    totals = sum((r.equivalent for r in recoveries), np.zeros(4, dtype=int))
+    precision, recall = totals[0] / max(totals[1], 1), totals[2] / max(totals[3], 1)
+    rules = [rule for r in recoveries for rule in r.rules]
+    assert precision >= 0.9, (precision, recall, totals, rules)
+    assert recall >= 0.9, (precision, recall, totals, rules)
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="known gap: measured condition precision 0.84, recall 0.82 (4 specs × 4 seeds, n=2000); "
-    "two_segments finds proxies (country = 'US' for region, funding_stage is missing for "
-    "ownership) and splits the planted industry pair",
+    reason="known gap (strict matching only): measured condition precision 0.86, recall 0.84 "
+    "(4 specs x 4 seeds, n=2000); two_segments still finds country = 'US' for the planted region "
+    "(not the same accounts: Jaccard < 0.9), funding_stage is missing for planted ownership types, "
+    "and a single industry of the planted pair in some seeds",
     strict=False,
 )
-def test_planted_conditions_are_recovered_across_specs_and_seeds() -> None:
-    totals = np.zeros(4, dtype=int)
-    for spec in ("categorical", "numeric", "tags", "two_segments"):
-        for seed in range(4):
-            totals += recovery(spec, seed)
+def test_planted_conditions_are_recovered_strictly(recoveries: list[Recovery]) -> None:
+    totals = sum((r.strict for r in recoveries), np.zeros(4, dtype=int))
     precision, recall = totals[0] / max(totals[1], 1), totals[2] / max(totals[3], 1)
     assert precision >= 0.9, (precision, recall, totals)
     assert recall >= 0.9, (precision, recall, totals)
