@@ -27,7 +27,7 @@ from icpkit.discovery.quality import Counts, Population
 from icpkit.discovery.statement import describe_condition, describe_segment
 from icpkit.discovery.statistics import bh_q_values, two_sided_p, wilson_interval
 from icpkit.errors import ConfigError, InsufficientDataError
-from icpkit.rules import parse_condition, parse_segment
+from icpkit.rules import Segment, parse_condition, parse_segment
 
 CONFIG = DiscoveryConfig.model_validate({})
 
@@ -309,3 +309,72 @@ def test_bad_labels_are_refused(labels: np.ndarray, error: type[Exception]) -> N
     frame = pl.DataFrame({"account_id": [str(i) for i in range(10)], "industry": ["a", "b"] * 5})
     with pytest.raises(error):
         find_icp(frame, labels, CONFIG)
+
+
+# --- level sets, minimality, equivalent conditions ----------------------------------------------
+
+
+def two_level_frame(n: int, seed: int) -> tuple[pl.DataFrame, np.ndarray]:
+    """Two of five industries are best far more often; region is a copy of country up to 2 %."""
+    rng = np.random.default_rng(seed)
+    industry = rng.choice(["A", "B", "C", "D", "E"], n)
+    country = rng.choice(["US", "DE", "JP"], n)
+    region = np.where(country == "US", "NA", np.where(country == "DE", "EMEA", "APAC"))
+    region = np.where(rng.random(n) < 0.02, "APAC", region)
+    best = rng.random(n) < np.where(np.isin(industry, ["A", "B"]), 0.55, 0.1)
+    frame = pl.DataFrame(
+        {
+            "industry": industry,
+            "country": country,
+            "region": region,
+            "founded_year": rng.integers(1990, 2024, n),
+        }
+    )
+    return frame, np.where(best, "best", np.where(rng.random(n) < 0.3, "worst", "rest"))
+
+
+def test_two_planted_levels_come_back_as_one_set() -> None:
+    frame, labels = two_level_frame(3000, 1)
+    result = find_icp(frame, labels, CONFIG)
+    assert [c.rule for c in result.criteria if c.significant] == ["industry in ('A', 'B')"]
+
+
+def test_a_condition_that_barely_restricts_its_segment_is_dropped() -> None:
+    from icpkit.discovery.bitsets import pack as pack_bits
+    from icpkit.discovery.levels import with_level_sets
+    from icpkit.discovery.refine import productive
+
+    frame, labels = two_level_frame(3000, 2)
+    table = condition_table(frame, attribute_columns(frame), CONFIG)
+    best = labels == "best"
+    table = with_level_sets(table, np.ones(best.size, dtype=bool), best)
+    # the widest founded_year range (most accounts, restricts almost nothing)
+    widest = max(
+        (c for c in table.conditions if c.attr == "founded_year"),
+        key=lambda c: int(popcount(table.bits[table.index[c]])),
+    )
+    vacuous = Segment((widest, parse_condition("industry in ('A', 'B')")))
+    assert productive(vacuous, table, pack_bits(best), 0.05) == parse_segment(
+        "industry in ('A', 'B')"
+    )
+    # a real restriction stays
+    real = parse_segment("industry in ('A', 'B')")
+    assert productive(real, table, pack_bits(best), 0.05) == real
+
+
+def test_near_identical_conditions_are_reported_as_equivalents() -> None:
+    from icpkit.discovery.equivalents import near_identical, prefer_held_out
+
+    frame, _ = two_level_frame(2000, 3)
+    table = condition_table(frame, attribute_columns(frame), CONFIG)
+    cond = parse_condition("country = 'US'")
+    assert parse_condition("region = 'NA'") in near_identical(table, cond, set())
+    assert parse_condition("region = 'EMEA'") not in near_identical(table, cond, set())
+    region = pack(frame["region"].to_numpy() == "NA")
+
+    def score(bits: np.ndarray) -> float:  # prefers the region's exact cover
+        return -float(popcount(bits ^ region))
+
+    chosen, notes = prefer_held_out(Segment((cond,)), table, score)
+    assert str(chosen) == "region = 'NA'"
+    assert notes == ("country = 'US' (same accounts as region = 'NA')",)
