@@ -133,6 +133,7 @@ def build_icp(
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
     discovery = find_icp(crm.accounts, labels, config.discovery)
+    segments = discovery.segments.to_dict().get("segments", [])
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
         labels,
@@ -140,6 +141,7 @@ def build_icp(
         discovery.disqualifiers,
         config.scoring,
         config.tiers,
+        segments=[s["rule"] for s in segments],
     )
     profile = IcpProfile(
         name=config.name,
@@ -149,7 +151,7 @@ def build_icp(
         success_definition=outcomes.definition(),
         counts=_counts(crm, outcomes),
         single_traits=discovery.single_traits,
-        segments=discovery.segments.to_dict().get("segments", []),
+        segments=segments,
         scorecard=scorecard,
         tiers=tiers,
         data_quality=_data_quality(crm),
