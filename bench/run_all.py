@@ -24,7 +24,10 @@ def main(names: list[str]) -> int:
         print(f"\n=== {script.name}", flush=True)
         started = time.perf_counter()
         code = subprocess.call([sys.executable, str(script)], cwd=HERE.parent)
-        print(f"=== {script.name}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"=== {script.name}: exit {code} after {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         if code != 0:
             failed.append(script.name)
     if failed:

@@ -323,5 +323,3 @@ def settings_markdown() -> str:
     for key, type_name, default, help_text in iter_settings(SuccessMetric):
         lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
     return "\n".join(lines) + "\n"
-
-
