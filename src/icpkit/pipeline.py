@@ -142,6 +142,7 @@ def build_icp(
         config.scoring,
         config.tiers,
         segments=[s["rule"] for s in segments],
+        deals=crm.deals,
     )
     profile = IcpProfile(
         name=config.name,
