@@ -17,7 +17,8 @@ import altair as alt
 from icpkit.errors import IcpError
 from icpkit.profile import IcpProfile
 from icpkit.report import formatting as fmt
-from icpkit.report.view import Chart, backtest_win_rates, tier_records
+from icpkit.report.tables_view import backtest_win_rates, tier_records
+from icpkit.report.view import Chart
 from icpkit.rules import Condition, parse_condition
 
 ACCENT = "#1f5f8b"

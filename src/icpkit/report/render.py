@@ -20,6 +20,7 @@ from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.errors import ConfigError
 from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
+from icpkit.report import tables_view as t
 from icpkit.report import view as v
 
 Format = Literal["html", "pdf", "md", "json"]
@@ -70,7 +71,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
     chart_profile = _with_sample_traits(p, report.accounts_sample)
     rows = [v.criterion_row(r) for r in p.criteria]
     disq = [v.criterion_row(r) for r in p.disqualifiers]
-    scorecard, scorecard_note = v.scorecard_table(p.scorecard)
+    scorecard, scorecard_note = t.scorecard_table(p.scorecard)
     quality_lines, quality_tables = v.quality_summary(p.data_quality, report.check_lines)
     view = v.ReportView(
         title=p.name if p.name and p.name != "icp" else "Ideal Customer Profile",
@@ -82,17 +83,17 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         criteria_hidden=max(0, len(rows) - max_criteria),
         disqualifiers=disq[:max_disqualifiers],
         disqualifiers_hidden=max(0, len(disq) - max_disqualifiers),
-        tiers=v.tiers_table(p.tiers, v.ONEPAGER_TIER_COLUMNS, p.validation, compact=True),
-        tiers_detail=v.tiers_table(p.tiers, validation=p.validation),
-        tier_note=v.tier_note(p.tiers),
+        tiers=t.tiers_table(p.tiers, t.ONEPAGER_TIER_COLUMNS, p.validation, compact=True),
+        tiers_detail=t.tiers_table(p.tiers, validation=p.validation),
+        tier_note=t.tier_note(p.tiers),
         charts=chart_makers.onepager_charts(chart_profile),
         counts_line=v.counts_line(p.counts),
         segments=v.segments_table(p),
         single_traits=v.single_trait_tables(p.single_traits),
         scorecard=scorecard,
         scorecard_note=scorecard_note,
-        validation_lines=v.validation_lines(p.validation) if p.validation else [],
-        validation_tables=v.validation_tables(p.validation) if p.validation else [],
+        validation_lines=t.validation_lines(p.validation) if p.validation else [],
+        validation_tables=t.validation_tables(p.validation) if p.validation else [],
         gains_chart=chart_makers.gains_chart(p.validation),
         quality_lines=quality_lines,
         quality_tables=quality_tables,
