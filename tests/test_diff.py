@@ -157,7 +157,7 @@ def test_changelog_names_every_change(two_versions: tuple[IcpProfile, IcpProfile
     assert text.startswith("Changes from v1 to v2:")
     for phrase in (
         "won_revenue → ltv",
-        "Tier 1 cut-off: fit score ≥ 80 → ≥ 75",
+        "Tier 1 cut-off: fit score ≥ 80 → fit score ≥ 75",
         "win rate ICP: 55% (n=200) → 35% (n=200); the intervals do not overlap",
         "statement changed",
         "evidence base, accounts: 1000 → 1200",
@@ -215,3 +215,10 @@ def test_small_kpi_moves_are_counted_not_listed() -> None:
     diff = diff_profiles(a, b)
     assert [c.subject for c in diff.changes] == ["other KPIs"]
     assert "1 other KPI changes are small" in diff.to_text()
+
+
+def test_an_unreachable_cut_reads_as_such() -> None:
+    from icpkit.diff import _cut_text
+
+    assert _cut_text(101) == "no account can reach it"
+    assert _cut_text(52) == "fit score ≥ 52"

@@ -64,3 +64,17 @@ def test_table_and_madkudu_bar():
     assert bar["tier12_share"] == pytest.approx(0.5)
     assert bar["tier12_success_share"] == pytest.approx(0.75)
     assert bar["tier1_over_nonfit"] == pytest.approx(2.0)
+
+
+def test_tier1_is_never_left_empty_when_accounts_meet_a_criterion() -> None:
+    """Few accounts and few distinct scores make the share target jump from 0 to many: an empty
+    Tier 1 is then closer to the target, but an ICP whose qualifying accounts are all left out
+    of Tier 1 is no answer."""
+    scores = np.array([90] * 20 + [40] * 60)
+    meets = np.array([True] * 20 + [False] * 60)
+    fit = Fit(
+        meets_criterion=meets, disqualified=np.zeros(80, bool), near_criterion=np.zeros(80, bool)
+    )
+    cuts = choose_cuts(scores, fit, TierConfig(tier1_share=0.05))
+    assert cuts.tier1 <= 90
+    assert (assign_tiers(scores, fit, cuts) == 0).sum() == 20

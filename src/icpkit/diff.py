@@ -331,11 +331,19 @@ def _tier_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> lis
                     "tiers",
                     "changed",
                     tier,
-                    f"{tier} cut-off: fit score ≥ {cuts_a.get(key, '(none)')} → "
-                    f"≥ {cuts_b.get(key, '(none)')}",
+                    f"{tier} cut-off: {_cut_text(cuts_a.get(key))} → {_cut_text(cuts_b.get(key))}",
                 )
             )
     return changes
+
+
+def _cut_text(cut: Any) -> str:
+    """'fit score ≥ 52', or what a missing or unreachable cut means (scores run 0–100)."""
+    if cut is None:
+        return "(none)"
+    if isinstance(cut, int | float) and cut > 100:
+        return "no account can reach it"
+    return f"fit score ≥ {cut}"
 
 
 def _count_changes(old: dict[str, int], new: dict[str, int]) -> list[Change]:

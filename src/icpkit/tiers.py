@@ -74,9 +74,15 @@ def choose_cuts(scores: np.ndarray, fit: Fit, config: TierConfig) -> TierCuts:
     targets = np.cumsum(shares) * n
     floor1 = _quantile_floor(scores, shares[0] + shares[1])
     ok = ~fit.disqualified
-    c1 = _closest(
-        lambda c: np.sum(ok & fit.meets_criterion & (scores >= c)), targets[0], floor1, 101
-    )
+
+    def in_tier1(c: int) -> int:
+        return int(np.sum(ok & fit.meets_criterion & (scores >= c)))
+
+    c1 = _closest(in_tier1, targets[0], floor1, 101)
+    if in_tier1(c1) == 0 and in_tier1(floor1) > 0:
+        # Scores can jump (few accounts, few distinct scores): an empty Tier 1 is never the best
+        # answer when accounts meet a criterion, so take the highest cut that admits one.
+        c1 = max(c for c in range(floor1, 101) if in_tier1(c) > 0)
 
     def upto2(c: int) -> int:
         return int(np.sum(assign_tiers(scores, fit, TierCuts(c1, c, 0)) <= 1))
