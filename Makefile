@@ -1,7 +1,8 @@
 # icpkit — the four commands a developer needs. Everything installs from the committed uv.lock.
 SHELL := /bin/bash
 PY ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the uv package of $(PY) (installed with pip on first use).
+UV := $(or $(shell command -v uv 2>/dev/null),$(PY) -m uv)
 VENV := .venv
 RUN := $(UV) run --frozen
 DEMO_DIR ?= demo
@@ -17,11 +18,9 @@ help:
 	@echo "make docs        regenerate docs/config.md from the typed settings"
 	@echo "make docs-images regenerate the report screenshots in docs/"
 
-# uv is installed with pip when missing; the environment comes from the committed lock.
-$(UV):
-	@command -v uv >/dev/null 2>&1 || $(PY) -m pip install --quiet --user uv || $(PY) -m pip install --quiet uv
-
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+# The environment comes from the committed lock; uv is installed with pip when it is missing.
+$(VENV)/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
 	$(UV) sync --frozen --all-extras --group dev
 	@touch $@
 
