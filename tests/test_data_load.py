@@ -205,17 +205,17 @@ def test_salesforce_export_loads_with_flags_deciding_stage():
 def test_maven_fixture_scales_revenue_and_checks_products():
     config = _workspace(
         {
-            "accounts": {"path": "accounts.csv"},
-            "deals": {"path": "sales_pipeline.csv"},
-            "products": {"path": "products.csv"},
+            "accounts": {"path": "maven_accounts.csv"},
+            "deals": {"path": "maven_sales_pipeline.csv"},
+            "products": {"path": "maven_products.csv"},
         },
         "maven",
     )
     report = check_workspace(config, FIXTURES / "maven")
     assert report.ok and report.row_counts == {"accounts": 5, "deals": 7, "products": 5}
     crm = load_workspace(config, FIXTURES / "maven")
-    assert crm.accounts["annual_revenue"][0] == pytest.approx(1_100_040_000)
-    assert crm.accounts["name"][0] == crm.accounts["account_id"][0] == "Acme Corporation"
+    assert crm.accounts["annual_revenue"][0] == pytest.approx(1_250_500_000)
+    assert crm.accounts["name"][0] == crm.accounts["account_id"][0] == "Quillmark Systems"
     assert crm.accounts["founded_year"].dtype == pl.Int64
     assert crm.deals is not None and crm.deals["stage"].to_list()[:5] == [
         "won",
@@ -225,14 +225,14 @@ def test_maven_fixture_scales_revenue_and_checks_products():
         "open",
     ]
     messages = [str(p) for p in report.warnings]
-    assert any("'GTXPro'" in m and "'GTX Pro'" in m for m in messages)
+    assert any("'QuillPro'" in m and "'Quill Pro'" in m for m in messages)
     assert any("2 open deals have no account" in m for m in messages)
     assert any("'Philipines' read as PH" in m for m in messages)
 
 
 def test_check_report_is_printable_and_serialisable():
     config = _workspace(
-        {"accounts": {"path": "accounts.csv"}, "deals": {"path": "sales_pipeline.csv"}}, "maven"
+        {"accounts": {"path": "maven_accounts.csv"}, "deals": {"path": "maven_sales_pipeline.csv"}}, "maven"
     )
     report = check_workspace(config, FIXTURES / "maven")
     assert isinstance(report, CheckReport)

@@ -84,7 +84,11 @@ def test_same_column_feeds_id_and_name_extras_do_not_collide():
         (
             "maven",
             None,
-            {"accounts": "accounts.csv", "deals": "sales_pipeline.csv", "products": "products.csv"},
+            {
+                "accounts": "maven_accounts.csv",
+                "deals": "maven_sales_pipeline.csv",
+                "products": "maven_products.csv",
+            },
         ),
         ("hubspot", "hubspot", {"accounts": "companies.csv", "deals": "deals.csv"}),
         (
