@@ -87,7 +87,7 @@ def test_same_column_feeds_id_and_name_extras_do_not_collide():
             {
                 "accounts": "maven_accounts.csv",
                 "deals": "maven_sales_pipeline.csv",
-                "products": "maven_products.csv",
+                "maven_products": "maven_products.csv",
             },
         ),
         ("hubspot", "hubspot", {"accounts": "companies.csv", "deals": "deals.csv"}),
