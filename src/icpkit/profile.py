@@ -1,4 +1,4 @@
-"""IcpProfile: the ICP as plain data, serialised to JSON (versioned schema; never pickle).
+"""IcpProfile: the ICP as plain data, serialised to JSON only (a versioned schema, readable and diffable).
 
 The profile is what every edge shows and what the report renders: statement, core criteria,
 disqualifiers (each a rule in text form with its evidence), the points scorecard, tier cut-offs,
