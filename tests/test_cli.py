@@ -174,3 +174,32 @@ def test_every_verb_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     missing = [verb for verb in VERBS if f"icpkit {verb}" not in readme]
     assert not missing, f"README.md does not show: {missing}"
+
+
+def test_score_a_crm_export_with_its_own_headers(tmp_path: Path) -> None:
+    """Cold start on a HubSpot export: a hand-written spec scores the export as it is,
+    mapped and normalised like the workspace's accounts ('51-200' employees, '$12.5M')."""
+    shutil.copytree(FIXTURES / "hubspot", tmp_path / "exports")
+    assert _run("init", tmp_path / "exports", "--preset", "hubspot", "-w", tmp_path / "ws")[0] == 0
+    spec = Path(__file__).parent / "fixtures" / "spec_cold_start.toml"
+    companies = tmp_path / "exports" / "companies.csv"
+    code, text = _run(
+        "score", companies, "-o", tmp_path / "plain.csv", "-w", tmp_path / "ws", "--spec", spec
+    )
+    assert code != 0 and "not in the input" in text  # raw export headers are not attributes
+    code, text = _run(
+        "score",
+        companies,
+        "-o",
+        tmp_path / "scored.csv",
+        "-w",
+        tmp_path / "ws",
+        "--spec",
+        spec,
+        "--map",
+    )
+    assert code == 0, text
+    scored = pl.read_csv(tmp_path / "scored.csv")
+    assert scored.height == pl.read_csv(companies).height
+    assert scored["employees"][0] == pytest.approx(125.5)  # "51-200" read as its midpoint
+    assert scored["fit_score"].is_between(0, 100).all()

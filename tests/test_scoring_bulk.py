@@ -97,3 +97,19 @@ def test_missing_attribute_columns_are_named(tmp_path, profile, accounts):
     with pytest.raises(SchemaError, match=r"industry.*ownership|ownership.*industry"):
         score_file(profile, source, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("text_type", ["string", "large_string", "string_view"])
+def test_formula_cells_are_neutralised_whatever_the_arrow_string_type(text_type):
+    """Parquet written by polars holds large strings; every string type gets the same escape."""
+    import pyarrow as pa
+
+    from icpkit.scoring.bulk import csv_safe
+
+    kind = {
+        "string": pa.string(),
+        "large_string": pa.large_string(),
+        "string_view": pa.string_view(),
+    }[text_type]
+    table = pa.table({"note": pa.array(["=HYPERLINK(1)", "plain", "-12.5", None], type=kind)})
+    assert csv_safe(table).column("note").to_pylist() == ["'=HYPERLINK(1)", "plain", "-12.5", None]

@@ -208,25 +208,37 @@ def score(
     spec: Annotated[
         Path | None, typer.Option(help="A hand-written ICP spec (TOML) instead of a version.")
     ] = None,
+    map_columns: Annotated[
+        bool,
+        typer.Option(
+            "--map",
+            help="INPUT is in the export format of the workspace's accounts source (e.g. a "
+            "HubSpot companies export): map and normalise it the same way first.",
+        ),
+    ] = False,
 ) -> None:
     """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
 
-    Example: icpkit score prospects.csv -o scored.csv
+    Example: icpkit score prospects.csv -o scored.csv   (or: icpkit score hubspot_export.csv
+    -o scored.csv --map)
     """
     from rich.progress import Progress
 
     from icpkit import pipeline
     from icpkit.scoring import load_spec, score_file
 
-    profile = load_spec(spec) if spec else _profile(pipeline.Workspace.open(workspace), version)
+    ws = pipeline.Workspace.open(workspace) if map_columns or spec is None else None
+    profile = load_spec(spec) if spec else _profile(ws, version)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("scoring", total=None)
-        n = score_file(
-            profile,
-            input,
-            output,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if map_columns and ws is not None:
+            n = pipeline.score_export(ws, profile, input, output, progress=progress)
+        else:
+            n = score_file(profile, input, output, progress=progress)
     out.print(f"scored {n:,} accounts → {output}", markup=False)
 
 

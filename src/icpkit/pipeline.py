@@ -7,6 +7,7 @@ Nothing here parses arguments or prints; results are plain objects.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
-from icpkit.scoring import fit_scorecard_and_tiers, score_frame
+from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.store import Store, fingerprint
 from icpkit.validation import ValidationResult, default_cut_date, evaluate, split_at
 
@@ -166,6 +167,31 @@ def build_icp(
         if result is not None:
             profile = profile.model_copy(update={"validation": result.to_dict()})
     return BuildResult(profile, outcomes, discovery, scored, result)
+
+
+def score_export(
+    workspace: Workspace,
+    profile: IcpProfile,
+    input_path: Path,
+    output_path: Path,
+    progress: Any = None,
+) -> int:
+    """Score a file in the same export format as the workspace's accounts source.
+
+    The file is read, mapped and normalised exactly like the accounts source ("Number of
+    Employees" = "51-200" becomes employees = 125.5), then scored. It is held in memory; a
+    file already in icpkit's column names streams through ``score_file`` instead.
+    """
+    accounts = workspace.config.sources.get("accounts")
+    if accounts is None:
+        raise ConfigError("the workspace has no [sources.accounts] whose mapping could be reused")
+    source = accounts.model_copy(update={"path": str(Path(input_path).resolve())})
+    config = workspace.config.model_copy(update={"sources": {"accounts": source}})
+    mapped = load_crm(config, workspace.root).accounts
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / "accounts.parquet"
+        mapped.write_parquet(staged)
+        return score_file(profile, staged, output_path, progress=progress)
 
 
 def score_accounts(profile: IcpProfile, frame: Any) -> Any:

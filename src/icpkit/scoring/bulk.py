@@ -330,7 +330,9 @@ def _safe_chunk(chunk: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(chunk.indices, words).dictionary_decode()
     if pa.types.is_list(chunk.type) or pa.types.is_large_list(chunk.type):
         return _safe_chunk(pc.binary_join(chunk.cast(pa.list_(pa.string())), ";"))
-    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+    if pa.types.is_large_string(chunk.type) or pa.types.is_string_view(chunk.type):
+        chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
+    if not pa.types.is_string(chunk.type):
         return chunk
     danger = pc.and_(
         pc.match_substring_regex(chunk, _DANGER),
