@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tomllib
 from pathlib import Path
@@ -106,6 +107,11 @@ def test_build_versions_score_report_diff_drift(workspace: Path, tmp_path: Path)
     code, text = _run("build", "-w", workspace, "--as-of", "2025-03-01", "--note", "before")
     assert code == 0, text
     assert "ICP version 1" in text and "Core criteria" in text and "Disqualifiers" in text
+    written = json.loads((workspace / "icp-profile.json").read_text())
+    assert {"rule", "support", "coverage", "precision", "lift", "lift_ci", "q_value"} <= set(
+        written["criteria"][0]
+    )
+    assert written["statement"]
     code, text = _run("build", "-w", workspace, "--note", "after")
     assert code == 0, text
     code, text = _run("versions", "-w", workspace)

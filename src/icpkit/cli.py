@@ -176,7 +176,10 @@ def build(
     workspace: WorkspaceOpt = Path("."),
     note: Annotated[str, typer.Option(help="A note saved with this version.")] = "",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Also write the profile JSON here.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Where to write the profile JSON (default: WS/icp-profile.json)."
+        ),
     ] = None,
     as_of: Annotated[
         str | None,
@@ -193,9 +196,9 @@ def build(
     ws = pipeline.Workspace.open(workspace)
     version, result = pipeline.build_and_save(ws, note=note, as_of=_date(as_of, "--as-of"))
     _print_profile(result.profile, version)
-    if output is not None:
-        write_text_atomic(output, result.profile.to_json())
-        out.print(f"profile JSON written to {output}", markup=False)
+    target = output if output is not None else ws.root / "icp-profile.json"
+    write_text_atomic(target, result.profile.to_json())
+    out.print(f"profile JSON written to {target}", markup=False)
 
 
 @app.command()
