@@ -232,7 +232,8 @@ def test_maven_fixture_scales_revenue_and_checks_products():
 
 def test_check_report_is_printable_and_serialisable():
     config = _workspace(
-        {"accounts": {"path": "maven_accounts.csv"}, "deals": {"path": "maven_sales_pipeline.csv"}}, "maven"
+        {"accounts": {"path": "maven_accounts.csv"}, "deals": {"path": "maven_sales_pipeline.csv"}},
+        "maven",
     )
     report = check_workspace(config, FIXTURES / "maven")
     assert isinstance(report, CheckReport)
@@ -326,4 +327,22 @@ def test_order_lines_give_one_account_each_and_won_deals(tmp_path: Path) -> None
     assert crm.deals is not None and set(crm.deals["stage"]) == {"won"}
     assert any(
         p.code == "collapsed" and "4 rows collapsed into 2" in p.message for p in crm.problems
+    )
+
+
+AWS_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "aws-saas-sales"
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(
+    not (MAVEN.parent / "aws-saas-sales").exists(), reason="AWS SaaS dataset not present"
+)
+def test_aws_order_lines_example_workspace_loads():
+    """The documented example: 9,994 order lines become 99 accounts and 9,994 won deals."""
+    from icpkit.config import load_config
+
+    crm = load_workspace(load_config(AWS_EXAMPLE), AWS_EXAMPLE)
+    assert crm.accounts.height == 99
+    assert (
+        crm.deals is not None and crm.deals.height == 9_994 and set(crm.deals["stage"]) == {"won"}
     )
