@@ -63,15 +63,34 @@ class Estimate:
         return f"{fmt(self.value)}{interval} n={self.n}"
 
 
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
+Z95 = 1.959963984540054
+
+
+def wilson_bounds(
+    successes: np.ndarray | float, trials: np.ndarray | float, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of successes/trials, element-wise; (0, 1) where trials is 0.
+
+    The one implementation of the formula: scalar callers use ``wilson_interval``.
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    safe_n = np.maximum(n, 1.0)
+    p = k / safe_n
+    denom = 1.0 + z * z / safe_n
+    centre = (p + z * z / (2 * safe_n)) / denom
+    half = z * np.sqrt(p * (1 - p) / safe_n + z * z / (4 * safe_n * safe_n)) / denom
+    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
+    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    return lo, hi
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
     """Wilson score interval of a proportion k/n (good at small n and rates near 0 or 1)."""
     if n <= 0:
         return None, None
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo, hi = wilson_bounds(k, n, z)
+    return float(lo), float(hi)
 
 
 def rate(group: str, kpi: str, k: int, n: int) -> Estimate:

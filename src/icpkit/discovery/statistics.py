@@ -1,6 +1,6 @@
 """The statistics behind every reported trait and segment: intervals, tests, multiple testing.
 
-- Wilson score interval for a share (honest at small counts, never outside [0, 1]).
+- Wilson score interval for a share (icpkit.stats.wilson_bounds: honest at small counts, in [0, 1]).
 - Lift = precision ÷ base rate; its interval is the Wilson interval of the precision divided by the
   base rate (the base rate of the whole population is known far better than a segment's share).
 - Two-sided test of a single trait: Fisher's exact test while any expected cell count is below 5 or
@@ -15,31 +15,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-_Z95 = 1.959963984540054
+from icpkit.stats import wilson_bounds
+
 _FISHER_MAX_N = 5000
-
-
-def wilson_interval(
-    successes: np.ndarray | float, trials: np.ndarray | float, z: float = _Z95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (95 % by default) for successes/trials; (0, 1) when trials is 0."""
-    k = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(trials, dtype=np.float64)
-    safe_n = np.maximum(n, 1.0)
-    p = k / safe_n
-    denom = 1.0 + z * z / safe_n
-    centre = (p + z * z / (2 * safe_n)) / denom
-    half = z * np.sqrt(p * (1 - p) / safe_n + z * z / (4 * safe_n * safe_n)) / denom
-    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
-    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
-    return lo, hi
 
 
 def lift_interval(
     positives: np.ndarray, size: np.ndarray, base_rate: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """95 % interval of the lift (precision ÷ base rate)."""
-    lo, hi = wilson_interval(positives, size)
+    lo, hi = wilson_bounds(positives, size)
     base = max(base_rate, 1e-12)
     return lo / base, hi / base
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount
-from icpkit.discovery.statistics import bh_q_values, lift_interval, two_sided_p, wilson_interval
+from icpkit.discovery.statistics import bh_q_values, lift_interval, two_sided_p
+from icpkit.stats import wilson_bounds
 
 
 def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict[str, np.ndarray]:
@@ -18,7 +19,7 @@ def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict
     size = popcount(table.bits)
     hits = popcount(table.bits & pack(target))
     share = hits / max(n_target, 1)
-    share_lo, share_hi = wilson_interval(hits, n_target)
+    share_lo, share_hi = wilson_bounds(hits, n_target)
     rest_share = (size - hits) / max(n_total - n_target, 1)
     base = n_target / max(n_total, 1)
     lift = (hits / np.maximum(size, 1)) / max(base, 1e-12)
