@@ -70,7 +70,7 @@ def report_input(args: argparse.Namespace, scratch: Path):  # type: ignore[no-un
         script = Path(sys.executable).with_name("icpkit")
         command = str(script) if script.exists() else (shutil.which("icpkit") or "icpkit")
         subprocess.run([command, "demo", str(workspace)], check=True, stdout=subprocess.DEVNULL)
-    from icpkit.store import Store
+    from icpkit.lifecycle.store import Store
 
     stored = Store(workspace).latest()
     return ReportInput(stored.profile(), version=stored.version, version_note=stored.note)

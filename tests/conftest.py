@@ -1,7 +1,7 @@
 """Shared fixtures: the seeded synthetic CRM every module's tests can use.
 
 ``synthetic_crm`` is ``make_crm(2000, seed=7)`` with the "default" planted ICP (see
-icpkit.synthetic.spec); it is generated once per test session and must not be mutated
+icpkit.datasets.synthetic.spec); it is generated once per test session and must not be mutated
 (polars frames are immutable; use ``.clone()`` before writing into numpy views).
 """
 

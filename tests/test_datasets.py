@@ -20,9 +20,9 @@ from icpkit.data import load_workspace
 from icpkit.data.countries import ISO2_CODES
 from icpkit.data.model import SCHEMA, TABLES, CrmData
 from icpkit.datasets import SPECS, PlantedIcp, SyntheticCrm, make_crm
+from icpkit.datasets.synthetic.firmographics import COUNTRY_REGIONS, INDUSTRIES, MAX_TOOLS
 from icpkit.errors import ConfigError
 from icpkit.rules import parse_segment
-from icpkit.synthetic.firmographics import COUNTRY_REGIONS, INDUSTRIES, MAX_TOOLS
 
 SIGNAL_SPECS = ["default", "categorical", "numeric", "tags", "two_segments"]
 

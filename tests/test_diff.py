@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from icpkit.diff import compare_rules, diff_profiles
 from icpkit.errors import SchemaError
+from icpkit.lifecycle.diff import compare_rules, diff_profiles
 from icpkit.profile import IcpProfile, RuleEvidence
 
 
@@ -218,7 +218,7 @@ def test_small_kpi_moves_are_counted_not_listed() -> None:
 
 
 def test_an_unreachable_cut_reads_as_such() -> None:
-    from icpkit.diff import _cut_text
+    from icpkit.lifecycle.diff import _cut_text
 
     assert _cut_text(101) == "no account can reach it"
     assert _cut_text(52) == "fit score ≥ 52"

@@ -11,19 +11,18 @@ import polars as pl
 import pytest
 
 from icpkit.datasets import SPECS, SyntheticCrm, make_crm
-from icpkit.drift import (
-    DriftResult,
+from icpkit.errors import SchemaError
+from icpkit.evaluation.backtest import default_cut_date, split_at
+from icpkit.evaluation.validation import evaluate
+from icpkit.lifecycle.drift import DriftResult, drift_report, tier_decay
+from icpkit.lifecycle.stability import (
     DriftSettings,
     attribute_drift,
-    drift_report,
     population_drift,
     psi,
     psi_level,
-    tier_decay,
 )
-from icpkit.errors import SchemaError
 from icpkit.profile import IcpProfile, RuleEvidence
-from icpkit.validation import default_cut_date, evaluate, split_at
 
 SHIFT = SPECS["shifted"].shift_date
 SHIFTED_ATTRIBUTES = {"industry", "employees", "tech_stack"}  # of SPECS["shifted"].shifted_segments

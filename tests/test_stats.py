@@ -13,7 +13,6 @@ from scipy.stats import binomtest
 from scipy.stats import t as student_t
 from sklearn.metrics import roc_auc_score
 
-from icpkit import drift, validation
 from icpkit.stats import (
     Estimate,
     auc_with_ci,
@@ -120,9 +119,3 @@ def test_json_safe_drops_non_finite_and_numpy_scalars() -> None:
     out = json_safe({"a": float("nan"), "b": (np.float64(1.5), float("inf")), 3: np.int64(2)})
     assert out == {"a": None, "b": [1.5, None], "3": 2}
     assert type(out["3"]) is int
-
-
-@pytest.mark.parametrize("module", [validation, drift])
-def test_one_definition_re_exported(module: object) -> None:
-    assert module.Estimate is Estimate  # type: ignore[attr-defined]
-    assert module.rate is rate  # type: ignore[attr-defined]

@@ -17,8 +17,8 @@ import pytest
 
 from icpkit.data.model import CrmData
 from icpkit.errors import StoreError
+from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.profile import IcpProfile, RuleEvidence
-from icpkit.store import Store, fingerprint
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -134,7 +134,7 @@ _SAVER = textwrap.dedent(
     sys.path.insert(0, {src!r})
     from pathlib import Path
     from icpkit.profile import IcpProfile
-    from icpkit.store import Store
+    from icpkit.lifecycle.store import Store
     store = Store(Path({ws!r}))
     # A large profile makes each save take long enough for a kill to land inside one.
     big = IcpProfile(name="big", statement="x" * {size}).to_json()

@@ -7,7 +7,15 @@ import pytest
 
 from icpkit.config import TierConfig
 from icpkit.errors import ConfigError
-from icpkit.tiers import TIERS, Fit, TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
+from icpkit.scoring.tiers import (
+    Fit,
+    TierCuts,
+    assign_tiers,
+    choose_cuts,
+    madkudu_bar,
+    tier_table,
+)
+from icpkit.vocab import TIERS
 
 
 def _fit(meets, near, disq) -> Fit:

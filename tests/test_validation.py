@@ -14,17 +14,11 @@ from hypothesis import strategies as st
 
 from icpkit.data.model import CrmData
 from icpkit.errors import InsufficientDataError, SchemaError
+from icpkit.evaluation.backtest import default_cut_date, split_at
+from icpkit.evaluation.kpis import GROUPS
+from icpkit.evaluation.validation import ValidationResult, evaluate
 from icpkit.profile import IcpProfile, RuleEvidence
-from icpkit.validation import (
-    GROUPS,
-    ValidationResult,
-    auc_with_ci,
-    default_cut_date,
-    evaluate,
-    median_interval,
-    split_at,
-    wilson_interval,
-)
+from icpkit.stats import auc_with_ci, median_interval, wilson_interval
 
 START = date(2023, 1, 1)
 

@@ -8,9 +8,6 @@ The public API; no logic lives here::
     scored = icpkit.score_accounts(result.profile, prospects)   # pandas or polars
 """
 
-__version__ = "0.1.0"
-
-# Imported after __version__: pipeline reads it for provenance.
 from icpkit.config import WorkspaceConfig, load_config
 from icpkit.data import CrmData, check_workspace, crm_from_frames, load_workspace
 from icpkit.datasets import make_crm
@@ -33,6 +30,7 @@ from icpkit.pipeline import (
 from icpkit.profile import IcpProfile, RuleEvidence
 from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import FitScorer, load_spec
+from icpkit.version import VERSION as __version__
 
 score = score_accounts
 

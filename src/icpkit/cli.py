@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icpkit import __version__
 from icpkit.errors import IcpError
+from icpkit.version import VERSION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +56,7 @@ def handled(func: F) -> F:
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"icpkit {__version__}")
+        out.print(f"icpkit {VERSION}")
         raise typer.Exit()
 
 

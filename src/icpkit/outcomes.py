@@ -20,6 +20,7 @@ import polars as pl
 from icpkit.config import SuccessConfig, SuccessMetric
 from icpkit.data.model import CrmData
 from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.vocab import LABELS
 
 # Built-in metrics: name → (table that provides it, human label, default direction).
 METRICS: dict[str, tuple[str, str, str]] = {
@@ -36,7 +37,6 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "nps": ("notes", "NPS/CSAT", "higher"),
     "referrals": ("accounts", "referrals", "higher"),
 }
-LABELS = ("best", "worst", "rest", "unranked")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 import tomli_w
 
-from icpkit import __version__
 from icpkit.atomic import write_text_atomic
 from icpkit.config import CONFIG_NAME, WorkspaceConfig, config_from_dict, load_config
 from icpkit.data import (
@@ -28,16 +27,18 @@ from icpkit.data import (
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
-from icpkit.diff import ProfileDiff, diff_profiles
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.drift import DriftResult, drift_report
 from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.evaluation.backtest import default_cut_date, split_at
+from icpkit.evaluation.validation import ValidationResult, evaluate
+from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
+from icpkit.lifecycle.drift import DriftResult, drift_report
+from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
-from icpkit.store import Store, fingerprint
-from icpkit.validation import ValidationResult, default_cut_date, evaluate, split_at
+from icpkit.version import VERSION
 
 
 @dataclass(frozen=True)
@@ -370,7 +371,7 @@ def _data_quality(crm: CrmData) -> dict[str, Any]:
 
 def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
     return {
-        "icpkit_version": __version__,
+        "icpkit_version": VERSION,
         "config_hash": config.content_hash(),
         "sources": dict(crm.sources),
         "fingerprint": fingerprint(crm),

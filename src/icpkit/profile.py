@@ -111,10 +111,3 @@ class IcpProfile(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
-
-    def score(self, frame: Any) -> Any:
-        """Fit score, probability, tier and reasons for an account table (pandas or polars in,
-        the same type out); see ``icpkit.scoring.score_frame``."""
-        from icpkit.scoring import score_frame  # scoring reads profiles; imported late, no cycle
-
-        return score_frame(self, frame)

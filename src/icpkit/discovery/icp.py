@@ -38,8 +38,8 @@ from icpkit.discovery.traits import single_traits
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.profile import RuleEvidence
 from icpkit.rules import Condition, Segment
+from icpkit.vocab import LABELS
 
-LABELS = ("best", "worst", "rest", "unranked")
 # Raw candidates kept per reported segment, so redundancy removal still leaves top_k.
 _OVERFETCH = 10
 # Below these counts the caveats say the evidence is weak at best.

@@ -73,7 +73,12 @@ def number(x: float) -> str:
         return f"{x:,.0f}"
     if abs(x) >= 10:
         return f"{x:.1f}"
-    return f"{x:.3g}"
+    if abs(x) >= 1:
+        return f"{x:.3g}"
+    # Below 1, three decimals at most: 0.0625 reads as 0.063, and what rounds to zero says so.
+    if abs(x) < 0.0005:
+        return "<0.001" if x > 0 else ">-0.001"
+    return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
 def money(x: float) -> str:

@@ -17,10 +17,11 @@ import pyarrow as pa
 
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
-from icpkit.scoring.binning import _condition_mask
+from icpkit.scoring.binning import condition_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.explain import SEPARATOR, Explanation, explanation, top_reasons
-from icpkit.tiers import TIERS, Fit, TierCuts, assign_tiers, cuts_from_dict
+from icpkit.scoring.tiers import Fit, TierCuts, assign_tiers, cuts_from_dict
+from icpkit.vocab import TIERS
 
 if TYPE_CHECKING:
     from icpkit.profile import IcpProfile
@@ -100,14 +101,14 @@ class ScoringPlan:
             conditions = parse_segment(rule).conditions
             count = np.zeros(n, dtype=np.int16)
             for c in conditions:
-                count += _condition_mask(c, batch.column(c.attr))
+                count += condition_mask(c, batch.column(c.attr))
             met[:, j] = count == len(conditions)
             near[:, j] = count >= len(conditions) - 1
         hit = np.zeros((n, len(self.disqualifiers)), dtype=bool)
         for j, rule in enumerate(self.disqualifiers):
             segment = parse_segment(rule)
             hit[:, j] = np.logical_and.reduce(
-                [_condition_mask(c, batch.column(c.attr)) for c in segment.conditions]
+                [condition_mask(c, batch.column(c.attr)) for c in segment.conditions]
             )
         return RuleMasks(met, near, hit)
 

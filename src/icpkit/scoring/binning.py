@@ -264,11 +264,11 @@ def rule_mask(rule: str, batch: pa.Table) -> np.ndarray:
     """
     mask = np.ones(batch.num_rows, dtype=bool)
     for condition in parse_segment(rule):
-        mask &= _condition_mask(condition, batch.column(condition.attr))
+        mask &= condition_mask(condition, batch.column(condition.attr))
     return mask
 
 
-def _condition_mask(condition: Condition, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def condition_mask(condition: Condition, array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     out = []
     for chunk in _chunks(array):
         if pa.types.is_dictionary(chunk.type) and condition.op != "range":

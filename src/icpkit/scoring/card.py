@@ -30,7 +30,7 @@ PARALLEL_ROWS = 100_000  # batches at least this long are coded on a thread pool
 
 
 @functools.cache
-def _pool() -> ThreadPoolExecutor:
+def scoring_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
 
 
@@ -93,7 +93,7 @@ class Scorecard:
             np.take(tables[j], codes[:, j], out=points[:, j])
 
         if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
-            list(_pool().map(fill, range(len(self.features))))
+            list(scoring_pool().map(fill, range(len(self.features))))
         else:
             for j in range(len(self.features)):
                 fill(j)
@@ -107,7 +107,7 @@ class Scorecard:
             return self.features[j].points(batch, tables[j])
 
         if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
-            parts = list(_pool().map(points, range(len(self.features))))
+            parts = list(scoring_pool().map(points, range(len(self.features))))
         else:
             parts = [points(j) for j in range(len(self.features))]
         score = np.full(batch.num_rows, self.base, dtype=np.int16)

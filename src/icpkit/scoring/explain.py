@@ -16,7 +16,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from icpkit.scoring.card import PARALLEL_ROWS, Scorecard, _pool
+from icpkit.scoring.card import PARALLEL_ROWS, Scorecard, scoring_pool
 
 MINUS = "\u2212"  # a real minus sign: reads well, and a text cell never starts with '-'
 SEPARATOR = "; "
@@ -74,7 +74,7 @@ def _picks(
         # negated int16 points cannot overflow: points lie within ±100
         return [*_pick(p, c, offsets, top, none), *_pick(-p, c, offsets, top, none)]
 
-    chunks = list(_pool().map(run, range(parts))) if parts > 1 else [run(0)]
+    chunks = list(scoring_pool().map(run, range(parts))) if parts > 1 else [run(0)]
     return [np.concatenate([chunk[k] for chunk in chunks]) for k in range(2 * top)]
 
 

@@ -24,9 +24,9 @@ from icpkit.scoring.apply import ScoringPlan
 from icpkit.scoring.binning import kind_of, rule_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.scorecard import FitScorer
-from icpkit.tiers import TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
+from icpkit.scoring.tiers import TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
+from icpkit.vocab import LABELS, UNREACHABLE_CUT
 
-LABELS = ("best", "worst", "rest", "unranked")
 _ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
 _MAX_DISTINCT_SHARE = 0.5
 MIN_PER_CLASS = 5
@@ -160,7 +160,7 @@ def fit_scorecard_and_tiers(
         card,
         tuple(c.rule for c in criteria),
         tuple(d.rule for d in disqualifiers),
-        TierCuts(101, 101, 101),
+        TierCuts(UNREACHABLE_CUT, UNREACHABLE_CUT, UNREACHABLE_CUT),
     )
     tiers_dict = _fit_tiers(plan, accounts, labels, scoring, tiers, deals)
     return card.to_dict(), tiers_dict

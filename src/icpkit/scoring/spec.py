@@ -40,7 +40,7 @@ from icpkit.profile import IcpProfile, RuleEvidence
 from icpkit.rules import parse_segment
 from icpkit.scoring.binning import Feature, Role
 from icpkit.scoring.card import Scorecard, integer_points
-from icpkit.tiers import TierCuts
+from icpkit.scoring.tiers import TierCuts
 
 DEFAULT_CUTS = TierCuts(70, 50, 30)
 DEFAULT_CRITERION_POINTS = 30.0

@@ -2,8 +2,8 @@
 
 Groups are the four tiers, ICP (Tier 1 + 2) vs non-ICP, and all accounts. Deal KPIs count the
 deals created after the cut; LTV and churn count the accounts with a post-cut subscription; CAC
-shares acquisition spend out by tier or by deal source. :func:`icpkit.validation.evaluate`
-assembles them into a :class:`~icpkit.validation.ValidationResult`.
+shares acquisition spend out by tier or by deal source. :func:`icpkit.evaluation.validation.evaluate`
+assembles them into a :class:`~icpkit.evaluation.validation.ValidationResult`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import polars as pl
 
 from icpkit.errors import SchemaError
 from icpkit.stats import Estimate, mean_interval, median_interval, rate
+from icpkit.vocab import ICP_TIERS, TIERS
 
-TIERS = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
-ICP_TIERS = ("Tier 1", "Tier 2")
 GROUPS = (*TIERS, "ICP", "Non-ICP", "All")
 KPIS = (
     "conversion",

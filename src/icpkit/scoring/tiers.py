@@ -22,9 +22,7 @@ import polars as pl
 
 from icpkit.config import TierConfig
 from icpkit.errors import ConfigError
-
-TIERS = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
-ICP_TIERS = ("Tier 1", "Tier 2")
+from icpkit.vocab import ICP_TIERS, TIERS, UNREACHABLE_CUT
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class TierCuts:
     tier3: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.tier3 <= self.tier2 <= self.tier1 <= 101:
+        if not 0 <= self.tier3 <= self.tier2 <= self.tier1 <= UNREACHABLE_CUT:
             raise ConfigError(
                 f"tier cuts must satisfy 0 ≤ tier3 ≤ tier2 ≤ tier1 ≤ 100; got {self.tier3}, "
                 f"{self.tier2}, {self.tier1}"
@@ -78,11 +76,11 @@ def choose_cuts(scores: np.ndarray, fit: Fit, config: TierConfig) -> TierCuts:
     def in_tier1(c: int) -> int:
         return int(np.sum(ok & fit.meets_criterion & (scores >= c)))
 
-    c1 = _closest(in_tier1, targets[0], floor1, 101)
+    c1 = _closest(in_tier1, targets[0], floor1, UNREACHABLE_CUT)
     if in_tier1(c1) == 0 and in_tier1(floor1) > 0:
         # Scores can jump (few accounts, few distinct scores): an empty Tier 1 is never the best
         # answer when accounts meet a criterion, so take the highest cut that admits one.
-        c1 = max(c for c in range(floor1, 101) if in_tier1(c) > 0)
+        c1 = max(c for c in range(floor1, UNREACHABLE_CUT) if in_tier1(c) > 0)
 
     def upto2(c: int) -> int:
         return int(np.sum(assign_tiers(scores, fit, TierCuts(c1, c, 0)) <= 1))

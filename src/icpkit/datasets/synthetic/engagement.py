@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from icpkit.synthetic.activity import IN_ICP, DealDraws, Period
-from icpkit.synthetic.firmographics import FUNDING_STAGES, TOOLS
-from icpkit.synthetic.spec import PlantedIcp
+from icpkit.datasets.synthetic.activity import IN_ICP, DealDraws, Period
+from icpkit.datasets.synthetic.firmographics import FUNDING_STAGES, TOOLS
+from icpkit.datasets.synthetic.spec import PlantedIcp
 
 ROLES = ("champion", "economic_buyer", "user")
 # (title, department, seniority) per role, most common first.

@@ -3,14 +3,14 @@
 Three signals, each with its own evidence:
 
 - **Population stability (PSI)** per attribute between the accounts the version was trained on and
-  the current accounts (or a new prospect list), computed in :mod:`icpkit.stability`.
+  the current accounts (or a new prospect list), computed in :mod:`icpkit.lifecycle.stability`.
 - **Tier performance decay:** the Tier-1 win rate on recent deals against the one at build time,
   with Wilson intervals and a one-sided Fisher exact test. When it decays, the attributes whose
   relation to winning changed (per-bin odds ratios, Woolf-style) name what changed in the market.
 - **Age:** days since the version was created; review after ~90 days, rebuild after ~180.
 
-The intervals and the Fisher test come from :mod:`icpkit.stats`; the public names of
-:mod:`icpkit.stability` are re-exported here.
+The intervals and the Fisher test come from :mod:`icpkit.stats`; PSI and its bins from
+:mod:`icpkit.lifecycle.stability`.
 
 ``drift_report`` turns these into a verdict, keep | review | rebuild, with reasons in words.
 """
@@ -25,43 +25,28 @@ import numpy as np
 import polars as pl
 
 from icpkit.errors import SchemaError
-from icpkit.profile import IcpProfile
-from icpkit.stability import (
-    EPSILON,
-    NOT_ATTRIBUTES,
+from icpkit.lifecycle.stability import (
     AttributeDrift,
     Binned,
     DriftSettings,
     account_attributes,
-    attribute_drift,
     bin_attribute,
     bin_counts,
     population_drift,
     profile_attributes,
-    psi,
-    psi_level,
 )
+from icpkit.profile import IcpProfile
 from icpkit.stats import Estimate, fisher_lower_p, rate
 
 Verdict = Literal["keep", "review", "rebuild"]
 _SEVERITY = {"keep": 0, "review": 1, "rebuild": 2}
-# PSI and its bins moved to icpkit.stability; callers import them from here as before.
 __all__ = [
-    "EPSILON",
-    "NOT_ATTRIBUTES",
-    "AttributeDrift",
     "DriftResult",
-    "DriftSettings",
     "Reason",
     "TierDecay",
     "Verdict",
     "WinPatternShift",
-    "attribute_drift",
     "drift_report",
-    "population_drift",
-    "profile_attributes",
-    "psi",
-    "psi_level",
     "tier_decay",
     "win_pattern_drift",
 ]

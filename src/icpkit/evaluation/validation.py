@@ -1,7 +1,7 @@
 """Out-of-time backtest of an ICP: measure, on the deals after the cut, the KPIs of its tiers.
 
-The cut itself (``default_cut_date``, ``split_at``) lives in :mod:`icpkit.backtest` and the
-interval arithmetic in :mod:`icpkit.stats`; both are re-exported here. ``evaluate`` takes the
+The cut itself (``default_cut_date``, ``split_at``) lives in :mod:`icpkit.evaluation.backtest` and the
+interval arithmetic in :mod:`icpkit.stats`. ``evaluate`` takes the
 accounts scored by an ICP built on ``before`` and measures, on the deals created on or after the
 cut, every KPI by tier and ICP vs non-ICP with n and a confidence interval (Wilson for rates, t
 for means, seeded bootstrap for medians), plus AUC, top-decile lift, a gains table, calibration,
@@ -17,15 +17,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from icpkit.backtest import CLOSED, default_cut_date, split_at
 from icpkit.config import SuccessConfig
 from icpkit.data.model import CrmData
 from icpkit.errors import IcpError, InsufficientDataError, Problem, SchemaError
-from icpkit.kpis import (
+from icpkit.evaluation.kpis import (
     GROUPS,
-    ICP_TIERS,
-    KPIS,
-    TIERS,
     calibration_table,
     gains_table,
     group_frames,
@@ -36,34 +32,13 @@ from icpkit.stats import (
     Estimate,
     auc_with_ci,
     json_safe,
-    mean_interval,
-    median_interval,
     rate,
-    wilson_interval,
 )
+from icpkit.vocab import ICP_TIERS, TIERS
 
 MIN_GROUP_N = 30  # below this a group's KPI is "weak evidence"
 
-# The cut and the interval helpers moved to icpkit.backtest and icpkit.stats; callers import them
-# from here as before.
-__all__ = [
-    "CLOSED",
-    "GROUPS",
-    "ICP_TIERS",
-    "KPIS",
-    "MIN_GROUP_N",
-    "TIERS",
-    "Estimate",
-    "ValidationResult",
-    "auc_with_ci",
-    "default_cut_date",
-    "evaluate",
-    "mean_interval",
-    "median_interval",
-    "rate",
-    "split_at",
-    "wilson_interval",
-]
+__all__ = ["MIN_GROUP_N", "ValidationResult", "evaluate"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,9 +29,7 @@ import tomli_w
 
 from icpkit.config import CONFIG_NAME, WorkspaceConfig
 from icpkit.data.model import SCHEMA, TABLES, CrmData
-from icpkit.errors import ConfigError
-from icpkit.rules import parse_segment
-from icpkit.synthetic.activity import (
+from icpkit.datasets.synthetic.activity import (
     DISQUALIFIED,
     IN_ICP,
     Membership,
@@ -42,9 +40,11 @@ from icpkit.synthetic.activity import (
     first_wins,
     subscriptions_frame,
 )
-from icpkit.synthetic.engagement import contacts_frame, notes_frame, signals_frame
-from icpkit.synthetic.firmographics import make_accounts
-from icpkit.synthetic.spec import SPECS, PlantedIcp
+from icpkit.datasets.synthetic.engagement import contacts_frame, notes_frame, signals_frame
+from icpkit.datasets.synthetic.firmographics import make_accounts
+from icpkit.datasets.synthetic.spec import SPECS, PlantedIcp
+from icpkit.errors import ConfigError
+from icpkit.rules import parse_segment
 
 __all__ = ["SPECS", "PlantedIcp", "SyntheticCrm", "Truth", "make_crm"]
 

@@ -3,7 +3,7 @@
 ``split_at`` keeps in ``before`` only what was known on the cut date (no leakage: a deal that closed
 after the cut is still open in ``before``; a subscription that ended after the cut is still
 active). An ICP is built on ``before`` and measured on ``after`` by
-:func:`icpkit.validation.evaluate`.
+:func:`icpkit.evaluation.validation.evaluate`.
 """
 
 from __future__ import annotations

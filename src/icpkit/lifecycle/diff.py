@@ -18,6 +18,7 @@ import polars as pl
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.profile import IcpProfile, RuleEvidence
 from icpkit.rules import Condition, parse_segment
+from icpkit.vocab import SCORE_MAX
 
 TIER_ORDER = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
 KPI_WORDS = {
@@ -341,7 +342,7 @@ def _cut_text(cut: Any) -> str:
     """'fit score ≥ 52', or what a missing or unreachable cut means (scores run 0–100)."""
     if cut is None:
         return "(none)"
-    if isinstance(cut, int | float) and cut > 100:
+    if isinstance(cut, int | float) and cut > SCORE_MAX:
         return "no account can reach it"
     return f"fit score ≥ {cut}"
 

@@ -14,8 +14,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from icpkit.synthetic.firmographics import draw_categorical
-from icpkit.synthetic.spec import PlantedIcp
+from icpkit.datasets.synthetic.firmographics import draw_categorical
+from icpkit.datasets.synthetic.spec import PlantedIcp
 
 ORDINARY, IN_ICP, DISQUALIFIED = 0, 1, 2
 PRODUCTS = ("Starter", "Professional", "Enterprise", "Add-on")

@@ -4,8 +4,7 @@ PSI per attribute between the accounts a version was trained on and the current 
 new prospect list). Numeric attributes use the training deciles as bins, categorical ones their
 frequent levels plus an 'other' pool, tag lists the share of each tag; missing values are a bin
 of their own; empty bins get a small epsilon. Usual reading: < 0.1 stable, 0.1–0.25 moderate,
-> 0.25 major. The bins are shared with the win-pattern test of :mod:`icpkit.drift`, which
-re-exports the public names here.
+> 0.25 major. The bins are shared with the win-pattern test of :mod:`icpkit.lifecycle.drift`.
 """
 
 from __future__ import annotations

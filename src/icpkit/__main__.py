@@ -1,0 +1,5 @@
+"""``python -m icpkit`` runs the command-line interface."""
+
+from icpkit.cli import run
+
+run()
