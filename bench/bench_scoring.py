@@ -281,7 +281,7 @@ def main() -> None:
     src = make_parquet(args.rows)
     profile = make_profile(src)
     print(
-        f"{args.rows:,} rows, {len(profile.scorecard['features'])}-attribute scorecard, "
+        f"{args.rows:,} rows, {len(profile.scorecard.features)}-attribute scorecard, "
         f"{src.stat().st_size / 1e6:.0f} MB Parquet"
     )
     results = {}

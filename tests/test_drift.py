@@ -22,7 +22,7 @@ from icpkit.lifecycle.stability import (
     psi,
     psi_level,
 )
-from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.profile import IcpProfile, KpiEstimate, RuleEvidence, ValidationSection
 
 SHIFT = SPECS["shifted"].shift_date
 SHIFTED_ATTRIBUTES = {"industry", "employees", "tech_stack"}  # of SPECS["shifted"].shifted_segments
@@ -200,7 +200,9 @@ def test_a_prospect_list_from_another_market_needs_a_rebuild() -> None:
 def test_decay_against_the_stored_backtest() -> None:
     profile = planted_profile().model_copy(
         update={
-            "validation": {"kpis": [{"group": "Tier 1", "kpi": "win_rate", "value": 0.6, "n": 200}]}
+            "validation": ValidationSection(
+                kpis=[KpiEstimate(group="Tier 1", kpi="win_rate", value=0.6, n=200)]
+            )
         }
     )
     recent = pl.DataFrame(

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icpkit.errors import ConfigError
-from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.profile import SCHEMA_VERSION, IcpProfile, RuleEvidence
 from icpkit.report import (
     ReportInput,
     build_view,
@@ -338,7 +338,7 @@ def test_report_never_shows_contacts(tmp_path: Path) -> None:
     texts += [p.read_text("utf-8") for p in (tmp_path / "icp_charts").glob("*.svg")]
     planted = re.compile(r"Contact \d+|contact\d+@example\.com")
     assert not [m.group(0) for t in texts for m in [planted.search(t)] if m]
-    assert json.loads(outputs["json"].read_text("utf-8"))["schema_version"] == 1
+    assert json.loads(outputs["json"].read_text("utf-8"))["schema_version"] == SCHEMA_VERSION
 
 
 def test_render_version_reads_the_store_and_diffs_against_the_previous_version(

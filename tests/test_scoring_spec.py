@@ -36,12 +36,12 @@ def test_points_keep_their_proportions_and_range(accounts):
     profile = load_spec(SPEC)
     card = profile.scorecard
     assert card is not None
-    met = {f["name"]: f["points"][1] for f in card["features"]}
+    met = {f.name: f.points[1] for f in card.features}
     assert met["employees in [50, 1000) AND industry = 'Software'"] == 30  # 40 of 135 → 30 of 100
     assert met["employees in [1, 10)"] == -22
-    lows = sum(min(f["points"]) for f in card["features"])
-    highs = sum(max(f["points"]) for f in card["features"])
-    assert (card["base"] + lows, card["base"] + highs) == (0, 100)
+    lows = sum(min(f.points) for f in card.features)
+    highs = sum(max(f.points) for f in card.features)
+    assert (card.base + lows, card.base + highs) == (0, 100)
     for exp in explain_accounts(profile, accounts, list(range(20))):
         assert exp.total() == exp.score
 

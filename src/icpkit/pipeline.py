@@ -166,7 +166,7 @@ def build_icp(
     if validate:
         result = _try_validate(crm, config, costs)
         if result is not None:
-            profile = profile.model_copy(update={"validation": result.to_dict()})
+            profile = profile.model_copy(update={"validation": result.to_section()})
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
@@ -237,7 +237,7 @@ def build_and_save(
         result.profile.to_json(),
         config_hash=workspace.config.content_hash(),
         fingerprint=fingerprint(crm),
-        validation=result.profile.validation,
+        validation=None if result.validation is None else result.validation.to_dict(),
         note=note,
     )
     return version, result
@@ -274,7 +274,7 @@ def drift_check(
     """
     profile = workspace.store.get(version).profile()
     crm = workspace.load()
-    built_on = date.fromisoformat(str(profile.success_definition.get("as_of")))
+    built_on = date.fromisoformat(str(profile.success_definition.as_of))
     before, after = split_at(crm, built_on + timedelta(days=1))
     current = read_table(against) if against is not None else crm.accounts
     tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")

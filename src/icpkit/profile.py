@@ -1,25 +1,68 @@
-"""IcpProfile: the ICP as plain data, serialised to JSON only (a versioned schema, readable and diffable).
+"""IcpProfile: the ICP as typed data, serialised to JSON only (a versioned schema, readable and diffable).
 
 The profile is what every edge shows and what the report renders: statement, core criteria,
 disqualifiers (each a rule in text form with its evidence), the points scorecard, tier cut-offs,
-validation results and provenance. Parts owned by other modules (scorecard, tiers, validation,
-single-trait profile) are stored as those modules' ``to_dict()`` output and read back by them.
+validation results and provenance. The sections other modules compute are typed here as frozen
+pydantic models (:class:`ScorecardSection`, :class:`TiersSection`, :class:`ValidationSection`,
+:class:`DataQualitySection`, :class:`SuccessDefinition`), so a field renamed by its producer is a
+validation error on load and a type error (mypy) in every reader, never a silent dash in a report.
+The producers still hand over plain dicts (``Scorecard.to_dict()``, ``ValidationResult.to_dict()``
+…); pydantic checks them against these models when the profile is built. This module imports only
+``errors``: every layer may read a profile.
+
+**Adding a section** (personas, themes, signals, …): write a pydantic model for it here (frozen,
+``extra="forbid"``), add it to :class:`IcpProfile` as an optional field with default ``None`` (old
+profiles simply lack it), bump :data:`SCHEMA_VERSION` and add a migration from the previous
+version to :data:`MIGRATIONS` (often a no-op that only sets the new number), with a test that an
+old profile still loads.
+
+**Versions and migrations.** ``schema_version`` is written into every profile. ``from_json``
+reads any version from 1 up to :data:`SCHEMA_VERSION`: a profile without the field is version 1,
+and each function in :data:`MIGRATIONS` lifts a raw dict by one version before validation. The
+version store keeps profiles as JSON text, so stored versions migrate the same way when read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from icpkit.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCORECARD_FORMAT: Final = "icpkit.scorecard/1"
 
 Evidence = Literal["strong", "moderate", "weak", "insufficient"]
+
+
+class _Section(BaseModel):
+    """A typed, frozen part of the profile. Fields named in ``_omit_if_none`` are left out of the
+    JSON when None (they only exist for some kinds of producer), so JSON round-trips unchanged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _omit_if_none: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        for key in self._omit_if_none:
+            if key in out and out[key] is None:
+                del out[key]
+        return out
 
 
 class RuleEvidence(BaseModel):
@@ -52,8 +95,238 @@ class RuleEvidence(BaseModel):
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Scorecard (written by icpkit.scoring: ``Scorecard.to_dict()``)
+
+
+class ScorecardFeature(_Section):
+    """One input of the scorecard with its bins (``labels``) and integer points per bin.
+
+    ``column`` is absent for a rule feature; ``cuts`` (numeric: bin edges as text), ``levels``
+    (categorical), ``tag`` and ``rule`` exist only for their ``kind``.
+    """
+
+    _omit_if_none = frozenset({"column", "cuts", "levels", "tag", "rule"})
+
+    name: str
+    kind: Literal["numeric", "categorical", "tag", "rule"]
+    role: Literal["attribute", "criterion", "disqualifier", "points"] = "attribute"
+    column: str | None = None
+    cuts: list[int | float | str] | None = None
+    levels: list[str] | None = None
+    tag: str | None = None
+    rule: str | None = None
+    labels: list[str] = Field(default_factory=list)
+    points: list[int]
+
+
+class ScorecardSection(_Section):
+    """The points table: ``base`` plus one feature's points per bin gives the 0–100 fit score;
+    ``probability`` maps each score to a calibrated probability (empty when never calibrated)."""
+
+    format: Literal["icpkit.scorecard/1"] = SCORECARD_FORMAT
+    target: str = "best"
+    base: int
+    calibration: str = "none"
+    probability: list[float] = Field(default_factory=list)
+    features: list[ScorecardFeature] = Field(default_factory=list)
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiers (written by icpkit.scoring.learn and icpkit.scoring.spec)
+
+
+class TierCutoffs(_Section):
+    """Least fit score of Tier 1, 2 and 3 (a cut above 100 is one no account can reach)."""
+
+    tier1: int
+    tier2: int
+    tier3: int
+
+
+class TierRow(_Section):
+    """One tier on the build data: accounts, share, and the historical success rate inside it."""
+
+    tier: str
+    count: int
+    share: float
+    n_outcomes: int = 0
+    n_success: int = 0
+    success_rate: float | None = None
+    success_share: float | None = None
+
+
+class TierBar(_Section):
+    """The MadKudu bar on the build data: Tier 1+2 share of accounts and of successes."""
+
+    tier12_share: float
+    tier12_success_share: float
+    tier1_over_nonfit: float | None = None
+
+
+class TiersSection(_Section):
+    """Tier cut-offs with the tier table they give on the build data.
+
+    ``targets`` (the configured shares), ``success`` (what counted as a success) and ``bar`` are
+    written for a learned ICP; ``source`` ('hand-written') for a spec, whose ``table`` is empty.
+    ``criteria_based`` is False when no criterion exists and tiers follow the score alone.
+    """
+
+    _omit_if_none = frozenset({"targets", "success", "source", "bar"})
+
+    cuts: TierCutoffs
+    targets: dict[str, float] | None = None
+    criteria_based: bool = True
+    success: str | None = None
+    source: str | None = None
+    table: list[TierRow] = Field(default_factory=list)
+    bar: TierBar | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation (written by icpkit.evaluation.validation: ``ValidationResult.to_dict()``)
+
+
+class KpiEstimate(_Section):
+    """A KPI for one group (a tier, 'ICP', 'Non-ICP' or 'All') with its n and 95% interval."""
+
+    group: str
+    kpi: str
+    value: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class GainsRow(_Section):
+    """One decile of deals by fit score (highest first) in the backtest."""
+
+    decile: int
+    n_deals: int
+    n_won: int
+    win_rate: float | None = None
+    lift: float | None = None
+    cum_share_of_deals: float | None = None
+    cum_share_of_wins: float | None = None
+    cum_lift: float | None = None
+
+
+class ReliabilityRow(_Section):
+    """One probability bin of the calibration check."""
+
+    bin: str
+    n: int
+    mean_predicted: float | None = None
+    observed_win_rate: float | None = None
+
+
+class BacktestBar(_Section):
+    """The MadKudu bar after the cut: share flagged Tier 1+2, their share of wins, top ÷ bottom."""
+
+    flagged_share: float | None = None
+    wins_share: float | None = None
+    n_wins: int = 0
+    top_tier: str = "Tier 1"
+    bottom_tier: str | None = None
+    top_bottom_ratio: float | None = None
+
+
+class CoverageCheck(_Section):
+    """Share of accounts the ICP excludes, and of the post-cut best customers it describes."""
+
+    _omit_if_none = frozenset({"best_in_icp_ci"})
+
+    excluded_share: float | None = None
+    n_accounts: int = 0
+    excludes_more_than_includes: bool = False
+    best_in_icp_share: float | None = None
+    n_best: int = 0
+    best_in_icp_ci: list[float | None] | None = None
+
+
+class CriterionCheck(_Section):
+    """A criterion's lift among the post-cut best customers against its build-time lift."""
+
+    _omit_if_none = frozenset({"build_lift_ci"})
+
+    rule: str
+    build_lift: float | None = None
+    build_lift_ci: list[float | None] | None = None
+    lift_after: float | None = None
+    lift_after_ci: list[float | None] = Field(default_factory=list)
+    n_covered: int = 0
+    weakened: bool = False
+    unconfirmed: bool = False
+
+
+class ValidationSection(_Section):
+    """The out-of-time backtest stored with the profile (see ``ValidationResult`` for the maths)."""
+
+    cut_date: str | None = None
+    n_accounts: int = 0
+    n_deals: int = 0
+    n_closed: int = 0
+    kpis: list[KpiEstimate] = Field(default_factory=list)
+    auc: KpiEstimate | None = None
+    top_decile_lift: float | None = None
+    gains: list[GainsRow] = Field(default_factory=list)
+    brier: float | None = None
+    reliability: list[ReliabilityRow] = Field(default_factory=list)
+    madkudu: BacktestBar = Field(default_factory=BacktestBar)
+    coverage: CoverageCheck = Field(default_factory=CoverageCheck)
+    criteria: list[CriterionCheck] = Field(default_factory=list)
+    evidence: str = "weak"
+    caveats: list[str] = Field(default_factory=list)
+    accounts_with_closed: dict[str, int] = Field(default_factory=dict)
+
+    def kpi(self, group: str, name: str) -> KpiEstimate | None:
+        """The estimate of one KPI for one group, or None."""
+        return next((k for k in self.kpis if k.group == group and k.kpi == name), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Success definition (icpkit.outcomes) and data quality (icpkit.pipeline)
+
+
+class SuccessMetricWeight(_Section):
+    """One ingredient of the success score as it was used."""
+
+    name: str
+    weight: float = 1.0
+    direction: Literal["higher", "lower"] = "higher"
+
+
+class SuccessDefinition(_Section):
+    """Metrics, weights and group sizes behind best/worst; ``as_of`` is the data date."""
+
+    _omit_if_none = frozenset({"churned_is_worst", "lost_only_is_worst", "as_of"})
+
+    metrics: list[SuccessMetricWeight] = Field(default_factory=list)
+    best_share: float | None = None
+    worst_share: float | None = None
+    churned_is_worst: bool | None = None
+    lost_only_is_worst: bool | None = None
+    as_of: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class DataQualitySection(_Section):
+    """Load warnings (first 200 of ``n_warnings``), rows per table, missing tables and what they
+    would unlock."""
+
+    warnings: list[str] = Field(default_factory=list)
+    n_warnings: int = 0
+    tables: dict[str, int] = Field(default_factory=dict)
+    missing_tables: dict[str, str] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# The profile
+
+
 class IcpProfile(BaseModel):
-    """The whole ICP. ``to_json``/``from_json`` round-trip exactly."""
+    """The whole ICP. ``to_json``/``from_json`` round-trip exactly; ``from_json`` migrates."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,9 +337,7 @@ class IcpProfile(BaseModel):
     statement: str = ""
     criteria: list[RuleEvidence] = Field(default_factory=list)
     disqualifiers: list[RuleEvidence] = Field(default_factory=list)
-    success_definition: dict[str, Any] = Field(
-        default_factory=dict, description="Metrics, weights and group sizes behind best/worst."
-    )
+    success_definition: SuccessDefinition = Field(default_factory=SuccessDefinition)
     counts: dict[str, int] = Field(
         default_factory=dict,
         description="n_accounts, n_best, n_worst, n_deals… the evidence rests on.",
@@ -75,10 +346,10 @@ class IcpProfile(BaseModel):
     segments: list[dict[str, Any]] = Field(
         default_factory=list, description="Every reported segment with its full evidence."
     )
-    scorecard: dict[str, Any] | None = None
-    tiers: dict[str, Any] | None = None
-    validation: dict[str, Any] | None = None
-    data_quality: dict[str, Any] | None = None
+    scorecard: ScorecardSection | None = None
+    tiers: TiersSection | None = None
+    validation: ValidationSection | None = None
+    data_quality: DataQualitySection | None = None
     caveats: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
 
@@ -87,19 +358,20 @@ class IcpProfile(BaseModel):
 
     @classmethod
     def from_json(cls, text: str) -> IcpProfile:
+        """Read a profile of any supported schema version (older ones are migrated)."""
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"profile JSON is not valid JSON: {exc}") from None
         if not isinstance(raw, dict):
             raise ConfigError("profile JSON must be an object")
-        version = raw.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise ConfigError(
-                f"profile schema_version {version} is not supported (expected {SCHEMA_VERSION})"
-            )
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> IcpProfile:
+        """A profile from parsed JSON of any supported schema version (older ones are migrated)."""
         try:
-            return cls.model_validate(raw)
+            return cls.model_validate(migrate(raw))
         except ValueError as exc:
             raise ConfigError(f"profile JSON does not match the IcpProfile schema: {exc}") from None
 
@@ -111,3 +383,65 @@ class IcpProfile(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations: MIGRATIONS[n] lifts a raw profile dict from schema version n to n + 1.
+
+
+def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept scorecard, tiers, validation, success definition and data quality as
+    free-form dicts. Spellings some version-1 writers used are renamed to the typed fields
+    (``tiers.madkudu`` → ``tiers.bar``, ``tiers.tiers`` → ``tiers.table``, a scorecard wrapped as
+    ``{"scorecard": {...}}``, a metric named ``metric``); empty sections become absent ones."""
+    out = dict(raw)
+    tiers = out.get("tiers")
+    if isinstance(tiers, dict):
+        tiers = dict(tiers)
+        if "madkudu" in tiers and "bar" not in tiers:
+            tiers["bar"] = tiers.pop("madkudu")
+        if "tiers" in tiers and "table" not in tiers:
+            tiers["table"] = tiers.pop("tiers")
+        out["tiers"] = tiers or None
+    card = out.get("scorecard")
+    if isinstance(card, dict) and "scorecard" in card and "features" not in card:
+        out["scorecard"] = card["scorecard"]
+    for key in ("scorecard", "validation", "data_quality"):
+        if out.get(key) == {}:
+            out[key] = None
+    success = out.get("success_definition")
+    if isinstance(success, dict) and isinstance(success.get("metrics"), list):
+        metrics = [
+            {("name" if k == "metric" else k): v for k, v in m.items()}
+            if isinstance(m, dict)
+            else m
+            for m in success["metrics"]
+        ]
+        out["success_definition"] = {**success, "metrics": metrics}
+    out["schema_version"] = 2
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` (a parsed profile JSON) lifted to :data:`SCHEMA_VERSION`; no field means version 1.
+
+    Raises
+    ------
+    ConfigError
+        For a version newer than this icpkit reads, or not a whole number.
+    """
+    version = raw.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ConfigError(f"profile schema_version {version!r} is not a positive whole number")
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"profile schema_version {version} is newer than this icpkit reads "
+            f"(up to {SCHEMA_VERSION}): upgrade icpkit"
+        )
+    while version < SCHEMA_VERSION:
+        raw = MIGRATIONS[version](raw)
+        version = raw["schema_version"]
+    return raw

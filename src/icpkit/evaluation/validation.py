@@ -27,7 +27,7 @@ from icpkit.evaluation.kpis import (
     group_frames,
     group_kpis,
 )
-from icpkit.profile import IcpProfile
+from icpkit.profile import IcpProfile, ValidationSection
 from icpkit.stats import (
     Estimate,
     auc_with_ci,
@@ -84,6 +84,10 @@ class ValidationResult:
         out["kpis"] = [k.to_dict() for k in self.kpis]
         out["auc"] = None if self.auc is None else self.auc.to_dict()
         return json_safe(out)
+
+    def to_section(self) -> ValidationSection:
+        """The typed form stored in ``IcpProfile.validation``."""
+        return ValidationSection.model_validate(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationResult:

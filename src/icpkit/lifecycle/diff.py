@@ -16,7 +16,15 @@ from typing import Any
 import polars as pl
 
 from icpkit.errors import ConfigError, SchemaError
-from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.profile import (
+    IcpProfile,
+    KpiEstimate,
+    RuleEvidence,
+    SuccessDefinition,
+    SuccessMetricWeight,
+    TiersSection,
+    ValidationSection,
+)
 from icpkit.rules import Condition, parse_segment
 from icpkit.vocab import SCORE_MAX
 
@@ -32,8 +40,6 @@ KPI_WORDS = {
 }
 PERCENT_KPIS = {"win_rate", "conversion", "churn_rate"}
 KPI_GROUPS = ("Tier 1", "ICP", "Non-ICP")
-# A data date and group counts are results, not the definition (counts are in the evidence base).
-NOT_DEFINITION = {"as_of", "counts"}
 
 
 @dataclass(frozen=True)
@@ -279,31 +285,42 @@ def _lift_text(rule: RuleEvidence) -> str:
 # Success, statement, tiers, counts, KPIs
 
 
-def _success_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+def _success_changes(old: SuccessDefinition, new: SuccessDefinition) -> list[Change]:
     changes = []
-    for key in dict.fromkeys([*old, *new]):
-        if key in NOT_DEFINITION or old.get(key) == new.get(key):
-            continue
-        before, after = _fmt_setting(old.get(key)), _fmt_setting(new.get(key))
+    if old.metrics != new.metrics:
+        before, after = _fmt_metrics(old.metrics), _fmt_metrics(new.metrics)
         changes.append(
-            Change("success", "changed", key, f"success definition, {key}: {before} → {after}")
+            Change(
+                "success", "changed", "metrics", f"success definition, metrics: {before} → {after}"
+            )
         )
+    settings = (
+        ("best_share", old.best_share, new.best_share),
+        ("worst_share", old.worst_share, new.worst_share),
+        ("churned_is_worst", old.churned_is_worst, new.churned_is_worst),
+        ("lost_only_is_worst", old.lost_only_is_worst, new.lost_only_is_worst),
+    )
+    for key, a, b in settings:
+        if a != b:
+            before, after = _fmt_setting(a), _fmt_setting(b)
+            text = f"success definition, {key}: {before} → {after}"
+            changes.append(Change("success", "changed", key, text))
     return changes
 
 
-def _fmt_setting(value: Any) -> str:
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return ", ".join(_fmt_metric(v) for v in value)
-    if value is None:
-        return "(none)"
-    return str(value)
+def _fmt_setting(value: float | bool | None) -> str:
+    return "(none)" if value is None else str(value)
 
 
-def _fmt_metric(metric: dict[str, Any]) -> str:
-    text = str(metric.get("name", metric))
-    if metric.get("weight", 1) != 1:
-        text += f" ×{metric['weight']:g}"
-    if metric.get("direction") == "lower":
+def _fmt_metrics(metrics: list[SuccessMetricWeight]) -> str:
+    return ", ".join(_fmt_metric(m) for m in metrics) if metrics else "(none)"
+
+
+def _fmt_metric(metric: SuccessMetricWeight) -> str:
+    text = metric.name
+    if metric.weight != 1:
+        text += f" ×{metric.weight:g}"
+    if metric.direction == "lower":
         text += " (lower is better)"
     return text
 
@@ -321,28 +338,25 @@ def _statement_change(old: str, new: str) -> list[Change]:
     ]
 
 
-def _tier_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Change]:
-    cuts_a, cuts_b = (old or {}).get("cuts") or {}, (new or {}).get("cuts") or {}
+def _tier_changes(old: TiersSection | None, new: TiersSection | None) -> list[Change]:
+    if old is None and new is None:
+        return []
     changes = []
-    for key in dict.fromkeys([*cuts_a, *cuts_b]):
-        if cuts_a.get(key) != cuts_b.get(key):
-            tier = key.replace("tier", "Tier ")
-            changes.append(
-                Change(
-                    "tiers",
-                    "changed",
-                    tier,
-                    f"{tier} cut-off: {_cut_text(cuts_a.get(key))} → {_cut_text(cuts_b.get(key))}",
-                )
-            )
+    for i in (1, 2, 3):
+        cut_a = None if old is None else getattr(old.cuts, f"tier{i}")
+        cut_b = None if new is None else getattr(new.cuts, f"tier{i}")
+        if cut_a != cut_b:
+            tier = f"Tier {i}"
+            text = f"{tier} cut-off: {_cut_text(cut_a)} → {_cut_text(cut_b)}"
+            changes.append(Change("tiers", "changed", tier, text))
     return changes
 
 
-def _cut_text(cut: Any) -> str:
+def _cut_text(cut: int | None) -> str:
     """'fit score ≥ 52', or what a missing or unreachable cut means (scores run 0–100)."""
     if cut is None:
         return "(none)"
-    if isinstance(cut, int | float) and cut > SCORE_MAX:
+    if cut > SCORE_MAX:
         return "no account can reach it"
     return f"fit score ≥ {cut}"
 
@@ -358,30 +372,31 @@ def _count_changes(old: dict[str, int], new: dict[str, int]) -> list[Change]:
     return changes
 
 
-def _kpi_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Change]:
-    if not old or not new:
-        if bool(old) != bool(new):
-            state = "now has" if new else "no longer has"
+def _kpi_changes(old: ValidationSection | None, new: ValidationSection | None) -> list[Change]:
+    if old is None or new is None:
+        if (old is None) != (new is None):
+            state = "now has" if new is not None else "no longer has"
             return [Change("kpi", "changed", "validation", f"the newer version {state} a backtest")]
         return []
-    index_a = {(k["group"], k["kpi"]): k for k in old.get("kpis", [])}
-    index_b = {(k["group"], k["kpi"]): k for k in new.get("kpis", [])}
     changes, small = [], 0
     for group in KPI_GROUPS:
         for kpi, words in KPI_WORDS.items():
-            ka, kb = index_a.get((group, kpi)), index_b.get((group, kpi))
-            if not (ka and kb) or ka.get("value") is None or kb.get("value") is None:
+            ka, kb = old.kpi(group, kpi), new.kpi(group, kpi)
+            if ka is None or kb is None or ka.value is None or kb.value is None:
                 continue
-            if math.isclose(ka["value"], kb["value"], rel_tol=1e-9):
+            if math.isclose(ka.value, kb.value, rel_tol=1e-9):
                 continue
             note = _overlap_note(ka, kb)
-            if not note and not _material(kpi, ka["value"], kb["value"]):
+            if not note and not _material(kpi, ka.value, kb.value):
                 small += 1  # within noise: counted, not listed, so the changelog stays readable
                 continue
             text = f"{words} {group}: {_kpi_text(kpi, ka)} → {_kpi_text(kpi, kb)}{note}"
             changes.append(Change("kpi", "changed", f"{group} {kpi}", text))
-    for key, words in (("auc", "AUC"), ("top_decile_lift", "top-decile lift")):
-        va, vb = _scalar(old.get(key)), _scalar(new.get(key))
+    scalars = (
+        ("auc", "AUC", _value(old.auc), _value(new.auc)),
+        ("top_decile_lift", "top-decile lift", old.top_decile_lift, new.top_decile_lift),
+    )
+    for key, words, va, vb in scalars:
         if va is None or vb is None or math.isclose(va, vb, rel_tol=1e-9):
             continue
         if (key == "auc" and abs(vb - va) < 0.03) or (key != "auc" and not _material(key, va, vb)):
@@ -407,27 +422,24 @@ def _material(kpi: str, before: float, after: float) -> bool:
     return abs(after - before) >= 0.10 * max(abs(before), 1e-12)
 
 
-def _scalar(value: Any) -> float | None:
-    if isinstance(value, dict):
-        value = value.get("value")
-    return float(value) if isinstance(value, int | float) else None
+def _value(est: KpiEstimate | None) -> float | None:
+    return None if est is None else est.value
 
 
-def _kpi_text(kpi: str, est: dict[str, Any]) -> str:
-    value = est["value"]
+def _kpi_text(kpi: str, est: KpiEstimate) -> str:
+    value = est.value if est.value is not None else math.nan
     if kpi in PERCENT_KPIS:
         text = f"{value:.0%}"
     else:
         text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"{text} (n={est.get('n', '?')})"
+    return f"{text} (n={est.n})"
 
 
-def _overlap_note(a: dict[str, Any], b: dict[str, Any]) -> str:
-    bounds = [a.get("ci_low"), a.get("ci_high"), b.get("ci_low"), b.get("ci_high")]
-    if any(v is None for v in bounds):
+def _overlap_note(a: KpiEstimate, b: KpiEstimate) -> str:
+    if a.ci_low is None or a.ci_high is None or b.ci_low is None or b.ci_high is None:
         return ""
-    lo_a, hi_a, lo_b, hi_b = (float(v) for v in bounds)  # type: ignore[arg-type]
-    return "; the intervals do not overlap" if hi_b < lo_a or hi_a < lo_b else ""
+    overlap = not (b.ci_high < a.ci_low or a.ci_high < b.ci_low)
+    return "" if overlap else "; the intervals do not overlap"
 
 
 # ---------------------------------------------------------------------------------------------

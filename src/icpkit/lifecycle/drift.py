@@ -94,14 +94,9 @@ def _build_rate(
     if train_deals is not None:
         k, n = _closed_counts(train_deals, tier)
         return rate("build", "win_rate", k, n), "training deals"
-    for row in (profile.validation or {}).get("kpis", []):
-        if (
-            row.get("group") == tier
-            and row.get("kpi") == "win_rate"
-            and row.get("value") is not None
-        ):
-            n = int(row["n"])
-            return rate("build", "win_rate", round(row["value"] * n), n), "profile validation"
+    row = None if profile.validation is None else profile.validation.kpi(tier, "win_rate")
+    if row is not None and row.value is not None:
+        return rate("build", "win_rate", round(row.value * row.n), row.n), "profile validation"
     return None
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import altair as alt
 
 from icpkit.errors import IcpError
-from icpkit.profile import IcpProfile
+from icpkit.profile import IcpProfile, ValidationSection
 from icpkit.report import formatting as fmt
-from icpkit.report.tables_view import backtest_win_rates, tier_records
+from icpkit.report.tables_view import backtest_win_rates
 from icpkit.report.view import Chart
 from icpkit.rules import Condition, parse_condition
 
@@ -191,46 +191,39 @@ def tier_chart(profile: IcpProfile) -> Chart | None:
     """Value by tier: the out-of-time win rate of each tier with its interval when a backtest
     exists, else the success rate on the build data (labelled as such: it is optimistic)."""
     backtest = backtest_win_rates(profile.validation)
-    records = tier_records(profile.tiers)
     if backtest:
         values = [
             {
                 "tier": t,
-                "rate": float(k["value"]),
-                "low": k.get("ci_low"),
-                "high": k.get("ci_high"),
-                "label": fmt.percent(float(k["value"])),
+                "rate": float(k.value or 0.0),
+                "low": k.ci_low,
+                "high": k.ci_high,
+                "label": fmt.percent(float(k.value or 0.0)),
             }
             for t, k in backtest.items()
         ]
-        cut = (profile.validation or {}).get("cut_date", "the cut")
+        cut = (profile.validation and profile.validation.cut_date) or "the cut"
         caption = f"Win rate of deals created after {cut}, by tier (backtest, 95% intervals)."
         title = "win rate after cut"
     else:
-        metric = next(
-            (
-                m
-                for m in ("success_rate", "best_rate", "win_rate")
-                if records and all(r.get(m) is not None for r in records)
-            ),
-            None,
-        )
-        if metric is None:
+        rows = [] if profile.tiers is None else profile.tiers.table
+        rates = [r.success_rate for r in rows]
+        if not rows or any(rate is None for rate in rates):
             return None
         values = [
             {
-                "tier": str(r.get("tier", r.get("name", ""))),
-                "rate": float(r[metric]),
+                "tier": r.tier,
+                "rate": float(rate or 0.0),
                 "low": None,
                 "high": None,
-                "label": fmt.percent(float(r[metric])),
+                "label": fmt.percent(float(rate or 0.0)),
             }
-            for r in records
+            for r, rate in zip(rows, rates, strict=True)
         ]
         caption = (
             "Success rate in each tier on the data the ICP was built from (in-sample: optimistic)."
         )
-        title = fmt.header(metric)
+        title = fmt.header("success_rate")
     return Chart(
         "tiers", "Value by tier", caption, to_svg(_styled(_rate_bars(values, title)), "tiers")
     )
@@ -253,18 +246,16 @@ def _rate_bars(values: list[dict[str, Any]], title: str) -> alt.TopLevelMixin:
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
 
 
-def gains_chart(validation: Mapping[str, Any] | None) -> Chart | None:
+def gains_chart(validation: ValidationSection | None) -> Chart | None:
     """Cumulative gains of the backtest: share of wins captured by the top x% of scored deals."""
-    rows = [
-        r
-        for r in (validation or {}).get("gains") or []
-        if r.get("cum_share_of_deals") is not None and r.get("cum_share_of_wins") is not None
+    points = [
+        (r.cum_share_of_deals, r.cum_share_of_wins)
+        for r in (validation.gains if validation is not None else [])
+        if r.cum_share_of_deals is not None and r.cum_share_of_wins is not None
     ]
-    if not rows:
+    if not points:
         return None
-    values = [{"x": 0.0, "y": 0.0}] + [
-        {"x": float(r["cum_share_of_deals"]), "y": float(r["cum_share_of_wins"])} for r in rows
-    ]
+    values = [{"x": 0.0, "y": 0.0}] + [{"x": float(x), "y": float(y)} for x, y in points]
     diagonal = (
         alt.Chart(alt.Data(values=[{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]))
         .mark_line(color=NEUTRAL, strokeDash=[4, 3])

@@ -31,20 +31,17 @@ PDF_MISSING = "PDF output needs WeasyPrint: pip install 'icpkit[pdf]'"
 
 @dataclass(frozen=True)
 class ReportInput:
-    """What a report renders: a profile and, optionally, its version, changelog and check output.
+    """What a report renders: a profile and, optionally, its version and changelog.
 
-    ``diff_text`` is the changelog against the previous version, already computed by the store's
-    diff; ``accounts_sample`` may hold ``{"single_traits": [...]}`` rows (same shape as the
-    profile's) for charts of attributes the profile itself has no profile for.
+    ``diff_text`` is the changelog against the previous version, computed by the caller
+    (``pipeline.render_report`` runs :func:`icpkit.lifecycle.diff.diff_profiles` on the two
+    stored versions and passes ``ProfileDiff.to_text()``); the report only renders it.
     """
 
     profile: IcpProfile
     version: int | None = None
     version_note: str = ""
     diff_text: str | None = None
-    diff: dict[str, Any] | None = None
-    check_lines: list[str] | None = None
-    accounts_sample: dict[str, Any] | None = None
 
 
 Limits = tuple[int, int]
@@ -68,15 +65,14 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
     """
     p = report.profile
     max_criteria, max_disqualifiers = limits
-    chart_profile = _with_sample_traits(p, report.accounts_sample)
     rows = [v.criterion_row(r) for r in p.criteria]
     disq = [v.criterion_row(r) for r in p.disqualifiers]
     scorecard, scorecard_note = t.scorecard_table(p.scorecard)
-    quality_lines, quality_tables = v.quality_summary(p.data_quality, report.check_lines)
+    quality_lines, quality_tables = v.quality_summary(p.data_quality)
     view = v.ReportView(
         title=p.name if p.name and p.name != "icp" else "Ideal Customer Profile",
         version_label=_version_label(report),
-        data_date=str(p.success_definition.get("as_of") or p.provenance.get("data_date") or "–"),
+        data_date=p.success_definition.as_of or "–",
         built_at=p.created_at[:10],
         statement=p.statement,
         criteria_groups=v.group_criteria(rows[:max_criteria]),
@@ -86,7 +82,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         tiers=t.tiers_table(p.tiers, t.ONEPAGER_TIER_COLUMNS, p.validation, compact=True),
         tiers_detail=t.tiers_table(p.tiers, validation=p.validation),
         tier_note=t.tier_note(p.tiers),
-        charts=chart_makers.onepager_charts(chart_profile),
+        charts=chart_makers.onepager_charts(p),
         counts_line=v.counts_line(p.counts),
         segments=v.segments_table(p),
         single_traits=v.single_trait_tables(p.single_traits),
@@ -97,35 +93,16 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         gains_chart=chart_makers.gains_chart(p.validation),
         quality_lines=quality_lines,
         quality_tables=quality_tables,
-        diff_text=report.diff_text or _diff_dict_text(report.diff),
+        diff_text=report.diff_text or "",
         method_lines=v.method_lines(p),
-        caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
+        caveats=[*p.caveats, *(p.validation.caveats if p.validation else [])],
     )
     return _with_missing(view)
-
-
-def _with_sample_traits(profile: IcpProfile, sample: dict[str, Any] | None) -> IcpProfile:
-    """The profile's single traits plus sample rows for attributes the profile has none of."""
-    extra = list((sample or {}).get("single_traits") or [])
-    have = {t.get("attribute") for t in profile.single_traits}
-    extra = [t for t in extra if t.get("attribute") not in have]
-    if not extra:
-        return profile
-    return profile.model_copy(update={"single_traits": [*profile.single_traits, *extra]})
 
 
 def _version_label(report: ReportInput) -> str:
     label = f"v{report.version}" if report.version is not None else "unsaved"
     return f"{label} — {report.version_note}" if report.version_note else label
-
-
-def _diff_dict_text(diff: dict[str, Any] | None) -> str:
-    if not diff:
-        return ""
-    text = diff.get("text") or diff.get("summary")
-    if isinstance(text, str):
-        return text
-    return "\n".join(f"{k}: {val}" for k, val in diff.items() if not isinstance(val, (dict, list)))
 
 
 def _with_missing(view: v.ReportView) -> v.ReportView:

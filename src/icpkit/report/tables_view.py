@@ -6,9 +6,17 @@ and validation measured.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
+from icpkit.profile import (
+    KpiEstimate,
+    ScorecardSection,
+    TiersSection,
+    ValidationSection,
+)
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
 from icpkit.report.view import Titled
@@ -26,52 +34,47 @@ SHARE_KPIS = frozenset({"win_rate", "conversion", "churn_rate"})
 
 
 def tier_records(
-    tiers: Mapping[str, Any] | None, validation: Mapping[str, Any] | None = None
+    tiers: TiersSection | None, validation: ValidationSection | None = None
 ) -> list[dict[str, Any]]:
     """The per-tier rows of the tiers result (count, success rate…) with each tier's least score.
 
-    With a backtest, each row also carries the tier's out-of-time win rate (value, interval, n),
-    so the in-sample success rate is never shown alone.
+    With a backtest, each row also carries the tier's out-of-time win rate (a ``KpiEstimate``:
+    value, interval, n), so the in-sample success rate is never shown alone.
     """
-    if not tiers:
+    if tiers is None:
         return []
-    rows = tiers.get("table") or tiers.get("tiers") or []
-    if isinstance(rows, Mapping):  # {"Tier 1": {...}, ...}
-        rows = [{"tier": name, **dict(v)} for name, v in rows.items()]
-    cuts = tiers.get("cuts") or {}
-    least: dict[str, Any] = {f"Tier {i}": cuts.get(f"tier{i}") for i in (1, 2, 3)}
-    if cuts.get("tier3") is not None:  # Non-fit: below Tier 3, or any score with a disqualifier
-        least["Non-fit"] = f"<{cuts['tier3']}"
+    cuts = tiers.cuts
+    least: dict[str, int | str] = {"Tier 1": cuts.tier1, "Tier 2": cuts.tier2, "Tier 3": cuts.tier3}
+    least["Non-fit"] = f"<{cuts.tier3}"  # below Tier 3, or any score with a disqualifier
     backtest = backtest_win_rates(validation)
     out = []
-    for r in rows:
-        if isinstance(r, Mapping):
-            score = least.get(str(r.get("tier")))
-            extra = {"backtest_win_rate": backtest[str(r.get("tier"))]} if backtest else {}
-            out.append({**({"min_score": score} if score is not None else {}), **r, **extra})
+    for r in tiers.table:
+        extra = {"backtest_win_rate": backtest[r.tier]} if backtest else {}
+        score = least.get(r.tier)
+        out.append(
+            {**({"min_score": score} if score is not None else {}), **r.model_dump(), **extra}
+        )
     return out
 
 
-def backtest_win_rates(validation: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
-    """Out-of-time win rate per tier from the backtest KPIs: {tier: {value, ci_low, ci_high, n}}."""
-    kpis = (validation or {}).get("kpis") or []
+def backtest_win_rates(validation: ValidationSection | None) -> dict[str, KpiEstimate]:
+    """Out-of-time win rate per tier from the backtest KPIs."""
+    if validation is None:
+        return {}
     return {
-        str(k["group"]): k
-        for k in kpis
-        if isinstance(k, Mapping)
-        and k.get("kpi") == "win_rate"
-        and k.get("value") is not None
-        and str(k.get("group", "")).startswith(("Tier", "Non-fit"))
+        k.group: k
+        for k in validation.kpis
+        if k.kpi == "win_rate" and k.value is not None and k.group.startswith(("Tier", "Non-fit"))
     }
 
 
-def backtest_cell(k: Mapping[str, Any], *, interval: bool = True) -> str:
+def backtest_cell(k: KpiEstimate, *, interval: bool = True) -> str:
     """'58% [51–64%] n=225' (or '58% n=225' where space is short): a rate, interval and n."""
-    low, high = k.get("ci_low"), k.get("ci_high")
     ci = ""
-    if interval and low is not None and high is not None:
-        ci = f" [{fmt.percent(float(low))}–{fmt.percent(float(high))}]"
-    return f"{fmt.percent(k['value'])}{ci} n={k.get('n', '?')}"
+    if interval and k.ci_low is not None and k.ci_high is not None:
+        ci = f" [{fmt.percent(k.ci_low)}–{fmt.percent(k.ci_high)}]"
+    value = fmt.DASH if k.value is None else fmt.percent(k.value)
+    return f"{value}{ci} n={k.n}"
 
 
 TIER_COLUMNS = (
@@ -96,9 +99,9 @@ ONEPAGER_TIER_COLUMNS = (
 
 
 def tiers_table(
-    tiers: Mapping[str, Any] | None,
+    tiers: TiersSection | None,
     columns: Sequence[str] = TIER_COLUMNS,
-    validation: Mapping[str, Any] | None = None,
+    validation: ValidationSection | None = None,
     *,
     compact: bool = False,
 ) -> Table:
@@ -127,54 +130,45 @@ def tiers_table(
     return Table(headers or table.columns, table.rows, numeric or table.numeric)
 
 
-def tier_note(tiers: Mapping[str, Any] | None) -> str:
+def tier_note(tiers: TiersSection | None) -> str:
     """One line on what the tiers achieve (Tier 1+2 share of accounts and of successes)."""
-    m = (tiers or {}).get("bar") or (tiers or {}).get("madkudu") or {}
-    share, success = m.get("tier12_share"), m.get("tier12_success_share")
-    if share is None or success is None:
+    bar = None if tiers is None else tiers.bar
+    if bar is None:
         return ""
     return (
-        f"Tier 1 and 2 are {fmt.percent(share)} of accounts and hold "
-        f"{fmt.percent(success)} of the successes."
+        f"Tier 1 and 2 are {fmt.percent(bar.tier12_share)} of accounts and hold "
+        f"{fmt.percent(bar.tier12_success_share)} of the successes."
     )
 
 
-def scorecard_table(scorecard: Mapping[str, Any] | None) -> tuple[Table, str]:
+def scorecard_table(scorecard: ScorecardSection | None) -> tuple[Table, str]:
     """The points table (attribute, bin, points) and a line on how points add up to the score."""
-    if not scorecard:
+    if scorecard is None:
         return Table((), (), ()), ""
-    card = scorecard.get("scorecard", scorecard)
     rows = []
-    for feature in card.get("features", []):
-        labels, points = feature.get("labels", []), feature.get("points", [])
-        for i, (label, pts) in enumerate(zip(labels, points, strict=False)):
+    for feature in scorecard.features:
+        for i, (label, pts) in enumerate(zip(feature.labels, feature.points, strict=False)):
             rows.append(
                 {
-                    "attribute": feature.get("name", "") if i == 0 else "",
+                    "attribute": feature.name if i == 0 else "",
                     "bin": label,
-                    "points": f"{pts:+d}" if isinstance(pts, int) else pts,
+                    "points": f"{pts:+d}",
                 }
             )
     table = records_table(rows, ["attribute", "bin", "points"])
     table = Table(table.columns, table.rows, (False, False, True))
-    base = card.get("base")
     note = (
-        ""
-        if base is None
-        else (
-            f"Every account starts at {base} points; its fit score (0–100) is that base plus the "
-            "points of the bin it falls in for each attribute."
-        )
+        f"Every account starts at {scorecard.base} points; its fit score (0–100) is that base "
+        "plus the points of the bin it falls in for each attribute."
     )
     return table, note
 
 
-def kpi_table(validation: Mapping[str, Any]) -> Table:
+def kpi_table(validation: ValidationSection) -> Table:
     """Backtest KPIs, one row per group (tiers, ICP, non-ICP, all), each cell ``value (CI) n``."""
     cells: dict[str, dict[str, str]] = {}
-    kpis = [k for k in validation.get("kpis", []) if isinstance(k, Mapping)]
-    for k in kpis:
-        cells.setdefault(str(k.get("group")), {})[str(k.get("kpi"))] = _kpi_cell(k)
+    for k in validation.kpis:
+        cells.setdefault(k.group, {})[k.kpi] = _kpi_cell(k)
     names = [n for n in KPI_ORDER if any(n in row for row in cells.values())]
     names += sorted({n for row in cells.values() for n in row} - set(names))
     names = [n for n in names if any(row.get(n, fmt.DASH) != fmt.DASH for row in cells.values())]
@@ -184,60 +178,57 @@ def kpi_table(validation: Mapping[str, Any]) -> Table:
     return Table(headers, rows, (False, *(False for _ in names)))
 
 
-def _kpi_cell(k: Mapping[str, Any]) -> str:
-    v = k.get("value")
-    if v is None:
+def _kpi_cell(k: KpiEstimate) -> str:
+    if k.value is None:
         return fmt.DASH
-    name = str(k.get("kpi"))
-    key = "rate" if name in SHARE_KPIS else "value"
-    text = fmt.value(key, float(v))
-    lo, hi = k.get("ci_low"), k.get("ci_high")
-    if lo is not None and hi is not None:
-        text += f" ({fmt.value(key, float(lo))}–{fmt.value(key, float(hi))})"
-    return f"{text} n={int(k.get('n') or 0):,}"
+    key = "rate" if k.kpi in SHARE_KPIS else "value"
+    text = fmt.value(key, k.value)
+    if k.ci_low is not None and k.ci_high is not None:
+        text += f" ({fmt.value(key, k.ci_low)}–{fmt.value(key, k.ci_high)})"
+    return f"{text} n={k.n:,}"
 
 
-def validation_lines(v: Mapping[str, Any]) -> list[str]:
+def validation_lines(v: ValidationSection) -> list[str]:
     """The backtest in sentences: cut, sizes, AUC, top-decile lift, coverage, weakened rules."""
     lines = [
-        f"Backtest from {v.get('cut_date') or 'the cut date'}: {v.get('n_deals', 0):,} deals "
-        f"({v.get('n_closed', 0):,} closed) on {v.get('n_accounts', 0):,} accounts; "
-        f"evidence {v.get('evidence', 'unknown')}."
+        f"Backtest from {v.cut_date or 'the cut date'}: {v.n_deals:,} deals "
+        f"({v.n_closed:,} closed) on {v.n_accounts:,} accounts; "
+        f"evidence {v.evidence}."
     ]
-    auc = v.get("auc") or {}
-    if auc.get("value") is not None:
+    auc = v.auc
+    if auc is not None and auc.value is not None:
         lines.append(
-            f"AUC of the fit score on won vs lost deals: {auc['value']:.2f} "
-            f"({_pair(auc, 'number')}, n={auc.get('n', 0):,})."
+            f"AUC of the fit score on won vs lost deals: {auc.value:.2f} "
+            f"({_pair(auc, 'number')}, n={auc.n:,})."
         )
-    if v.get("top_decile_lift") is not None:
+    if v.top_decile_lift is not None:
         lines.append(
-            f"Top decile of fit score: {fmt.lift(v['top_decile_lift'])} the average win rate."
+            f"Top decile of fit score: {fmt.lift(v.top_decile_lift)} the average win rate."
         )
-    m = v.get("madkudu") or {}
-    if m.get("flagged_share") is not None and m.get("wins_share") is not None:
+    m = v.madkudu
+    if m.flagged_share is not None and m.wins_share is not None:
         lines.append(
-            f"Tier 1 and 2 flag {fmt.percent(m['flagged_share'])} of accounts and hold "
-            f"{fmt.percent(m['wins_share'])} of the wins."
+            f"Tier 1 and 2 flag {fmt.percent(m.flagged_share)} of accounts and hold "
+            f"{fmt.percent(m.wins_share)} of the wins."
         )
-    c = v.get("coverage") or {}
-    if c.get("best_in_icp_share") is not None:
+    c = v.coverage
+    if c.best_in_icp_share is not None:
         lines.append(
-            f"The ICP describes {fmt.percent(c['best_in_icp_share'])} of the "
-            f"{c.get('n_best', 0):,} best customers after the cut."
+            f"The ICP describes {fmt.percent(c.best_in_icp_share)} of the "
+            f"{c.n_best:,} best customers after the cut."
         )
-    weak = [r.get("rule") for r in v.get("criteria", []) if r.get("weakened")]
+    weak = [r.rule for r in v.criteria if r.weakened]
     if weak:
-        lines.append("Criteria whose evidence weakened after the cut: " + "; ".join(map(str, weak)))
+        lines.append("Criteria whose evidence weakened after the cut: " + "; ".join(weak))
     return lines
 
 
-def _pair(d: Mapping[str, Any], kind: str) -> str:
-    lo, hi = d.get("ci_low"), d.get("ci_high")
+def _pair(k: KpiEstimate, kind: str) -> str:
+    lo, hi = k.ci_low, k.ci_high
     return fmt.DASH if lo is None or hi is None else fmt.interval(lo, hi, kind)
 
 
-def validation_tables(v: Mapping[str, Any]) -> list[Titled]:
+def validation_tables(v: ValidationSection) -> list[Titled]:
     """KPIs by tier, the gains table, calibration and the criteria re-check, each when present."""
     out = [
         Titled(
@@ -256,13 +247,13 @@ def validation_tables(v: Mapping[str, Any]) -> list[Titled]:
         "cum_share_of_wins",
         "cum_lift",
     ]
-    named = (
-        ("gains", "Gains by decile of fit score", gains_cols),
-        ("reliability", "Calibration: predicted probability vs observed win rate", None),
-        ("criteria", "Criteria re-checked on the best customers after the cut", None),
+    named: tuple[tuple[Sequence[BaseModel], str, list[str] | None], ...] = (
+        (v.gains, "Gains by decile of fit score", gains_cols),
+        (v.reliability, "Calibration: predicted probability vs observed win rate", None),
+        (v.criteria, "Criteria re-checked on the best customers after the cut", None),
     )
-    for key, title, cols in named:
-        rows = [r for r in v.get(key) or [] if isinstance(r, Mapping)]
+    for records, title, cols in named:
+        rows = [r.model_dump() for r in records]
         if rows:
             present = [c for c in cols if any(c in r for r in rows)] if cols else None
             out.append(Titled(title, records_table(rows, present)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icpkit.errors import IcpError
-from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
 from icpkit.rules import parse_segment
@@ -302,31 +302,27 @@ def segments_table(profile: IcpProfile) -> Table:
     return records_table(rows, [c for c in SEGMENT_COLUMNS if any(c in r for r in rows)])
 
 
-def quality_summary(
-    quality: Mapping[str, Any] | None, check_lines: Sequence[str] | None
-) -> tuple[list[str], list[Titled]]:
+def quality_summary(quality: DataQualitySection | None) -> tuple[list[str], list[Titled]]:
     """Data-quality sentences (warnings, missing tables and what they would unlock) and tables."""
-    lines: list[str] = list(check_lines or [])
+    lines: list[str] = []
     tables: list[Titled] = []
-    if not quality:
+    if quality is None:
         return lines, tables
-    n = int(quality.get("n_warnings", len(quality.get("warnings", []))))
+    n = max(quality.n_warnings, len(quality.warnings))
     lines.append(
         f"{n:,} warning{'s' if n != 1 else ''} while loading the data."
         if n
         else "No warnings while loading the data."
     )
-    lines += [f"Warning: {w}" for w in list(quality.get("warnings", []))[:20]]
+    lines += [f"Warning: {w}" for w in quality.warnings[:20]]
     if n > 20:
         lines.append(f"… and {n - 20:,} more (run `icpkit check` for the full list).")
-    missing = quality.get("missing_tables") or {}
-    if isinstance(missing, Mapping):
-        lines += [f"Missing table {t}: it would unlock {what}." for t, what in missing.items()]
-    else:
-        lines += [f"Missing table {t}." for t in missing]
-    sizes = quality.get("tables") or {}
+    lines += [
+        f"Missing table {t}: it would unlock {what}." for t, what in quality.missing_tables.items()
+    ]
+    sizes = quality.tables
     if sizes:
-        rows = [{"table": t, "rows": int(v)} for t, v in sizes.items()]
+        rows = [{"table": t, "rows": v} for t, v in sizes.items()]
         tables.append(Titled("Rows per table", records_table(rows)))
     return lines, tables
 
@@ -348,13 +344,9 @@ def method_lines(profile: IcpProfile) -> list[str]:
     """How the ICP was found and how much to trust it, in plain sentences from stored results."""
     lines = []
     sd = profile.success_definition
-    metrics = [
-        str(m.get("name", m.get("metric", "")))
-        for m in sd.get("metrics", [])
-        if isinstance(m, Mapping)
-    ]
+    metrics = [m.name for m in sd.metrics]
     if metrics:
-        best, worst = sd.get("best_share"), sd.get("worst_share")
+        best, worst = sd.best_share, sd.worst_share
         shares = (
             f" The top {fmt.percent(best)} are the best customers and the bottom "
             f"{fmt.percent(worst)} the worst."

@@ -20,7 +20,7 @@ from icpkit.rules import parse_segment
 from icpkit.scoring.binning import condition_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.explain import SEPARATOR, Explanation, explanation, top_reasons
-from icpkit.scoring.tiers import Fit, TierCuts, assign_tiers, cuts_from_dict
+from icpkit.scoring.tiers import Fit, TierCuts, assign_tiers, cuts_of
 from icpkit.vocab import TIERS
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class ScoringPlan:
             card=Scorecard.from_dict(profile.scorecard),
             criteria=tuple(c.rule for c in profile.criteria),
             disqualifiers=tuple(d.rule for d in profile.disqualifiers),
-            cuts=cuts_from_dict(profile.tiers),
+            cuts=cuts_of(profile.tiers),
         )
 
     @property

@@ -22,9 +22,10 @@ import numpy as np
 import pyarrow as pa
 
 from icpkit.errors import ConfigError, SchemaError
+from icpkit.profile import SCORECARD_FORMAT, ScorecardSection
 from icpkit.scoring.binning import Feature
 
-FORMAT = "icpkit.scorecard/1"
+FORMAT = SCORECARD_FORMAT
 SCORE_MAX = 100
 PARALLEL_ROWS = 100_000  # batches at least this long are coded on a thread pool
 
@@ -156,7 +157,10 @@ class Scorecard:
         }
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Scorecard:
+    def from_dict(cls, raw: dict[str, Any] | ScorecardSection) -> Scorecard:
+        """Read back :meth:`to_dict` output, or a profile's typed scorecard section."""
+        if isinstance(raw, ScorecardSection):
+            raw = raw.model_dump(mode="json")
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
             raise ConfigError(f"not a scorecard (expected format {FORMAT!r}; found {found!r})")

@@ -7,9 +7,10 @@
 - **Non-fit**: a disqualifier hit, or a score below the Tier-3 cut.
 
 With no criteria at all (discovery found none, or a spec lists only points) the criterion tests
-are dropped and tiers follow the score alone; the tiers dict says so. Cut-offs are chosen on the
-training accounts so that each tier holds close to its target share (``TierConfig``), with a floor
-that keeps Tier 1 among the top ``tier1_share + tier2_share`` of scores.
+are dropped and tiers follow the score alone; the profile's tiers section says so
+(``criteria_based``). Cut-offs are chosen on the training accounts so that each tier holds close
+to its target share (``TierConfig``), with a floor that keeps Tier 1 among the top
+``tier1_share + tier2_share`` of scores.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from icpkit.config import TierConfig
 from icpkit.errors import ConfigError
+from icpkit.profile import TiersSection
 from icpkit.vocab import ICP_TIERS, TIERS, UNREACHABLE_CUT
 
 
@@ -148,19 +149,11 @@ def madkudu_bar(table: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def tiers_frame(tiers_dict: dict[str, Any]) -> pl.DataFrame:
-    """The tier table of a tiers dict as a frame (one row per tier)."""
-    return pl.DataFrame(tiers_dict.get("table", []))
-
-
-def cuts_from_dict(raw: dict[str, Any] | None) -> TierCuts:
-    """The cuts stored in a profile's tiers dict."""
-    if not raw or "cuts" not in raw:
+def cuts_of(tiers: TiersSection | None) -> TierCuts:
+    """The cuts stored in a profile's tiers section."""
+    if tiers is None:
         raise ConfigError(
             "the profile has no tier cuts (build it again, or add [tiers] to the spec)"
         )
-    c = raw["cuts"]
-    try:
-        return TierCuts(int(c["tier1"]), int(c["tier2"]), int(c["tier3"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"tier cuts {c!r} are malformed: {exc}") from None
+    c = tiers.cuts
+    return TierCuts(c.tier1, c.tier2, c.tier3)
