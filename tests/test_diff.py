@@ -189,7 +189,7 @@ def test_tier_migration_table() -> None:
     moved = {(m["tier_a"], m["tier_b"]): m["n"] for m in diff.migration}
     assert moved[("Tier 1", "Tier 2")] == 1 and moved[("Tier 3", "Tier 1")] == 1
     assert sum(moved.values()) == 5
-    table = diff.migration_frame()
+    table = diff.to_frame("migration")
     assert table["tier_a"].to_list() == ["Tier 1", "Tier 2", "Tier 3", "Non-fit"]
     assert "2 changed tier" in diff.to_text() and "moved Tier 1 → Tier 2" in diff.to_text()
 

@@ -37,8 +37,8 @@ def test_shrunk_win_rate_ranks_forty_of_fifty_above_one_of_one() -> None:
     out = compute_outcomes(
         CrmData(accounts=_accounts(["one", "many", "other"]), deals=_deals(rows))
     )
-    shrunk = dict(out.frame.select("account_id", "win_rate_shrunk").iter_rows())
-    raw = dict(out.frame.select("account_id", "win_rate").iter_rows())
+    shrunk = dict(out.to_frame().select("account_id", "win_rate_shrunk").iter_rows())
+    raw = dict(out.to_frame().select("account_id", "win_rate").iter_rows())
     assert raw["one"] == 1.0 > raw["many"]
     assert shrunk["many"] > shrunk["one"]
 
@@ -66,8 +66,8 @@ def test_lost_only_and_churned_are_worst_and_prospects_unranked() -> None:
     out = compute_outcomes(
         CrmData(accounts=accounts, deals=deals, subscriptions=subs), as_of=date(2024, 1, 1)
     )
-    labels = dict(out.frame.select("account_id", "label").iter_rows())
-    reasons = dict(out.frame.select("account_id", "reason").iter_rows())
+    labels = dict(out.to_frame().select("account_id", "label").iter_rows())
+    reasons = dict(out.to_frame().select("account_id", "reason").iter_rows())
     assert labels == {
         "won_big": "best",
         "lost_only": "worst",
@@ -90,7 +90,7 @@ def test_amounts_in_reasons_read_like_a_person_writes_them(amount: float, text: 
             accounts=_accounts(["a", "b"]), deals=_deals([("a", "won", amount), ("b", "lost", 1.0)])
         )
     )
-    reason = out.frame.filter(pl.col("account_id") == "a")["reason"].item()
+    reason = out.to_frame().filter(pl.col("account_id") == "a")["reason"].item()
     assert f"won revenue {text} (" in reason
 
 
@@ -101,16 +101,19 @@ def test_a_single_lost_deal_is_ranked_not_forced_worst() -> None:
         CrmData(accounts=_accounts(ids), deals=_deals(rows)),
         SuccessConfig(worst_share=0.1, lost_only_min_deals=2),
     )
-    frame = out.frame.filter(pl.col("account_id") == "a9")
+    frame = out.to_frame().filter(pl.col("account_id") == "a9")
     assert frame["label"].item() == "worst"  # bottom of the ranking, not forced
     assert "rank 10 of 10" in frame["reason"].item()
-    assert "top 10%" in out.frame.filter(pl.col("account_id") == "a8")["reason"].item()
+    assert "top 10%" in out.to_frame().filter(pl.col("account_id") == "a8")["reason"].item()
     out = compute_outcomes(
         CrmData(accounts=_accounts(ids), deals=_deals(rows)),
         SuccessConfig(worst_share=0.1, lost_only_min_deals=1),
     )
     assert (
-        out.frame.filter(pl.col("account_id") == "a9")["reason"].item().startswith("lost its only")
+        out.to_frame()
+        .filter(pl.col("account_id") == "a9")["reason"]
+        .item()
+        .startswith("lost its only")
     )
 
 
@@ -149,7 +152,7 @@ def test_direction_lower_is_better_flips_the_ranking() -> None:
         worst_share=0.4,
     )
     out = compute_outcomes(CrmData(accounts=accounts, deals=deals), cfg)
-    assert dict(out.frame.select("account_id", "label").iter_rows()) == {
+    assert dict(out.to_frame().select("account_id", "label").iter_rows()) == {
         "fast": "best",
         "slow": "worst",
     }

@@ -62,7 +62,7 @@ def test_versions_are_numbered_and_read_back(tmp_path: Path) -> None:
     assert got.note == "second" and got.validation == {"auc": 0.7}
     assert got.profile().criteria[0].rule == "industry = 'Software'"
     assert json.dumps(got.to_dict())  # JSON-safe
-    assert store.versions_frame().height == 3
+    assert store.to_frame().height == 3
     assert (tmp_path / ".icpkit" / "versions.sqlite").exists()
 
 

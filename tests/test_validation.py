@@ -220,7 +220,7 @@ def test_every_kpi_has_n_and_an_interval_around_its_value(backtest: ValidationRe
         (with_ci["ci_low"] <= with_ci["value"]) & (with_ci["value"] <= with_ci["ci_high"])
     ).all()
     assert (frame["n"] >= 0).all()
-    assert backtest.kpi_table().height == len(GROUPS)
+    assert backtest.to_frame(wide=True).height == len(GROUPS)
 
 
 def test_result_is_json_safe_and_round_trips(backtest: ValidationResult) -> None:

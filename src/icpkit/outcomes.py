@@ -43,12 +43,12 @@ METRICS: dict[str, tuple[str, str, str]] = {
 class Outcomes:
     """Outcome metrics, success score, rank and label per account.
 
-    ``frame`` has one row per account (in the order of ``crm.accounts``) with ``account_id``, the
+    :meth:`to_frame` has one row per account (in the order of ``crm.accounts``) with ``account_id``, the
     metrics, ``success_score`` (0–1, null when unranked), ``rank`` (1 = best), ``label`` and
     ``reason``. ``metrics`` are the success metrics actually used, with weights and directions.
     """
 
-    frame: pl.DataFrame
+    _frame: pl.DataFrame
     metrics: tuple[SuccessMetric, ...]
     as_of: date
     settings: SuccessConfig
@@ -57,7 +57,7 @@ class Outcomes:
     def labels_for(self, accounts: pl.DataFrame) -> np.ndarray:
         """Labels aligned with the rows of ``accounts`` ('unranked' for unknown accounts)."""
         joined = accounts.select("account_id").join(
-            self.frame.select("account_id", "label"),
+            self._frame.select("account_id", "label"),
             on="account_id",
             how="left",
             maintain_order="left",
@@ -66,10 +66,10 @@ class Outcomes:
 
     def group(self, label: str) -> pl.DataFrame:
         """The accounts with one label, best ranked first."""
-        return self.frame.filter(pl.col("label") == label).sort("rank", nulls_last=True)
+        return self._frame.filter(pl.col("label") == label).sort("rank", nulls_last=True)
 
     def counts(self) -> dict[str, int]:
-        got = dict(self.frame.group_by("label").len().iter_rows())
+        got = dict(self._frame.group_by("label").len().iter_rows())
         return {label: int(got.get(label, 0)) for label in LABELS}
 
     def definition(self) -> dict[str, Any]:
@@ -88,7 +88,8 @@ class Outcomes:
         return {"definition": self.definition(), "notes": list(self.notes)}
 
     def to_frame(self) -> pl.DataFrame:
-        return self.frame
+        """One row per account: the metrics, success score, rank, label and reason."""
+        return self._frame
 
 
 def compute_outcomes(
@@ -118,7 +119,7 @@ def compute_outcomes(
     frame = frame.with_columns(_reasons(frame, metrics))
     frame = frame.drop([c for c in frame.columns if c.startswith("_")])
     notes = _notes(crm, metrics)
-    return Outcomes(frame=frame, metrics=metrics, as_of=as_of, settings=success, notes=notes)
+    return Outcomes(_frame=frame, metrics=metrics, as_of=as_of, settings=success, notes=notes)
 
 
 def default_metrics(crm: CrmData, frame: pl.DataFrame) -> tuple[SuccessMetric, ...]:

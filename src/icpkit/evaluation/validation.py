@@ -102,8 +102,14 @@ class ValidationResult:
         except (KeyError, TypeError) as exc:
             raise SchemaError(f"validation results are not in the expected shape: {exc}") from None
 
-    def to_frame(self) -> pl.DataFrame:
-        """Groups × KPIs, long: group, kpi, value, n, ci_low, ci_high, weak."""
+    def to_frame(self, *, wide: bool = False) -> pl.DataFrame:
+        """Groups × KPIs, long: group, kpi, value, n, ci_low, ci_high, weak.
+
+        ``wide=True``: one row per group and one column per KPI, each cell
+        ``value [low, high] n=…`` for printing.
+        """
+        if wide:
+            return self._wide_frame()
         rows = [k.to_dict() | {"weak": k.n < MIN_GROUP_N} for k in self.kpis]
         schema = {
             "group": pl.Utf8,
@@ -116,8 +122,7 @@ class ValidationResult:
         }
         return pl.DataFrame(rows, schema=schema)
 
-    def kpi_table(self) -> pl.DataFrame:
-        """Groups × KPIs, wide, each cell ``value [low, high] n=…`` for printing."""
+    def _wide_frame(self) -> pl.DataFrame:
         frame = self.to_frame().with_columns(
             pl.struct("kpi", "value", "n", "ci_low", "ci_high")
             .map_elements(lambda r: _cell(r), return_dtype=pl.Utf8)
@@ -327,7 +332,7 @@ def _outcomes_after(
     from icpkit.outcomes import compute_outcomes  # outcomes is a sibling computation module
 
     try:
-        return compute_outcomes(crm, success).frame
+        return compute_outcomes(crm, success).to_frame()
     except IcpError as exc:
         caveats.append(f"post-cut outcomes could not be computed ({exc.message})")
         return None

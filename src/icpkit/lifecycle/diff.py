@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -74,13 +74,15 @@ class ProfileDiff:
             "n_common_accounts": self.n_common_accounts,
         }
 
-    def to_frame(self) -> pl.DataFrame:
-        """One row per change: kind, action, subject, text."""
+    def to_frame(self, table: Literal["changes", "migration"] = "changes") -> pl.DataFrame:
+        """One row per change (kind, action, subject, text); or, with ``table="migration"``, the
+        tier migration: rows the tier in A, columns the tier in B, cells counts."""
+        if table == "migration":
+            return self._migration_frame()
         schema = {"kind": pl.Utf8, "action": pl.Utf8, "subject": pl.Utf8, "text": pl.Utf8}
         return pl.DataFrame([c.to_dict() for c in self.changes], schema=schema)
 
-    def migration_frame(self) -> pl.DataFrame:
-        """Tier migration as a table: rows the tier in A, columns the tier in B, cells counts."""
+    def _migration_frame(self) -> pl.DataFrame:
         if not self.migration:
             return pl.DataFrame()
         long = pl.DataFrame(list(self.migration))

@@ -233,7 +233,7 @@ class Store:
             rows = conn.execute(f"SELECT {_INFO_COLUMNS} FROM versions ORDER BY version").fetchall()
         return [_info_from_row(r) for r in rows]
 
-    def versions_frame(self) -> pl.DataFrame:
+    def to_frame(self) -> pl.DataFrame:
         """The version list as a frame (version, created_at, name, config_hash, note)."""
         infos = self.list()
         return pl.DataFrame(
