@@ -49,3 +49,13 @@ def test_content_hash_changes_with_any_setting() -> None:
     changed = config_from_dict({"success": {"best_share": 0.3}})
     assert base.content_hash() == WorkspaceConfig().content_hash()
     assert base.content_hash() != changed.content_hash()
+
+
+def test_drift_thresholds_are_settings_checked_when_read() -> None:
+    config = config_from_dict({"drift": {"review_after_days": 30, "rebuild_after_days": 60}})
+    assert (config.drift.review_after_days, config.drift.rebuild_after_days) == (30, 60)
+    assert config.drift.psi_major == 0.25  # the rest keep their defaults
+    with pytest.raises(ConfigError, match="psi_major must be at least psi_moderate"):
+        config_from_dict({"drift": {"psi_moderate": 0.3, "psi_major": 0.2}})
+    with pytest.raises(ConfigError, match="drift.psi_majr"):
+        config_from_dict({"drift": {"psi_majr": 0.3}})

@@ -10,13 +10,13 @@ import numpy as np
 import polars as pl
 import pytest
 
+from icpkit.config import DriftConfig
 from icpkit.datasets import SPECS, SyntheticCrm, make_crm
 from icpkit.errors import SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at
 from icpkit.evaluation.validation import evaluate
 from icpkit.lifecycle.drift import DriftResult, drift_report, tier_decay
 from icpkit.lifecycle.stability import (
-    DriftSettings,
     attribute_drift,
     population_drift,
     psi,
@@ -229,7 +229,7 @@ def test_age_drives_the_verdict(days: int, verdict: str) -> None:
 
 def test_age_thresholds_are_configurable() -> None:
     crm = synthetic("default")
-    settings = DriftSettings(review_after_days=10, rebuild_after_days=20)
+    settings = DriftConfig(review_after_days=10, rebuild_after_days=20)
     result = drift_report(
         planted_profile(), crm.accounts, crm.accounts, now=date(2025, 3, 16), settings=settings
     )

@@ -1,7 +1,9 @@
 """The workspace config (``icpkit.toml``): every setting declared once, typed, with default and help.
 
-The docs (docs/config.md) and ``icpkit init`` are generated from these models; a test checks that
-they agree. Each section is a pydantic model; ``WorkspaceConfig`` is the whole file.
+The reference in docs/config.md is generated from these models (``make docs``; a test checks that
+they agree). ``icpkit init`` writes only what it guessed from the files (sources and column
+mappings); every other setting takes its default from here. Each section is a pydantic model;
+``WorkspaceConfig`` is the whole file.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icpkit.errors import ConfigError
 
@@ -160,7 +162,7 @@ class DiscoveryConfig(_Section):
         default_factory=list, description="Attributes to use (empty: all)."
     )
     exclude: list[str] = Field(default_factory=list, description="Attributes never to use.")
-    seed: int = Field(0, description="Seed of the holdout split and permutations.")
+    seed: int = Field(0, description="Seed of the split into search and holdout accounts.")
 
 
 class ScoringConfig(_Section):
@@ -217,6 +219,53 @@ class ValidationConfig(_Section):
     )
 
 
+class DriftConfig(_Section):
+    """Thresholds of the drift verdict (`icpkit drift`): keep, review or rebuild.
+
+    Defaults follow common PSI practice (< 0.1 stable, 0.1–0.25 moderate, > 0.25 major) and the
+    usual advice to review an ICP every 3–6 months.
+    """
+
+    psi_moderate: float = Field(
+        0.1, gt=0, description="PSI from which an attribute's shift is moderate (review)."
+    )
+    psi_major: float = Field(
+        0.25, gt=0, description="PSI from which an attribute's shift is major (rebuild)."
+    )
+    review_after_days: int = Field(
+        90, ge=0, description="Age of a version (days since it was built) that asks for a review."
+    )
+    rebuild_after_days: int = Field(
+        180, ge=0, description="Age of a version that asks for a rebuild."
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance level of the shift and decay tests."
+    )
+    relative_decay: float = Field(
+        0.25,
+        gt=0,
+        lt=1,
+        description="A Tier-1 win rate this much lower (relatively) than at build time is decay.",
+    )
+    min_closed: int = Field(
+        20, ge=1, description="Fewer recent Tier-1 closed deals than this: decay is not judged."
+    )
+    numeric_bins: int = Field(
+        10, ge=2, description="Bins (training quantiles) of a numeric attribute for PSI."
+    )
+    max_levels: int = Field(
+        20, ge=2, description="Levels of a categorical attribute kept for PSI (the rest pooled)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftConfig:
+        if self.psi_major < self.psi_moderate:
+            raise ValueError("psi_major must be at least psi_moderate")
+        if self.rebuild_after_days < self.review_after_days:
+            raise ValueError("rebuild_after_days must be at least review_after_days")
+        return self
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -237,6 +286,9 @@ class WorkspaceConfig(_Section):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Scorecard.")
     tiers: TierConfig = Field(default_factory=TierConfig, description="Tier cut-offs.")
     validation: ValidationConfig = Field(default_factory=ValidationConfig, description="Backtest.")
+    drift: DriftConfig = Field(
+        default_factory=DriftConfig, description="Drift verdict thresholds (`icpkit drift`)."
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""

@@ -287,6 +287,7 @@ def drift_check(
         recent if recent is not None and recent.height else None,
         train_scored_deals=train,
         now=now,
+        settings=workspace.config.drift,
     )
 
 

@@ -24,11 +24,11 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from icpkit.config import DriftConfig
 from icpkit.errors import SchemaError
 from icpkit.lifecycle.stability import (
     AttributeDrift,
     Binned,
-    DriftSettings,
     account_attributes,
     bin_attribute,
     bin_counts,
@@ -106,14 +106,14 @@ def tier_decay(
     train_scored_deals: pl.DataFrame | None = None,
     *,
     tier: str = "Tier 1",
-    settings: DriftSettings | None = None,
+    settings: DriftConfig | None = None,
 ) -> TierDecay | None:
     """Compare a tier's win rate on recent deals with its win rate at build time.
 
     The build-time rate comes from ``train_scored_deals`` (deals before the build, with the tier
     of their account) or else from the profile's stored backtest. None when neither is known.
     """
-    s = settings or DriftSettings()
+    s = settings or DriftConfig()
     built = _build_rate(profile, train_scored_deals, tier)
     if built is None or built[0].n == 0:
         return None
@@ -168,7 +168,7 @@ def win_pattern_drift(
     train_accounts: pl.DataFrame,
     current_accounts: pl.DataFrame,
     used: set[str] | None = None,
-    settings: DriftSettings | None = None,
+    settings: DriftConfig | None = None,
     min_bin_deals: int = 5,
 ) -> list[WinPatternShift]:
     """Attributes whose relation to winning changed, most significant first.
@@ -177,7 +177,7 @@ def win_pattern_drift(
     joined with their account's attributes; bins are learnt on the build-time deals; bins with
     fewer than ``min_bin_deals`` closed deals in either period are left out.
     """
-    s = settings or DriftSettings()
+    s = settings or DriftConfig()
     used = used or set()
     before = _closed_with_attributes(train_scored_deals, train_accounts)
     recent = _closed_with_attributes(recent_scored_deals, current_accounts)
@@ -275,7 +275,7 @@ class DriftResult:
     decay: TierDecay | None
     age_days: int | None
     created_at: str
-    settings: DriftSettings
+    settings: DriftConfig
 
     def named_attributes(self) -> list[str]:
         """Attributes named by the reasons for review or rebuild, most important first."""
@@ -294,7 +294,7 @@ class DriftResult:
             "decay": None if self.decay is None else self.decay.to_dict(),
             "age_days": self.age_days,
             "created_at": self.created_at,
-            "settings": asdict(self.settings),
+            "settings": self.settings.model_dump(),
         }
 
     def to_frame(self) -> pl.DataFrame:
@@ -360,7 +360,7 @@ def drift_report(
     *,
     train_scored_deals: pl.DataFrame | None = None,
     now: date | datetime | None = None,
-    settings: DriftSettings | None = None,
+    settings: DriftConfig | None = None,
 ) -> DriftResult:
     """Is this ICP version still right? A verdict (keep | review | rebuild) with reasons.
 
@@ -381,10 +381,10 @@ def drift_report(
         the attributes behind a decay.
     now : date or datetime, optional
         Today (default: the current UTC date); the version's age is counted up to it.
-    settings : DriftSettings, optional
+    settings : DriftConfig, optional
         Thresholds.
     """
-    s = settings or DriftSettings()
+    s = settings or DriftConfig()
     used = profile_attributes(profile)
     population = population_drift(train_accounts, current_accounts, used, s)
     decay, patterns = None, []
@@ -424,7 +424,7 @@ def _age_days(created_at: str, now: date | datetime | None) -> int | None:
     return (today_date - created.date()).days
 
 
-def _population_reasons(population: list[AttributeDrift], s: DriftSettings) -> list[Reason]:
+def _population_reasons(population: list[AttributeDrift], s: DriftConfig) -> list[Reason]:
     out = []
     for a in population:
         if not a.significant:
@@ -475,7 +475,7 @@ def _decay_reasons(decay: TierDecay | None, patterns: list[WinPatternShift]) -> 
     return []
 
 
-def _age_reasons(age: int | None, s: DriftSettings) -> list[Reason]:
+def _age_reasons(age: int | None, s: DriftConfig) -> list[Reason]:
     if age is None:
         return []
     if age > s.rebuild_after_days:

@@ -16,27 +16,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from icpkit.config import DriftConfig
 from icpkit.errors import ConfigError
 from icpkit.profile import IcpProfile
 
 EPSILON = 1e-4  # share given to an empty bin, so PSI stays finite
 NOT_ATTRIBUTES = {"account_id", "name", "domain", "website", "email", "phone"}
-
-
-@dataclass(frozen=True)
-class DriftSettings:
-    """Thresholds of the drift verdict (defaults follow common PSI practice and the seeds' advice
-    to review an ICP every 3–6 months)."""
-
-    psi_moderate: float = 0.1
-    psi_major: float = 0.25
-    review_after_days: int = 90
-    rebuild_after_days: int = 180
-    alpha: float = 0.05
-    relative_decay: float = 0.25  # a Tier-1 win rate this much lower (relatively) counts as decay
-    min_closed: int = 20  # fewer recent Tier-1 closed deals: decay is not judged
-    numeric_bins: int = 10
-    max_levels: int = 20
 
 
 @dataclass(frozen=True)
@@ -75,9 +60,9 @@ def psi(train_shares: np.ndarray, current_shares: np.ndarray) -> float:
     return float(np.sum((c - t) * np.log(c / t)))
 
 
-def psi_level(value: float, settings: DriftSettings | None = None) -> str:
+def psi_level(value: float, settings: DriftConfig | None = None) -> str:
     """stable (< 0.1), moderate (0.1–0.25) or major (> 0.25), with the settings' thresholds."""
-    s = settings or DriftSettings()
+    s = settings or DriftConfig()
     return "major" if value > s.psi_major else "moderate" if value >= s.psi_moderate else "stable"
 
 
@@ -86,12 +71,12 @@ def attribute_drift(
     current: pl.Series,
     *,
     used: bool = False,
-    settings: DriftSettings | None = None,
+    settings: DriftConfig | None = None,
 ) -> AttributeDrift:
     """PSI of one attribute between its training values and its current values."""
     from scipy.stats import chi2
 
-    s = settings or DriftSettings()
+    s = settings or DriftConfig()
     binned = bin_attribute(train, current, s)
     kind, labels = binned.kind, binned.labels
     nt, nc = binned.counts()
@@ -153,7 +138,7 @@ class Binned:
         return bin_counts(self.codes_train, k), bin_counts(self.codes_current, k)
 
 
-def bin_attribute(train: pl.Series, current: pl.Series, settings: DriftSettings) -> Binned:
+def bin_attribute(train: pl.Series, current: pl.Series, settings: DriftConfig) -> Binned:
     """Bins learnt on the training values, applied to both sides (missing is a bin)."""
     if isinstance(train.dtype, pl.List):
         return _tag_bins(train, current, settings.max_levels)
@@ -229,10 +214,10 @@ def population_drift(
     train_accounts: pl.DataFrame,
     current_accounts: pl.DataFrame,
     used: set[str] | None = None,
-    settings: DriftSettings | None = None,
+    settings: DriftConfig | None = None,
 ) -> list[AttributeDrift]:
     """PSI of every attribute the two account tables share, most drifted first."""
-    s = settings or DriftSettings()
+    s = settings or DriftConfig()
     used = used or set()
     rows = [
         attribute_drift(train_accounts[a], current_accounts[a], used=a in used, settings=s)
