@@ -57,5 +57,5 @@ def test_drift_thresholds_are_settings_checked_when_read() -> None:
     assert config.drift.psi_major == 0.25  # the rest keep their defaults
     with pytest.raises(ConfigError, match="psi_major must be at least psi_moderate"):
         config_from_dict({"drift": {"psi_moderate": 0.3, "psi_major": 0.2}})
-    with pytest.raises(ConfigError, match="drift.psi_majr"):
+    with pytest.raises(ConfigError, match=r"drift\.psi_majr"):
         config_from_dict({"drift": {"psi_majr": 0.3}})

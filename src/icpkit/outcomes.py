@@ -88,7 +88,11 @@ class Outcomes:
         return {"definition": self.definition(), "notes": list(self.notes)}
 
     def to_frame(self) -> pl.DataFrame:
-        """One row per account: the metrics, success score, rank, label and reason."""
+        """One row per account (in the order of ``crm.accounts``): account_id and the account's
+        name and size columns, each outcome metric the data allows (n_deals, n_won, n_lost,
+        win_rate, win_rate_shrunk, won_revenue, acv, sales_cycle_days from deals; tenure_days,
+        churned, ltv, expansion from subscriptions; nps from notes; referrals), then
+        success_score, rank, label ('best' | 'worst' | 'rest' | 'unranked') and reason."""
         return self._frame
 
 

@@ -347,12 +347,6 @@ class _Reader:
             f"found {found}"
         )
 
-    def peek(self) -> tuple[str, str] | None:
-        m = _TOKEN.match(self.text, self.pos)
-        if m is None or m.lastgroup is None:
-            return None
-        return m.lastgroup, m.group(m.lastgroup)
-
     def take(self, expected: str) -> tuple[str, str]:
         m = _TOKEN.match(self.text, self.pos)
         if m is None or m.lastgroup is None:

@@ -93,8 +93,6 @@ UNLOCKS: dict[str, str] = {
     "signals": "buying signals and 'why now' triggers",
 }
 
-PII_COLUMNS = {"contacts": ("name", "email")}
-
 DEAL_STAGES = ("won", "lost", "open")
 
 
@@ -102,6 +100,10 @@ DEAL_STAGES = ("won", "lost", "open")
 class CrmData:
     """A loaded, normalised CRM: one polars frame per canonical table (None when absent).
 
+    Every frame carries every ``SCHEMA`` column of its table, in ``SCHEMA`` order (absent ones as
+    typed nulls), then the extra columns of the source (snake_case names; typed Float64, Date,
+    Boolean, List(Utf8) for tags, or Utf8). Reference tables (sources that are not canonical
+    tables) are not frames here: they appear in ``sources`` only.
     ``problems`` holds the warnings found while loading (fatal problems raise SchemaError).
     ``sources`` maps each table to the file or query it came from, for messages and fingerprints.
     """

@@ -49,11 +49,6 @@ _TOKEN = re.compile(
 _LEFTOVER_OK = re.compile(r"^[#\s\-–—+<>~≈]*(?:to|and|bis)?[#\s\-–—+<>~≈]*$")
 
 
-def is_null_token(text: str) -> bool:
-    """Whether a cell spells a missing value (blank, 'n/a', 'null', '-', …)."""
-    return text.strip().lower() in NULL_TOKENS
-
-
 def _plain_number(token: str) -> float | None:
     """Read one number with thousands and decimal separators in US or European style."""
     text = token.replace(" ", "").replace("'", "")

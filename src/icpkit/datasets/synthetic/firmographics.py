@@ -48,7 +48,6 @@ COUNTRY_REGIONS = {
     "NZ": "APAC", "AT": "EMEA",
 }  # fmt: skip
 COUNTRIES = tuple(COUNTRY_REGIONS)
-REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 
 TOOLS = (
     "Slack", "AWS", "Salesforce", "HubSpot", "Snowflake", "Google Cloud", "Azure", "Zoom",

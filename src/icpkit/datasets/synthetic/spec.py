@@ -87,11 +87,6 @@ class PlantedIcp:
 
             raise ConfigError("invalid planted ICP: " + "; ".join(problems))
 
-    @property
-    def has_signal(self) -> bool:
-        """Whether any account differs from another in its outcome probabilities."""
-        return bool(self.segments or self.disqualifiers or self.shifted_segments)
-
     def to_dict(self) -> dict[str, Any]:
         """The spec as JSON-ready data (dates as ISO text, tuples as lists)."""
         data = asdict(self)
