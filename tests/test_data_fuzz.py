@@ -36,9 +36,15 @@ def test_random_bytes_never_escape_as_tracebacks(payload, suffix):
             read_table(path)
         config = config_from_dict({"sources": {"accounts": {"path": path.name}}})
         report = check_workspace(config, Path(folder))
-        assert report.ok or report.fatal
-        with contextlib.suppress(IcpError):
+        # `icpkit check` says "OK: the data can be loaded" exactly when loading succeeds, and
+        # every problem it reports names the file.
+        try:
             load_workspace(config, Path(folder))
+            loaded = True
+        except IcpError:
+            loaded = False
+        assert loaded == report.ok, [str(p) for p in report.fatal]
+        assert all(p.file == path.name for p in report.problems), [str(p) for p in report.problems]
 
 
 @FUZZ

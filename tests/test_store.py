@@ -142,13 +142,43 @@ _SAVER = textwrap.dedent(
         store.save(big, config_hash="h", fingerprint={{"accounts": {{"rows": i}}}},
                    validation=None, note="{tag}-" + str(i))
         print(i, flush=True)
+    Path({done!r}).write_text("done")
     """
 )
+# Only a safety net against a hung child: the tests assert on the store's state, never on time.
+# A loaded 2-core runner took 91 s for what a quiet one does in 10.
+HUNG_AFTER_S = 1800.0
+
+
+def _marker(ws: Path, tag: str) -> Path:
+    return ws / f"saver-{tag}.done"
 
 
 def _spawn(ws: Path, *, tag: str, count: int, size: int) -> subprocess.Popen[str]:
-    code = _SAVER.format(src=SRC, ws=str(ws), tag=tag, count=count, size=size)
+    code = _SAVER.format(
+        src=SRC, ws=str(ws), tag=tag, count=count, size=size, done=str(_marker(ws, tag))
+    )
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def _wait_until_done(ws: Path, procs: dict[str, subprocess.Popen[str]]) -> None:
+    """Poll for each saver's marker file; fail at once when a saver dies without writing it."""
+    deadline = time.monotonic() + HUNG_AFTER_S
+    pending = dict(procs)
+    while pending:
+        for tag, proc in list(pending.items()):
+            if _marker(ws, tag).exists():
+                proc.communicate()  # reap it (it is done: nothing to wait for)
+                assert proc.returncode == 0
+                del pending[tag]
+            elif proc.poll() is not None:
+                pytest.fail(f"saver {tag!r} exited with code {proc.returncode} before finishing")
+        if pending and time.monotonic() > deadline:
+            saved = len(Store(ws).list()) if (ws / ".icpkit").exists() else 0
+            for proc in pending.values():
+                proc.kill()
+            pytest.fail(f"savers {sorted(pending)} hung: {saved} versions saved so far")
+        time.sleep(0.1)
 
 
 def _check_intact(ws: Path) -> list[int]:
@@ -180,10 +210,8 @@ def test_kill_mid_save_leaves_previous_versions_intact(tmp_path: Path) -> None:
 
 
 def test_two_concurrent_builds_get_unique_gap_free_versions(tmp_path: Path) -> None:
-    procs = [_spawn(tmp_path, tag=t, count=25, size=20_000) for t in ("a", "b")]
-    for proc in procs:
-        proc.communicate(timeout=120)
-        assert proc.returncode == 0
+    procs = {t: _spawn(tmp_path, tag=t, count=25, size=20_000) for t in ("a", "b")}
+    _wait_until_done(tmp_path, procs)
     assert _check_intact(tmp_path) == list(range(1, 51))
     notes = {i.note for i in Store(tmp_path).list()}
     assert notes == {f"{t}-{i}" for t in ("a", "b") for i in range(25)}
