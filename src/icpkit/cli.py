@@ -391,3 +391,58 @@ def _render_reports(ws: Any, version: int) -> None:
 def run() -> None:  # pragma: no cover - console entry for `python -m icpkit`
     app(prog_name="icpkit")
     sys.exit(0)
+
+
+export_app = typer.Typer(
+    name="export",
+    help="Take the ICP outside icpkit: the scorecard as SQL for a warehouse.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("sql")
+@handled
+def export_sql(
+    table: Annotated[str, typer.Option("--table", "-t", help="Table to score (schema.table).")],
+    dialect: Annotated[
+        str,
+        typer.Option(
+            "--dialect",
+            "-d",
+            help="duckdb, postgres, sqlite, snowflake, bigquery, spark, databricks, redshift, "
+            "tsql or trino.",
+        ),
+    ] = "duckdb",
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to export.")] = "latest",
+    spec: Annotated[
+        Path | None, typer.Option(help="A hand-written ICP spec (TOML) instead of a version.")
+    ] = None,
+    id_column: Annotated[str, typer.Option("--id", help="The table's key column.")] = "account_id",
+    tags: Annotated[
+        str,
+        typer.Option(help="Tag columns as 'array' or 'delimited' text (';'); auto: by dialect."),
+    ] = "auto",
+    dbt: Annotated[bool, typer.Option("--dbt", help="Write a dbt model file.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to a file (default: stdout).")
+    ] = None,
+) -> None:
+    """The scorecard as one SELECT: fit_score, tier, fit_probability, criteria, reasons per row.
+
+    Example: icpkit export sql --dialect snowflake --table crm.accounts -o icp_score.sql
+    """
+    from icpkit import pipeline
+    from icpkit.atomic import write_text_atomic
+
+    ws = pipeline.Workspace.open(workspace) if spec is None else None
+    sql = pipeline.export_sql(
+        ws, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags, dbt=dbt
+    )
+    if output is None:
+        sys.stdout.write(sql)
+    else:
+        write_text_atomic(output, sql)
+        err.print(f"{dialect} SQL written to {output}", markup=False)
