@@ -219,11 +219,18 @@ def score(
             "HubSpot companies export): map and normalise it the same way first.",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(help="local, or spark: INPUT is Parquet/CSV or a Spark table; OUT a folder."),
+    ] = "local",
+    master: Annotated[
+        str, typer.Option(help="Spark master URL with --engine spark (default: local[*]).")
+    ] = "local[*]",
 ) -> None:
     """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
 
     Example: icpkit score prospects.csv -o scored.csv   (or: icpkit score hubspot_export.csv
-    -o scored.csv --map)
+    -o scored.csv --map; on Spark: icpkit score universe.parquet -o scored/ --engine spark)
     """
     from rich.progress import Progress
 
@@ -232,6 +239,12 @@ def score(
 
     ws = pipeline.Workspace.open(workspace) if map_columns or spec is None else None
     profile = load_spec(spec) if spec else _profile(ws, version)
+    if engine == "spark":
+        n = pipeline.score_on_spark(profile, str(input), output, master=master)
+        out.print(f"scored {n:,} accounts on Spark → {output}", markup=False)
+        return
+    if engine != "local":
+        raise IcpError(f"--engine must be local or spark; got {engine!r}")
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("scoring", total=None)
 

@@ -406,3 +406,12 @@ def export_sql(
         raise ConfigError(f"--tags must be auto, array or delimited; got {tags!r}")
     export = scorecard_sql(profile, table, dialect, id_column=id_column, tags=tags)  # type: ignore[arg-type]
     return export.dbt_model() if dbt else export.sql + "\n"
+
+
+def score_on_spark(
+    profile: IcpProfile, source: str, output: Path, *, master: str = "local[*]"
+) -> int:
+    """Score ``source`` on Spark with the same batch scorer as local scoring (see engines.spark)."""
+    from icpkit.engines.spark import score_spark
+
+    return score_spark(profile, source, output, master=master)
