@@ -7,12 +7,13 @@ VENV := .venv
 RUN := $(UV) run --frozen
 DEMO_DIR ?= demo
 
-.PHONY: help env demo test test-slow test-all lint format bench docs docs-images clean
+.PHONY: help env demo test test-slow test-services services-deps test-all lint format bench docs docs-images clean
 
 help:
 	@echo "make demo        create the environment and run the whole pipeline on the synthetic CRM"
 	@echo "make test        run the test suite (fast tests)"
 	@echo "make test-slow   run the slow statistical tests"
+	@echo "make test-services  run the PostgreSQL and Spark tests (installs them from Debian when missing)"
 	@echo "make lint        ruff check + ruff format --check + mypy"
 	@echo "make bench       run the benchmarks (see bench/RESULTS.md)"
 	@echo "make docs        regenerate docs/config.md from the typed settings"
@@ -36,7 +37,22 @@ test: env
 test-slow: env
 	$(RUN) pytest -q -n 2 --dist loadfile -m slow || [ $$? -eq 5 ]
 
-test-all: test test-slow
+# Debian packages the service tests need; installed with apt-get when missing (CI runs as root).
+SERVICE_DEBS := postgresql openjdk-17-jre-headless
+services-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test-services: env services-deps
+	$(RUN) pytest -q -m services
+
+test-all: test test-slow test-services
 
 lint: env
 	$(RUN) ruff check src tests bench

@@ -219,11 +219,18 @@ def score(
             "HubSpot companies export): map and normalise it the same way first.",
         ),
     ] = False,
+    engine: Annotated[
+        str,
+        typer.Option(help="local, or spark: INPUT is Parquet/CSV or a Spark table; OUT a folder."),
+    ] = "local",
+    master: Annotated[
+        str, typer.Option(help="Spark master URL with --engine spark (default: local[*]).")
+    ] = "local[*]",
 ) -> None:
     """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
 
     Example: icpkit score prospects.csv -o scored.csv   (or: icpkit score hubspot_export.csv
-    -o scored.csv --map)
+    -o scored.csv --map; on Spark: icpkit score universe.parquet -o scored/ --engine spark)
     """
     from rich.progress import Progress
 
@@ -232,6 +239,12 @@ def score(
 
     ws = pipeline.Workspace.open(workspace) if map_columns or spec is None else None
     profile = load_spec(spec) if spec else _profile(ws, version)
+    if engine == "spark":
+        n = pipeline.score_on_spark(profile, str(input), output, master=master)
+        out.print(f"scored {n:,} accounts on Spark → {output}", markup=False)
+        return
+    if engine != "local":
+        raise IcpError(f"--engine must be local or spark; got {engine!r}")
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("scoring", total=None)
 
@@ -391,3 +404,58 @@ def _render_reports(ws: Any, version: int) -> None:
 def run() -> None:  # pragma: no cover - console entry for `python -m icpkit`
     app(prog_name="icpkit")
     sys.exit(0)
+
+
+export_app = typer.Typer(
+    name="export",
+    help="Take the ICP outside icpkit: the scorecard as SQL for a warehouse.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("sql")
+@handled
+def export_sql(
+    table: Annotated[str, typer.Option("--table", "-t", help="Table to score (schema.table).")],
+    dialect: Annotated[
+        str,
+        typer.Option(
+            "--dialect",
+            "-d",
+            help="duckdb, postgres, sqlite, snowflake, bigquery, spark, databricks, redshift, "
+            "tsql or trino.",
+        ),
+    ] = "duckdb",
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to export.")] = "latest",
+    spec: Annotated[
+        Path | None, typer.Option(help="A hand-written ICP spec (TOML) instead of a version.")
+    ] = None,
+    id_column: Annotated[str, typer.Option("--id", help="The table's key column.")] = "account_id",
+    tags: Annotated[
+        str,
+        typer.Option(help="Tag columns as 'array' or 'delimited' text (';'); auto: by dialect."),
+    ] = "auto",
+    dbt: Annotated[bool, typer.Option("--dbt", help="Write a dbt model file.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to a file (default: stdout).")
+    ] = None,
+) -> None:
+    """The scorecard as one SELECT: fit_score, tier, fit_probability, criteria, reasons per row.
+
+    Example: icpkit export sql --dialect snowflake --table crm.accounts -o icp_score.sql
+    """
+    from icpkit import pipeline
+    from icpkit.atomic import write_text_atomic
+
+    ws = pipeline.Workspace.open(workspace) if spec is None else None
+    sql = pipeline.export_sql(
+        ws, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags, dbt=dbt
+    )
+    if output is None:
+        sys.stdout.write(sql)
+    else:
+        write_text_atomic(output, sql)
+        err.print(f"{dialect} SQL written to {output}", markup=False)

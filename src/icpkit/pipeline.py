@@ -377,3 +377,42 @@ def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
         "sources": dict(crm.sources),
         "fingerprint": fingerprint(crm),
     }
+
+
+def export_sql(
+    workspace: Workspace | None,
+    table: str,
+    dialect: str,
+    *,
+    version: str | int = "latest",
+    spec: Path | None = None,
+    id_column: str = "account_id",
+    tags: str = "auto",
+    dbt: bool = False,
+) -> str:
+    """The scorecard of a version (or a hand-written spec) as one SELECT over ``table``.
+
+    With ``dbt`` the text is a dbt model file (``{{ config(...) }}`` header) rather than a bare query.
+    """
+    from icpkit.export import scorecard_sql
+    from icpkit.scoring import load_spec
+
+    if spec is not None:
+        profile = load_spec(spec)
+    elif workspace is not None:
+        profile = workspace.store.get(version).profile()
+    else:
+        raise ConfigError("export sql needs a workspace with a built version, or --spec")
+    if tags not in ("auto", "array", "delimited"):
+        raise ConfigError(f"--tags must be auto, array or delimited; got {tags!r}")
+    export = scorecard_sql(profile, table, dialect, id_column=id_column, tags=tags)  # type: ignore[arg-type]
+    return export.dbt_model() if dbt else export.sql + "\n"
+
+
+def score_on_spark(
+    profile: IcpProfile, source: str, output: Path, *, master: str = "local[*]"
+) -> int:
+    """Score ``source`` on Spark with the same batch scorer as local scoring (see engines.spark)."""
+    from icpkit.engines.spark import score_spark
+
+    return score_spark(profile, source, output, master=master)

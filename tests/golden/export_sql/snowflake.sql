@@ -1,0 +1,171 @@
+WITH src AS (
+  SELECT
+    *
+  FROM "crm"."accounts"
+), points AS (
+  SELECT
+    "account_id" AS "account_id",
+    CASE
+      WHEN (
+        CAST("employees" AS DOUBLE) >= 50.0 AND CAST("employees" AS DOUBLE) < 1000.0
+      )
+      AND (
+        "industry" IN ('Software')
+      )
+      THEN 1
+      ELSE 0
+    END AS b_0,
+    CASE
+      WHEN (
+        "region" IN ('EMEA')
+      )
+      AND (
+        ARRAY_CONTAINS(CAST('Snowflake' AS VARIANT), "tech_stack")
+      )
+      THEN 1
+      ELSE 0
+    END AS b_1,
+    CASE
+      WHEN (
+        CAST("employees" AS DOUBLE) >= 1.0 AND CAST("employees" AS DOUBLE) < 10.0
+      )
+      THEN 1
+      ELSE 0
+    END AS b_2,
+    CASE WHEN (
+      "ownership" IN ('Government', 'Non-profit')
+    ) THEN 1 ELSE 0 END AS b_3,
+    CASE
+      WHEN (
+        ARRAY_CONTAINS(CAST('Salesforce' AS VARIANT), "tech_stack")
+      )
+      THEN 1
+      ELSE 0
+    END AS b_4,
+    CASE WHEN (
+      "region" IN ('North America')
+    ) THEN 1 ELSE 0 END AS b_5,
+    CASE WHEN (
+      CAST("annual_revenue" AS DOUBLE) >= 10000000.0
+    ) THEN 1 ELSE 0 END AS b_6,
+    CASE
+      WHEN CAST("employees" AS DOUBLE) >= 50.0 AND CAST("employees" AS DOUBLE) < 1000.0
+      THEN 1
+      ELSE 0
+    END + CASE WHEN "industry" IN ('Software') THEN 1 ELSE 0 END AS c_0_n,
+    CASE WHEN "region" IN ('EMEA') THEN 1 ELSE 0 END + CASE
+      WHEN ARRAY_CONTAINS(CAST('Snowflake' AS VARIANT), "tech_stack")
+      THEN 1
+      ELSE 0
+    END AS c_1_n,
+    CASE
+      WHEN CASE
+        WHEN CAST("employees" AS DOUBLE) >= 1.0 AND CAST("employees" AS DOUBLE) < 10.0
+        THEN 1
+        ELSE 0
+      END = 1
+      THEN 1
+      ELSE 0
+    END AS d_0,
+    CASE
+      WHEN CASE WHEN "ownership" IN ('Government', 'Non-profit') THEN 1 ELSE 0 END = 1
+      THEN 1
+      ELSE 0
+    END AS d_1
+  FROM src
+), scored AS (
+  SELECT
+    "account_id",
+    37 + CASE b_0 WHEN 0 THEN 0 WHEN 1 THEN 30 END + CASE b_1 WHEN 0 THEN 0 WHEN 1 THEN 18 END + CASE b_2 WHEN 0 THEN 0 WHEN 1 THEN -22 END + CASE b_3 WHEN 0 THEN 0 WHEN 1 THEN -15 END + CASE b_4 WHEN 0 THEN 0 WHEN 1 THEN 7 END + CASE b_5 WHEN 0 THEN 0 WHEN 1 THEN 4 END + CASE b_6 WHEN 0 THEN 0 WHEN 1 THEN 4 END AS fit_score,
+    CASE
+      WHEN CASE WHEN c_0_n = 2 THEN 1 ELSE 0 END + CASE WHEN c_1_n = 2 THEN 1 ELSE 0 END > 0
+      THEN 1
+      ELSE 0
+    END AS meets_criterion,
+    CASE
+      WHEN CASE WHEN c_0_n >= 1 THEN 1 ELSE 0 END + CASE WHEN c_1_n >= 1 THEN 1 ELSE 0 END > 0
+      THEN 1
+      ELSE 0
+    END AS near_criterion,
+    CASE WHEN d_0 + d_1 > 0 THEN 1 ELSE 0 END AS disqualified,
+    CASE WHEN c_0_n = 2 THEN 1 ELSE 0 END AS c_0,
+    CASE WHEN c_1_n = 2 THEN 1 ELSE 0 END AS c_1,
+    d_0,
+    d_1,
+    b_0,
+    b_1,
+    b_2,
+    b_3,
+    b_4,
+    b_5,
+    b_6,
+    CASE b_0 WHEN 0 THEN 0 WHEN 1 THEN 30 END AS p_0,
+    CASE b_1 WHEN 0 THEN 0 WHEN 1 THEN 18 END AS p_1,
+    CASE b_2 WHEN 0 THEN 0 WHEN 1 THEN -22 END AS p_2,
+    CASE b_3 WHEN 0 THEN 0 WHEN 1 THEN -15 END AS p_3,
+    CASE b_4 WHEN 0 THEN 0 WHEN 1 THEN 7 END AS p_4,
+    CASE b_5 WHEN 0 THEN 0 WHEN 1 THEN 4 END AS p_5,
+    CASE b_6 WHEN 0 THEN 0 WHEN 1 THEN 4 END AS p_6
+  FROM points
+), tiered AS (
+  SELECT
+    scored.*,
+    CASE
+      WHEN disqualified = 0 AND meets_criterion = 1 AND fit_score >= 60
+      THEN 'Tier 1'
+      WHEN disqualified = 0 AND near_criterion = 1 AND fit_score >= 45
+      THEN 'Tier 2'
+      WHEN disqualified = 0 AND fit_score >= 30
+      THEN 'Tier 3'
+      ELSE 'Non-fit'
+    END AS tier
+  FROM scored
+)
+SELECT
+  "account_id",
+  fit_score,
+  tier,
+  CAST(NULL AS DOUBLE) AS fit_probability,
+  SUBSTRING(
+    CASE
+      WHEN c_0 = 1
+      THEN '; employees in [50, 1000) AND industry = \'Software\''
+      ELSE ''
+    END || CASE
+      WHEN c_1 = 1
+      THEN '; region = \'EMEA\' AND tech_stack contains \'Snowflake\''
+      ELSE ''
+    END,
+    3,
+    100000
+  ) AS criteria_met,
+  SUBSTRING(
+    CASE WHEN d_0 = 1 THEN '; employees in [1, 10)' ELSE '' END || CASE WHEN d_1 = 1 THEN '; ownership in (\'Government\', \'Non-profit\')' ELSE '' END,
+    3,
+    100000
+  ) AS disqualifiers_hit,
+  SUBSTRING(
+    CASE b_0
+      WHEN 1
+      THEN '; +30 meets ICP criterion: employees in [50, 1000) AND industry = \'Software\''
+      ELSE ''
+    END || CASE b_1
+      WHEN 1
+      THEN '; +18 meets ICP criterion: region = \'EMEA\' AND tech_stack contains \'Snowflake\''
+      ELSE ''
+    END || CASE b_4 WHEN 1 THEN '; +7 tech_stack contains \'Salesforce\'' ELSE '' END || CASE b_5 WHEN 1 THEN '; +4 region = \'North America\'' ELSE '' END || CASE b_6 WHEN 1 THEN '; +4 annual_revenue in [10000000, inf)' ELSE '' END || CASE b_2 WHEN 1 THEN '; −22 disqualifier: employees in [1, 10)' ELSE '' END || CASE b_3
+      WHEN 1
+      THEN '; −15 disqualifier: ownership in (\'Government\', \'Non-profit\')'
+      ELSE ''
+    END,
+    3,
+    100000
+  ) AS reasons,
+  p_0 AS "points_employees_in_50_1000_and_industry_software",
+  p_1 AS "points_region_emea_and_tech_stack_contains_snowflake",
+  p_2 AS "points_employees_in_1_10",
+  p_3 AS "points_ownership_in_government_non_profit",
+  p_4 AS "points_tech_stack_contains_salesforce",
+  p_5 AS "points_region_north_america",
+  p_6 AS "points_annual_revenue_in_10000000_inf"
+FROM tiered
