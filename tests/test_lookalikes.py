@@ -150,7 +150,7 @@ def test_cli_writes_targets(tmp_path: Path, world) -> None:
     from icpkit.cli import app
     from icpkit.pipeline import Workspace, build_and_save
 
-    crm, _, universe = world
+    _, _, universe = world
     ws_dir = tmp_path / "ws"
     make_crm(1200, seed=2).write_workspace(ws_dir)
     build_and_save(Workspace.open(ws_dir))
