@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -129,7 +130,7 @@ class CompanyIndex:
         self.own: dict[str, str] = {}  # a CRM account's own domain
         self.parents: dict[str, str] = {}  # parents of CRM subdomains (eu.acme.com → acme.com)
         self.by_name: dict[str, str] = {}
-        self.blocks: dict[str, list[tuple[str, str]]] = {}
+        blocks: dict[str, list[tuple[str, str]]] = {}
         for account, domain, name in zip(ids, domains, names, strict=True):
             if domain:
                 self.own.setdefault(domain, account)
@@ -137,7 +138,9 @@ class CompanyIndex:
                     self.parents.setdefault(parent, account)
             if name:
                 self.by_name.setdefault(name, account)
-                self.blocks.setdefault(name[:2], []).append((name, account))
+                blocks.setdefault(name[:2], []).append((name, account))
+        # per block of names sharing their first two letters: the names and their accounts
+        self.blocks = {k: ([n for n, _ in v], [a for _, a in v]) for k, v in blocks.items()}
         self.size = len(ids)
 
     def match(self, domains: pl.Series, names: pl.Series) -> Match:
@@ -149,37 +152,45 @@ class CompanyIndex:
         out_id: list[str | None] = []
         out_kind: list[str | None] = []
         out_score: list[float | None] = []
-        fuzzy_cache: dict[str, tuple[str | None, float | None]] = {}
+        by_domain: dict[str, str | None] = {}
+        fuzzy: dict[str, tuple[str | None, float | None]] = {}
         for domain, key in zip(doms, keys, strict=True):
             found: str | None = None
             kind: str | None = None
             score: float | None = None
             if domain:
-                for suffix in domain_suffixes(domain):  # the row is the account or its subdomain
-                    if suffix in self.own:
-                        found, kind, score = self.own[suffix], "domain", 100.0
-                        break
-                if found is None and domain in self.parents:  # the row is a parent domain
-                    found, kind, score = self.parents[domain], "domain", 100.0
+                if domain not in by_domain:
+                    by_domain[domain] = self._domain(domain)
+                found = by_domain[domain]
+                if found is not None:
+                    kind, score = "domain", 100.0
             if found is None and key:
                 if key in self.by_name:
                     found, kind, score = self.by_name[key], "name", 100.0
                 else:
-                    if key not in fuzzy_cache:
-                        block = self.blocks.get(key[:2], [])
-                        best = process.extractOne(
-                            key, [n for n, _ in block], scorer=fuzz.token_sort_ratio,
-                            score_cutoff=NAME_THRESHOLD,
-                        ) if block else None  # fmt: skip
-                        fuzzy_cache[key] = (
-                            (block[best[2]][1], float(best[1])) if best else (None, None)
-                        )
-                    found, score = fuzzy_cache[key]
+                    if key not in fuzzy:
+                        fuzzy[key] = self._fuzzy(key, process, fuzz)
+                    found, score = fuzzy[key]
                     kind = "fuzzy name" if found else None
             out_id.append(found)
             out_kind.append(kind)
             out_score.append(score)
         return Match(out_id, out_kind, out_score)
+
+    def _domain(self, domain: str) -> str | None:
+        for suffix in domain_suffixes(domain):  # the row is the account or its subdomain
+            if suffix in self.own:
+                return self.own[suffix]
+        return self.parents.get(domain)  # the row is the parent of an account's subdomain
+
+    def _fuzzy(self, key: str, process: Any, fuzz: Any) -> tuple[str | None, float | None]:
+        block = self.blocks.get(key[:2])
+        if not block:
+            return None, None
+        best = process.extractOne(
+            key, block[0], scorer=fuzz.token_sort_ratio, score_cutoff=NAME_THRESHOLD
+        )
+        return (block[1][best[2]], float(best[1])) if best else (None, None)
 
 
 def dedupe(frame: pl.DataFrame, *, id_column: str, rank_column: str) -> pl.DataFrame:

@@ -15,7 +15,6 @@ Customers' names appear only with ``show_names`` (target lists travel).
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,9 +143,9 @@ def rank_universe(
         best = _best_accounts(crm)
     space = _Space(card, best, neighbours) if best is not None and best.height else None
     index = CompanyIndex(customer_accounts(crm)) if crm is not None else None
-    keep = max(3 * top, top + 100)  # candidates kept per batch: duplicates are removed at the end
-    heap: list[tuple[int, float, int, int]] = []
-    parts: list[pl.DataFrame] = []
+    keep = max(3 * top, top + 100)  # candidates kept: duplicates are removed at the end
+    tier_rank = {t: len(TIERS) - i for i, t in enumerate(TIERS)}
+    kept: pl.DataFrame | None = None
     tier_counts = dict.fromkeys(TIERS, 0)
     n_universe = n_excluded = 0
     seen: dict[str, int] = dict.fromkeys(plan.columns, 0)  # non-null cells per attribute
@@ -159,31 +158,20 @@ def rank_universe(
             frame = _with_attributes(frame, plan, n_universe)
             for column in seen:
                 seen[column] += frame.height - frame[column].null_count()
-            scored = _score(profile, plan, space, frame, show_names)
+            scored = _score(profile, space, frame, n_universe)
             n_universe += scored.height
             for tier, count in scored["tier"].value_counts().iter_rows():
                 tier_counts[tier] += int(count)
             if index is not None:
                 scored, excluded = _exclude(scored, index, include_customers)
                 n_excluded += excluded
-            # keep only what can still make the list: the best `keep` rows seen so far
-            order = scored.select(
-                pl.col("tier").replace_strict({t: i for i, t in enumerate(TIERS)}, return_dtype=pl.Int32),
-                "rank_score",
+            # only the best `keep` rows seen so far can still make the list: memory stays bounded
+            scored = scored.with_columns(
+                (pl.col("tier").replace_strict(tier_rank, return_dtype=pl.Int32) * 1000 + pl.col("rank_score")).alias("_key")
             )  # fmt: skip
-            part = len(parts)
-            parts.append(scored)
-            for row, (tier, score) in enumerate(order.iter_rows()):
-                item = (-tier, score, -part, -row)
-                if len(heap) < keep:
-                    heapq.heappush(heap, item)
-                elif item > heap[0]:
-                    heapq.heapreplace(heap, item)
-            # drop rows that can no longer make it, so memory stays bounded by `keep`
-            floor = set((-p, -r) for _, _, p, r in heap if -p == part)
-            parts[part] = scored[sorted(r for _, r in floor)] if floor else scored.clear()
-            parts[part] = parts[part].with_columns(pl.lit(part).alias("_part"))
-    if n_universe == 0:
+            both = scored if kept is None else pl.concat([kept, scored], how="diagonal_relaxed")
+            kept = both.sort(["_key", "_row"], descending=[True, False]).head(keep)
+    if n_universe == 0 or kept is None:
         raise SchemaError("the universe has no rows to rank")
     missing = tuple(c for c, n in seen.items() if n == 0)
     if len(missing) == len(seen):
@@ -191,18 +179,12 @@ def rank_universe(
             f"the universe has no value in any of the profile's attributes {list(seen)}; map its "
             "columns with --map or --columns"
         )
-    candidates = pl.concat([p for p in parts if p.height], how="diagonal_relaxed")
-    candidates = candidates.with_columns(
-        pl.col("tier").replace_strict({t: len(TIERS) - i for i, t in enumerate(TIERS)}, return_dtype=pl.Int32).alias("_tier_rank")
-    ).sort(["_tier_rank", "rank_score"], descending=True, maintain_order=True)  # fmt: skip
-    before = candidates.height
-    candidates = candidates.with_columns(
-        (pl.col("_tier_rank") * 1000 + pl.col("rank_score")).alias("_key")
-    )
-    deduped = dedupe(candidates, id_column="company_id", rank_column="_key")
+    before = kept.height
+    deduped = dedupe(kept, id_column="company_id", rank_column="_key")
     n_dup = before - deduped.height
-    out = deduped.sort("_key", descending=True, maintain_order=True).head(top)
-    out = out.drop("_tier_rank", "_key", "_part").with_row_index("rank", offset=1)
+    top_rows = deduped.sort(["_key", "_row"], descending=[True, False]).head(top)
+    out = _explain(profile, space, top_rows, show_names)
+    out = out.drop("_key", "_row", "_nearest").with_row_index("rank", offset=1)
     return Lookalikes(
         frame=out,
         n_universe=n_universe,
@@ -271,36 +253,49 @@ def _attribute_types(plan: ScoringPlan) -> dict[str, Any]:
 
 
 def _score(
-    profile: IcpProfile,
-    plan: ScoringPlan,
-    space: _Space | None,
-    frame: pl.DataFrame,
-    show_names: bool,
+    profile: IcpProfile, space: _Space | None, frame: pl.DataFrame, offset: int
 ) -> pl.DataFrame:
-    scored = score_frame(profile, frame)
+    """Fit (no reasons yet: they are built for the final list only) and likeness of a batch."""
+    scored = score_frame(profile, frame, reasons=False).drop("reasons")
+    n = frame.height
     if space is None:
-        similarity = np.full(frame.height, np.nan)
-        n_similar = np.zeros(frame.height, dtype=np.int64)
-        traits = [""] * frame.height
-        names = [""] * frame.height
+        similarity = np.full(n, np.nan)
+        n_similar = np.zeros(n, dtype=np.int64)
+        nearest = np.zeros((n, 0), dtype=np.int32)
     else:
-        table = pa.table({c: frame[c].to_arrow() for c in plan.card.columns})
-        similarity, n_similar, traits, names = space.compare(table, show_names)
+        similarity, n_similar, nearest = space.compare(space.table(frame))
     fit = scored["fit_score"].cast(pl.Float64).to_numpy()
     rank_score = np.where(np.isnan(similarity), fit, (fit + 100 * np.nan_to_num(similarity)) / 2)
-    why = [
-        _why(tier, int(k), t, has_space=space is not None)
-        for tier, k, t in zip(scored["tier"].to_list(), n_similar, traits, strict=True)
-    ]
-    columns = [
+    return scored.with_columns(
         pl.Series("similarity", np.round(similarity, 3)),
         pl.Series("similar_best_customers", n_similar),
         pl.Series("rank_score", np.round(rank_score, 1)),
-        pl.Series("why", why, dtype=pl.Utf8),
-    ]
-    if show_names:
-        columns.append(pl.Series("nearest_best_customers", names, dtype=pl.Utf8))
-    return scored.with_columns(columns)
+        pl.Series("_nearest", nearest.astype(np.int32)),
+        pl.int_range(offset, offset + n, dtype=pl.Int64).alias("_row"),
+    )
+
+
+def _explain(
+    profile: IcpProfile, space: _Space | None, rows: pl.DataFrame, show_names: bool
+) -> pl.DataFrame:
+    """Reasons, the shared traits in words and (when asked) the nearest customers' names."""
+    reasons = score_frame(profile, rows.drop("reasons", strict=False))["reasons"]
+    if space is None or rows.height == 0:
+        why = rows["tier"].to_list()
+        extra: list[pl.Series] = []
+    else:
+        codes = space.card.codes(space.table(rows))
+        nearest = np.asarray(rows["_nearest"].to_list(), dtype=np.int64).reshape(rows.height, -1)
+        traits = [space.traits(codes[i], nearest[i]) for i in range(rows.height)]
+        why = [
+            _why(tier, int(k), text, has_space=True)
+            for tier, k, text in zip(rows["tier"].to_list(), rows["similar_best_customers"], traits, strict=True)
+        ]  # fmt: skip
+        extra = []
+        if show_names and space.names:
+            names = ["; ".join(str(space.names[b]) for b in nearest[i]) for i in range(rows.height)]
+            extra.append(pl.Series("nearest_best_customers", names, dtype=pl.Utf8))
+    return rows.with_columns(reasons.alias("reasons"), pl.Series("why", why, dtype=pl.Utf8), *extra)
 
 
 def _why(tier: str, n_similar: int, traits: str, *, has_space: bool) -> str:
@@ -341,8 +336,7 @@ class _Space:
         self.weight = np.array([float(max(pts[j]) - min(pts[j])) for j, _ in self.features])
         self.offsets = np.concatenate([[0], np.cumsum([f.n_bins for _, f in self.features])])
         self.names = best["name"].cast(pl.Utf8).to_list() if "name" in best.columns else []
-        table = pa.table({c: best[c].to_arrow() for c in card.columns})
-        self.best_codes = card.codes(table)
+        self.best_codes = card.codes(self.table(best))
         self.best = self._vectors(self.best_codes)
 
     def _vectors(self, codes: np.ndarray) -> sparse.csr_matrix:
@@ -372,9 +366,11 @@ class _Space:
         norms[norms == 0] = 1.0
         return sparse.diags(1 / norms) @ matrix
 
-    def compare(
-        self, table: pa.Table, show_names: bool
-    ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    def table(self, frame: pl.DataFrame) -> pa.Table:
+        return pa.table({c: frame[c].to_arrow() for c in self.card.columns})
+
+    def compare(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean similarity to the nearest best customers, how many are similar, and which."""
         codes = self.card.codes(table)
         universe = self._vectors(codes)
         n = codes.shape[0]
@@ -395,15 +391,9 @@ class _Space:
             similarity[start : start + step] = top.mean(axis=1)
             n_similar[start : start + step] = (block >= SIMILAR_AT).sum(axis=1)
             nearest[start : start + step] = idx
-        traits = [self._traits(codes[i], nearest[i]) for i in range(n)]
-        names = (
-            ["; ".join(str(self.names[b]) for b in nearest[i]) for i in range(n)]
-            if show_names and self.names
-            else [""] * n
-        )
-        return similarity, n_similar, traits, names
+        return similarity, n_similar, nearest
 
-    def _traits(self, row: np.ndarray, nearest: np.ndarray) -> str:
+    def traits(self, row: np.ndarray, nearest: np.ndarray) -> str:
         """Up to three positive-point traits the row shares with most of its nearest best customers."""
         shared: list[tuple[int, str]] = []
         half = len(nearest) / 2
