@@ -14,7 +14,6 @@ Companies are matched on two keys, each normalised so that trivial differences d
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,22 +78,27 @@ _LEGAL_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_LEGAL), key=len, reverse=
 
 def name_key(name: str | None) -> str | None:
     """The comparison key of a company name ('ACME, Inc.' → 'acme'); None when nothing is left."""
-    if name is None:
-        return None
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = text.replace("&", " and ")
-    text = re.sub(r"[^0-9a-z]+", " ", text)
-    stripped = _LEGAL_RE.sub(" ", text)
-    words = stripped.split() or text.split()  # a name that is only a legal word keeps it
-    return " ".join(words) or None
+    return name_keys(pl.Series([name], dtype=pl.Utf8))[0]
 
 
 def name_keys(names: pl.Series) -> pl.Series:
-    """``name_key`` of every name (computed once per distinct name)."""
-    unique = names.unique()
-    mapping = {n: name_key(n) for n in unique.to_list()}
-    return names.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+    """``name_key`` of every name, vectorised: accents and case folded, punctuation dropped,
+    legal suffixes removed (a name that is only legal words keeps them: 'The Group')."""
+    text = (
+        names.cast(pl.Utf8)
+        .str.normalize("NFKD")
+        .str.replace_all(r"\p{Mn}", "")
+        .str.to_lowercase()
+        .str.replace_all("ß", "ss")
+        .str.replace_all("&", " and ")
+        .str.replace_all(r"[^0-9a-z]+", " ")
+    )
+    stripped = text.str.replace_all(_LEGAL_RE.pattern, " ")
+    tidy = [s.str.replace_all(r"\s+", " ").str.strip_chars() for s in (stripped, text)]
+    key = pl.select(
+        pl.when(tidy[0].str.len_chars() > 0).then(tidy[0]).otherwise(tidy[1])
+    ).to_series()
+    return key.set(key.str.len_chars() == 0, None).alias(names.name)
 
 
 def domain_suffixes(domain: str) -> list[str]:

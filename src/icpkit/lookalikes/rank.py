@@ -379,17 +379,19 @@ class _Space:
         similarity = np.empty(n)
         n_similar = np.empty(n, dtype=np.int64)
         nearest = np.empty((n, self.neighbours), dtype=np.int64)
+        best = self.best.T.toarray().astype(
+            np.float32
+        )  # (dims, best): dense BLAS beats sparse here
         for start in range(0, n, step):
-            block = (universe[start : start + step] @ self.best.T).toarray()
+            block = universe[start : start + step].toarray().astype(np.float32) @ best
             k = self.neighbours
-            idx = (
-                np.argpartition(-block, k - 1, axis=1)[:, :k]
-                if k < m
-                else np.tile(np.arange(m), (block.shape[0], 1))
-            )
+            if k < m:
+                idx = np.argpartition(block, m - k, axis=1)[:, m - k :]
+            else:
+                idx = np.tile(np.arange(m), (block.shape[0], 1))
             top = np.take_along_axis(block, idx, axis=1)
             similarity[start : start + step] = top.mean(axis=1)
-            n_similar[start : start + step] = (block >= SIMILAR_AT).sum(axis=1)
+            n_similar[start : start + step] = (block >= SIMILAR_AT - 1e-6).sum(axis=1)
             nearest[start : start + step] = idx
         return similarity, n_similar, nearest
 
