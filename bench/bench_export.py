@@ -117,7 +117,7 @@ def main() -> None:
     profile = make_profile(src)
     load = os.getloadavg()
     print(
-        f"{args.rows:,} rows, {len(profile.scorecard['features'])}-attribute scorecard; "
+        f"{args.rows:,} rows, {len(profile.scorecard.features)}-attribute scorecard; "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
     rates = {}

@@ -128,7 +128,7 @@ def test_points_columns_add_up_to_the_score(learned) -> None:
     out = _run_duckdb(scorecard_sql(profile, "accounts", "duckdb").sql, accounts)
     points = [c for c in out.columns if c.startswith("points_")]
     assert points
-    base = profile.scorecard["base"]
+    base = profile.scorecard.base
     total = out.select(pl.sum_horizontal(points) + base).to_series()
     assert (total == out["fit_score"]).all()
     assert out["reasons"].str.len_chars().max() > 0

@@ -459,3 +459,76 @@ def export_sql(
     else:
         write_text_atomic(output, sql)
         err.print(f"{dialect} SQL written to {output}", markup=False)
+
+
+@app.command()
+@handled
+def lookalikes(
+    universe: Annotated[Path, typer.Argument(help="Company universe: CSV, Parquet or Excel.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Targets file (.csv or .parquet).")
+    ],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to rank with.")] = "latest",
+    top: Annotated[int, typer.Option(help="How many targets to keep.")] = 500,
+    map_columns: Annotated[
+        bool,
+        typer.Option("--map", help="UNIVERSE uses the headers of the workspace's accounts export."),
+    ] = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Map the universe's own headers: 'account_id=symbol,industry=sector,domain=website'."
+        ),
+    ] = None,
+    include_customers: Annotated[
+        bool,
+        typer.Option(
+            "--include-customers",
+            help="Keep existing customers and open deals, with the CRM account they match and how.",
+        ),
+    ] = False,
+    show_names: Annotated[
+        bool,
+        typer.Option("--show-names", help="Name the nearest best customers (target lists travel)."),
+    ] = False,
+) -> None:
+    """Rank a company universe by fit and likeness to your best customers; customers excluded.
+
+    Example: icpkit lookalikes companies.parquet -o targets.csv --top 200
+    """
+    from icpkit import pipeline
+
+    mapping = _pairs(columns) if columns else None
+    result = pipeline.find_targets(
+        pipeline.Workspace.open(workspace), universe, output, version=version, top=top,
+        map_columns=map_columns, columns=mapping, include_customers=include_customers,
+        show_names=show_names,
+    )  # fmt: skip
+    s = result.summary()
+    tiers = ", ".join(f"{t} {n:,}" for t, n in s["tiers"].items())
+    out.print(f"universe: {s['n_universe']:,} companies ({tiers})", markup=False)
+    out.print(
+        f"excluded {s['n_excluded_customers']:,} existing customers or open deals; folded "
+        f"{s['n_duplicates']:,} duplicate listings; {s['n_best_customers']:,} best customers as "
+        "neighbours",
+        markup=False,
+    )
+    if s["missing_attributes"]:
+        out.print(
+            f"the universe lacks {', '.join(s['missing_attributes'])}: scored as missing",
+            markup=False,
+        )
+    out.print(f"top {result.frame.height:,} targets → {output}", markup=False)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in text.split(","):
+        canonical, sep, column = item.partition("=")
+        if not sep or not canonical.strip() or not column.strip():
+            raise IcpError(
+                f"--columns takes canonical=column pairs separated by commas; got {item!r}"
+            )
+        pairs[canonical.strip()] = column.strip()
+    return pairs

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import tomli_w
 
-from icpkit.atomic import write_text_atomic
+from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.config import CONFIG_NAME, WorkspaceConfig, config_from_dict, load_config
 from icpkit.data import (
     CheckReport,
@@ -416,3 +416,73 @@ def score_on_spark(
     from icpkit.engines.spark import score_spark
 
     return score_spark(profile, source, output, master=master)
+
+
+def find_targets(
+    workspace: Workspace,
+    universe_path: Path,
+    output: Path,
+    *,
+    version: str | int = "latest",
+    top: int = 500,
+    map_columns: bool = False,
+    columns: dict[str, str] | None = None,
+    include_customers: bool = False,
+    show_names: bool = False,
+) -> Any:
+    """Rank a company universe against a version's ICP and write the targets (CSV or Parquet).
+
+    The universe is read like an accounts source: with ``map_columns`` through the workspace's own
+    accounts mapping, with ``columns`` (canonical → file column) through that mapping, otherwise as
+    a file already in icpkit's column names (a Parquet file of that kind is streamed in batches).
+    Returns the :class:`~icpkit.lookalikes.Lookalikes` result (the list and its summary).
+    """
+    import pyarrow.parquet as pq
+
+    from icpkit.config import SourceConfig
+    from icpkit.lookalikes import rank_universe
+    from icpkit.scoring.bulk import csv_safe
+
+    profile = workspace.store.get(version).profile()
+    crm = workspace.load()
+    universe_path = Path(universe_path)
+    if not universe_path.exists():
+        raise ConfigError(f"{universe_path}: no such universe file")
+    if universe_path.resolve() == Path(output).resolve():
+        raise ConfigError(
+            f"{output}: the output would replace the universe file; choose another -o"
+        )
+    frames: Any
+    if universe_path.suffix.lower() == ".parquet" and not map_columns and not columns:
+        reader = pq.ParquetFile(universe_path)
+        frames = (pl.from_arrow(batch) for batch in reader.iter_batches(batch_size=200_000))
+    else:
+        accounts = workspace.config.sources.get("accounts")
+        if map_columns and accounts is None:
+            raise ConfigError(
+                "--map needs a workspace whose [sources.accounts] mapping can be reused"
+            )
+        base = accounts if map_columns and accounts is not None else SourceConfig(path="")
+        update: dict[str, Any] = {"path": str(universe_path.resolve())}
+        if columns:
+            update["columns"] = {**base.columns, **columns}
+        source = base.model_copy(update=update)
+        config = workspace.config.model_copy(update={"sources": {"accounts": source}})
+        frames = load_crm(config, workspace.root).accounts
+    result = rank_universe(
+        profile, frames, crm, top=top, include_customers=include_customers, show_names=show_names
+    )
+    table = result.frame.to_arrow()
+    with atomic_path(Path(output)) as tmp:
+        if Path(output).suffix.lower() == ".parquet":
+            pq.write_table(table, tmp)
+        else:
+            flat = pl.from_arrow(table)
+            assert isinstance(flat, pl.DataFrame)
+            flat = flat.with_columns(
+                pl.col(c).list.join("; ") for c, t in flat.schema.items() if isinstance(t, pl.List)
+            )
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
+    return result

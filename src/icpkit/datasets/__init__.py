@@ -43,10 +43,11 @@ from icpkit.datasets.synthetic.activity import (
 from icpkit.datasets.synthetic.engagement import contacts_frame, notes_frame, signals_frame
 from icpkit.datasets.synthetic.firmographics import make_accounts
 from icpkit.datasets.synthetic.spec import SPECS, PlantedIcp
+from icpkit.datasets.synthetic.universe import domain_variant, name_variant, unique_names
 from icpkit.errors import ConfigError
 from icpkit.rules import parse_segment
 
-__all__ = ["SPECS", "PlantedIcp", "SyntheticCrm", "Truth", "make_crm"]
+__all__ = ["SPECS", "PlantedIcp", "SyntheticCrm", "Truth", "make_crm", "make_universe"]
 
 PLANTED_FILE = "planted_icp.json"
 
@@ -310,3 +311,63 @@ def _truth(spec: PlantedIcp, member: Membership) -> Truth:
 def _canonical(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     """Columns in the canonical order and types of ``SCHEMA[table]``."""
     return frame.select([pl.col(name).cast(dtype) for name, dtype in SCHEMA[table].items()])
+
+
+def make_universe(
+    crm: SyntheticCrm,
+    n_companies: int = 20_000,
+    seed: int = 1,
+    *,
+    customer_variants: int = 200,
+    duplicates: int = 200,
+) -> pl.DataFrame:
+    """A company universe beside ``crm``, with each company's true win probability.
+
+    Companies follow the same planted ICP as ``crm`` (column ``p_win_true``); ``customer_variants``
+    rows are the CRM's customers (accounts with a won deal) under another spelling of name and domain
+    (``customer_variant_of`` names the account); ``duplicates`` rows list an earlier universe company
+    again (``duplicate_of``). Names and domains are otherwise unique.
+    """
+    rng = np.random.default_rng(seed)
+    spec = crm.truth.icp
+    firms = make_accounts(n_companies, rng, as_of_year=crm.period[1].year)
+    truth = _truth(spec, _membership(spec, firms.clean))
+    names, domains = unique_names(n_companies, rng)
+    universe = firms.observed.with_columns(
+        pl.Series("account_id", [f"U{i:07d}" for i in range(n_companies)]),
+        pl.Series("name", names),
+        pl.Series("domain", domains),
+        pl.Series("p_win_true", truth.p_win),
+        pl.lit(None, dtype=pl.Utf8).alias("customer_variant_of"),
+        pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"),
+    )
+    won = crm.deals.filter(pl.col("stage") == "won")["account_id"].unique().sort()
+    customers = crm.accounts.filter(pl.col("account_id").is_in(won.implode()))
+    p_by_id = dict(zip(crm.accounts["account_id"].to_list(), crm.truth.p_win.tolist(), strict=True))
+    parts = [universe]
+    if customer_variants and customers.height:
+        rows = customers.sample(min(customer_variants, customers.height), seed=seed)
+        parts.append(
+            rows.with_columns(
+                pl.Series("account_id", [f"V{i:07d}" for i in range(rows.height)]),
+                pl.Series("name", [name_variant(v, rng) for v in rows["name"].to_list()]),
+                pl.Series(
+                    "domain",
+                    [domain_variant(v, rng) if v else None for v in rows["domain"].to_list()],
+                ),
+                pl.Series("p_win_true", [p_by_id[a] for a in rows["account_id"].to_list()]),
+                rows["account_id"].alias("customer_variant_of"),
+                pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"),
+            ).select(universe.columns)
+        )
+    if duplicates:
+        rows = universe.sample(min(duplicates, n_companies), seed=seed + 1)
+        parts.append(
+            rows.with_columns(
+                pl.Series("account_id", [f"D{i:07d}" for i in range(rows.height)]),
+                pl.Series("domain", [f"www.{d}" for d in rows["domain"].to_list()]),
+                rows["account_id"].alias("duplicate_of"),
+            )
+        )
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.sample(fraction=1.0, shuffle=True, seed=seed)

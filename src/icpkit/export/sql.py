@@ -40,7 +40,7 @@ from icpkit.rules import Condition, parse_segment
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.explain import MINUS, SEPARATOR
-from icpkit.scoring.tiers import cuts_from_dict
+from icpkit.scoring.tiers import cuts_of
 from icpkit.vocab import SCORE_MAX, TIERS
 
 DIALECTS: tuple[str, ...] = (
@@ -157,7 +157,7 @@ def scorecard_sql(
     card = Scorecard.from_dict(profile.scorecard)
     criteria = tuple(parse_segment(c.rule) for c in profile.criteria)
     disqualifiers = tuple(parse_segment(d.rule) for d in profile.disqualifiers)
-    cuts = cuts_from_dict(profile.tiers)
+    cuts = cuts_of(profile.tiers)
     writer = _Writer(style, tag_separator)
 
     columns = list(card.columns)
