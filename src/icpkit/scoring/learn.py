@@ -55,10 +55,27 @@ def _training_rows(
     if scoring.target == "best":
         keep = labels != "unranked"
         return accounts.filter(pl.Series(keep)), (labels[keep] == "best").astype(np.int8)
+    return _deal_rows(accounts, deals)
+
+
+def _canonical_order(accounts: pl.DataFrame) -> np.ndarray | None:
+    """Row positions sorted by account id: the fit (CV folds, solver sums) must not depend on the
+    order of the file's rows. None when there is no account_id column."""
+    if "account_id" not in accounts.columns:
+        return None
+    return np.argsort(accounts["account_id"].cast(pl.Utf8).to_numpy().astype(str), kind="stable")
+
+
+def _deal_rows(
+    accounts: pl.DataFrame, deals: pl.DataFrame | None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Closed deals with their account's attributes (target 'won'), in a canonical order."""
     if deals is None or "stage" not in deals.columns or "account_id" not in deals.columns:
         raise ConfigError("scoring.target = 'won' needs a deals table with account_id and stage")
     closed = deals.filter(pl.col("stage").is_in(["won", "lost"])).select("account_id", "stage")
-    joined = closed.join(accounts, on="account_id", how="inner")
+    joined = closed.join(accounts, on="account_id", how="inner").sort(
+        pl.col("account_id").cast(pl.Utf8), "stage", maintain_order=True
+    )
     y = (joined["stage"] == "won").to_numpy().astype(np.int8)
     return joined.select(accounts.columns), y
 
@@ -128,6 +145,10 @@ def fit_scorecard_and_tiers(
     if unknown:
         raise ConfigError(f"labels: unknown values {unknown[:5]} (expected one of {LABELS})")
     attributes = scoring_attributes(accounts)
+    order = _canonical_order(accounts)
+    if order is not None:  # same data in any row order → same scorecard
+        accounts, labels = accounts[order], labels[order]
+        weight = None if weight is None else np.asarray(weight)[order]
     rows, y = _training_rows(accounts, labels, scoring, deals)
     counts = np.bincount(y, minlength=2) if len(y) else np.zeros(2, int)
     if counts.min() < MIN_PER_CLASS:
