@@ -342,6 +342,7 @@ def _profile(ws: Any, version: str) -> Any:
 
 def _print_profile(profile: Any, version: int) -> None:
     out.print(f"\nICP version {version}: {profile.statement}", markup=False)
+    _print_held_out(profile)
     for title, rules, group in (
         ("Core criteria", profile.criteria, "best"),
         ("Disqualifiers", profile.disqualifiers, "worst"),
@@ -358,9 +359,21 @@ def _print_profile(profile: Any, version: int) -> None:
                 f"{r.evidence} evidence",
                 markup=False,
             )
+            if r.evidence_note:
+                out.print(f"     evidence lowered: {r.evidence_note}", markup=False)
     out.print("", markup=False)
     for caveat in profile.caveats:
         out.print(f"note: {caveat}", markup=False)
+
+
+def _print_held_out(profile: Any) -> None:
+    """The held-out verdict right under the statement: passed, failed (why) or not available."""
+    verdict = (profile.validation or {}).get("verdict") or {}
+    lines = verdict.get("lines") or [
+        "Held-out test: NOT AVAILABLE — the ICP was not tested on data it was not built from."
+    ]
+    for line in lines:
+        out.print(f"  {line}", markup=False)
 
 
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:

@@ -215,6 +215,14 @@ class ValidationConfig(_Section):
     cost_source: str | None = Field(
         None, description="Optional CSV of acquisition spend (segment or channel, spend) for CAC."
     )
+    cv_folds: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description="When dates cannot support an out-of-time backtest (one date, no deals table, "
+        "no lost deal after the cut): folds of the stratified cross-validated estimate used "
+        "instead, said as such in every report; 0 or 1: no fallback.",
+    )
 
 
 class WorkspaceConfig(_Section):

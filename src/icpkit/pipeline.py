@@ -6,6 +6,7 @@ Nothing here parses arguments or prints; results are plain objects.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ from icpkit.data import (
 from icpkit.data import load_workspace as load_crm
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.errors import ConfigError, InsufficientDataError
-from icpkit.evaluation.backtest import default_cut_date, split_at
-from icpkit.evaluation.validation import ValidationResult, evaluate
+from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
+from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
@@ -164,9 +165,8 @@ def build_icp(
     scored = score_frame(profile, crm.accounts)
     result = None
     if validate:
-        result = _try_validate(crm, config, costs)
-        if result is not None:
-            profile = profile.model_copy(update={"validation": result.to_dict()})
+        result, dropped = _try_validate(crm, config, costs)
+        profile = with_held_out(profile, result, dropped)
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
@@ -328,14 +328,114 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
 
 def _try_validate(
     crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
-) -> ValidationResult | None:
-    """The backtest when the data allows one; a build without dated deals is still a build."""
+) -> tuple[ValidationResult | None, list[str]]:
+    """The held-out test the data allows, and in words what could not be done and why.
+
+    Out-of-time first (deals after a cut date). When the dates cannot support it (no deals table,
+    every deal on one date, too few dated closed deals) or it leaves no won-vs-lost contrast to
+    measure, a stratified cross-validated estimate instead (``validation.cv_folds``), which every
+    report names as such. A build without either is still a build; the notes say so out loud.
+    """
+    notes: list[str] = []
+    result: ValidationResult | None = None
     if crm.deals is None or "created_at" not in crm.deals.columns:
-        return None
+        why = "no deals table" if crm.deals is None else "the deals have no created_at dates"
+        notes.append(f"out-of-time backtest not possible: {why}")
+    else:
+        try:
+            result = validate_icp(crm, config, costs=costs)
+        except InsufficientDataError as exc:
+            notes.append(f"out-of-time backtest dropped: {exc.message}")
+    if result is not None and result.verdict.get("status") != "missing":
+        return result, []
+    if result is not None:
+        notes.append(
+            "out-of-time backtest gave no verdict: " + "; ".join(result.verdict.get("reasons", []))
+        )
+    if config.validation.cv_folds < 2:
+        notes.append("no cross-validated estimate either (validation.cv_folds < 2)")
+        return result, notes
     try:
-        return validate_icp(crm, config, costs=costs)
-    except InsufficientDataError:
-        return None
+        cv = cross_validate_icp(crm, config, costs=costs)
+    except InsufficientDataError as exc:
+        notes.append(f"cross-validated estimate not possible: {exc.message}")
+        return result, notes
+    caveats = (*notes, "the held-out figures are cross-validated, not out-of-time", *cv.caveats)
+    return dataclasses.replace(cv, caveats=tuple(caveats)), []
+
+
+def cross_validate_icp(
+    crm: CrmData, config: WorkspaceConfig, *, costs: pl.DataFrame | None = None
+) -> ValidationResult:
+    """A stratified k-fold estimate: every ranked account scored by an ICP built without it.
+
+    Folds are stratified by the best label and fixed by a hash of the account id (row order never
+    matters). Each fold's ICP is built from the other folds' accounts and their deals only, then
+    scores the held-out accounts. With won and lost deals the pooled held-out scores are measured
+    on those deals exactly like the out-of-time backtest; without (no deals table, or every deal
+    won) each ranked account counts once, 'won' meaning labelled best by the success score.
+    """
+    k = config.validation.cv_folds
+    outcomes = compute_outcomes(crm, config.success)
+    ranked = outcomes.frame.filter(pl.col("label") != "unranked").select("account_id", "label")
+    is_best = ranked["label"] == "best"
+    n_best = int(is_best.sum())
+    if min(n_best, ranked.height - n_best) < 2 * k:
+        raise InsufficientDataError(
+            f"{k}-fold cross-validation needs at least {2 * k} best and {2 * k} other ranked "
+            f"accounts; found {n_best} and {ranked.height - n_best}"
+        )
+    folds = ranked.with_columns(
+        stratified_folds(ranked["account_id"], is_best, k, config.discovery.seed).alias("_fold")
+    )
+    parts = []
+    for fold in range(k):
+        held = folds.filter(pl.col("_fold") == fold).select("account_id")
+        train = _without_accounts(crm, held)
+        built = build_icp(train, config, validate=False)
+        held_accounts = crm.accounts.join(held, on="account_id", how="semi")
+        parts.append(
+            score_frame(built.profile, held_accounts, reasons=False).select(
+                "account_id", "fit_score", "fit_probability", "tier"
+            )
+        )
+    scored = pl.concat(parts)
+    deals = crm.deals
+    closed = (
+        deals.filter(pl.col("stage").is_in(["won", "lost"]))["stage"]
+        if deals is not None and "stage" in deals.columns
+        else pl.Series([], dtype=pl.Utf8)
+    )
+    if closed.n_unique() == 2:
+        return evaluate(
+            scored, crm, costs=costs, method="cross-validated", outcome="won vs lost deals"
+        )
+    pseudo = ranked.select(
+        "account_id",
+        pl.col("account_id").cast(pl.Utf8).alias("deal_id"),
+        pl.when(pl.col("label") == "best")
+        .then(pl.lit("won"))
+        .otherwise(pl.lit("lost"))
+        .alias("stage"),
+    )
+    labelled = CrmData(accounts=crm.accounts, deals=pseudo)
+    return evaluate(
+        scored,
+        labelled,
+        method="cross-validated",
+        outcome="best vs the rest by success score (one per account)",
+    )
+
+
+def _without_accounts(crm: CrmData, held: pl.DataFrame) -> CrmData:
+    """The CRM without the held-out accounts and every row of theirs in the other tables."""
+    frames = {
+        name: frame.join(held, on="account_id", how="anti")
+        if "account_id" in frame.columns
+        else frame
+        for name, frame in crm.frames().items()
+    }
+    return CrmData(**frames, problems=list(crm.problems), sources=dict(crm.sources))
 
 
 def _configured_cut(config: WorkspaceConfig) -> date | None:

@@ -50,6 +50,15 @@ class RuleEvidence(BaseModel):
     points: float | None = Field(
         None, description="Hand-written specs: points for meeting the rule."
     )
+    # trust: how the held-out test bears on the evidence, and what a disqualifier may do
+    evidence_note: str = Field(
+        "", description="Why the evidence was downgraded after the held-out test, if it was."
+    )
+    forces_nonfit: bool = Field(
+        True,
+        description="Disqualifiers: a hit makes the account Non-fit whatever its score (only "
+        "with evidence at least tiers.disqualifier_evidence); else it only subtracts points.",
+    )
 
 
 class IcpProfile(BaseModel):

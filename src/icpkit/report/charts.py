@@ -203,8 +203,14 @@ def tier_chart(profile: IcpProfile) -> Chart | None:
             }
             for t, k in backtest.items()
         ]
-        cut = (profile.validation or {}).get("cut_date", "the cut")
-        caption = f"Win rate of deals created after {cut}, by tier (backtest, 95% intervals)."
+        validation = profile.validation or {}
+        cut = validation.get("cut_date") or "the cut"
+        caption = (
+            "Win rate of held-out accounts' deals by tier (cross-validated, not out-of-time; "
+            "95% intervals)."
+            if validation.get("method") == "cross-validated"
+            else f"Win rate of deals created after {cut}, by tier (backtest, 95% intervals)."
+        )
         title = "win rate after cut"
     else:
         metric = next(

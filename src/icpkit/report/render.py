@@ -100,6 +100,9 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         diff_text=report.diff_text or _diff_dict_text(report.diff),
         method_lines=v.method_lines(p),
         caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
+        held_out=v.held_out(
+            p.validation, [*p.caveats, *((p.validation or {}).get("caveats") or [])]
+        ),
     )
     return _with_missing(view)
 

@@ -47,7 +47,8 @@ def tier_records(
     for r in rows:
         if isinstance(r, Mapping):
             score = least.get(str(r.get("tier")))
-            extra = {"backtest_win_rate": backtest[str(r.get("tier"))]} if backtest else {}
+            tier_rate = backtest.get(str(r.get("tier")))
+            extra = {"backtest_win_rate": tier_rate} if tier_rate is not None else {}
             out.append({**({"min_score": score} if score is not None else {}), **r, **extra})
     return out
 
@@ -199,10 +200,16 @@ def _kpi_cell(k: Mapping[str, Any]) -> str:
 
 def validation_lines(v: Mapping[str, Any]) -> list[str]:
     """The backtest in sentences: cut, sizes, AUC, top-decile lift, coverage, weakened rules."""
+    where = (
+        "Cross-validated (not out-of-time), each account scored by an ICP built without it"
+        if v.get("method") == "cross-validated"
+        else f"Backtest from {v.get('cut_date') or 'the cut date'}"
+    )
     lines = [
-        f"Backtest from {v.get('cut_date') or 'the cut date'}: {v.get('n_deals', 0):,} deals "
+        *[str(x) for x in (v.get("verdict") or {}).get("lines", [])],
+        f"{where}: {v.get('n_deals', 0):,} deals "
         f"({v.get('n_closed', 0):,} closed) on {v.get('n_accounts', 0):,} accounts; "
-        f"evidence {v.get('evidence', 'unknown')}."
+        f"evidence {v.get('evidence', 'unknown')}.",
     ]
     auc = v.get("auc") or {}
     if auc.get("value") is not None:
