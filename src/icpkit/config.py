@@ -200,6 +200,12 @@ class TierConfig(_Section):
     tier1_share: float = Field(0.1, gt=0, lt=1, description="Target share of accounts in Tier 1.")
     tier2_share: float = Field(0.2, gt=0, lt=1, description="Target share of accounts in Tier 2.")
     tier3_share: float = Field(0.3, gt=0, lt=1, description="Target share of accounts in Tier 3.")
+    disqualifier_evidence: Literal["strong", "moderate", "never"] = Field(
+        "moderate",
+        description="Least evidence a learned disqualifier needs (and q at most discovery.alpha) "
+        "to make an account Non-fit whatever its score; weaker ones only subtract points. "
+        "never: no learned disqualifier overrides the score.",
+    )
 
 
 class ValidationConfig(_Section):

@@ -39,6 +39,7 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring.tiers import forcing_disqualifiers
 from icpkit.version import VERSION
 
 
@@ -137,11 +138,15 @@ def build_icp(
     labels = outcomes.labels_for(crm.accounts)
     discovery = find_icp(crm.accounts, labels, config.discovery)
     segments = discovery.segments.to_dict().get("segments", [])
+    # only disqualifiers with enough evidence may override the score; weaker ones subtract points
+    disqualifiers = forcing_disqualifiers(
+        discovery.disqualifiers, config.tiers.disqualifier_evidence, config.discovery.alpha
+    )
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
         labels,
         discovery.criteria,
-        discovery.disqualifiers,
+        disqualifiers,
         config.scoring,
         config.tiers,
         segments=[s["rule"] for s in segments],
@@ -151,7 +156,7 @@ def build_icp(
         name=config.name,
         statement=discovery.statement,
         criteria=discovery.criteria,
-        disqualifiers=discovery.disqualifiers,
+        disqualifiers=disqualifiers,
         success_definition=outcomes.definition(),
         counts=_counts(crm, outcomes),
         single_traits=discovery.single_traits,

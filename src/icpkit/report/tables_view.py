@@ -42,6 +42,8 @@ def tier_records(
     least: dict[str, Any] = {f"Tier {i}": cuts.get(f"tier{i}") for i in (1, 2, 3)}
     if cuts.get("tier3") is not None:  # Non-fit: below Tier 3, or any score with a disqualifier
         least["Non-fit"] = f"<{cuts['tier3']}"
+    # How tiers are really assigned (score and criterion and disqualifier), when stored
+    least.update({str(k): str(v) for k, v in (tiers.get("rules") or {}).items()})
     backtest = backtest_win_rates(validation)
     out = []
     for r in rows:
@@ -124,7 +126,16 @@ def tiers_table(
         if present
         else ()
     )
-    numeric = tuple(n or c == "min_score" for c, n in zip(present, table.numeric, strict=True))
+    worded = bool((tiers or {}).get("rules"))
+    if worded:
+        headers = tuple(
+            "assigned when" if c == "min_score" else h
+            for c, h in zip(present, headers, strict=True)
+        )
+    numeric = tuple(
+        (n or c == "min_score") and not (worded and c == "min_score")
+        for c, n in zip(present, table.numeric, strict=True)
+    )
     return Table(headers or table.columns, table.rows, numeric or table.numeric)
 
 

@@ -24,7 +24,14 @@ from icpkit.scoring.apply import ScoringPlan
 from icpkit.scoring.binning import kind_of, rule_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.scorecard import FitScorer
-from icpkit.scoring.tiers import TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
+from icpkit.scoring.tiers import (
+    TierCuts,
+    assign_tiers,
+    choose_cuts,
+    madkudu_bar,
+    tier_rules,
+    tier_table,
+)
 from icpkit.vocab import LABELS, UNREACHABLE_CUT
 
 _ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
@@ -182,6 +189,7 @@ def fit_scorecard_and_tiers(
         tuple(c.rule for c in criteria),
         tuple(d.rule for d in disqualifiers),
         TierCuts(UNREACHABLE_CUT, UNREACHABLE_CUT, UNREACHABLE_CUT),
+        soft=frozenset(d.rule for d in disqualifiers if not d.forces_nonfit),
     )
     tiers_dict = _fit_tiers(plan, accounts, labels, scoring, tiers, deals)
     return card.to_dict(), tiers_dict
@@ -259,10 +267,13 @@ def _fit_tiers(
     tier = assign_tiers(scores, fit, cuts)
     success, trials = _outcomes_per_account(accounts, labels, scoring, deals)
     rows = tier_table(tier, success, trials)
+    forcing = bool(set(plan.disqualifiers) - plan.soft)
     return {
         "cuts": cuts.to_dict(),
         "targets": config.model_dump(),
         "criteria_based": bool(plan.criteria),
+        "rules": tier_rules(cuts, bool(plan.criteria), forcing),
+        "overriding_disqualifiers": sorted(set(plan.disqualifiers) - plan.soft),
         "success": "best customers among ranked accounts"
         if scoring.target == "best"
         else "won deals among closed deals",
