@@ -343,6 +343,13 @@ def _profile(ws: Any, version: str) -> Any:
 def _print_profile(profile: Any, version: int) -> None:
     out.print(f"\nICP version {version}: {profile.statement}", markup=False)
     _print_held_out(profile)
+    target = profile.success_definition.get("scoring_target") or {}
+    if target:
+        out.print(
+            f"  Scores and fit_probability predict: {target.get('probability_of')} "
+            f"(target {target.get('target')}: {target.get('why')})",
+            markup=False,
+        )
     for title, rules, group in (
         ("Core criteria", profile.criteria, "best"),
         ("Disqualifiers", profile.disqualifiers, "worst"),

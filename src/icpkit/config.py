@@ -166,8 +166,11 @@ class DiscoveryConfig(_Section):
 class ScoringConfig(_Section):
     """The points scorecard."""
 
-    target: Literal["best", "won"] = Field(
-        "best", description="best: best-vs-rest per account; won: won-vs-lost per deal."
+    target: Literal["best", "won"] | None = Field(
+        None,
+        description="best: best-vs-rest per account; won: won-vs-lost per deal. Unset: 'won' "
+        "when the outcome is binary (won and lost deals, at most one closed deal per account, "
+        "e.g. a lead list), else 'best'; the choice is recorded in the profile.",
     )
     regularization: float = Field(
         1.0, gt=0, description="Inverse L2 strength (C) of the logistic model."

@@ -39,6 +39,7 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
 from icpkit.version import VERSION
 
@@ -142,12 +143,15 @@ def build_icp(
     disqualifiers = forcing_disqualifiers(
         discovery.disqualifiers, config.tiers.disqualifier_evidence, config.discovery.alpha
     )
+    # which target the numbers mean: configured, or 'won' for a binary outcome (a lead list)
+    target = choose_target(config.scoring.target, crm.deals)
+    scoring = config.scoring.model_copy(update={"target": target["target"]})
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
         labels,
         discovery.criteria,
         disqualifiers,
-        config.scoring,
+        scoring,
         config.tiers,
         segments=[s["rule"] for s in segments],
         deals=crm.deals,
@@ -157,7 +161,7 @@ def build_icp(
         statement=discovery.statement,
         criteria=discovery.criteria,
         disqualifiers=disqualifiers,
-        success_definition=outcomes.definition(),
+        success_definition={**outcomes.definition(), "scoring_target": target},
         counts=_counts(crm, outcomes),
         single_traits=discovery.single_traits,
         segments=segments,

@@ -118,8 +118,8 @@ def tiers_table(
         "count": "accounts",
         "share": "share of accounts",
         "success_share": "share of successes",
-        "success_rate": "success (build)",
-        "backtest_win_rate": "win rate (backtest)",
+        "success_rate": success_header(tiers),
+        "backtest_win_rate": held_out_header(validation),
     }
     headers = (
         tuple(names.get(c, h) for c, h in zip(present, table.columns, strict=True))
@@ -137,6 +137,24 @@ def tiers_table(
         for c, n in zip(present, table.numeric, strict=True)
     )
     return Table(headers or table.columns, table.rows, numeric or table.numeric)
+
+
+def success_header(tiers: Mapping[str, Any] | None) -> str:
+    """The in-sample rate's header, named by what it is: 'won (build)' or 'best (build)'."""
+    name = str((tiers or {}).get("success_name") or "")
+    if name == "won":
+        return "won (build)"
+    if name.startswith("best"):
+        return "best (build)"
+    return "success (build)"
+
+
+def held_out_header(validation: Mapping[str, Any] | None) -> str:
+    """The held-out rate's header: what is counted and how the held-out data was chosen."""
+    v = validation or {}
+    what = "best share" if str(v.get("outcome", "")).startswith("best") else "win rate"
+    how = "cross-validated" if v.get("method") == "cross-validated" else "backtest"
+    return f"{what} ({how})"
 
 
 def tier_note(tiers: Mapping[str, Any] | None) -> str:
@@ -178,6 +196,9 @@ def scorecard_table(scorecard: Mapping[str, Any] | None) -> tuple[Table, str]:
             "points of the bin it falls in for each attribute."
         )
     )
+    means = (card.get("info") or {}).get("probability_of")
+    if means and card.get("probability"):
+        note += f" fit_probability is the calibrated probability that {means}."
     return table, note
 
 

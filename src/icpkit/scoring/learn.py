@@ -55,11 +55,47 @@ def scoring_attributes(accounts: pl.DataFrame) -> list[str]:
     return chosen
 
 
+# What each scorecard target means, in words: (short name for rates, what fit_probability is of).
+TARGET_WORDS = {
+    "won": ("won", "a closed deal of the account is won"),
+    "best": ("best by success score", "the account is among the best customers by success score"),
+}
+
+
+def choose_target(configured: str | None, deals: pl.DataFrame | None) -> dict[str, str]:
+    """The scorecard target and why: the configured one, or chosen from the data.
+
+    Unset, the target is 'won' when the outcome is binary — a deals table with won and lost deals
+    and no account with more than one closed deal (a lead list: converted or not) — since the
+    numbers then mean what people read them as (conversion); else 'best'.
+    """
+    if configured is not None:
+        why = "set in icpkit.toml (scoring.target)"
+        return {"target": configured, "chosen": "config", "why": why, **_words(configured)}
+    if deals is not None and {"stage", "account_id"} <= set(deals.columns):
+        closed = deals.filter(pl.col("stage").is_in(["won", "lost"]))
+        stages = set(closed["stage"].unique().to_list())
+        per_account = closed.group_by("account_id").len()["len"].max() if closed.height else 0
+        if stages == {"won", "lost"} and per_account == 1:
+            why = (
+                "the outcome is binary (one closed deal per account, won or lost), so the "
+                "scorecard predicts winning itself"
+            )
+            return {"target": "won", "chosen": "auto", "why": why, **_words("won")}
+    why = "accounts are ranked by a composite success score (no binary won/lost outcome)"
+    return {"target": "best", "chosen": "auto", "why": why, **_words("best")}
+
+
+def _words(target: str) -> dict[str, str]:
+    name, means = TARGET_WORDS.get(target, TARGET_WORDS["best"])
+    return {"name": name, "probability_of": means}
+
+
 def _training_rows(
     accounts: pl.DataFrame, labels: np.ndarray, scoring: ScoringConfig, deals: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Rows and 0/1 outcome the scorecard is fitted on, for the configured target."""
-    if scoring.target == "best":
+    if scoring.target in ("best", None):
         keep = labels != "unranked"
         return accounts.filter(pl.Series(keep)), (labels[keep] == "best").astype(np.int8)
     return _deal_rows(accounts, deals)
@@ -91,7 +127,7 @@ def _outcomes_per_account(
     accounts: pl.DataFrame, labels: np.ndarray, scoring: ScoringConfig, deals: pl.DataFrame | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Successes and trials per account for the historical success rate of each tier."""
-    if scoring.target == "best":
+    if scoring.target in ("best", None):
         return (labels == "best").astype(float), (labels != "unranked").astype(float)
     assert deals is not None
     per = (
@@ -183,7 +219,10 @@ def fit_scorecard_and_tiers(
     )
     scorer.fit(rows.select(attributes), y, sample_weight=weight)
     card = _with_roles(scorer, {d.rule for d in disqualifiers}, set(segments or ()), attributes)
-    card = dataclasses.replace(card, target=scoring.target)
+    target = scoring.target or "best"
+    card = dataclasses.replace(
+        card, target=target, info={**card.info, "probability_of": _words(target)["probability_of"]}
+    )
     plan = ScoringPlan(
         card,
         tuple(c.rule for c in criteria),
@@ -275,8 +314,9 @@ def _fit_tiers(
         "rules": tier_rules(cuts, bool(plan.criteria), forcing),
         "overriding_disqualifiers": sorted(set(plan.disqualifiers) - plan.soft),
         "success": "best customers among ranked accounts"
-        if scoring.target == "best"
+        if scoring.target in ("best", None)
         else "won deals among closed deals",
+        "success_name": _words(scoring.target or "best")["name"],
         "table": rows,
         "bar": madkudu_bar(rows),
     }
