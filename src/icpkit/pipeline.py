@@ -29,7 +29,7 @@ from icpkit.data import (
 )
 from icpkit.data import load_workspace as load_crm
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.errors import ConfigError, IcpError, InsufficientDataError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
 from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
@@ -285,7 +285,7 @@ def drift_check(
     crm = workspace.load()
     built_on = date.fromisoformat(str(profile.success_definition.get("as_of")))
     before, after = split_at(crm, built_on + timedelta(days=1))
-    current = read_table(against) if against is not None else crm.accounts
+    current = _prospects_for_drift(workspace, against) if against is not None else crm.accounts
     tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
     recent = _scored_deals(after, tiers)
     train = _scored_deals(before, tiers)
@@ -326,6 +326,28 @@ def render_report(
     )
     target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
     return render(report, fmt, target)
+
+
+def _prospects_for_drift(workspace: Workspace, path: Path) -> pl.DataFrame:
+    """A prospect list read and normalised like the workspace's accounts (same mapping, same
+    types), so it compares with the training accounts; a file in icpkit's own column names is
+    read as it is. An empty file is an error, not a verdict."""
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: no such file")
+    frame: pl.DataFrame | None = None
+    accounts = workspace.config.sources.get("accounts")
+    if accounts is not None:
+        source = accounts.model_copy(update={"path": str(Path(path).resolve())})
+        config = workspace.config.model_copy(update={"sources": {"accounts": source}})
+        try:
+            frame = load_crm(config, workspace.root).accounts
+        except IcpError:
+            frame = None  # not in the export's format: try icpkit's own column names
+    if frame is None:
+        frame = read_table(Path(path))
+    if frame.height == 0:
+        raise InsufficientDataError(f"{path}: the prospect list has no rows; nothing to compare")
+    return frame
 
 
 def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
