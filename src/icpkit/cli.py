@@ -6,6 +6,7 @@ user for a problem in their data. Handlers stay short: logic lives in the core.
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from collections.abc import Callable
@@ -37,6 +38,9 @@ WorkspaceOpt = Annotated[
 ]
 
 
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
 def handled(func: F) -> F:
     """Translate IcpError into one line (plus the problem list) and its exit code."""
 
@@ -50,6 +54,16 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             err.print("interrupted; nothing was written")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL:
+                raise
+            err.print(
+                f"error: the disk is full or a file size limit was reached while writing "
+                f"{exc.filename or 'output'}; files are written atomically, so nothing was "
+                "half-written. Free some space and run again.",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -268,13 +282,33 @@ def report(
 
 @app.command()
 @handled
-def versions(workspace: WorkspaceOpt = Path(".")) -> None:
-    """List the saved versions of the ICP.
+def versions(
+    workspace: WorkspaceOpt = Path("."),
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Write each readable version's profile JSON to this folder (icp-v<N>.json), "
+            "e.g. to recover from a damaged store.",
+        ),
+    ] = None,
+) -> None:
+    """List the saved versions of the ICP (or export them as JSON files).
 
-    Example: icpkit versions -w exports/
+    Example: icpkit versions -w exports/   (or: icpkit versions --export backup/)
     """
     from icpkit import pipeline
 
+    if export is not None:
+        written, skipped = pipeline.Workspace.open(workspace).store.export(export)
+        for path in written:
+            out.print(f"wrote {path}", markup=False)
+        for line in skipped:
+            err.print(f"skipped {line}", markup=False)
+        out.print(f"{len(written)} version(s) exported to {export}", markup=False)
+        if skipped:
+            raise typer.Exit(1)
+        return
     listed = pipeline.Workspace.open(workspace).store.list()
     if not listed:
         out.print("no versions yet: run `icpkit build`", markup=False)
