@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from icpkit.errors import IcpError
 from icpkit.version import VERSION
@@ -30,8 +32,27 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Text that is not ours (account names, rule values, notes, file names) must print as itself: no
+# Rich markup ("[/]" would crash, "[link=…]" would print a terminal link), no emoji codes, and no
+# terminal control sequences (an OSC 8 escape is a clickable link too).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` with terminal control characters shown as U+FFFD, for printing data."""
+    return _CONTROL.sub("\ufffd", str(text))
+
+
+class _PlainConsole(Console):
+    """A console that prints strings as plain text unless a call asks for markup."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("markup", False)
+        super().print(*(plain(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _PlainConsole(highlight=False, soft_wrap=True, emoji=False)
+err = _PlainConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder (holds icpkit.toml).")
@@ -418,12 +439,18 @@ def _print_held_out(profile: Any) -> None:
 
 
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:
+    # cells are Text, never markup: an account called "[/]" or "[link=…]" prints as itself
     table = Table(
         "rank", "account", "score", "reason", title=f"{label} customers", title_justify="left"
     )
     for row in group.iter_rows(named=True):
         account = row.get("name") or row["account_id"]
-        table.add_row(str(row["rank"]), str(account), f"{row['success_score']:.2f}", row["reason"])
+        table.add_row(
+            str(row["rank"]),
+            Text(plain(account)),
+            f"{row['success_score']:.2f}",
+            Text(plain(row["reason"])),
+        )
     out.print(table)
 
 
