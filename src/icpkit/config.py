@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icpkit.errors import ConfigError
 
@@ -203,6 +203,17 @@ class TierConfig(_Section):
     tier1_share: float = Field(0.1, gt=0, lt=1, description="Target share of accounts in Tier 1.")
     tier2_share: float = Field(0.2, gt=0, lt=1, description="Target share of accounts in Tier 2.")
     tier3_share: float = Field(0.3, gt=0, lt=1, description="Target share of accounts in Tier 3.")
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> TierConfig:
+        total = self.tier1_share + self.tier2_share + self.tier3_share
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"tier1_share + tier2_share + tier3_share must be at most 1 (the rest is Non-fit); "
+                f"they sum to {total:g}"
+            )
+        return self
+
     disqualifier_evidence: Literal["strong", "moderate", "never"] = Field(
         "moderate",
         description="Least evidence a learned disqualifier needs (and q at most discovery.alpha) "

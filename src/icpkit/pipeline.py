@@ -391,8 +391,9 @@ def _try_validate(
     except InsufficientDataError as exc:
         notes.append(f"cross-validated estimate not possible: {exc.message}")
         return result, notes
-    caveats = (*notes, "the held-out figures are cross-validated, not out-of-time", *cv.caveats)
-    return dataclasses.replace(cv, caveats=tuple(caveats)), []
+    caveats = ("the held-out figures are cross-validated, not out-of-time", *cv.caveats)
+    # the dropped out-of-time backtest is said out loud: in the profile's caveats (build output)
+    return dataclasses.replace(cv, caveats=tuple(caveats)), notes
 
 
 def cross_validate_icp(

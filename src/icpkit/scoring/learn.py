@@ -188,6 +188,12 @@ def fit_scorecard_and_tiers(
     if unknown:
         raise ConfigError(f"labels: unknown values {unknown[:5]} (expected one of {LABELS})")
     attributes = scoring_attributes(accounts)
+    if not attributes:
+        raise InsufficientDataError(
+            "no attribute to score accounts on: every attribute column is empty, or an id, "
+            "name, domain or free text; add firmographic columns (industry, employees, country…) "
+            "to the accounts source"
+        )
     order = _canonical_order(accounts)
     if order is not None:  # same data in any row order → same scorecard
         accounts, labels = accounts[order], labels[order]
