@@ -6,7 +6,9 @@ user for a problem in their data. Handlers stay short: logic lives in the core.
 
 from __future__ import annotations
 
+import errno
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from icpkit.errors import IcpError
 from icpkit.version import VERSION
@@ -29,12 +32,34 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Text that is not ours (account names, rule values, notes, file names) must print as itself: no
+# Rich markup ("[/]" would crash, "[link=…]" would print a terminal link), no emoji codes, and no
+# terminal control sequences (an OSC 8 escape is a clickable link too).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` with terminal control characters shown as U+FFFD, for printing data."""
+    return _CONTROL.sub("\ufffd", str(text))
+
+
+class _PlainConsole(Console):
+    """A console that prints strings as plain text unless a call asks for markup."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("markup", False)
+        super().print(*(plain(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+out = _PlainConsole(highlight=False, soft_wrap=True, emoji=False)
+err = _PlainConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="Workspace folder (holds icpkit.toml).")
 ]
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def handled(func: F) -> F:
@@ -50,6 +75,16 @@ def handled(func: F) -> F:
         except KeyboardInterrupt:
             err.print("interrupted; nothing was written")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL:
+                raise
+            err.print(
+                f"error: the disk is full or a file size limit was reached while writing "
+                f"{exc.filename or 'output'}; files are written atomically, so nothing was "
+                "half-written. Free some space and run again.",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -281,13 +316,33 @@ def report(
 
 @app.command()
 @handled
-def versions(workspace: WorkspaceOpt = Path(".")) -> None:
-    """List the saved versions of the ICP.
+def versions(
+    workspace: WorkspaceOpt = Path("."),
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Write each readable version's profile JSON to this folder (icp-v<N>.json), "
+            "e.g. to recover from a damaged store.",
+        ),
+    ] = None,
+) -> None:
+    """List the saved versions of the ICP (or export them as JSON files).
 
-    Example: icpkit versions -w exports/
+    Example: icpkit versions -w exports/   (or: icpkit versions --export backup/)
     """
     from icpkit import pipeline
 
+    if export is not None:
+        written, skipped = pipeline.Workspace.open(workspace).store.export(export)
+        for path in written:
+            out.print(f"wrote {path}", markup=False)
+        for line in skipped:
+            err.print(f"skipped {line}", markup=False)
+        out.print(f"{len(written)} version(s) exported to {export}", markup=False)
+        if skipped:
+            raise typer.Exit(1)
+        return
     listed = pipeline.Workspace.open(workspace).store.list()
     if not listed:
         out.print("no versions yet: run `icpkit build`", markup=False)
@@ -355,6 +410,15 @@ def _profile(ws: Any, version: str) -> Any:
 
 def _print_profile(profile: Any, version: int) -> None:
     out.print(f"\nICP version {version}: {profile.statement}", markup=False)
+    _print_held_out(profile)
+    definition = profile.success_definition
+    target = (definition.scoring_target if definition is not None else None) or {}
+    if target:
+        out.print(
+            f"  Scores and fit_probability predict: {target.get('probability_of')} "
+            f"(target {target.get('target')}: {target.get('why')})",
+            markup=False,
+        )
     for title, rules, group in (
         ("Core criteria", profile.criteria, "best"),
         ("Disqualifiers", profile.disqualifiers, "worst"),
@@ -371,18 +435,36 @@ def _print_profile(profile: Any, version: int) -> None:
                 f"{r.evidence} evidence",
                 markup=False,
             )
+            if r.evidence_note:
+                out.print(f"     evidence lowered: {r.evidence_note}", markup=False)
     out.print("", markup=False)
     for caveat in profile.caveats:
         out.print(f"note: {caveat}", markup=False)
 
 
+def _print_held_out(profile: Any) -> None:
+    """The held-out verdict right under the statement: passed, failed (why) or not available."""
+    verdict = profile.validation.verdict if profile.validation is not None else {}
+    lines = verdict.get("lines") or [
+        "Held-out test: NOT AVAILABLE — the ICP was not tested on data it was not built from."
+    ]
+    for line in lines:
+        out.print(f"  {line}", markup=False)
+
+
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:
+    # cells are Text, never markup: an account called "[/]" or "[link=…]" prints as itself
     table = Table(
         "rank", "account", "score", "reason", title=f"{label} customers", title_justify="left"
     )
     for row in group.iter_rows(named=True):
         account = row.get("name") or row["account_id"]
-        table.add_row(str(row["rank"]), str(account), f"{row['success_score']:.2f}", row["reason"])
+        table.add_row(
+            str(row["rank"]),
+            Text(plain(account)),
+            f"{row['success_score']:.2f}",
+            Text(plain(row["reason"])),
+        )
     out.print(table)
 
 

@@ -168,8 +168,11 @@ class DiscoveryConfig(_Section):
 class ScoringConfig(_Section):
     """The points scorecard."""
 
-    target: Literal["best", "won"] = Field(
-        "best", description="best: best-vs-rest per account; won: won-vs-lost per deal."
+    target: Literal["best", "won"] | None = Field(
+        None,
+        description="best: best-vs-rest per account; won: won-vs-lost per deal. Unset: 'won' "
+        "when the outcome is binary (won and lost deals, at most one closed deal per account, "
+        "e.g. a lead list), else 'best'; the choice is recorded in the profile.",
     )
     regularization: float = Field(
         1.0, gt=0, description="Inverse L2 strength (C) of the logistic model."
@@ -203,6 +206,23 @@ class TierConfig(_Section):
     tier2_share: float = Field(0.2, gt=0, lt=1, description="Target share of accounts in Tier 2.")
     tier3_share: float = Field(0.3, gt=0, lt=1, description="Target share of accounts in Tier 3.")
 
+    @model_validator(mode="after")
+    def _shares_fit(self) -> TierConfig:
+        total = self.tier1_share + self.tier2_share + self.tier3_share
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"tier1_share + tier2_share + tier3_share must be at most 1 (the rest is Non-fit); "
+                f"they sum to {total:g}"
+            )
+        return self
+
+    disqualifier_evidence: Literal["strong", "moderate", "never"] = Field(
+        "moderate",
+        description="Least evidence a learned disqualifier needs (and q at most discovery.alpha) "
+        "to make an account Non-fit whatever its score; weaker ones only subtract points. "
+        "never: no learned disqualifier overrides the score.",
+    )
+
 
 class ValidationConfig(_Section):
     """The out-of-time backtest."""
@@ -216,6 +236,14 @@ class ValidationConfig(_Section):
     )
     cost_source: str | None = Field(
         None, description="Optional CSV of acquisition spend (segment or channel, spend) for CAC."
+    )
+    cv_folds: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description="When dates cannot support an out-of-time backtest (one date, no deals table, "
+        "no lost deal after the cut): folds of the stratified cross-validated estimate used "
+        "instead, said as such in every report; 0 or 1: no fallback.",
     )
 
 

@@ -66,7 +66,9 @@ class Outcomes:
 
     def group(self, label: str) -> pl.DataFrame:
         """The accounts with one label, best ranked first."""
-        return self._frame.filter(pl.col("label") == label).sort("rank", nulls_last=True)
+        return self._frame.filter(pl.col("label") == label).sort(
+            ["rank", "account_id"], nulls_last=True
+        )
 
     def counts(self) -> dict[str, int]:
         got = dict(self._frame.group_by("label").len().iter_rows())
@@ -317,12 +319,23 @@ def _score(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.DataFr
     den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * w for c, w in weights])
     score = pl.when(ranked & (den > 0)).then(num / den)
     frame = frame.with_columns(score.alias("success_score"))
+    # Equal scores share a rank (1 = best): position in the file never decides.
     return frame.with_columns(
-        pl.col("success_score").rank("ordinal", descending=True).cast(pl.Int64).alias("rank")
+        pl.col("success_score").rank("min", descending=True).cast(pl.Int64).alias("rank")
     )
 
 
 def _label(frame: pl.DataFrame, s: SuccessConfig) -> pl.DataFrame:
+    """best / worst / rest / unranked by *value*: accounts with equal success scores get one label.
+
+    The best are the eligible accounts whose score is at least a threshold; the threshold is the
+    score of the ``best_share`` quantile, and the group of accounts tied exactly at it is taken
+    whole or left out whole, whichever brings the count closer to the target (see
+    :func:`tie_aware_count`). A binary outcome (0/1, converted or not) therefore labels every
+    converter best and no one else whenever converters are rarer than about twice
+    ``best_share``; no tie is ever broken by row order. The worst are chosen the same way from
+    the bottom.
+    """
     n_ranked = int(frame["success_score"].is_not_null().sum())
     if n_ranked == 0:
         raise InsufficientDataError(
@@ -343,24 +356,59 @@ def _label(frame: pl.DataFrame, s: SuccessConfig) -> pl.DataFrame:
     if "n_won" in frame.columns:
         eligible_best = eligible_best & (pl.col("n_won").fill_null(0) > 0)
     frame = frame.with_columns(forced.alias("_forced_worst"), eligible_best.alias("_eligible"))
-    best_rank = (
-        pl.when(pl.col("_eligible") & pl.col("success_score").is_not_null())
-        .then(pl.col("success_score"))
-        .rank("ordinal", descending=True)
+    score = frame["success_score"]
+    eligible = frame["_eligible"] & score.is_not_null()
+    best_cut = _value_cut(score.filter(eligible).to_numpy(), n_best, descending=True)
+    is_best = eligible & (score >= best_cut) if best_cut is not None else eligible & False
+    candidates = score.is_not_null() & ~is_best.fill_null(False)
+    worst_cut = _value_cut(score.filter(candidates).to_numpy(), n_worst, descending=False)
+    is_worst = candidates & (score <= worst_cut) if worst_cut is not None else candidates & False
+    frame = frame.with_columns(
+        is_best.fill_null(False).alias("_best"), is_worst.fill_null(False).alias("_worst")
     )
-    worst_rank = pl.col("success_score").rank("ordinal", descending=False)
     label = (
         pl.when(pl.col("success_score").is_null())
         .then(pl.lit("unranked"))
         .when(pl.col("_forced_worst"))
         .then(pl.lit("worst"))
-        .when(best_rank <= n_best)
+        .when(pl.col("_best"))
         .then(pl.lit("best"))
-        .when(worst_rank <= n_worst)
+        .when(pl.col("_worst"))
         .then(pl.lit("worst"))
         .otherwise(pl.lit("rest"))
     )
     return frame.with_columns(label.alias("label"))
+
+
+def tie_aware_count(sorted_values: np.ndarray, target: int) -> int:
+    """How many of the leading ``sorted_values`` to take so that no tie is split.
+
+    The group of values equal to the one at position ``target`` is taken whole or not at all,
+    whichever count is closer to ``target`` (taking it on a tie in distance); an empty choice is
+    never made when the whole group fits. Returns 0 only for an empty input.
+    """
+    n = len(sorted_values)
+    if n == 0 or target <= 0:
+        return 0
+    if target >= n:
+        return n
+    edge = sorted_values[target - 1]
+    without = int(np.count_nonzero(sorted_values[:target] != edge))
+    with_group = without + int(np.count_nonzero(sorted_values == edge))
+    if without == 0:
+        return with_group
+    return without if (target - without) < (with_group - target) else with_group
+
+
+def _value_cut(values: np.ndarray, target: int, *, descending: bool) -> float | None:
+    """The score threshold of a tie-aware top (or bottom) ``target`` group; None for none."""
+    values = np.sort(values.astype(float))
+    if descending:
+        values = values[::-1]
+    k = tie_aware_count(values, target)
+    if k == 0:
+        return None
+    return float(values[k - 1])
 
 
 def _reasons(frame: pl.DataFrame, metrics: tuple[SuccessMetric, ...]) -> pl.Expr:

@@ -6,6 +6,7 @@ Nothing here parses arguments or prints; results are plain objects.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -28,9 +29,9 @@ from icpkit.data import (
 )
 from icpkit.data import load_workspace as load_crm
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.errors import ConfigError, InsufficientDataError
-from icpkit.evaluation.backtest import default_cut_date, split_at
-from icpkit.evaluation.validation import ValidationResult, evaluate
+from icpkit.errors import ConfigError, IcpError, InsufficientDataError
+from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
+from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
@@ -38,6 +39,8 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring.learn import choose_target
+from icpkit.scoring.tiers import forcing_disqualifiers
 from icpkit.version import VERSION
 
 
@@ -136,12 +139,19 @@ def build_icp(
     labels = outcomes.labels_for(crm.accounts)
     discovery = find_icp(crm.accounts, labels, config.discovery)
     segments = discovery.segments.to_dict().get("segments", [])
+    # only disqualifiers with enough evidence may override the score; weaker ones subtract points
+    disqualifiers = forcing_disqualifiers(
+        discovery.disqualifiers, config.tiers.disqualifier_evidence, config.discovery.alpha
+    )
+    # which target the numbers mean: configured, or 'won' for a binary outcome (a lead list)
+    target = choose_target(config.scoring.target, crm.deals)
+    scoring = config.scoring.model_copy(update={"target": target["target"]})
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
         labels,
         discovery.criteria,
-        discovery.disqualifiers,
-        config.scoring,
+        disqualifiers,
+        scoring,
         config.tiers,
         segments=[s["rule"] for s in segments],
         deals=crm.deals,
@@ -150,8 +160,8 @@ def build_icp(
         name=config.name,
         statement=discovery.statement,
         criteria=discovery.criteria,
-        disqualifiers=discovery.disqualifiers,
-        success_definition=outcomes.definition(),
+        disqualifiers=disqualifiers,
+        success_definition={**outcomes.definition(), "scoring_target": target},
         counts=_counts(crm, outcomes),
         single_traits=discovery.single_traits,
         segments=segments,
@@ -164,9 +174,8 @@ def build_icp(
     scored = score_frame(profile, crm.accounts)
     result = None
     if validate:
-        result = _try_validate(crm, config, costs)
-        if result is not None:
-            profile = profile.model_copy(update={"validation": result.to_section()})
+        result, dropped = _try_validate(crm, config, costs)
+        profile = with_held_out(profile, result, dropped)
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
@@ -276,7 +285,7 @@ def drift_check(
     crm = workspace.load()
     built_on = date.fromisoformat(str(profile.success_definition.as_of))
     before, after = split_at(crm, built_on + timedelta(days=1))
-    current = read_table(against) if against is not None else crm.accounts
+    current = _prospects_for_drift(workspace, against) if against is not None else crm.accounts
     tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
     recent = _scored_deals(after, tiers)
     train = _scored_deals(before, tiers)
@@ -320,6 +329,28 @@ def render_report(
     return render(report, fmt, target)
 
 
+def _prospects_for_drift(workspace: Workspace, path: Path) -> pl.DataFrame:
+    """A prospect list read and normalised like the workspace's accounts (same mapping, same
+    types), so it compares with the training accounts; a file in icpkit's own column names is
+    read as it is. An empty file is an error, not a verdict."""
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: no such file")
+    frame: pl.DataFrame | None = None
+    accounts = workspace.config.sources.get("accounts")
+    if accounts is not None:
+        source = accounts.model_copy(update={"path": str(Path(path).resolve())})
+        config = workspace.config.model_copy(update={"sources": {"accounts": source}})
+        try:
+            frame = load_crm(config, workspace.root).accounts
+        except IcpError:
+            frame = None  # not in the export's format: try icpkit's own column names
+    if frame is None:
+        frame = read_table(Path(path))
+    if frame.height == 0:
+        raise InsufficientDataError(f"{path}: the prospect list has no rows; nothing to compare")
+    return frame
+
+
 def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
     if crm.deals is None:
         return None
@@ -329,14 +360,115 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
 
 def _try_validate(
     crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
-) -> ValidationResult | None:
-    """The backtest when the data allows one; a build without dated deals is still a build."""
+) -> tuple[ValidationResult | None, list[str]]:
+    """The held-out test the data allows, and in words what could not be done and why.
+
+    Out-of-time first (deals after a cut date). When the dates cannot support it (no deals table,
+    every deal on one date, too few dated closed deals) or it leaves no won-vs-lost contrast to
+    measure, a stratified cross-validated estimate instead (``validation.cv_folds``), which every
+    report names as such. A build without either is still a build; the notes say so out loud.
+    """
+    notes: list[str] = []
+    result: ValidationResult | None = None
     if crm.deals is None or "created_at" not in crm.deals.columns:
-        return None
+        why = "no deals table" if crm.deals is None else "the deals have no created_at dates"
+        notes.append(f"out-of-time backtest not possible: {why}")
+    else:
+        try:
+            result = validate_icp(crm, config, costs=costs)
+        except InsufficientDataError as exc:
+            notes.append(f"out-of-time backtest dropped: {exc.message}")
+    if result is not None and result.verdict.get("status") != "missing":
+        return result, []
+    if result is not None:
+        notes.append(
+            "out-of-time backtest gave no verdict: " + "; ".join(result.verdict.get("reasons", []))
+        )
+    if config.validation.cv_folds < 2:
+        notes.append("no cross-validated estimate either (validation.cv_folds < 2)")
+        return result, notes
     try:
-        return validate_icp(crm, config, costs=costs)
-    except InsufficientDataError:
-        return None
+        cv = cross_validate_icp(crm, config, costs=costs)
+    except InsufficientDataError as exc:
+        notes.append(f"cross-validated estimate not possible: {exc.message}")
+        return result, notes
+    caveats = ("the held-out figures are cross-validated, not out-of-time", *cv.caveats)
+    # the dropped out-of-time backtest is said out loud: in the profile's caveats (build output)
+    return dataclasses.replace(cv, caveats=tuple(caveats)), notes
+
+
+def cross_validate_icp(
+    crm: CrmData, config: WorkspaceConfig, *, costs: pl.DataFrame | None = None
+) -> ValidationResult:
+    """A stratified k-fold estimate: every ranked account scored by an ICP built without it.
+
+    Folds are stratified by the best label and fixed by a hash of the account id (row order never
+    matters). Each fold's ICP is built from the other folds' accounts and their deals only, then
+    scores the held-out accounts. With won and lost deals the pooled held-out scores are measured
+    on those deals exactly like the out-of-time backtest; without (no deals table, or every deal
+    won) each ranked account counts once, 'won' meaning labelled best by the success score.
+    """
+    k = config.validation.cv_folds
+    outcomes = compute_outcomes(crm, config.success)
+    ranked = outcomes.to_frame().filter(pl.col("label") != "unranked").select("account_id", "label")
+    is_best = ranked["label"] == "best"
+    n_best = int(is_best.sum())
+    if min(n_best, ranked.height - n_best) < 2 * k:
+        raise InsufficientDataError(
+            f"{k}-fold cross-validation needs at least {2 * k} best and {2 * k} other ranked "
+            f"accounts; found {n_best} and {ranked.height - n_best}"
+        )
+    folds = ranked.with_columns(
+        stratified_folds(ranked["account_id"], is_best, k, config.discovery.seed).alias("_fold")
+    )
+    parts = []
+    for fold in range(k):
+        held = folds.filter(pl.col("_fold") == fold).select("account_id")
+        train = _without_accounts(crm, held)
+        built = build_icp(train, config, validate=False)
+        held_accounts = crm.accounts.join(held, on="account_id", how="semi")
+        parts.append(
+            score_frame(built.profile, held_accounts, reasons=False).select(
+                "account_id", "fit_score", "fit_probability", "tier"
+            )
+        )
+    scored = pl.concat(parts)
+    deals = crm.deals
+    closed = (
+        deals.filter(pl.col("stage").is_in(["won", "lost"]))["stage"]
+        if deals is not None and "stage" in deals.columns
+        else pl.Series([], dtype=pl.Utf8)
+    )
+    if closed.n_unique() == 2:
+        return evaluate(
+            scored, crm, costs=costs, method="cross-validated", outcome="won vs lost deals"
+        )
+    pseudo = ranked.select(
+        "account_id",
+        pl.col("account_id").cast(pl.Utf8).alias("deal_id"),
+        pl.when(pl.col("label") == "best")
+        .then(pl.lit("won"))
+        .otherwise(pl.lit("lost"))
+        .alias("stage"),
+    )
+    labelled = CrmData(accounts=crm.accounts, deals=pseudo)
+    return evaluate(
+        scored,
+        labelled,
+        method="cross-validated",
+        outcome="best vs the rest by success score (one per account)",
+    )
+
+
+def _without_accounts(crm: CrmData, held: pl.DataFrame) -> CrmData:
+    """The CRM without the held-out accounts and every row of theirs in the other tables."""
+    frames = {
+        name: frame.join(held, on="account_id", how="anti")
+        if "account_id" in frame.columns
+        else frame
+        for name, frame in crm.frames().items()
+    }
+    return CrmData(**frames, problems=list(crm.problems), sources=dict(crm.sources))
 
 
 def _configured_cut(config: WorkspaceConfig) -> date | None:

@@ -93,6 +93,15 @@ class RuleEvidence(BaseModel):
     points: float | None = Field(
         None, description="Hand-written specs: points for meeting the rule."
     )
+    # trust: how the held-out test bears on the evidence, and what a disqualifier may do
+    evidence_note: str = Field(
+        "", description="Why the evidence was downgraded after the held-out test, if it was."
+    )
+    forces_nonfit: bool = Field(
+        True,
+        description="Disqualifiers: a hit makes the account Non-fit whatever its score (only "
+        "with evidence at least tiers.disqualifier_evidence); else it only subtracts points.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,15 +182,23 @@ class TiersSection(_Section):
     ``criteria_based`` is False when no criterion exists and tiers follow the score alone.
     """
 
-    _omit_if_none = frozenset({"targets", "success", "source", "bar"})
+    _omit_if_none = frozenset(
+        {"targets", "success", "source", "bar", "rules", "overriding_disqualifiers", "success_name"}
+    )
 
     cuts: TierCutoffs
-    targets: dict[str, float] | None = None
+    targets: dict[str, float | str] | None = None
     criteria_based: bool = True
     success: str | None = None
     source: str | None = None
     table: list[TierRow] = Field(default_factory=list)
     bar: TierBar | None = None
+    # How each tier is really assigned, in words (score, criterion, disqualifier), per tier.
+    rules: dict[str, str] | None = None
+    # Disqualifiers with evidence enough to force Non-fit (weaker ones only subtract points).
+    overriding_disqualifiers: list[str] | None = None
+    # What the build's success rate counts: 'won' or 'best by success score'.
+    success_name: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +296,11 @@ class ValidationSection(_Section):
     evidence: str = "weak"
     caveats: list[str] = Field(default_factory=list)
     accounts_with_closed: dict[str, int] = Field(default_factory=dict)
+    # 'out-of-time', or 'cross-validated' when dates cannot support a cut
+    method: str = "out-of-time"
+    outcome: str = "won vs lost deals"
+    # The held-out verdict shown on page 1: status pass | fail | missing, reasons, lines, rates
+    verdict: dict[str, Any] = Field(default_factory=dict)
 
     def kpi(self, group: str, name: str) -> KpiEstimate | None:
         """The estimate of one KPI for one group, or None."""
@@ -300,7 +322,7 @@ class SuccessMetricWeight(_Section):
 class SuccessDefinition(_Section):
     """Metrics, weights and group sizes behind best/worst; ``as_of`` is the data date."""
 
-    _omit_if_none = frozenset({"churned_is_worst", "lost_only_is_worst", "as_of"})
+    _omit_if_none = frozenset({"churned_is_worst", "lost_only_is_worst", "as_of", "scoring_target"})
 
     metrics: list[SuccessMetricWeight] = Field(default_factory=list)
     best_share: float | None = None
@@ -309,6 +331,9 @@ class SuccessDefinition(_Section):
     lost_only_is_worst: bool | None = None
     as_of: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
+    # What the scorecard predicts and why: target ('won' | 'best'), chosen ('config' | 'auto'),
+    # why, name (for rates) and probability_of (what fit_probability is the probability of)
+    scoring_target: dict[str, str] | None = None
 
 
 class DataQualitySection(_Section):

@@ -181,7 +181,10 @@ def _numeric_conditions(
 def _categorical_conditions(
     attr: str, column: pl.Series, settings: DiscoveryConfig, min_count: int
 ) -> list[Condition]:
-    counts = column.drop_nulls().value_counts(sort=True)
+    # most frequent first; equal counts by level, so the order never depends on the rows' order
+    counts = (
+        column.drop_nulls().value_counts().sort(["count", column.name], descending=[True, False])
+    )
     levels = counts.get_column(column.name).to_list()
     sizes = counts.get_column("count").to_list()
     frequent = [lv for lv, k in zip(levels, sizes, strict=True) if k >= min_count]
@@ -199,7 +202,12 @@ def _categorical_conditions(
 def _tag_conditions(
     attr: str, column: pl.Series, settings: DiscoveryConfig, min_count: int
 ) -> list[Condition]:
-    tags = column.explode().drop_nulls().value_counts(sort=True)
+    tags = (
+        column.explode()
+        .drop_nulls()
+        .value_counts()
+        .sort(["count", column.name], descending=[True, False])
+    )
     pairs = zip(
         tags.get_column(column.name).to_list(), tags.get_column("count").to_list(), strict=True
     )

@@ -43,10 +43,25 @@ class Split:
     holdout: np.ndarray
 
 
-def stratified_split(labels: np.ndarray, seed: int) -> Split:
-    """Half of each label group to the search, half held out (odd counts: the extra to search)."""
-    rng = np.random.default_rng(seed)
+def stratified_split(labels: np.ndarray, seed: int, keys: np.ndarray | None = None) -> Split:
+    """Half of each label group to the search, half held out (odd counts: the extra to search).
+
+    With ``keys`` (one stable identifier per row, e.g. the account id) the halves are chosen by a
+    seeded hash of the key, so the same accounts are held out whatever the order of the rows;
+    without, by a seeded shuffle of the row positions.
+    """
     search = np.zeros(labels.size, dtype=bool)
+    if keys is not None:
+        hashed = (
+            pl.Series(np.asarray(keys).astype(str)).hash(seed=seed).to_numpy().astype(np.uint64)
+        )
+        text = np.asarray(keys).astype(str)
+        for label in np.unique(labels):
+            rows = np.flatnonzero(labels == label)
+            rows = rows[np.lexsort((text[rows], hashed[rows]))]
+            search[rows[: (rows.size + 1) // 2]] = True
+        return Split(search=search, holdout=~search)
+    rng = np.random.default_rng(seed)
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         rng.shuffle(rows)

@@ -144,7 +144,8 @@ def find_icp(
     attrs = attribute_columns(frame, settings)
     table = condition_table(frame, attrs, settings)
     best, worst = labels == "best", labels == "worst"
-    split = stratified_split(labels, settings.seed)
+    keys = frame["account_id"].to_numpy() if "account_id" in frame.columns else None
+    split = stratified_split(labels, settings.seed, keys)  # by account, not by row position
     found = discover(frame, table, best, split, settings, value=value, target="best")
     avoid = discover(frame, table, worst, split, settings, target="worst")
     ctx = EvidenceContext(table, best, split, settings.alpha, frame)

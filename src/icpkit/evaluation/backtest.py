@@ -144,3 +144,22 @@ def _contacts_of(contacts: pl.DataFrame | None, deals: pl.DataFrame) -> pl.DataF
         return contacts
     of_deals = contacts.join(deals.select("deal_id").unique(), on="deal_id", how="semi")
     return pl.concat([contacts.filter(pl.col("deal_id").is_null()), of_deals])
+
+
+def stratified_folds(keys: pl.Series, positive: pl.Series, k: int, seed: int = 0) -> pl.Series:
+    """A fold number (0 … k-1) per row, stratified by ``positive`` and fixed by the keys.
+
+    Within each class the rows are ordered by a seeded hash of their key (ties by the key) and
+    dealt round-robin, so the same account lands in the same fold whatever the order of the rows.
+    """
+    frame = pl.DataFrame(
+        {
+            "_key": keys.cast(pl.Utf8),
+            "_pos": positive.cast(pl.Boolean),
+        }
+    ).with_row_index("_row")
+    frame = frame.with_columns(pl.col("_key").hash(seed=seed).alias("_hash"))
+    frame = frame.sort(["_pos", "_hash", "_key"]).with_columns(
+        (pl.int_range(pl.len()).over("_pos") % k).cast(pl.Int32).alias("_fold")
+    )
+    return frame.sort("_row")["_fold"]

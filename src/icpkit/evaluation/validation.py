@@ -38,7 +38,7 @@ from icpkit.vocab import ICP_TIERS, TIERS
 
 MIN_GROUP_N = 30  # below this a group's KPI is "weak evidence"
 
-__all__ = ["MIN_GROUP_N", "ValidationResult", "evaluate"]
+__all__ = ["MIN_GROUP_N", "ValidationResult", "evaluate", "held_out_verdict", "with_held_out"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,6 +69,9 @@ class ValidationResult:
     evidence: str
     caveats: tuple[str, ...] = field(default=())
     accounts_with_closed: dict[str, int] = field(default_factory=dict)
+    method: str = "out-of-time"
+    outcome: str = "won vs lost deals"
+    verdict: dict[str, Any] = field(default_factory=dict)
 
     def kpi(self, group: str, name: str) -> Estimate | None:
         """The estimate of one KPI for one group (a tier, 'ICP', 'Non-ICP' or 'All')."""
@@ -134,8 +137,14 @@ class ValidationResult:
 
     def summary_lines(self) -> list[str]:
         """A few lines in words: what the backtest shows and how much to trust it."""
-        lines = [
-            f"Backtest from {self.cut_date}: {self.n_deals} deals ({self.n_closed} closed) "
+        lines = [*self.verdict.get("lines", [])]
+        where = (
+            "Cross-validated estimate (not out-of-time)"
+            if self.method == "cross-validated"
+            else f"Backtest from {self.cut_date}"
+        )
+        lines += [
+            f"{where}: {self.n_deals} deals ({self.n_closed} closed) "
             f"on {self.n_accounts} accounts ({self.accounts_with_closed.get('All', 0)} with a "
             f"closed deal); evidence {self.evidence}."
         ]
@@ -203,6 +212,8 @@ def evaluate(
     profile: IcpProfile | None = None,
     success: SuccessConfig | None = None,
     seed: int = 0,
+    method: str = "out-of-time",
+    outcome: str = "won vs lost deals",
 ) -> ValidationResult:
     """Measure an ICP on the deals created after the cut.
 
@@ -226,6 +237,11 @@ def evaluate(
         Defines the post-cut "best customers" for the coverage check (default settings).
     seed : int
         Seed of the bootstrap intervals.
+    method : str
+        How the held-out deals were chosen: 'out-of-time' (after a cut date) or 'cross-validated'
+        (each account scored by an ICP built without it); said in the verdict.
+    outcome : str
+        What a 'won' deal means here, in words (e.g. 'won vs lost deals').
     """
     scored = _check_scored(scored)
     deals = _deal_frame(scored, crm_after)
@@ -263,7 +279,104 @@ def evaluate(
         evidence=_evidence_level(closed.height, kpis, accounts),
         caveats=tuple(result_caveats),
         accounts_with_closed=accounts,
+        method=method,
+        outcome=outcome,
+        verdict=held_out_verdict(closed, auc, method, outcome),
     )
+
+
+def held_out_verdict(
+    closed: pl.DataFrame, auc: Estimate | None, method: str, outcome: str
+) -> dict[str, Any]:
+    """Pass, fail or missing, in words: does the ICP rank the held-out deals better than chance,
+    and does Tier 1 win more often than every other tier together?
+
+    ``closed`` holds the held-out closed deals with ``tier`` and ``_won``. The test *fails* when
+    the AUC's 95% interval includes 0.5, or Tier 1's rate is not above the rest's (or Tier 1 has
+    no held-out deal); it is *missing* when there is no AUC (no won or no lost deal).
+    """
+    won = closed["_won"].cast(pl.Boolean)
+    tier = closed["tier"].cast(pl.Utf8)
+
+    def count(mask: pl.Series) -> dict[str, Any]:
+        n = int(mask.sum())
+        k = int((won & mask).sum())
+        est = rate("", "", k, n)
+        return {"k": k, "n": n, "rate": est.value, "ci_low": est.ci_low, "ci_high": est.ci_high}
+
+    tier1, nonfit, rest = count(tier == "Tier 1"), count(tier == "Non-fit"), count(tier != "Tier 1")
+    out: dict[str, Any] = {
+        "method": method,
+        "outcome": outcome,
+        "auc": None if auc is None else auc.to_dict(),
+        "tier1": tier1,
+        "nonfit": nonfit,
+        "rest": rest,
+    }
+    reasons: list[str] = []
+    if auc is None or auc.value is None:
+        reasons.append(
+            f"no held-out AUC: the held-out data has no {'lost' if won.all() else 'won'} "
+            "deal to rank against"
+            if closed.height
+            else "no closed deal in the held-out data"
+        )
+        status = "missing"
+    else:
+        if auc.ci_low is None or auc.ci_low <= 0.5:
+            where = (
+                "includes 0.5"
+                if auc.ci_high is None or auc.ci_high >= 0.5
+                else "is below 0.5: worse than chance"
+            )
+            reasons.append(
+                f"the fit score does not rank held-out deals better than chance (AUC "
+                f"{auc.value:.2f}, 95% CI {_num(auc.ci_low)}–{_num(auc.ci_high)} {where})"
+            )
+        if tier1["n"] == 0:
+            reasons.append("Tier 1 has no held-out closed deal: its advantage is untested")
+        elif (
+            rest["rate"] is not None and tier1["rate"] is not None and tier1["rate"] <= rest["rate"]
+        ):
+            reasons.append(
+                f"Tier 1 is not better than the rest ({tier1['rate']:.0%} of "
+                f"{tier1['n']} vs {rest['rate']:.0%} of {rest['n']})"
+            )
+        status = "fail" if reasons else "pass"
+    out["status"] = status
+    out["reasons"] = reasons
+    out["lines"] = _verdict_lines(out)
+    return json_safe(out)
+
+
+def _num(x: float | None) -> str:
+    return "?" if x is None else f"{x:.2f}"
+
+
+def _verdict_lines(v: dict[str, Any]) -> list[str]:
+    """The verdict in one or two sentences (CLI and report)."""
+    label = (
+        "cross-validated, not out-of-time" if v["method"] == "cross-validated" else "out-of-time"
+    )
+    parts = []
+    auc = v.get("auc")
+    if auc and auc.get("value") is not None:
+        parts.append(
+            f"AUC {auc['value']:.2f} [{_num(auc.get('ci_low'))}–{_num(auc.get('ci_high'))}]"
+        )
+    t1, nf = v["tier1"], v["nonfit"]
+    if t1["n"] or nf["n"]:
+        t1_text = "n/a" if t1["rate"] is None else f"{t1['rate']:.0%}"
+        nf_text = "n/a" if nf["rate"] is None else f"{nf['rate']:.0%}"
+        parts.append(f"Tier 1 {t1_text} (n={t1['n']}) vs Non-fit {nf_text} (n={nf['n']})")
+    head = {"pass": "PASSED", "fail": "FAILED", "missing": "NOT AVAILABLE"}[v["status"]]
+    line = f"Held-out test ({label}; {v['outcome']}): {head}"
+    if parts:
+        line += " — " + "; ".join(parts)
+    lines = [line + "."]
+    if v["reasons"]:
+        lines.append("Why: " + "; ".join(v["reasons"]) + ".")
+    return lines
 
 
 def _check_scored(scored: pl.DataFrame) -> pl.DataFrame:
@@ -477,3 +590,62 @@ def _evidence_caveats(
             "is not distinguishable from chance on this data"
         )
     return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# The held-out test on the profile
+
+
+def with_held_out(
+    profile: IcpProfile, result: ValidationResult | None, notes: list[str] | tuple[str, ...] = ()
+) -> IcpProfile:
+    """The profile with its held-out test stored and every badge the test contradicts lowered.
+
+    A failed verdict (AUC interval includes 0.5, or Tier 1 not better than the rest) lowers every
+    'strong' or 'moderate' criterion and disqualifier to 'weak'; a criterion whose lift fell to
+    1 or below after the cut is 'weak' too. Each lowered rule says why (``evidence_note``), and
+    ``notes`` (why a backtest was dropped) join the caveats, so nothing is dropped silently.
+    """
+    caveats = [*profile.caveats, *notes]
+    if result is None:
+        caveats.append(
+            "no held-out test: the evidence of the criteria is in-sample only (add dated won and "
+            "lost deals, or enough ranked accounts for cross-validation)"
+        )
+        return profile.model_copy(update={"caveats": caveats})
+    status = result.verdict.get("status")
+    weakened = set(result.weakened_criteria())
+    failed_why = "; ".join(result.verdict.get("reasons", []))
+
+    def lowered(rule: Any) -> Any:
+        if rule.evidence not in ("strong", "moderate"):
+            return rule
+        if status == "fail":
+            note = f"was {rule.evidence}; the held-out test failed ({failed_why})"
+        elif rule.rule in weakened:
+            note = f"was {rule.evidence}; its lift fell to 1 or below on the held-out deals"
+        else:
+            return rule
+        return rule.model_copy(update={"evidence": "weak", "evidence_note": note})
+
+    criteria = [lowered(r) for r in profile.criteria]
+    disqualifiers = [lowered(r) for r in profile.disqualifiers]
+    n_lowered = sum(
+        a.evidence != b.evidence
+        for a, b in zip(
+            [*profile.criteria, *profile.disqualifiers], [*criteria, *disqualifiers], strict=True
+        )
+    )
+    if n_lowered:
+        caveats.append(
+            f"evidence of {n_lowered} rule(s) lowered to weak because the held-out test "
+            "contradicts it"
+        )
+    return profile.model_copy(
+        update={
+            "validation": result.to_section(),
+            "criteria": criteria,
+            "disqualifiers": disqualifiers,
+            "caveats": caveats,
+        }
+    )

@@ -12,7 +12,9 @@ Three signals, each with its own evidence:
 The intervals and the Fisher test come from :mod:`icpkit.stats`; PSI and its bins from
 :mod:`icpkit.lifecycle.stability`.
 
-``drift_report`` turns these into a verdict, keep | review | rebuild, with reasons in words.
+``drift_report`` turns these into a verdict, keep | review | rebuild, with reasons in words; when
+the evidence to say keep is missing (no closed deals since the build, no attribute to compare) the
+verdict is "cannot tell", never keep.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ from icpkit.lifecycle.stability import (
 from icpkit.profile import IcpProfile
 from icpkit.stats import Estimate, fisher_lower_p, rate
 
-Verdict = Literal["keep", "review", "rebuild"]
-_SEVERITY = {"keep": 0, "review": 1, "rebuild": 2}
+Verdict = Literal["keep", "cannot tell", "review", "rebuild"]
+# "cannot tell" outranks keep: without evidence that the top tier still wins, never say keep.
+_SEVERITY = {"keep": 0, "cannot tell": 1, "review": 2, "rebuild": 3}
 __all__ = [
     "DriftResult",
     "Reason",
@@ -341,7 +344,7 @@ class DriftResult:
     def summary_lines(self) -> list[str]:
         lines = [f"Verdict: {self.verdict.upper()}"]
         lines += [f"  [{r.severity}] {r.text}" for r in self.reasons]
-        if not self.reasons:
+        if not self.reasons and self.verdict == "keep":
             lines.append(
                 "  No attribute drifted, the top tier still wins as at build time, and the "
                 "version is young."
@@ -400,6 +403,7 @@ def drift_report(
         *_population_reasons(population, s),
         *_decay_reasons(decay, patterns),
         *_age_reasons(age, s),
+        *_untested_reasons(decay, population, recent_scored_deals, s),
     ]
     verdict: Verdict = max((r.severity for r in reasons), key=_SEVERITY.__getitem__, default="keep")
     return DriftResult(
@@ -412,6 +416,48 @@ def drift_report(
         profile.created_at,
         s,
     )
+
+
+def _untested_reasons(
+    decay: TierDecay | None,
+    population: list[AttributeDrift],
+    recent: pl.DataFrame | None,
+    s: DriftConfig,
+) -> list[Reason]:
+    """What could not be checked: each is a 'cannot tell', so the verdict is never a bare keep."""
+    out = []
+    if recent is None or recent.height == 0:
+        out.append(
+            Reason(
+                "cannot tell",
+                "no deals since the build: whether the top tier still wins cannot be checked "
+                "(run drift again once deals created after the build have closed)",
+            )
+        )
+    elif decay is None:
+        out.append(
+            Reason(
+                "cannot tell",
+                "no build-time win rate of the top tier to compare recent deals with",
+            )
+        )
+    elif decay.recent.n < s.min_closed:
+        out.append(
+            Reason(
+                "cannot tell",
+                f"only {decay.recent.n} closed {decay.tier} deals since the build (at least "
+                f"{s.min_closed} are needed to judge whether it still wins)",
+            )
+        )
+    if not population:
+        out.append(
+            Reason(
+                "cannot tell",
+                "no attribute of the training accounts could be compared with the current "
+                "accounts (no shared, comparable column)",
+            )
+        )
+    return out
 
 
 def _age_days(created_at: str, now: date | datetime | None) -> int | None:

@@ -237,10 +237,22 @@ def account_attributes(train: pl.DataFrame, current: pl.DataFrame) -> list[str]:
         dtype = train.schema[col]
         if dtype.is_temporal() or train[col].null_count() == train.height:
             continue
+        if _kind(dtype) != _kind(current.schema[col]):
+            continue  # not comparable (text vs numbers, tags vs text): not the same attribute
         if dtype == pl.Utf8 and train[col].n_unique() > max(50, 0.5 * train.height):
             continue  # identifier-like text: every value its own level
         out.append(col)
     return out
+
+
+def _kind(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.List):
+        return "tags"
+    if dtype.is_numeric():
+        return "number"
+    if dtype == pl.Boolean:
+        return "bool"
+    return "temporal" if dtype.is_temporal() else "text"
 
 
 def profile_attributes(profile: IcpProfile) -> set[str]:

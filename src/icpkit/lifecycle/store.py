@@ -11,6 +11,7 @@ transaction is never committed and is rolled back the next time the store is ope
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -23,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from icpkit.atomic import write_text_atomic
 from icpkit.data.model import CrmData
 from icpkit.errors import StoreError
 from icpkit.profile import IcpProfile
@@ -166,7 +168,16 @@ class Store:
             self._check_schema(conn)
             yield conn
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: the version store cannot be read ({exc})") from None
+            if _is_disk_full(exc):
+                raise StoreError(
+                    f"{self.path}: the disk is full (or a file size limit was reached); nothing "
+                    "was saved. Free some space and try again."
+                ) from None
+            raise StoreError(
+                f"{self.path}: the version store cannot be read ({exc}). To recover: "
+                "`icpkit versions --export DIR` saves whatever versions are still readable; "
+                f"then move {self.path.name} aside and build again."
+            ) from None
         finally:
             conn.close()
 
@@ -205,6 +216,7 @@ class Store:
         val_text = None if validation is None else json.dumps(validation, default=str)
         stamp = datetime.now(UTC).isoformat(timespec="microseconds")
         with self._connect(create=True) as conn:
+            self._refuse_if_damaged(conn)
             # BEGIN IMMEDIATE takes the write lock before reading max(version), so two concurrent
             # saves cannot pick the same number; a kill before COMMIT leaves nothing behind.
             conn.execute("BEGIN IMMEDIATE")
@@ -221,17 +233,73 @@ class Store:
                     (str(STORE_SCHEMA),),
                 )
                 conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+            except BaseException as exc:
+                # SQLite may already have rolled back (disk full, I/O error): rolling back again
+                # would raise "cannot rollback - no transaction is active" over the real error.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error) and _is_disk_full(exc):
+                    raise StoreError(
+                        f"{self.path}: the disk is full (or a file size limit was reached) while "
+                        "saving the new version; nothing was saved and the earlier versions "
+                        "are intact. Free some space and build again."
+                    ) from None
                 raise
         return version
+
+    def _refuse_if_damaged(self, conn: sqlite3.Connection) -> None:
+        """Refuse to write into a store that fails SQLite's check or holds unreadable rows."""
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise StoreError(self._damaged(f"SQLite's integrity check fails: {problems[0]}"))
+        damaged = _damaged_versions(conn)
+        if damaged:
+            listed = ", ".join(f"v{v} ({why})" for v, why in damaged)
+            raise StoreError(self._damaged(f"version(s) {listed}"))
+
+    def _damaged(self, detail: str) -> str:
+        return (
+            f"{self.path}: the version store is damaged ({detail}); icpkit will not write into "
+            "it. To recover: `icpkit versions --export DIR` saves every readable version's JSON, "
+            f"then move {self.path.name} aside and build again."
+        )
+
+    def export(self, directory: Path) -> tuple[builtins.list[Path], builtins.list[str]]:
+        """Write each readable version's profile JSON to ``directory`` (``icp-v<N>.json``).
+
+        Works on a damaged store: every row is read on its own, so one bad row or page costs
+        only that version. Returns the files written and a line per version that could not be.
+        """
+        directory = Path(directory)
+        written: builtins.list[Path] = []
+        skipped: builtins.list[str] = []
+        with self._connect(create=False) as conn:
+            try:
+                numbers = [int(r[0]) for r in conn.execute("SELECT version FROM versions")]
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(
+                    f"{self.path}: not even the version list can be read ({exc})"
+                ) from None
+            for number in sorted(numbers):
+                try:
+                    row = conn.execute(
+                        "SELECT profile_json FROM versions WHERE version = ?", (number,)
+                    ).fetchone()
+                    json.loads(row[0])
+                except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError) as exc:
+                    skipped.append(f"v{number}: unreadable ({exc})")
+                    continue
+                written.append(write_text_atomic(directory / f"icp-v{number}.json", row[0]))
+        return written, skipped
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self) -> builtins.list[VersionInfo]:
         """Every saved version, oldest first."""
         with self._connect(create=False) as conn:
             rows = conn.execute(f"SELECT {_INFO_COLUMNS} FROM versions ORDER BY version").fetchall()
-        return [_info_from_row(r) for r in rows]
+            damaged = dict(_damaged_versions(conn))
+        return [_info_from_row(r, damaged.get(int(r[0]))) for r in rows]
 
     def to_frame(self) -> pl.DataFrame:
         """The version list as a frame (version, created_at, name, config_hash, note)."""
@@ -265,6 +333,10 @@ class Store:
                 " profile_json FROM versions WHERE version = ?",
                 (number,),
             ).fetchone()
+        for column, text in (("fingerprint", row[5]), ("validation", row[6]), ("profile", row[7])):
+            if column == "validation" and text is None:
+                continue
+            _loads(text, f"{self.path}: version {number} is damaged: its {column}")
         return StoredVersion(
             version=int(row[0]),
             created_at=row[1],
@@ -281,10 +353,46 @@ class Store:
         return self.get("latest")
 
 
-def _info_from_row(row: tuple[Any, ...]) -> VersionInfo:
-    fp = json.loads(row[5])
+def _info_from_row(row: tuple[Any, ...], damaged: str | None = None) -> VersionInfo:
+    try:
+        fp = json.loads(row[5])
+    except (json.JSONDecodeError, TypeError):
+        fp = {}
     rows = {t: int(v.get("rows", 0)) for t, v in fp.items() if isinstance(v, dict)}
-    return VersionInfo(int(row[0]), row[1], row[2], row[3], row[4], rows)
+    note = row[4] if damaged is None else f"DAMAGED ({damaged}) {row[4]}".strip()
+    return VersionInfo(int(row[0]), row[1], row[2], row[3], note, rows)
+
+
+def _damaged_versions(conn: sqlite3.Connection) -> builtins.list[tuple[int, str]]:
+    """Versions whose stored JSON is not valid JSON, with the columns at fault."""
+    rows = conn.execute(
+        "SELECT version, json_valid(profile_json), json_valid(fingerprint),"
+        " validation IS NULL OR json_valid(validation) FROM versions ORDER BY version"
+    ).fetchall()
+    out = []
+    for version, profile_ok, fp_ok, val_ok in rows:
+        bad = [
+            c
+            for c, ok in (("profile", profile_ok), ("fingerprint", fp_ok), ("validation", val_ok))
+            if not ok
+        ]
+        if bad:
+            out.append((int(version), ", ".join(bad) + " not valid JSON"))
+    return out
+
+
+def _loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        raise StoreError(
+            f"{what} is not valid JSON; `icpkit versions --export DIR` saves the readable versions"
+        ) from None
+
+
+def _is_disk_full(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "full" in text or "disk i/o" in text or "too large" in text
 
 
 def _resolve(version: int | str, existing: list[int], path: Path) -> int:

@@ -202,8 +202,14 @@ def tier_chart(profile: IcpProfile) -> Chart | None:
             }
             for t, k in backtest.items()
         ]
-        cut = (profile.validation and profile.validation.cut_date) or "the cut"
-        caption = f"Win rate of deals created after {cut}, by tier (backtest, 95% intervals)."
+        validation = profile.validation
+        cut = (validation and validation.cut_date) or "the cut"
+        caption = (
+            "Win rate of held-out accounts' deals by tier (cross-validated, not out-of-time; "
+            "95% intervals)."
+            if validation is not None and validation.method == "cross-validated"
+            else f"Win rate of deals created after {cut}, by tier (backtest, 95% intervals)."
+        )
         title = "win rate after cut"
     else:
         rows = [] if profile.tiers is None else profile.tiers.table

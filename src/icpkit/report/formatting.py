@@ -57,11 +57,14 @@ def lift(x: float) -> str:
 
 
 def q_value(x: float) -> str:
-    """Multiple-testing-adjusted significance: ``<0.001`` or two significant digits."""
+    """Multiple-testing-adjusted significance: ``<0.001``, three decimals below 0.01 (``0.008``),
+    else two significant digits."""
     if not math.isfinite(x):
         return DASH
     if x < 0.001:
         return "<0.001"
+    if x < 0.01:
+        return f"{x:.3f}"
     return f"{x:.2g}" if x < 1 else number(x)
 
 

@@ -8,6 +8,7 @@ files beside it. JSON is the profile itself. Every file is written atomically.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -96,6 +97,9 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         diff_text=report.diff_text or "",
         method_lines=v.method_lines(p),
         caveats=[*p.caveats, *(p.validation.caveats if p.validation else [])],
+        held_out=v.held_out(
+            p.validation, [*p.caveats, *(p.validation.caveats if p.validation else [])]
+        ),
     )
     return _with_missing(view)
 
@@ -140,6 +144,8 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["md"] = _markdown_cell
+    env.filters["mdcode"] = _markdown_code
+    env.filters["fence"] = _markdown_fence
     return env
 
 
@@ -147,10 +153,37 @@ def _css() -> str:
     return resources.files("icpkit.report").joinpath("templates/style.css").read_text("utf-8")
 
 
+# Markdown that data can never turn into markup: link and image brackets, emphasis, code, table
+# pipes and raw HTML are escaped; a bare URL or e-mail address (which GitHub-flavoured Markdown
+# links by itself) gets an invisible word joiner so it stays text. Used for every data value
+# and for the user's --note (a tracking-pixel image or a phishing link must not render).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!])")
+_AUTOLINK = re.compile(r"(?i)(https?:|ftp:|www\.)")
+_WORD_JOINER = "\u2060"
+
+
 def _markdown_cell(text: Any) -> str:
-    """A table cell that cannot break the Markdown table or inject HTML."""
-    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return out.replace("<", "&lt;").replace(">", "&gt;")
+    """Data as Markdown text: cannot break a table, inject HTML, or become a link or image."""
+    out = str(text).replace("\r", " ").replace("\n", " ")
+    out = _MD_SPECIAL.sub(r"\\\1", out)
+    out = out.replace("<", "&lt;").replace(">", "&gt;")
+    out = _AUTOLINK.sub(_WORD_JOINER + r"\1", out)
+    return out.replace("@", "@" + _WORD_JOINER)
+
+
+def _markdown_code(text: Any) -> str:
+    """Data as a Markdown code span (backticks included), safe inside a table cell."""
+    body = str(text).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or longest else ""
+    return f"{ticks}{pad}{body}{pad}{ticks}"
+
+
+def _markdown_fence(text: Any) -> str:
+    """A code fence longer than any backtick run in ``text``, so the text cannot close it."""
+    longest = max((len(m) for m in re.findall(r"`+", str(text))), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def render_html(

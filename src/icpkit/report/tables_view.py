@@ -46,10 +46,13 @@ def tier_records(
     cuts = tiers.cuts
     least: dict[str, int | str] = {"Tier 1": cuts.tier1, "Tier 2": cuts.tier2, "Tier 3": cuts.tier3}
     least["Non-fit"] = f"<{cuts.tier3}"  # below Tier 3, or any score with a disqualifier
+    # How tiers are really assigned (score and criterion and disqualifier), when stored
+    least.update({str(k): str(v) for k, v in (tiers.rules or {}).items()})
     backtest = backtest_win_rates(validation)
     out = []
     for r in tiers.table:
-        extra = {"backtest_win_rate": backtest[r.tier]} if backtest else {}
+        tier_rate = backtest.get(r.tier)
+        extra = {"backtest_win_rate": tier_rate} if tier_rate is not None else {}
         score = least.get(r.tier)
         out.append(
             {**({"min_score": score} if score is not None else {}), **r.model_dump(), **extra}
@@ -118,16 +121,44 @@ def tiers_table(
         "count": "accounts",
         "share": "share of accounts",
         "success_share": "share of successes",
-        "success_rate": "success (build)",
-        "backtest_win_rate": "win rate (backtest)",
+        "success_rate": success_header(tiers),
+        "backtest_win_rate": held_out_header(validation),
     }
     headers = (
         tuple(names.get(c, h) for c, h in zip(present, table.columns, strict=True))
         if present
         else ()
     )
-    numeric = tuple(n or c == "min_score" for c, n in zip(present, table.numeric, strict=True))
+    worded = bool(tiers is not None and tiers.rules)
+    if worded:
+        headers = tuple(
+            "assigned when" if c == "min_score" else h
+            for c, h in zip(present, headers, strict=True)
+        )
+    numeric = tuple(
+        (n or c == "min_score") and not (worded and c == "min_score")
+        for c, n in zip(present, table.numeric, strict=True)
+    )
     return Table(headers or table.columns, table.rows, numeric or table.numeric)
+
+
+def success_header(tiers: TiersSection | None) -> str:
+    """The in-sample rate's header, named by what it is: 'won (build)' or 'best (build)'."""
+    name = (tiers.success_name if tiers is not None else None) or ""
+    if name == "won":
+        return "won (build)"
+    if name.startswith("best"):
+        return "best (build)"
+    return "success (build)"
+
+
+def held_out_header(validation: ValidationSection | None) -> str:
+    """The held-out rate's header: what is counted and how the held-out data was chosen."""
+    outcome = validation.outcome if validation is not None else ""
+    method = validation.method if validation is not None else ""
+    what = "best share" if outcome.startswith("best") else "win rate"
+    how = "cross-validated" if method == "cross-validated" else "backtest"
+    return f"{what} ({how})"
 
 
 def tier_note(tiers: TiersSection | None) -> str:
@@ -161,6 +192,9 @@ def scorecard_table(scorecard: ScorecardSection | None) -> tuple[Table, str]:
         f"Every account starts at {scorecard.base} points; its fit score (0–100) is that base "
         "plus the points of the bin it falls in for each attribute."
     )
+    means = scorecard.info.get("probability_of")
+    if means and scorecard.probability:
+        note += f" fit_probability is the calibrated probability that {means}."
     return table, note
 
 
@@ -190,10 +224,15 @@ def _kpi_cell(k: KpiEstimate) -> str:
 
 def validation_lines(v: ValidationSection) -> list[str]:
     """The backtest in sentences: cut, sizes, AUC, top-decile lift, coverage, weakened rules."""
+    where = (
+        "Cross-validated (not out-of-time), each account scored by an ICP built without it"
+        if v.method == "cross-validated"
+        else f"Backtest from {v.cut_date or 'the cut date'}"
+    )
     lines = [
-        f"Backtest from {v.cut_date or 'the cut date'}: {v.n_deals:,} deals "
-        f"({v.n_closed:,} closed) on {v.n_accounts:,} accounts; "
-        f"evidence {v.evidence}."
+        *[str(x) for x in v.verdict.get("lines", [])],
+        f"{where}: {v.n_deals:,} deals ({v.n_closed:,} closed) on {v.n_accounts:,} accounts; "
+        f"evidence {v.evidence}.",
     ]
     auc = v.auc
     if auc is not None and auc.value is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icpkit.errors import IcpError
-from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence
+from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, ValidationSection
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
 from icpkit.rules import parse_segment
@@ -100,6 +100,7 @@ class CriterionRow:
     lift_ci: str
     q_value: str
     evidence: str
+    evidence_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,52 @@ class ReportView:
     method_lines: list[str]
     caveats: list[str]
     missing: dict[str, str] = field(default_factory=dict)
+    held_out: HeldOut | None = None
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The held-out verdict for page 1: 'pass', 'fail' or 'missing', a headline and lines."""
+
+    status: str
+    headline: str
+    lines: tuple[str, ...]
+
+    @property
+    def alarm(self) -> bool:
+        """A red banner: the test failed or there is none."""
+        return self.status != "pass"
+
+
+def held_out(validation: ValidationSection | None, caveats: Sequence[str] = ()) -> HeldOut:
+    """What page 1 says about the held-out test, read from the stored verdict."""
+    dropped = [
+        c
+        for c in caveats
+        if c.startswith(("out-of-time backtest", "cross-validated estimate", "no held-out test"))
+    ]
+    if not validation:
+        return HeldOut(
+            "missing",
+            "Not tested on held-out data: nothing here shows the ICP predicts outcomes on "
+            "accounts it was not built from. Treat every figure as in-sample.",
+            tuple(_sentence_case(c) + "." for c in dropped),
+        )
+    verdict = validation.verdict
+    if not verdict:
+        return HeldOut(
+            "missing",
+            "This version stores no held-out verdict (built by an older icpkit): rebuild it.",
+            (),
+        )
+    status = str(verdict.get("status", "missing"))
+    lines = tuple(str(x) for x in verdict.get("lines", []))
+    headline = {
+        "pass": "Held-out test passed.",
+        "fail": "Held-out test FAILED: do not rely on this ICP's ranking or on its badges.",
+        "missing": "No held-out verdict: the held-out data could not test the ranking.",
+    }.get(status, "No held-out verdict.")
+    return HeldOut(status, headline, lines)
 
 
 MISSING = {
@@ -217,6 +264,7 @@ def criterion_row(r: RuleEvidence) -> CriterionRow:
         lift_ci=fmt.interval(r.lift_ci[0], r.lift_ci[1]),
         q_value=fmt.q_value(r.q_value),
         evidence=r.evidence,
+        evidence_note=r.evidence_note,
     )
 
 

@@ -43,16 +43,19 @@ class RuleMasks:
     met: np.ndarray  # (rows, criteria) bool
     near: np.ndarray  # (rows, criteria) bool: at most one condition missed
     hit: np.ndarray  # (rows, disqualifiers) bool
+    forcing: np.ndarray | None = None  # (disqualifiers,) bool: overrides the score; None = all
 
     def fit(self, has_criteria: bool) -> Fit:
         n = self.met.shape[0]
+        hits = self.hit if self.forcing is None else self.hit[:, self.forcing]
+        disqualified = np.asarray(hits.any(axis=1)) if hits.shape[1] else np.zeros(n, bool)
         if not has_criteria:  # no criteria: tiers follow the score alone
             every = np.ones(n, dtype=bool)
-            return Fit(every, every, np.asarray(self.hit.any(axis=1)))
+            return Fit(every, every, disqualified)
         return Fit(
             np.asarray(self.met.any(axis=1)),
             np.asarray(self.near.any(axis=1)),
-            np.asarray(self.hit.any(axis=1)),
+            disqualified,
         )
 
 
@@ -64,6 +67,7 @@ class ScoringPlan:
     criteria: tuple[str, ...]
     disqualifiers: tuple[str, ...]
     cuts: TierCuts
+    soft: frozenset[str] = frozenset()  # disqualifiers that only subtract points (weak evidence)
 
     @classmethod
     def from_profile(cls, profile: IcpProfile) -> ScoringPlan:
@@ -74,6 +78,7 @@ class ScoringPlan:
             criteria=tuple(c.rule for c in profile.criteria),
             disqualifiers=tuple(d.rule for d in profile.disqualifiers),
             cuts=cuts_of(profile.tiers),
+            soft=frozenset(d.rule for d in profile.disqualifiers if not d.forces_nonfit),
         )
 
     @property
@@ -110,7 +115,8 @@ class ScoringPlan:
             hit[:, j] = np.logical_and.reduce(
                 [condition_mask(c, batch.column(c.attr)) for c in segment.conditions]
             )
-        return RuleMasks(met, near, hit)
+        forcing = np.array([r not in self.soft for r in self.disqualifiers], dtype=bool)
+        return RuleMasks(met, near, hit, forcing)
 
     def score_table(
         self, batch: pa.Table, reasons: bool = True, outputs: tuple[str, ...] = OUTPUT_COLUMNS

@@ -24,7 +24,14 @@ from icpkit.scoring.apply import ScoringPlan
 from icpkit.scoring.binning import kind_of, rule_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.scorecard import FitScorer
-from icpkit.scoring.tiers import TierCuts, assign_tiers, choose_cuts, madkudu_bar, tier_table
+from icpkit.scoring.tiers import (
+    TierCuts,
+    assign_tiers,
+    choose_cuts,
+    madkudu_bar,
+    tier_rules,
+    tier_table,
+)
 from icpkit.vocab import LABELS, UNREACHABLE_CUT
 
 _ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
@@ -48,17 +55,70 @@ def scoring_attributes(accounts: pl.DataFrame) -> list[str]:
     return chosen
 
 
+# What each scorecard target means, in words: (short name for rates, what fit_probability is of).
+TARGET_WORDS = {
+    "won": ("won", "a closed deal of the account is won"),
+    "best": ("best by success score", "the account is among the best customers by success score"),
+}
+
+
+def choose_target(configured: str | None, deals: pl.DataFrame | None) -> dict[str, str]:
+    """The scorecard target and why: the configured one, or chosen from the data.
+
+    Unset, the target is 'won' when the outcome is binary — a deals table with won and lost deals
+    and no account with more than one closed deal (a lead list: converted or not) — since the
+    numbers then mean what people read them as (conversion); else 'best'.
+    """
+    if configured is not None:
+        why = "set in icpkit.toml (scoring.target)"
+        return {"target": configured, "chosen": "config", "why": why, **_words(configured)}
+    if deals is not None and {"stage", "account_id"} <= set(deals.columns):
+        closed = deals.filter(pl.col("stage").is_in(["won", "lost"]))
+        stages = set(closed["stage"].unique().to_list())
+        per_account = closed.group_by("account_id").len()["len"].max() if closed.height else 0
+        if stages == {"won", "lost"} and per_account == 1:
+            why = (
+                "the outcome is binary (one closed deal per account, won or lost), so the "
+                "scorecard predicts winning itself"
+            )
+            return {"target": "won", "chosen": "auto", "why": why, **_words("won")}
+    why = "accounts are ranked by a composite success score (no binary won/lost outcome)"
+    return {"target": "best", "chosen": "auto", "why": why, **_words("best")}
+
+
+def _words(target: str) -> dict[str, str]:
+    name, means = TARGET_WORDS.get(target, TARGET_WORDS["best"])
+    return {"name": name, "probability_of": means}
+
+
 def _training_rows(
     accounts: pl.DataFrame, labels: np.ndarray, scoring: ScoringConfig, deals: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Rows and 0/1 outcome the scorecard is fitted on, for the configured target."""
-    if scoring.target == "best":
+    if scoring.target in ("best", None):
         keep = labels != "unranked"
         return accounts.filter(pl.Series(keep)), (labels[keep] == "best").astype(np.int8)
+    return _deal_rows(accounts, deals)
+
+
+def _canonical_order(accounts: pl.DataFrame) -> np.ndarray | None:
+    """Row positions sorted by account id: the fit (CV folds, solver sums) must not depend on the
+    order of the file's rows. None when there is no account_id column."""
+    if "account_id" not in accounts.columns:
+        return None
+    return np.argsort(accounts["account_id"].cast(pl.Utf8).to_numpy().astype(str), kind="stable")
+
+
+def _deal_rows(
+    accounts: pl.DataFrame, deals: pl.DataFrame | None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Closed deals with their account's attributes (target 'won'), in a canonical order."""
     if deals is None or "stage" not in deals.columns or "account_id" not in deals.columns:
         raise ConfigError("scoring.target = 'won' needs a deals table with account_id and stage")
     closed = deals.filter(pl.col("stage").is_in(["won", "lost"])).select("account_id", "stage")
-    joined = closed.join(accounts, on="account_id", how="inner")
+    joined = closed.join(accounts, on="account_id", how="inner").sort(
+        pl.col("account_id").cast(pl.Utf8), "stage", maintain_order=True
+    )
     y = (joined["stage"] == "won").to_numpy().astype(np.int8)
     return joined.select(accounts.columns), y
 
@@ -67,7 +127,7 @@ def _outcomes_per_account(
     accounts: pl.DataFrame, labels: np.ndarray, scoring: ScoringConfig, deals: pl.DataFrame | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Successes and trials per account for the historical success rate of each tier."""
-    if scoring.target == "best":
+    if scoring.target in ("best", None):
         return (labels == "best").astype(float), (labels != "unranked").astype(float)
     assert deals is not None
     per = (
@@ -128,6 +188,16 @@ def fit_scorecard_and_tiers(
     if unknown:
         raise ConfigError(f"labels: unknown values {unknown[:5]} (expected one of {LABELS})")
     attributes = scoring_attributes(accounts)
+    if not attributes:
+        raise InsufficientDataError(
+            "no attribute to score accounts on: every attribute column is empty, or an id, "
+            "name, domain or free text; add firmographic columns (industry, employees, country…) "
+            "to the accounts source"
+        )
+    order = _canonical_order(accounts)
+    if order is not None:  # same data in any row order → same scorecard
+        accounts, labels = accounts[order], labels[order]
+        weight = None if weight is None else np.asarray(weight)[order]
     rows, y = _training_rows(accounts, labels, scoring, deals)
     counts = np.bincount(y, minlength=2) if len(y) else np.zeros(2, int)
     if counts.min() < MIN_PER_CLASS:
@@ -155,12 +225,16 @@ def fit_scorecard_and_tiers(
     )
     scorer.fit(rows.select(attributes), y, sample_weight=weight)
     card = _with_roles(scorer, {d.rule for d in disqualifiers}, set(segments or ()), attributes)
-    card = dataclasses.replace(card, target=scoring.target)
+    target = scoring.target or "best"
+    card = dataclasses.replace(
+        card, target=target, info={**card.info, "probability_of": _words(target)["probability_of"]}
+    )
     plan = ScoringPlan(
         card,
         tuple(c.rule for c in criteria),
         tuple(d.rule for d in disqualifiers),
         TierCuts(UNREACHABLE_CUT, UNREACHABLE_CUT, UNREACHABLE_CUT),
+        soft=frozenset(d.rule for d in disqualifiers if not d.forces_nonfit),
     )
     tiers_dict = _fit_tiers(plan, accounts, labels, scoring, tiers, deals)
     return card.to_dict(), tiers_dict
@@ -238,13 +312,17 @@ def _fit_tiers(
     tier = assign_tiers(scores, fit, cuts)
     success, trials = _outcomes_per_account(accounts, labels, scoring, deals)
     rows = tier_table(tier, success, trials)
+    forcing = bool(set(plan.disqualifiers) - plan.soft)
     return {
         "cuts": cuts.to_dict(),
         "targets": config.model_dump(),
         "criteria_based": bool(plan.criteria),
+        "rules": tier_rules(cuts, bool(plan.criteria), forcing),
+        "overriding_disqualifiers": sorted(set(plan.disqualifiers) - plan.soft),
         "success": "best customers among ranked accounts"
-        if scoring.target == "best"
+        if scoring.target in ("best", None)
         else "won deals among closed deals",
+        "success_name": _words(scoring.target or "best")["name"],
         "table": rows,
         "bar": madkudu_bar(rows),
     }

@@ -4,7 +4,9 @@
 - **Tier 2**: hits no disqualifier, scores at least the Tier-2 cut, and misses at most one condition
   of some criterion (a near miss).
 - **Tier 3**: hits no disqualifier and scores at least the Tier-3 cut (a partial fit).
-- **Non-fit**: a disqualifier hit, or a score below the Tier-3 cut.
+- **Non-fit**: a hit on a disqualifier strong enough to override the score (evidence at least
+  ``tiers.disqualifier_evidence``, q at most ``discovery.alpha``; :func:`forcing_disqualifiers`),
+  or a score below the Tier-3 cut. Weaker disqualifiers only subtract points.
 
 With no criteria at all (discovery found none, or a spec lists only points) the criterion tests
 are dropped and tiers follow the score alone; the profile's tiers section says so
@@ -15,6 +17,7 @@ to its target share (``TierConfig``), with a floor that keeps Tier 1 among the t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,7 +25,7 @@ import numpy as np
 
 from icpkit.config import TierConfig
 from icpkit.errors import ConfigError
-from icpkit.profile import TiersSection
+from icpkit.profile import RuleEvidence, TiersSection
 from icpkit.vocab import ICP_TIERS, TIERS, UNREACHABLE_CUT
 
 
@@ -109,6 +112,51 @@ def _closest(count: Any, target: float, low: int, high: int) -> int:
         if gap < best_gap:
             best, best_gap = cut, gap
     return best
+
+
+_EVIDENCE_RANK = {"strong": 3, "moderate": 2, "weak": 1, "insufficient": 0}
+
+
+def forcing_disqualifiers(
+    disqualifiers: Sequence[RuleEvidence], min_evidence: str, max_q: float
+) -> list[RuleEvidence]:
+    """The disqualifiers with ``forces_nonfit`` set: only evidence at least ``min_evidence``
+    ('strong' | 'moderate' | 'never') and q at most ``max_q`` may override the score."""
+    need = _EVIDENCE_RANK.get(min_evidence)
+    return [
+        d.model_copy(
+            update={
+                "forces_nonfit": need is not None
+                and _EVIDENCE_RANK.get(d.evidence, 0) >= need
+                and d.q_value <= max_q
+            }
+        )
+        for d in disqualifiers
+    ]
+
+
+def tier_rules(cuts: TierCuts, criteria_based: bool, forcing: bool) -> dict[str, str]:
+    """How each tier is really assigned, in words, for the tier table's "assigned when" column.
+
+    A score above a cut is not enough where a criterion is also needed, and a disqualifier that
+    overrides the score sends any score to Non-fit; the words say both.
+    """
+    clean = "" if not forcing else ", no disqualifier"
+
+    def at_least(cut: int) -> str:
+        return "no score reaches it" if cut >= UNREACHABLE_CUT else f"score ≥ {cut}"
+
+    rules = {
+        "Tier 1": at_least(cuts.tier1) + (", meets a criterion" if criteria_based else "") + clean,
+        "Tier 2": at_least(cuts.tier2)
+        + (", meets a criterion or misses one condition" if criteria_based else "")
+        + clean,
+        "Tier 3": at_least(cuts.tier3) + clean,
+        "Non-fit": f"score < {cuts.tier3}"
+        + (", or a disqualifier" if forcing else "")
+        + (" (or in no tier above)" if criteria_based else ""),
+    }
+    return rules
 
 
 def tier_table(tiers: np.ndarray, success: np.ndarray, trials: np.ndarray) -> list[dict[str, Any]]:
