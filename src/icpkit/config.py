@@ -17,6 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from icpkit.errors import ConfigError
 
 CONFIG_NAME = "icpkit.toml"
+# Web-form and CRM placeholders for "no answer" (see WorkspaceConfig.na_values).
+DEFAULT_NA_VALUES = (
+    "select",
+    "--select--",
+    "- select -",
+    "please select",
+    "unknown",
+    "n/a",
+    "na",
+    "-",
+    "none",
+    "not provided",
+    "not specified",
+    "null",
+)
 
 
 class _Section(BaseModel):
@@ -67,6 +82,11 @@ class SourceConfig(_Section):
         description="Accounts only: the file has several rows per account (order lines, contacts "
         "with company fields); keep one row per account with the most frequent value of each "
         "text column and the median of each number.",
+    )
+    na_values: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="File column → more cell values that mean 'no answer' in that column only "
+        '(e.g. {annual_revenue = ["0.0"]}), besides the global na_values.',
     )
     stage_default: Literal["won", "lost", "open"] | None = Field(
         None,
@@ -237,6 +257,30 @@ class WorkspaceConfig(_Section):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Scorecard.")
     tiers: TierConfig = Field(default_factory=TierConfig, description="Tier cut-offs.")
     validation: ValidationConfig = Field(default_factory=ValidationConfig, description="Backtest.")
+    # --- input safety and hygiene (data layer) ---
+    data_dirs: list[str] = Field(
+        default_factory=list,
+        description="Folders besides the workspace that sources may be read from (relative to "
+        "the workspace; `icpkit init DIR -w WS` writes DIR here). Any other path outside the "
+        "workspace is refused.",
+    )
+    allow_outside_workspace: bool = Field(
+        False,
+        description="Read sources from anywhere, not only the workspace and data_dirs. Leave "
+        "off for a config you did not write yourself.",
+    )
+    na_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_NA_VALUES),
+        description="Cell values that mean 'no answer' in every source (compared ignoring case "
+        "and surrounding space); they become missing before typing. Per-column additions: "
+        "[sources.<table>] na_values.",
+    )
+    max_columns: int = Field(
+        5000,
+        ge=1,
+        description="Most columns a source may have; a wider file is refused with a clear "
+        "message (drop columns first, or raise this).",
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""

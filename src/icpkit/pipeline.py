@@ -27,6 +27,7 @@ from icpkit.data import (
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
+from icpkit.data.paths import resolve_source
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.evaluation.backtest import default_cut_date, split_at
@@ -62,7 +63,9 @@ class Workspace:
     def costs(self) -> pl.DataFrame | None:
         """The acquisition-spend table for CAC (``validation.cost_source``), if configured."""
         source = self.config.validation.cost_source
-        return None if source is None else read_table(self.root / source)
+        if source is None:
+            return None
+        return read_table(resolve_source(self.config, self.root, source, "validation.cost_source"))
 
     @property
     def store(self) -> Store:
@@ -108,6 +111,7 @@ def _rebase_sources(config: dict[str, Any], directory: Path, workspace: Path) ->
     """Source paths relative to the workspace instead of the data folder."""
     if directory.resolve() == workspace.resolve():
         return config
+    data_dir = os.path.relpath(directory.resolve(), workspace.resolve())
     sources = {
         table: {
             **source,
@@ -115,7 +119,7 @@ def _rebase_sources(config: dict[str, Any], directory: Path, workspace: Path) ->
         }
         for table, source in config.get("sources", {}).items()
     }
-    return {**config, "sources": sources}
+    return {**config, "sources": sources, "data_dirs": [data_dir]}
 
 
 def customers(workspace: Workspace) -> Outcomes:

@@ -21,6 +21,7 @@ from icpkit.data import schema
 from icpkit.data.mapping import PRESETS, ROW, map_columns, snake_name
 from icpkit.data.model import TABLES, UNLOCKS, CrmData
 from icpkit.data.normalize import as_text
+from icpkit.data.paths import resolve_source
 from icpkit.data.readers import header_problems, read_table
 from icpkit.data.tables import normalise_table
 from icpkit.errors import Problem, SchemaError
@@ -49,12 +50,12 @@ def _reference_name_problem(name: str, file: str) -> Problem | None:
 
 
 def _read_source(
-    name: str, source: SourceConfig, root: Path, loaded: _Loaded
+    name: str, source: SourceConfig, root: Path, loaded: _Loaded, config: WorkspaceConfig
 ) -> pl.DataFrame | None:
     file = source.path
     try:
         raw = read_table(
-            root / source.path,
+            resolve_source(config, root, source.path, f"sources.{name}.path"),
             table=source.table,
             query=source.query,
             sheet=source.sheet,
@@ -65,6 +66,9 @@ def _read_source(
         loaded.problems += [_relabel(p, file) for p in exc.problems]
         return None
     loaded.files[name] = file
+    if raw.width > config.max_columns:
+        loaded.problems.append(too_wide(file, raw.width, config.max_columns))
+        return None
     loaded.problems += header_problems(file, raw)
     if raw.height == 0:
         loaded.problems.append(
@@ -78,6 +82,18 @@ def _read_source(
         )
         return None
     return raw
+
+
+def too_wide(file: str, width: int, limit: int) -> Problem:
+    """The refusal of a source with more columns than ``max_columns``."""
+    return Problem(
+        file=file,
+        code="too_many_columns",
+        message=f"has {width:,} columns, more than max_columns = {limit:,}; drop the columns "
+        "that are not account attributes (drop_columns cannot help: the file is refused before "
+        "mapping) or raise max_columns in icpkit.toml",
+        expected=f"at most {limit:,} columns",
+    )
 
 
 def _relabel(problem: Problem, file: str) -> Problem:
@@ -101,7 +117,7 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
         if name not in TABLES and (wrong := _reference_name_problem(name, source.path)):
             loaded.problems.append(wrong)
             continue
-        raw = _read_source(name, source, root, loaded)
+        raw = _read_source(name, source, root, loaded, config)
         if raw is None:
             continue
         if name not in TABLES:
@@ -110,7 +126,9 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
         raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
         raw, source = _with_default_stage(name, raw, source)
         mapped = map_columns(raw, name, source, preset, source.path)
-        frame, problems = normalise_table(name, mapped, source, source.path)
+        frame, problems = normalise_table(
+            name, mapped, source, source.path, na_values=config.na_values
+        )
         if name == "accounts" and source.collapse_to_accounts:
             frame, note = collapse_to_accounts(frame, source.path)
             problems.append(note)

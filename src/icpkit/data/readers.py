@@ -16,6 +16,13 @@ from pathlib import Path
 
 import polars as pl
 
+from icpkit.data.sqlsafe import (
+    UnsafeQuery,
+    check_select,
+    duckdb_readonly,
+    sqlite_readonly,
+    table_name,
+)
 from icpkit.errors import Problem, SchemaError
 
 CELL_LIMIT = 1_000_000  # bytes; a larger cell is a broken export or an embedded file, not a value
@@ -162,9 +169,18 @@ def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
     return frame
 
 
-def _sql_source(path: Path, table: str | None, query: str | None, tables: list[str]) -> str:
+def _sql_source(
+    path: Path, table: str | None, query: str | None, tables: list[str], dialect: str
+) -> str:
+    if query and (named := table_name(query)) is not None and named in tables:
+        table, query = named, None
     if query:
-        return query
+        try:
+            return check_select(query, dialect)
+        except UnsafeQuery as exc:
+            raise _fail(
+                path, f"query refused: it {exc}", "unsafe_query", expected="one SELECT"
+            ) from None
     if table is None:
         if len(tables) != 1:
             found = ", ".join(tables) or "none"
@@ -185,10 +201,10 @@ def _sql_source(path: Path, table: str | None, query: str | None, tables: list[s
 
 def _read_sqlite(path: Path, table: str | None, query: str | None) -> pl.DataFrame:
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        with sqlite_readonly(path) as connection:
             listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
             tables = [row[0] for row in connection.execute(listing)]
-            cursor = connection.execute(_sql_source(path, table, query, tables))
+            cursor = connection.execute(_sql_source(path, table, query, tables, "sqlite"))
             columns = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
     except sqlite3.Error as exc:
@@ -202,9 +218,9 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
     import duckdb
 
     try:
-        with duckdb.connect(str(path), read_only=True) as connection:
+        with duckdb_readonly(path) as connection:
             tables = [row[0] for row in connection.execute("SHOW TABLES").fetchall()]
-            return connection.sql(_sql_source(path, table, query, tables)).pl()
+            return connection.sql(_sql_source(path, table, query, tables, "duckdb")).pl()
     except duckdb.Error as exc:
         raise _fail(path, f"DuckDB error: {str(exc).splitlines()[0]}", "unreadable") from None
 
@@ -305,12 +321,10 @@ def sql_tables(path: Path | str) -> list[str]:
     path = Path(path)
     try:
         if path.suffix.lower() in SQLITE_SUFFIXES:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            with sqlite_readonly(path) as connection:
                 listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
                 return sorted(row[0] for row in connection.execute(listing))
-        import duckdb
-
-        with duckdb.connect(str(path), read_only=True) as connection:
+        with duckdb_readonly(path) as connection:
             return sorted(row[0] for row in connection.execute("SHOW TABLES").fetchall())
     except Exception:  # any unreadable database simply has no tables to offer
         return []

@@ -7,10 +7,14 @@ is reported with its file row, up to ``CELL_REPORT_LIMIT`` per column plus a cou
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import polars as pl
 
-from icpkit.config import SourceConfig
+from icpkit.config import DEFAULT_NA_VALUES, SourceConfig
 from icpkit.data.dates import parse_dates
+from icpkit.data.hygiene import apply_na_values, suspected_placeholders
 from icpkit.data.mapping import FLAG_COLUMNS, ROW, MappedTable
 from icpkit.data.model import DEAL_STAGES, SCHEMA
 from icpkit.data.normalize import (
@@ -283,6 +287,18 @@ class TableNormaliser:
                 return parsed.values
         return None
 
+    def placeholders(self, frame: pl.DataFrame) -> None:
+        """Report frequent levels that look like 'no answer' but are not in na_values."""
+        columns = [c for c in frame.columns if c not in ID_COLUMNS | FREE_TEXT and c != ROW]
+        for column, value, n in suspected_placeholders(frame, columns):
+            self.warn(
+                f"{value!r} fills {n:,} rows and looks like a placeholder for 'no answer'; add it "
+                "to na_values in icpkit.toml if it is one (it is kept as a value until then)",
+                column,
+                code="placeholder",
+                value=value,
+            )
+
     def spellings(self, frame: pl.DataFrame) -> None:
         """Warn about category values that look like two spellings of one thing (never merged)."""
         for column, dtype in frame.schema.items():
@@ -302,13 +318,25 @@ class TableNormaliser:
 
 
 def normalise_table(
-    table: str, mapped: MappedTable, source: SourceConfig, file: str
+    table: str,
+    mapped: MappedTable,
+    source: SourceConfig,
+    file: str,
+    na_values: Sequence[str] = DEFAULT_NA_VALUES,
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """Type the canonical columns of a mapped table (adding absent ones as nulls) and its extras.
 
     Returns the frame — ``__row`` first, then SCHEMA order, then extras — and every problem found.
     """
+    mapped, cleared = _clear_placeholders(mapped, source, na_values)
     work = TableNormaliser(table, file, source, mapped)
+    if cleared:
+        listing = ", ".join(f"{work.where(c)} ({n:,})" for c, n in cleared.items())
+        work.warn(
+            f"placeholder values (na_values such as 'Select', 'unknown', 'n/a') read as missing "
+            f"in: {listing}",
+            code="na_values",
+        )
     height = mapped.frame.height
     columns: list[pl.Series] = []
     if ROW in mapped.frame.columns:
@@ -325,4 +353,21 @@ def normalise_table(
         columns.append(work.extra(column).alias(column))
     frame = pl.DataFrame(columns)
     work.spellings(frame)
+    work.placeholders(frame)
     return frame, work.problems
+
+
+def _clear_placeholders(
+    mapped: MappedTable, source: SourceConfig, na_values: Sequence[str]
+) -> tuple[MappedTable, dict[str, int]]:
+    """The mapped table with na_values cells set to null (ids and stages untouched)."""
+    names = {
+        **{v: k for k, v in mapped.extras.items()},
+        **{v: k for k, v in mapped.mapping.items()},
+    }
+    per_column = {names.get(k, k): v for k, v in source.na_values.items()}
+    columns = [
+        c for c in mapped.frame.columns if c not in ID_COLUMNS and c not in {ROW, "stage", "email"}
+    ]
+    frame, cleared = apply_na_values(mapped.frame, columns, na_values, per_column)
+    return (dataclasses.replace(mapped, frame=frame) if cleared else mapped), cleared
