@@ -180,6 +180,12 @@ class DiscoveryConfig(_Section):
         default_factory=list, description="Attributes to use (empty: all)."
     )
     exclude: list[str] = Field(default_factory=list, description="Attributes never to use.")
+    allow: list[str] = Field(
+        default_factory=list,
+        description="Columns to use although icpkit leaves them out by default: personal data "
+        "(e-mails, phones, person names), dates, and columns the leakage/identifier guard "
+        "flagged (see `icpkit check` and the report for the list and reasons).",
+    )
     seed: int = Field(0, description="Seed of the holdout split and permutations.")
 
 

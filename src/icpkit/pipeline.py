@@ -6,6 +6,7 @@ Nothing here parses arguments or prints; results are plain objects.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,14 +23,15 @@ from icpkit.data import (
     CheckReport,
     CrmData,
     GuessResult,
-    check_workspace,
     guess_config,
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
+from icpkit.data.guard import screen_attributes
+from icpkit.data.load import check_and_load
 from icpkit.data.paths import resolve_source
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.errors import ConfigError, IcpError, InsufficientDataError
 from icpkit.evaluation.backtest import default_cut_date, split_at
 from icpkit.evaluation.validation import ValidationResult, evaluate
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
@@ -58,7 +60,18 @@ class Workspace:
         return load_crm(self.config, self.root)
 
     def check(self) -> CheckReport:
-        return check_workspace(self.config, self.root)
+        """Every data problem, plus the columns the leakage/identifier guard would leave out."""
+        report, crm = check_and_load(self.config, self.root)
+        if crm is None:
+            return report
+        try:
+            outcomes = compute_outcomes(crm, self.config.success)
+        except IcpError:
+            return report  # no outcomes yet: nothing to guard against
+        labels = outcomes.labels_for(crm.accounts)
+        screening = screen_attributes(crm.accounts, crm.deals, labels, self.config.discovery)
+        file = crm.sources.get("accounts", "accounts")
+        return dataclasses.replace(report, problems=(*report.problems, *screening.problems(file)))
 
     def costs(self) -> pl.DataFrame | None:
         """The acquisition-spend table for CAC (``validation.cost_source``), if configured."""
@@ -138,7 +151,9 @@ def build_icp(
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile."""
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
-    discovery = find_icp(crm.accounts, labels, config.discovery)
+    # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
+    screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
+    discovery = find_icp(crm.accounts, labels, screening.settings)
     segments = discovery.segments.to_dict().get("segments", [])
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
@@ -149,6 +164,7 @@ def build_icp(
         config.tiers,
         segments=[s["rule"] for s in segments],
         deals=crm.deals,
+        discovery=screening.settings,
     )
     profile = IcpProfile(
         name=config.name,
@@ -162,8 +178,9 @@ def build_icp(
         scorecard=scorecard,
         tiers=tiers,
         data_quality=_data_quality(crm),
-        caveats=[*discovery.caveats, *outcomes.notes],
+        caveats=[*discovery.caveats, *outcomes.notes, *screening.caveats()],
         provenance=_provenance(crm, config),
+        excluded_attributes=screening.excluded(),
     )
     scored = score_frame(profile, crm.accounts)
     result = None

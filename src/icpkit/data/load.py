@@ -363,15 +363,25 @@ def check_workspace(config: WorkspaceConfig, root: Path) -> CheckReport:
     CheckReport with fatal problems and warnings, row counts per table, the files read, the
     optional tables that are missing with what each would unlock, and ``ok``.
     """
+    return check_and_load(config, root)[0]
+
+
+def check_and_load(config: WorkspaceConfig, root: Path) -> tuple[CheckReport, CrmData | None]:
+    """The CheckReport and, when nothing is fatal, the loaded CrmData (read once, not twice)."""
     loaded = _load_sources(config, Path(root))
     problems = loaded.problems + _validate(loaded.frames, loaded.files) + _check_references(loaded)
+    crm = None
+    if "accounts" in loaded.frames and not any(p.severity == "fatal" for p in problems):
+        frames = {t: f.drop(ROW) if ROW in f.columns else f for t, f in loaded.frames.items()}
+        crm = CrmData(**frames, problems=problems, sources=dict(loaded.files))
     counts = {t: f.height for t, f in loaded.frames.items()}
     counts.update({t: f.height for t, f in loaded.references.items()})
     missing = {t: UNLOCKS[t] for t in TABLES[1:] if t not in config.sources}
-    return CheckReport(
+    report = CheckReport(
         problems=tuple(sorted(problems, key=lambda p: p.severity != "fatal")),
         row_counts=counts,
         sources=dict(loaded.files),
         missing=missing,
         references=tuple(loaded.references),
     )
+    return report, crm

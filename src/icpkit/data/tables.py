@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from icpkit.config import DEFAULT_NA_VALUES, SourceConfig
+from icpkit.data.attributes import pii_kind
 from icpkit.data.dates import parse_dates
 from icpkit.data.hygiene import apply_na_values, suspected_placeholders
 from icpkit.data.mapping import FLAG_COLUMNS, ROW, MappedTable
@@ -46,6 +47,12 @@ class TableNormaliser:
         self.mapped = mapped
         self.frame = mapped.frame
         self.problems: list[Problem] = list(mapped.problems)
+        # extra columns holding personal data: kept as text, never typed, quoted or used
+        self.pii: dict[str, str] = {}
+        for column in mapped.extras:
+            kind = pii_kind(self.frame[column])
+            if kind is not None:
+                self.pii[column] = kind
 
     def where(self, column: str) -> str:
         """The column name the user sees in their file."""
@@ -249,6 +256,8 @@ class TableNormaliser:
     def extra(self, column: str) -> pl.Series:
         """Type an extra attribute: tags, boolean, number, date or category (text)."""
         values = self.frame[column]
+        if column in self.pii:
+            return clean_text(values) if values.dtype == pl.Utf8 else values
         tag_names = set(self.source.tag_columns)
         if column in tag_names or self.where(column) in tag_names:
             return split_tags(values)
@@ -289,7 +298,8 @@ class TableNormaliser:
 
     def placeholders(self, frame: pl.DataFrame) -> None:
         """Report frequent levels that look like 'no answer' but are not in na_values."""
-        columns = [c for c in frame.columns if c not in ID_COLUMNS | FREE_TEXT and c != ROW]
+        skip = ID_COLUMNS | FREE_TEXT | set(self.pii) | {ROW}
+        columns = [c for c in frame.columns if c not in skip]
         for column, value, n in suspected_placeholders(frame, columns):
             self.warn(
                 f"{value!r} fills {n:,} rows and looks like a placeholder for 'no answer'; add it "
@@ -304,6 +314,8 @@ class TableNormaliser:
         for column, dtype in frame.schema.items():
             if dtype != pl.Utf8 or column in ID_COLUMNS | FREE_TEXT or column == ROW:
                 continue
+            if column in self.pii:
+                continue  # never quote people's names or addresses in a warning
             distinct = frame[column].drop_nulls().unique()
             if len(distinct) > 5000 or len(distinct) > 0.5 * max(frame[column].count(), 1) + 20:
                 continue  # identifiers and free text, not categories
@@ -352,6 +364,14 @@ def normalise_table(
     for column in mapped.extras:
         columns.append(work.extra(column).alias(column))
     frame = pl.DataFrame(columns)
+    for column, kind in work.pii.items():
+        if table == "accounts":
+            work.warn(
+                f"holds personal data ({kind}); it is never used as an ICP attribute or shown in "
+                "reports (list it in discovery.allow to use it anyway)",
+                column,
+                code="pii",
+            )
     work.spellings(frame)
     work.placeholders(frame)
     return frame, work.problems
