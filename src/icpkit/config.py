@@ -6,13 +6,22 @@ they agree. Each section is a pydantic model; ``WorkspaceConfig`` is the whole f
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from icpkit.errors import ConfigError
 
@@ -35,7 +44,8 @@ DEFAULT_NA_VALUES = (
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are never settings (shrinkage_prior = inf crashed the build)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SourceConfig(_Section):
@@ -94,6 +104,23 @@ class SourceConfig(_Section):
         "(e.g. 'won' for order lines or invoices).",
     )
 
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"must be one character such as ',' ';' '\\t' or '|', not {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1)") from None
+        return value
+
 
 class SuccessMetric(_Section):
     """One ingredient of the composite success score."""
@@ -143,6 +170,15 @@ class SuccessConfig(_Section):
         description="Pseudo-deals of the global win rate added to each account's win rate.",
     )
 
+    @model_validator(mode="after")
+    def _shares_fit(self) -> SuccessConfig:
+        if self.best_share + self.worst_share > 1:
+            raise ValueError(
+                f"best_share + worst_share is {self.best_share + self.worst_share:g}; they "
+                "must sum to at most 1"
+            )
+        return self
+
 
 class DiscoveryConfig(_Section):
     """The segment search behind the ICP criteria and disqualifiers."""
@@ -186,7 +222,9 @@ class DiscoveryConfig(_Section):
         "(e-mails, phones, person names), dates, and columns the leakage/identifier guard "
         "flagged (see `icpkit check` and the report for the list and reasons).",
     )
-    seed: int = Field(0, description="Seed of the holdout split and permutations.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed of the holdout split and permutations."
+    )
 
 
 class ScoringConfig(_Section):
@@ -227,6 +265,16 @@ class TierConfig(_Section):
     tier2_share: float = Field(0.2, gt=0, lt=1, description="Target share of accounts in Tier 2.")
     tier3_share: float = Field(0.3, gt=0, lt=1, description="Target share of accounts in Tier 3.")
 
+    @model_validator(mode="after")
+    def _shares_fit(self) -> TierConfig:
+        total = self.tier1_share + self.tier2_share + self.tier3_share
+        if total > 1:
+            raise ValueError(
+                f"tier1_share + tier2_share + tier3_share is {total:g}; the tiers share the "
+                "accounts, so they must sum to at most 1"
+            )
+        return self
+
 
 class ValidationConfig(_Section):
     """The out-of-time backtest."""
@@ -241,6 +289,24 @@ class ValidationConfig(_Section):
     cost_source: str | None = Field(
         None, description="Optional CSV of acquisition spend (segment or channel, spend) for CAC."
     )
+
+    @field_validator("cut_date")
+    @classmethod
+    def _plausible_cut(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            cut = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+        if cut > date.today() + timedelta(days=366):
+            raise ValueError(
+                f"{value} is in the future: no deal closes after it, so there would be no "
+                "backtest (leave it out to cut before the last 25% of closed deals)"
+            )
+        if cut.year < 1900:
+            raise ValueError(f"{value} is before any CRM record")
+        return value
 
 
 class WorkspaceConfig(_Section):

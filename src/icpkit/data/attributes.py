@@ -306,7 +306,8 @@ def pii_kind(column: pl.Series) -> str | None:
     if text.str.contains(_EMAIL).mean() >= _PII_SHARE:  # type: ignore[operator]
         return "e-mail addresses"
     digits = text.str.replace_all(r"\D", "").str.len_chars()
-    phone = text.str.contains(_PHONE) & (digits >= 7) & text.str.contains(r"[\s().\-/+]")
+    dated = text.str.contains(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
+    phone = text.str.contains(_PHONE) & (digits >= 7) & text.str.contains(r"[\s().\-/+]") & ~dated
     if phone.mean() >= _PII_SHARE:  # type: ignore[operator]
         return "phone numbers"
     first = text.str.extract(r"^([A-Z][a-z]+)").str.to_lowercase()

@@ -274,7 +274,9 @@ def map_columns(
     mapping, problems = _resolve(table, columns, source, preset, file)
     problems += _missing_required(table, mapping, columns, file)
     used = set(mapping.values()) | set(source.drop_columns)
-    taken = set(mapping) | {ROW}
+    # canonical names stay reserved even when unmapped (mapped to a missing column): an extra
+    # file column with that name becomes '<name>_extra', never a duplicate of the canonical one
+    taken = set(mapping) | set(SCHEMA[table]) | set(FLAG_COLUMNS.get(table, ())) | {ROW}
     extras: dict[str, str] = {}
     for column in columns:
         if column in used:

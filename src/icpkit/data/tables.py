@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -19,6 +20,7 @@ from icpkit.data.hygiene import apply_na_values, suspected_placeholders
 from icpkit.data.mapping import FLAG_COLUMNS, ROW, MappedTable
 from icpkit.data.model import DEAL_STAGES, SCHEMA
 from icpkit.data.normalize import (
+    NumberParse,
     clean_text,
     near_duplicates,
     normalise_countries,
@@ -26,11 +28,14 @@ from icpkit.data.normalize import (
     normalise_stages,
     parse_booleans,
     parse_numbers,
+    read_numbers,
     split_tags,
 )
 from icpkit.errors import Problem, Severity
 
 CELL_REPORT_LIMIT = 20
+NON_NEGATIVE = {"employees", "annual_revenue"}  # counts and revenue; amounts are checked in schema
+FUTURE_DAYS = 366
 ID_COLUMNS = {"account_id", "deal_id", "contact_id"}
 FREE_TEXT = {"name", "email", "text", "domain", "value"}  # never checked for category spellings
 _NUMBER = "a number such as 1200, 1,200, 51-200, 10K+ or $1.2M"
@@ -122,10 +127,38 @@ class TableNormaliser:
     # --- canonical columns -------------------------------------------------------------------
 
     def numbers(self, column: str) -> pl.Series:
-        values, bad = parse_numbers(self.frame[column])
-        self.report_cells(column, bad, _NUMBER, "fatal", "not_a_number")
+        parsed = read_numbers(self.frame[column])
+        self.report_cells(column, parsed.bad, _NUMBER, "fatal", "not_a_number")
+        self.number_notes(column, parsed)
+        values = parsed.values
         factor = self.mapped.scales.get(column)
-        return values * factor if factor else values
+        values = values * factor if factor else values
+        if column in NON_NEGATIVE:
+            negative = (values < 0).fill_null(False)
+            if negative.any():
+                self.warn(
+                    f"{int(negative.sum()):,} negative values (a count or revenue cannot be "
+                    "negative); read as missing",
+                    column,
+                    code="negative",
+                    expected="a value ≥ 0",
+                )
+                values = values.set(negative, None)
+        return values
+
+    def number_notes(self, column: str, parsed: NumberParse) -> None:
+        """Warn about overflowing cells and an ambiguous separator style."""
+        n = int(parsed.overflow.sum())
+        if n:
+            self.warn(
+                f"{n:,} cells hold an infinite or overflowing number (inf, 1e400, NaN); read as "
+                "missing",
+                column,
+                code="overflow",
+                expected="a finite number",
+            )
+        if parsed.note:
+            self.warn(parsed.note, column, code="ambiguous_numbers")
 
     def dates(self, column: str) -> pl.Series:
         parsed = parse_dates(self.frame[column], self.source.date_format)
@@ -134,7 +167,23 @@ class TableNormaliser:
         )
         if parsed.note:
             self.warn(parsed.note, column, code="ambiguous_dates")
-        return parsed.values
+        return self.not_in_future(column, parsed.values)
+
+    def not_in_future(self, column: str, values: pl.Series) -> pl.Series:
+        """Dates more than a year ahead (2099, a typo for 2019) become missing, with a warning."""
+        limit = date.today() + timedelta(days=FUTURE_DAYS)
+        future = (values > limit).fill_null(False)
+        if future.any():
+            latest = values.filter(future).max()
+            self.warn(
+                f"{int(future.sum()):,} dates lie more than a year in the future (up to "
+                f"{latest!s}); read as missing",
+                column,
+                code="future_date",
+                expected=f"a date before {limit.isoformat()}",
+            )
+            values = values.set(future, None)
+        return values
 
     def year(self, column: str) -> pl.Series:
         values, bad = parse_numbers(self.frame[column])
@@ -142,6 +191,15 @@ class TableNormaliser:
             years = parse_dates(self.frame[column]).values.dt.year().cast(pl.Float64)
             values, bad = values.fill_null(years), bad & years.is_null()
         self.report_cells(column, bad, "a year such as 1998", "fatal", "not_a_number")
+        outside = ~values.is_between(1600, date.today().year + 1).fill_null(True)
+        if outside.any():
+            self.warn(
+                f"{int(outside.sum()):,} years are before 1600 or in the future; read as missing",
+                column,
+                code="implausible_year",
+                expected=f"a year from 1600 to {date.today().year}",
+            )
+            values = values.set(outside, None)
         return values.round(0).cast(pl.Int64)
 
     def identifiers(self, column: str) -> pl.Series:
@@ -281,11 +339,14 @@ class TableNormaliser:
         if len(filled) == 0:
             return None
         sample = filled.head(1000)
-        if parse_numbers(sample)[0].is_not_null().mean() >= 0.95:  # type: ignore[operator]
-            values, bad = parse_numbers(text)
-            if values.is_not_null().sum() >= 0.95 * len(filled):
-                self.report_cells(column, bad, _NUMBER, "warning", "not_a_number")
-                return values
+        probe = read_numbers(sample)
+        if (probe.values.is_not_null() | probe.overflow).mean() >= 0.95:  # type: ignore[operator]
+            numbers = read_numbers(text)
+            n_read = int(numbers.values.is_not_null().sum()) + int(numbers.overflow.sum())
+            if n_read >= 0.95 * len(filled):
+                self.report_cells(column, numbers.bad, _NUMBER, "warning", "not_a_number")
+                self.number_notes(column, numbers)
+                return numbers.values
         looks_dated = sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3} \d").mean()
         if looks_dated is not None and looks_dated >= 0.95:  # type: ignore[operator]
             parsed = parse_dates(text, self.source.date_format)
@@ -293,7 +354,7 @@ class TableNormaliser:
                 self.report_cells(column, parsed.bad, _DATE, "warning", "not_a_date")
                 if parsed.note:
                     self.warn(parsed.note, column, code="ambiguous_dates")
-                return parsed.values
+                return self.not_in_future(column, parsed.values)
         return None
 
     def placeholders(self, frame: pl.DataFrame) -> None:
