@@ -98,6 +98,22 @@ class SourceConfig(_Section):
         description="File column → more cell values that mean 'no answer' in that column only "
         '(e.g. {annual_revenue = ["0.0"]}), besides the global na_values.',
     )
+    outcome_column: str | None = Field(
+        None,
+        description="Accounts only: a column holding each row's outcome (0/1, true/false, "
+        "yes/no, won/lost, converted, a status with won/lost values) for a single-table lead or "
+        "account export; it becomes one won/lost deal per row and is never an attribute.",
+    )
+    outcome_missing_is_lost: bool = Field(
+        False,
+        description="Accounts only, with outcome_column: rows without a closed outcome (blank, "
+        "open) count as lost instead of having no outcome; the count is reported.",
+    )
+    outcome_date_column: str | None = Field(
+        None,
+        description="Accounts only, with outcome_column: the date of each row's outcome (e.g. "
+        "the lead's creation date), so the backtest can split by time.",
+    )
     stage_default: Literal["won", "lost", "open"] | None = Field(
         None,
         description="Deals only: the stage of every row when the file has no stage column "

@@ -102,18 +102,20 @@ def init_workspace(
     *,
     workspace: Path | None = None,
     force: bool = False,
+    outcome: str | None = None,
 ) -> GuessResult:
     """Guess the mapping of the files in ``directory`` and write an icpkit.toml.
 
     The config goes to ``workspace`` (default: ``directory`` itself) with source paths relative to
-    it, so a read-only or shared data folder can be used without writing into it.
+    it, so a read-only or shared data folder can be used without writing into it. ``outcome``
+    names the accounts file's outcome column (a single-table lead or account export).
     """
     directory = Path(directory)
     workspace = Path(workspace) if workspace is not None else directory
     target = workspace / CONFIG_NAME
     if target.exists() and not force:
         raise ConfigError(f"{target} exists already (use --force to overwrite it)")
-    guess = guess_config(directory, preset)
+    guess = guess_config(directory, preset, outcome=outcome)
     config = _rebase_sources(guess.config, directory, workspace)
     config_from_dict(config, origin="guessed config")  # never write a config we cannot read
     write_text_atomic(target, tomli_w.dumps(config))

@@ -18,9 +18,10 @@ import polars as pl
 
 from icpkit.config import SourceConfig, WorkspaceConfig
 from icpkit.data import schema
-from icpkit.data.mapping import PRESETS, ROW, map_columns, snake_name
+from icpkit.data.mapping import PRESETS, ROW, column_listing, map_columns, snake_name
 from icpkit.data.model import TABLES, UNLOCKS, CrmData
 from icpkit.data.normalize import as_text
+from icpkit.data.outcome_column import outcome_deals
 from icpkit.data.paths import resolve_source
 from icpkit.data.readers import header_problems, read_table
 from icpkit.data.tables import normalise_table
@@ -125,16 +126,64 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
             continue
         raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
         raw, source = _with_default_stage(name, raw, source)
+        outcome_raw = _outcome_part(name, raw, source, config, loaded)
+        if outcome_raw is not None:
+            raw = raw.drop(str(source.outcome_column))  # the answer is never an attribute
         mapped = map_columns(raw, name, source, preset, source.path)
         frame, problems = normalise_table(
             name, mapped, source, source.path, na_values=config.na_values
         )
+        if outcome_raw is not None:
+            deals, notes = outcome_deals(frame, outcome_raw, source, source.path)
+            loaded.frames["deals"] = deals
+            loaded.files["deals"] = source.path
+            problems += notes
         if name == "accounts" and source.collapse_to_accounts:
             frame, note = collapse_to_accounts(frame, source.path)
             problems.append(note)
         loaded.frames[name] = frame
         loaded.problems += problems
     return loaded
+
+
+def _outcome_part(
+    name: str, raw: pl.DataFrame, source: SourceConfig, config: WorkspaceConfig, loaded: _Loaded
+) -> pl.DataFrame | None:
+    """The row numbers, outcome and outcome-date columns when accounts carry their outcome."""
+    column = source.outcome_column
+    if column is None:
+        return None
+    where = source.path
+    wanted = [c for c in (column, source.outcome_date_column) if c is not None]
+    missing = [c for c in wanted if c not in raw.columns]
+    fatal = [
+        Problem(
+            file=where,
+            column=c,
+            code="missing_column",
+            message=f"outcome column {c!r} is not in the file; columns found: "
+            f"{column_listing([c for c in raw.columns if c != ROW])}",
+            expected=f"a column named {c!r}",
+        )
+        for c in missing
+    ]
+    if name != "accounts":
+        fatal.append(
+            Problem(file=where, code="config", message="outcome_column is for accounts only")
+        )
+    if "deals" in config.sources:
+        fatal.append(
+            Problem(
+                file=where,
+                code="config",
+                message="outcome_column and a deals source are both configured; use one "
+                "(the outcome column becomes the deals table)",
+            )
+        )
+    if fatal:
+        loaded.problems += fatal
+        return None
+    return raw.select(ROW, *dict.fromkeys(wanted))
 
 
 STAGE_COLUMN = "__stage_default"
@@ -376,7 +425,9 @@ def check_and_load(config: WorkspaceConfig, root: Path) -> tuple[CheckReport, Cr
         crm = CrmData(**frames, problems=problems, sources=dict(loaded.files))
     counts = {t: f.height for t, f in loaded.frames.items()}
     counts.update({t: f.height for t, f in loaded.references.items()})
-    missing = {t: UNLOCKS[t] for t in TABLES[1:] if t not in config.sources}
+    missing = {
+        t: UNLOCKS[t] for t in TABLES[1:] if t not in config.sources and t not in loaded.frames
+    }
     report = CheckReport(
         problems=tuple(sorted(problems, key=lambda p: p.severity != "fatal")),
         row_counts=counts,

@@ -256,7 +256,9 @@ def normalise_domains(values: pl.Series) -> pl.Series:
         .str.replace(r"[/?#:\s].*$", "")
         .str.strip_chars(".")
     )
-    return text.set(~text.str.contains(r"^[a-z0-9\-]+(\.[a-z0-9\-]+)+$").fill_null(True), None)
+    # the last label must hold a letter: '12.5' (a visit count) or an IP address is no domain
+    domain = r"^[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z0-9\-]*[a-z][a-z0-9\-]*$"
+    return text.set(~text.str.contains(domain).fill_null(True), None)
 
 
 def split_tags(values: pl.Series) -> pl.Series:

@@ -240,6 +240,24 @@ class TableNormaliser:
             )
         return codes
 
+    def domains(self, column: str) -> pl.Series:
+        """Domains; a mapped column that mostly holds no domain (a guessed mapping gone wrong,
+        e.g. a visit count) is reported, and its non-domains are left missing."""
+        domains = normalise_domains(self.frame[column])
+        filled = clean_text(self.frame[column]).drop_nulls()
+        filled = filled.filter(~filled.str.to_lowercase().is_in(["n/a", "na", "-", "none"]))
+        if len(filled) and domains.drop_nulls().len() < 0.5 * len(filled):
+            example = str(filled[0])[:40]
+            self.warn(
+                f"mapped to domain, but only {domains.drop_nulls().len():,} of {len(filled):,} "
+                f"filled values are web domains (e.g. {example!r}); check the mapping in "
+                "icpkit.toml",
+                column,
+                code="wrong_type",
+                expected="domains such as acme.com",
+            )
+        return domains
+
     def stages(self, column: str | None) -> pl.Series:
         bad = {k: v for k, v in self.source.stage_values.items() if v not in DEAL_STAGES}
         for raw, target in bad.items():
@@ -294,7 +312,7 @@ class TableNormaliser:
         if column == "country":
             return self.countries(column)
         if column == "domain":
-            return normalise_domains(self.frame[column])
+            return self.domains(column)
         if column == "email":
             return clean_text(self.frame[column]).str.to_lowercase()
         if column == "currency":
