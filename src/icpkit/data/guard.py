@@ -404,7 +404,8 @@ def screen_attributes(
     if won is not None:
         outcomes.append(won)
     created, first_closed = record_dates(accounts, deals)
-    dated = [c for c in accounts.columns if accounts.schema[c].is_temporal()]
+    schema = accounts.schema
+    dated = [c for c in accounts.columns if schema[c].is_temporal()]
     flags = guard_columns(
         accounts, [*candidates, *dated], outcomes, created=created, first_closed=first_closed
     )

@@ -154,8 +154,16 @@ def _name_guess(
     flat = _flat(column)
     if flat in flats:
         return 0.9, "name"
-    ratio = max(difflib.SequenceMatcher(None, flat, f).ratio() for f in flats)
+    ratio = max(_similarity(flat, f) for f in flats)
     return (round(ratio * 0.85, 2), "similar name") if ratio >= 0.8 else (0.0, "")
+
+
+def _similarity(a: str, b: str) -> float:
+    """difflib's ratio when its cheap upper bounds allow ≥ 0.8, else 0 (most pairs stop early)."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < 0.8 or matcher.quick_ratio() < 0.8:
+        return 0.0
+    return matcher.ratio()
 
 
 def _overlap(values: pl.Series, known: pl.Series) -> float:
@@ -164,15 +172,27 @@ def _overlap(values: pl.Series, known: pl.Series) -> float:
     return _share(text.is_in(known.implode())) if len(text) else 0.0
 
 
+def _worded_columns(frame: pl.DataFrame) -> set[str]:
+    """Columns whose first values hold a letter (only they can hold domains, countries, stages or
+    e-mails); one ``select`` for every column, so wide files stay linear."""
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]
+    if not text:
+        return set()
+    row = frame.select(pl.col(text).head(500).str.contains("[A-Za-z]").any()).row(0)
+    return {c for c, has in zip(text, row, strict=True) if has}
+
+
 def guess_columns(
     frame: pl.DataFrame, table: str, preset: Preset | None, account_ids: pl.Series | None = None
 ) -> list[ColumnGuess]:
     """Best file column for each canonical column of ``table`` (one column per canonical)."""
     options: list[tuple[float, str, str, str]] = []
+    worded = _worded_columns(frame)
     for canonical in (*SCHEMA[table], *FLAG_COLUMNS.get(table, ())):
         for column in frame.columns:
             confidence, reason = _name_guess(canonical, column, table, preset)
-            if confidence < 0.9 and canonical in {"domain", "country", "stage", "email"}:
+            content = canonical in {"domain", "country", "stage", "email"} and column in worded
+            if confidence < 0.9 and content:
                 share = _content_guess(canonical, frame[column])
                 if share >= 0.8 and share * 0.8 > confidence:
                     confidence, reason = share * 0.8, f"{share:.0%} of values look like {canonical}"
@@ -309,8 +329,9 @@ def _reference_role(
 def _tag_columns(frame: pl.DataFrame, mapped: set[str]) -> list[str]:
     """Unmapped text columns where ≥ 30 % of filled values hold ';' or '|' separated items."""
     tags = []
+    schema = frame.schema
     for column in frame.columns:
-        if column in mapped or frame.schema[column] != pl.Utf8:
+        if column in mapped or schema[column] != pl.Utf8:
             continue
         filled = frame[column].drop_nulls()
         if len(filled) and _share(filled.str.contains(r"[;|]")) >= 0.3:

@@ -44,8 +44,9 @@ def apply_na_values(
     shared = _keys(values)
     exprs: list[pl.Expr] = []
     counted: list[pl.Expr] = []
+    schema = frame.schema
     for column in columns:
-        if frame.schema.get(column) != pl.Utf8:
+        if schema.get(column) != pl.Utf8:
             continue
         keys = sorted(set(shared) | set(_keys(per_column.get(column, ()))))
         if not keys:
@@ -72,8 +73,9 @@ def suspected_placeholders(
     looked at.
     """
     found: list[tuple[str, str, int]] = []
+    schema = frame.schema
     for column in columns:
-        if frame.schema.get(column) != pl.Utf8:
+        if schema.get(column) != pl.Utf8:
             continue
         filled = frame[column].drop_nulls()
         if len(filled) == 0:

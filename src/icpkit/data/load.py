@@ -62,14 +62,12 @@ def _read_source(
             sheet=source.sheet,
             delimiter=source.delimiter,
             encoding=source.encoding,
+            max_columns=config.max_columns,
         )
     except SchemaError as exc:
         loaded.problems += [_relabel(p, file) for p in exc.problems]
         return None
     loaded.files[name] = file
-    if raw.width > config.max_columns:
-        loaded.problems.append(too_wide(file, raw.width, config.max_columns))
-        return None
     loaded.problems += header_problems(file, raw)
     if raw.height == 0:
         loaded.problems.append(
@@ -83,18 +81,6 @@ def _read_source(
         )
         return None
     return raw
-
-
-def too_wide(file: str, width: int, limit: int) -> Problem:
-    """The refusal of a source with more columns than ``max_columns``."""
-    return Problem(
-        file=file,
-        code="too_many_columns",
-        message=f"has {width:,} columns, more than max_columns = {limit:,}; drop the columns "
-        "that are not account attributes (drop_columns cannot help: the file is refused before "
-        "mapping) or raise max_columns in icpkit.toml",
-        expected=f"at most {limit:,} columns",
-    )
 
 
 def _relabel(problem: Problem, file: str) -> Problem:
@@ -247,8 +233,9 @@ def _check_references(loaded: _Loaded) -> list[Problem]:
     problems: list[Problem] = []
     for ref_name, reference in loaded.references.items():
         for table, frame in loaded.frames.items():
+            types = frame.schema
             for column in set(reference.columns) & set(frame.columns):
-                if frame.schema[column] != pl.Utf8 or column == ROW:
+                if types[column] != pl.Utf8 or column == ROW:
                     continue
                 listed = reference[column].cast(pl.Utf8).str.strip_chars()
                 if not frame[column].is_in(listed.implode()).any():

@@ -105,7 +105,20 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> pl.DataFrame:
+def _too_wide(path: Path, width: int, limit: int | None) -> None:
+    if limit is not None and width > limit:
+        raise _fail(
+            path,
+            f"has {width:,} columns, more than max_columns = {limit:,}; keep the account "
+            "attributes in a narrower export or raise max_columns in icpkit.toml",
+            "too_many_columns",
+            expected=f"at most {limit:,} columns",
+        )
+
+
+def _read_csv(
+    path: Path, delimiter: str | None, encoding: str | None, max_columns: int | None = None
+) -> pl.DataFrame:
     raw = path.read_bytes()
     _check_is_text(path, raw)
     text = _decode(path, raw, encoding)
@@ -114,6 +127,8 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> pl.Dat
     chosen = delimiter or (
         "\t" if path.suffix.lower() in {".tsv", ".tab"} else sniff_delimiter(text)
     )
+    header = text[: text.find("\n") if "\n" in text else len(text)]
+    _too_wide(path, header.count(chosen) + 1, max_columns)  # before parsing a 100k-column file
     data = raw if raw.isascii() else text.encode("utf-8")
     try:
         frame = pl.read_csv(
@@ -228,8 +243,12 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
 def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
     """Reject cells over CELL_LIMIT bytes, naming each row and column."""
     problems: list[Problem] = []
-    for column in frame.columns:
-        if frame.schema[column] != pl.Utf8:
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]
+    if not text:
+        return
+    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)  # one pass, every column
+    for column, size in zip(text, longest, strict=True):
+        if size is None or size <= CELL_LIMIT:
             continue
         rows = (frame[column].str.len_bytes() > CELL_LIMIT).arg_true()
         for row in rows.head(20).to_list():
@@ -256,6 +275,7 @@ def read_table(
     sheet: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    max_columns: int | None = None,
 ) -> pl.DataFrame:
     """Read one source file into a polars frame (CSV as text; other formats as typed).
 
@@ -266,6 +286,7 @@ def read_table(
     table, query : for SQL files, the table to read or a SELECT to run.
     sheet : for Excel files, the sheet name (default: the first sheet).
     delimiter, encoding : for text files (default: sniffed).
+    max_columns : refuse a wider file (checked on the header, before the rows are parsed).
 
     Raises
     ------
@@ -286,7 +307,10 @@ def read_table(
         frame = _read_excel(path, sheet)
     elif suffix in PARQUET_SUFFIXES:
         try:
+            _too_wide(path, len(pl.read_parquet_schema(path)), max_columns)
             frame = pl.read_parquet(path)
+        except SchemaError:
+            raise
         except Exception as exc:  # pyarrow/polars raise several unrelated error types
             raise _fail(path, f"is not a readable Parquet file: {exc}", "unreadable") from None
     elif suffix in SQLITE_SUFFIXES:
@@ -294,7 +318,8 @@ def read_table(
     elif suffix in DUCKDB_SUFFIXES:
         frame = _read_duckdb(path, table, query)
     else:
-        frame = _read_csv(path, delimiter, encoding)
+        frame = _read_csv(path, delimiter, encoding, max_columns)
+    _too_wide(path, frame.width, max_columns)
     _check_cell_sizes(path, frame)
     return frame
 

@@ -85,7 +85,8 @@ def attribute_columns(accounts: pl.DataFrame, settings: DiscoveryConfig | None =
     """
     choice = choose_attributes(accounts, settings)
     # dates (re-admitted only by discovery.allow) are never segment conditions
-    return [c for c in choice.columns if not accounts.schema[c].is_temporal()]
+    schema = accounts.schema
+    return [c for c in choice.columns if not schema[c].is_temporal()]
 
 
 def round_cut(x: float, tolerance: float) -> float:
@@ -212,7 +213,7 @@ def condition_table(
         conditions = [c for a in attributes for c in attribute_conditions(frame, a, settings)]
     bits = np.zeros((len(conditions), n_words(frame.height)), dtype=np.uint64)
     clean = frame.with_columns(
-        pl.col(a).fill_nan(None) for a in frame.columns if frame.schema[a].is_float()
+        pl.col(a).fill_nan(None) for a, t in frame.schema.items() if t.is_float()
     )
     # evaluated in batches (one polars query each) and packed at once: a boolean matrix of
     # 1M rows × 300 conditions would be 300 MB

@@ -37,7 +37,8 @@ def scoring_attributes(
     ids, names, personal data, dates, free text; ``discovery.exclude``/``allow`` honoured), of a
     type the scorecard can bin."""
     choice = choose_attributes(accounts, settings)
-    return [c for c in choice.columns if kind_of(accounts.schema[c]) is not None]
+    schema = accounts.schema
+    return [c for c in choice.columns if kind_of(schema[c]) is not None]
 
 
 def _training_rows(
