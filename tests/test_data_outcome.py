@@ -14,6 +14,7 @@ from icpkit.config import config_from_dict
 from icpkit.data import check_workspace, guess_config, load_workspace
 from icpkit.data.outcome_column import outcome_stages
 from icpkit.errors import ConfigError
+from icpkit.pipeline import build_icp
 
 runner = CliRunner()
 
@@ -126,3 +127,16 @@ def test_check_reports_a_domain_mapping_that_holds_no_domains(tmp_path: Path) ->
     source = {"path": "accounts.csv", "columns": {"domain": "visits"}}
     report = check_workspace(config_from_dict({"sources": {"accounts": source}}), tmp_path)
     assert any(p.code == "wrong_type" and p.column == "visits" for p in report.warnings)
+
+
+def test_a_build_without_dated_outcomes_says_there_is_no_backtest(tmp_path: Path) -> None:
+    _leads(tmp_path, ["1", "0", "0"] * 40)
+    source = {
+        "path": "leads.csv",
+        "outcome_column": "Converted",
+        "columns": {"account_id": "Lead ID"},
+    }
+    config = config_from_dict({"sources": {"accounts": source}})
+    result = build_icp(load_workspace(config, tmp_path), config)
+    assert result.profile.validation is None
+    assert any("No out-of-time backtest" in c and "created_at" in c for c in result.profile.caveats)

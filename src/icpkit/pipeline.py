@@ -190,7 +190,26 @@ def build_icp(
         result = _try_validate(crm, config, costs)
         if result is not None:
             profile = profile.model_copy(update={"validation": result.to_dict()})
+        else:  # a dropped backtest is said out loud, never silent
+            caveats = [*profile.caveats, _no_backtest(crm, config)]
+            profile = profile.model_copy(update={"caveats": caveats})
     return BuildResult(profile, outcomes, discovery, scored, result)
+
+
+def _no_backtest(crm: CrmData, config: WorkspaceConfig) -> str:
+    """Why this build has no out-of-time backtest, in words."""
+    lead = "No out-of-time backtest: "
+    if crm.deals is None:
+        return lead + "there is no deals table (or outcome column) to test the ICP on."
+    if crm.deals["created_at"].drop_nulls().len() == 0:
+        return (
+            lead + "the deals carry no created_at dates (set outcome_date_column for a lead list)."
+        )
+    try:
+        validate_icp(crm, config)
+    except IcpError as exc:
+        return lead + exc.message
+    return lead + "the backtest could not be run."
 
 
 def score_export(
