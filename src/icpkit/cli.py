@@ -144,14 +144,25 @@ def init(
         typer.Option("--workspace", "-w", help="Where to write icpkit.toml (default: DIR itself)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing icpkit.toml.")] = False,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            help="The outcome column of a single-table lead or account export (0/1, yes/no, "
+            "won/lost, converted …); default: recognised by name and values."
+        ),
+    ] = None,
 ) -> None:
     """Write icpkit.toml for the files in DIR, guessing the column mapping, and show the guess.
 
-    Example: icpkit init exports/ --preset hubspot -w my-icp/
+    Exits 2 and says why, file by file, when no file can be the accounts table.
+    Example: icpkit init exports/ --preset hubspot -w my-icp/   (a lead list: icpkit init
+    leads/ --outcome Converted)
     """
     from icpkit import pipeline
 
-    guess = pipeline.init_workspace(directory, preset, workspace=workspace, force=force)
+    guess = pipeline.init_workspace(
+        directory, preset, workspace=workspace, force=force, outcome=outcome
+    )
     for line in guess.explanation_lines():
         out.print(line, markup=False)
     where = workspace if workspace is not None else directory

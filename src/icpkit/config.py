@@ -8,21 +8,46 @@ mappings); every other setting takes its default from here. Each section is a py
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from icpkit.errors import ConfigError
 
 CONFIG_NAME = "icpkit.toml"
+# Web-form and CRM placeholders for "no answer" (see WorkspaceConfig.na_values).
+DEFAULT_NA_VALUES = (
+    "select",
+    "--select--",
+    "- select -",
+    "please select",
+    "unknown",
+    "n/a",
+    "na",
+    "-",
+    "none",
+    "not provided",
+    "not specified",
+    "null",
+)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are never settings (shrinkage_prior = inf crashed the build)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SourceConfig(_Section):
@@ -70,11 +95,49 @@ class SourceConfig(_Section):
         "with company fields); keep one row per account with the most frequent value of each "
         "text column and the median of each number.",
     )
+    na_values: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="File column → more cell values that mean 'no answer' in that column only "
+        '(e.g. {annual_revenue = ["0.0"]}), besides the global na_values.',
+    )
+    outcome_column: str | None = Field(
+        None,
+        description="Accounts only: a column holding each row's outcome (0/1, true/false, "
+        "yes/no, won/lost, converted, a status with won/lost values) for a single-table lead or "
+        "account export; it becomes one won/lost deal per row and is never an attribute.",
+    )
+    outcome_missing_is_lost: bool = Field(
+        False,
+        description="Accounts only, with outcome_column: rows without a closed outcome (blank, "
+        "open) count as lost instead of having no outcome; the count is reported.",
+    )
+    outcome_date_column: str | None = Field(
+        None,
+        description="Accounts only, with outcome_column: the date of each row's outcome (e.g. "
+        "the lead's creation date), so the backtest can split by time.",
+    )
     stage_default: Literal["won", "lost", "open"] | None = Field(
         None,
         description="Deals only: the stage of every row when the file has no stage column "
         "(e.g. 'won' for order lines or invoices).",
     )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise ValueError(f"must be one character such as ',' ';' '\\t' or '|', not {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, latin-1)") from None
+        return value
 
 
 class SuccessMetric(_Section):
@@ -125,6 +188,15 @@ class SuccessConfig(_Section):
         description="Pseudo-deals of the global win rate added to each account's win rate.",
     )
 
+    @model_validator(mode="after")
+    def _shares_fit(self) -> SuccessConfig:
+        if self.best_share + self.worst_share > 1:
+            raise ValueError(
+                f"best_share + worst_share is {self.best_share + self.worst_share:g}; they "
+                "must sum to at most 1"
+            )
+        return self
+
 
 class DiscoveryConfig(_Section):
     """The segment search behind the ICP criteria and disqualifiers."""
@@ -162,7 +234,15 @@ class DiscoveryConfig(_Section):
         default_factory=list, description="Attributes to use (empty: all)."
     )
     exclude: list[str] = Field(default_factory=list, description="Attributes never to use.")
-    seed: int = Field(0, description="Seed of the split into search and holdout accounts.")
+    allow: list[str] = Field(
+        default_factory=list,
+        description="Columns to use although icpkit leaves them out by default: personal data "
+        "(e-mails, phones, person names), dates, and columns the leakage/identifier guard "
+        "flagged (see `icpkit check` and the report for the list and reasons).",
+    )
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed of the holdout split and permutations."
+    )
 
 
 class ScoringConfig(_Section):
@@ -246,6 +326,24 @@ class ValidationConfig(_Section):
         "instead, said as such in every report; 0 or 1: no fallback.",
     )
 
+    @field_validator("cut_date")
+    @classmethod
+    def _plausible_cut(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            cut = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+        if cut > date.today() + timedelta(days=366):
+            raise ValueError(
+                f"{value} is in the future: no deal closes after it, so there would be no "
+                "backtest (leave it out to cut before the last 25% of closed deals)"
+            )
+        if cut.year < 1900:
+            raise ValueError(f"{value} is before any CRM record")
+        return value
+
 
 class DriftConfig(_Section):
     """Thresholds of the drift verdict (`icpkit drift`): keep, review or rebuild.
@@ -316,6 +414,30 @@ class WorkspaceConfig(_Section):
     validation: ValidationConfig = Field(default_factory=ValidationConfig, description="Backtest.")
     drift: DriftConfig = Field(
         default_factory=DriftConfig, description="Drift verdict thresholds (`icpkit drift`)."
+    )
+    # --- input safety and hygiene (data layer) ---
+    data_dirs: list[str] = Field(
+        default_factory=list,
+        description="Folders besides the workspace that sources may be read from (relative to "
+        "the workspace; `icpkit init DIR -w WS` writes DIR here). Any other path outside the "
+        "workspace is refused.",
+    )
+    allow_outside_workspace: bool = Field(
+        False,
+        description="Read sources from anywhere, not only the workspace and data_dirs. Leave "
+        "off for a config you did not write yourself.",
+    )
+    na_values: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_NA_VALUES),
+        description="Cell values that mean 'no answer' in every source (compared ignoring case "
+        "and surrounding space); they become missing before typing. Per-column additions: "
+        "[sources.<table>] na_values.",
+    )
+    max_columns: int = Field(
+        5000,
+        ge=1,
+        description="Most columns a source may have; a wider file is refused with a clear "
+        "message (drop columns first, or raise this).",
     )
 
     def content_hash(self) -> str:

@@ -182,9 +182,7 @@ def _latest_date(crm: CrmData) -> date:
 def _metric_frame(crm: CrmData, as_of: date, prior: float) -> pl.DataFrame:
     # The name travels with the outcomes so lists of customers read as companies, not ids.
     frame = crm.accounts.select("account_id", *(["name"] if "name" in crm.accounts.columns else []))
-    extras = [
-        c for c in crm.accounts.columns if c != "account_id" and crm.accounts.schema[c].is_numeric()
-    ]
+    extras = [c for c, t in crm.accounts.schema.items() if c != "account_id" and t.is_numeric()]
     frame = frame.join(
         crm.accounts.select("account_id", *extras),
         on="account_id",

@@ -23,11 +23,13 @@ from icpkit.data import (
     CheckReport,
     CrmData,
     GuessResult,
-    check_workspace,
     guess_config,
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
+from icpkit.data.guard import screen_attributes
+from icpkit.data.load import check_and_load
+from icpkit.data.paths import resolve_source
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
@@ -60,12 +62,25 @@ class Workspace:
         return load_crm(self.config, self.root)
 
     def check(self) -> CheckReport:
-        return check_workspace(self.config, self.root)
+        """Every data problem, plus the columns the leakage/identifier guard would leave out."""
+        report, crm = check_and_load(self.config, self.root)
+        if crm is None:
+            return report
+        try:
+            outcomes = compute_outcomes(crm, self.config.success)
+        except IcpError:
+            return report  # no outcomes yet: nothing to guard against
+        labels = outcomes.labels_for(crm.accounts)
+        screening = screen_attributes(crm.accounts, crm.deals, labels, self.config.discovery)
+        file = crm.sources.get("accounts", "accounts")
+        return dataclasses.replace(report, problems=(*report.problems, *screening.problems(file)))
 
     def costs(self) -> pl.DataFrame | None:
         """The acquisition-spend table for CAC (``validation.cost_source``), if configured."""
         source = self.config.validation.cost_source
-        return None if source is None else read_table(self.root / source)
+        if source is None:
+            return None
+        return read_table(resolve_source(self.config, self.root, source, "validation.cost_source"))
 
     @property
     def store(self) -> Store:
@@ -89,18 +104,20 @@ def init_workspace(
     *,
     workspace: Path | None = None,
     force: bool = False,
+    outcome: str | None = None,
 ) -> GuessResult:
     """Guess the mapping of the files in ``directory`` and write an icpkit.toml.
 
     The config goes to ``workspace`` (default: ``directory`` itself) with source paths relative to
-    it, so a read-only or shared data folder can be used without writing into it.
+    it, so a read-only or shared data folder can be used without writing into it. ``outcome``
+    names the accounts file's outcome column (a single-table lead or account export).
     """
     directory = Path(directory)
     workspace = Path(workspace) if workspace is not None else directory
     target = workspace / CONFIG_NAME
     if target.exists() and not force:
         raise ConfigError(f"{target} exists already (use --force to overwrite it)")
-    guess = guess_config(directory, preset)
+    guess = guess_config(directory, preset, outcome=outcome)
     config = _rebase_sources(guess.config, directory, workspace)
     config_from_dict(config, origin="guessed config")  # never write a config we cannot read
     write_text_atomic(target, tomli_w.dumps(config))
@@ -111,6 +128,7 @@ def _rebase_sources(config: dict[str, Any], directory: Path, workspace: Path) ->
     """Source paths relative to the workspace instead of the data folder."""
     if directory.resolve() == workspace.resolve():
         return config
+    data_dir = os.path.relpath(directory.resolve(), workspace.resolve())
     sources = {
         table: {
             **source,
@@ -118,7 +136,7 @@ def _rebase_sources(config: dict[str, Any], directory: Path, workspace: Path) ->
         }
         for table, source in config.get("sources", {}).items()
     }
-    return {**config, "sources": sources}
+    return {**config, "sources": sources, "data_dirs": [data_dir]}
 
 
 def customers(workspace: Workspace) -> Outcomes:
@@ -137,7 +155,9 @@ def build_icp(
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile."""
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
-    discovery = find_icp(crm.accounts, labels, config.discovery)
+    # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
+    screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
+    discovery = find_icp(crm.accounts, labels, screening.settings)
     segments = discovery.segments.to_dict().get("segments", [])
     # only disqualifiers with enough evidence may override the score; weaker ones subtract points
     disqualifiers = forcing_disqualifiers(
@@ -155,6 +175,7 @@ def build_icp(
         config.tiers,
         segments=[s["rule"] for s in segments],
         deals=crm.deals,
+        discovery=screening.settings,
     )
     profile = IcpProfile(
         name=config.name,
@@ -168,8 +189,9 @@ def build_icp(
         scorecard=scorecard,
         tiers=tiers,
         data_quality=_data_quality(crm),
-        caveats=[*discovery.caveats, *outcomes.notes],
+        caveats=[*discovery.caveats, *outcomes.notes, *screening.caveats()],
         provenance=_provenance(crm, config),
+        excluded_attributes=screening.excluded(),
     )
     scored = score_frame(profile, crm.accounts)
     result = None

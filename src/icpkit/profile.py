@@ -377,6 +377,11 @@ class IcpProfile(BaseModel):
     data_quality: DataQualitySection | None = None
     caveats: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
+    excluded_attributes: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Columns left out of the ICP with the reason ({column, reason}): personal "
+        "data, dates, and what the leakage/identifier guard flagged.",
+    )
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

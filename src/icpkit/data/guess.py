@@ -16,9 +16,11 @@ from typing import Any
 
 import polars as pl
 
-from icpkit.data.mapping import FLAG_COLUMNS, PRESETS, Preset, snake_name
+from icpkit.data.dates import parse_dates
+from icpkit.data.mapping import FLAG_COLUMNS, PRESETS, Preset, column_listing, snake_name
 from icpkit.data.model import REQUIRED, SCHEMA, TABLES
 from icpkit.data.normalize import clean_text, normalise_countries, normalise_domains
+from icpkit.data.outcome_column import OUTCOME_NAME, looks_like_outcome
 from icpkit.data.readers import (
     DATA_SUFFIXES,
     DUCKDB_SUFFIXES,
@@ -152,8 +154,16 @@ def _name_guess(
     flat = _flat(column)
     if flat in flats:
         return 0.9, "name"
-    ratio = max(difflib.SequenceMatcher(None, flat, f).ratio() for f in flats)
+    ratio = max(_similarity(flat, f) for f in flats)
     return (round(ratio * 0.85, 2), "similar name") if ratio >= 0.8 else (0.0, "")
+
+
+def _similarity(a: str, b: str) -> float:
+    """difflib's ratio when its cheap upper bounds allow ≥ 0.8, else 0 (most pairs stop early)."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < 0.8 or matcher.quick_ratio() < 0.8:
+        return 0.0
+    return matcher.ratio()
 
 
 def _overlap(values: pl.Series, known: pl.Series) -> float:
@@ -162,15 +172,27 @@ def _overlap(values: pl.Series, known: pl.Series) -> float:
     return _share(text.is_in(known.implode())) if len(text) else 0.0
 
 
+def _worded_columns(frame: pl.DataFrame) -> set[str]:
+    """Columns whose first values hold a letter (only they can hold domains, countries, stages or
+    e-mails); one ``select`` for every column, so wide files stay linear."""
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]
+    if not text:
+        return set()
+    row = frame.select(pl.col(text).head(500).str.contains("[A-Za-z]").any()).row(0)
+    return {c for c, has in zip(text, row, strict=True) if has}
+
+
 def guess_columns(
     frame: pl.DataFrame, table: str, preset: Preset | None, account_ids: pl.Series | None = None
 ) -> list[ColumnGuess]:
     """Best file column for each canonical column of ``table`` (one column per canonical)."""
     options: list[tuple[float, str, str, str]] = []
+    worded = _worded_columns(frame)
     for canonical in (*SCHEMA[table], *FLAG_COLUMNS.get(table, ())):
         for column in frame.columns:
             confidence, reason = _name_guess(canonical, column, table, preset)
-            if confidence < 0.9 and canonical in {"domain", "country", "stage", "email"}:
+            content = canonical in {"domain", "country", "stage", "email"} and column in worded
+            if confidence < 0.9 and content:
                 share = _content_guess(canonical, frame[column])
                 if share >= 0.8 and share * 0.8 > confidence:
                     confidence, reason = share * 0.8, f"{share:.0%} of values look like {canonical}"
@@ -307,8 +329,9 @@ def _reference_role(
 def _tag_columns(frame: pl.DataFrame, mapped: set[str]) -> list[str]:
     """Unmapped text columns where ≥ 30 % of filled values hold ';' or '|' separated items."""
     tags = []
+    schema = frame.schema
     for column in frame.columns:
-        if column in mapped or frame.schema[column] != pl.Utf8:
+        if column in mapped or schema[column] != pl.Utf8:
             continue
         filled = frame[column].drop_nulls()
         if len(filled) and _share(filled.str.contains(r"[;|]")) >= 0.3:
@@ -330,7 +353,98 @@ def _source_entry(
     return entry
 
 
-def guess_config(directory: Path, preset: str | None = None) -> GuessResult:
+def _outcome_guess(
+    frame: pl.DataFrame, guesses: list[ColumnGuess], given: str | None, file: str
+) -> tuple[str | None, str, list[Problem]]:
+    """(outcome column, reason, problems) for a single-table lead or account export."""
+    if given is not None:
+        if given not in frame.columns:
+            close = difflib.get_close_matches(given, frame.columns, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"--outcome {given!r}: {file} has no such column (columns: "
+                f"{column_listing(frame.columns)}){hint}"
+            )
+        share = looks_like_outcome(frame[given])
+        problems = []
+        if share < 0.9:
+            problems.append(
+                Problem(
+                    file=file,
+                    column=given,
+                    severity="warning",
+                    code="outcome_values",
+                    message=f"only {share:.0%} of the values of {given!r} read as won or lost; "
+                    "set stage_values in icpkit.toml for the others",
+                )
+            )
+        return given, "given with --outcome", problems
+    mapped = {g.column for g in guesses}
+    best: tuple[float, str] | None = None
+    for column in frame.columns:
+        if column in mapped:
+            continue
+        name = snake_name(column)
+        if not any(
+            name == n or name.endswith(f"_{n}") or name.startswith(f"{n}_") for n in OUTCOME_NAME
+        ):
+            continue
+        share = looks_like_outcome(frame[column])
+        if share >= 0.9 and (best is None or share > best[0]):
+            best = (share, column)
+    if best is None:
+        return None, "", []
+    return best[1], f"{best[0]:.0%} of its values read as won or lost", []
+
+
+def _outcome_date(frame: pl.DataFrame, outcome: str) -> str | None:
+    """A creation-date column of a lead list (named like 'created', 'date added'), if any."""
+    for column in frame.columns:
+        name = snake_name(column)
+        if column == outcome or not re.search(r"creat|added|sign_?up|inquiry|lead_date", name):
+            continue
+        values = frame[column]
+        if values.dtype.is_temporal():
+            return column
+        parsed = parse_dates(values.cast(pl.Utf8))
+        if parsed.values.is_not_null().mean() >= 0.9:  # type: ignore[operator]
+            return column
+    return None
+
+
+def _no_table_reasons(
+    directory: Path,
+    frames: dict[str, pl.DataFrame],
+    origin: dict[str, tuple[str, str | None]],
+    problems: list[Problem],
+    preset: Preset | None,
+) -> str:
+    """Why no file became the accounts table, file by file."""
+    lines = []
+    for key, frame in frames.items():
+        guesses = guess_columns(frame, "accounts", preset)
+        found = {g.canonical for g in guesses}
+        missing = [c for c in REQUIRED["accounts"] if c not in found]
+        why = (
+            f"no column looks like {', '.join(missing)} (an id per row); columns: "
+            f"{column_listing(frame.columns, limit=12)}"
+            if missing
+            else "its name and columns do not look like an accounts table"
+        )
+        lines.append(
+            f"  - {origin[key][0]}{f' (table {origin[key][1]})' if origin[key][1] else ''}: {why}"
+        )
+    lines += [f"  - {p.file}: {p.message}" for p in problems]
+    return (
+        f"{directory}: found no usable accounts table, so no icpkit.toml was written:\n"
+        + "\n".join(lines)
+        + "\nName the id column account_id (or write [sources.accounts] by hand)."
+    )
+
+
+def guess_config(
+    directory: Path, preset: str | None = None, outcome: str | None = None
+) -> GuessResult:
     """Guess an icpkit.toml for the data files in ``directory`` (for ``icpkit init``).
 
     Parameters
@@ -338,6 +452,9 @@ def guess_config(directory: Path, preset: str | None = None) -> GuessResult:
     directory : folder with the CRM exports (CSV, Excel, Parquet, SQLite, DuckDB).
     preset : 'hubspot', 'salesforce' or 'maven' to use that CRM's column names first; None to
         detect one from the column names.
+    outcome : the accounts file's outcome column (``--outcome``), for a single-table lead or
+        account export; None to recognise one (converted, won, status … with won/lost values)
+        when no deals file is found.
 
     Returns
     -------
@@ -347,7 +464,9 @@ def guess_config(directory: Path, preset: str | None = None) -> GuessResult:
     Raises
     ------
     ConfigError
-        The folder does not exist, holds no readable data file, or the preset is unknown.
+        The folder does not exist, holds no readable data file, no file can be the accounts
+        table (the message says why, file by file), the preset is unknown or the ``outcome``
+        column does not exist.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -356,12 +475,15 @@ def guess_config(directory: Path, preset: str | None = None) -> GuessResult:
         raise ConfigError(f"unknown preset {preset!r} (choose one of: {', '.join(PRESETS)})")
     frames, origin, problems = _read_candidates(directory)
     if not frames:
+        reasons = "".join(f"\n  - {p.file}: {p.message}" for p in problems)
         raise ConfigError(
             f"{directory}: no readable data file with rows (looked for "
-            f"{', '.join(sorted(DATA_SUFFIXES))})"
+            f"{', '.join(sorted(DATA_SUFFIXES))}){reasons}"
         )
     chosen, preset_reason = (PRESETS[preset], "given") if preset else _detect_preset(frames)
     assigned = _assign_tables(frames, chosen)
+    if "accounts" not in assigned:
+        raise ConfigError(_no_table_reasons(directory, frames, origin, problems, chosen))
     files, columns, sources = [], [], {}
     for table in TABLES:
         if table in assigned:
@@ -378,19 +500,32 @@ def guess_config(directory: Path, preset: str | None = None) -> GuessResult:
             columns += guesses
             sources[table] = _source_entry(origin[key], guesses, frames[key])
             problems += _missing_required(table, guesses, origin[key][0])
+            if table == "accounts" and ("deals" not in assigned or outcome is not None):
+                found, why, notes = _outcome_guess(frames[key], guesses, outcome, origin[key][0])
+                problems += notes
+                if found is not None:
+                    sources[table]["outcome_column"] = found
+                    columns.append(ColumnGuess(table, "outcome", found, 0.9, why))
+                    dated = _outcome_date(frames[key], found)
+                    if dated is not None:
+                        sources[table]["outcome_date_column"] = dated
+                        columns.append(
+                            ColumnGuess(table, "outcome_date", dated, 0.8, "a creation date")
+                        )
+                    if "deals" in assigned:
+                        problems.append(
+                            Problem(
+                                file=origin[key][0],
+                                severity="warning",
+                                code="config",
+                                message="--outcome given: the deals file found is not used",
+                            )
+                        )
+                        assigned.pop("deals")
     loaded = {t: frames[k] for t, (k, _, _) in assigned.items()}
     used = {k for k, _, _ in assigned.values()}
     for key in (k for k in frames if k not in used):
         files.append(_leftover(key, origin[key], frames[key], loaded, sources))
-    if "accounts" not in assigned:
-        problems.append(
-            Problem(
-                file=str(directory),
-                code="missing_table",
-                message="no file looks like the accounts table; add "
-                "[sources.accounts] to icpkit.toml by hand",
-            )
-        )
     config = {
         "name": directory.resolve().name or "icp",
         "preset": chosen.name if chosen else "none",

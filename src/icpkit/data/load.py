@@ -18,9 +18,11 @@ import polars as pl
 
 from icpkit.config import SourceConfig, WorkspaceConfig
 from icpkit.data import schema
-from icpkit.data.mapping import PRESETS, ROW, map_columns, snake_name
+from icpkit.data.mapping import PRESETS, ROW, column_listing, map_columns, snake_name
 from icpkit.data.model import TABLES, UNLOCKS, CrmData
 from icpkit.data.normalize import as_text
+from icpkit.data.outcome_column import outcome_deals
+from icpkit.data.paths import resolve_source
 from icpkit.data.readers import header_problems, read_table
 from icpkit.data.tables import normalise_table
 from icpkit.errors import Problem, SchemaError
@@ -49,17 +51,18 @@ def _reference_name_problem(name: str, file: str) -> Problem | None:
 
 
 def _read_source(
-    name: str, source: SourceConfig, root: Path, loaded: _Loaded
+    name: str, source: SourceConfig, root: Path, loaded: _Loaded, config: WorkspaceConfig
 ) -> pl.DataFrame | None:
     file = source.path
     try:
         raw = read_table(
-            root / source.path,
+            resolve_source(config, root, source.path, f"sources.{name}.path"),
             table=source.table,
             query=source.query,
             sheet=source.sheet,
             delimiter=source.delimiter,
             encoding=source.encoding,
+            max_columns=config.max_columns,
         )
     except SchemaError as exc:
         loaded.problems += [_relabel(p, file) for p in exc.problems]
@@ -101,7 +104,7 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
         if name not in TABLES and (wrong := _reference_name_problem(name, source.path)):
             loaded.problems.append(wrong)
             continue
-        raw = _read_source(name, source, root, loaded)
+        raw = _read_source(name, source, root, loaded, config)
         if raw is None:
             continue
         if name not in TABLES:
@@ -109,14 +112,64 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
             continue
         raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
         raw, source = _with_default_stage(name, raw, source)
+        outcome_raw = _outcome_part(name, raw, source, config, loaded)
+        if outcome_raw is not None:
+            raw = raw.drop(str(source.outcome_column))  # the answer is never an attribute
         mapped = map_columns(raw, name, source, preset, source.path)
-        frame, problems = normalise_table(name, mapped, source, source.path)
+        frame, problems = normalise_table(
+            name, mapped, source, source.path, na_values=config.na_values
+        )
+        if outcome_raw is not None:
+            deals, notes = outcome_deals(frame, outcome_raw, source, source.path)
+            loaded.frames["deals"] = deals
+            loaded.files["deals"] = source.path
+            problems += notes
         if name == "accounts" and source.collapse_to_accounts:
             frame, note = collapse_to_accounts(frame, source.path)
             problems.append(note)
         loaded.frames[name] = frame
         loaded.problems += problems
     return loaded
+
+
+def _outcome_part(
+    name: str, raw: pl.DataFrame, source: SourceConfig, config: WorkspaceConfig, loaded: _Loaded
+) -> pl.DataFrame | None:
+    """The row numbers, outcome and outcome-date columns when accounts carry their outcome."""
+    column = source.outcome_column
+    if column is None:
+        return None
+    where = source.path
+    wanted = [c for c in (column, source.outcome_date_column) if c is not None]
+    missing = [c for c in wanted if c not in raw.columns]
+    fatal = [
+        Problem(
+            file=where,
+            column=c,
+            code="missing_column",
+            message=f"outcome column {c!r} is not in the file; columns found: "
+            f"{column_listing([c for c in raw.columns if c != ROW])}",
+            expected=f"a column named {c!r}",
+        )
+        for c in missing
+    ]
+    if name != "accounts":
+        fatal.append(
+            Problem(file=where, code="config", message="outcome_column is for accounts only")
+        )
+    if "deals" in config.sources:
+        fatal.append(
+            Problem(
+                file=where,
+                code="config",
+                message="outcome_column and a deals source are both configured; use one "
+                "(the outcome column becomes the deals table)",
+            )
+        )
+    if fatal:
+        loaded.problems += fatal
+        return None
+    return raw.select(ROW, *dict.fromkeys(wanted))
 
 
 STAGE_COLUMN = "__stage_default"
@@ -180,8 +233,9 @@ def _check_references(loaded: _Loaded) -> list[Problem]:
     problems: list[Problem] = []
     for ref_name, reference in loaded.references.items():
         for table, frame in loaded.frames.items():
+            types = frame.schema
             for column in set(reference.columns) & set(frame.columns):
-                if frame.schema[column] != pl.Utf8 or column == ROW:
+                if types[column] != pl.Utf8 or column == ROW:
                     continue
                 listed = reference[column].cast(pl.Utf8).str.strip_chars()
                 if not frame[column].is_in(listed.implode()).any():
@@ -345,15 +399,27 @@ def check_workspace(config: WorkspaceConfig, root: Path) -> CheckReport:
     CheckReport with fatal problems and warnings, row counts per table, the files read, the
     optional tables that are missing with what each would unlock, and ``ok``.
     """
+    return check_and_load(config, root)[0]
+
+
+def check_and_load(config: WorkspaceConfig, root: Path) -> tuple[CheckReport, CrmData | None]:
+    """The CheckReport and, when nothing is fatal, the loaded CrmData (read once, not twice)."""
     loaded = _load_sources(config, Path(root))
     problems = loaded.problems + _validate(loaded.frames, loaded.files) + _check_references(loaded)
+    crm = None
+    if "accounts" in loaded.frames and not any(p.severity == "fatal" for p in problems):
+        frames = {t: f.drop(ROW) if ROW in f.columns else f for t, f in loaded.frames.items()}
+        crm = CrmData(**frames, problems=problems, sources=dict(loaded.files))
     counts = {t: f.height for t, f in loaded.frames.items()}
     counts.update({t: f.height for t, f in loaded.references.items()})
-    missing = {t: UNLOCKS[t] for t in TABLES[1:] if t not in config.sources}
-    return CheckReport(
+    missing = {
+        t: UNLOCKS[t] for t in TABLES[1:] if t not in config.sources and t not in loaded.frames
+    }
+    report = CheckReport(
         problems=tuple(sorted(problems, key=lambda p: p.severity != "fatal")),
         row_counts=counts,
         sources=dict(loaded.files),
         missing=missing,
         references=tuple(loaded.references),
     )
+    return report, crm

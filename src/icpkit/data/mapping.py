@@ -166,6 +166,14 @@ def snake_name(name: str) -> str:
     return snake if snake and not snake[0].isdigit() else f"col_{snake}".rstrip("_")
 
 
+def column_listing(columns: list[str], limit: int = 30, width: int = 40) -> str:
+    """Column names for a message: at most ``limit``, each clipped to ``width`` characters, so a
+    file that is not a table (its first line read as a header) is never echoed whole."""
+    shown = [c if len(c) <= width else c[: width - 1] + "…" for c in columns[:limit]]
+    more = f", … ({len(columns) - limit:,} more)" if len(columns) > limit else ""
+    return (", ".join(shown) or "none") + more
+
+
 def _flat(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
@@ -212,7 +220,8 @@ def _resolve(
                 column=column,
                 code="missing_column",
                 message=f"column {column!r} (mapped to {canonical}) is not in the file"
-                f"; columns found: {', '.join(columns)}" + (f"; closest: {near!r}" if near else ""),
+                f"; columns found: {column_listing(columns)}"
+                + (f"; closest: {near!r}" if near else ""),
                 expected=f"a column named {column!r}",
             )
         )
@@ -241,7 +250,7 @@ def _missing_required(
                 column=canonical,
                 code="missing_column",
                 message=f"required column {canonical!r} of table {table} is missing; found: "
-                f"{', '.join(columns) or 'none'}"
+                f"{column_listing(columns)}"
                 + (
                     f"; closest: {near!r} (map it in icpkit.toml [sources.{table}.columns])"
                     if near
@@ -265,7 +274,9 @@ def map_columns(
     mapping, problems = _resolve(table, columns, source, preset, file)
     problems += _missing_required(table, mapping, columns, file)
     used = set(mapping.values()) | set(source.drop_columns)
-    taken = set(mapping) | {ROW}
+    # canonical names stay reserved even when unmapped (mapped to a missing column): an extra
+    # file column with that name becomes '<name>_extra', never a duplicate of the canonical one
+    taken = set(mapping) | set(SCHEMA[table]) | set(FLAG_COLUMNS.get(table, ())) | {ROW}
     extras: dict[str, str] = {}
     for column in columns:
         if column in used:

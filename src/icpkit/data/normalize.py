@@ -15,6 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -49,10 +50,69 @@ _TOKEN = re.compile(
 _LEFTOVER_OK = re.compile(r"^[#\s\-–—+<>~≈]*(?:to|and|bis)?[#\s\-–—+<>~≈]*$")
 
 
-def _plain_number(token: str) -> float | None:
+def is_null_token(text: str) -> bool:
+    """Whether a cell spells a missing value (blank, 'n/a', 'null', '-', …)."""
+    return text.strip().lower() in NULL_TOKENS
+
+
+_SPACES = re.compile(r"[\u00a0\u202f\u2009\u2007]")  # no-break, narrow no-break, thin, figure
+# Evidence of a column's separator style (decided once per column, like the day/month order).
+_EU = re.compile(
+    r"\d\.\d{3},\d|(?<![\d.,])\d{1,3}(\.\d{3}){2,}(?![\d.,])|(?<![\d.,])\d+,\d{1,2}(?![\d.,])"
+)
+_US = re.compile(
+    r"\d,\d{3}\.\d|(?<![\d.,])\d{1,3}(,\d{3}){2,}(?![\d.,])|(?<![\d.,])\d+\.(\d{1,2}|\d{4,})(?![\d.,])"
+)
+_AMBIGUOUS_DOT = re.compile(r"(?<![\d.,])\d{1,3}\.\d{3}(?![\d.,])")
+
+
+def number_style(texts: Iterable[str]) -> tuple[str | None, str | None]:
+    """('eu' | 'us' | None, note) for the written numbers of one column.
+
+    'eu': dots group thousands and a comma is the decimal mark (1.234.567, 3,5, 1.234,56);
+    'us': commas group thousands and a dot is the decimal mark (1,234,567, 3.5). Decided from all
+    values together; a column whose only dotted values are like '1.324' (a decimal point or a
+    thousands dot?) is ambiguous: read as a decimal point unless the values carry a euro sign,
+    and the note says so.
+    """
+    eu = us = 0
+    ambiguous: list[str] = []
+    euro = False
+    for raw in texts:
+        text = _SPACES.sub(" ", raw)
+        eu += bool(_EU.search(text))
+        us += bool(_US.search(text))
+        if _AMBIGUOUS_DOT.search(text):
+            ambiguous.append(raw)
+            euro = euro or "€" in text or "eur" in text.lower()
+    if eu and not us:
+        return "eu", None
+    if us and not eu:
+        return "us", None
+    if eu and us:
+        return None, (
+            f"mixes European (1.234,5) and US (1,234.5) number formats ({eu} vs {us} distinct "
+            "values); each value is read by its own shape"
+        )
+    if ambiguous:
+        style = "eu" if euro else "us"
+        reading = "a thousands separator" if euro else "a decimal point"
+        return style, (
+            f"every dotted number has three digits after the dot (e.g. {ambiguous[0]!r}), so the "
+            f"dot could be a decimal point or a thousands separator; read as {reading}. Fix the "
+            "export if that is wrong"
+        )
+    return None, None
+
+
+def _plain_number(token: str, style: str | None = None) -> float | None:
     """Read one number with thousands and decimal separators in US or European style."""
     text = token.replace(" ", "").replace("'", "")
-    if "," in text and "." in text:
+    if style == "eu":
+        text = text.replace(".", "").replace(",", ".")
+    elif style == "us":
+        text = text.replace(",", "")
+    elif "," in text and "." in text:
         decimal = "," if text.rfind(",") > text.rfind(".") else "."
         text = text.replace("." if decimal == "," else ",", "").replace(",", ".")
     elif "," in text:
@@ -67,13 +127,14 @@ def _plain_number(token: str) -> float | None:
         return None
 
 
-def parse_quantity(text: str) -> float | None:
+def parse_quantity(text: str, style: str | None = None) -> float | None:
     """Read a count or money amount written by a person: '51-200', '1,001-5,000', '10K+', '$12.5M'.
 
     Returns None when the text is not a number. Closed ranges give their midpoint, open ranges their
-    bound; a unit suffix on the upper end of a range applies to both ends ('1-5M').
+    bound; a unit suffix on the upper end of a range applies to both ends ('1-5M'). ``style``
+    ('eu' | 'us', see :func:`number_style`) settles what dots and commas mean.
     """
-    text = text.strip().lower()
+    text = _SPACES.sub(" ", text).strip().lower()
     if text in NULL_TOKENS:
         return None
     text = re.sub(r"[$€£¥₹]", " ", text)
@@ -86,7 +147,7 @@ def parse_quantity(text: str) -> float | None:
     values: list[float] = []
     last_scale = _SCALE.get(matches[-1].group(2) or "", 1.0)
     for match in matches:
-        number = _plain_number(match.group(1))
+        number = _plain_number(match.group(1), style)
         if number is None:
             return None
         scale = _SCALE.get(match.group(2) or "", last_scale if len(matches) == 2 else 1.0)
@@ -97,25 +158,54 @@ def parse_quantity(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def parse_numbers(values: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Numbers from any column: (Float64 values, mask of cells that held text but no number)."""
+@dataclass(frozen=True)
+class NumberParse:
+    """Numbers of one column: values, cells with text but no number, cells that overflow
+    (inf, 1e400, NaN — read as missing, never as ±infinity) and a note on the format (or None)."""
+
+    values: pl.Series
+    bad: pl.Series
+    overflow: pl.Series
+    note: str | None = None
+
+
+def read_numbers(values: pl.Series) -> NumberParse:
+    """Numbers from any column, the separator style decided once from all its values."""
     if values.dtype.is_numeric():
         out = values.cast(pl.Float64)
-        out = out.set(~out.is_finite().fill_null(True), None)  # inf/nan are not amounts
-        return out, pl.Series(values.name, [False] * len(values), dtype=pl.Boolean)
+        overflow = ~out.is_finite().fill_null(True)
+        out = out.set(overflow, None)  # inf/nan are not amounts
+        return NumberParse(out, overflow & False, overflow.alias(values.name))
     if values.dtype == pl.Boolean:
-        return values.cast(pl.Float64), values.is_null() & False
+        none = values.is_null() & False
+        return NumberParse(values.cast(pl.Float64), none, none)
     text = values.cast(pl.Utf8).str.strip_chars()
+    blank = text.is_null() | text.str.to_lowercase().is_in(list(NULL_TOKENS))
+    distinct = text.drop_nulls().unique()
+    marked = distinct.filter(distinct.str.contains(r"\d[.,]\d"))
+    style, note = number_style(marked.to_list()) if len(marked) else (None, None)
     fast = text.cast(pl.Float64, strict=False)
+    if style == "eu":
+        fast = fast.set(text.str.contains(r"[.,]").fill_null(False), None)
+    overflow = (fast.is_infinite() | fast.is_nan()).fill_null(False) & ~blank
     fast = fast.set(~fast.is_finite().fill_null(True), None)
-    failing = text.filter(fast.is_null() & text.is_not_null()).unique()
+    failing = text.filter(fast.is_null() & text.is_not_null() & ~overflow).unique()
     if len(failing):
-        slow = {raw: parse_quantity(raw) for raw in failing.to_list()}
+        slow = {raw: parse_quantity(raw, style) for raw in failing.to_list()}
         parsed = text.replace_strict(slow, default=None, return_dtype=pl.Float64)
         fast = fast.fill_null(parsed)
-    blank = text.is_null() | text.str.to_lowercase().is_in(list(NULL_TOKENS))
-    bad = fast.is_null() & ~blank
-    return fast.alias(values.name), bad.alias(values.name)
+    bad = fast.is_null() & ~blank & ~overflow
+    return NumberParse(fast.alias(values.name), bad.alias(values.name), overflow, note)
+
+
+def parse_numbers(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Numbers from any column: (Float64 values, mask of cells that held text but no number).
+
+    Overflowing cells (inf, 1e400) are missing and not flagged here; :func:`read_numbers` tells
+    them apart and carries the note on an ambiguous separator style.
+    """
+    parsed = read_numbers(values)
+    return parsed.values, parsed.bad
 
 
 def as_text(values: pl.Series) -> pl.Series:
@@ -166,7 +256,9 @@ def normalise_domains(values: pl.Series) -> pl.Series:
         .str.replace(r"[/?#:\s].*$", "")
         .str.strip_chars(".")
     )
-    return text.set(~text.str.contains(r"^[a-z0-9\-]+(\.[a-z0-9\-]+)+$").fill_null(True), None)
+    # the last label must hold a letter: '12.5' (a visit count) or an IP address is no domain
+    domain = r"^[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z0-9\-]*[a-z][a-z0-9\-]*$"
+    return text.set(~text.str.contains(domain).fill_null(True), None)
 
 
 def split_tags(values: pl.Series) -> pl.Series:

@@ -16,6 +16,13 @@ from pathlib import Path
 
 import polars as pl
 
+from icpkit.data.sqlsafe import (
+    UnsafeQuery,
+    check_select,
+    duckdb_readonly,
+    sqlite_readonly,
+    table_name,
+)
 from icpkit.errors import Problem, SchemaError
 
 CELL_LIMIT = 1_000_000  # bytes; a larger cell is a broken export or an embedded file, not a value
@@ -98,7 +105,20 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> pl.DataFrame:
+def _too_wide(path: Path, width: int, limit: int | None) -> None:
+    if limit is not None and width > limit:
+        raise _fail(
+            path,
+            f"has {width:,} columns, more than max_columns = {limit:,}; keep the account "
+            "attributes in a narrower export or raise max_columns in icpkit.toml",
+            "too_many_columns",
+            expected=f"at most {limit:,} columns",
+        )
+
+
+def _read_csv(
+    path: Path, delimiter: str | None, encoding: str | None, max_columns: int | None = None
+) -> pl.DataFrame:
     raw = path.read_bytes()
     _check_is_text(path, raw)
     text = _decode(path, raw, encoding)
@@ -107,6 +127,8 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> pl.Dat
     chosen = delimiter or (
         "\t" if path.suffix.lower() in {".tsv", ".tab"} else sniff_delimiter(text)
     )
+    header = text[: text.find("\n") if "\n" in text else len(text)]
+    _too_wide(path, header.count(chosen) + 1, max_columns)  # before parsing a 100k-column file
     data = raw if raw.isascii() else text.encode("utf-8")
     try:
         frame = pl.read_csv(
@@ -162,9 +184,18 @@ def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
     return frame
 
 
-def _sql_source(path: Path, table: str | None, query: str | None, tables: list[str]) -> str:
+def _sql_source(
+    path: Path, table: str | None, query: str | None, tables: list[str], dialect: str
+) -> str:
+    if query and (named := table_name(query)) is not None and named in tables:
+        table, query = named, None
     if query:
-        return query
+        try:
+            return check_select(query, dialect)
+        except UnsafeQuery as exc:
+            raise _fail(
+                path, f"query refused: it {exc}", "unsafe_query", expected="one SELECT"
+            ) from None
     if table is None:
         if len(tables) != 1:
             found = ", ".join(tables) or "none"
@@ -185,10 +216,10 @@ def _sql_source(path: Path, table: str | None, query: str | None, tables: list[s
 
 def _read_sqlite(path: Path, table: str | None, query: str | None) -> pl.DataFrame:
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        with sqlite_readonly(path) as connection:
             listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
             tables = [row[0] for row in connection.execute(listing)]
-            cursor = connection.execute(_sql_source(path, table, query, tables))
+            cursor = connection.execute(_sql_source(path, table, query, tables, "sqlite"))
             columns = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
     except sqlite3.Error as exc:
@@ -202,9 +233,9 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
     import duckdb
 
     try:
-        with duckdb.connect(str(path), read_only=True) as connection:
+        with duckdb_readonly(path) as connection:
             tables = [row[0] for row in connection.execute("SHOW TABLES").fetchall()]
-            return connection.sql(_sql_source(path, table, query, tables)).pl()
+            return connection.sql(_sql_source(path, table, query, tables, "duckdb")).pl()
     except duckdb.Error as exc:
         raise _fail(path, f"DuckDB error: {str(exc).splitlines()[0]}", "unreadable") from None
 
@@ -212,8 +243,12 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
 def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
     """Reject cells over CELL_LIMIT bytes, naming each row and column."""
     problems: list[Problem] = []
-    for column in frame.columns:
-        if frame.schema[column] != pl.Utf8:
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]
+    if not text:
+        return
+    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)  # one pass, every column
+    for column, size in zip(text, longest, strict=True):
+        if size is None or size <= CELL_LIMIT:
             continue
         rows = (frame[column].str.len_bytes() > CELL_LIMIT).arg_true()
         for row in rows.head(20).to_list():
@@ -240,6 +275,7 @@ def read_table(
     sheet: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    max_columns: int | None = None,
 ) -> pl.DataFrame:
     """Read one source file into a polars frame (CSV as text; other formats as typed).
 
@@ -250,6 +286,7 @@ def read_table(
     table, query : for SQL files, the table to read or a SELECT to run.
     sheet : for Excel files, the sheet name (default: the first sheet).
     delimiter, encoding : for text files (default: sniffed).
+    max_columns : refuse a wider file (checked on the header, before the rows are parsed).
 
     Raises
     ------
@@ -270,7 +307,10 @@ def read_table(
         frame = _read_excel(path, sheet)
     elif suffix in PARQUET_SUFFIXES:
         try:
+            _too_wide(path, len(pl.read_parquet_schema(path)), max_columns)
             frame = pl.read_parquet(path)
+        except SchemaError:
+            raise
         except Exception as exc:  # pyarrow/polars raise several unrelated error types
             raise _fail(path, f"is not a readable Parquet file: {exc}", "unreadable") from None
     elif suffix in SQLITE_SUFFIXES:
@@ -278,7 +318,8 @@ def read_table(
     elif suffix in DUCKDB_SUFFIXES:
         frame = _read_duckdb(path, table, query)
     else:
-        frame = _read_csv(path, delimiter, encoding)
+        frame = _read_csv(path, delimiter, encoding, max_columns)
+    _too_wide(path, frame.width, max_columns)
     _check_cell_sizes(path, frame)
     return frame
 
@@ -305,12 +346,10 @@ def sql_tables(path: Path | str) -> list[str]:
     path = Path(path)
     try:
         if path.suffix.lower() in SQLITE_SUFFIXES:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            with sqlite_readonly(path) as connection:
                 listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
                 return sorted(row[0] for row in connection.execute(listing))
-        import duckdb
-
-        with duckdb.connect(str(path), read_only=True) as connection:
+        with duckdb_readonly(path) as connection:
             return sorted(row[0] for row in connection.execute("SHOW TABLES").fetchall())
     except Exception:  # any unreadable database simply has no tables to offer
         return []

@@ -7,13 +7,20 @@ is reported with its file row, up to ``CELL_REPORT_LIMIT`` per column plus a cou
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, timedelta
+
 import polars as pl
 
-from icpkit.config import SourceConfig
+from icpkit.config import DEFAULT_NA_VALUES, SourceConfig
+from icpkit.data.attributes import pii_kinds
 from icpkit.data.dates import parse_dates
+from icpkit.data.hygiene import apply_na_values, suspected_placeholders
 from icpkit.data.mapping import FLAG_COLUMNS, ROW, MappedTable
 from icpkit.data.model import DEAL_STAGES, SCHEMA
 from icpkit.data.normalize import (
+    NumberParse,
     clean_text,
     near_duplicates,
     normalise_countries,
@@ -21,15 +28,39 @@ from icpkit.data.normalize import (
     normalise_stages,
     parse_booleans,
     parse_numbers,
+    read_numbers,
     split_tags,
 )
 from icpkit.errors import Problem, Severity
 
 CELL_REPORT_LIMIT = 20
+NON_NEGATIVE = {"employees", "annual_revenue"}  # counts and revenue; amounts are checked in schema
+FUTURE_DAYS = 366
 ID_COLUMNS = {"account_id", "deal_id", "contact_id"}
 FREE_TEXT = {"name", "email", "text", "domain", "value"}  # never checked for category spellings
 _NUMBER = "a number such as 1200, 1,200, 51-200, 10K+ or $1.2M"
 _DATE = "a date such as 2024-03-31, 3/31/2024, 31.03.2024 or an Excel date"
+
+
+def _plain_numbers(frame: pl.DataFrame, columns: list[str]) -> set[str]:
+    """Text columns whose every filled cell is a plain number ('12', '-3.5', '1e3'), with more than
+    two distinct values (not a 0/1 flag), no thousands/decimal ambiguity ('1.324', '1,5') and
+    nothing infinite: typed by one cast. Decided for all columns in one ``select``."""
+    schema = frame.schema
+    text = [c for c in columns if schema[c] == pl.Utf8]
+    if not text:
+        return set()
+    exprs = []
+    for c in text:
+        cell = pl.col(c).str.strip_chars()
+        number = cell.cast(pl.Float64, strict=False)
+        plain = (
+            (cell.is_null() | (cell == "") | number.is_finite())
+            & ~cell.str.contains(r"[,\s]|\d\.\d{3}$|^0\d").fill_null(False)
+        ).all()
+        exprs.append((plain & (number.n_unique() > 3) & number.is_not_null().any()).alias(c))
+    flags = frame.select(exprs).row(0)
+    return {c for c, ok in zip(text, flags, strict=True) if ok}
 
 
 class TableNormaliser:
@@ -42,6 +73,9 @@ class TableNormaliser:
         self.mapped = mapped
         self.frame = mapped.frame
         self.problems: list[Problem] = list(mapped.problems)
+        # extra columns holding personal data: kept as text, never typed, quoted or used
+        self.pii: dict[str, str] = pii_kinds(self.frame, list(mapped.extras))
+        self.plain = _plain_numbers(self.frame, list(mapped.extras))
 
     def where(self, column: str) -> str:
         """The column name the user sees in their file."""
@@ -111,10 +145,38 @@ class TableNormaliser:
     # --- canonical columns -------------------------------------------------------------------
 
     def numbers(self, column: str) -> pl.Series:
-        values, bad = parse_numbers(self.frame[column])
-        self.report_cells(column, bad, _NUMBER, "fatal", "not_a_number")
+        parsed = read_numbers(self.frame[column])
+        self.report_cells(column, parsed.bad, _NUMBER, "fatal", "not_a_number")
+        self.number_notes(column, parsed)
+        values = parsed.values
         factor = self.mapped.scales.get(column)
-        return values * factor if factor else values
+        values = values * factor if factor else values
+        if column in NON_NEGATIVE:
+            negative = (values < 0).fill_null(False)
+            if negative.any():
+                self.warn(
+                    f"{int(negative.sum()):,} negative values (a count or revenue cannot be "
+                    "negative); read as missing",
+                    column,
+                    code="negative",
+                    expected="a value ≥ 0",
+                )
+                values = values.set(negative, None)
+        return values
+
+    def number_notes(self, column: str, parsed: NumberParse) -> None:
+        """Warn about overflowing cells and an ambiguous separator style."""
+        n = int(parsed.overflow.sum())
+        if n:
+            self.warn(
+                f"{n:,} cells hold an infinite or overflowing number (inf, 1e400, NaN); read as "
+                "missing",
+                column,
+                code="overflow",
+                expected="a finite number",
+            )
+        if parsed.note:
+            self.warn(parsed.note, column, code="ambiguous_numbers")
 
     def dates(self, column: str) -> pl.Series:
         parsed = parse_dates(self.frame[column], self.source.date_format)
@@ -123,7 +185,23 @@ class TableNormaliser:
         )
         if parsed.note:
             self.warn(parsed.note, column, code="ambiguous_dates")
-        return parsed.values
+        return self.not_in_future(column, parsed.values)
+
+    def not_in_future(self, column: str, values: pl.Series) -> pl.Series:
+        """Dates more than a year ahead (2099, a typo for 2019) become missing, with a warning."""
+        limit = date.today() + timedelta(days=FUTURE_DAYS)
+        future = (values > limit).fill_null(False)
+        if future.any():
+            latest = values.filter(future).max()
+            self.warn(
+                f"{int(future.sum()):,} dates lie more than a year in the future (up to "
+                f"{latest!s}); read as missing",
+                column,
+                code="future_date",
+                expected=f"a date before {limit.isoformat()}",
+            )
+            values = values.set(future, None)
+        return values
 
     def year(self, column: str) -> pl.Series:
         values, bad = parse_numbers(self.frame[column])
@@ -131,6 +209,15 @@ class TableNormaliser:
             years = parse_dates(self.frame[column]).values.dt.year().cast(pl.Float64)
             values, bad = values.fill_null(years), bad & years.is_null()
         self.report_cells(column, bad, "a year such as 1998", "fatal", "not_a_number")
+        outside = ~values.is_between(1600, date.today().year + 1).fill_null(True)
+        if outside.any():
+            self.warn(
+                f"{int(outside.sum()):,} years are before 1600 or in the future; read as missing",
+                column,
+                code="implausible_year",
+                expected=f"a year from 1600 to {date.today().year}",
+            )
+            values = values.set(outside, None)
         return values.round(0).cast(pl.Int64)
 
     def identifiers(self, column: str) -> pl.Series:
@@ -170,6 +257,24 @@ class TableNormaliser:
                 expected="a country name or ISO code",
             )
         return codes
+
+    def domains(self, column: str) -> pl.Series:
+        """Domains; a mapped column that mostly holds no domain (a guessed mapping gone wrong,
+        e.g. a visit count) is reported, and its non-domains are left missing."""
+        domains = normalise_domains(self.frame[column])
+        filled = clean_text(self.frame[column]).drop_nulls()
+        filled = filled.filter(~filled.str.to_lowercase().is_in(["n/a", "na", "-", "none"]))
+        if len(filled) and domains.drop_nulls().len() < 0.5 * len(filled):
+            example = str(filled[0])[:40]
+            self.warn(
+                f"mapped to domain, but only {domains.drop_nulls().len():,} of {len(filled):,} "
+                f"filled values are web domains (e.g. {example!r}); check the mapping in "
+                "icpkit.toml",
+                column,
+                code="wrong_type",
+                expected="domains such as acme.com",
+            )
+        return domains
 
     def stages(self, column: str | None) -> pl.Series:
         bad = {k: v for k, v in self.source.stage_values.items() if v not in DEAL_STAGES}
@@ -225,7 +330,7 @@ class TableNormaliser:
         if column == "country":
             return self.countries(column)
         if column == "domain":
-            return normalise_domains(self.frame[column])
+            return self.domains(column)
         if column == "email":
             return clean_text(self.frame[column]).str.to_lowercase()
         if column == "currency":
@@ -245,6 +350,8 @@ class TableNormaliser:
     def extra(self, column: str) -> pl.Series:
         """Type an extra attribute: tags, boolean, number, date or category (text)."""
         values = self.frame[column]
+        if column in self.pii:
+            return clean_text(values) if values.dtype == pl.Utf8 else values
         tag_names = set(self.source.tag_columns)
         if column in tag_names or self.where(column) in tag_names:
             return split_tags(values)
@@ -254,6 +361,8 @@ class TableNormaliser:
             return values
         if isinstance(values.dtype, pl.Datetime):
             return values.dt.date()
+        if column in self.plain:  # plain numbers only (one batch check): no per-value parsing
+            return values.str.strip_chars().cast(pl.Float64, strict=False)
         text = clean_text(values)
         flags = parse_booleans(text)
         if flags is not None:
@@ -268,11 +377,14 @@ class TableNormaliser:
         if len(filled) == 0:
             return None
         sample = filled.head(1000)
-        if parse_numbers(sample)[0].is_not_null().mean() >= 0.95:  # type: ignore[operator]
-            values, bad = parse_numbers(text)
-            if values.is_not_null().sum() >= 0.95 * len(filled):
-                self.report_cells(column, bad, _NUMBER, "warning", "not_a_number")
-                return values
+        probe = read_numbers(sample)
+        if (probe.values.is_not_null() | probe.overflow).mean() >= 0.95:  # type: ignore[operator]
+            numbers = read_numbers(text)
+            n_read = int(numbers.values.is_not_null().sum()) + int(numbers.overflow.sum())
+            if n_read >= 0.95 * len(filled):
+                self.report_cells(column, numbers.bad, _NUMBER, "warning", "not_a_number")
+                self.number_notes(column, numbers)
+                return numbers.values
         looks_dated = sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3} \d").mean()
         if looks_dated is not None and looks_dated >= 0.95:  # type: ignore[operator]
             parsed = parse_dates(text, self.source.date_format)
@@ -280,14 +392,29 @@ class TableNormaliser:
                 self.report_cells(column, parsed.bad, _DATE, "warning", "not_a_date")
                 if parsed.note:
                     self.warn(parsed.note, column, code="ambiguous_dates")
-                return parsed.values
+                return self.not_in_future(column, parsed.values)
         return None
+
+    def placeholders(self, frame: pl.DataFrame) -> None:
+        """Report frequent levels that look like 'no answer' but are not in na_values."""
+        skip = ID_COLUMNS | FREE_TEXT | set(self.pii) | {ROW}
+        columns = [c for c in frame.columns if c not in skip]
+        for column, value, n in suspected_placeholders(frame, columns):
+            self.warn(
+                f"{value!r} fills {n:,} rows and looks like a placeholder for 'no answer'; add it "
+                "to na_values in icpkit.toml if it is one (it is kept as a value until then)",
+                column,
+                code="placeholder",
+                value=value,
+            )
 
     def spellings(self, frame: pl.DataFrame) -> None:
         """Warn about category values that look like two spellings of one thing (never merged)."""
         for column, dtype in frame.schema.items():
             if dtype != pl.Utf8 or column in ID_COLUMNS | FREE_TEXT or column == ROW:
                 continue
+            if column in self.pii:
+                continue  # never quote people's names or addresses in a warning
             distinct = frame[column].drop_nulls().unique()
             if len(distinct) > 5000 or len(distinct) > 0.5 * max(frame[column].count(), 1) + 20:
                 continue  # identifiers and free text, not categories
@@ -302,13 +429,25 @@ class TableNormaliser:
 
 
 def normalise_table(
-    table: str, mapped: MappedTable, source: SourceConfig, file: str
+    table: str,
+    mapped: MappedTable,
+    source: SourceConfig,
+    file: str,
+    na_values: Sequence[str] = DEFAULT_NA_VALUES,
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """Type the canonical columns of a mapped table (adding absent ones as nulls) and its extras.
 
     Returns the frame — ``__row`` first, then SCHEMA order, then extras — and every problem found.
     """
+    mapped, cleared = _clear_placeholders(mapped, source, na_values)
     work = TableNormaliser(table, file, source, mapped)
+    if cleared:
+        listing = ", ".join(f"{work.where(c)} ({n:,})" for c, n in cleared.items())
+        work.warn(
+            f"placeholder values (na_values such as 'Select', 'unknown', 'n/a') read as missing "
+            f"in: {listing}",
+            code="na_values",
+        )
     height = mapped.frame.height
     columns: list[pl.Series] = []
     if ROW in mapped.frame.columns:
@@ -324,5 +463,30 @@ def normalise_table(
     for column in mapped.extras:
         columns.append(work.extra(column).alias(column))
     frame = pl.DataFrame(columns)
+    for column, kind in work.pii.items():
+        if table == "accounts":
+            work.warn(
+                f"holds personal data ({kind}); it is never used as an ICP attribute or shown in "
+                "reports (list it in discovery.allow to use it anyway)",
+                column,
+                code="pii",
+            )
     work.spellings(frame)
+    work.placeholders(frame)
     return frame, work.problems
+
+
+def _clear_placeholders(
+    mapped: MappedTable, source: SourceConfig, na_values: Sequence[str]
+) -> tuple[MappedTable, dict[str, int]]:
+    """The mapped table with na_values cells set to null (ids and stages untouched)."""
+    names = {
+        **{v: k for k, v in mapped.extras.items()},
+        **{v: k for k, v in mapped.mapping.items()},
+    }
+    per_column = {names.get(k, k): v for k, v in source.na_values.items()}
+    columns = [
+        c for c in mapped.frame.columns if c not in ID_COLUMNS and c not in {ROW, "stage", "email"}
+    ]
+    frame, cleared = apply_na_values(mapped.frame, columns, na_values, per_column)
+    return (dataclasses.replace(mapped, frame=frame) if cleared else mapped), cleared

@@ -10,7 +10,6 @@ missingness is common enough to be a trait of its own.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,19 +17,12 @@ import numpy as np
 import polars as pl
 
 from icpkit.config import DiscoveryConfig
+from icpkit.data.attributes import choose_attributes
 from icpkit.discovery.bitsets import full, n_words, pack, unpack
 from icpkit.rules import Condition, Segment
 
-# Columns that identify or contact an account rather than describe it.
-_ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
-_PII_NAME = re.compile(
-    r"(e-?mail|phone|mobile|address|street|zip|postcode|contact|owner_name)", re.I
-)
 # Most levels pooled into one ``in (...)`` condition; longer lists stop reading as a trait.
 _MAX_POOLED = 8
-# A text column with more distinct values than this share of rows is an identifier or free text.
-_MAX_DISTINCT_SHARE = 0.5
-_MAX_MEAN_TEXT_LENGTH = 40
 _MASK_BATCH = 32
 
 
@@ -74,9 +66,10 @@ class ConditionTable:
 def attribute_columns(accounts: pl.DataFrame, settings: DiscoveryConfig | None = None) -> list[str]:
     """The columns of ``accounts`` that are customer attributes.
 
-    Identifiers, names, domains, contact details (PII), dates, constant columns and free text or
-    high-cardinality text are left out. ``settings.attributes`` (when not empty) limits the choice;
-    ``settings.exclude`` removes columns.
+    One choice for discovery and the scorecard: :func:`icpkit.data.attributes.choose_attributes`
+    (identifiers, names, domains, personal data by name and content, dates, constant columns,
+    free or high-cardinality text left out; ``settings.attributes`` limits, ``settings.exclude``
+    removes, ``settings.allow`` re-admits).
 
     Parameters
     ----------
@@ -90,35 +83,10 @@ def attribute_columns(accounts: pl.DataFrame, settings: DiscoveryConfig | None =
     list[str]
         Attribute column names in table order.
     """
-    settings = settings or DiscoveryConfig.model_validate({})
-    chosen = []
-    for name in accounts.columns:
-        if settings.attributes and name not in settings.attributes:
-            continue
-        if name in settings.exclude or _ID_NAME.search(name) or _PII_NAME.search(name):
-            continue
-        if _usable(accounts.get_column(name)):
-            chosen.append(name)
-    return chosen
-
-
-def _usable(column: pl.Series) -> bool:
-    dtype = column.dtype
-    non_null = column.drop_nulls()
-    if isinstance(dtype, pl.List):
-        return non_null.list.len().sum() > 0
-    if dtype.is_temporal() or non_null.len() == 0:
-        return False
-    if dtype.is_numeric() or dtype == pl.Boolean:
-        return non_null.n_unique() > 1
-    if dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum):
-        text = non_null.cast(pl.Utf8)
-        distinct = text.n_unique()
-        if distinct < 2 or distinct > max(_MAX_DISTINCT_SHARE * text.len(), 30):
-            return False
-        mean_length = text.str.len_chars().mean()
-        return isinstance(mean_length, int | float) and mean_length <= _MAX_MEAN_TEXT_LENGTH
-    return False
+    choice = choose_attributes(accounts, settings)
+    # dates (re-admitted only by discovery.allow) are never segment conditions
+    schema = accounts.schema
+    return [c for c in choice.columns if not schema[c].is_temporal()]
 
 
 def round_cut(x: float, tolerance: float) -> float:
@@ -253,7 +221,7 @@ def condition_table(
         conditions = [c for a in attributes for c in attribute_conditions(frame, a, settings)]
     bits = np.zeros((len(conditions), n_words(frame.height)), dtype=np.uint64)
     clean = frame.with_columns(
-        pl.col(a).fill_nan(None) for a in frame.columns if frame.schema[a].is_float()
+        pl.col(a).fill_nan(None) for a, t in frame.schema.items() if t.is_float()
     )
     # evaluated in batches (one polars query each) and packed at once: a boolean matrix of
     # 1M rows × 300 conditions would be 300 MB

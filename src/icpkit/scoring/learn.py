@@ -9,14 +9,14 @@ can reward the combinations discovery found and not only single attributes.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from icpkit.config import ScoringConfig, TierConfig
+from icpkit.config import DiscoveryConfig, ScoringConfig, TierConfig
+from icpkit.data.attributes import choose_attributes
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.profile import RuleEvidence
 from icpkit.rules import parse_segment
@@ -34,25 +34,18 @@ from icpkit.scoring.tiers import (
 )
 from icpkit.vocab import LABELS, UNREACHABLE_CUT
 
-_ID_NAME = re.compile(r"(^|_)(id|uuid|key|guid)$|^(id|name|domain|website|url|email|phone)$", re.I)
-_MAX_DISTINCT_SHARE = 0.5
 MIN_PER_CLASS = 5
 
 
-def scoring_attributes(accounts: pl.DataFrame) -> list[str]:
-    """Account columns that describe a customer: not ids, names, domains, or free/unique text."""
-    chosen = []
-    for name, dtype in accounts.schema.items():
-        if _ID_NAME.search(name) or kind_of(dtype) is None:
-            continue
-        column = accounts[name]
-        text = dtype in (pl.Utf8, pl.Categorical) and accounts.height >= 20
-        if text and column.n_unique() > max(50, _MAX_DISTINCT_SHARE * accounts.height):
-            continue
-        if column.null_count() == accounts.height:
-            continue
-        chosen.append(name)
-    return chosen
+def scoring_attributes(
+    accounts: pl.DataFrame, settings: DiscoveryConfig | None = None
+) -> list[str]:
+    """The attributes discovery uses too (:func:`icpkit.data.attributes.choose_attributes`: no
+    ids, names, personal data, dates, free text; ``discovery.exclude``/``allow`` honoured), of a
+    type the scorecard can bin."""
+    choice = choose_attributes(accounts, settings)
+    schema = accounts.schema
+    return [c for c in choice.columns if kind_of(schema[c]) is not None]
 
 
 # What each scorecard target means, in words: (short name for rates, what fit_probability is of).
@@ -154,6 +147,7 @@ def fit_scorecard_and_tiers(
     weight: np.ndarray | None = None,
     random_state: int | None = 0,
     segments: Sequence[str] | None = None,
+    discovery: DiscoveryConfig | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit the points scorecard and choose the tier cut-offs.
 
@@ -176,6 +170,8 @@ def fit_scorecard_and_tiers(
     segments : sequence of str, optional
         Rule texts of discovered segments (best first); up to ``scoring.interaction_segments``
         of them join the points as interaction features (see :func:`interaction_rules`).
+    discovery : DiscoveryConfig, optional
+        Its attribute choice (exclude, allow, attributes) applies to the scorecard too.
 
     Returns
     -------
@@ -187,7 +183,7 @@ def fit_scorecard_and_tiers(
     unknown = sorted(set(np.unique(labels)) - set(LABELS))
     if unknown:
         raise ConfigError(f"labels: unknown values {unknown[:5]} (expected one of {LABELS})")
-    attributes = scoring_attributes(accounts)
+    attributes = scoring_attributes(accounts, discovery)
     if not attributes:
         raise InsufficientDataError(
             "no attribute to score accounts on: every attribute column is empty, or an id, "
