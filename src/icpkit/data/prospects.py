@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from icpkit.config import SourceConfig
 from icpkit.data.dates import parse_dates
@@ -26,7 +28,7 @@ from icpkit.data.mapping import PRESETS, ROW, MappedTable, closest_column, map_c
 from icpkit.data.model import SCHEMA
 from icpkit.data.normalize import clean_text, parse_numbers, split_tags
 from icpkit.data.tables import TableNormaliser
-from icpkit.errors import SchemaError
+from icpkit.errors import Problem, SchemaError
 
 Kind = Literal["numeric", "categorical", "tag", "any"]
 ACCOUNTS = SCHEMA["accounts"]
@@ -114,31 +116,48 @@ class ProspectColumns:
         )
 
     def normalise(self, batch: pl.DataFrame, first_row: int = 1) -> pl.DataFrame:
+        """The needed attributes of one batch as a polars frame (see ``normalise_arrow``)."""
+        frame = pl.from_arrow(self.normalise_arrow(batch, first_row))
+        assert isinstance(frame, pl.DataFrame)
+        categorical = [c for c, t in frame.schema.items() if t == pl.Categorical]
+        return frame.with_columns(pl.col(categorical).cast(pl.Utf8)) if categorical else frame
+
+    def normalise_arrow(self, batch: pl.DataFrame, first_row: int = 1) -> pa.Table:
         """The needed attributes of one batch, typed like the accounts source types them.
 
-        ``first_row`` is the file row of the batch's first row (for messages). Raises SchemaError
-        with every fatal cell (a canonical number or date that reads as neither), as loading the
-        accounts source would.
+        ``first_row`` is the file row of the batch's first row (for messages). A text column is
+        typed once per distinct value (the accounts normaliser is applied to the column's
+        dictionary, then gathered), and a category stays dictionary-encoded for the scorer; the
+        values are those the row-by-row path gives. Raises SchemaError with every fatal cell (a
+        canonical number or date that reads as neither), as loading the accounts source would.
         """
-        rows = pl.int_range(first_row, first_row + batch.height, eager=True, dtype=pl.Int64)
-        sub = batch.select([pl.col(c).alias(a) for a, c in self.origin.items()]).with_columns(
-            rows.alias(ROW)
-        )
-        canonical = {a: c for a, c in self.origin.items() if a in ACCOUNTS}
-        extras = {a: c for a, c in self.origin.items() if a not in ACCOUNTS}
-        mapped = MappedTable(sub, canonical, extras, dict(self.scales), [])
-        work = TableNormaliser("accounts", self.file, self.source, mapped)
-        out = []
+        arrays: list[pa.Array] = []
+        fatal: list[Problem] = []
         for attr, kind in self.kinds.items():
             if attr in self.absent:
-                out.append(pl.Series(attr, [None] * batch.height, dtype=ACCOUNTS[attr]))
+                empty = pl.Series(attr, [None] * batch.height, dtype=ACCOUNTS[attr])
+                arrays.append(_coerce(empty, empty, kind, self.source).to_arrow())
                 continue
-            if attr in ACCOUNTS:
-                typed = work.canonical(attr, ACCOUNTS[attr]).cast(ACCOUNTS[attr])
-            else:
-                typed = work.extra(attr)
-            out.append(_coerce(typed, sub[attr], kind, self.source).alias(attr))
-        fatal = [p for p in work.problems if p.severity == "fatal"]
+            raw = batch[self.origin[attr]]
+            if raw.dtype in (pl.Utf8, pl.Categorical) or isinstance(raw.dtype, pl.Enum):
+                encoded = raw.to_arrow()
+                if isinstance(encoded, pa.ChunkedArray):
+                    encoded = encoded.combine_chunks()
+                if not pa.types.is_dictionary(encoded.type):
+                    encoded = pc.dictionary_encode(encoded)
+                words = pl.Series(attr, encoded.dictionary).cast(pl.Utf8)
+                typed, problems = self._column(attr, kind, words, None)
+                if not any(p.severity == "fatal" for p in problems):
+                    indices = encoded.indices
+                    if typed.dtype == pl.Utf8:
+                        dictionary = typed.to_arrow().cast(pa.string())
+                        arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+                    else:
+                        arrays.append(typed.to_arrow().take(indices))
+                    continue
+            typed, problems = self._column(attr, kind, raw, first_row)  # rows for messages
+            fatal += [p for p in problems if p.severity == "fatal"]
+            arrays.append(typed.to_arrow())
         if fatal:
             n = len(fatal)
             raise SchemaError(
@@ -146,7 +165,26 @@ class ProspectColumns:
                 f"scoring reads: {fatal[0]}",
                 fatal,
             )
-        return pl.DataFrame(out, schema={s.name: s.dtype for s in out})
+        return pa.table(arrays, names=list(self.kinds))
+
+    def _column(
+        self, attr: str, kind: Kind, values: pl.Series, first_row: int | None
+    ) -> tuple[pl.Series, list[Problem]]:
+        """One attribute typed by the accounts normaliser, then coerced to ``kind``."""
+        start = 1 if first_row is None else first_row
+        rows = pl.int_range(start, start + len(values), eager=True, dtype=pl.Int64)
+        frame = pl.DataFrame([values.alias(attr), rows.alias(ROW)])
+        canonical = {attr: self.origin[attr]} if attr in ACCOUNTS else {}
+        extras = {} if attr in ACCOUNTS else {attr: self.origin[attr]}
+        scales = {a: f for a, f in self.scales.items() if a == attr}
+        work = TableNormaliser(
+            "accounts", self.file, self.source, MappedTable(frame, canonical, extras, scales, [])
+        )
+        if attr in ACCOUNTS:
+            typed = work.canonical(attr, ACCOUNTS[attr]).cast(ACCOUNTS[attr])
+        else:
+            typed = work.extra(attr)
+        return _coerce(typed, values, kind, self.source).alias(attr), work.problems
 
 
 def _coerce(typed: pl.Series, raw: pl.Series, kind: Kind, source: SourceConfig) -> pl.Series:

@@ -17,10 +17,11 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from icpkit.errors import Problem, SchemaError
+from icpkit.errors import ConfigError, Problem, SchemaError
 
 CELL_LIMIT = 1_000_000  # bytes; a larger cell is a broken export or an embedded file, not a value
 DELIMITERS = (",", ";", "\t", "|")
@@ -202,8 +203,20 @@ def _read_sqlite(path: Path, table: str | None, query: str | None) -> pl.DataFra
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.Utf8))
 
 
+def duckdb_module(path: Path | str = "") -> Any:
+    """The duckdb package, or a clear error saying how to install it (it is the `sql` extra)."""
+    try:
+        import duckdb
+    except ImportError:
+        where = f"{path}: " if path else ""
+        raise ConfigError(
+            f"{where}reading DuckDB files needs the duckdb package: pip install 'icpkit[sql]'"
+        ) from None
+    return duckdb
+
+
 def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFrame:
-    import duckdb
+    duckdb = duckdb_module(path)
 
     try:
         with duckdb.connect(str(path), read_only=True) as connection:
@@ -317,8 +330,7 @@ def sql_tables(path: Path | str) -> list[str]:
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
                 listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
                 return sorted(row[0] for row in connection.execute(listing))
-        import duckdb
-
+        duckdb = duckdb_module(path)
         with duckdb.connect(str(path), read_only=True) as connection:
             return sorted(row[0] for row in connection.execute("SHOW TABLES").fetchall())
     except Exception:  # any unreadable database simply has no tables to offer

@@ -145,7 +145,7 @@ def score_file(
         writer: Any = None
         try:
             for raw, frame in prefetched(typed):
-                scored = plan.score_table(frame.to_arrow(), reasons=reasons, outputs=outputs)
+                scored = plan.score_table(frame, reasons=reasons, outputs=outputs)
                 out = _joined(raw.select(names).to_arrow(), scored)
                 if suffix == ".csv":
                     out = csv_safe(out)
@@ -172,11 +172,11 @@ def _generated(plan: ScoringPlan) -> set[str]:
 
 def _typed_batches(
     batches: Iterator[pl.DataFrame], columns: ProspectColumns
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+) -> Iterator[tuple[pl.DataFrame, pa.Table]]:
     """(raw batch, its needed columns typed); typing runs on the reading thread."""
     row = 1
     for batch in batches:
-        yield batch, columns.normalise(batch, first_row=row)
+        yield batch, columns.normalise_arrow(batch, first_row=row)
         row += batch.height
 
 
@@ -293,8 +293,8 @@ def score_rows(
         file=origin,
         hint="" if source is not None else MAP_HINT,
     )
-    typed = columns.normalise(frame)
-    scored = pl.from_arrow(plan.score_table(typed.to_arrow(), reasons=reasons, outputs=outputs))
+    typed = columns.normalise_arrow(frame)
+    scored = pl.from_arrow(plan.score_table(typed, reasons=reasons, outputs=outputs))
     assert isinstance(scored, pl.DataFrame)
     text = [c for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit") if c in scored]
     scored = scored.with_columns(pl.col(text).cast(pl.Utf8))
