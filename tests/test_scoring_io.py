@@ -486,3 +486,29 @@ def test_csv_safe_leaves_icpkits_reason_words_alone() -> None:
 
     table = pa.table({"reasons": ["Software company (+18); under 10 employees (\u221212)"]})
     assert csv_safe(table).column("reasons").to_pylist()[0].startswith("Software")
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Wide files
+
+
+def test_a_header_wider_than_the_sniffing_window_is_read_whole(tmp_path: Path) -> None:
+    names = [f"attribute_number_{i}" for i in range(6000)]  # a header line of ~130 kB
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("x" for _ in names) + "\n")
+    streamed = read_batches(path)
+    assert streamed.columns == names == read_table(path).columns
+    assert pl.concat(list(streamed.batches)).width == 6000
+
+
+def test_score_refuses_a_file_wider_than_the_column_limit(messy: Path, tmp_path: Path) -> None:
+    rows = _rows(5, seed=14)
+    header = [*HEADER, *(f"x{i}" for i in range(50))]
+    export = write_export(tmp_path / "wide.csv", [[*r, *("v" * 50)] for r in rows], "utf-8", header)
+    code, text = _cli(
+        "score", export, "-o", tmp_path / "o.csv", "-w", messy, "--map", "--max-columns", "40"
+    )
+    assert code != 0 and "58 columns" in text and "--max-columns" in text
+    assert not (tmp_path / "o.csv").exists()
+    code, text = _cli("score", export, "-o", tmp_path / "o.csv", "-w", messy, "--map")
+    assert code == 0, text

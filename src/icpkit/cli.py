@@ -341,6 +341,9 @@ def score(
     columns: Annotated[
         bool, typer.Option("--columns", help="Describe the output columns and exit.")
     ] = False,
+    max_columns: Annotated[
+        int, typer.Option("--max-columns", help="Refuse an input with more columns than this.")
+    ] = 20_000,
     as_json: JsonOpt = False,
 ) -> None:
     """Append fit_score, tier, reasons and every point to any accounts file (see --columns).
@@ -377,9 +380,13 @@ def score(
                 bar.update(task, completed=done, total=total)
 
             if map_columns and ws is not None:
-                n = pipeline.score_export(ws, profile, source, sink, progress=progress)
+                n = pipeline.score_export(
+                    ws, profile, source, sink, progress=progress, max_columns=max_columns
+                )
             else:
-                n = pipeline.score_file(profile, source, sink, progress=progress)
+                n = pipeline.score_file(
+                    profile, source, sink, progress=progress, max_columns=max_columns
+                )
         if target is None:
             with sink.open("rb") as scored:
                 shutil.copyfileobj(scored, sys.stdout.buffer)

@@ -39,7 +39,7 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
-from icpkit.scoring.bulk import score_rows
+from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.version import VERSION
 
 
@@ -178,6 +178,8 @@ def score_export(
     input_path: Path,
     output_path: Path,
     progress: Any = None,
+    *,
+    max_columns: int = MAX_COLUMNS,
 ) -> int:
     """Score a file in the same export format as the workspace's accounts source (``--map``).
 
@@ -195,6 +197,7 @@ def score_export(
         progress=progress,
         source=accounts,
         preset=workspace.config.preset,
+        max_columns=max_columns,
     )
 
 

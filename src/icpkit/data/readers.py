@@ -229,8 +229,12 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
 def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
     """Reject cells over CELL_LIMIT bytes, naming each row and column."""
     problems: list[Problem] = []
-    for column in frame.columns:
-        if frame.schema[column] != pl.Utf8:
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]  # the schema once: wide files
+    if not text or frame.height == 0:
+        return
+    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)
+    for column, size in zip(text, longest, strict=True):
+        if size is None or size <= CELL_LIMIT:
             continue
         rows = (frame[column].str.len_bytes() > CELL_LIMIT).arg_true()
         for row in rows.head(20).to_list():
@@ -410,7 +414,14 @@ def _csv_batches(
         head = handle.read(1 << 16)
     _check_is_text(path, head)
     chosen_encoding = _stream_encoding(path, head, encoding)
-    text = head.decode(chosen_encoding, errors="ignore").lstrip("\ufeff")
+    size = 1 << 16
+    while True:  # the whole header line, however wide the file
+        text = head.decode(chosen_encoding, errors="ignore").lstrip("\ufeff")
+        if "\n" in text or len(head) < size:
+            break
+        size *= 4
+        with path.open("rb") as handle:
+            head = handle.read(size)
     if not text.strip():
         raise _fail(path, "holds only blank space, no header and no rows", "empty")
     chosen = delimiter or (

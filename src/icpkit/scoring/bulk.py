@@ -43,6 +43,7 @@ Progress = Callable[[int, int | None], None]
 INPUTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
 OUTPUTS = (".csv", ".parquet")
 BATCH_ROWS = 500_000
+MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
 MAP_HINT = (
     "If INPUT is an export in the format of the workspace's accounts source (its own column "
     "names), score it with --map; otherwise rename the columns to the profile's attribute names."
@@ -83,6 +84,7 @@ def score_file(
     batch_rows: int = BATCH_ROWS,
     source: SourceConfig | None = None,
     preset: str | None = None,
+    max_columns: int = MAX_COLUMNS,
 ) -> int:
     """Score every row of an accounts file and write it with the score columns appended.
 
@@ -106,6 +108,10 @@ def score_file(
     source, preset : optional
         The accounts source's mapping (``score --map``): columns are found under the export's
         own names and read with its delimiter, encoding and date format.
+    max_columns : int
+        A file with more columns is refused before any row is read (time and memory grow
+        linearly with the number of columns; the limit keeps a broken export from running for
+        minutes).
 
     Returns
     -------
@@ -126,6 +132,11 @@ def score_file(
         encoding=source.encoding if source else None,
         batch_rows=batch_rows,
     )
+    if len(read.columns) > max_columns:
+        raise ConfigError(
+            f"{path}: {len(read.columns):,} columns, more than the limit of {max_columns:,}; "
+            "if the file really is that wide, raise the limit (score --max-columns N)"
+        )
     columns = ProspectColumns.resolve(
         read.columns,
         needed_kinds(plan),
@@ -134,8 +145,9 @@ def score_file(
         file=str(path),
         hint="" if source is not None else MAP_HINT,
     )
-    names = keep if keep is not None else [c for c in read.columns if c not in _generated(plan)]
-    absent = [c for c in names if c not in read.columns]
+    generated, present = _generated(plan), set(read.columns)  # sets: linear in the width
+    names = keep if keep is not None else [c for c in read.columns if c not in generated]
+    absent = [c for c in names if c not in present]
     if absent:
         raise ConfigError(f"{path}: columns to keep {absent} are not in the input")
     typed = _typed_batches(read.batches, columns)
@@ -236,15 +248,15 @@ def prefetched(batches: Iterator[Any], depth: int = 1) -> Iterator[Any]:
 
 
 def csv_safe(table: pa.Table) -> pa.Table:
-    """Text cells made inert for spreadsheets; dictionaries decoded and lists joined for CSV."""
-    for i, name in enumerate(table.column_names):
-        column = table.column(i)
+    """Text cells made inert for spreadsheets; dictionaries decoded and lists joined for CSV.
+
+    The table is rebuilt once (replacing columns one by one would copy the column list per
+    column: quadratic in the width of the file)."""
+    columns = []
+    for column in table.columns:
         chunks = [_safe_chunk(chunk) for chunk in column.chunks]
-        if chunks and chunks[0].type != column.type:
-            table = table.set_column(i, name, pa.chunked_array(chunks, chunks[0].type))
-        elif chunks:
-            table = table.set_column(i, name, pa.chunked_array(chunks, column.type))
-    return table
+        columns.append(pa.chunked_array(chunks, chunks[0].type) if chunks else column)
+    return pa.table(columns, names=table.column_names)
 
 
 def _safe_chunk(chunk: pa.Array) -> pa.Array:
@@ -298,5 +310,6 @@ def score_rows(
     assert isinstance(scored, pl.DataFrame)
     text = [c for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit") if c in scored]
     scored = scored.with_columns(pl.col(text).cast(pl.Utf8))
-    kept = frame.drop([c for c in frame.columns if c in _generated(plan)])
+    generated = _generated(plan)
+    kept = frame.drop([c for c in frame.columns if c in generated])
     return kept.hstack(scored)
