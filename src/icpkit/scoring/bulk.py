@@ -265,14 +265,15 @@ def _safe_chunk(chunk: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(chunk.indices, words).dictionary_decode()
     if pa.types.is_list(chunk.type) or pa.types.is_large_list(chunk.type):
         return _safe_chunk(pc.binary_join(chunk.cast(pa.list_(pa.string())), ";"))
-    if pa.types.is_large_string(chunk.type) or pa.types.is_string_view(chunk.type):
-        chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
-    if not pa.types.is_string(chunk.type):
+    if pa.types.is_string_view(chunk.type):
+        chunk = chunk.cast(pa.large_string())
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         return chunk
-    danger = pc.and_(
-        pc.match_substring_regex(chunk, _DANGER),
-        pc.invert(pc.match_substring_regex(chunk, _NUMBER)),
-    )
+    starts = pc.match_substring_regex(chunk, _DANGER)
+    if not pc.any(starts).as_py():  # the common case: one kernel per column, nothing copied
+        return chunk
+    chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
+    danger = pc.and_(starts, pc.invert(pc.match_substring_regex(chunk, _NUMBER)))
     quoted = pc.binary_join_element_wise(pa.scalar("'"), chunk, "")
     return pc.if_else(pc.fill_null(danger, False), quoted, chunk)
 
