@@ -139,7 +139,8 @@ class ProspectColumns:
                 arrays.append(_coerce(empty, empty, kind, self.source).to_arrow())
                 continue
             raw = batch[self.origin[attr]]
-            if raw.dtype in (pl.Utf8, pl.Categorical) or isinstance(raw.dtype, pl.Enum):
+            text = raw.dtype in (pl.Utf8, pl.Categorical) or isinstance(raw.dtype, pl.Enum)
+            if text and kind != "numeric":  # numbers rarely repeat; categories and tags do
                 encoded = raw.to_arrow()
                 if isinstance(encoded, pa.ChunkedArray):
                     encoded = encoded.combine_chunks()
@@ -182,6 +183,10 @@ class ProspectColumns:
         )
         if attr in ACCOUNTS:
             typed = work.canonical(attr, ACCOUNTS[attr]).cast(ACCOUNTS[attr])
+        elif kind == "numeric" and values.dtype == pl.Utf8:
+            # what ``extra`` would infer (number, date, 0/1 flag) reads the same as a number or a
+            # date's year, which is what the scorecard bins; skip the inference
+            typed = values
         else:
             typed = work.extra(attr)
         return _coerce(typed, values, kind, self.source).alias(attr), work.problems

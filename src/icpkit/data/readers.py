@@ -373,7 +373,7 @@ def _stream_encoding(path: Path, head: bytes, encoding: str | None) -> str:
     utf8 = True
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
-            holes = holes or not _CP1252_HOLES.isdisjoint(chunk)
+            holes = holes or any(bytes([b]) in chunk for b in _CP1252_HOLES)
             if utf8:
                 try:
                     decoder.decode(chunk)
@@ -438,7 +438,8 @@ def _csv_batches(
                 column_names=names,
                 skip_rows=1,
                 block_size=max(1 << 16, min(batch_rows * 256, 1 << 28)),
-                encoding=chosen_encoding,
+                # pyarrow decodes "utf8" natively; any other name goes through Python codecs
+                encoding="utf8" if chosen_encoding == "utf-8" else chosen_encoding,
             ),
             parse_options=pacsv.ParseOptions(delimiter=chosen, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
