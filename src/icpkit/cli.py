@@ -287,6 +287,8 @@ def build(
         emit_json({"version": version, "output": str(target), "profile": result.profile.to_dict()})
         return
     _print_profile(result.profile, version)
+    for warning in (result.profile.data_quality or {}).get("warnings", []):
+        say(f"data warning: {warning}", level=2)  # --verbose
     say(f"profile JSON written to {target}")
 
 
