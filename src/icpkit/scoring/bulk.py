@@ -46,7 +46,8 @@ BATCH_ROWS = 500_000
 MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
 MAP_HINT = (
     "If INPUT is an export in the format of the workspace's accounts source (its own column "
-    "names), score it with --map; otherwise rename the columns to the profile's attribute names."
+    "names), score it with --map (Python: score_accounts(..., workspace=ws)); otherwise rename "
+    "the columns to the profile's attribute names."
 )
 _DANGER = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
