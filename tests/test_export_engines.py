@@ -154,9 +154,9 @@ def test_score_on_spark_equals_local_scoring(spark, learned, tmp_path: Path) -> 
 
 
 def score_accounts_reasons(profile, accounts: pl.DataFrame) -> pl.DataFrame:
-    from icpkit.pipeline import score_accounts
+    from icpkit.scoring.apply import score_frame
 
-    return score_accounts(profile, accounts).select("account_id", "reasons")
+    return score_frame(profile, accounts).select("account_id", "reasons")
 
 
 def test_spark_names_missing_columns(spark, learned, tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ from icpkit.config import WorkspaceConfig
 from icpkit.datasets import make_crm
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.export import DIALECTS, scorecard_sql
-from icpkit.pipeline import build_icp, score_accounts
+from icpkit.pipeline import build_icp
 from icpkit.scoring import load_spec
+from icpkit.scoring.apply import score_frame
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden" / "export_sql"
@@ -62,7 +63,9 @@ def _messy(accounts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _expected(profile, accounts: pl.DataFrame) -> pl.DataFrame:
-    return score_accounts(profile, accounts).select("account_id", *COMPARED, "fit_probability")
+    """icpkit's scorer on the same typed table the SQL reads (a warehouse table holds values
+    already normalised; ``score_accounts`` would normalise raw text first)."""
+    return score_frame(profile, accounts).select("account_id", *COMPARED, "fit_probability")
 
 
 def _check(expected: pl.DataFrame, got: pl.DataFrame) -> None:

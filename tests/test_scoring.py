@@ -177,7 +177,9 @@ def test_listed_points_sum_to_the_score(fitted, rows):
         # every point the explanation lists (each feature, then the base) adds up to the score
         assert int(exp.to_frame()["points"].sum()) == exp.total() == exp.score == row["fit_score"]
         assert 0 <= row["fit_score"] <= 100
-        shown = [int(r.split(" ")[0].replace("\u2212", "-")) for r in exp.reasons_for]
+        shown = [
+            int(r.rsplit("(", 1)[1].rstrip(")").replace("\u2212", "-")) for r in exp.reasons_for
+        ]
         assert shown == sorted(shown, reverse=True) and all(p > 0 for p in shown)
 
 

@@ -1,11 +1,15 @@
 """Atomic file output: write to a temporary name in the target folder, rename on success.
 
-A failed or killed run never leaves a half-written file under the real name.
+A failed or killed run never leaves a half-written file under the real name. A temporary file
+carries the writer's process id (``.NAME.<pid>.<random>.part``); the next write to the same target
+removes the ones whose process is gone (a run killed by SIGKILL or a power cut cannot clean up after
+itself), so a killed bulk score does not strand gigabytes of hidden files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +24,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    remove_stale(target)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(name)
     try:
@@ -34,6 +41,32 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Remove the temporary files of earlier writes to ``target`` whose process has died."""
+    removed = []
+    prefix = f".{target.name}."
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        pid = tmp.name[len(prefix) :].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def write_text_atomic(target: Path, text: str) -> Path:

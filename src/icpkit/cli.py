@@ -55,25 +55,72 @@ out = _PlainConsole(highlight=False, soft_wrap=True, emoji=False)
 err = _PlainConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 WorkspaceOpt = Annotated[
-    Path, typer.Option("--workspace", "-w", help="Workspace folder (holds icpkit.toml).")
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="ICPKIT_WORKSPACE",
+        help="Workspace folder (holds icpkit.toml); default $ICPKIT_WORKSPACE, else the "
+        "current folder.",
+    ),
 ]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print the result as one JSON document on stdout (an error as {"error": {...}}).',
+    ),
+]
+# Set by the top-level --quiet / --verbose options.
+VERBOSITY = {"level": 1}  # 0 quiet, 1 normal, 2 verbose
+
+
+def say(text: str, *, level: int = 1) -> None:
+    """Print a line for people unless --quiet (level 2: only with --verbose)."""
+    if VERBOSITY["level"] >= level:
+        out.print(text, markup=False)
+
+
+def emit_json(payload: Any) -> None:
+    """One JSON document on stdout (paths, dates and numpy numbers as text or numbers)."""
+    import json
+
+    sys.stdout.write(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
 
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def handled(func: F) -> F:
-    """Translate IcpError into one line (plus the problem list) and its exit code."""
+    """Translate IcpError into one line (plus the problem list) and its exit code; with --json,
+    into ``{"error": {"type", "message", "exit_code", "problems"}}`` on stdout."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except IcpError as exc:
-            err.print(f"error: {exc}", markup=False)
+            if kwargs.get("as_json"):
+                detail = {"type": type(exc).__name__, "exit_code": exc.exit_code, **exc.to_dict()}
+                detail.setdefault("message", str(exc))
+                emit_json({"error": detail})
+            else:
+                err.print(f"error: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err.print("interrupted; nothing was written")
+            if kwargs.get("as_json"):
+                emit_json({"error": {"type": "Interrupted", "message": "interrupted"}})
+            else:
+                err.print("interrupted; nothing was written")
             raise typer.Exit(130) from None
         except OSError as exc:
             if exc.errno not in _DISK_FULL:
@@ -103,8 +150,15 @@ def main(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only results and errors.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print details (every data warning).")
+    ] = False,
 ) -> None:
     """icpkit command line."""
+    VERBOSITY["level"] = 0 if quiet else 2 if verbose else 1
 
 
 @app.command()
@@ -115,6 +169,7 @@ def demo(
     ),
     accounts: Annotated[int, typer.Option(help="Number of synthetic accounts.")] = 3000,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 7,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic CRM with a planted ICP and run the whole pipeline on it.
 
@@ -124,14 +179,26 @@ def demo(
 
     crm = datasets.make_crm(accounts, seed=seed)
     crm.write_workspace(directory)
-    out.print(
-        f"synthetic CRM written to {directory} (planted ICP: {'; '.join(crm.truth.icp.segments)})",
-        markup=False,
-    )
+    if not as_json:
+        say(
+            f"synthetic CRM written to {directory} "
+            f"(planted ICP: {'; '.join(crm.truth.icp.segments)})"
+        )
     workspace = pipeline.Workspace.open(directory)
     version, result = pipeline.build_and_save(workspace, note="demo")
-    _print_profile(result.profile, version)
-    _render_reports(workspace, version)
+    if not as_json:
+        _print_profile(result.profile, version)
+    reports = _render_reports(workspace, version, quiet=as_json)
+    if as_json:
+        emit_json(
+            {
+                "workspace": str(directory),
+                "version": version,
+                "planted_icp": list(crm.truth.icp.segments),
+                "profile": result.profile.to_dict(),
+                "reports": [str(r) for r in reports],
+            }
+        )
 
 
 @app.command()
@@ -151,6 +218,7 @@ def init(
             "won/lost, converted …); default: recognised by name and values."
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write icpkit.toml for the files in DIR, guessing the column mapping, and show the guess.
 
@@ -163,19 +231,22 @@ def init(
     guess = pipeline.init_workspace(
         directory, preset, workspace=workspace, force=force, outcome=outcome
     )
-    for line in guess.explanation_lines():
-        out.print(line, markup=False)
     where = workspace if workspace is not None else directory
-    out.print(
+    if as_json:
+        emit_json({"config": str(where / "icpkit.toml"), **guess.to_dict()})
+        return
+    for line in guess.explanation_lines():
+        say(line)
+    say(
         f"\nwrote {where / 'icpkit.toml'} — correct any guess there, then run "
         f"`icpkit check -w {where}`",
-        markup=False,
+        level=0,
     )
 
 
 @app.command()
 @handled
-def check(workspace: WorkspaceOpt = Path(".")) -> None:
+def check(workspace: WorkspaceOpt = Path("."), as_json: JsonOpt = False) -> None:
     """Load and validate every source; list every problem with file, row and column.
 
     Exit code 1 when any problem is fatal. Example: icpkit check -w exports/
@@ -183,8 +254,11 @@ def check(workspace: WorkspaceOpt = Path(".")) -> None:
     from icpkit import pipeline
 
     report = pipeline.Workspace.open(workspace).check()
-    for line in report.summary_lines():
-        out.print(line, markup=False)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for line in report.summary_lines():
+            say(line, level=0 if line.startswith(("  FATAL", "OK", "NOT OK")) else 1)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -194,6 +268,7 @@ def check(workspace: WorkspaceOpt = Path(".")) -> None:
 def customers(
     workspace: WorkspaceOpt = Path("."),
     top: Annotated[int, typer.Option(help="How many best and worst customers to list.")] = 10,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the best and the worst customers with the reason for each rank.
 
@@ -203,6 +278,16 @@ def customers(
 
     outcomes = pipeline.customers(pipeline.Workspace.open(workspace))
     counts = outcomes.counts()
+    if as_json:
+        lists = {
+            label: (outcomes.group(label).reverse() if label == "worst" else outcomes.group(label))
+            .head(top)
+            .select([c for c in ("account_id", "rank", "success_score", "reason")])
+            .to_dicts()
+            for label in ("best", "worst")
+        }
+        emit_json({"notes": list(outcomes.notes), "counts": counts, **lists})
+        return
     out.print("success = " + "; ".join(outcomes.notes), markup=False)
     out.print(
         f"{counts['best']} best, {counts['worst']} worst, {counts['rest']} rest, "
@@ -231,6 +316,7 @@ def build(
         str | None,
         typer.Option("--as-of", help="Build from what was known on this date (YYYY-MM-DD) only."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Outcomes → discovery → scorecard → tiers → backtest; save a new version; print the ICP.
 
@@ -241,17 +327,49 @@ def build(
 
     ws = pipeline.Workspace.open(workspace)
     version, result = pipeline.build_and_save(ws, note=note, as_of=_date(as_of, "--as-of"))
-    _print_profile(result.profile, version)
     target = output if output is not None else ws.root / "icp-profile.json"
     write_text_atomic(target, result.profile.to_json())
-    out.print(f"profile JSON written to {target}", markup=False)
+    if as_json:
+        emit_json({"version": version, "output": str(target), "profile": result.profile.to_dict()})
+        return
+    _print_profile(result.profile, version)
+    quality = result.profile.data_quality
+    for warning in quality.warnings if quality is not None else []:
+        say(f"data warning: {warning}", level=2)  # --verbose
+    say(f"profile JSON written to {target}")
 
 
-@app.command()
+SCORE_COLUMNS = """Output columns: the input's own columns, untouched and under their own headers,
+then:
+
+  fit_score          0-100: base_score plus every points_* column of the row, exactly
+  fit_probability    calibrated probability of the profile's target (empty for a hand-written spec)
+  tier               Tier 1 | Tier 2 | Tier 3 | Non-fit
+  reasons            the 3 largest points for, then the 3 largest against, in words:
+                     "Software company (+18); under 10 employees (−12)"
+  criteria_met       the ICP criteria the row meets (rule text, joined with '; ')
+  disqualifiers_hit  the disqualifiers the row hits
+  base_score         the points every account starts with
+  points_<attr>      the points of each scorecard attribute (all tags of a tag column together;
+                     points_criterion_<n> / points_disqualifier_<n> / points_rule_<n> for rules)
+
+An input column with one of these names is replaced. CSV cells that start with = + - @, a tab or
+a carriage return get a leading apostrophe so a spreadsheet cannot run them as formulas (plain
+numbers such as -42 are left alone)."""
+
+
+@app.command(epilog=SCORE_COLUMNS)
 @handled
 def score(
-    input: Annotated[Path, typer.Argument(help="Accounts file: CSV, Parquet or Excel.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
+    input: Annotated[
+        str, typer.Argument(help="Accounts file: CSV, Parquet or Excel; '-' reads CSV from stdin.")
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", help="Output file (.csv or .parquet); '-' writes CSV to stdout."
+        ),
+    ],
     workspace: WorkspaceOpt = Path("."),
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
     spec: Annotated[
@@ -262,7 +380,8 @@ def score(
         typer.Option(
             "--map",
             help="INPUT is in the export format of the workspace's accounts source (e.g. a "
-            "HubSpot companies export): map and normalise it the same way first.",
+            "HubSpot companies export): find its columns through that mapping. The export's "
+            "columns are kept as they are and icpkit's are appended.",
         ),
     ] = False,
     engine: Annotated[
@@ -272,36 +391,98 @@ def score(
     master: Annotated[
         str, typer.Option(help="Spark master URL with --engine spark (default: local[*]).")
     ] = "local[*]",
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow OUTPUT to be INPUT itself (replaced at the end).")
+    ] = False,
+    columns: Annotated[
+        bool, typer.Option("--columns", help="Describe the output columns and exit.")
+    ] = False,
+    max_columns: Annotated[
+        int, typer.Option("--max-columns", help="Refuse an input with more columns than this.")
+    ] = 20_000,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
+    """Append fit_score, tier, reasons and every point to any accounts file (see --columns).
 
     Example: icpkit score prospects.csv -o scored.csv   (or: icpkit score hubspot_export.csv
-    -o scored.csv --map; on Spark: icpkit score universe.parquet -o scored/ --engine spark)
+    -o scored.csv --map; cat prospects.csv | icpkit score - -o - > scored.csv; on Spark:
+    icpkit score universe.parquet -o scored/ --engine spark)
     """
+    if columns:
+        out.print(SCORE_COLUMNS, markup=False)
+        return
+    import shutil
+    import tempfile
+
     from rich.progress import Progress
 
     from icpkit import pipeline
-    from icpkit.scoring import load_spec, score_file
+    from icpkit.scoring import load_spec
 
+    target = _output_target(input, output, force)
     ws = pipeline.Workspace.open(workspace) if map_columns or spec is None else None
     profile = load_spec(spec) if spec else _profile(ws, version)
     if engine == "spark":
-        n = pipeline.score_on_spark(profile, str(input), output, master=master)
-        out.print(f"scored {n:,} accounts on Spark → {output}", markup=False)
+        if target is None:
+            raise IcpError("--engine spark writes a folder of Parquet files: give -o FOLDER")
+        n = pipeline.score_on_spark(profile, str(input), target, master=master)
+        say(f"scored {n:,} accounts on Spark → {target}", level=0)
         return
     if engine != "local":
         raise IcpError(f"--engine must be local or spark; got {engine!r}")
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("scoring", total=None)
+    with tempfile.TemporaryDirectory(prefix="icpkit-score-") as tmp:
+        source = Path(input)
+        if input == "-":  # a pipe can be read once: kept in a private temporary folder
+            source = Path(tmp) / "stdin.csv"
+            with source.open("wb") as pipe_in:
+                shutil.copyfileobj(sys.stdin.buffer, pipe_in)
+        sink = Path(tmp) / "stdout.csv" if target is None else target
+        quiet = as_json or target is None or VERBOSITY["level"] == 0
+        with Progress(console=err, transient=True, disable=quiet) as bar:
+            task = bar.add_task("scoring", total=None)
 
-        def progress(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
+            def progress(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
 
-        if map_columns and ws is not None:
-            n = pipeline.score_export(ws, profile, input, output, progress=progress)
-        else:
-            n = score_file(profile, input, output, progress=progress)
-    out.print(f"scored {n:,} accounts → {output}", markup=False)
+            if map_columns and ws is not None:
+                n = pipeline.score_export(
+                    ws, profile, source, sink, progress=progress, max_columns=max_columns
+                )
+            else:
+                n = pipeline.score_file(
+                    profile, source, sink, progress=progress, max_columns=max_columns
+                )
+        if target is None:
+            with sink.open("rb") as scored:
+                shutil.copyfileobj(scored, sys.stdout.buffer)
+            sys.stdout.flush()
+    shown = "stdout" if target is None else str(target)
+    if as_json and target is not None:
+        emit_json({"rows": n, "output": shown})
+    elif target is not None:
+        say(f"scored {n:,} accounts → {shown}", level=0)
+    elif VERBOSITY["level"]:
+        err.print(f"scored {n:,} accounts → stdout", markup=False)
+
+
+def _output_target(input: str, output: str, force: bool) -> Path | None:
+    """The output path (None: stdout), refused when it is a folder or the input itself."""
+    from icpkit.errors import ConfigError
+
+    if output == "-":
+        return None
+    target = Path(output)
+    if target.is_dir():
+        raise ConfigError(
+            f"-o {output}: is a folder; give a file name such as {target / 'scored.csv'}"
+        )
+    same = input != "-" and Path(input).exists() and target.exists() and target.samefile(input)
+    if same and not force:
+        raise ConfigError(
+            f"-o {output} is the input file itself; scoring would replace it. Choose "
+            "another output, or pass --force to replace the input once scoring succeeds"
+        )
+    return target
 
 
 @app.command()
@@ -313,6 +494,7 @@ def report(
     ] = "latest",
     format: Annotated[str, typer.Option("--format", "-f", help="html | pdf | md | json")] = "html",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Render a version as the one-page ICP plus the detailed report.
 
@@ -322,7 +504,10 @@ def report(
 
     ws = pipeline.Workspace.open(workspace)
     path = _render(ws, version, format, output)
-    out.print(f"report written to {path}", markup=False)
+    if as_json:
+        emit_json({"output": str(path), "format": format})
+        return
+    say(f"report written to {path}", level=0)
 
 
 @app.command()
@@ -337,6 +522,7 @@ def versions(
             "e.g. to recover from a damaged store.",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the saved versions of the ICP (or export them as JSON files).
 
@@ -355,6 +541,9 @@ def versions(
             raise typer.Exit(1)
         return
     listed = pipeline.Workspace.open(workspace).store.list()
+    if as_json:
+        emit_json({"versions": [info.to_dict() for info in listed]})
+        return
     if not listed:
         out.print("no versions yet: run `icpkit build`", markup=False)
     for info in listed:
@@ -367,6 +556,7 @@ def diff(
     a: Annotated[str, typer.Argument(help="Older version (e.g. 1, v1, previous).")] = "previous",
     b: Annotated[str, typer.Argument(help="Newer version (e.g. 2, latest).")] = "latest",
     workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Explain in words what changed between two versions, with a tier migration table.
 
@@ -375,6 +565,9 @@ def diff(
     from icpkit import pipeline
 
     changes = pipeline.diff_versions(pipeline.Workspace.open(workspace), a, b)
+    if as_json:
+        emit_json(changes.to_dict())
+        return
     out.print(changes.to_text(), markup=False)
 
 
@@ -386,6 +579,7 @@ def drift(
     against: Annotated[
         Path | None, typer.Option(help="A prospect list to compare with the training data.")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Say whether the ICP still holds: keep, review or rebuild, with the reasons.
 
@@ -394,6 +588,9 @@ def drift(
     from icpkit import pipeline
 
     result = pipeline.drift_check(pipeline.Workspace.open(workspace), version, against)
+    if as_json:
+        emit_json(result.to_dict())
+        return
     out.print(result.to_text(), markup=False)
 
 
@@ -450,7 +647,7 @@ def _print_profile(profile: Any, version: int) -> None:
                 out.print(f"     evidence lowered: {r.evidence_note}", markup=False)
     out.print("", markup=False)
     for caveat in profile.caveats:
-        out.print(f"note: {caveat}", markup=False)
+        say(f"note: {caveat}")
 
 
 def _print_held_out(profile: Any) -> None:
@@ -485,13 +682,18 @@ def _render(ws: Any, version: str, fmt: str, output: Path | None) -> Path:
     return pipeline.render_report(ws, version, fmt, output)
 
 
-def _render_reports(ws: Any, version: int) -> None:
+def _render_reports(ws: Any, version: int, *, quiet: bool = False) -> list[Path]:
+    paths = []
     try:
         for fmt in ("html", "pdf"):
             path = _render(ws, str(version), fmt, None)
-            out.print(f"{fmt.upper()} report: {path}", markup=False)
+            paths.append(path)
+            if not quiet:
+                say(f"{fmt.upper()} report: {path}")
     except IcpError as exc:  # a missing PDF engine must not hide the HTML report
-        err.print(f"note: {exc}", markup=False)
+        if not quiet:
+            err.print(f"note: {exc}", markup=False)
+    return paths
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m icpkit`

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,9 +26,11 @@ from icpkit.data import (
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
+from icpkit.data.frames import as_polars
 from icpkit.data.guard import screen_attributes
 from icpkit.data.load import check_and_load
 from icpkit.data.paths import resolve_source
+from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
@@ -41,6 +42,7 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
 from icpkit.version import VERSION
@@ -207,28 +209,52 @@ def score_export(
     input_path: Path,
     output_path: Path,
     progress: Any = None,
+    *,
+    max_columns: int = MAX_COLUMNS,
 ) -> int:
-    """Score a file in the same export format as the workspace's accounts source.
+    """Score a file in the same export format as the workspace's accounts source (``--map``).
 
-    The file is read, mapped and normalised exactly like the accounts source ("Number of
-    Employees" = "51-200" becomes employees = 125.5), then scored. It is held in memory; a
-    file already in icpkit's column names streams through ``score_file`` instead.
+    Columns are found under the export's own names through the accounts source's mapping, and
+    read with its delimiter, encoding and date format; the export's columns are written back
+    untouched, with icpkit's columns appended, so the file can be imported again.
     """
     accounts = workspace.config.sources.get("accounts")
     if accounts is None:
         raise ConfigError("the workspace has no [sources.accounts] whose mapping could be reused")
-    source = accounts.model_copy(update={"path": str(Path(input_path).resolve())})
-    config = workspace.config.model_copy(update={"sources": {"accounts": source}})
-    mapped = load_crm(config, workspace.root).accounts
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = Path(tmp) / "accounts.parquet"
-        mapped.write_parquet(staged)
-        return score_file(profile, staged, output_path, progress=progress)
+    return score_file(
+        profile,
+        input_path,
+        output_path,
+        progress=progress,
+        source=accounts,
+        preset=workspace.config.preset,
+        max_columns=max_columns,
+    )
 
 
-def score_accounts(profile: IcpProfile, frame: Any) -> Any:
-    """Fit score, tier and reasons for any account table (pandas in → pandas out; polars too)."""
-    return score_frame(profile, frame)
+def score_accounts(profile: IcpProfile, data: Any, *, workspace: Workspace | None = None) -> Any:
+    """Fit score, tier, reasons and points for any account table or file.
+
+    ``data`` is a polars or pandas DataFrame (the same type comes back) or the path of a CSV,
+    Parquet or Excel file (a polars frame comes back). Its cells are typed exactly as
+    ``icpkit score`` types them ('51-200' employees, '$12.5M' revenue, tag cells, dates), so the
+    same rows scored here and through the CLI get identical scores. With ``workspace``, columns
+    are found through its accounts source's mapping, as ``icpkit score --map`` does.
+    """
+    source = preset = None
+    if workspace is not None:
+        source = workspace.config.sources.get("accounts")
+        preset = workspace.config.preset
+    if isinstance(data, str | Path):
+        frame = read_table(
+            data,
+            sheet=source.sheet if source else None,
+            delimiter=source.delimiter if source else None,
+            encoding=source.encoding if source else None,
+        )
+        return score_rows(profile, frame, source=source, preset=preset, origin=str(data))
+    frame, back = as_polars(data)
+    return back(score_rows(profile, frame, source=source, preset=preset))
 
 
 def validate_icp(
@@ -307,7 +333,22 @@ def drift_check(
     crm = workspace.load()
     built_on = date.fromisoformat(str(profile.success_definition.as_of))
     before, after = split_at(crm, built_on + timedelta(days=1))
-    current = _prospects_for_drift(workspace, against) if against is not None else crm.accounts
+    current = crm.accounts
+    if against is not None:  # typed like the accounts, through the accounts source's mapping
+        raw = read_table(against)
+        columns = ProspectColumns.resolve(
+            raw.columns,
+            kinds_of_frame(before.accounts),
+            source=workspace.config.sources.get("accounts"),
+            preset=workspace.config.preset,
+            file=str(against),
+            required=False,
+        )
+        current = columns.normalise(raw)
+        if current.height == 0:
+            raise InsufficientDataError(
+                f"{against}: the prospect list has no rows; nothing to compare"
+            )
     tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
     recent = _scored_deals(after, tiers)
     train = _scored_deals(before, tiers)
@@ -349,28 +390,6 @@ def render_report(
     )
     target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
     return render(report, fmt, target)
-
-
-def _prospects_for_drift(workspace: Workspace, path: Path) -> pl.DataFrame:
-    """A prospect list read and normalised like the workspace's accounts (same mapping, same
-    types), so it compares with the training accounts; a file in icpkit's own column names is
-    read as it is. An empty file is an error, not a verdict."""
-    if not Path(path).exists():
-        raise ConfigError(f"{path}: no such file")
-    frame: pl.DataFrame | None = None
-    accounts = workspace.config.sources.get("accounts")
-    if accounts is not None:
-        source = accounts.model_copy(update={"path": str(Path(path).resolve())})
-        config = workspace.config.model_copy(update={"sources": {"accounts": source}})
-        try:
-            frame = load_crm(config, workspace.root).accounts
-        except IcpError:
-            frame = None  # not in the export's format: try icpkit's own column names
-    if frame is None:
-        frame = read_table(Path(path))
-    if frame.height == 0:
-        raise InsufficientDataError(f"{path}: the prospect list has no rows; nothing to compare")
-    return frame
 
 
 def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:

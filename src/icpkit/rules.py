@@ -489,3 +489,59 @@ def parse_segment(text: str) -> Segment:
 
 Condition.parse = staticmethod(parse_condition)
 Segment.parse = staticmethod(parse_segment)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain words (the one-pager's statement and the scored file's reasons share these)
+
+# Attributes that describe company size, and the unit each is counted in.
+SIZE_UNITS = {
+    "employees": "employees",
+    "annual_revenue": "in annual revenue",
+    "revenue": "in annual revenue",
+}
+PLACE_ATTRS = {"region", "country", "office_location", "city", "state"}
+
+
+def amount_words(x: float) -> str:
+    """A size as people write it: 2,000 / 5M / 1.2B."""
+    if abs(x) >= 1e9:
+        return f"{format_number(round(x / 1e9, 2))}B"
+    if abs(x) >= 1e6:
+        return f"{format_number(round(x / 1e6, 2))}M"
+    return f"{x:,.0f}" if float(x).is_integer() else format_number(x)
+
+
+def _range_words(lo: float, hi: float, unit: str) -> str:
+    # sizes read as amounts (2,000; 5M); other numbers (years, scores) exactly as written
+    show = amount_words if unit else format_number
+    if math.isinf(hi):
+        return f"{show(lo)}+ {unit}"
+    if math.isinf(lo):
+        return f"under {show(hi)} {unit}"
+    return f"{show(lo)}–{show(hi)} {unit}"
+
+
+def _values_words(cond: Condition) -> str:
+    values = (cond.value,) if cond.op == "eq" else cond.value
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def describe_condition(cond: Condition) -> str:
+    """One condition in plain words (``employees in [200, 2000)`` → ``200–2,000 employees``)."""
+    name = cond.attr.replace("_", " ")
+    if cond.op == "missing":
+        return f"no known {name}"
+    if cond.op == "contains":
+        return f"uses {cond.value}"
+    if cond.op == "range":
+        lo, hi = cond.value
+        unit = SIZE_UNITS.get(cond.attr, "")
+        words = _range_words(lo, hi, unit).strip()
+        return words if unit else f"{name} {words}"
+    if cond.attr == "industry":
+        return f"in the {_values_words(cond)} sector"
+    if cond.attr in PLACE_ATTRS:
+        return f"based in {_values_words(cond)}"
+    return f"{name} {_values_words(cond)}"

@@ -13,11 +13,13 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from icpkit.config import SourceConfig, WorkspaceConfig
 from icpkit.data import schema
+from icpkit.data.frames import as_polars
 from icpkit.data.mapping import PRESETS, ROW, column_listing, map_columns, snake_name
 from icpkit.data.model import TABLES, UNLOCKS, CrmData
 from icpkit.data.normalize import as_text
@@ -280,8 +282,8 @@ def load_workspace(config: WorkspaceConfig, root: Path) -> CrmData:
     return _finish(_load_sources(config, Path(root)))
 
 
-def crm_from_frames(frames: dict[str, pl.DataFrame], name: str = "frames") -> CrmData:
-    """Normalise and validate frames already in (or near) canonical shape.
+def crm_from_frames(frames: dict[str, Any], name: str = "frames") -> CrmData:
+    """Normalise and validate frames already in (or near) canonical shape (polars or pandas).
 
     Column names are matched as in a source without a preset; ``name`` labels the frames in
     problem messages (e.g. ``frames/deals``).
@@ -292,8 +294,9 @@ def crm_from_frames(frames: dict[str, pl.DataFrame], name: str = "frames") -> Cr
         A frame names an unknown table, or the data has fatal problems.
     """
     loaded = _Loaded()
-    for table, frame in frames.items():
+    for table, given in frames.items():
         file = f"{name}/{table}"
+        frame, _ = as_polars(given, file)
         if table not in TABLES:
             loaded.problems.append(
                 Problem(

@@ -8,11 +8,16 @@ Every failure of the file itself — missing, empty, binary, undecodable, ragged
 
 from __future__ import annotations
 
+import codecs
+import csv
 import difflib
 import io
 import re
 import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -23,7 +28,7 @@ from icpkit.data.sqlsafe import (
     sqlite_readonly,
     table_name,
 )
-from icpkit.errors import Problem, SchemaError
+from icpkit.errors import ConfigError, Problem, SchemaError
 
 CELL_LIMIT = 1_000_000  # bytes; a larger cell is a broken export or an embedded file, not a value
 DELIMITERS = (",", ";", "\t", "|")
@@ -229,8 +234,20 @@ def _read_sqlite(path: Path, table: str | None, query: str | None) -> pl.DataFra
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.Utf8))
 
 
+def duckdb_module(path: Path | str = "") -> Any:
+    """The duckdb package, or a clear error saying how to install it (it is the `sql` extra)."""
+    try:
+        import duckdb
+    except ImportError:
+        where = f"{path}: " if path else ""
+        raise ConfigError(
+            f"{where}reading DuckDB files needs the duckdb package: pip install 'icpkit[sql]'"
+        ) from None
+    return duckdb
+
+
 def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFrame:
-    import duckdb
+    duckdb = duckdb_module(path)
 
     try:
         with duckdb_readonly(path) as connection:
@@ -243,10 +260,10 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
 def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
     """Reject cells over CELL_LIMIT bytes, naming each row and column."""
     problems: list[Problem] = []
-    text = [c for c, t in frame.schema.items() if t == pl.Utf8]
-    if not text:
+    text = [c for c, t in frame.schema.items() if t == pl.Utf8]  # the schema once: wide files
+    if not text or frame.height == 0:
         return
-    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)  # one pass, every column
+    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)
     for column, size in zip(text, longest, strict=True):
         if size is None or size <= CELL_LIMIT:
             continue
@@ -265,6 +282,18 @@ def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
             )
     if problems:
         raise SchemaError(f"{path}: cells too large to be values", problems)
+
+
+def _check_file(path: Path) -> None:
+    """A missing file, a folder or an empty file: a SchemaError naming it."""
+    if not path.exists():
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")], n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _fail(path, f"file not found{hint}", "missing_file")
+    if path.is_dir():
+        raise _fail(path, "is a folder, not a data file", "missing_file")
+    if path.stat().st_size == 0:
+        raise _fail(path, "is empty (0 bytes): expected a header row and data rows", "empty")
 
 
 def read_table(
@@ -294,14 +323,7 @@ def read_table(
         The file is missing, empty, binary, unreadable or holds an oversized cell.
     """
     path = Path(path)
-    if not path.exists():
-        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")], n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise _fail(path, f"file not found{hint}", "missing_file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a data file", "missing_file")
-    if path.stat().st_size == 0:
-        raise _fail(path, "is empty (0 bytes): expected a header row and data rows", "empty")
+    _check_file(path)
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         frame = _read_excel(path, sheet)
@@ -349,7 +371,213 @@ def sql_tables(path: Path | str) -> list[str]:
             with sqlite_readonly(path) as connection:
                 listing = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
                 return sorted(row[0] for row in connection.execute(listing))
+        duckdb_module(path)  # a clear error when the sql extra is missing
         with duckdb_readonly(path) as connection:
             return sorted(row[0] for row in connection.execute("SHOW TABLES").fetchall())
     except Exception:  # any unreadable database simply has no tables to offer
         return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming: the same file read in batches (bulk scoring of files larger than memory)
+
+BATCH_ROWS = 500_000
+_CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")  # the only bytes cp1252 cannot decode
+
+
+@dataclass(frozen=True)
+class Batches:
+    """A source read batch by batch: its column names (as ``read_table`` names them), the
+    batches (polars frames; CSV cells as text), and the row count when known up front."""
+
+    columns: list[str]
+    batches: Iterator[pl.DataFrame]
+    total: int | None
+
+
+def _stream_encoding(path: Path, head: bytes, encoding: str | None) -> str:
+    """The encoding ``read_table`` would decode the whole file with, found in one pass."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise _fail(path, f"cannot be read as {encoding}: {exc}", "encoding") from None
+        return encoding
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    holes = False
+    utf8 = True
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            holes = holes or any(bytes([b]) in chunk for b in _CP1252_HOLES)
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+            if not utf8 and holes:
+                break
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return "latin-1" if holes else "cp1252"
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """Header names as polars names them: a repeated name gets ``_duplicated_<n>``."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            out.append(f"{name}_duplicated_{seen[name]}")
+            seen[name] += 1
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def _csv_batches(
+    path: Path, delimiter: str | None, encoding: str | None, batch_rows: int
+) -> Batches:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    _check_is_text(path, head)
+    chosen_encoding = _stream_encoding(path, head, encoding)
+    size = 1 << 16
+    while True:  # the whole header line, however wide the file
+        text = head.decode(chosen_encoding, errors="ignore").lstrip("\ufeff")
+        if "\n" in text or len(head) < size:
+            break
+        size *= 4
+        with path.open("rb") as handle:
+            head = handle.read(size)
+    if not text.strip():
+        raise _fail(path, "holds only blank space, no header and no rows", "empty")
+    chosen = delimiter or (
+        "\t" if path.suffix.lower() in {".tsv", ".tab"} else sniff_delimiter(text)
+    )
+    header = next(csv.reader(io.StringIO(text), delimiter=chosen), [])
+    if delimiter and len(header) == 1:
+        _check_wrong_delimiter(path, header[0], delimiter)
+    names = _dedupe(header)
+    try:
+        reader = pacsv.open_csv(
+            str(path),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=1,
+                block_size=max(1 << 16, min(batch_rows * 256, 1 << 28)),
+                # pyarrow decodes "utf8" natively; any other name goes through Python codecs
+                encoding="utf8" if chosen_encoding == "utf-8" else chosen_encoding,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=chosen, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as exc:
+        raise _unreadable(path, chosen, exc) from None
+
+    def batches() -> Iterator[pl.DataFrame]:
+        pending: list[pl.DataFrame] = []
+        size = 0
+        try:
+            for record in reader:
+                frame = pl.from_arrow(pa.Table.from_batches([record]))
+                assert isinstance(frame, pl.DataFrame)
+                frame.columns = names  # polars renames a blank name; read_table keeps it
+                pending.append(frame)
+                size += frame.height
+                while size >= batch_rows:  # batches of exactly batch_rows rows, then the rest
+                    whole = pl.concat(pending, rechunk=False)
+                    out, rest = whole.head(batch_rows), whole.slice(batch_rows)
+                    _check_cell_sizes(path, out)
+                    yield out
+                    pending, size = [rest], rest.height
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _unreadable(path, chosen, exc) from None
+        if size:
+            out = pl.concat(pending, rechunk=False)
+            _check_cell_sizes(path, out)
+            yield out
+
+    return Batches(names, batches(), None)
+
+
+def _unreadable(path: Path, delimiter: str, exc: Exception) -> SchemaError:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _fail(
+        path,
+        f"is not a readable {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}"
+        f"-delimited file: {reason}",
+        "unreadable",
+    )
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Batches:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(str(path))
+        schema = handle.schema_arrow
+    except Exception as exc:  # pyarrow raises several unrelated error types
+        raise _fail(path, f"is not a readable Parquet file: {exc}", "unreadable") from None
+    # text stays dictionary-encoded: categories are normalised once per distinct value
+    text = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_string_view(f.type)
+    ]
+    if text:
+        handle = pq.ParquetFile(str(path), read_dictionary=text)
+
+    def batches() -> Iterator[pl.DataFrame]:
+        try:
+            for batch in handle.iter_batches(batch_size=batch_rows):
+                frame = pl.from_arrow(pa.Table.from_batches([batch]))
+                assert isinstance(frame, pl.DataFrame)
+                yield frame
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _fail(path, f"is not a readable Parquet file: {exc}", "unreadable") from None
+
+    return Batches(list(schema.names), batches(), handle.metadata.num_rows)
+
+
+def read_batches(
+    path: Path | str,
+    *,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Batches:
+    """Read a source in batches of about ``batch_rows`` rows (bounded memory).
+
+    CSV/TSV is decoded, split and named exactly as ``read_table`` does it (same encoding and
+    delimiter rules, same names for repeated header cells, every cell as text), so the
+    concatenated batches equal ``read_table``'s frame; Parquet streams its row groups; other
+    formats are read whole as one batch. Errors are ``read_table``'s.
+    """
+    path = Path(path)
+    _check_file(path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return _parquet_batches(path, batch_rows)
+    if suffix in TEXT_SUFFIXES:
+        return _csv_batches(path, delimiter, encoding, batch_rows)
+    frame = read_table(path, sheet=sheet, delimiter=delimiter, encoding=encoding)
+    return Batches(frame.columns, iter([frame]), frame.height)

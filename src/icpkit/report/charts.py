@@ -1,4 +1,4 @@
-"""The report's charts: Altair specifications rendered offline to SVG by vl-convert.
+"""The report's charts, drawn straight to SVG by :mod:`icpkit.report.svg` (no plotting library).
 
 Chart data come only from stored results: the single-trait profiles (share of each level among the
 best customers and among the rest), the tiers (counts and success rates) and the backtest's gains
@@ -12,61 +12,20 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import altair as alt
-
 from icpkit.errors import IcpError
 from icpkit.profile import IcpProfile, ValidationSection
 from icpkit.report import formatting as fmt
+from icpkit.report.svg import ACCENT, NEUTRAL, Bar, column_bars, gains_line, grouped_bars
 from icpkit.report.tables_view import backtest_win_rates
 from icpkit.report.view import Chart
 from icpkit.rules import Condition, parse_condition
 
-ACCENT = "#1f5f8b"
-NEUTRAL = "#b9c0c8"
-INK = "#2b2f33"
-FONT = "Helvetica, Arial, DejaVu Sans, sans-serif"
 WIDTH, HEIGHT = 250, 112  # plot area in px; the SVG adds axes and legend around it
 TOP_LEVELS = 6  # a small chart stays readable with at most this many bars per group
 BEST, REST = "best customers", "all other customers"
 SIZE_ATTRIBUTES = ("employees", "annual_revenue")
 GEO_ATTRIBUTES = ("country", "region")
 _INTERVAL = re.compile(r"\[\s*(-?[\d.e+]+|-inf)\s*,\s*(-?[\d.e+]+|inf)\s*\)")
-
-
-def to_svg(chart: alt.TopLevelMixin, key: str) -> str:
-    """Render a chart to SVG offline; element ids are prefixed so many charts share one page."""
-    import vl_convert
-
-    svg = vl_convert.vegalite_to_svg(chart.to_dict())
-    svg = re.sub(r'id="([^"]+)"', rf'id="{key}-\1"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{key}-\1)", svg)
-    svg = re.sub(r'href="#([^"]+)"', rf'href="#{key}-\1"', svg)
-    return re.sub(r"<svg ", f'<svg role="img" aria-label="{key} chart" ', svg, count=1)
-
-
-def _styled(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (
-        chart.configure(font=FONT, background="white")
-        .configure_view(stroke=None)
-        .configure_axis(
-            labelFontSize=11,
-            titleFontSize=11,
-            labelColor=INK,
-            titleColor=INK,
-            gridColor="#e6e8eb",
-            domainColor="#8a9199",
-            tickColor="#8a9199",
-            titleFontWeight="normal",
-        )
-        .configure_legend(
-            labelFontSize=11,
-            titleFontSize=11,
-            orient="top",
-            title=None,
-            symbolSize=80,
-            labelColor=INK,
-        )
-    )
 
 
 def trait_shares(profile: IcpProfile, attribute: str) -> list[dict[str, Any]]:
@@ -106,39 +65,22 @@ def trait_shares(profile: IcpProfile, attribute: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _long(rows: Sequence[Mapping[str, Any]], label: str = "level") -> list[dict[str, Any]]:
-    return [
-        {label: r[label], "group": g, "share": r[k], "order": i}
-        for i, r in enumerate(rows)
-        for g, k in ((BEST, "best"), (REST, "rest"))
-    ]
-
-
 def best_vs_rest(
     rows: Sequence[Mapping[str, Any]], y_title: str, key: str, title: str, caption: str
 ) -> Chart:
     """Horizontal bars: each level's share among the best customers next to the rest."""
-    data = alt.Data(values=_long(rows))
-    chart = (
-        alt.Chart(data)
-        .mark_bar(height={"band": 0.8})
-        .encode(
-            y=alt.Y(
-                "level:N",
-                title=y_title,
-                sort=alt.EncodingSortField("order"),
-                axis=alt.Axis(labelLimit=120),
-            ),
-            x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%", tickCount=4)),
-            color=alt.Color(
-                "group:N", scale=alt.Scale(domain=[BEST, REST], range=[ACCENT, NEUTRAL])
-            ),
-            yOffset=alt.YOffset("group:N", sort=[BEST, REST]),
-            tooltip=["level:N", "group:N", alt.Tooltip("share:Q", format=".0%")],
-        )
-        .properties(width=WIDTH, height=max(HEIGHT, 16 * len(rows)))
+    svg = grouped_bars(
+        [str(r["level"]) for r in rows],
+        [
+            (BEST, ACCENT, [float(r["best"]) for r in rows]),
+            (REST, NEUTRAL, [float(r["rest"]) for r in rows]),
+        ],
+        x_title="share of customers",
+        y_title=y_title,
+        key=key,
+        width=WIDTH,
     )
-    return Chart(key, title, caption, to_svg(_styled(chart), key))
+    return Chart(key, title, caption, svg)
 
 
 def industry_chart(profile: IcpProfile) -> Chart | None:
@@ -188,7 +130,7 @@ def geography_chart(profile: IcpProfile) -> Chart | None:
 
 
 def tier_chart(profile: IcpProfile) -> Chart | None:
-    """Value by tier: the out-of-time win rate of each tier with its interval when a backtest
+    """Value by tier: the held-out win rate of each tier with its interval when a backtest
     exists, else the success rate on the build data (labelled as such: it is optimistic)."""
     backtest = backtest_win_rates(profile.validation)
     if backtest:
@@ -230,26 +172,18 @@ def tier_chart(profile: IcpProfile) -> Chart | None:
             "Success rate in each tier on the data the ICP was built from (in-sample: optimistic)."
         )
         title = fmt.header("success_rate")
-    return Chart(
-        "tiers", "Value by tier", caption, to_svg(_styled(_rate_bars(values, title)), "tiers")
-    )
-
-
-def _rate_bars(values: list[dict[str, Any]], title: str) -> alt.TopLevelMixin:
-    base = alt.Chart(alt.Data(values=values)).encode(
-        x=alt.X(
-            "tier:N",
-            title="tier",
-            sort=[str(v["tier"]) for v in values],
-            axis=alt.Axis(labelAngle=0),
-        ),
-        y=alt.Y("rate:Q", title=title, axis=alt.Axis(format="%", tickCount=4)),
-    )
-    layers = [base.mark_bar(color=ACCENT, width={"band": 0.6})]
-    if any(v["low"] is not None for v in values):
-        layers.append(base.mark_rule(color=INK).encode(y="low:Q", y2="high:Q"))
-    layers.append(base.mark_text(dy=-6, dx=14, fontSize=11, color=INK).encode(text="label:N"))
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    bars = [
+        Bar(
+            str(v["tier"]),
+            float(v["rate"] or 0.0),
+            None if v["low"] is None else float(v["low"]),
+            None if v["high"] is None else float(v["high"]),
+            str(v["label"]),
+        )
+        for v in values
+    ]
+    svg = column_bars(bars, x_title="tier", y_title=title, key="tiers", width=WIDTH)
+    return Chart("tiers", "Value by tier", caption, svg)
 
 
 def gains_chart(validation: ValidationSection | None) -> Chart | None:
@@ -262,25 +196,19 @@ def gains_chart(validation: ValidationSection | None) -> Chart | None:
     if not points:
         return None
     values = [{"x": 0.0, "y": 0.0}] + [{"x": float(x), "y": float(y)} for x, y in points]
-    diagonal = (
-        alt.Chart(alt.Data(values=[{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]))
-        .mark_line(color=NEUTRAL, strokeDash=[4, 3])
-        .encode(x="x:Q", y="y:Q")
+    svg = gains_line(
+        [(v["x"], v["y"]) for v in values],
+        x_title="deals, highest fit score first",
+        y_title="share of wins captured",
+        key="gains",
+        width=WIDTH + 60,
+        height=HEIGHT + 40,
     )
-    line = (
-        alt.Chart(alt.Data(values=values))
-        .mark_line(color=ACCENT, point=True)
-        .encode(
-            x=alt.X("x:Q", title="deals, highest fit score first", axis=alt.Axis(format="%")),
-            y=alt.Y("y:Q", title="share of wins captured", axis=alt.Axis(format="%")),
-        )
-    )
-    chart = (diagonal + line).properties(width=WIDTH + 60, height=HEIGHT + 40)
     caption = (
         "Cumulative gains on deals after the cut: the dashed line is what a random "
         "ordering would capture."
     )
-    return Chart("gains", "Gains of the fit score", caption, to_svg(_styled(chart), "gains"))
+    return Chart("gains", "Gains of the fit score", caption, svg)
 
 
 def onepager_charts(profile: IcpProfile) -> list[Chart]:

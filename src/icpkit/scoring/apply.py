@@ -34,6 +34,8 @@ OUTPUT_COLUMNS = (
     "criteria_met",
     "disqualifiers_hit",
 )
+# A scored file also carries every point: base_score + Σ points_<attribute> = fit_score, exactly.
+FILE_OUTPUTS = (*OUTPUT_COLUMNS, "points")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,28 @@ class ScoringPlan:
         ]
         return tuple(dict.fromkeys([*self.card.columns, *rule_cols]))
 
+    def points_groups(self) -> dict[str, list[int]]:
+        """``points_<attribute>`` column name → the scorecard features it adds up.
+
+        Attribute features group by their column (every tag of ``tech_stack`` adds into
+        ``points_tech_stack``); rule features are ``points_criterion_<n>``,
+        ``points_disqualifier_<n>`` or ``points_rule_<n>`` in scorecard order.
+        """
+        groups: dict[str, list[int]] = {}
+        counts: dict[str, int] = {}
+        for j, f in enumerate(self.card.features):
+            if f.kind == "rule":
+                role = f.role if f.role in ("criterion", "disqualifier") else "rule"
+                counts[role] = counts.get(role, 0) + 1
+                name = f"points_{role}_{counts[role]}"
+            else:
+                name = f"points_{f.column}"
+            groups.setdefault(name, []).append(j)
+        return groups
+
+    def points_columns(self) -> list[str]:
+        return list(self.points_groups())
+
     def check_columns(self, present: list[str], origin: str = "input") -> None:
         missing = [c for c in self.columns if c not in set(present)]
         if missing:
@@ -127,7 +151,7 @@ class ScoringPlan:
         the rule masks or the reasons.
         """
         reasons = reasons and "reasons" in outputs
-        if reasons:
+        if reasons or "points" in outputs:
             codes, points = self.card.codes_and_points(batch)
             scores = self.card.scores(points)
         else:
@@ -150,7 +174,14 @@ class ScoringPlan:
                 if reasons
                 else pa.nulls(batch.num_rows, pa.string())
             )
-        return pa.table({name: columns[name] for name in outputs})
+        if "points" in outputs:
+            columns["base_score"] = pa.array(np.full(batch.num_rows, self.card.base, np.int16))
+            for name, members in self.points_groups().items():
+                columns[name] = pa.array(points[:, members].sum(axis=1, dtype=np.int16))
+        names = [n for n in OUTPUT_COLUMNS if n in outputs]
+        if "points" in outputs:
+            names += ["base_score", *self.points_columns()]
+        return pa.table({name: columns[name] for name in names})
 
 
 def _rule_lists(masks: np.ndarray, rules: tuple[str, ...]) -> pa.Array:

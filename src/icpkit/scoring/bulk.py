@@ -1,22 +1,23 @@
 """Bulk scoring of account files of any size: CSV, Parquet or Excel in; CSV or Parquet out.
 
-Parquet and CSV are read in batches (bounded memory, so a file larger than RAM streams through),
-text attributes of Parquet files stay dictionary-encoded end to end, and the output is written to
-a temporary name in the target folder and renamed at the end, so a failed run leaves nothing
-half-written. CSV output is neutralised against formula injection: a text cell starting with
-``= + - @`` or a tab / carriage return gets a leading apostrophe, unless it is a plain number.
+Files are read by the data layer (``read_batches``: the same decoding, delimiter and header rules as
+every workspace source) in batches of bounded size, and the columns the profile reads are typed by
+the same normaliser as the accounts source (``ProspectColumns``), so a file scored here and the same
+rows scored through the Python API get identical scores. The input's own columns are written back
+untouched, with their own headers, and icpkit's columns are appended: the file can go back into the
+CRM it came from.
 
-Input columns must carry the profile's attribute names; a missing attribute column is a
-``SchemaError`` that names every one (scoring it as silently missing would hide a mapping mistake).
+The output is written to a temporary name beside the target and renamed at the end, so a failed run
+leaves nothing half-written; a temporary file stranded by a killed run is removed by the next run
+into the same folder. CSV output is neutralised against formula injection: a text cell starting
+with ``= + - @`` or a tab / carriage return gets a leading apostrophe, unless it is a plain number.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any
@@ -28,9 +29,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from icpkit.atomic import atomic_path
-from icpkit.errors import ConfigError, SchemaError
+from icpkit.config import SourceConfig
+from icpkit.data.prospects import Kind, ProspectColumns
+from icpkit.data.readers import read_batches
+from icpkit.errors import ConfigError
 from icpkit.rules import parse_segment
-from icpkit.scoring.apply import OUTPUT_COLUMNS, ScoringPlan
+from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
 
 if TYPE_CHECKING:
     from icpkit.profile import IcpProfile
@@ -39,34 +43,34 @@ Progress = Callable[[int, int | None], None]
 INPUTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
 OUTPUTS = (".csv", ".parquet")
 BATCH_ROWS = 500_000
+MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
+MAP_HINT = (
+    "If INPUT is an export in the format of the workspace's accounts source (its own column "
+    "names), score it with --map (Python: score_accounts(..., workspace=ws)); otherwise rename "
+    "the columns to the profile's attribute names."
+)
 _DANGER = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_TAG_SPLIT = r"\s*[,;|]\s*"
-_NULLS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "NaN", "nan"]
 
 
-@dataclass(frozen=True)
-class _Columns:
-    """What the plan needs to know about input columns: numeric attributes and tag columns."""
-
-    numeric: frozenset[str]
-    tags: frozenset[str]
-
-    @classmethod
-    def of(cls, plan: ScoringPlan) -> _Columns:
-        numeric = {f.column for f in plan.card.features if f.kind == "numeric"}
-        tags = {f.column for f in plan.card.features if f.kind == "tag"}
-        for rule in (
-            *plan.criteria,
-            *plan.disqualifiers,
-            *(f.rule for f in plan.card.features if f.kind == "rule"),
-        ):
-            for c in parse_segment(rule):
-                if c.op == "contains":
-                    tags.add(c.attr)
-                elif c.op == "range":
-                    numeric.add(c.attr)
-        return cls(frozenset(numeric), frozenset(tags))
+def needed_kinds(plan: ScoringPlan) -> dict[str, Kind]:
+    """Every column the plan reads, with the kind of value it reads there."""
+    kinds: dict[str, Kind] = {}
+    for f in plan.card.features:
+        if f.kind != "rule":
+            kinds[f.column] = "tag" if f.kind == "tag" else f.kind
+    rules = (*plan.criteria, *plan.disqualifiers, *(f.rule for f in plan.card.features if f.rule))
+    for rule in rules:
+        for c in parse_segment(rule):
+            if c.op == "contains":
+                kinds[c.attr] = "tag"
+            elif c.op == "range":
+                kinds[c.attr] = "numeric"
+            elif c.op in ("eq", "in"):
+                kinds.setdefault(c.attr, "categorical")
+            else:
+                kinds.setdefault(c.attr, "any")
+    return kinds
 
 
 def score_file(
@@ -77,10 +81,13 @@ def score_file(
     *,
     reasons: bool = True,
     keep: list[str] | None = None,
-    outputs: tuple[str, ...] = OUTPUT_COLUMNS,
+    outputs: tuple[str, ...] = FILE_OUTPUTS,
     batch_rows: int = BATCH_ROWS,
+    source: SourceConfig | None = None,
+    preset: str | None = None,
+    max_columns: int = MAX_COLUMNS,
 ) -> int:
-    """Score every row of an accounts file and write it with the score columns added.
+    """Score every row of an accounts file and write it with the score columns appended.
 
     Parameters
     ----------
@@ -95,69 +102,108 @@ def score_file(
     reasons : bool, default True
         Build the ``reasons`` text; False leaves it empty and scores faster.
     keep : list of str, optional
-        Input columns to copy to the output (default: all).
+        Input columns to copy to the output, by their names in the file (default: all).
     outputs : tuple of str
-        Score columns to write (default: all of ``OUTPUT_COLUMNS``).
+        Score columns to write (default: ``FILE_OUTPUTS``, i.e. every ``OUTPUT_COLUMNS`` plus
+        ``points``: ``base_score`` and one ``points_<attribute>`` column per scorecard attribute).
+    source, preset : optional
+        The accounts source's mapping (``score --map``): columns are found under the export's
+        own names and read with its delimiter, encoding and date format.
+    max_columns : int
+        A file with more columns is refused before any row is read (time and memory grow
+        linearly with the number of columns; the limit keeps a broken export from running for
+        minutes).
 
     Returns
     -------
     int
         Number of rows scored.
     """
-    source, target = Path(input_path), Path(output_path)
+    path, target = Path(input_path), Path(output_path)
     if target.suffix.lower() not in OUTPUTS:
         raise ConfigError(f"{target}: output must be one of {OUTPUTS}; got {target.suffix!r}")
-    if not source.exists():
-        raise ConfigError(f"{source}: no such input file")
     plan = ScoringPlan.from_profile(profile)
-    unknown = [c for c in outputs if c not in OUTPUT_COLUMNS]
+    unknown = [c for c in outputs if c not in FILE_OUTPUTS]
     if unknown:
-        raise ConfigError(f"unknown output columns {unknown} (expected some of {OUTPUT_COLUMNS})")
-    reasons = reasons and "reasons" in outputs
-    batches, total = _read(source, plan, batch_rows)
+        raise ConfigError(f"unknown output columns {unknown} (expected some of {FILE_OUTPUTS})")
+    read = read_batches(
+        path,
+        sheet=source.sheet if source else None,
+        delimiter=source.delimiter if source else None,
+        encoding=source.encoding if source else None,
+        batch_rows=batch_rows,
+    )
+    if len(read.columns) > max_columns:
+        raise ConfigError(
+            f"{path}: {len(read.columns):,} columns, more than the limit of {max_columns:,}; "
+            "if the file really is that wide, raise the limit (score --max-columns N)"
+        )
+    columns = ProspectColumns.resolve(
+        read.columns,
+        needed_kinds(plan),
+        source=source,
+        preset=preset,
+        file=str(path),
+        hint="" if source is not None else MAP_HINT,
+    )
+    generated, present = _generated(plan), set(read.columns)  # sets: linear in the width
+    names = keep if keep is not None else [c for c in read.columns if c not in generated]
+    absent = [c for c in names if c not in present]
+    if absent:
+        raise ConfigError(f"{path}: columns to keep {absent} are not in the input")
+    typed = _typed_batches(read.batches, columns)
     done = 0
+    suffix = target.suffix.lower()
     with atomic_path(target) as tmp:
         writer: Any = None
         try:
-            for batch in prefetched(batches):
-                out = _scored(plan, batch, reasons, keep, outputs, str(source))
-                if target.suffix.lower() == ".csv":
+            for raw, frame in prefetched(typed):
+                scored = plan.score_table(frame, reasons=reasons, outputs=outputs)
+                out = _joined(raw.select(names).to_arrow(), scored)
+                if suffix == ".csv":
                     out = csv_safe(out)
-                writer = writer or _writer(tmp, target.suffix.lower(), out.schema)
+                if writer is None:
+                    writer, schema = _writer(tmp, suffix, out.schema), out.schema
+                elif out.schema != schema:
+                    out = out.cast(schema)
                 writer.write_table(out) if hasattr(writer, "write_table") else writer.write(out)
                 done += out.num_rows
                 if progress is not None:
-                    progress(done, total)
+                    progress(done, read.total)
             if writer is None:  # an empty input still gets a header
-                writer = _writer(tmp, target.suffix.lower(), _empty_schema(keep, outputs))
+                writer = _writer(tmp, suffix, _empty_schema(names, plan, outputs))
         finally:
             if writer is not None:
                 writer.close()
     return done
 
 
-def _scored(
-    plan: ScoringPlan,
-    batch: pa.Table,
-    reasons: bool,
-    keep: list[str] | None,
-    outputs: tuple[str, ...],
-    origin: str,
-) -> pa.Table:
-    plan.check_columns(batch.column_names, origin)
-    out = plan.score_table(batch.select(list(plan.columns)), reasons=reasons, outputs=outputs)
-    names = keep if keep is not None else [c for c in batch.column_names if c not in OUTPUT_COLUMNS]
-    missing = [c for c in names if c not in batch.column_names]
-    if missing:
-        raise SchemaError(f"{origin}: columns to keep {missing} are not in the input")
-    columns = [batch.column(c) for c in names] + list(out.columns)
-    return pa.table(columns, names=[*names, *out.column_names])
+def _generated(plan: ScoringPlan) -> set[str]:
+    """Names of the columns scoring writes (an input column of that name is replaced)."""
+    return {*OUTPUT_COLUMNS, "base_score", *plan.points_columns()}
 
 
-def _empty_schema(keep: list[str] | None, outputs: tuple[str, ...]) -> pa.Schema:
-    fields = [pa.field(c, pa.string()) for c in (keep or [])]
-    fields += [pa.field(c, pa.string()) for c in outputs]
-    return pa.schema(fields)
+def _typed_batches(
+    batches: Iterator[pl.DataFrame], columns: ProspectColumns
+) -> Iterator[tuple[pl.DataFrame, pa.Table]]:
+    """(raw batch, its needed columns typed); typing runs on the reading thread."""
+    row = 1
+    for batch in batches:
+        yield batch, columns.normalise_arrow(batch, first_row=row)
+        row += batch.height
+
+
+def _joined(raw: pa.Table, scored: pa.Table) -> pa.Table:
+    return pa.table(
+        [*raw.columns, *scored.columns], names=[*raw.column_names, *scored.column_names]
+    )
+
+
+def _empty_schema(names: list[str], plan: ScoringPlan, outputs: tuple[str, ...]) -> pa.Schema:
+    score_names = [c for c in OUTPUT_COLUMNS if c in outputs]
+    if "points" in outputs:
+        score_names += ["base_score", *plan.points_columns()]
+    return pa.schema([pa.field(c, pa.string()) for c in [*names, *score_names]])
 
 
 def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
@@ -166,11 +212,7 @@ def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
     return pq.ParquetWriter(str(tmp), schema)
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-
-def prefetched(batches: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
+def prefetched(batches: Iterator[Any], depth: int = 1) -> Iterator[Any]:
     """Read the next batch on a thread while the current one is scored (bounded: ``depth``)."""
     queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
     stop = threading.Event()
@@ -202,126 +244,20 @@ def prefetched(batches: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table
                 queue.get(timeout=0.05)
 
 
-def _read(
-    source: Path, plan: ScoringPlan, batch_rows: int
-) -> tuple[Iterator[pa.Table], int | None]:
-    suffix = source.suffix.lower()
-    cols = _Columns.of(plan)
-    if suffix in (".parquet", ".pq"):
-        return _parquet_batches(source, plan, batch_rows)
-    if suffix in (".csv", ".tsv", ".txt"):
-        return _csv_batches(source, cols, batch_rows), None
-    if suffix in (".xlsx", ".xls"):
-        frame = pl.read_excel(source)
-        return iter([_typed(frame.to_arrow(), cols, str(source))]), frame.height
-    raise ConfigError(f"{source}: input must be one of {INPUTS}; got {suffix!r}")
-
-
-def _parquet_batches(
-    source: Path, plan: ScoringPlan, batch_rows: int
-) -> tuple[Iterator[pa.Table], int]:
-    try:
-        schema = pq.read_schema(str(source))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise SchemaError(f"{source}: not a readable Parquet file: {exc}") from None
-    plan.check_columns(schema.names, str(source))
-    # text attributes stay dictionary-encoded: scoring maps the small dictionary, not every row
-    text = [
-        f.name
-        for f in schema
-        if f.name in plan.columns
-        and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-    ]
-    handle = pq.ParquetFile(str(source), read_dictionary=text)
-    groups = [handle.metadata.row_group(i).num_rows for i in range(handle.num_row_groups)]
-
-    def batches() -> Iterator[pa.Table]:
-        if groups and max(groups) <= 4 * batch_rows:
-            # whole row groups decode their columns in parallel; still bounded by the group size
-            for i in range(len(groups)):
-                yield handle.read_row_group(i, use_threads=True)
-            return
-        for batch in handle.iter_batches(batch_size=batch_rows):
-            yield pa.Table.from_batches([batch])
-
-    return batches(), handle.metadata.num_rows
-
-
-def _csv_batches(source: Path, cols: _Columns, batch_rows: int) -> Iterator[pa.Table]:
-    header = _csv_header(source)
-    delimiter = "\t" if source.suffix.lower() == ".tsv" else _sniff(source)
-    types = {c: (pa.float64() if c in cols.numeric else pa.string()) for c in header}
-    try:
-        reader = pacsv.open_csv(
-            str(source),
-            read_options=pacsv.ReadOptions(block_size=max(1 << 16, batch_rows * 128)),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, null_values=_NULLS, strings_can_be_null=True
-            ),
-        )
-        for batch in reader:
-            yield _typed(pa.Table.from_batches([batch]), cols, str(source))
-    except pa.ArrowInvalid as exc:
-        raise SchemaError(
-            f"{source}: cannot read as CSV with numeric attributes {sorted(cols.numeric)}: {exc}"
-        ) from None
-
-
-def _csv_header(source: Path) -> list[str]:
-    with source.open(newline="", encoding="utf-8-sig") as handle:
-        delimiter = "\t" if source.suffix.lower() == ".tsv" else _sniff(source)
-        row = next(csv.reader(handle, delimiter=delimiter), None)
-    if not row:
-        raise SchemaError(f"{source}: empty file (expected a header row)")
-    return row
-
-
-def _sniff(source: Path) -> str:
-    with source.open(newline="", encoding="utf-8-sig") as handle:
-        sample = handle.read(64_000)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def _typed(table: pa.Table, cols: _Columns, origin: str) -> pa.Table:
-    """Numeric attributes as floats and tag columns as lists (split on , ; |)."""
-    for name in table.column_names:
-        array = table.column(name)
-        if name in cols.tags and not pa.types.is_list(array.type):
-            split = pc.split_pattern_regex(
-                pc.utf8_trim_whitespace(array.cast(pa.string())), _TAG_SPLIT
-            )
-            table = table.set_column(table.schema.get_field_index(name), name, split)
-        elif name in cols.numeric and not (
-            pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
-        ):
-            try:
-                cast = pc.cast(array, pa.float64())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                raise SchemaError(
-                    f"{origin}, column {name}: expected numbers; found {array.type} values"
-                ) from None
-            table = table.set_column(table.schema.get_field_index(name), name, cast)
-    return table
-
-
 # ---------------------------------------------------------------------------------------------
 # CSV safety
 
 
 def csv_safe(table: pa.Table) -> pa.Table:
-    """Text cells made inert for spreadsheets; dictionaries decoded and lists joined for CSV."""
-    for i, name in enumerate(table.column_names):
-        column = table.column(i)
+    """Text cells made inert for spreadsheets; dictionaries decoded and lists joined for CSV.
+
+    The table is rebuilt once (replacing columns one by one would copy the column list per
+    column: quadratic in the width of the file)."""
+    columns = []
+    for column in table.columns:
         chunks = [_safe_chunk(chunk) for chunk in column.chunks]
-        if chunks and chunks[0].type != column.type:
-            table = table.set_column(i, name, pa.chunked_array(chunks, chunks[0].type))
-        elif chunks:
-            table = table.set_column(i, name, pa.chunked_array(chunks, column.type))
-    return table
+        columns.append(pa.chunked_array(chunks, chunks[0].type) if chunks else column)
+    return pa.table(columns, names=table.column_names)
 
 
 def _safe_chunk(chunk: pa.Array) -> pa.Array:
@@ -330,13 +266,52 @@ def _safe_chunk(chunk: pa.Array) -> pa.Array:
         return pa.DictionaryArray.from_arrays(chunk.indices, words).dictionary_decode()
     if pa.types.is_list(chunk.type) or pa.types.is_large_list(chunk.type):
         return _safe_chunk(pc.binary_join(chunk.cast(pa.list_(pa.string())), ";"))
-    if pa.types.is_large_string(chunk.type) or pa.types.is_string_view(chunk.type):
-        chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
-    if not pa.types.is_string(chunk.type):
+    if pa.types.is_string_view(chunk.type):
+        chunk = chunk.cast(pa.large_string())
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         return chunk
-    danger = pc.and_(
-        pc.match_substring_regex(chunk, _DANGER),
-        pc.invert(pc.match_substring_regex(chunk, _NUMBER)),
-    )
+    starts = pc.match_substring_regex(chunk, _DANGER)
+    if not pc.any(starts).as_py():  # the common case: one kernel per column, nothing copied
+        return chunk
+    chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
+    danger = pc.and_(starts, pc.invert(pc.match_substring_regex(chunk, _NUMBER)))
     quoted = pc.binary_join_element_wise(pa.scalar("'"), chunk, "")
     return pc.if_else(pc.fill_null(danger, False), quoted, chunk)
+
+
+# ---------------------------------------------------------------------------------------------
+# In memory: the same typing and scoring for a frame (the Python API)
+
+
+def score_rows(
+    profile: IcpProfile,
+    frame: pl.DataFrame,
+    *,
+    reasons: bool = True,
+    outputs: tuple[str, ...] = FILE_OUTPUTS,
+    source: SourceConfig | None = None,
+    preset: str | None = None,
+    origin: str = "input",
+) -> pl.DataFrame:
+    """A frame's rows scored exactly as ``score_file`` scores the same rows from a file.
+
+    The frame's own columns come back untouched; the score columns (and, by default,
+    ``base_score`` and ``points_<attribute>``) are appended, replacing columns of those names.
+    """
+    plan = ScoringPlan.from_profile(profile)
+    columns = ProspectColumns.resolve(
+        list(frame.columns),
+        needed_kinds(plan),
+        source=source,
+        preset=preset,
+        file=origin,
+        hint="" if source is not None else MAP_HINT,
+    )
+    typed = columns.normalise_arrow(frame)
+    scored = pl.from_arrow(plan.score_table(typed, reasons=reasons, outputs=outputs))
+    assert isinstance(scored, pl.DataFrame)
+    text = [c for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit") if c in scored]
+    scored = scored.with_columns(pl.col(text).cast(pl.Utf8))
+    generated = _generated(plan)
+    kept = frame.drop([c for c in frame.columns if c in generated])
+    return kept.hstack(scored)

@@ -1,7 +1,9 @@
 """Reasons a sales rep can read, and the full points breakdown of one account.
 
-The points of a row are its reasons: "+18 industry = 'Software'" is the bin the account fell in and
-the points that bin is worth. For millions of rows the reason text is built once per distinct
+The points of a row are its reasons: "Software company (+18)" is the bin the account fell in, in
+the plain words of the one-pager, and the points that bin is worth. A reason never starts with
+``+``, ``-``, ``=`` or ``@``, so a spreadsheet never reads it as a formula and the CSV guard leaves
+it alone. For millions of rows the reason text is built once per distinct
 reason (a table of bin texts) and rows are assembled by Arrow kernels, never by a Python loop.
 """
 
@@ -16,6 +18,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from icpkit.rules import Condition, describe_condition, parse_segment
+from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import PARALLEL_ROWS, Scorecard, scoring_pool
 
 MINUS = "\u2212"  # a real minus sign: reads well, and a text cell never starts with '-'
@@ -23,18 +27,51 @@ SEPARATOR = "; "
 TOP = 3
 
 
-def reason_text(points: int, label: str) -> str:
-    """``+18 industry = 'Software'`` / ``−12 employees in [1, 10)``."""
+def reason_text(points: int, words: str) -> str:
+    """``Software company (+18)`` / ``under 10 employees (−12)``."""
     sign = "+" if points >= 0 else MINUS
-    return f"{sign}{abs(points)} {label}"
+    return f"{words} ({sign}{abs(points)})"
+
+
+def _words(cond: Condition) -> str:
+    if cond.attr == "industry" and cond.op == "eq":
+        return f"{cond.value} company"
+    return describe_condition(cond)
+
+
+def bin_words(feature: Feature, code: int) -> str:
+    """The bin ``code`` of a feature in plain words ('Software company', 'uses Salesforce')."""
+    name = feature.column.replace("_", " ")
+    last = feature.n_bins - 1
+    if feature.kind == "rule":
+        words = " and ".join(_words(c) for c in parse_segment(feature.rule))
+        met, unmet = {
+            "criterion": (f"meets ICP criterion: {words}", f"misses ICP criterion: {words}"),
+            "disqualifier": (f"disqualifier: {words}", f"clear of disqualifier: {words}"),
+        }.get(feature.role, (words, f"not: {words}"))
+        return met if code == 1 else unmet
+    if feature.kind == "tag":
+        if feature.tag == "":
+            return f"{name} known" if code == 0 else f"no known {name}"
+        return f"uses {feature.tag}" if code == 1 else f"does not use {feature.tag}"
+    if code == last:
+        return f"no known {name}"
+    if feature.kind == "numeric":
+        if not feature.cuts:
+            return f"{name} known"
+        edges = (-np.inf, *feature.cuts, np.inf)
+        return _words(Condition(feature.column, "range", (edges[code], edges[code + 1])))
+    if code == len(feature.levels):
+        return f"other {name}"
+    return _words(Condition(feature.column, "eq", feature.levels[code]))
 
 
 def reason_table(card: Scorecard) -> tuple[list[str], np.ndarray]:
     """Text of every bin of every feature, and the offset of each feature's first bin."""
     texts = [
-        reason_text(int(p), label)
+        reason_text(int(p), bin_words(f, k))
         for f, pts in zip(card.features, card.points, strict=True)
-        for label, p in zip(f.labels, pts, strict=True)
+        for k, p in enumerate(pts)
     ]
     sizes = [f.n_bins for f in card.features]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -145,6 +182,7 @@ def explanation(
     """Explanation of one row from its bin codes (one per feature)."""
     pts = {f.name: int(p[c]) for f, p, c in zip(card.features, card.points, codes_row, strict=True)}
     bins = {f.name: f.labels[c] for f, c in zip(card.features, codes_row, strict=True)}
+    words = {f.name: bin_words(f, int(c)) for f, c in zip(card.features, codes_row, strict=True)}
     score = card.base + sum(pts.values())
     ranked = sorted(pts, key=lambda name: -pts[name])
     prob = card.probabilities(np.array([score]))[0]
@@ -153,8 +191,8 @@ def explanation(
         base=card.base,
         points=pts,
         bins=bins,
-        reasons_for=[reason_text(pts[n], bins[n]) for n in ranked if pts[n] > 0][:TOP],
-        reasons_against=[reason_text(pts[n], bins[n]) for n in reversed(ranked) if pts[n] < 0][
+        reasons_for=[reason_text(pts[n], words[n]) for n in ranked if pts[n] > 0][:TOP],
+        reasons_against=[reason_text(pts[n], words[n]) for n in reversed(ranked) if pts[n] < 0][
             :TOP
         ],
         criteria_met=met,

@@ -1,6 +1,6 @@
 """`icpkit check` on wide files: time per column must stay flat (linear growth), not grow.
 
-Run: ``uv run --frozen python bench/bench_wide.py [--columns 1000 10000 50000] [--rows 200]``.
+Run: ``uv run --frozen python bench/bench_wide_check.py [--columns 1000 10000 50000] [--rows 200]``.
 Writes an accounts CSV per width (a third integers, a third categories, a third decimals), runs
 ``Workspace.check()`` on each in this process and prints seconds, seconds per 1,000 columns and
 the ratio to the smallest width (the baseline run in the same process). A workspace with the

@@ -1,0 +1,217 @@
+"""Prospects typed like accounts: the one path from any account file or frame to scoring input.
+
+A prospect list, a CRM export scored with ``--map``, a frame handed to the Python API and the
+``--against`` file of ``drift`` all go through ``ProspectColumns``: its columns are matched to the
+attributes a profile (or a training table) needs with the accounts source's own mapping
+(``map_columns``), and each needed column is typed by the accounts normaliser
+(``TableNormaliser``: '51-200' → 125.5, '$12.5M' → 12,500,000, country names → ISO codes, tag
+cells → lists, dates → dates). Only then is it coerced to the kind the consumer needs (a date
+attribute the scorecard bins by year stays a date; a category the scorecard reads as text stays
+text even when a batch happens to hold only digits), so no batch can type a column differently
+from the way the training accounts were typed.
+
+Only the needed columns are touched, so the cost is linear in their number, not in the file's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from icpkit.config import SourceConfig
+from icpkit.data.dates import parse_dates
+from icpkit.data.mapping import PRESETS, ROW, MappedTable, closest_column, map_columns
+from icpkit.data.model import SCHEMA
+from icpkit.data.normalize import clean_text, parse_numbers, split_tags
+from icpkit.data.tables import TableNormaliser
+from icpkit.errors import Problem, SchemaError
+
+Kind = Literal["numeric", "categorical", "tag", "any"]
+ACCOUNTS = SCHEMA["accounts"]
+
+
+def kinds_of_frame(frame: pl.DataFrame) -> dict[str, Kind]:
+    """The kind of every column of a typed (normalised) accounts frame."""
+    out: dict[str, Kind] = {}
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List):
+            out[name] = "tag"
+        elif dtype.is_numeric() or dtype.is_temporal():
+            out[name] = "numeric"
+        elif dtype in (pl.Utf8, pl.Boolean, pl.Categorical):
+            out[name] = "categorical"
+        else:
+            out[name] = "any"
+    return out
+
+
+@dataclass(frozen=True)
+class ProspectColumns:
+    """Where each needed attribute comes from in a prospect table, and the kind it must have."""
+
+    kinds: dict[str, Kind]
+    origin: dict[str, str]  # attribute → column of the file
+    source: SourceConfig
+    scales: dict[str, float]
+    file: str
+    absent: tuple[str, ...] = ()  # canonical columns the mapped file lacks: missing on every row
+
+    @classmethod
+    def resolve(
+        cls,
+        columns: list[str],
+        kinds: dict[str, Kind],
+        *,
+        source: SourceConfig | None = None,
+        preset: str | None = None,
+        file: str = "input",
+        hint: str = "",
+        required: bool = True,
+    ) -> ProspectColumns:
+        """Match ``columns`` (a file's header) to the attributes in ``kinds``.
+
+        ``source``/``preset`` are the accounts source's mapping (``score --map``); without them a
+        column matches an attribute by name, ignoring case, spaces and punctuation
+        ("Annual Revenue" is ``annual_revenue``), as in a source without a mapping. With a
+        mapping, a canonical accounts column the file lacks is missing on every row, as the
+        loader makes it for the workspace's own accounts. Any other needed attribute that no
+        column provides is a SchemaError naming every one, with ``hint`` (what would fix it),
+        unless ``required`` is False (then it is left out).
+        """
+        source_given = source is not None
+        source = source or SourceConfig.model_validate({"path": file})
+        names = pl.DataFrame(schema=dict.fromkeys(columns, pl.Utf8))
+        found = PRESETS.get(preset) if preset else None
+        mapped = map_columns(names, "accounts", source, found, file)
+        origin = {**mapped.extras, **mapped.mapping}
+        for attr in kinds:
+            if attr not in origin and attr in columns:
+                origin[attr] = attr  # icpkit's own name, even when the mapping names another
+        missing = [a for a in kinds if a not in origin]
+        absent = [a for a in missing if a in ACCOUNTS] if source_given else []
+        missing = [a for a in missing if a not in absent]
+        if missing and required:
+            near = {a: closest_column(a, columns) for a in missing}
+            close = "; ".join(f"{a} ~ {c!r}" for a, c in near.items() if c)
+            raise SchemaError(
+                f"{file}: cannot score: the profile needs attribute columns {missing}, which are "
+                f"not in the input (columns found: {columns[:30]}"
+                + (", …" if len(columns) > 30 else "")
+                + ")"
+                + (f"; closest: {close}" if close else "")
+                + (f". {hint}" if hint else "")
+            )
+        kept = {a: k for a, k in kinds.items() if a in origin or a in absent}
+        return cls(
+            kinds=kept,
+            origin={a: origin[a] for a in kept if a in origin},
+            source=source,
+            scales={a: f for a, f in mapped.scales.items() if a in kept},
+            file=file,
+            absent=tuple(absent),
+        )
+
+    def normalise(self, batch: pl.DataFrame, first_row: int = 1) -> pl.DataFrame:
+        """The needed attributes of one batch as a polars frame (see ``normalise_arrow``)."""
+        frame = pl.from_arrow(self.normalise_arrow(batch, first_row))
+        assert isinstance(frame, pl.DataFrame)
+        categorical = [c for c, t in frame.schema.items() if t == pl.Categorical]
+        return frame.with_columns(pl.col(categorical).cast(pl.Utf8)) if categorical else frame
+
+    def normalise_arrow(self, batch: pl.DataFrame, first_row: int = 1) -> pa.Table:
+        """The needed attributes of one batch, typed like the accounts source types them.
+
+        ``first_row`` is the file row of the batch's first row (for messages). A text column is
+        typed once per distinct value (the accounts normaliser is applied to the column's
+        dictionary, then gathered), and a category stays dictionary-encoded for the scorer; the
+        values are those the row-by-row path gives. Raises SchemaError with every fatal cell (a
+        canonical number or date that reads as neither), as loading the accounts source would.
+        """
+        arrays: list[pa.Array] = []
+        fatal: list[Problem] = []
+        for attr, kind in self.kinds.items():
+            if attr in self.absent:
+                empty = pl.Series(attr, [None] * batch.height, dtype=ACCOUNTS[attr])
+                arrays.append(_coerce(empty, empty, kind, self.source).to_arrow())
+                continue
+            raw = batch[self.origin[attr]]
+            text = raw.dtype in (pl.Utf8, pl.Categorical) or isinstance(raw.dtype, pl.Enum)
+            if text and kind != "numeric":  # numbers rarely repeat; categories and tags do
+                encoded = raw.to_arrow()
+                if isinstance(encoded, pa.ChunkedArray):
+                    encoded = encoded.combine_chunks()
+                if not pa.types.is_dictionary(encoded.type):
+                    encoded = pc.dictionary_encode(encoded)
+                words = pl.Series(attr, encoded.dictionary).cast(pl.Utf8)
+                typed, problems = self._column(attr, kind, words, None)
+                if not any(p.severity == "fatal" for p in problems):
+                    indices = encoded.indices
+                    if typed.dtype == pl.Utf8:
+                        dictionary = typed.to_arrow().cast(pa.string())
+                        arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+                    else:
+                        arrays.append(typed.to_arrow().take(indices))
+                    continue
+            typed, problems = self._column(attr, kind, raw, first_row)  # rows for messages
+            fatal += [p for p in problems if p.severity == "fatal"]
+            arrays.append(typed.to_arrow())
+        if fatal:
+            n = len(fatal)
+            raise SchemaError(
+                f"{self.file}: {n} unreadable value{'s' if n != 1 else ''} in the columns "
+                f"scoring reads: {fatal[0]}",
+                fatal,
+            )
+        return pa.table(arrays, names=list(self.kinds))
+
+    def _column(
+        self, attr: str, kind: Kind, values: pl.Series, first_row: int | None
+    ) -> tuple[pl.Series, list[Problem]]:
+        """One attribute typed by the accounts normaliser, then coerced to ``kind``."""
+        start = 1 if first_row is None else first_row
+        rows = pl.int_range(start, start + len(values), eager=True, dtype=pl.Int64)
+        frame = pl.DataFrame([values.alias(attr), rows.alias(ROW)])
+        canonical = {attr: self.origin[attr]} if attr in ACCOUNTS else {}
+        extras = {} if attr in ACCOUNTS else {attr: self.origin[attr]}
+        scales = {a: f for a, f in self.scales.items() if a == attr}
+        work = TableNormaliser(
+            "accounts", self.file, self.source, MappedTable(frame, canonical, extras, scales, [])
+        )
+        if attr in ACCOUNTS:
+            typed = work.canonical(attr, ACCOUNTS[attr]).cast(ACCOUNTS[attr])
+        elif kind == "numeric" and values.dtype == pl.Utf8:
+            # what ``extra`` would infer (number, date, 0/1 flag) reads the same as a number or a
+            # date's year, which is what the scorecard bins; skip the inference
+            typed = values
+        else:
+            typed = work.extra(attr)
+        return _coerce(typed, values, kind, self.source).alias(attr), work.problems
+
+
+def _coerce(typed: pl.Series, raw: pl.Series, kind: Kind, source: SourceConfig) -> pl.Series:
+    """The typed column in the kind the consumer reads (a batch cannot retype an attribute)."""
+    dtype = typed.dtype
+    if kind == "numeric":
+        if dtype.is_numeric() or dtype.is_temporal():
+            return typed
+        if dtype == pl.Boolean:
+            return typed.cast(pl.Float64)
+        text = clean_text(raw) if not isinstance(raw.dtype, pl.List) else raw.cast(pl.Utf8)
+        numbers, bad = parse_numbers(text)
+        if bad.any():  # a date attribute is binned by its year, as in training
+            years = parse_dates(text, source.date_format).values.dt.year().cast(pl.Float64)
+            numbers = numbers.fill_null(years)
+        return numbers
+    if kind == "categorical":
+        if dtype in (pl.Utf8, pl.Boolean):
+            return typed
+        return clean_text(raw)
+    if kind == "tag":
+        if isinstance(dtype, pl.List):
+            return typed.cast(pl.List(pl.Utf8))
+        return split_tags(raw)
+    return typed
