@@ -17,6 +17,7 @@ open upwards on employees or annual revenue) or "smaller" for the worst is that 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,10 @@ from icpkit.rules import Condition, Segment, parse_segment
 JACCARD = 0.9
 
 CONFIG = DiscoveryConfig.model_validate({})
-N_ACCOUNTS = 2000
+N_ACCOUNTS = int(os.environ.get("ICPKIT_RECOVERY_N", "4000"))
+# The small segment is about 1.3 % of the accounts: 10,000 accounts give it ~65 ranked accounts
+# in the search half (2,000 would give ~13, too few for any test to see it).
+N_FOR_SPEC = {"small_segment": 10_000}
 
 
 def _levels(cond: Condition) -> set[object]:
@@ -102,7 +106,7 @@ def _count(found: list[Condition], planted: list[Condition], match: Any, size: A
 
 def recovery(spec: str, seed: int) -> Recovery:
     """Recovery of the planted conditions over criteria and disqualifiers."""
-    crm = make_crm(N_ACCOUNTS, seed, icp=spec)
+    crm = make_crm(N_FOR_SPEC.get(spec, N_ACCOUNTS), seed, icp=spec)
     labels = compute_outcomes(crm.to_crm_data(), SuccessConfig()).labels_for(crm.accounts)
     result = find_icp(crm.accounts, labels, CONFIG)
     ranked = crm.accounts.filter(labels != "unranked")

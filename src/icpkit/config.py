@@ -129,12 +129,17 @@ class DiscoveryConfig(_Section):
 
     max_depth: int = Field(3, ge=1, le=3, description="Most conditions in one segment.")
     min_support: float = Field(
-        0.02, gt=0, lt=1, description="Smallest share of accounts a segment may cover."
+        0.01, gt=0, lt=1, description="Smallest share of accounts a segment may cover."
     )
     min_support_count: int = Field(
         10, ge=1, description="Smallest number of accounts a segment may cover."
     )
-    top_k: int = Field(20, ge=1, description="Segments kept after redundancy removal.")
+    top_k: int = Field(
+        20,
+        ge=1,
+        description="Segment families reported (distinct groups of accounts; the variants of "
+        "each are listed under it).",
+    )
     beam_width: int = Field(50, ge=1, description="Width of the beam search.")
     quality: Literal["wracc", "binomial", "mean_shift"] = Field(
         "binomial", description="Quality function of the search."

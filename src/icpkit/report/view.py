@@ -234,7 +234,7 @@ def group_criteria(rows: Sequence[CriterionRow]) -> list[tuple[str, list[Criteri
 
 
 TRAIT_COLUMNS = (
-    "rule",
+    "trait",
     "support",
     "share_best",
     "share_not_best",
@@ -249,12 +249,16 @@ TRAIT_ROWS = 12  # per attribute; the JSON profile keeps every condition
 def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
     """One table per attribute: each condition's share among the best, the rest and the worst.
 
-    Conditions keep discovery's order (most significant first); each ``*_lo``/``*_hi`` pair is shown
-    as one interval column.
+    Rows keep discovery's order (numeric bins by value then the best threshold, levels by lift);
+    each ``*_lo``/``*_hi`` pair is shown as one interval column.
     """
     by_attribute: dict[str, list[dict[str, Any]]] = {}
     for t in traits:
         row = dict(t)
+        # the plain-words label; the rule text when an older profile has none (never empty)
+        row["trait"] = str(row.get("label") or row.get("rule") or "").strip() or "(no label)"
+        if row.get("kind") == "threshold":
+            row["trait"] = f"best single threshold: {row['trait']}"
         for key in [k for k in row if k.endswith("_lo") and k[:-3] + "_hi" in row]:
             row[key[:-3] + "_ci"] = [row[key], row[key[:-3] + "_hi"]]
         by_attribute.setdefault(str(t.get("attribute", "attribute")), []).append(row)
@@ -271,7 +275,11 @@ def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
 def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
     """Every reported segment; the criteria and disqualifiers when discovery stored none."""
     if profile.segments:
-        return [dict(s) for s in profile.segments]
+        # a family's variants read as one list ("also: founded 2005+; founded 1995+")
+        return [
+            {**s, "also": "; ".join(s.get("also") or []) or None} if "also" in s else dict(s)
+            for s in profile.segments
+        ]
     return [
         {**r.model_dump(mode="json"), "kind": kind}
         for kind, rules in (
@@ -284,6 +292,7 @@ def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
 
 SEGMENT_COLUMNS = (
     "rule",
+    "also",
     "kind",
     "support",
     "coverage",
