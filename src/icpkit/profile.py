@@ -81,6 +81,11 @@ class IcpProfile(BaseModel):
     data_quality: dict[str, Any] | None = None
     caveats: list[str] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
+    partitions: dict[str, Any] | None = Field(
+        None,
+        description="Several ICPs side by side ([[icps]]): each partition's ICP and the "
+        "comparison (icpkit.discovery.compare).",
+    )
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

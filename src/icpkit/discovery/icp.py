@@ -46,6 +46,8 @@ _ROUND_CANDIDATES = 200
 # A segment with at least this share of its target accounts inside a family's head is a variant.
 VARIANT_SHARE = 0.5
 _MAX_VARIANTS = 5
+# Candidates made minimal per family still to find, in each round.
+_SIMPLIFY_PER_SLOT = 3
 # Below these counts the caveats say the evidence is weak at best.
 _FEW_RANKED, _FEW_TARGET = 200, 30
 # A further criterion must add at least this share of the target group.
@@ -312,22 +314,27 @@ def find_families(
         n_tried += result.n_evaluated
         if not result.candidates:
             break
-        segments = [c.segment for c in result.candidates]
-        if not quality.numeric_target:
-            # minimal on the rows this round searched (a covered family no longer vouches for a
-            # condition), then ranked by the round's quality
-            searched = restrict_rows(table, remaining)
-            memo: dict[Segment, Segment] = {}
-            segments = list(
-                dict.fromkeys(
-                    memo.setdefault(s, productive(s, searched, target_bits, settings.alpha))
-                    for s in segments
-                )
-            )
+        searched = restrict_rows(table, remaining)
+        # variants of the families so far are listed as found; the others are made minimal on
+        # the rows this round searched (a covered family no longer vouches for a condition) —
+        # the costly step, so only as many as could still become families
+        pending: dict[Segment, np.ndarray] = {}
+        budget = _SIMPLIFY_PER_SLOT * (limit - len(families))
+        for candidate in result.candidates:
+            segment, bits = candidate.segment, cover_bits(table, candidate.segment)
+            owner = _variant_of(segment, bits, target_bits, families, heads, settings.alpha)
+            if owner is not None:
+                if _is_variant(segment, families[owner].head, variants[owner]):
+                    variants[owner].append(segment)
+            elif len(pending) < budget:
+                if not quality.numeric_target:
+                    segment = productive(segment, searched, target_bits, settings.alpha)
+                pending.setdefault(segment, cover_bits(table, segment))
+        segments = list(pending)
         scores = _scores_on(segments, table, goal, quality, remaining)
         new = 0
         for i in np.argsort(-scores, kind="stable"):
-            segment, bits = segments[i], cover_bits(table, segments[i])
+            segment, bits = segments[i], pending[segments[i]]
             owner = _variant_of(segment, bits, target_bits, families, heads, settings.alpha)
             if owner is None and scores[i] > 0 and len(families) < limit:
                 heads.append(bits)
@@ -338,7 +345,7 @@ def find_families(
                 variants[owner].append(segment)
         # the round's new families leave the search; a round of variants only removes the rows
         # of its best candidate (they are explained already)
-        covered = heads[-new:] if new else [cover_bits(table, segments[int(np.argmax(scores))])]
+        covered = heads[-new:] if new else [cover_bits(table, result.candidates[0].segment)]
         remaining &= ~unpack(np.bitwise_or.reduce(np.stack(covered), axis=0), table.n_rows)
     return [replace(f, variants=tuple(v)) for f, v in zip(families, variants, strict=True)], n_tried
 

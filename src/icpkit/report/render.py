@@ -8,7 +8,7 @@ files beside it. JSON is the profile itself. Every file is written atomically.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -101,6 +101,8 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         method_lines=v.method_lines(p),
         caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
     )
+    partition_lines, partition_tables = v.partition_view(p.partitions)
+    view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
     return _with_missing(view)
 
 

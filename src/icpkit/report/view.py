@@ -152,6 +152,8 @@ class ReportView:
     method_lines: list[str]
     caveats: list[str]
     missing: dict[str, str] = field(default_factory=dict)
+    partition_lines: list[str] = field(default_factory=list)
+    partition_tables: list[Titled] = field(default_factory=list)
 
 
 MISSING = {
@@ -397,3 +399,58 @@ def method_lines(profile: IcpProfile) -> list[str]:
         "significance after correcting for the many rules tried."
     )
     return lines
+
+
+VERDICT_WORDS = {
+    "differs": "differs",
+    "shared": "shared",
+    "unclear": "unclear (too few accounts to tell)",
+}
+
+
+def partition_view(partitions: Mapping[str, Any] | None) -> tuple[list[str], list[Titled]]:
+    """Several ICPs side by side: one line per ICP, and the table of what differs and what is
+    shared, each rule with its lift (and accounts) in every ICP and the p-value of the difference."""
+    if not partitions:
+        return [], []
+    icps = list(partitions.get("icps") or [])
+    lines = []
+    for icp in icps:
+        head = (
+            f"{icp.get('name')} ({int(icp.get('n_accounts', 0)):,} accounts, "
+            f"{int(icp.get('n_best', 0)):,} best)"
+        )
+        note = icp.get("note")
+        lines.append(f"{head}: {note}." if note else f"{head}: {icp.get('statement', '')}")
+    names = [str(icp.get("name")) for icp in icps]
+    rows = []
+    for rule in partitions.get("rules") or []:
+        row: dict[str, Any] = {
+            "rule": rule.get("rule"),
+            "kind": rule.get("kind"),
+            "verdict": VERDICT_WORDS.get(str(rule.get("verdict")), rule.get("verdict")),
+        }
+        for name in names:
+            m = (rule.get("per_icp") or {}).get(name) or {}
+            if m.get("lift") is None:
+                row[name] = f"– ({int(m.get('support', 0)):,})"
+            else:
+                row[name] = f"{fmt.lift(float(m['lift']))} ({int(m.get('support', 0)):,})"
+                if not m.get("evidence"):
+                    row[name] += " thin"
+        row["p_differs"] = rule.get("p_differs")
+        rows.append(row)
+    tables = []
+    if rows:
+        alpha = partitions.get("alpha", 0.05)
+        tables.append(
+            Titled(
+                "What differs and what is shared",
+                records_table(rows, ["rule", "kind", "verdict", *names, "p_differs"]),
+                "Each ICP's lift over its own base rate, with the accounts the rule covers in "
+                "brackets ('thin': too few best or worst customers there for evidence). "
+                f"'differs': the rate differs between the ICPs (p < {alpha}) and the rule lifts "
+                "some ICPs but not others; 'shared': it lifts every ICP.",
+            )
+        )
+    return lines, tables
