@@ -320,9 +320,12 @@ def find_families(
         # the costly step, so only as many as could still become families
         pending: dict[Segment, np.ndarray] = {}
         budget = _SIMPLIFY_PER_SLOT * (limit - len(families))
+        # a purer sub-group escapes its family only when it would pass a Bonferroni test over
+        # the round's candidates (a chance slice of a head stays one of its variants)
+        dominance = settings.alpha / max(len(result.candidates), 1)
         for candidate in result.candidates:
             segment, bits = candidate.segment, cover_bits(table, candidate.segment)
-            owner = _variant_of(segment, bits, target_bits, families, heads, settings.alpha)
+            owner = _variant_of(segment, bits, target_bits, families, heads, dominance)
             if owner is not None:
                 if _is_variant(segment, families[owner].head, variants[owner]):
                     variants[owner].append(segment)
@@ -335,7 +338,7 @@ def find_families(
         new = 0
         for i in np.argsort(-scores, kind="stable"):
             segment, bits = segments[i], pending[segments[i]]
-            owner = _variant_of(segment, bits, target_bits, families, heads, settings.alpha)
+            owner = _variant_of(segment, bits, target_bits, families, heads, dominance)
             if owner is None and scores[i] > 0 and len(families) < limit:
                 heads.append(bits)
                 families.append(Family(segment, float(scores[i])))
@@ -373,9 +376,9 @@ def _variant_of(
     (``VARIANT_SHARE`` / 2) of the head's target accounts: a small group on other attributes that
     happens to lie inside a wide head (one industry inside 'revenue 7M+') is a group of its own.
     And the head must explain the segment: a segment whose target rate is significantly above the
-    rest of the head (one-sided Fisher test at ``alpha``: 'industry = Education' at 96 % worst
-    inside a head at 71 %) is not dominated by it, as in Lavrač and Gamberger's relevant subgroups,
-    and starts a family of its own.
+    rest of the head (one-sided Fisher test at ``alpha``, Bonferroni-adjusted by the caller:
+    'industry = Education' at 96 % worst inside a head at 71 %) is not dominated by it, as in
+    Lavrač and Gamberger's relevant subgroups, and starts a family of its own.
     """
     hits = bits & target_bits
     n = int(popcount(hits))
@@ -421,16 +424,12 @@ def _scores_on(
 
 
 def variant_label(variant: Segment, head: Segment) -> str:
-    """A variant in a few words, by how it differs from its family's head: 'founded year 2005+'
-    (another bound), '15+ employees instead of ownership Private', 'without uses Snowflake'."""
+    """A variant in a few words, by what it says that its family's head does not ('founded in
+    2005 or later', '200+ employees'); a variant that only drops conditions reads 'without …'."""
     extra = [c for c in variant if c not in set(head)]
-    changed = {c.attr for c in extra}
-    dropped = [c for c in head if c not in set(variant) and c.attr not in changed]
-    words = " and ".join(describe_condition(c) for c in extra)
-    gone = " and ".join(describe_condition(c) for c in dropped)
-    if words and gone:
-        return f"{words} instead of {gone}"
-    return words or f"without {gone}"
+    if extra:
+        return " and ".join(describe_condition(c) for c in extra)
+    return "without " + " and ".join(describe_condition(c) for c in head if c not in set(variant))
 
 
 def _held_out_score(ctx: EvidenceContext, quality: Quality) -> Callable[[np.ndarray], float]:

@@ -277,9 +277,12 @@ def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
 def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
     """Every reported segment; the criteria and disqualifiers when discovery stored none."""
     if profile.segments:
-        # a family's variants read as one list ("also: founded 2005+; founded 1995+")
+        # a family's variants read as one short list ("founded in 2005 or later; 200+ employees");
+        # the JSON profile keeps them all
         return [
-            {**s, "also": "; ".join(s.get("also") or []) or None} if "also" in s else dict(s)
+            {**s, "also": "; ".join(list(s.get("also") or [])[:ALSO_SHOWN]) or None}
+            if "also" in s
+            else dict(s)
             for s in profile.segments
         ]
     return [
@@ -291,6 +294,8 @@ def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
         for r in rules
     ]
 
+
+ALSO_SHOWN = 3  # variants listed per segment family in the report
 
 SEGMENT_COLUMNS = (
     "rule",
