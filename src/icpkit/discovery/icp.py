@@ -41,9 +41,10 @@ from icpkit.profile import RuleEvidence
 from icpkit.rules import Condition, Segment
 from icpkit.vocab import LABELS
 
-# Candidates per covering round: the round's family head and the variants listed under it.
+# Candidates per covering round: the round's new families and the variants listed under them.
 _ROUND_CANDIDATES = 200
-# A segment with at least this share of its target accounts inside a family's head is a variant.
+# Two segments whose smaller target group lies at least this much inside the other are variants
+# (see _variant_of for the rest of the test).
 VARIANT_SHARE = 0.5
 _MAX_VARIANTS = 5
 # Candidates made minimal per family still to find, in each round.
@@ -371,10 +372,12 @@ def _variant_of(
 ) -> int | None:
     """The first family this segment is a variant of (on the search half).
 
-    The family's head must cover at least ``VARIANT_SHARE`` of the segment's target accounts and
-    the segment must either restate the head (share an attribute with it) or hold a good part
-    (``VARIANT_SHARE`` / 2) of the head's target accounts: a small group on other attributes that
-    happens to lie inside a wide head (one industry inside 'revenue 7M+') is a group of its own.
+    Of the two (segment and head), the one with fewer target accounts must have at least
+    ``VARIANT_SHARE`` of them inside the other, and they must share a good part (``VARIANT_SHARE``
+    / 2) of the larger one's target accounts — or the segment must be a narrower restatement of the
+    head (share an attribute with it). A small group on other attributes that happens to lie inside
+    a wide head (one industry inside 'revenue 7M+') is a group of its own; so is a wide segment of
+    which the head is a small part.
     And the head must explain the segment: a segment whose target rate is significantly above the
     rest of the head (one-sided Fisher test at ``alpha``, Bonferroni-adjusted by the caller:
     'industry = Education' at 96 % worst inside a head at 71 %) is not dominated by it, as in
@@ -388,10 +391,18 @@ def _variant_of(
     for i, head in enumerate(heads):
         shared = int(popcount(hits & head))
         head_hits = int(popcount(head & target_bits))
-        if shared < VARIANT_SHARE * n or not (
-            attrs & set(families[i].head.attrs) or shared >= VARIANT_SHARE / 2 * head_hits
+        narrower = n <= head_hits
+        # the smaller of the two lies mostly inside the other ...
+        if shared < VARIANT_SHARE * min(n, head_hits):
+            continue
+        # ... and is a good part of it, or a narrower restatement of the head
+        if not (
+            shared >= VARIANT_SHARE / 2 * max(n, head_hits)
+            or (narrower and attrs & set(families[i].head.attrs))
         ):
             continue
+        if not narrower:
+            return i  # a generalisation of the head that adds little
         rest = head & ~bits
         size_in, size_out = int(popcount(bits)), int(popcount(rest))
         hits_out = int(popcount(rest & target_bits))
@@ -424,12 +435,16 @@ def _scores_on(
 
 
 def variant_label(variant: Segment, head: Segment) -> str:
-    """A variant in a few words, by what it says that its family's head does not ('founded in
-    2005 or later', '200+ employees'); a variant that only drops conditions reads 'without …'."""
+    """A variant in a few words, by how it differs from its family's head: 'founded in 2005 or
+    later' (another bound), '200+ employees instead of in the Software sector', 'without …'."""
     extra = [c for c in variant if c not in set(head)]
-    if extra:
-        return " and ".join(describe_condition(c) for c in extra)
-    return "without " + " and ".join(describe_condition(c) for c in head if c not in set(variant))
+    changed = {c.attr for c in extra}
+    dropped = [c for c in head if c not in set(variant) and c.attr not in changed]
+    words = " and ".join(describe_condition(c) for c in extra)
+    gone = " and ".join(describe_condition(c) for c in dropped)
+    if words and gone:
+        return f"{words} instead of {gone}"
+    return words or f"without {gone}"
 
 
 def _held_out_score(ctx: EvidenceContext, quality: Quality) -> Callable[[np.ndarray], float]:
@@ -464,9 +479,10 @@ def choose_criteria(
     × base rate; 0 means 1.5 × base rate). When none is significant, the segments with a lift above
     1 are used as tentative leads (still marked weak). Each round takes the segment with the best
     binomial quality on the accounts not yet covered; it stops when no further segment adds at
-    least 5 % of the target group at the floor (the first needs no minimum). Two chosen segments
-    that differ only in the level of one categorical attribute are then merged into one ``in (…)``
-    condition.
+    least 5 % of the target group at the floor (the first needs no minimum; a segment with strong
+    evidence and a lift of at least 2 needs none either: a small strong segment is worth naming).
+    Two chosen segments that differ only in the level of one categorical attribute are then merged
+    into one ``in (…)`` condition.
     """
     base = float(np.mean(ctx.target)) if ctx.target.size else 0.0
     # a multiple of a large base rate can exceed 1: cap the floor halfway between base and 100 %

@@ -295,7 +295,7 @@ def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
     ]
 
 
-ALSO_SHOWN = 3  # variants listed per segment family in the report
+ALSO_SHOWN = 2  # variants listed per segment family in the report (all in the JSON)
 
 SEGMENT_COLUMNS = (
     "rule",
