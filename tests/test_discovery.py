@@ -237,7 +237,7 @@ def test_two_sided_p_is_fisher_or_chi_square(hits: int, size: int, target: int, 
         ("tech_stack contains 'Snowflake'", "a company that uses Snowflake"),
         (
             "industry in ('Health', 'Retail') AND region = 'EMEA'",
-            "a company in the Health or Retail sector based in EMEA",
+            "a company in the Health or Retail sectors based in EMEA",
         ),
         ("annual_revenue in [-inf, 5000000)", "a company with under 5M in annual revenue"),
     ],

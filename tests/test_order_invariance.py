@@ -45,7 +45,7 @@ def test_tie_aware_count_takes_or_leaves_a_tie_group_whole() -> None:
 def test_binary_outcome_labels_every_converter_best_and_no_one_else() -> None:
     crm = _lead_list(400, 0.12)
     out = compute_outcomes(crm)
-    frame = out.frame.join(crm.deals.select("account_id", "stage"), on="account_id")
+    frame = out.to_frame().join(crm.deals.select("account_id", "stage"), on="account_id")
     best = frame.filter(pl.col("label") == "best")
     assert best.height == int((frame["stage"] == "won").sum())
     assert set(best["stage"]) == {"won"}
@@ -63,7 +63,7 @@ def test_mostly_tied_account_metric_is_labelled_by_value() -> None:
         shuffled = accounts.sample(fraction=1.0, shuffle=True, seed=seed)
         out = compute_outcomes(CrmData(accounts=shuffled), success)
         labels = (
-            out.frame.join(shuffled, on="account_id")
+            out.to_frame().join(shuffled, on="account_id")
             .group_by("score_x")
             .agg(pl.col("label").unique())
         )
@@ -83,7 +83,7 @@ def _shuffled(crm: CrmData, seed: int) -> CrmData:
 def _summary(crm: CrmData, validate: bool = False) -> tuple[object, ...]:
     result = build_icp(crm, WorkspaceConfig(), validate=validate)
     p = result.profile
-    labels = result.outcomes.frame.select("account_id", "label").sort("account_id")
+    labels = result.outcomes.to_frame().select("account_id", "label").sort("account_id")
     scored = result.scored.select("account_id", "fit_score", "tier").sort("account_id")
     return (
         labels.rows(),

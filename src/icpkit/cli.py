@@ -317,22 +317,31 @@ def build(
         typer.Option("--as-of", help="Build from what was known on this date (YYYY-MM-DD) only."),
     ] = None,
     as_json: JsonOpt = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Also build one ICP per value of this accounts column (region, product line…) "
+            "and compare them in the report (shortcut for [[icps]]).",
+        ),
+    ] = None,
 ) -> None:
     """Outcomes → discovery → scorecard → tiers → backtest; save a new version; print the ICP.
 
-    Example: icpkit build -w exports/ --note "after Q3 data"
+    Example: icpkit build -w exports/ --note "after Q3 data"; icpkit build --by region
     """
     from icpkit import pipeline
     from icpkit.atomic import write_text_atomic
 
     ws = pipeline.Workspace.open(workspace)
-    version, result = pipeline.build_and_save(ws, note=note, as_of=_date(as_of, "--as-of"))
+    version, result = pipeline.build_and_save(ws, note=note, as_of=_date(as_of, "--as-of"), by=by)
     target = output if output is not None else ws.root / "icp-profile.json"
     write_text_atomic(target, result.profile.to_json())
     if as_json:
         emit_json({"version": version, "output": str(target), "profile": result.profile.to_dict()})
         return
     _print_profile(result.profile, version)
+    _print_partitions(result.profile.partitions)
     quality = result.profile.data_quality
     for warning in quality.warnings if quality is not None else []:
         say(f"data warning: {warning}", level=2)  # --verbose
@@ -658,6 +667,26 @@ def _print_held_out(profile: Any) -> None:
     ]
     for line in lines:
         out.print(f"  {line}", markup=False)
+
+
+def _print_partitions(partitions: dict[str, Any] | None) -> None:
+    """Several ICPs side by side: each one's statement, then what differs between them."""
+    if not partitions:
+        return
+    out.print("ICPs side by side:", markup=False)
+    for icp in partitions.get("icps", []):
+        text = icp.get("note") or icp.get("statement")
+        out.print(f"  {icp['name']} ({icp['n_accounts']} accounts): {text}", markup=False)
+    for rule in partitions.get("rules", []):
+        lifts = ", ".join(
+            f"{name} {m['lift']:.1f}" if m.get("lift") is not None else f"{name} -"
+            for name, m in rule["per_icp"].items()
+        )
+        out.print(
+            f"  {rule['verdict']}: {rule['rule']} (lift {lifts}; p {rule['p_differs']:.2g})",
+            markup=False,
+        )
+    out.print("", markup=False)
 
 
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:

@@ -203,15 +203,26 @@ class DiscoveryConfig(_Section):
 
     max_depth: int = Field(3, ge=1, le=3, description="Most conditions in one segment.")
     min_support: float = Field(
-        0.02, gt=0, lt=1, description="Smallest share of accounts a segment may cover."
+        0.01, gt=0, lt=1, description="Smallest share of accounts a segment may cover."
     )
     min_support_count: int = Field(
         10, ge=1, description="Smallest number of accounts a segment may cover."
     )
-    top_k: int = Field(20, ge=1, description="Segments kept after redundancy removal.")
-    beam_width: int = Field(50, ge=1, description="Width of the beam search.")
+    top_k: int = Field(
+        20,
+        ge=1,
+        description="Segment families reported (distinct groups of accounts; the variants of "
+        "each are listed under it).",
+    )
     quality: Literal["wracc", "binomial", "mean_shift"] = Field(
-        "binomial", description="Quality function of the search."
+        "binomial",
+        description="Quality function of the search: binomial (large and pure segments), wracc, "
+        "or mean_shift (segments with a higher mean of the outcome metric named by value).",
+    )
+    value: str = Field(
+        "won_revenue",
+        description="Outcome metric averaged by quality = mean_shift (an outcomes column such as "
+        "won_revenue, acv or ltv; an account without it counts as 0).",
     )
     alpha: float = Field(
         0.05, gt=0, lt=1, description="Significance level after multiple-testing control."
@@ -392,6 +403,16 @@ class DriftConfig(_Section):
         return self
 
 
+class IcpPartition(_Section):
+    """One of several ICPs built side by side: the accounts it is built from."""
+
+    name: str = Field(description="Name of this ICP (a region, product line, segment or band).")
+    where: str = Field(
+        description="Rule selecting its accounts, in icpkit's rule text: region = 'EMEA', "
+        "product_line in ('A', 'B'), annual_revenue in [0, 10000000)."
+    )
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -438,6 +459,11 @@ class WorkspaceConfig(_Section):
         ge=1,
         description="Most columns a source may have; a wider file is refused with a clear "
         "message (drop columns first, or raise this).",
+    )
+    icps: list[IcpPartition] = Field(
+        default_factory=list,
+        description="Several ICPs side by side ([[icps]] name / where): each partition gets its "
+        "own best and worst customers and discovery, and the report compares them.",
     )
 
     def content_hash(self) -> str:
@@ -489,7 +515,8 @@ def iter_settings(
             continue
         default = info.get_default(call_default_factory=True)
         type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
-        rows.append((key, type_name, json.dumps(default, default=str), info.description or ""))
+        shown = "(required)" if info.is_required() else json.dumps(default, default=str)
+        rows.append((key, type_name, shown, info.description or ""))
     return rows
 
 
@@ -523,5 +550,14 @@ def settings_markdown() -> str:
         "|---|---|---|---|",
     ]
     for key, type_name, default, help_text in iter_settings(SuccessMetric):
+        lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
+    lines += [
+        "",
+        "## Each ICP partition (`[[icps]]`)",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for key, type_name, default, help_text in iter_settings(IcpPartition):
         lines.append(f"| `{key}` | {type_name} | `{default}` | {help_text} |")
     return "\n".join(lines) + "\n"

@@ -13,11 +13,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import tomli_w
 
 from icpkit.atomic import atomic_path, write_text_atomic
-from icpkit.config import CONFIG_NAME, WorkspaceConfig, config_from_dict, load_config
+from icpkit.config import (
+    CONFIG_NAME,
+    IcpPartition,
+    WorkspaceConfig,
+    config_from_dict,
+    load_config,
+)
 from icpkit.data import (
     CheckReport,
     CrmData,
@@ -32,6 +39,7 @@ from icpkit.data.load import check_and_load
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.discovery import IcpDiscovery, find_icp
+from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
 from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
@@ -41,6 +49,7 @@ from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
+from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
@@ -159,7 +168,9 @@ def build_icp(
     labels = outcomes.labels_for(crm.accounts)
     # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
     screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
-    discovery = find_icp(crm.accounts, labels, screening.settings)
+    discovery = find_icp(
+        crm.accounts, labels, screening.settings, value=_discovery_value(outcomes, crm, config)
+    )
     segments = discovery.segments.to_dict().get("segments", [])
     # only disqualifiers with enough evidence may override the score; weaker ones subtract points
     disqualifiers = forcing_disqualifiers(
@@ -195,6 +206,8 @@ def build_icp(
         provenance=_provenance(crm, config),
         excluded_attributes=screening.excluded(),
     )
+    if config.icps:
+        profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
     scored = score_frame(profile, crm.accounts)
     result = None
     if validate:
@@ -279,20 +292,24 @@ def validate_icp(
 
 
 def build_and_save(
-    workspace: Workspace, note: str = "", *, as_of: date | None = None
+    workspace: Workspace, note: str = "", *, as_of: date | None = None, by: str | None = None
 ) -> tuple[int, BuildResult]:
     """Build from the workspace's data and save the result as a new version.
 
     ``as_of`` builds from what was known on that date only (deals created before it, outcomes as
-    they stood then), so a version can be checked later against what happened after it.
+    they stood then), so a version can be checked later against what happened after it. ``by``
+    also builds one ICP per value of that accounts column and compares them (``[[icps]]``).
     """
     crm = workspace.load()
     if as_of is not None:
         crm, _ = split_at(crm, as_of)
-    result = build_icp(crm, workspace.config, as_of=as_of, costs=workspace.costs())
+    config = workspace.config
+    if by:
+        config = config.model_copy(update={"icps": partitions_by(crm.accounts, by)})
+    result = build_icp(crm, config, as_of=as_of, costs=workspace.costs())
     version = workspace.store.save(
         result.profile.to_json(),
-        config_hash=workspace.config.content_hash(),
+        config_hash=config.content_hash(),
         fingerprint=fingerprint(crm),
         validation=None if result.validation is None else result.validation.to_dict(),
         note=note,
@@ -510,6 +527,114 @@ def _without_accounts(crm: CrmData, held: pl.DataFrame) -> CrmData:
         for name, frame in crm.frames().items()
     }
     return CrmData(**frames, problems=list(crm.problems), sources=dict(crm.sources))
+
+
+# --- several ICPs side by side ([[icps]], build --by) -------------------------------------------
+
+
+def partitions_by(accounts: pl.DataFrame, column: str) -> list[IcpPartition]:
+    """One partition per value of an accounts column, most accounts first (``build --by``)."""
+    if column not in accounts.columns:
+        raise ConfigError(
+            f"--by {column}: the accounts table has no such column "
+            f"(columns: {', '.join(accounts.columns)})"
+        )
+    series = accounts.get_column(column)
+    if isinstance(series.dtype, pl.List) or series.dtype.is_float():
+        raise ConfigError(
+            f"--by {column}: partitions need a column with a few distinct values (a region, "
+            f"product line or segment); for a numeric band write [[icps]] with a range rule"
+        )
+    counts = series.drop_nulls().value_counts(sort=True)
+    return [
+        IcpPartition(name=str(level), where=str(Segment((Condition(column, "eq", level),))))
+        for level in counts.get_column(column).to_list()
+    ]
+
+
+def compare_partitions(
+    crm: CrmData, config: WorkspaceConfig, as_of: date | None = None
+) -> dict[str, Any]:
+    """Outcomes and discovery for each ``[[icps]]`` partition, and their comparison.
+
+    Each partition ranks its own accounts (best and worst within the partition) and runs the same
+    discovery; a partition too small for that says so instead of failing the build.
+    """
+    parts = []
+    for icp in config.icps:
+        try:
+            segment = parse_segment(icp.where)
+        except IcpError as exc:
+            raise ConfigError(f"icps {icp.name!r}: where = {icp.where!r}: {exc}") from None
+        sub = _crm_subset(crm, segment.mask(crm.accounts))
+        outcomes = compute_outcomes(sub, config.success, as_of=as_of)
+        labels = outcomes.labels_for(sub.accounts)
+        try:
+            found = find_icp(
+                sub.accounts,
+                labels,
+                config.discovery,
+                value=_discovery_value(outcomes, sub, config),
+            )
+        except InsufficientDataError as exc:
+            parts.append(
+                PartitionIcp(icp.name, icp.where, sub.accounts, labels, note=f"too small: {exc}")
+            )
+            continue
+        parts.append(
+            PartitionIcp(
+                icp.name,
+                icp.where,
+                sub.accounts,
+                labels,
+                statement=found.statement,
+                criteria=[c.model_dump(mode="json") for c in found.criteria],
+                disqualifiers=[d.model_dump(mode="json") for d in found.disqualifiers],
+            )
+        )
+    return compare_icps(parts, config.discovery.alpha)
+
+
+def _crm_subset(crm: CrmData, keep: np.ndarray) -> CrmData:
+    """The CRM of some accounts only: their rows in every table with an account_id."""
+    accounts = crm.accounts.filter(pl.Series(keep))
+    ids = accounts.get_column("account_id")
+
+    def of(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        if frame is None or "account_id" not in frame.columns:
+            return frame
+        return frame.filter(pl.col("account_id").is_in(ids.implode()))
+
+    return CrmData(
+        accounts=accounts,
+        deals=of(crm.deals),
+        subscriptions=of(crm.subscriptions),
+        contacts=of(crm.contacts),
+        notes=of(crm.notes),
+        signals=of(crm.signals),
+        problems=list(crm.problems),
+        sources=dict(crm.sources),
+    )
+
+
+def _discovery_value(
+    outcomes: Outcomes, crm: CrmData, config: WorkspaceConfig
+) -> np.ndarray | None:
+    """The outcome metric ``discovery.value`` per account, for ``quality = 'mean_shift'``."""
+    if config.discovery.quality != "mean_shift":
+        return None
+    name = config.discovery.value
+    frame = outcomes.to_frame()
+    if name not in frame.columns or not frame.schema[name].is_numeric():
+        numeric = [c for c, t in frame.schema.items() if t.is_numeric() and c != "rank"]
+        raise ConfigError(
+            f"discovery.value = {name!r} is not a numeric outcome metric of this workspace; "
+            f"available: {', '.join(numeric) or 'none'}"
+        )
+    joined = crm.accounts.select("account_id").join(
+        frame.select("account_id", name), on="account_id", how="left", maintain_order="left"
+    )
+    return joined[name].cast(pl.Float64).fill_nan(None).fill_null(0.0).to_numpy()
 
 
 def _configured_cut(config: WorkspaceConfig) -> date | None:

@@ -382,6 +382,11 @@ class IcpProfile(BaseModel):
         description="Columns left out of the ICP with the reason ({column, reason}): personal "
         "data, dates, and what the leakage/identifier guard flagged.",
     )
+    partitions: dict[str, Any] | None = Field(
+        None,
+        description="Several ICPs side by side ([[icps]]): each partition's ICP and the "
+        "comparison (icpkit.discovery.compare).",
+    )
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

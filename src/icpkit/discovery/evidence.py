@@ -79,6 +79,15 @@ def subset_table(table: ConditionTable, rows: np.ndarray) -> ConditionTable:
     return ConditionTable(table.conditions, bits, table.attr_index, int(np.count_nonzero(rows)))
 
 
+def restrict_rows(table: ConditionTable, rows: np.ndarray) -> ConditionTable:
+    """The same conditions and row numbering, with the rows outside ``rows`` (boolean mask)
+    removed from every cover, the empty segment's included."""
+    keep = pack(rows)
+    out = ConditionTable(table.conditions, table.bits & keep, table.attr_index, table.n_rows)
+    out.__dict__["all_rows"] = keep  # the cached cover of the empty segment
+    return out
+
+
 def cover_bits(
     table: ConditionTable, segment: Segment, frame: pl.DataFrame | None = None
 ) -> np.ndarray:
@@ -116,6 +125,8 @@ class SegmentEvidence:
     significant: bool
     evidence: Evidence
     equivalents: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -123,6 +134,8 @@ class SegmentEvidence:
         del out["segment"]
         out["lift_ci"] = list(self.lift_ci)
         out["equivalents"] = list(self.equivalents)
+        out["variants"] = list(self.variants)
+        out["also"] = list(self.also)
         return {"rule": out.pop("rule"), **out}
 
     def to_rule_evidence(self, description: str = "") -> RuleEvidence:
@@ -221,28 +234,3 @@ def evidence_level(
     if q < alpha / STRONG_FACTOR and holdout_support >= STRONG_SUPPORT:
         return "strong"
     return "moderate"
-
-
-def drop_redundant(
-    segments: list[Segment], table: ConditionTable, limit: int, jaccard: float = 0.9
-) -> list[int]:
-    """Indices of the segments to keep: in order, skipping any that covers nearly the same rows
-    (Jaccard ≥ ``jaccard``) as one already kept; at most ``limit``."""
-    kept: list[int] = []
-    covers: list[np.ndarray] = []
-    for i, segment in enumerate(segments):
-        bits = cover_bits(table, segment)
-        size = int(popcount(bits))
-        duplicate = False
-        for other in covers:
-            inter = int(popcount(bits & other))
-            union = size + int(popcount(other)) - inter
-            if union and inter / union >= jaccard:
-                duplicate = True
-                break
-        if not duplicate:
-            kept.append(i)
-            covers.append(bits)
-            if len(kept) >= limit:
-                break
-    return kept

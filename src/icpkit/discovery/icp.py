@@ -16,36 +16,46 @@ import polars as pl
 
 from icpkit.config import DiscoveryConfig
 from icpkit.discovery.attributes import ConditionTable, attribute_columns, condition_table
-from icpkit.discovery.bitsets import unpack
+from icpkit.discovery.bitsets import pack, popcount, unpack
 from icpkit.discovery.equivalents import prefer_held_out
 from icpkit.discovery.evidence import (
     EvidenceContext,
     SegmentEvidence,
     Split,
     cover_bits,
-    drop_redundant,
     evidence_level,
     measure,
+    restrict_rows,
     stratified_split,
     subset_table,
 )
 from icpkit.discovery.levels import with_level_sets
 from icpkit.discovery.quality import BinomialZ, Counts, Population, Quality, quality_named
-from icpkit.discovery.refine import simplify
+from icpkit.discovery.refine import productive
 from icpkit.discovery.search import DepthFirstSearch, SearchTask
-from icpkit.discovery.statement import describe_segment, icp_statement
+from icpkit.discovery.statement import describe_condition, describe_segment, icp_statement
+from icpkit.discovery.statistics import enrichment_p
 from icpkit.discovery.traits import single_traits
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.profile import RuleEvidence
 from icpkit.rules import Condition, Segment
 from icpkit.vocab import LABELS
 
-# Raw candidates kept per reported segment, so redundancy removal still leaves top_k.
-_OVERFETCH = 10
+# Candidates per covering round: the round's new families and the variants listed under them.
+_ROUND_CANDIDATES = 200
+# Two segments whose smaller target group lies at least this much inside the other are variants
+# (see _variant_of for the rest of the test).
+VARIANT_SHARE = 0.5
+_MAX_VARIANTS = 5
+# Candidates made minimal per family still to find, in each round.
+_SIMPLIFY_PER_SLOT = 3
 # Below these counts the caveats say the evidence is weak at best.
 _FEW_RANKED, _FEW_TARGET = 200, 30
 # A further criterion must add at least this share of the target group.
 _MIN_NEW_COVERAGE = 0.05
+# ... unless it is a distinct family with strong evidence and at least this lift: a small segment
+# twice as likely to hold best customers is worth naming however few accounts it holds.
+_SMALL_STRONG_LIFT = 2.0
 
 
 @dataclass(frozen=True)
@@ -218,33 +228,27 @@ def discover(
         math.ceil(settings.min_support_count / 2),
         math.ceil(settings.min_support * search_table.n_rows),
     )
-    result = DepthFirstSearch().run(
-        SearchTask(
-            search_table,
-            goal,
-            quality,
-            settings.max_depth,
-            min_support,
-            settings.top_k * _OVERFETCH,
-        )
+    families, n_tried = find_families(
+        search_table, goal, quality, settings, min_support, settings.top_k
     )
-    segments = [c.segment for c in result.candidates]
-    qualities = [c.quality for c in result.candidates]
-    if not quality.numeric_target:
-        segments, qualities = simplify(segments, search_table, goal, quality, settings.alpha)
     ctx = EvidenceContext(
         table, in_target, split, settings.alpha, frame, value if quality.numeric_target else None
     )
-    chosen = [prefer_held_out(s, table, _held_out_score(ctx, quality)) for s in segments]
-    segments = [s for s, _ in chosen]
-    kept = drop_redundant(segments, table, settings.top_k)
+    chosen = [prefer_held_out(f.head, table, _held_out_score(ctx, quality)) for f in families]
     measured = [
-        replace(m, equivalents=chosen[i][1])
-        for i, m in zip(
-            kept,
-            measure([segments[i] for i in kept], [qualities[i] for i in kept], ctx),
-            strict=True,
+        replace(
+            m,
+            equivalents=chosen[i][1],
+            variants=tuple(str(v) for v in families[i].variants if v != chosen[i][0]),
+            also=tuple(
+                dict.fromkeys(
+                    variant_label(v, chosen[i][0])
+                    for v in families[i].variants
+                    if v != chosen[i][0]
+                )
+            ),
         )
+        for i, m in enumerate(measure([s for s, _ in chosen], [f.quality for f in families], ctx))
     ]
     return DiscoveryResult(
         target=target,
@@ -253,10 +257,195 @@ def discover(
         n_target=int(np.count_nonzero(in_target)),
         n_search=int(split.search.sum()),
         n_holdout=int(split.holdout.sum()),
-        n_tried=result.n_evaluated,
+        n_tried=n_tried,
         quality=quality.name,
         conditions=len(table),
     )
+
+
+@dataclass(frozen=True)
+class Family:
+    """A reported group of accounts: its best segment (``head``) and the variants collapsed
+    under it (segments whose target accounts mostly lie inside the head's cover)."""
+
+    head: Segment
+    quality: float
+    variants: tuple[Segment, ...] = ()
+
+
+def find_families(
+    table: ConditionTable,
+    goal: np.ndarray,
+    quality: Quality,
+    settings: DiscoveryConfig,
+    min_support: int,
+    limit: int,
+) -> tuple[list[Family], int]:
+    """Distinct segment families by sequential covering (CN2's covering loop, with DSSD's
+    cover-based redundancy test); returns the families and the number of segments counted.
+
+    Each round runs the exact search on the rows no reported family covers yet and walks its
+    (minimal) candidates best first: a candidate whose target accounts lie mostly
+    (``VARIANT_SHARE``) inside a family's head is listed under that family as a variant, any other
+    starts a new family. The new families' rows then leave the search, so the next round finds the
+    next distinct group instead of more variants of the first: a small strong segment beside a
+    large one comes out in round two. A round of variants only removes the rows of its best
+    candidate and goes on. ``table`` and ``goal`` cover the search half.
+    """
+    positives = goal if goal.dtype == bool else goal > float(np.mean(goal)) if goal.size else goal
+    target_bits = pack(np.asarray(positives, dtype=bool))
+    remaining = np.ones(table.n_rows, dtype=bool)
+    heads: list[np.ndarray] = []  # packed cover of each family head
+    families: list[Family] = []
+    variants: list[list[Segment]] = []
+    n_tried = 0
+    for _ in range(2 * limit):
+        if len(families) >= limit or int(remaining.sum()) < min_support:
+            break
+        result = DepthFirstSearch().run(
+            SearchTask(
+                table,
+                goal,
+                quality,
+                settings.max_depth,
+                min_support,
+                _ROUND_CANDIDATES,
+                rows=remaining,
+            )
+        )
+        n_tried += result.n_evaluated
+        if not result.candidates:
+            break
+        searched = restrict_rows(table, remaining)
+        # variants of the families so far are listed as found; the others are made minimal on
+        # the rows this round searched (a covered family no longer vouches for a condition) —
+        # the costly step, so only as many as could still become families
+        pending: dict[Segment, np.ndarray] = {}
+        budget = _SIMPLIFY_PER_SLOT * (limit - len(families))
+        # a purer sub-group escapes its family only when it would pass a Bonferroni test over
+        # the round's candidates (a chance slice of a head stays one of its variants)
+        dominance = settings.alpha / max(len(result.candidates), 1)
+        for candidate in result.candidates:
+            segment, bits = candidate.segment, cover_bits(table, candidate.segment)
+            owner = _variant_of(segment, bits, target_bits, families, heads, dominance)
+            if owner is not None:
+                if _is_variant(segment, families[owner].head, variants[owner]):
+                    variants[owner].append(segment)
+            elif len(pending) < budget:
+                if not quality.numeric_target:
+                    segment = productive(segment, searched, target_bits, settings.alpha)
+                pending.setdefault(segment, cover_bits(table, segment))
+        segments = list(pending)
+        scores = _scores_on(segments, table, goal, quality, remaining)
+        new = 0
+        for i in np.argsort(-scores, kind="stable"):
+            segment, bits = segments[i], pending[segments[i]]
+            owner = _variant_of(segment, bits, target_bits, families, heads, dominance)
+            if owner is None and scores[i] > 0 and len(families) < limit:
+                heads.append(bits)
+                families.append(Family(segment, float(scores[i])))
+                variants.append([])
+                new += 1
+            elif owner is not None and _is_variant(segment, families[owner].head, variants[owner]):
+                variants[owner].append(segment)
+        # the round's new families leave the search; a round of variants only removes the rows
+        # of its best candidate (they are explained already)
+        covered = heads[-new:] if new else [cover_bits(table, result.candidates[0].segment)]
+        remaining &= ~unpack(np.bitwise_or.reduce(np.stack(covered), axis=0), table.n_rows)
+    return [replace(f, variants=tuple(v)) for f, v in zip(families, variants, strict=True)], n_tried
+
+
+def _is_variant(segment: Segment, head: Segment, listed: list[Segment]) -> bool:
+    """Whether to list ``segment`` under ``head``: another bound, level or generalisation of it,
+    not the head plus a further condition (those are the search's chance trims of the head)."""
+    if segment == head or segment in listed or len(listed) >= _MAX_VARIANTS:
+        return False
+    return not set(head) < set(segment)
+
+
+def _variant_of(
+    segment: Segment,
+    bits: np.ndarray,
+    target_bits: np.ndarray,
+    families: list[Family],
+    heads: list[np.ndarray],
+    alpha: float,
+) -> int | None:
+    """The first family this segment is a variant of (on the search half).
+
+    Of the two (segment and head), the one with fewer target accounts must have at least
+    ``VARIANT_SHARE`` of them inside the other, and they must share a good part (``VARIANT_SHARE``
+    / 2) of the larger one's target accounts — or the segment must be a narrower restatement of the
+    head (share an attribute with it). A small group on other attributes that happens to lie inside
+    a wide head (one industry inside 'revenue 7M+') is a group of its own; so is a wide segment of
+    which the head is a small part.
+    And the head must explain the segment: a segment whose target rate is significantly above the
+    rest of the head (one-sided Fisher test at ``alpha``, Bonferroni-adjusted by the caller:
+    'industry = Education' at 96 % worst inside a head at 71 %) is not dominated by it, as in
+    Lavrač and Gamberger's relevant subgroups, and starts a family of its own.
+    """
+    hits = bits & target_bits
+    n = int(popcount(hits))
+    if n == 0:
+        return None
+    attrs = set(segment.attrs)
+    for i, head in enumerate(heads):
+        shared = int(popcount(hits & head))
+        head_hits = int(popcount(head & target_bits))
+        narrower = n <= head_hits
+        # the smaller of the two lies mostly inside the other ...
+        if shared < VARIANT_SHARE * min(n, head_hits):
+            continue
+        # ... and is a good part of it, or a narrower restatement of the head
+        if not (
+            shared >= VARIANT_SHARE / 2 * max(n, head_hits)
+            or (narrower and attrs & set(families[i].head.attrs))
+        ):
+            continue
+        if not narrower:
+            return i  # a generalisation of the head that adds little
+        rest = head & ~bits
+        size_in, size_out = int(popcount(bits)), int(popcount(rest))
+        hits_out = int(popcount(rest & target_bits))
+        p = enrichment_p(np.array([n]), np.array([size_in]), n + hits_out, size_in + size_out)[0]
+        if size_out == 0 or p >= alpha:
+            return i
+    return None
+
+
+def _scores_on(
+    segments: list[Segment],
+    table: ConditionTable,
+    goal: np.ndarray,
+    quality: Quality,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """The search's quality of each segment counted on ``rows`` only."""
+    if not segments:
+        return np.zeros(0)
+    covers = unpack(np.stack([cover_bits(table, s) for s in segments]), table.n_rows) & rows
+    if quality.numeric_target:
+        values = goal[rows]
+        population = Population(int(rows.sum()), mean=float(np.mean(values)) if values.size else 0)
+        deviation = np.where(rows, goal - population.mean, 0.0)
+        counts = Counts(size=covers.sum(axis=1), deviation=covers @ deviation)
+    else:
+        population = Population(int(rows.sum()), int((goal & rows).sum()))
+        counts = Counts(size=covers.sum(axis=1), positives=(covers & goal).sum(axis=1))
+    return quality.evaluate(counts, population)
+
+
+def variant_label(variant: Segment, head: Segment) -> str:
+    """A variant in a few words, by how it differs from its family's head: 'founded in 2005 or
+    later' (another bound), '200+ employees instead of in the Software sector', 'without …'."""
+    extra = [c for c in variant if c not in set(head)]
+    changed = {c.attr for c in extra}
+    dropped = [c for c in head if c not in set(variant) and c.attr not in changed]
+    words = " and ".join(describe_condition(c) for c in extra)
+    gone = " and ".join(describe_condition(c) for c in dropped)
+    if words and gone:
+        return f"{words} instead of {gone}"
+    return words or f"without {gone}"
 
 
 def _held_out_score(ctx: EvidenceContext, quality: Quality) -> Callable[[np.ndarray], float]:
@@ -291,9 +480,10 @@ def choose_criteria(
     × base rate; 0 means 1.5 × base rate). When none is significant, the segments with a lift above
     1 are used as tentative leads (still marked weak). Each round takes the segment with the best
     binomial quality on the accounts not yet covered; it stops when no further segment adds at
-    least 5 % of the target group at the floor (the first needs no minimum). Two chosen segments
-    that differ only in the level of one categorical attribute are then merged into one ``in (…)``
-    condition.
+    least 5 % of the target group at the floor (the first needs no minimum; a segment with strong
+    evidence and a lift of at least 2 needs none either: a small strong segment is worth naming).
+    Two chosen segments that differ only in the level of one categorical attribute are then merged
+    into one ``in (…)`` condition.
     """
     base = float(np.mean(ctx.target)) if ctx.target.size else 0.0
     # a multiple of a large base rate can exceed 1: cap the floor halfway between base and 100 %
@@ -349,7 +539,9 @@ def _best_addition(
         ]
     )
     score = BinomialZ().evaluate(Counts(size=new[:, 0], positives=new[:, 1]), population)
-    ok = (new[:, 1] >= min_new) & (new[:, 1] >= floor * new[:, 0]) & (score > 0)
+    small_strong = np.array([s.evidence == "strong" and s.lift >= _SMALL_STRONG_LIFT for s in pool])
+    enough = (new[:, 1] >= min_new) | (small_strong & (new[:, 1] >= 1))
+    ok = enough & (new[:, 1] >= floor * new[:, 0]) & (score > 0)
     if not ok.any():
         return None
     return pool[int(np.argmax(np.where(ok, score, -np.inf)))]

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
-from icpkit.discovery.bitsets import pack, popcount
+from icpkit.discovery.bitsets import popcount
 from icpkit.discovery.evidence import cover_bits
 from icpkit.discovery.levels import level_index, set_condition
-from icpkit.discovery.quality import Counts, Population, Quality
 from icpkit.discovery.statistics import enrichment_p
 from icpkit.rules import Condition, Segment
 
@@ -123,29 +122,3 @@ def productive(
             break
         segment = parts[worst].simpler
     return segment
-
-
-def simplify(
-    segments: list[Segment],
-    table: ConditionTable,
-    target: np.ndarray,
-    quality: Quality,
-    alpha: float,
-) -> tuple[list[Segment], list[float]]:
-    """Productive versions of ``segments``, de-duplicated and re-ranked by their own quality
-    (``table`` and ``target`` cover the search half)."""
-    target_bits = pack(target)
-    population = Population(table.n_rows, int(np.count_nonzero(target)))
-    seen: dict[Segment, float] = {}
-    memo: dict[Segment, Segment] = {}
-    for segment in segments:
-        simple = memo.setdefault(segment, productive(segment, table, target_bits, alpha))
-        if simple in seen:
-            continue
-        bits = cover_bits(table, simple)
-        counts = Counts(
-            size=np.array([popcount(bits)]), positives=np.array([popcount(bits & target_bits)])
-        )
-        seen[simple] = float(quality.evaluate(counts, population)[0])
-    ranked = sorted(seen.items(), key=lambda item: -item[1])
-    return [s for s, _ in ranked], [q for _, q in ranked]

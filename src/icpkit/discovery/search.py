@@ -34,6 +34,9 @@ class SearchTask:
 
     ``target`` is a boolean array (binary qualities) or a float array (numeric qualities), aligned
     with the rows of ``table``. ``top_k`` segments are kept; ``min_support`` is a row count.
+    ``rows`` (boolean, optional) restricts the search to those rows: the others count nowhere, not
+    in a segment and not in the population (sequential covering removes the rows a reported family
+    covers this way, without rebuilding the bitsets).
     """
 
     table: ConditionTable
@@ -43,6 +46,7 @@ class SearchTask:
     min_support: int = 10
     top_k: int = 20
     min_quality: float = 0.0
+    rows: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,12 @@ class SearchResult:
 class _BitsetCounter:
     """Counts for a yes/no target: popcount of (segment AND condition) and of (… AND target)."""
 
-    def __init__(self, table: ConditionTable, target: np.ndarray) -> None:
+    def __init__(
+        self, table: ConditionTable, target: np.ndarray, rows: np.ndarray | None = None
+    ) -> None:
         self.bits = table.bits
         self.target_bits = pack(target.astype(bool))
-        self.root = full(table.n_rows)
+        self.root = full(table.n_rows) if rows is None else pack(rows)
 
     def state(self, indices: tuple[int, ...]) -> np.ndarray:
         """The cover of a set of conditions."""
@@ -107,12 +113,14 @@ class _BitsetCounter:
 class _NumericCounter:
     """Counts for a numeric target: sums of deviations from the mean by matrix product."""
 
-    def __init__(self, table: ConditionTable, target: np.ndarray) -> None:
+    def __init__(
+        self, table: ConditionTable, target: np.ndarray, rows: np.ndarray | None = None
+    ) -> None:
         self.matrix = np.column_stack([table.mask(j) for j in range(len(table))])
-        deviation = target - float(np.mean(target))
+        self.root = np.ones(table.n_rows, dtype=bool) if rows is None else rows.astype(bool)
+        deviation = target - (float(np.mean(target[self.root])) if self.root.any() else 0.0)
         self.deviation = deviation
         self.excess = np.maximum(deviation, 0.0)
-        self.root = np.ones(table.n_rows, dtype=bool)
 
     def state(self, indices: tuple[int, ...]) -> np.ndarray:
         return np.logical_and.reduce([self.root, *(self.matrix[:, j] for j in indices)])
@@ -161,7 +169,7 @@ class DepthFirstSearch:
         _check(task)
         population = _population(task)
         counter = (_NumericCounter if task.quality.numeric_target else _BitsetCounter)(
-            task.table, task.target
+            task.table, task.target, task.rows
         )
         self._task, self._population, self._counter = task, population, counter
         self._top = _TopK(task.top_k, task.min_quality)
@@ -300,10 +308,11 @@ def _positives(counts: Counts, i: int) -> float:
 
 
 def _population(task: SearchTask) -> Population:
-    n = int(task.target.size)
+    target = task.target if task.rows is None else task.target[task.rows.astype(bool)]
+    n = int(target.size)
     if task.quality.numeric_target:
-        return Population(size=n, mean=float(np.mean(task.target)) if n else 0.0)
-    return Population(size=n, positives=int(np.count_nonzero(task.target)))
+        return Population(size=n, mean=float(np.mean(target)) if n else 0.0)
+    return Population(size=n, positives=int(np.count_nonzero(target)))
 
 
 def _check(task: SearchTask) -> None:
@@ -314,5 +323,9 @@ def _check(task: SearchTask) -> None:
         )
     if task.quality.numeric_target and not np.all(np.isfinite(task.target.astype(float))):
         raise ConfigError("a numeric search target must be finite for every account")
+    if task.rows is not None and task.rows.shape != (task.table.n_rows,):
+        raise ConfigError(
+            f"the search rows mask has {task.rows.shape}; expected ({task.table.n_rows},)"
+        )
     if not 1 <= task.max_depth <= 3:
         raise ConfigError(f"max_depth must be 1, 2 or 3; got {task.max_depth}")

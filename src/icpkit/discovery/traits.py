@@ -1,14 +1,31 @@
-"""The single-trait profile: every candidate condition, best vs rest and worst vs rest."""
+"""The single-trait profile: how each attribute's values split the best customers from the others.
+
+One record per readable row, grouped by attribute (the attribute whose strongest row is most
+significant first):
+
+- a numeric attribute: its non-overlapping bins in value order (``kind = "bin"``; the shares of
+  the best customers and of the other ranked accounts each sum to 1 over the bins, so the rows
+  compare), then the single best threshold (``kind = "threshold"``: the ``< c`` or ``≥ c`` split with
+  the smallest p-value);
+- a categorical attribute: its levels by lift, highest first (``kind = "level"``);
+- a tag column: its tags by lift (``kind = "tag"``);
+- ``is missing`` when missing values are common enough (``kind = "missing"``).
+
+The search's conditions also hold every run of adjacent bins; those overlap and are left out here.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount
+from icpkit.discovery.statement import describe_condition
 from icpkit.discovery.statistics import bh_q_values, lift_interval, two_sided_p
+from icpkit.rules import Condition
 from icpkit.stats import wilson_bounds
 
 
@@ -42,25 +59,68 @@ def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict
     }
 
 
+def _kind(cond: Condition, edges: set[float]) -> str | None:
+    """The row kind of a condition, or None for a run of bins (it overlaps the bins)."""
+    if cond.op == "range":
+        lo, hi = cond.value
+        if not any(lo < e < hi for e in edges):
+            return "bin"
+        return "threshold" if math.isinf(lo) or math.isinf(hi) else None
+    return {"eq": "level", "in": "level", "contains": "tag", "missing": "missing"}[cond.op]
+
+
 def single_traits(
     table: ConditionTable, best: np.ndarray, worst: np.ndarray
 ) -> list[dict[str, Any]]:
-    """One record per condition: how common it is among the best and the worst customers.
+    """The readable single-trait rows of every attribute (see the module docstring).
 
-    ``share_best`` is the share of best customers with the trait (Wilson 95 % interval
-    ``share_best_lo``–``share_best_hi``), ``share_not_best`` the share among the other ranked
-    accounts, ``lift_best`` the best-customer rate among accounts with the trait ÷ the overall rate,
-    ``p_best`` a two-sided Fisher (small samples) or chi-square test and ``q_best`` its
-    Benjamini–Hochberg q-value over all traits; the same with ``worst``. Sorted by ``q_best``.
+    Each record: ``rule`` (rule text), ``label`` (plain words), ``attribute``, ``kind``,
+    ``support`` (accounts with the trait), ``share_best`` (share of the best customers with it,
+    Wilson 95 % interval ``share_best_lo``–``share_best_hi``), ``share_not_best`` (share of the
+    other ranked accounts), ``lift_best`` (best-customer rate with the trait ÷ overall rate, with
+    interval), ``p_best`` (two-sided Fisher for small samples, else chi-square) and ``q_best``
+    (Benjamini–Hochberg over all the search's conditions); the same with ``worst``.
     """
     if len(table) == 0:
         return []
     columns = {**_group_columns(table, best, "best"), **_group_columns(table, worst, "worst")}
-    records = []
+    edges: dict[str, set[float]] = {}
+    for cond in table.conditions:
+        if cond.op == "range":
+            edges.setdefault(cond.attr, set()).update(e for e in cond.value if math.isfinite(e))
+    by_attr: dict[str, list[tuple[Condition, dict[str, Any]]]] = {}
     for j, cond in enumerate(table.conditions):
-        row: dict[str, Any] = {"rule": str(cond), "attribute": cond.attr}
+        kind = _kind(cond, edges.get(cond.attr, set()))
+        if kind is None:
+            continue
+        row: dict[str, Any] = {
+            "rule": str(cond),
+            "label": describe_condition(cond),
+            "attribute": cond.attr,
+            "kind": kind,
+        }
         for key, values in columns.items():
             value = values[j]
             row[key] = int(value) if key.startswith("n_") or key == "support" else float(value)
-        records.append(row)
-    return sorted(records, key=lambda r: (r["q_best"], -r["lift_best"]))
+        by_attr.setdefault(cond.attr, []).append((cond, row))
+    out: list[dict[str, Any]] = []
+    for rows in sorted(by_attr.values(), key=lambda rs: min(r["q_best"] for _, r in rs)):
+        out += _ordered(rows)
+    return out
+
+
+def _ordered(rows: list[tuple[Condition, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Bins by value, then the best threshold; levels and tags by lift; missing last."""
+    bins = [r for c, r in sorted(rows, key=lambda cr: _low(cr[0])) if r["kind"] == "bin"]
+    thresholds = [r for _, r in rows if r["kind"] == "threshold"]
+    best_cut = min(thresholds, key=lambda r: (r["p_best"], -r["lift_best"]), default=None)
+    levels = sorted(
+        (r for _, r in rows if r["kind"] in ("level", "tag")),
+        key=lambda r: (-r["lift_best"], -r["support"]),
+    )
+    missing = [r for _, r in rows if r["kind"] == "missing"]
+    return [*bins, *([best_cut] if best_cut else []), *levels, *missing]
+
+
+def _low(cond: Condition) -> float:
+    return float(cond.value[0]) if cond.op == "range" else math.inf

@@ -9,7 +9,7 @@ files beside it. JSON is the profile itself. Every file is written atomically.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -101,6 +101,8 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
             p.validation, [*p.caveats, *(p.validation.caveats if p.validation else [])]
         ),
     )
+    partition_lines, partition_tables = v.partition_view(p.partitions)
+    view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
     return _with_missing(view)
 
 

@@ -153,6 +153,8 @@ class ReportView:
     method_lines: list[str]
     caveats: list[str]
     missing: dict[str, str] = field(default_factory=dict)
+    partition_lines: list[str] = field(default_factory=list)
+    partition_tables: list[Titled] = field(default_factory=list)
     held_out: HeldOut | None = None
 
 
@@ -282,7 +284,7 @@ def group_criteria(rows: Sequence[CriterionRow]) -> list[tuple[str, list[Criteri
 
 
 TRAIT_COLUMNS = (
-    "rule",
+    "trait",
     "support",
     "share_best",
     "share_not_best",
@@ -297,12 +299,16 @@ TRAIT_ROWS = 12  # per attribute; the JSON profile keeps every condition
 def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
     """One table per attribute: each condition's share among the best, the rest and the worst.
 
-    Conditions keep discovery's order (most significant first); each ``*_lo``/``*_hi`` pair is shown
-    as one interval column.
+    Rows keep discovery's order (numeric bins by value then the best threshold, levels by lift);
+    each ``*_lo``/``*_hi`` pair is shown as one interval column.
     """
     by_attribute: dict[str, list[dict[str, Any]]] = {}
     for t in traits:
         row = dict(t)
+        # the plain-words label; the rule text when an older profile has none (never empty)
+        row["trait"] = str(row.get("label") or row.get("rule") or "").strip() or "(no label)"
+        if row.get("kind") == "threshold":
+            row["trait"] = f"best single threshold: {row['trait']}"
         for key in [k for k in row if k.endswith("_lo") and k[:-3] + "_hi" in row]:
             row[key[:-3] + "_ci"] = [row[key], row[key[:-3] + "_hi"]]
         by_attribute.setdefault(str(t.get("attribute", "attribute")), []).append(row)
@@ -319,7 +325,14 @@ def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
 def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
     """Every reported segment; the criteria and disqualifiers when discovery stored none."""
     if profile.segments:
-        return [dict(s) for s in profile.segments]
+        # a family's variants read as one short list ("founded in 2005 or later; 200+ employees");
+        # the JSON profile keeps them all
+        return [
+            {**s, "also": "; ".join(list(s.get("also") or [])[:ALSO_SHOWN]) or None}
+            if "also" in s
+            else dict(s)
+            for s in profile.segments
+        ]
     return [
         {**r.model_dump(mode="json"), "kind": kind}
         for kind, rules in (
@@ -330,8 +343,11 @@ def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
     ]
 
 
+ALSO_SHOWN = 2  # variants listed per segment family in the report (all in the JSON)
+
 SEGMENT_COLUMNS = (
     "rule",
+    "also",
     "kind",
     "support",
     "coverage",
@@ -428,3 +444,58 @@ def method_lines(profile: IcpProfile) -> list[str]:
         "significance after correcting for the many rules tried."
     )
     return lines
+
+
+VERDICT_WORDS = {
+    "differs": "differs",
+    "shared": "shared",
+    "unclear": "unclear (too few accounts to tell)",
+}
+
+
+def partition_view(partitions: Mapping[str, Any] | None) -> tuple[list[str], list[Titled]]:
+    """Several ICPs side by side: one line per ICP, and the table of what differs and what is
+    shared, each rule with its lift (and accounts) in every ICP and the p-value of the difference."""
+    if not partitions:
+        return [], []
+    icps = list(partitions.get("icps") or [])
+    lines = []
+    for icp in icps:
+        head = (
+            f"{icp.get('name')} ({int(icp.get('n_accounts', 0)):,} accounts, "
+            f"{int(icp.get('n_best', 0)):,} best)"
+        )
+        note = icp.get("note")
+        lines.append(f"{head}: {note}." if note else f"{head}: {icp.get('statement', '')}")
+    names = [str(icp.get("name")) for icp in icps]
+    rows = []
+    for rule in partitions.get("rules") or []:
+        row: dict[str, Any] = {
+            "rule": rule.get("rule"),
+            "kind": rule.get("kind"),
+            "verdict": VERDICT_WORDS.get(str(rule.get("verdict")), rule.get("verdict")),
+        }
+        for name in names:
+            m = (rule.get("per_icp") or {}).get(name) or {}
+            if m.get("lift") is None:
+                row[name] = f"– ({int(m.get('support', 0)):,})"
+            else:
+                row[name] = f"{fmt.lift(float(m['lift']))} ({int(m.get('support', 0)):,})"
+                if not m.get("evidence"):
+                    row[name] += " thin"
+        row["p_differs"] = rule.get("p_differs")
+        rows.append(row)
+    tables = []
+    if rows:
+        alpha = partitions.get("alpha", 0.05)
+        tables.append(
+            Titled(
+                "What differs and what is shared",
+                records_table(rows, ["rule", "kind", "verdict", *names, "p_differs"]),
+                "Each ICP's lift over its own base rate, with the accounts the rule covers in "
+                "brackets ('thin': too few best or worst customers there for evidence). "
+                f"'differs': the rate differs between the ICPs (p < {alpha}) and the rule lifts "
+                "some ICPs but not others; 'shared': it lifts every ICP.",
+            )
+        )
+    return lines, tables

@@ -142,6 +142,15 @@ SPECS: dict[str, PlantedIcp] = {
         ),
         disqualifiers=("ownership in ('Government', 'Non-profit')",),
     ),
+    # A large segment (about 11 % of accounts) beside a small one (about 1.6 %, under 2 %) on other
+    # attributes: a search whose top-k fills with variants of the large one loses the small one.
+    "small_segment": PlantedIcp(
+        segments=(
+            "industry = 'Software' AND region = 'EMEA'",
+            "region = 'APAC' AND tech_stack contains 'AWS'",
+        ),
+        disqualifiers=("industry = 'Education'",),
+    ),
     "none": _NONE,
     # The default ICP until March 2025 (the last third of the default 2023-2025 period), then a
     # different one: for drift and out-of-time validation tests.
