@@ -106,7 +106,7 @@ def test_the_guard_flags_leaks_identifiers_and_won_only_fields() -> None:
 def test_a_build_leaves_flagged_and_personal_columns_out_and_says_why(built) -> None:
     _, result = built
     profile = result.profile
-    card_attrs = set(profile.scorecard["info"]["attributes"])
+    card_attrs = set(profile.scorecard.info["attributes"])
     used = {
         *card_attrs,
         *(r.rule for r in profile.criteria),

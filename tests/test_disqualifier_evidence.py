@@ -79,9 +79,9 @@ def test_tier_table_words_match_how_tiers_are_assigned(
 ) -> None:
     profile, scored, _ = built
     assert profile.tiers is not None
-    cuts = profile.tiers["cuts"]
-    rules = profile.tiers["rules"]
-    overriding = set(profile.tiers["overriding_disqualifiers"])
+    cuts = profile.tiers.cuts.model_dump()
+    rules = profile.tiers.rules or {}
+    overriding = set(profile.tiers.overriding_disqualifiers or [])
     assert overriding == {d.rule for d in profile.disqualifiers if d.forces_nonfit}
     score = scored["fit_score"].to_numpy()
     tier = scored["tier"].to_numpy()

@@ -102,11 +102,11 @@ def test_one_date_falls_back_to_a_cross_validated_estimate_and_says_so() -> None
     result = build_icp(_lead_workspace(300, 0.5, 2), FAST)
     validation = result.profile.validation
     assert validation is not None
-    assert validation["method"] == "cross-validated"
-    assert validation["verdict"]["status"] == "pass"
-    assert "cross-validated, not out-of-time" in validation["verdict"]["lines"][0]
+    assert validation.method == "cross-validated"
+    assert validation.verdict["status"] == "pass"
+    assert "cross-validated, not out-of-time" in validation.verdict["lines"][0]
     assert any("out-of-time backtest dropped" in c for c in result.profile.caveats)
-    assert any("cross-validated, not out-of-time" in c for c in validation["caveats"])
+    assert any("cross-validated, not out-of-time" in c for c in validation.caveats)
     html = render_html(ReportInput(profile=result.profile))
     assert 'data-status="pass"' in html and "cross-validated, not out-of-time" in html
 

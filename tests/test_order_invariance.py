@@ -89,7 +89,7 @@ def _summary(crm: CrmData, validate: bool = False) -> tuple[object, ...]:
         labels.rows(),
         [c.rule for c in p.criteria],
         [d.rule for d in p.disqualifiers],
-        p.tiers["cuts"] if p.tiers else None,
+        p.tiers.cuts if p.tiers else None,
         p.scorecard,
         scored.rows(),
     )
