@@ -48,7 +48,7 @@ TITLES: dict[str, tuple[tuple[str, str, str], ...]] = {
 # Planted note themes, each in many paraphrases with little shared vocabulary (so a theme can only
 # be found by meaning). Role of each theme in the truth the themes/ module must recover:
 #   ICP_PAIN      voiced more often by in-ICP accounts (so: more among the best customers)
-#   LOST_TIED     a lost reason given mostly by poor fits (a disqualifier: more among never-won)
+#   LOST_TIED     a lost reason of accounts that never buy (a disqualifier: more among never-won)
 #   LOST_COMMON   a lost reason every lost deal gives at the same rate (no fit association)
 #   NEUTRAL       voiced at the same rate by every account
 ICP_PAIN = "manual reporting"
@@ -145,8 +145,9 @@ _THEME_NAMES = tuple(THEMES)
 _VOICE_THEMES = (ICP_PAIN, *NEUTRAL)
 # Rate of the planted pain per fit status (ordinary, in-ICP, disqualified): one extra note.
 _PAIN_RATE = np.array([0.2, 0.6, 0.15])
-# Lost reasons, independently per lost deal, by fit status.
-_TIED_RATE = np.array([0.45, 0.1, 0.6])
+# Lost reasons, independently per lost deal: the tied one by whether the account ever buys
+# (a missing ERP connector blocks every deal with that account), the common one always.
+_TIED_RATE = np.array([0.08, 0.6])  # account won some deal, account never won
 _COMMON_RATE = 0.4
 NOTE_SOURCES = ("interview", "survey", "support", "call", "lost_reason")
 _NOTE_OPENINGS = {
@@ -274,9 +275,7 @@ def notes_frame(
         ]
     )
     start = first_contact[voice_account]
-    day = np.concatenate(
-        [np.floor(start + rng.random(n_voice) * (period.days - start)), lost_day]
-    )
+    day = np.concatenate([np.floor(start + rng.random(n_voice) * (period.days - start)), lost_day])
     status = account_status[account]
     nps_mean = np.array([icp.base_nps, icp.icp_nps, icp.disqualified_nps])[status]
     nps = np.clip(np.round(rng.normal(nps_mean, 1.6)), 0, 10)
@@ -288,8 +287,10 @@ def _lost_reasons(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(account, theme index, day) of the lost-reason notes of every lost deal."""
     lost = np.flatnonzero(~draws.won & ~draws.open)
-    status = draws.status[lost]
-    tied = lost[rng.random(len(lost)) < _TIED_RATE[status]]
+    buyers = np.zeros(int(draws.account.max(initial=-1)) + 1, bool)
+    buyers[draws.account[draws.won]] = True
+    never_won = (~buyers[draws.account[lost]]).astype(np.int64)
+    tied = lost[rng.random(len(lost)) < _TIED_RATE[never_won]]
     common = lost[rng.random(len(lost)) < _COMMON_RATE]
     deal = np.concatenate([tied, common])
     theme = np.concatenate(
