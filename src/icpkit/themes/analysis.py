@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from icpkit.config import DeclaredTheme, ThemesConfig
 from icpkit.errors import InsufficientDataError
@@ -147,7 +148,7 @@ def clean_notes(notes: pl.DataFrame, known_accounts: set[str] | None = None) -> 
         _warn(
             warnings,
             int(unknown.sum()),
-            "note{s} belong to no known account; they count for themes but not for outcomes",
+            "note{s} with an account_id that is not in accounts; counted for themes, not for outcomes",
         )
     return CleanNotes(frame, warnings)
 
@@ -158,10 +159,14 @@ def _warn(warnings: list[str], count: int, text: str) -> None:
 
 
 def _looks_foreign(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
+    """Mostly non-Latin letters, or 6+ words with almost no English function words."""
+    letters = [c for c in text[:2000] if c.isalpha()]
     if len(letters) < 12:
         return False
-    return sum(not c.isascii() for c in letters) / len(letters) > 0.3
+    if sum(not c.isascii() for c in letters) / len(letters) > 0.3:
+        return True
+    words = re.findall(r"[^\W\d_]+", text[:2000].lower())
+    return len(words) >= 6 and sum(w in ENGLISH_STOP_WORDS for w in words) / len(words) < 0.08
 
 
 def find_themes(
@@ -201,10 +206,7 @@ def find_themes(
     texts = frame["clean"].to_list()
     vectors = embedder.encode(texts)
     lost = (frame["source"] == LOST_SOURCE).fill_null(False).to_numpy()
-    parts = [
-        _cluster_family(vectors, mask, config, embedder, declared=i == 0)
-        for i, mask in enumerate((~lost, lost))
-    ]
+    parts = [_cluster_family(vectors, mask, config, embedder) for mask in (~lost, lost)]
     clustering, similarity, origins, names = _join(parts, (~lost, lost), vectors)
     themes = _describe(frame, texts, clustering, similarity, origins, names, config, contact_names)
     tests: list[ThemeTest] = []
@@ -230,8 +232,6 @@ def _cluster_family(
     mask: np.ndarray,
     config: ThemesConfig,
     embedder: StaticEmbedder,
-    *,
-    declared: bool,
 ) -> tuple[Clustering, list[str], list[str | None]]:
     """Themes of one family of notes (customers' voice, or lost reasons): a genre of its own."""
     dim = vectors.shape[1]
@@ -248,9 +248,7 @@ def _cluster_family(
         sample_size=config.sample_size,
         random_state=config.seed,
     )
-    return merge_declared(
-        found, vectors[mask], config.declared if declared else [], config, embedder
-    )
+    return merge_declared(found, vectors[mask], config.declared, config, embedder)
 
 
 def _join(
