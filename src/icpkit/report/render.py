@@ -22,6 +22,7 @@ from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
+from icpkit.report.themes_view import pains_view
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -100,6 +101,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         diff_text=report.diff_text or _diff_dict_text(report.diff),
         method_lines=v.method_lines(p),
         caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
+        pains=pains_view(p),
     )
     return _with_missing(view)
 

@@ -15,6 +15,7 @@ from icpkit.errors import IcpError
 from icpkit.profile import IcpProfile, RuleEvidence
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
+from icpkit.report.themes_view import PainsView
 from icpkit.rules import parse_segment
 
 CATEGORIES = ("firmographics", "technographics", "behaviour", "buying process", "other attributes")
@@ -152,6 +153,7 @@ class ReportView:
     method_lines: list[str]
     caveats: list[str]
     missing: dict[str, str] = field(default_factory=dict)
+    pains: PainsView | None = None  # themes and messaging (report/themes_view.py)
 
 
 MISSING = {

@@ -24,7 +24,7 @@ NOT_ENOUGH = "not enough evidence"
 # What a customer gets out of it (not what the seller gets: win rate and won revenue stay out).
 _METRIC_WORDS = {
     "nps": ("an NPS of", "{:.1f}"),
-    "expansion": ("expansion of", "{:.2f}×"),
+    "expansion": ("revenue expansion of", "{:+.0%}"),
     "tenure_days": ("a tenure of", "{:,.0f} days"),
     "ltv": ("a lifetime value of", "{:,.0f}"),
 }

@@ -66,3 +66,31 @@ def _entry(test: ThemeTest) -> ThemeTestEntry:
 def messaging_section(messaging: Messaging) -> MessagingSection:
     """The messaging as the profile stores it."""
     return MessagingSection.model_validate(messaging.to_dict())
+
+
+def summary_lines(themes: ThemesSection, messaging: MessagingSection, limit: int = 10) -> list[str]:
+    """Plain-text summary for the CLI: the completed statement, then each theme with its evidence."""
+    lines = [messaging.statement, ""]
+    lines.append(
+        f"{len(themes.themes)} themes in {themes.n_notes:,} notes "
+        f"({themes.n_unassigned:,} in no theme); embedding: {themes.embedding}"
+    )
+    ranked = sorted(themes.themes, key=lambda e: (e.direction == "none", e.q_value))
+    for entry in ranked[:limit]:
+        shares = " vs ".join(f"{k} {v:.0%}" for k, v in entry.share_by_group.items())
+        low, high = entry.lift_ci
+        evidence = (
+            f"{shares} · lift {entry.lift:.1f} [{low:.1f}, {high:.1f}] · q {entry.q_value:.2g} "
+            f"· {entry.direction}"
+            if entry.lift is not None and low is not None and high is not None
+            else "no comparison"
+        )
+        kind = "lost reason" if entry.family == LOST_SOURCE else "voice"
+        lines.append(f"- {entry.label} ({kind}, {entry.n_notes:,} notes): {evidence}")
+        if entry.quotes:
+            lines.append(f'    "{entry.quotes[0]}"')
+    if len(themes.themes) > limit:
+        lines.append(f"… and {len(themes.themes) - limit} more (use --all)")
+    lines += [f"disqualifier evidence: {line}" for line in messaging.disqualifier_evidence]
+    lines += [f"warning: {w}" for w in themes.warnings]
+    return lines

@@ -144,7 +144,7 @@ THEMES: dict[str, tuple[str, ...]] = {
 _THEME_NAMES = tuple(THEMES)
 _VOICE_THEMES = (ICP_PAIN, *NEUTRAL)
 # Rate of the planted pain per fit status (ordinary, in-ICP, disqualified): one extra note.
-_PAIN_RATE = np.array([0.2, 0.6, 0.15])
+_PAIN_RATE = np.array([0.15, 0.7, 0.1])
 # Lost reasons, independently per lost deal: the tied one by whether the account ever buys
 # (a missing ERP connector blocks every deal with that account), the common one always.
 _TIED_RATE = np.array([0.08, 0.6])  # account won some deal, account never won
