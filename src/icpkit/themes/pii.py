@@ -11,12 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import polars as pl
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
 # 7+ digits with the usual separators, optionally a leading + or (area code).
 PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
 DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 MAX_QUOTE = 220
+
+
+def without_contact_details(texts: list[str]) -> list[str]:
+    """Texts with e-mails, links and phone numbers blanked, vectorised (for keyword counting)."""
+    series = pl.Series(texts, dtype=pl.Utf8)
+    for pattern in (EMAIL.pattern, "(?i)" + URL.pattern):
+        series = series.str.replace_all(pattern, " ")
+    series = series.str.replace_all(r"\+?\(?\d[\d\s().-]{5,}\d", " ")
+    return series.to_list()
 
 
 class Scrubber:
