@@ -130,7 +130,7 @@ def part_one(extra: list[Path]) -> None:
 def part_two(n_notes: int) -> None:
     from icpkit.datasets import make_crm
     from icpkit.outcomes import compute_outcomes
-    from icpkit.themes import find_themes
+    from icpkit.themes.analysis import find_themes
 
     n_accounts = max(2000, n_notes // 2)
     crm = make_crm(n_accounts=n_accounts, seed=3)
@@ -138,17 +138,22 @@ def part_two(n_notes: int) -> None:
     while notes.height < n_notes:
         notes = pl.concat([notes, crm.notes])
     notes = notes.head(n_notes)
-    outcomes = compute_outcomes(crm)
-    tracemalloc.start()
+    outcomes = compute_outcomes(crm.to_crm_data()).frame
+    names = crm.contacts["name"].to_list()
     start = time.perf_counter()
-    result = find_themes(notes, outcomes, crm)
-    elapsed = time.perf_counter() - start
+    cpu = time.process_time()
+    result = find_themes(notes, outcomes, names)
+    elapsed, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    tracemalloc.start()
+    find_themes(notes, outcomes, names)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(
-        f"\n{n_notes:,} notes ({n_accounts:,} accounts): embedded, clustered and tested in "
-        f"{elapsed:.1f} s; {len(result.themes)} themes; peak traced memory {peak / 1e6:.0f} MB; "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"\n{n_notes:,} notes ({n_accounts:,} accounts, {len(names):,} contact names): embedded, "
+        f"clustered, labelled and tested in {elapsed:.1f} s wall ({cpu_s:.1f} s CPU); "
+        f"{len(result.themes)} themes, {len(result.tests)} tests, "
+        f"{result.n_unassigned:,} unassigned; peak traced memory {peak / 1e6:.0f} MB "
+        f"(second run); load average {os.getloadavg()[0]:.1f}"
     )
 
 
