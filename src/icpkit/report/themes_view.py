@@ -98,7 +98,7 @@ def _line(theme: ThemeEntry) -> PainLine:
 
 def _themes_table(themes: list[ThemeEntry]) -> Table:
     rows = []
-    for t in themes:
+    for t in sorted(themes, key=lambda e: (e.direction == "none", e.q_value)):
         shares = " vs ".join(fmt.percent(s) for s in t.share_by_group.values())
         low, high = t.lift_ci
         interval = fmt.interval(low, high) if low is not None and high is not None else fmt.DASH

@@ -148,7 +148,7 @@ def _mentions(account_ids: np.ndarray, labels: np.ndarray, n_themes: int) -> lis
     pairs = frame.filter(pl.col("label") >= 0).unique()
     found: list[set[str]] = [set() for _ in range(n_themes)]
     for label, group in pairs.group_by("label"):
-        found[int(label[0])] = set(group["account_id"].to_list())  # type: ignore[call-overload]
+        found[int(label[0])] = set(group["account_id"].to_list())
     return found
 
 

@@ -23,7 +23,7 @@ def themes_section(analysis: ThemeAnalysis) -> ThemesSection:
                 label=theme.label,
                 keywords=theme.keywords,
                 origin="declared" if theme.origin == "declared" else "found",
-                family=family,  # type: ignore[arg-type]
+                family=family,
                 n_notes=theme.n_notes,
                 n_accounts=theme.n_accounts,
                 share_by_group=_shares(head) if head else {},
