@@ -27,6 +27,7 @@ VERBS = (
     "versions",
     "diff",
     "drift",
+    "themes",
 )
 runner = CliRunner()
 

@@ -63,7 +63,8 @@ def test_mostly_tied_account_metric_is_labelled_by_value() -> None:
         shuffled = accounts.sample(fraction=1.0, shuffle=True, seed=seed)
         out = compute_outcomes(CrmData(accounts=shuffled), success)
         labels = (
-            out.to_frame().join(shuffled, on="account_id")
+            out.to_frame()
+            .join(shuffled, on="account_id")
             .group_by("score_x")
             .agg(pl.col("label").unique())
         )

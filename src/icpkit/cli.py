@@ -603,6 +603,26 @@ def drift(
     out.print(result.to_text(), markup=False)
 
 
+@app.command()
+@handled
+def themes(
+    workspace: WorkspaceOpt = Path("."),
+    all_themes: Annotated[bool, typer.Option("--all", help="List every theme.")] = False,
+) -> None:
+    """Pain themes in the notes, how each relates to outcomes, and the messaging they give.
+
+    Example: icpkit themes -w exports/
+    """
+    from icpkit import pipeline
+    from icpkit.themes.summary import summary_lines
+
+    found = pipeline.workspace_themes(pipeline.Workspace.open(workspace))
+    sections = found.profile_sections()
+    limit = 1000 if all_themes else 10
+    for line in summary_lines(sections["themes"], sections["messaging"], limit):
+        out.print(line, markup=False)
+
+
 # ----------------------------------------------------------------------------- printing
 
 

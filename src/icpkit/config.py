@@ -413,6 +413,61 @@ class IcpPartition(_Section):
     )
 
 
+class DeclaredTheme(_Section):
+    """A theme the user names up front; notes are matched to it by meaning (zero-shot)."""
+
+    name: str = Field(description="Theme name shown in reports, e.g. 'ERP integration'.")
+    description: str = Field("", description="One sentence saying what the theme is about.")
+    examples: list[str] = Field(
+        default_factory=list, description="A few example notes in customers' own words."
+    )
+
+
+class ThemesConfig(_Section):
+    """Pain themes from the notes table (interviews, calls, support, surveys, lost reasons)."""
+
+    enabled: bool = Field(True, description="Find themes when a notes table exists.")
+    distance_cut: float = Field(
+        0.9,
+        gt=0,
+        le=2,
+        description="Average-linkage cosine distance at which themes are cut (lower: more, "
+        "tighter themes).",
+    )
+    min_theme_size: int = Field(
+        5, ge=2, description="Fewest notes (in the clustering sample) for a theme to be kept."
+    )
+    assign_similarity: float = Field(
+        0.05,
+        ge=-1,
+        le=1,
+        description="Least (centred) cosine similarity for a note to join its nearest theme; "
+        "below it the note stays unassigned.",
+    )
+    sample_size: int = Field(
+        4000,
+        ge=100,
+        description="Notes the theme tree is built on; the rest are assigned to the nearest theme.",
+    )
+    declared: list[DeclaredTheme] = Field(
+        default_factory=list,
+        description="Themes named up front ([[themes.declared]] name, description, examples); "
+        "found themes that match one are merged into it.",
+    )
+    declared_similarity: float = Field(
+        0.35,
+        ge=-1,
+        le=1,
+        description="Least similarity between a found theme and a declared one for the two to "
+        "be merged.",
+    )
+    quotes_per_theme: int = Field(3, ge=0, le=10, description="Representative quotes per theme.")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="q-value (BH) below which a theme difference is reported."
+    )
+    seed: int = Field(0, description="Seed of the clustering sample.")
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -464,6 +519,9 @@ class WorkspaceConfig(_Section):
         default_factory=list,
         description="Several ICPs side by side ([[icps]] name / where): each partition gets its "
         "own best and worst customers and discovery, and the report compares them.",
+    )
+    themes: ThemesConfig = Field(
+        default_factory=ThemesConfig, description="Pain themes from notes."
     )
 
     def content_hash(self) -> str:

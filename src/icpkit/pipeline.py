@@ -54,6 +54,9 @@ from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
+from icpkit.themes.analysis import ThemeAnalysis, find_themes
+from icpkit.themes.messaging import Messaging, build_messaging
+from icpkit.themes.summary import messaging_section, themes_section
 from icpkit.version import VERSION
 
 
@@ -162,8 +165,12 @@ def build_icp(
     validate: bool = True,
     as_of: date | None = None,
     costs: pl.DataFrame | None = None,
+    themes: bool = True,
 ) -> BuildResult:
-    """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile."""
+    """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile.
+
+    With a notes table (and ``themes``), the profile also gets pain themes and messaging.
+    """
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
     # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
@@ -209,6 +216,8 @@ def build_icp(
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
     scored = score_frame(profile, crm.accounts)
+    if themes:
+        profile = _with_themes(profile, crm, config, outcomes, scored)
     result = None
     if validate:
         result, dropped = _try_validate(crm, config, costs)
@@ -286,7 +295,7 @@ def validate_icp(
         or default_cut_date(crm.deals, config.validation.holdout_share)
     )
     before, after = split_at(crm, cut)
-    built = build_icp(before, config, validate=False)
+    built = build_icp(before, config, validate=False, themes=False)
     scored = score_frame(built.profile, crm.accounts, reasons=False)
     return evaluate(scored, after, costs=costs, cut=cut, profile=built.profile)
 
@@ -784,3 +793,84 @@ def find_targets(
 
             pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
     return result
+
+
+# --- pain themes and messaging (icpkit.themes) ---
+
+
+@dataclass(frozen=True)
+class ThemesResult:
+    """Themes of the notes and the messaging assembled from them."""
+
+    analysis: ThemeAnalysis
+    messaging: Messaging
+
+    def profile_sections(self) -> dict[str, Any]:
+        """The profile's ``themes`` and ``messaging`` fields."""
+        return {
+            "themes": themes_section(self.analysis),
+            "messaging": messaging_section(self.messaging),
+        }
+
+
+def pain_themes(
+    crm: CrmData,
+    config: WorkspaceConfig,
+    outcomes: Outcomes,
+    scored: pl.DataFrame | None = None,
+    statement: str = "",
+    triggers: list[str] | None = None,
+) -> ThemesResult:
+    """Themes of ``crm.notes`` tested against outcomes, and messaging per tier and persona.
+
+    ``triggers`` are "why now" events (from signals) for the statement; None says not enough
+    evidence. Raises InsufficientDataError without a notes table or with under 10 usable notes.
+    """
+    if crm.notes is None:
+        raise InsufficientDataError(
+            "themes need a notes table (add [sources.notes] to icpkit.toml)"
+        )
+    names = None
+    if crm.contacts is not None and "name" in crm.contacts.columns:
+        names = crm.contacts["name"].drop_nulls().cast(pl.Utf8).to_list()
+    analysis = find_themes(crm.notes, outcomes.to_frame(), names, config.themes)
+    first = (
+        statement.split(". Avoid ")[0].rstrip(".") + "."
+        if statement
+        else "Our ideal customer is not yet clear from the data."
+    )
+    accounts = scored if scored is not None else crm.accounts
+    messaging = build_messaging(
+        analysis, first, outcomes.to_frame(), accounts, crm.contacts, crm.notes, triggers
+    )
+    return ThemesResult(analysis, messaging)
+
+
+def workspace_themes(workspace: Workspace) -> ThemesResult:
+    """Themes of a workspace's notes; tiers and statement from the latest saved version if any."""
+    crm = workspace.load()
+    outcomes = compute_outcomes(crm, workspace.config.success)
+    scored, statement = None, ""
+    if workspace.store.list():
+        profile = workspace.store.latest().profile()
+        scored, statement = score_frame(profile, crm.accounts, reasons=False), profile.statement
+    return pain_themes(crm, workspace.config, outcomes, scored, statement)
+
+
+def _with_themes(
+    profile: IcpProfile,
+    crm: CrmData,
+    config: WorkspaceConfig,
+    outcomes: Outcomes,
+    scored: pl.DataFrame,
+) -> IcpProfile:
+    """The profile with themes and messaging when notes allow; else a caveat says why not."""
+    if crm.notes is None or not config.themes.enabled:
+        return profile
+    try:
+        found = pain_themes(crm, config, outcomes, scored, profile.statement)
+    except InsufficientDataError as exc:
+        return profile.model_copy(
+            update={"caveats": [*profile.caveats, f"No themes: {exc.message}"]}
+        )
+    return profile.model_copy(update=found.profile_sections())

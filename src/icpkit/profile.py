@@ -350,6 +350,71 @@ class DataQualitySection(_Section):
 # The profile
 
 
+class ThemeTestEntry(BaseModel):
+    """One theme in one source family under one comparison (group A against group B)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="voice (all but lost reasons), lost_reason, or one source")
+    comparison: str = Field(description="best_vs_rest, lost_vs_won or churned_vs_retained")
+    share_by_group: dict[str, float]
+    n_by_group: dict[str, int]
+    lift: float | None = None
+    lift_ci: tuple[float | None, float | None] = (None, None)
+    q_value: float = 1.0
+    direction: Literal["higher", "lower", "none"] = "none"
+
+
+class ThemeEntry(BaseModel):
+    """A pain theme (or lost reason) found in the notes, with its headline evidence.
+
+    The headline is best vs rest for the customers' voice and lost vs won for lost reasons;
+    ``tests`` holds every comparison and source family. Quotes have PII removed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    keywords: list[str] = Field(default_factory=list)
+    origin: Literal["found", "declared"] = "found"
+    family: Literal["voice", "lost_reason"] = "voice"
+    n_notes: int = 0
+    n_accounts: int = 0
+    share_by_group: dict[str, float] = Field(default_factory=dict)
+    lift: float | None = None
+    lift_ci: tuple[float | None, float | None] = (None, None)
+    q_value: float = 1.0
+    direction: Literal["higher", "lower", "none"] = "none"
+    comparison: str | None = None
+    quotes: list[str] = Field(default_factory=list)
+    by_source: dict[str, int] = Field(default_factory=dict)
+    tests: list[ThemeTestEntry] = Field(default_factory=list)
+
+
+class ThemesSection(BaseModel):
+    """Pain themes from the notes table (icpkit.themes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    embedding: str
+    n_notes: int
+    n_unassigned: int
+    warnings: list[str] = Field(default_factory=list)
+    themes: list[ThemeEntry] = Field(default_factory=list)
+
+
+class MessagingSection(BaseModel):
+    """Talking points and the completed ICP statement, assembled from the evidence (no LLM)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statement: str
+    parts: dict[str, str] = Field(default_factory=dict)
+    tiers: list[dict[str, Any]] = Field(default_factory=list)
+    personas: list[dict[str, Any]] = Field(default_factory=list)
+    disqualifier_evidence: list[str] = Field(default_factory=list)
+
+
 class IcpProfile(BaseModel):
     """The whole ICP. ``to_json``/``from_json`` round-trip exactly; ``from_json`` migrates."""
 
@@ -387,6 +452,8 @@ class IcpProfile(BaseModel):
         description="Several ICPs side by side ([[icps]]): each partition's ICP and the "
         "comparison (icpkit.discovery.compare).",
     )
+    themes: ThemesSection | None = None
+    messaging: MessagingSection | None = None
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

@@ -3,7 +3,8 @@
 Every figure icpkit reports about a group carries its n and a confidence interval, so small
 groups read as uncertain rather than as findings: Wilson intervals for rates (sound at small n
 and near 0 or 1), t intervals for means, seeded percentile-bootstrap intervals for medians,
-Hanley–McNeil intervals for an AUC, and a one-sided Fisher exact test for a rate that fell.
+Hanley–McNeil intervals for an AUC, a one-sided Fisher exact test for a rate that fell, and
+Benjamini–Hochberg q-values over a family of tests.
 This module imports nothing from icpkit, so every layer may use it.
 """
 
@@ -157,3 +158,16 @@ def fisher_lower_p(k: int, n: int, k_ref: int, n_ref: int) -> float:
 
     table = [[k, n - k], [k_ref, n_ref - k_ref]]
     return float(fisher_exact(table, alternative="less").pvalue)
+
+
+def bh_q_values(p_values: np.ndarray | list[float]) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), in the input order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.size == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * p.size / np.arange(1, p.size + 1)
+    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
+    q = np.empty_like(p)
+    q[order] = np.clip(q_sorted, 0.0, 1.0)
+    return q

@@ -23,6 +23,7 @@ from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
+from icpkit.report.themes_view import pains_view
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -100,6 +101,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         held_out=v.held_out(
             p.validation, [*p.caveats, *(p.validation.caveats if p.validation else [])]
         ),
+        pains=pains_view(p),
     )
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)

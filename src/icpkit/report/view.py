@@ -15,6 +15,7 @@ from icpkit.errors import IcpError
 from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, ValidationSection
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
+from icpkit.report.themes_view import PainsView
 from icpkit.rules import parse_segment
 
 CATEGORIES = ("firmographics", "technographics", "behaviour", "buying process", "other attributes")
@@ -156,6 +157,7 @@ class ReportView:
     partition_lines: list[str] = field(default_factory=list)
     partition_tables: list[Titled] = field(default_factory=list)
     held_out: HeldOut | None = None
+    pains: PainsView | None = None  # themes and messaging (report/themes_view.py)
 
 
 @dataclass(frozen=True)

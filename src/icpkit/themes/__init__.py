@@ -1,0 +1,1 @@
+"""Pain themes from notes: embed offline, cluster, label, test against outcomes, messaging."""

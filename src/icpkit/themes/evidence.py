@@ -1,0 +1,199 @@
+"""Themes × outcomes: is a theme voiced more by the best customers, by lost or by churned accounts?
+
+The unit is the account: the share of a group's accounts with at least one note on the theme (in
+a source family). Counting accounts rather than notes keeps one talkative account from carrying a
+theme. The denominator is every account of the group, noted or not: a share of the notes, or of
+the noted accounts, is compositional (a group that voices one pain more would appear to voice every
+other less). The price: a group that leaves more notes overall shows every theme a little more
+often, so the report shows notes per account by group next to the lifts. Lost reasons are shares
+of the accounts that lost at least one deal.
+
+Comparisons (each group against the other, both must have notes):
+
+- ``best_vs_rest``: best accounts vs the other ranked accounts (icpkit.outcomes labels);
+- ``lost_vs_won``: accounts that never won a deal (and lost at least one) vs accounts that won;
+- ``churned_vs_retained``: customers whose subscriptions all ended vs those still subscribed.
+
+Source families are kept apart: ``voice`` (every source except lost reasons), ``lost_reason``, and
+each single source. The lift is share A ÷ share B with a Katz log interval; the p-value is
+Fisher's exact test (chi-square above 5,000 accounts with large expected counts); q-values are
+Benjamini–Hochberg within each source family. Families are kept apart because lost reasons carry
+many strong, true differences (lost accounts give lost reasons): pooled with them, BH would let
+weak differences in the customers' voice through (it controls the share of false findings, and
+many true ones buy room for false ones).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from scipy import stats as sps
+
+from icpkit.stats import Z95, bh_q_values, json_safe
+
+Direction = Literal["higher", "lower", "none"]
+LOST_SOURCE = "lost_reason"
+HEADLINE = ("voice", LOST_SOURCE)
+COMPARISONS: dict[str, tuple[str, str]] = {
+    "best_vs_rest": ("best", "rest"),
+    "lost_vs_won": ("lost", "won"),
+    "churned_vs_retained": ("churned", "retained"),
+}
+_FISHER_MAX_N = 5000
+
+
+@dataclass(frozen=True)
+class ThemeTest:
+    """One theme in one source family under one comparison (group A against group B)."""
+
+    theme: int
+    source: str
+    comparison: str
+    group_a: str
+    group_b: str
+    k_a: int
+    n_a: int
+    k_b: int
+    n_b: int
+    share_a: float
+    share_b: float
+    lift: float | None
+    lift_ci: tuple[float | None, float | None]
+    p_value: float
+    q_value: float
+    direction: Direction
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return dict(json_safe(asdict(self)))
+
+
+def account_groups(outcomes: pl.DataFrame) -> dict[str, dict[str, set[str]]]:
+    """comparison → {group name → account ids}, from an outcomes frame (icpkit.outcomes)."""
+    cols = outcomes.columns
+    groups: dict[str, dict[str, set[str]]] = {}
+    if "label" in cols:
+        ranked = outcomes.filter(pl.col("label") != "unranked")
+        best = set(ranked.filter(pl.col("label") == "best")["account_id"].to_list())
+        groups["best_vs_rest"] = {"best": best, "rest": set(ranked["account_id"]) - best}
+    if {"n_won", "n_lost"} <= set(cols):
+        won = outcomes.filter(pl.col("n_won").fill_null(0) > 0)["account_id"]
+        lost = outcomes.filter((pl.col("n_won").fill_null(0) == 0) & (pl.col("n_lost") > 0))
+        groups["lost_vs_won"] = {"lost": set(lost["account_id"]), "won": set(won)}
+    if "churned" in cols:
+        churned = outcomes.filter(pl.col("churned") == True)["account_id"]  # noqa: E712
+        retained = outcomes.filter(pl.col("churned") == False)["account_id"]  # noqa: E712
+        groups["churned_vs_retained"] = {"churned": set(churned), "retained": set(retained)}
+    return groups
+
+
+def families(sources: pl.Series) -> dict[str, np.ndarray]:
+    """Source family → mask over the notes: voice, lost_reason, then each single source."""
+    values = sources.fill_null("unknown").to_numpy().astype(str)
+    found: dict[str, np.ndarray] = {"voice": values != LOST_SOURCE}
+    found[LOST_SOURCE] = values == LOST_SOURCE
+    for source in sorted(set(values) - {LOST_SOURCE}):
+        if found["voice"].sum() != (values == source).sum():  # one voice source: voice says it
+            found[source] = values == source
+    return {name: mask for name, mask in found.items() if mask.any()}
+
+
+def compare_themes(
+    account_ids: np.ndarray,
+    sources: pl.Series,
+    labels: np.ndarray,
+    n_themes: int,
+    groups: dict[str, dict[str, set[str]]],
+    alpha: float = 0.05,
+    could_lose: set[str] | None = None,
+) -> list[ThemeTest]:
+    """Every theme × source family × comparison, with lift, interval, p and q (BH).
+
+    ``account_ids``, ``sources`` and ``labels`` are aligned with the notes (label -1: none). The
+    share of a group is over all its accounts, whether or not they left a note (so a group's
+    accounts have the same chance to mention every theme); for lost reasons, over the accounts
+    that lost a deal (``could_lose``), the only ones that can give one.
+    """
+    rows: list[dict[str, Any]] = []
+    for source, mask in families(sources).items():
+        mentioned = _mentions(account_ids[mask], labels[mask], n_themes)
+        eligible = could_lose if source == LOST_SOURCE and could_lose is not None else None
+        for comparison, members in groups.items():
+            group_a, group_b = COMPARISONS[comparison]
+            a, b = members[group_a], members[group_b]
+            if eligible is not None:
+                a, b = a & eligible, b & eligible
+            if not a or not b:
+                continue
+            for theme in range(n_themes):
+                k_a, k_b = len(mentioned[theme] & a), len(mentioned[theme] & b)
+                if k_a + k_b == 0:
+                    continue
+                rows.append(_compare(theme, source, comparison, k_a, len(a), k_b, len(b)))
+    for source in {r["source"] for r in rows}:
+        family = [i for i, r in enumerate(rows) if r["source"] == source]
+        q = bh_q_values([rows[i]["p_value"] for i in family])
+        for i, value in zip(family, q, strict=True):
+            rows[i]["q_value"] = float(value)
+    return [_finish(r, alpha) for r in rows]
+
+
+def _mentions(account_ids: np.ndarray, labels: np.ndarray, n_themes: int) -> list[set[str]]:
+    """Per theme, the accounts with at least one note on it."""
+    frame = pl.DataFrame({"account_id": account_ids.astype(str), "label": labels})
+    pairs = frame.filter(pl.col("label") >= 0).unique()
+    found: list[set[str]] = [set() for _ in range(n_themes)]
+    for label, group in pairs.group_by("label"):
+        found[int(label[0])] = set(group["account_id"].to_list())
+    return found
+
+
+def _compare(
+    theme: int, source: str, comparison: str, k_a: int, n_a: int, k_b: int, n_b: int
+) -> dict[str, Any]:
+    group_a, group_b = COMPARISONS[comparison]
+    share_a, share_b = k_a / n_a, k_b / n_b
+    lift, low, high = _risk_ratio(k_a, n_a, k_b, n_b)
+    return {
+        "theme": theme, "source": source, "comparison": comparison,
+        "group_a": group_a, "group_b": group_b,
+        "k_a": k_a, "n_a": n_a, "k_b": k_b, "n_b": n_b,
+        "share_a": share_a, "share_b": share_b,
+        "lift": lift, "lift_ci": (low, high),
+        "p_value": _two_sided_p(k_a, n_a, k_b, n_b), "q_value": 1.0,
+    }  # fmt: skip
+
+
+def _finish(row: dict[str, Any], alpha: float) -> ThemeTest:
+    significant = row["q_value"] < alpha
+    direction: Direction = "none"
+    if significant:
+        direction = "higher" if row["share_a"] > row["share_b"] else "lower"
+    return ThemeTest(**row, direction=direction)
+
+
+def _risk_ratio(
+    k_a: int, n_a: int, k_b: int, n_b: int
+) -> tuple[float | None, float | None, float | None]:
+    """Share A ÷ share B with the Katz log interval (0.5 added to zero cells)."""
+    if k_b == 0 and k_a == 0:
+        return None, None, None
+    ka, kb = (k_a + 0.5, k_b + 0.5) if min(k_a, k_b) == 0 else (k_a, k_b)
+    na, nb = (n_a + 0.5, n_b + 0.5) if min(k_a, k_b) == 0 else (n_a, n_b)
+    ratio = (ka / na) / (kb / nb)
+    se = math.sqrt(max(1 / ka - 1 / na + 1 / kb - 1 / nb, 0.0))
+    lift = (k_a / n_a) / (k_b / n_b) if k_b > 0 else ratio
+    return lift, ratio * math.exp(-Z95 * se), ratio * math.exp(Z95 * se)
+
+
+def _two_sided_p(k_a: int, n_a: int, k_b: int, n_b: int) -> float:
+    table = np.array([[k_a, n_a - k_a], [k_b, n_b - k_b]])
+    total = n_a + n_b
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / max(total, 1)
+    if total <= _FISHER_MAX_N or expected.min() < 5:
+        return float(sps.fisher_exact(table).pvalue)
+    return float(sps.chi2_contingency(table, correction=False).pvalue)
