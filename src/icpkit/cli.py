@@ -318,6 +318,35 @@ def drift(
     out.print(result.to_text(), markup=False)
 
 
+@app.command()
+@handled
+def titles(
+    input: Annotated[Path, typer.Argument(help="Contacts file: CSV, Excel, Parquet or SQL file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
+    column: Annotated[
+        str | None,
+        typer.Option("--column", "-c", help="Column with the job titles (default: guessed)."),
+    ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help="Workspace whose title overrides and threshold to use."
+        ),
+    ] = None,
+) -> None:
+    """Add function, seniority and confidence to every job title in a contacts file.
+
+    Example: icpkit titles contacts.csv -o contacts_classified.csv --column "Job Title"
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace) if workspace is not None else None
+    result = pipeline.classify_title_file(input, output, column, ws)
+    for line in result.lines():
+        out.print(line, markup=False)
+    out.print(f"written → {output}", markup=False)
+
+
 # ----------------------------------------------------------------------------- printing
 
 

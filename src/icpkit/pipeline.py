@@ -17,7 +17,13 @@ import polars as pl
 import tomli_w
 
 from icpkit.atomic import write_text_atomic
-from icpkit.config import CONFIG_NAME, WorkspaceConfig, config_from_dict, load_config
+from icpkit.config import (
+    CONFIG_NAME,
+    PersonasConfig,
+    WorkspaceConfig,
+    config_from_dict,
+    load_config,
+)
 from icpkit.data import (
     CheckReport,
     CrmData,
@@ -35,6 +41,7 @@ from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
+from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
@@ -376,3 +383,21 @@ def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
         "sources": dict(crm.sources),
         "fingerprint": fingerprint(crm),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Personas: job titles → function × seniority (issue 13)
+
+
+def classify_title_file(
+    input_path: Path,
+    output_path: Path,
+    column: str | None = None,
+    workspace: Workspace | None = None,
+) -> TitleFileResult:
+    """Add function, seniority and confidence to a contacts file (the workspace's overrides apply)."""
+    config = workspace.config.personas if workspace is not None else PersonasConfig()
+    lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
+    return classify_file(
+        input_path, output_path, column, lexicon=lexicon, min_confidence=config.min_confidence
+    )
