@@ -25,9 +25,10 @@ from icpkit.discovery.attributes import round_cut
 from icpkit.discovery.bitsets import pack, popcount, unpack
 from icpkit.discovery.quality import Counts, Population
 from icpkit.discovery.statement import describe_condition, describe_segment
-from icpkit.discovery.statistics import bh_q_values, two_sided_p
+from icpkit.discovery.statistics import two_sided_p
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.rules import Segment, parse_condition, parse_segment
+from icpkit.stats import bh_q_values
 from icpkit.stats import wilson_bounds as wilson_interval
 
 CONFIG = DiscoveryConfig.model_validate({})

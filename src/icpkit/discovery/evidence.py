@@ -19,13 +19,13 @@ from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount, unpack
 from icpkit.discovery.levels import level_index, level_set_bits
 from icpkit.discovery.statistics import (
-    bh_q_values,
     enrichment_p,
     lift_interval,
     mean_shift_p,
 )
 from icpkit.profile import Evidence, RuleEvidence
 from icpkit.rules import Segment
+from icpkit.stats import bh_q_values
 
 # Below these held-out counts a test has almost no power: the evidence is "insufficient".
 MIN_HOLDOUT_TARGET = 10

@@ -7,7 +7,7 @@
   the population is at most 5,000 accounts, else Pearson's chi-square (fast, and accurate there).
 - One-sided test of a segment on held-out accounts: the hypergeometric tail (Fisher's exact test,
   one-sided), i.e. the chance of at least this many target accounts in a random set of this size.
-- Benjamini–Hochberg q-values over the tested family.
+- Benjamini–Hochberg q-values over the tested family (icpkit.stats.bh_q_values).
 """
 
 from __future__ import annotations
@@ -51,19 +51,6 @@ def enrichment_p(
     """One-sided p of at least ``in_target`` target accounts among ``size`` (hypergeometric)."""
     k = np.asarray(in_target)
     return np.clip(stats.hypergeom.sf(k - 1, n_total, n_target, np.asarray(size)), 0.0, 1.0)
-
-
-def bh_q_values(p_values: np.ndarray | list[float]) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values), in the input order."""
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.size == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * p.size / np.arange(1, p.size + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty_like(p)
-    q[order] = np.clip(q_sorted, 0.0, 1.0)
-    return q
 
 
 def mean_shift_p(values: np.ndarray, covered: np.ndarray) -> float:

@@ -8,8 +8,8 @@ import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount
-from icpkit.discovery.statistics import bh_q_values, lift_interval, two_sided_p
-from icpkit.stats import wilson_bounds
+from icpkit.discovery.statistics import lift_interval, two_sided_p
+from icpkit.stats import bh_q_values, wilson_bounds
 
 
 def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict[str, np.ndarray]:
