@@ -219,6 +219,13 @@ def score(
             "HubSpot companies export): map and normalise it the same way first.",
         ),
     ] = False,
+    contacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Contacts file (account_id, title): add personas_missing, the winning personas "
+            "each account has no contact for yet."
+        ),
+    ] = None,
 ) -> None:
     """Add fit_score, tier, fit_probability, reasons and criteria_met to any accounts file.
 
@@ -243,6 +250,9 @@ def score(
         else:
             n = score_file(profile, input, output, progress=progress)
     out.print(f"scored {n:,} accounts → {output}", markup=False)
+    if contacts is not None:
+        gaps = pipeline.add_personas_missing(profile, output, contacts, ws)
+        out.print(f"{gaps:,} accounts miss a winning persona (personas_missing)", markup=False)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import tomli_w
 
-from icpkit.atomic import write_text_atomic
+from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.config import (
     CONFIG_NAME,
     PersonasConfig,
@@ -34,14 +34,16 @@ from icpkit.data import (
 )
 from icpkit.data import load_workspace as load_crm
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.errors import ConfigError, InsufficientDataError
+from icpkit.errors import ConfigError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at
 from icpkit.evaluation.validation import ValidationResult, evaluate
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
+from icpkit.personas.analysis import find_personas
 from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
+from icpkit.personas.missing import personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
@@ -137,8 +139,13 @@ def build_icp(
     validate: bool = True,
     as_of: date | None = None,
     costs: pl.DataFrame | None = None,
+    root: Path | None = None,
 ) -> BuildResult:
-    """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile."""
+    """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile.
+
+    With a contacts table, the buyer personas and buying committee are added (``root`` is the
+    workspace folder that relative settings such as ``personas.title_overrides`` are read from).
+    """
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
     discovery = find_icp(crm.accounts, labels, config.discovery)
@@ -169,6 +176,7 @@ def build_icp(
         provenance=_provenance(crm, config),
     )
     scored = score_frame(profile, crm.accounts)
+    profile = _with_personas(profile, crm, config, scored, root)
     result = None
     if validate:
         result = _try_validate(crm, config, costs)
@@ -239,7 +247,9 @@ def build_and_save(
     crm = workspace.load()
     if as_of is not None:
         crm, _ = split_at(crm, as_of)
-    result = build_icp(crm, workspace.config, as_of=as_of, costs=workspace.costs())
+    result = build_icp(
+        crm, workspace.config, as_of=as_of, costs=workspace.costs(), root=workspace.root
+    )
     version = workspace.store.save(
         result.profile.to_json(),
         config_hash=workspace.config.content_hash(),
@@ -401,3 +411,56 @@ def classify_title_file(
     return classify_file(
         input_path, output_path, column, lexicon=lexicon, min_confidence=config.min_confidence
     )
+
+
+def _with_personas(
+    profile: IcpProfile,
+    crm: CrmData,
+    config: WorkspaceConfig,
+    scored: pl.DataFrame,
+    root: Path | None,
+) -> IcpProfile:
+    """The profile with its personas section when contacts and deals allow one, else a caveat."""
+    if crm.contacts is None or crm.deals is None:
+        return profile
+    lexicon = workspace_lexicon(config.personas, root)
+    try:
+        section = find_personas(
+            crm.contacts, crm.deals, scored.select("account_id", "tier"), config.personas, lexicon
+        )
+    except InsufficientDataError as exc:
+        return profile.model_copy(
+            update={"caveats": [*profile.caveats, f"Personas not analysed: {exc}"]}
+        )
+    return profile.model_copy(update={"personas": section})
+
+
+def add_personas_missing(
+    profile: IcpProfile,
+    scored_path: Path,
+    contacts_path: Path,
+    workspace: Workspace | None = None,
+) -> int:
+    """Add ``personas_missing`` to a scored accounts file, from a contacts file (rewritten atomically).
+
+    Returns the number of accounts that miss at least one winning persona.
+    """
+    config = workspace.config.personas if workspace is not None else PersonasConfig()
+    lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
+    contacts = read_table(contacts_path)
+    scored = read_table(scored_path)
+    if "account_id" not in contacts.columns:
+        raise SchemaError(
+            f"{contacts_path}: contacts need an account_id column to be matched to accounts "
+            f"(columns found: {contacts.columns[:30]})"
+        )
+    column = personas_missing(
+        scored, contacts, profile.personas, lexicon=lexicon, min_confidence=config.min_confidence
+    )
+    result = scored.drop([c for c in (column.name,) if c in scored.columns]).with_columns(column)
+    with atomic_path(Path(scored_path)) as tmp:
+        if Path(scored_path).suffix.lower() == ".parquet":
+            result.write_parquet(tmp)
+        else:
+            result.write_csv(tmp)
+    return int((column != "").sum())

@@ -214,6 +214,7 @@ class PersonasSection(BaseModel):
     committee: BuyingCommittee = Field(default_factory=BuyingCommittee)
     warnings: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    shown: int = Field(3, description="Personas the one-pager and score output show.")
 
     def top(self, n: int = 3) -> list[PersonaEvidence]:
         """The significant personas that raise the win odds, strongest first."""

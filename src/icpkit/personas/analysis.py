@@ -70,6 +70,7 @@ def find_personas(
         committee=buying_committee(committees),
         warnings=committees.warnings,
         notes=notes,
+        shown=config.top_personas,
     )
 
 

@@ -22,6 +22,7 @@ from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
+from icpkit.report.personas_view import personas_view
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -100,6 +101,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         diff_text=report.diff_text or _diff_dict_text(report.diff),
         method_lines=v.method_lines(p),
         caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
+        personas=personas_view(p.personas),
     )
     return _with_missing(view)
 
@@ -140,6 +142,7 @@ def _with_missing(view: v.ReportView) -> v.ReportView:
         "validation": bool(view.validation_lines),
         "data_quality": bool(view.quality_lines or view.quality_tables),
         "diff": bool(view.diff_text),
+        "personas": view.personas is not None,
     }
     missing = {k: v.MISSING[k] for k, ok in present.items() if not ok}
     return v.ReportView(**{**view.__dict__, "missing": missing})

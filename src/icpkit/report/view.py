@@ -15,6 +15,8 @@ from icpkit.errors import IcpError
 from icpkit.profile import IcpProfile, RuleEvidence
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
+from icpkit.report.personas_view import MISSING as PERSONAS_MISSING
+from icpkit.report.personas_view import PersonasView
 from icpkit.rules import parse_segment
 
 CATEGORIES = ("firmographics", "technographics", "behaviour", "buying process", "other attributes")
@@ -152,6 +154,7 @@ class ReportView:
     method_lines: list[str]
     caveats: list[str]
     missing: dict[str, str] = field(default_factory=dict)
+    personas: PersonasView | None = None
 
 
 MISSING = {
@@ -169,6 +172,7 @@ MISSING = {
     "test the ICP on deals after a cut date.",
     "data_quality": "Data-quality summary not available: run `icpkit check` on the workspace.",
     "diff": "No previous version to compare with: this is the first saved version.",
+    "personas": PERSONAS_MISSING,
 }
 
 
