@@ -27,6 +27,7 @@ VERBS = (
     "versions",
     "diff",
     "drift",
+    "titles",
 )
 runner = CliRunner()
 
