@@ -65,7 +65,8 @@ class TitleClassifier:
         self.lexicon = lexicon
         self.min_confidence = min_confidence
         self._known = lexicon.known_words
-        self._max_term = lexicon.max_term
+        self._function_starts = _starts(lexicon.functions)
+        self._level_starts = _starts(lexicon.seniority)
         self._expand = lru_cache(maxsize=200_000)(self._expand_word)
 
     def words(self, cleaned: str) -> list[str]:
@@ -123,8 +124,8 @@ class TitleClassifier:
 
     def _read_words(self, words: list[str]) -> TitleReading:
         lex = self.lexicon
-        function_hits = _match(words, lex.functions, self._max_term)
-        level_hits = _match(words, lex.seniority, self._max_term)
+        function_hits = _match(words, lex.functions, self._function_starts)
+        level_hits = _match(words, lex.seniority, self._level_starts)
         matched = {i for _, span, _ in (*function_hits, *level_hits) for i in span}
         levels: list[str] = [value for _, _, value in level_hits]
         for i, word in enumerate(words):
@@ -155,12 +156,23 @@ class TitleClassifier:
         return TitleReading(function, level, round(f_conf, 3), round(s_conf, 3))
 
 
-def _match(words: list[str], terms: dict[Term, V], max_term: int) -> list[tuple[Term, range, V]]:
+def _starts(terms: dict[Term, V]) -> dict[str, int]:
+    """First word of any term → the longest term starting with it (most words to try)."""
+    longest: dict[str, int] = {}
+    for term in terms:
+        longest[term[0]] = max(longest.get(term[0], 0), len(term))
+    return longest
+
+
+def _match(
+    words: list[str], terms: dict[Term, V], starts: dict[str, int]
+) -> list[tuple[Term, range, V]]:
     """Longest terms first, left to right, not overlapping: (term, word positions, value)."""
     hits: list[tuple[Term, range, V]] = []
     i = 0
     while i < len(words):
-        for size in range(min(max_term, len(words) - i), 0, -1):
+        longest = starts.get(words[i], 0)
+        for size in range(min(longest, len(words) - i), 0, -1):
             term = tuple(words[i : i + size])
             if term in terms:
                 hits.append((term, range(i, i + size), terms[term]))
