@@ -38,23 +38,27 @@ def make_data(contacts: int, deals: int, titles: int) -> Path:
 
     from icpkit.datasets.synthetic.titles import TITLE_FORMS
 
-    folder = CACHE / f"{contacts}_{deals}_{titles}"
+    folder = CACHE / f"{contacts}_{deals}_{titles}_words"
     if (folder / "deals.parquet").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     forms = [(t, f"{f} {b}") for (f, b), ts in TITLE_FORMS.items() for t in ts]
+    # Distinct titles differ by words, as in a CRM: regions, grades and made-up team or product
+    # names ("Head of Sales, EMEA Zorvat"), never just by a number.
+    letters = np.array(list("abcdefghiklmnoprstuvz"))
+    names = ["".join(rng.choice(letters, 6)).capitalize() for _ in range(3000)]
     pool: dict[str, str] = {}
     while len(pool) < titles:
         base, label = forms[rng.integers(len(forms))]
-        extra = " ".join(rng.choice(EXTRAS, rng.integers(1, 3), replace=False))
-        title = f"{base}, {extra} {rng.integers(1, 400)}"
+        extra = " ".join(rng.choice(EXTRAS, rng.integers(0, 3), replace=False))
+        title = f"{base}, {extra} {names[rng.integers(len(names))]}".replace(",  ", ", ")
         pool[title.lower() if rng.random() < 0.2 else title] = label
-    names = np.array(list(pool))
+    distinct = np.array(list(pool))
     labels = np.array(list(pool.values()))
-    weight = 1 / np.arange(1, len(names) + 1) ** 0.7
-    pick = rng.choice(len(names), contacts, p=weight / weight.sum())
-    pick[: len(names)] = np.arange(len(names))  # every distinct title occurs
+    weight = 1 / np.arange(1, len(distinct) + 1) ** 0.7
+    pick = rng.choice(len(distinct), contacts, p=weight / weight.sum())
+    pick[: len(distinct)] = np.arange(len(distinct))  # every distinct title occurs
     deal = rng.integers(0, deals, contacts)
     finance = np.char.startswith(labels[pick].astype(str), "Finance director+")
     won_p = np.full(deals, 0.25)
@@ -72,7 +76,7 @@ def make_data(contacts: int, deals: int, titles: int) -> Path:
             "contact_id": [f"C{i}" for i in range(contacts)],
             "deal_id": [f"D{d}" for d in deal],
             "account_id": [f"A{d // 2}" for d in deal],
-            "title": names[pick],
+            "title": distinct[pick],
             "true_persona": labels[pick],
         }
     ).write_parquet(folder / "contacts.parquet")
@@ -173,7 +177,11 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=300_000)
     parser.add_argument("--titles", type=int, default=200_000)
     args = parser.parse_args()
-    folder = make_data(args.contacts, args.deals, args.titles)
+    # The data is made in a child process: a child's peak memory (max RSS) survives exec, so the
+    # parent must stay small for the children's figures to be their own.
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        folder = pool.apply(make_data, (args.contacts, args.deals, args.titles))
     print(f"load average {os.getloadavg()[0]:.1f}; data in {folder}")
     results = {name: measure(name, folder) for name in METHODS}
     for name, r in results.items():

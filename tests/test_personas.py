@@ -202,3 +202,13 @@ def test_no_effect_spec_rarely_finds_a_persona() -> None:
         crm = make_crm(3000, seed=200 + seed, icp=replace(NO_PERSONA))
         hits += any(p.significant for p in find_personas(crm.contacts, crm.deals).personas)
     assert hits / len(seeds) <= 0.05
+
+
+def test_first_contact_persona_when_contacts_are_dated(crm: SyntheticCrm) -> None:
+    contacts = crm.contacts.with_columns(
+        created_at=(pl.lit(20_000) + pl.int_range(pl.len()) % 7).cast(pl.Date)
+    )
+    committee = find_personas(contacts, crm.deals).committee
+    assert committee.first_contact
+    assert all(0 <= r.share_won <= 1 and 0 <= r.share_lost <= 1 for r in committee.first_contact)
+    assert sum(r.deals_won + r.deals_lost for r in committee.first_contact) <= crm.deals.height
