@@ -38,6 +38,7 @@ from icpkit.personas.lexicon import (
 DEFAULT_MIN_CONFIDENCE = 0.5
 OUTPUT_COLUMNS = ("function", "seniority", "confidence")
 V = TypeVar("V")
+UNKNOWN_WORD = "?"  # no vocabulary term or modifier contains it
 _CXO = re.compile(r"^c[a-z]{1,3}o$")  # CFO, CISO, CxO… not in the vocabulary: still C-level
 
 
@@ -68,6 +69,7 @@ class TitleClassifier:
         self._function_starts = _starts(lexicon.functions)
         self._level_starts = _starts(lexicon.seniority)
         self._expand = lru_cache(maxsize=200_000)(self._expand_word)
+        self._read_pattern = lru_cache(maxsize=200_000)(self._read_tuple)
 
     def words(self, cleaned: str) -> list[str]:
         """The title's words after cutting, abbreviation expansion, compound splits, stopwords."""
@@ -111,7 +113,7 @@ class TitleClassifier:
         """Function and seniority of one cleaned title."""
         override = self.lexicon.overrides.get(cleaned)
         words = self.words(cleaned) if cleaned else []
-        reading = self._read_words(words) if words else _BLANK
+        reading = self._read_pattern(self._pattern(words)) if words else _BLANK
         if override is not None:
             function, level = override
             reading = TitleReading(
@@ -121,6 +123,17 @@ class TitleClassifier:
                 1.0 if level else reading.seniority_confidence,
             )
         return reading
+
+    def _pattern(self, words: list[str]) -> tuple[str, ...]:
+        """The words with every unknown one as '?': titles that differ only in words no term
+        knows (team, product or place names, typos) read the same, so each pattern is read once."""
+        known, modifiers = self._known, self.lexicon.modifiers
+        return tuple(
+            w if w in known or w in modifiers or _CXO.match(w) else UNKNOWN_WORD for w in words
+        )
+
+    def _read_tuple(self, pattern: tuple[str, ...]) -> TitleReading:
+        return self._read_words(list(pattern))
 
     def _read_words(self, words: list[str]) -> TitleReading:
         lex = self.lexicon
