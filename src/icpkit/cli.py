@@ -397,9 +397,29 @@ def _print_profile(profile: Any, version: int) -> None:
                 f"{r.evidence} evidence",
                 markup=False,
             )
+    _print_personas(profile)
     out.print("", markup=False)
     for caveat in profile.caveats:
         out.print(f"note: {caveat}", markup=False)
+
+
+def _print_personas(profile: Any) -> None:
+    section = profile.personas
+    if section is None:
+        return
+    out.print("\nWho to talk to:", markup=False)
+    top = section.top(section.shown)
+    if not top:
+        out.print(f"  (no persona stands out on {section.n_deals:,} closed deals)", markup=False)
+    for p in top:
+        low, high = p.lift_ci
+        interval = f" [{low:.1f}, {high:.1f}]" if low is not None and high is not None else ""
+        out.print(
+            f"  {p.persona}: on {p.deals_with:,} deals, won {p.win_rate_with:.0%} vs "
+            f"{p.win_rate_without:.0%} without · {p.lift:.1f}× the win odds{interval} · "
+            f"q {p.q_value:.2g}",
+            markup=False,
+        )
 
 
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:
