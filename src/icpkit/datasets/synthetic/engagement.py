@@ -95,7 +95,8 @@ def contacts_frame(
     :data:`TITLE_FORMS` with casing noise and a few unreadable ones; department and seniority
     stay empty, as in a real CRM.
     """
-    local = np.random.default_rng(rng.integers(0, 2**63 - 1))  # own stream: notes stay put
+    _advance_like_before(draws, rng)
+    local = rng.spawn(1)[0]  # own stream: what contacts draw never shifts notes or signals
     n_deals = len(draws.account)
     big = np.log10(np.maximum(draws.amount, 1.0)) > 4.3
     extra = np.where(big, 2.2, 1.2) * np.where(draws.won, icp.committee_win_factor, 1.0)
@@ -131,6 +132,21 @@ def contacts_frame(
             "role_in_deal": pl.Series(ROLES).gather(role),
         }
     )
+
+
+def _advance_like_before(draws: DealDraws, rng: np.random.Generator) -> None:
+    """Move the shared stream exactly as far as the contacts of icpkit <= 0.1 did.
+
+    Notes and signals are drawn after the contacts from the same stream; consuming it as before
+    keeps every seed's notes, signals and NPS-based outcomes unchanged by the new committees
+    (which draw from their own spawned stream instead).
+    """
+    n = len(draws.account)
+    big = np.log10(np.maximum(draws.amount, 1.0)) > 4.3
+    buyers = int((rng.random(n) < np.where(big, 0.8, 0.45)).sum())
+    users = int((rng.random(n) < 0.4).sum())
+    rng.random(n + buyers + users)  # the title draw
+    rng.random(n + buyers + users)  # the persona swap
 
 
 def _planted_kind(icp: PlantedIcp, kinds: list[tuple[str, str]]) -> int | None:
