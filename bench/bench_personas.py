@@ -8,7 +8,9 @@
    forward-chosen Mantel–Haenszel over every persona), against a baseline: a polars crude win
    rate per already-known persona label (one group-by, no classification, no strata).
 
-Each method runs in a fresh child process, so its peak memory (max RSS) is its own.
+Each method runs in a fresh child process, so its peak memory (max RSS) is its own; its CPU
+seconds (process time, data loading included) are printed beside the wall time, because on a
+shared, loaded machine the wall time mostly measures the other jobs.
 
     uv run --frozen python bench/bench_personas.py
     uv run --frozen python bench/bench_personas.py --contacts 200000 --deals 60000 --titles 40000
@@ -156,7 +158,11 @@ def _child(name: str, folder: Path, queue: Any) -> None:
 
     import icpkit.personas.analysis  # noqa: F401
 
+    cpu = time.process_time()
     result = METHODS[name](folder)
+    # CPU seconds of all the process's threads, loading included: under a loaded machine the
+    # wall time is inflated, this is not (on 2 idle cores the wall time lies between cpu/2 and cpu).
+    result["cpu_s"] = round(time.process_time() - cpu, 1)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(result)
 
