@@ -28,6 +28,7 @@ VERBS = (
     "diff",
     "drift",
     "themes",
+    "titles",
 )
 runner = CliRunner()
 

@@ -213,7 +213,10 @@ def test_messaging_says_plainly_what_is_missing(
     assert messaging.parts["pains"] != NOT_ENOUGH
     assert messaging.disqualifier_evidence and "more common" in messaging.disqualifier_evidence[0]
     with_triggers = build_messaging(
-        analysis, "Our ideal customer is X.", outcomes.to_frame(), triggers=["they hire a new VP Sales"]
+        analysis,
+        "Our ideal customer is X.",
+        outcomes.to_frame(),
+        triggers=["they hire a new VP Sales"],
     )
     assert "when they hire a new VP Sales." in with_triggers.statement
     assert "Contact " not in str(messaging.to_dict())

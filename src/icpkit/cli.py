@@ -410,6 +410,13 @@ def score(
         int, typer.Option("--max-columns", help="Refuse an input with more columns than this.")
     ] = 20_000,
     as_json: JsonOpt = False,
+    contacts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Contacts file (account_id, title): add personas_missing, the winning personas "
+            "each account has no contact for yet."
+        ),
+    ] = None,
 ) -> None:
     """Append fit_score, tier, reasons and every point to any accounts file (see --columns).
 
@@ -465,6 +472,9 @@ def score(
             with sink.open("rb") as scored:
                 shutil.copyfileobj(scored, sys.stdout.buffer)
             sys.stdout.flush()
+    if contacts is not None and target is not None:
+        gaps = pipeline.add_personas_missing(profile, target, contacts, ws)
+        say(f"{gaps:,} accounts miss a winning persona (personas_missing)", level=0)
     shown = "stdout" if target is None else str(target)
     if as_json and target is not None:
         emit_json({"rows": n, "output": shown})
@@ -623,6 +633,35 @@ def themes(
         out.print(line, markup=False)
 
 
+@app.command()
+@handled
+def titles(
+    input: Annotated[Path, typer.Argument(help="Contacts file: CSV, Excel, Parquet or SQL file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file (.csv or .parquet).")],
+    column: Annotated[
+        str | None,
+        typer.Option("--column", "-c", help="Column with the job titles (default: guessed)."),
+    ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help="Workspace whose title overrides and threshold to use."
+        ),
+    ] = None,
+) -> None:
+    """Add function, seniority and confidence to every job title in a contacts file.
+
+    Example: icpkit titles contacts.csv -o contacts_classified.csv --column "Job Title"
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace) if workspace is not None else None
+    result = pipeline.classify_title_file(input, output, column, ws)
+    for line in result.lines():
+        out.print(line, markup=False)
+    out.print(f"written → {output}", markup=False)
+
+
 # ----------------------------------------------------------------------------- printing
 
 
@@ -674,6 +713,7 @@ def _print_profile(profile: Any, version: int) -> None:
             )
             if r.evidence_note:
                 out.print(f"     evidence lowered: {r.evidence_note}", markup=False)
+    _print_personas(profile)
     out.print("", markup=False)
     for caveat in profile.caveats:
         say(f"note: {caveat}")
@@ -707,6 +747,25 @@ def _print_partitions(partitions: dict[str, Any] | None) -> None:
             markup=False,
         )
     out.print("", markup=False)
+
+
+def _print_personas(profile: Any) -> None:
+    section = profile.personas
+    if section is None:
+        return
+    out.print("\nWho to talk to:", markup=False)
+    top = section.top(section.shown)
+    if not top:
+        out.print(f"  (no persona stands out on {section.n_deals:,} closed deals)", markup=False)
+    for p in top:
+        low, high = p.lift_ci
+        interval = f" [{low:.1f}, {high:.1f}]" if low is not None and high is not None else ""
+        out.print(
+            f"  {p.persona}: on {p.deals_with:,} deals, won {p.win_rate_with:.0%} vs "
+            f"{p.win_rate_without:.0%} without · {p.lift:.1f}× the win odds{interval} · "
+            f"q {p.q_value:.2g}",
+            markup=False,
+        )
 
 
 def _customer_table(label: str, group: Any, outcomes: Any) -> None:

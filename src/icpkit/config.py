@@ -468,6 +468,40 @@ class ThemesConfig(_Section):
     seed: int = Field(0, description="Seed of the clustering sample.")
 
 
+class PersonasConfig(_Section):
+    """Buyer personas and the buying committee, read from the contacts' job titles."""
+
+    title_overrides: str | None = Field(
+        None,
+        description="CSV of title, function, seniority that overrides the title classifier for "
+        "those exact titles (relative to the workspace); a blank cell keeps the classifier's part.",
+    )
+    min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A title's function or seniority read with less confidence is 'Unknown' "
+        "rather than a guess.",
+    )
+    min_deals: int = Field(
+        10,
+        ge=1,
+        description="Fewest closed deals with a persona on them for it to be tested and reported.",
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance level of the persona tests (after BH)."
+    )
+    max_committee: int = Field(
+        50,
+        ge=1,
+        description="Contacts on one deal beyond which the deal is left out of the persona "
+        "analysis as a likely bulk import (counted in a warning).",
+    )
+    top_personas: int = Field(
+        3, ge=1, le=10, description="Personas shown in the one-pager's 'Who to talk to' block."
+    )
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -522,6 +556,9 @@ class WorkspaceConfig(_Section):
     )
     themes: ThemesConfig = Field(
         default_factory=ThemesConfig, description="Pain themes from notes."
+    )
+    personas: PersonasConfig = Field(
+        default_factory=PersonasConfig, description="Buyer personas and the buying committee."
     )
 
     def content_hash(self) -> str:

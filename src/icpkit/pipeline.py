@@ -21,6 +21,7 @@ from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.config import (
     CONFIG_NAME,
     IcpPartition,
+    PersonasConfig,
     WorkspaceConfig,
     config_from_dict,
     load_config,
@@ -40,13 +41,16 @@ from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.discovery.compare import PartitionIcp, compare_icps
-from icpkit.errors import ConfigError, IcpError, InsufficientDataError
+from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
 from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
+from icpkit.personas.analysis import find_personas
+from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
+from icpkit.personas.missing import personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
@@ -166,10 +170,13 @@ def build_icp(
     as_of: date | None = None,
     costs: pl.DataFrame | None = None,
     themes: bool = True,
+    root: Path | None = None,
 ) -> BuildResult:
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile.
 
-    With a notes table (and ``themes``), the profile also gets pain themes and messaging.
+    With a notes table (and ``themes``), the profile also gets pain themes and messaging. With a
+    contacts table, the buyer personas and buying committee are added (``root`` is the
+    workspace folder that relative settings such as ``personas.title_overrides`` are read from).
     """
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
@@ -218,6 +225,7 @@ def build_icp(
     scored = score_frame(profile, crm.accounts)
     if themes:
         profile = _with_themes(profile, crm, config, outcomes, scored)
+    profile = _with_personas(profile, crm, config, scored, root)
     result = None
     if validate:
         result, dropped = _try_validate(crm, config, costs)
@@ -315,7 +323,7 @@ def build_and_save(
     config = workspace.config
     if by:
         config = config.model_copy(update={"icps": partitions_by(crm.accounts, by)})
-    result = build_icp(crm, config, as_of=as_of, costs=workspace.costs())
+    result = build_icp(crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root)
     version = workspace.store.save(
         result.profile.to_json(),
         config_hash=config.content_hash(),
@@ -874,3 +882,74 @@ def _with_themes(
             update={"caveats": [*profile.caveats, f"No themes: {exc.message}"]}
         )
     return profile.model_copy(update=found.profile_sections())
+
+
+# ---------------------------------------------------------------------------------------------
+# Personas: job titles → function × seniority (issue 13)
+
+
+def classify_title_file(
+    input_path: Path,
+    output_path: Path,
+    column: str | None = None,
+    workspace: Workspace | None = None,
+) -> TitleFileResult:
+    """Add function, seniority and confidence to a contacts file (the workspace's overrides apply)."""
+    config = workspace.config.personas if workspace is not None else PersonasConfig()
+    lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
+    return classify_file(
+        input_path, output_path, column, lexicon=lexicon, min_confidence=config.min_confidence
+    )
+
+
+def _with_personas(
+    profile: IcpProfile,
+    crm: CrmData,
+    config: WorkspaceConfig,
+    scored: pl.DataFrame,
+    root: Path | None,
+) -> IcpProfile:
+    """The profile with its personas section when contacts and deals allow one, else a caveat."""
+    if crm.contacts is None or crm.deals is None:
+        return profile
+    lexicon = workspace_lexicon(config.personas, root)
+    try:
+        section = find_personas(
+            crm.contacts, crm.deals, scored.select("account_id", "tier"), config.personas, lexicon
+        )
+    except InsufficientDataError as exc:
+        return profile.model_copy(
+            update={"caveats": [*profile.caveats, f"Personas not analysed: {exc}"]}
+        )
+    return profile.model_copy(update={"personas": section})
+
+
+def add_personas_missing(
+    profile: IcpProfile,
+    scored_path: Path,
+    contacts_path: Path,
+    workspace: Workspace | None = None,
+) -> int:
+    """Add ``personas_missing`` to a scored accounts file, from a contacts file (rewritten atomically).
+
+    Returns the number of accounts that miss at least one winning persona.
+    """
+    config = workspace.config.personas if workspace is not None else PersonasConfig()
+    lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
+    contacts = read_table(contacts_path)
+    scored = read_table(scored_path)
+    if "account_id" not in contacts.columns:
+        raise SchemaError(
+            f"{contacts_path}: contacts need an account_id column to be matched to accounts "
+            f"(columns found: {contacts.columns[:30]})"
+        )
+    column = personas_missing(
+        scored, contacts, profile.personas, lexicon=lexicon, min_confidence=config.min_confidence
+    )
+    result = scored.drop([c for c in (column.name,) if c in scored.columns]).with_columns(column)
+    with atomic_path(Path(scored_path)) as tmp:
+        if Path(scored_path).suffix.lower() == ".parquet":
+            result.write_parquet(tmp)
+        else:
+            result.write_csv(tmp)
+    return int((column != "").sum())

@@ -454,6 +454,9 @@ class IcpProfile(BaseModel):
     )
     themes: ThemesSection | None = None
     messaging: MessagingSection | None = None
+    personas: PersonasSection | None = Field(
+        None, description="Buyer personas and the buying committee (when contacts were given)."
+    )
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)
@@ -547,3 +550,112 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
         raw = MIGRATIONS[version](raw)
         version = raw["schema_version"]
     return raw
+
+
+# ---------------------------------------------------------------------------------------------
+# Buyer personas and the buying committee (computed by icpkit.personas; issue 13)
+
+
+class PersonaEvidence(BaseModel):
+    """One buyer persona (function × seniority band, or a function at any level) on closed deals.
+
+    ``win_rate_with`` / ``win_rate_without`` are the plain win rates of closed deals with and
+    without the persona on them; ``lift`` is the Mantel–Haenszel odds ratio of winning with it,
+    compared within the same fit tier and committee size (so a persona that merely marks big
+    accounts or big committees is not credited), with its 95% interval ``lift_ci``; ``q_value``
+    is Benjamini–Hochberg-adjusted across every persona tested.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    persona: str
+    function: str
+    seniority: str = Field(description="director+ | manager | individual contributor | any")
+    deals_with: int
+    won_with: int
+    win_rate_with: float
+    win_rate_without: float
+    win_rate_with_ci: tuple[float, float]
+    lift: float | None
+    lift_ci: tuple[float | None, float | None]
+    p_value: float = 1.0
+    q_value: float = 1.0
+    significant: bool = False
+    evidence: Evidence = "insufficient"
+
+
+class CommitteeSizeRate(BaseModel):
+    """Win rate of closed deals whose buying committee has this many contacts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    size: str
+    deals: int
+    won: int
+    win_rate: float
+    ci: tuple[float, float]
+
+
+class RoleShare(BaseModel):
+    """How often a role or persona is present on won and on lost deals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    share_won: float
+    share_lost: float
+    deals_won: int
+    deals_lost: int
+
+
+class BuyingCommittee(BaseModel):
+    """The size and make-up of buying committees on won versus lost deals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    median_contacts_won: float | None = None
+    median_contacts_lost: float | None = None
+    median_functions_won: float | None = None
+    median_functions_lost: float | None = None
+    by_size: list[CommitteeSizeRate] = Field(default_factory=list)
+    roles: list[RoleShare] = Field(
+        default_factory=list, description="role_in_deal values present on won vs lost deals."
+    )
+    economic_buyer: list[RoleShare] = Field(
+        default_factory=list,
+        description="Personas of the economic buyer (role_in_deal), most frequent first.",
+    )
+    first_contact: list[RoleShare] = Field(
+        default_factory=list,
+        description="Personas of the first contact by date, when contacts carry a created_at.",
+    )
+
+
+class PersonasSection(BaseModel):
+    """Who to talk to inside an account: personas with their evidence and the buying committee."""
+
+    model_config = ConfigDict(frozen=True)
+
+    link: Literal["deal", "account"] = Field(
+        description="deal: contacts linked by deal_id; account: no deal_id, so every closed deal "
+        "of an account counts the account's contacts."
+    )
+    n_contacts: int
+    n_contacts_used: int
+    n_deals: int
+    n_won: int
+    stratified_by: list[str] = Field(default_factory=list)
+    title_coverage: dict[str, float] = Field(default_factory=dict)
+    personas: list[PersonaEvidence] = Field(default_factory=list)
+    committee: BuyingCommittee = Field(default_factory=BuyingCommittee)
+    warnings: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    shown: int = Field(3, description="Personas the one-pager and score output show.")
+
+    def top(self, n: int = 3) -> list[PersonaEvidence]:
+        """The significant personas that raise the win odds, strongest first."""
+        helpful = [p for p in self.personas if p.significant and (p.lift or 0) > 1]
+        return sorted(helpful, key=lambda p: -(p.lift or 0))[:n]
+
+
+IcpProfile.model_rebuild()  # resolves the PersonasSection reference defined after it

@@ -23,6 +23,7 @@ from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
+from icpkit.report.personas_view import personas_view
 from icpkit.report.themes_view import pains_view
 
 Format = Literal["html", "pdf", "md", "json"]
@@ -102,6 +103,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
             p.validation, [*p.caveats, *(p.validation.caveats if p.validation else [])]
         ),
         pains=pains_view(p),
+        personas=personas_view(p.personas),
     )
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
@@ -125,6 +127,7 @@ def _with_missing(view: v.ReportView) -> v.ReportView:
         "validation": bool(view.validation_lines),
         "data_quality": bool(view.quality_lines or view.quality_tables),
         "diff": bool(view.diff_text),
+        "personas": view.personas is not None,
     }
     missing = {k: v.MISSING[k] for k, ok in present.items() if not ok}
     return v.ReportView(**{**view.__dict__, "missing": missing})

@@ -15,6 +15,8 @@ from icpkit.errors import IcpError
 from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, ValidationSection
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
+from icpkit.report.personas_view import MISSING as PERSONAS_MISSING
+from icpkit.report.personas_view import PersonasView
 from icpkit.report.themes_view import PainsView
 from icpkit.rules import parse_segment
 
@@ -158,6 +160,7 @@ class ReportView:
     partition_tables: list[Titled] = field(default_factory=list)
     held_out: HeldOut | None = None
     pains: PainsView | None = None  # themes and messaging (report/themes_view.py)
+    personas: PersonasView | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ MISSING = {
     "test the ICP on deals after a cut date.",
     "data_quality": "Data-quality summary not available: run `icpkit check` on the workspace.",
     "diff": "No previous version to compare with: this is the first saved version.",
+    "personas": PERSONAS_MISSING,
 }
 
 

@@ -1,9 +1,10 @@
 """Synthetic contacts, notes and signals around the generated deals.
 
 The planted ICP leaves traces here too, so the wave-2 modules have something true to find:
-champions of won in-ICP deals often carry the persona title, in-ICP accounts give higher NPS and
-voice a planted pain more often, poor fits lose deals for a planted reason (see THEMES), and
-buying signals precede their wins.
+won deals more often have the planted buyer persona on them and bigger buying committees (both
+written as raw job titles only), in-ICP accounts give higher NPS and voice a planted pain more
+often, poor fits lose deals for a planted reason (see THEMES), and buying signals precede their
+wins.
 Contact names and e-mails are fake but shaped like PII ('Contact 12', 'contact12@example.com').
 """
 
@@ -15,35 +16,21 @@ import polars as pl
 from icpkit.datasets.synthetic.activity import IN_ICP, DealDraws, Period
 from icpkit.datasets.synthetic.firmographics import FUNDING_STAGES, TOOLS
 from icpkit.datasets.synthetic.spec import PlantedIcp
+from icpkit.datasets.synthetic.titles import BANDS, NOISE_TITLES, TITLE_FORMS
 
 ROLES = ("champion", "economic_buyer", "user")
-# (title, department, seniority) per role, most common first.
-TITLES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "champion": (
-        ("Sales Operations Manager", "Sales", "Manager"),
-        ("Director of Marketing", "Marketing", "Director"),
-        ("Head of RevOps", "Revenue Operations", "Head"),
-        ("Data Engineering Lead", "Engineering", "Manager"),
-        ("Head of Customer Success", "Customer Success", "Head"),
-        ("Finance Director", "Finance", "Director"),
-    ),
-    "economic_buyer": (
-        ("VP Sales", "Sales", "VP"),
-        ("CFO", "Finance", "C-level"),
-        ("CTO", "Engineering", "C-level"),
-        ("CRO", "Sales", "C-level"),
-        ("VP Marketing", "Marketing", "VP"),
-        ("COO", "Operations", "C-level"),
-    ),
-    "user": (
-        ("Account Executive", "Sales", "Individual contributor"),
-        ("Data Engineer", "Engineering", "Individual contributor"),
-        ("Data Analyst", "Operations", "Individual contributor"),
-        ("Marketing Manager", "Marketing", "Manager"),
-        ("Customer Success Manager", "Customer Success", "Manager"),
-        ("Sales Development Rep", "Sales", "Individual contributor"),
-    ),
+# How often each function sits on a buying committee, and each role's mix of seniority bands.
+_FUNCTION_WEIGHTS = {
+    "Sales": 3.0, "Marketing": 2.0, "Engineering": 2.0, "IT": 1.5, "Operations": 1.5,
+    "Customer Success": 1.5, "Finance": 1.0, "Product": 1.0, "Executive": 0.8,
+    "Procurement/Legal": 0.6, "HR": 0.4,
+}  # fmt: skip
+_BAND_WEIGHTS = {
+    "champion": (0.35, 0.5, 0.15),
+    "economic_buyer": (0.9, 0.1, 0.0),
+    "user": (0.05, 0.3, 0.65),
 }
+NOISE_SHARE = 0.03  # contacts whose title is blank or unreadable
 
 # Planted note themes, each in many paraphrases with little shared vocabulary (so a theme can only
 # be found by meaning). Role of each theme in the truth the themes/ module must recover:
@@ -187,24 +174,40 @@ def contacts_frame(
     icp: PlantedIcp,
     rng: np.random.Generator,
 ) -> pl.DataFrame:
-    """The buying committee of every deal: a champion, often an economic buyer, sometimes users."""
+    """The buying committee of every deal, with raw job titles only.
+
+    A deal has a champion and 1 + Poisson extra contacts (more on big deals, and
+    ``icp.committee_win_factor`` times more on won ones); the second is the economic buyer. Each
+    contact's function and seniority band are drawn by role; the planted persona is never drawn
+    that way but takes one seat of a deal's committee with the planted rates, so its odds ratio
+    on winning is ``icp.persona_odds`` in every fit tier and at every committee size. Titles are drawn from
+    :data:`TITLE_FORMS` with casing noise and a few unreadable ones; department and seniority
+    stay empty, as in a real CRM.
+    """
+    _advance_like_before(draws, rng)
+    local = rng.spawn(1)[0]  # own stream: what contacts draw never shifts notes or signals
     n_deals = len(draws.account)
-    big = np.log10(np.maximum(draws.amount, 1.0)) > 4.3  # bigger deals involve the budget holder
-    has_role = [np.ones(n_deals, bool), rng.random(n_deals) < np.where(big, 0.8, 0.45),
-                rng.random(n_deals) < 0.4]  # fmt: skip
-    deal = np.concatenate([np.flatnonzero(h) for h in has_role])
-    role = np.concatenate([np.full(int(h.sum()), r) for r, h in enumerate(has_role)])
-    order = np.lexsort((role, deal))
-    deal, role = deal[order], role[order]
-    table = [row for r in ROLES for row in TITLES[r]]
-    per_role = len(TITLES["champion"])
-    weights = 1.0 / np.arange(1, per_role + 1) ** 0.6
-    title = role * per_role + _pick(rng, weights, len(deal))
-    persona = _persona_index(icp, table)
-    if persona is not None:
-        planted = (role == 0) & draws.won[deal] & (draws.status[deal] == IN_ICP)
-        title = np.where(planted & (rng.random(len(deal)) < icp.persona_share), persona, title)
+    big = np.log10(np.maximum(draws.amount, 1.0)) > 4.3
+    extra = np.where(big, 2.2, 1.2) * np.where(draws.won, icp.committee_win_factor, 1.0)
+    size = 1 + local.poisson(extra)
+    kinds = list(TITLE_FORMS)
+    planted = _planted_kind(icp, kinds)
+    with_persona = (
+        _plant_persona(draws, size, icp, local)
+        if planted is not None
+        else np.zeros(n_deals, dtype=bool)
+    )
+    deal = np.repeat(np.arange(n_deals), size)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    slot = np.arange(len(deal)) - start[deal]
+    role = np.minimum(slot, 2)
+    kind = _draw_kinds(role, kinds, icp, local)
+    if planted is not None:  # the persona takes one of the seats, so the head count is unchanged
+        seat = start + np.floor(local.random(n_deals) * size).astype(np.int64)
+        kind[seat[with_persona]] = planted
+    title = _titles(kind, kinds, local)
     number = pl.int_range(1, len(deal) + 1, eager=True).cast(pl.Utf8)
+    nulls = pl.Series([None] * len(deal), dtype=pl.Utf8)
     return pl.DataFrame(
         {
             "contact_id": _ids("C", len(deal)),
@@ -212,23 +215,92 @@ def contacts_frame(
             "deal_id": deal_ids.gather(deal),
             "name": "Contact " + number,
             "email": "contact" + number + "@example.com",
-            "title": pl.Series([t[0] for t in table]).gather(title),
-            "department": pl.Series([t[1] for t in table]).gather(title),
-            "seniority": pl.Series([t[2] for t in table]).gather(title),
+            "title": title,
+            "department": nulls,
+            "seniority": nulls,
             "role_in_deal": pl.Series(ROLES).gather(role),
         }
     )
 
 
-def _persona_index(icp: PlantedIcp, table: list[tuple[str, str, str]]) -> int | None:
-    """Row of the planted persona title in ``table`` (appended when it is a new title)."""
-    if icp.persona_title is None or icp.persona_share == 0:
+def _advance_like_before(draws: DealDraws, rng: np.random.Generator) -> None:
+    """Move the shared stream exactly as far as the contacts of icpkit <= 0.1 did.
+
+    Notes and signals are drawn after the contacts from the same stream; consuming it as before
+    keeps every seed's notes, signals and NPS-based outcomes unchanged by the new committees
+    (which draw from their own spawned stream instead).
+    """
+    n = len(draws.account)
+    big = np.log10(np.maximum(draws.amount, 1.0)) > 4.3
+    buyers = int((rng.random(n) < np.where(big, 0.8, 0.45)).sum())
+    users = int((rng.random(n) < 0.4).sum())
+    rng.random(n + buyers + users)  # the title draw
+    rng.random(n + buyers + users)  # the persona swap
+
+
+def _planted_kind(icp: PlantedIcp, kinds: list[tuple[str, str]]) -> int | None:
+    if icp.persona_function is None:
         return None
-    for index, row in enumerate(table):
-        if row[0] == icp.persona_title:
-            return index
-    table.append((icp.persona_title, "Other", "Other"))
-    return len(table) - 1
+    key = (icp.persona_function, icp.persona_band)
+    if key not in TITLE_FORMS:
+        from icpkit.errors import ConfigError
+
+        raise ConfigError(
+            f"planted persona {key} has no titles; expected one of {sorted(TITLE_FORMS)}"
+        )
+    return kinds.index(key)
+
+
+def _draw_kinds(
+    role: np.ndarray, kinds: list[tuple[str, str]], icp: PlantedIcp, rng: np.random.Generator
+) -> np.ndarray:
+    """(function, band) of every contact by its role; the planted persona has weight 0."""
+    weights = np.array(
+        [
+            [
+                _FUNCTION_WEIGHTS[f] * _BAND_WEIGHTS[r][BANDS.index(b)]
+                * float((f, b) != (icp.persona_function, icp.persona_band))
+                for f, b in kinds
+            ]
+            for r in ROLES
+        ]
+    )  # fmt: skip
+    return _draw_rows(rng, weights[role])
+
+
+def _plant_persona(
+    draws: DealDraws, size: np.ndarray, icp: PlantedIcp, rng: np.random.Generator
+) -> np.ndarray:
+    """Deals that get the persona: odds ``persona_odds`` times higher on won deals than others."""
+    base = icp.persona_rate
+    odds = icp.persona_odds * base / max(1.0 - base, 1e-12)
+    rate = np.where(draws.won, odds / (1.0 + odds), base)
+    return rng.random(len(size)) < rate
+
+
+def _titles(kind: np.ndarray, kinds: list[tuple[str, str]], rng: np.random.Generator) -> pl.Series:
+    """A surface form of each contact's (function, band), some lower/upper-cased, a few noise."""
+    forms = [form for key in kinds for form in TITLE_FORMS[key]]
+    sizes = np.array([len(TITLE_FORMS[key]) for key in kinds])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    index = offsets[kind] + np.floor(rng.random(len(kind)) * sizes[kind]).astype(np.int64)
+    title = pl.Series(forms, dtype=pl.Utf8).gather(index)
+    casing = rng.random(len(kind))
+    title = (
+        pl.DataFrame({"t": title, "c": casing})
+        .select(
+            pl.when(pl.col("c") < 0.08)
+            .then(pl.col("t").str.to_lowercase())
+            .when(pl.col("c") < 0.12)
+            .then(pl.col("t").str.to_uppercase())
+            .otherwise(pl.col("t"))
+        )
+        .to_series()
+    )
+    noise = rng.random(len(kind)) < NOISE_SHARE
+    pick = rng.integers(0, len(NOISE_TITLES), len(kind))
+    noisy = pl.Series(NOISE_TITLES, dtype=pl.Utf8).gather(pick)
+    return pl.select(pl.when(pl.lit(noise)).then(noisy).otherwise(title)).to_series()
 
 
 def notes_frame(
@@ -335,6 +407,12 @@ def _note_rows(
         pl.concat_str("opening", "phrase").alias("text"),
         pl.col("score").fill_nan(None),
     ).sort("account_id", "date", maintain_order=True)
+
+
+def _draw_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    cumulative = np.cumsum(weights, axis=1)
+    u = rng.random(len(weights)) * cumulative[:, -1]
+    return np.asarray((cumulative < u[:, None]).sum(axis=1))
 
 
 def signals_frame(

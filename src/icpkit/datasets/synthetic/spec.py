@@ -36,9 +36,17 @@ class PlantedIcp:
     icp_signal_rate, base_signal_rate
         Chance that a won deal of an in-ICP account (resp. any other deal) is preceded by a
         buying signal (funding, hiring, leadership change) 10-90 days before it was created.
-    persona_title, persona_share
-        Champion title planted on won deals of in-ICP accounts, and how often it replaces the
-        usual title draw.
+    persona_function, persona_band
+        The planted buyer persona (e.g. Finance, director+): its contacts are drawn only by the
+        planted effect, never by the usual title draw; None plants no persona.
+    persona_rate, persona_odds
+        Chance that a lost (or open) deal has the planted persona on it, and the factor by which
+        having it multiplies a deal's odds of being won (1 = no effect). By Bayes the odds ratio
+        is symmetric, so the persona is drawn on won deals with odds ``persona_odds`` times those
+        of lost deals, in every fit tier alike.
+    committee_win_factor
+        Factor on the mean number of extra contacts (beyond the champion) on won deals: won deals
+        involve bigger buying committees (1 = no effect).
     icp_nps, base_nps, disqualified_nps
         Mean NPS (0-10) of survey notes.
     shift_date, shifted_segments
@@ -61,8 +69,11 @@ class PlantedIcp:
     size_effect: float = 1.0
     icp_signal_rate: float = 0.6
     base_signal_rate: float = 0.1
-    persona_title: str | None = "Head of RevOps"
-    persona_share: float = 0.5
+    persona_function: str | None = "Finance"
+    persona_band: str = "director+"
+    persona_rate: float = 0.15
+    persona_odds: float = 3.0
+    committee_win_factor: float = 1.5
     icp_nps: float = 8.6
     base_nps: float = 6.8
     disqualified_nps: float = 3.5
@@ -77,7 +88,12 @@ class PlantedIcp:
         ]
         problems += [
             f"{name} must be positive; got {getattr(self, name)!r}"
-            for name in ("icp_deal_multiplier", "disqualified_deal_multiplier")
+            for name in (
+                "icp_deal_multiplier",
+                "disqualified_deal_multiplier",
+                "persona_odds",
+                "committee_win_factor",
+            )
             if float(getattr(self, name)) <= 0
         ]
         if (self.shift_date is None) != (not self.shifted_segments):
@@ -106,7 +122,7 @@ _PROBABILITIES = (
     "size_effect",
     "icp_signal_rate",
     "base_signal_rate",
-    "persona_share",
+    "persona_rate",
 )
 
 _DEFAULT = PlantedIcp(
@@ -118,8 +134,13 @@ _DEFAULT = PlantedIcp(
 )
 
 # The "none" spec: no segment, no disqualifier and no size effect, so every account has the same
-# win, churn, deal-size, signal, persona and NPS distribution. Discovery must find nothing here.
-_NONE = PlantedIcp(size_effect=0.0)
+# win, churn, deal-size, signal, persona, committee and NPS distribution. Discovery must find
+# nothing here.
+_NONE = PlantedIcp(size_effect=0.0, persona_odds=1.0, committee_win_factor=1.0)
+
+# The default ICP with a persona that makes no difference (odds 1) but the committee-size effect
+# kept: no persona should come out significant. Not in SPECS: its accounts are the default's.
+NO_PERSONA = replace(_DEFAULT, persona_odds=1.0)
 
 SPECS: dict[str, PlantedIcp] = {
     "default": _DEFAULT,
