@@ -19,7 +19,7 @@ LAYER = {
     "config": 1, "atomic": 1,
     "data": 2, "rules": 2,
     "profile": 3, "datasets": 3, "outcomes": 3,
-    "scoring": 4, "discovery": 4,
+    "scoring": 4, "discovery": 4, "signals": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5,
     "pipeline": 6,
     "cli": 7, "web": 7, "__init__": 7, "__main__": 8,

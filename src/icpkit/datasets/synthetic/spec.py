@@ -33,9 +33,6 @@ class PlantedIcp:
     size_effect
         0..1: how much company size drives the number of deals, deal amounts and sales cycles.
         0 means no attribute predicts any outcome (used by the "none" spec).
-    icp_signal_rate, base_signal_rate
-        Chance that a won deal of an in-ICP account (resp. any other deal) is preceded by a
-        buying signal (funding, hiring, leadership change) 10-90 days before it was created.
     persona_title, persona_share
         Champion title planted on won deals of in-ICP accounts, and how often it replaces the
         usual title draw.
@@ -59,8 +56,6 @@ class PlantedIcp:
     base_expansion: float = 0.03
     icp_expansion: float = 0.25
     size_effect: float = 1.0
-    icp_signal_rate: float = 0.6
-    base_signal_rate: float = 0.1
     persona_title: str | None = "Head of RevOps"
     persona_share: float = 0.5
     icp_nps: float = 8.6
@@ -109,8 +104,6 @@ _PROBABILITIES = (
     "icp_churn",
     "disqualified_churn",
     "size_effect",
-    "icp_signal_rate",
-    "base_signal_rate",
     "persona_share",
 )
 
