@@ -91,9 +91,9 @@ class PlantedSignal:
 # Funding raises win odds with a 30-day half-life; a leadership change for a flat 60 days; hiring,
 # tech adoption and web visits have no effect at all (but follow fit, as the triggers do).
 DEFAULT_SIGNALS: tuple[PlantedSignal, ...] = (
-    PlantedSignal("funding", 0.25, 2.0, win_odds_ratio=3.0, open_probability=0.25,
+    PlantedSignal("funding", 0.25, 2.0, win_odds_ratio=3.0, open_probability=0.4,
                   half_life_days=30.0),
-    PlantedSignal("leadership_change", 0.25, 2.0, win_odds_ratio=2.5, open_probability=0.15,
+    PlantedSignal("leadership_change", 0.25, 2.0, win_odds_ratio=2.5, open_probability=0.3,
                   window_days=60.0),
     PlantedSignal("hiring", 0.6, 2.0),
     PlantedSignal("tech_adoption", 0.3, 1.5),
