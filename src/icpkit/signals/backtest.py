@@ -122,14 +122,15 @@ def backtest_intent(
             pl.col("won").fill_null(False),
         )
     )
-    fit = frame["fit_probability"].fill_null(frame["fit_probability"].median()).to_numpy()
+    probability = frame["fit_probability"]
+    fit_p = probability.fill_null(probability.median()).to_numpy()
     lift = frame["intent_lift"].to_numpy()
     opening = frame["opening_lift"].to_numpy()
     result = {
         "cut": cut.isoformat(),
         "horizon_days": horizon_days,
         "n_with_intent": int((lift > 1).sum()),
-        "opening": compare_rankings(fit, opening, frame["opened"].to_numpy()),
-        "winning": compare_rankings(fit, lift, frame["won"].to_numpy(), seed=1),
+        "opening": compare_rankings(fit_p, opening, frame["opened"].to_numpy()),
+        "winning": compare_rankings(fit_p, lift, frame["won"].to_numpy(), seed=1),
     }
     return dict(json_safe(result))
