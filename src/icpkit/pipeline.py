@@ -498,6 +498,8 @@ def add_intent_columns(
         return note
     csv = output.suffix.lower() == ".csv"
     scored = pl.read_csv(output, infer_schema_length=0) if csv else pl.read_parquet(output)
+    if "account_id" not in scored.columns:
+        return "intent columns skipped: the scored file has no account_id to match signals to"
     joined = scored.with_columns(pl.col("account_id").cast(pl.Utf8)).join(
         intent.drop("intent_lift"), on="account_id", how="left", maintain_order="left"
     )
@@ -506,9 +508,18 @@ def add_intent_columns(
         pl.col("intent").fill_null("cold"),
         pl.col("why_now").fill_null(""),
     )
-    with atomic_path(output) as tmp:
-        if csv:
-            pacsv.write_csv(csv_safe(joined.to_arrow()), str(tmp))
-        else:
-            joined.write_parquet(tmp)
+    write_frame(joined, output)
     return f"intent as of {day}" + (f" ({note})" if note else "")
+
+
+def write_frame(frame: pl.DataFrame, path: Path) -> Path:
+    """Write a result table as CSV (formula-safe) or Parquet, atomically; other suffixes refused."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"{path}: expected a .csv or .parquet output file; got {suffix!r}")
+    with atomic_path(Path(path)) as tmp:
+        if suffix == ".csv":
+            pacsv.write_csv(csv_safe(frame.to_arrow()), str(tmp))
+        else:
+            frame.write_parquet(tmp)
+    return Path(path)

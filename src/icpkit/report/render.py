@@ -20,6 +20,7 @@ from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.errors import ConfigError
 from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
+from icpkit.report import signals_view as sv
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
 
@@ -100,8 +101,26 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         diff_text=report.diff_text or _diff_dict_text(report.diff),
         method_lines=v.method_lines(p),
         caveats=list(p.caveats) + list((p.validation or {}).get("caveats") or []),
+        **_signals_fields(p),
     )
     return _with_missing(view)
+
+
+def _signals_fields(p: IcpProfile) -> dict[str, Any]:
+    """'When to reach out' and the buying-signals detail (icpkit.signals, issue 15)."""
+    section = p.signals
+    tables = []
+    if section is not None and section.available:
+        tables = [
+            v.Titled("Signal types", sv.signals_table(section)),
+            v.Titled("Fit + intent vs fit alone, out of time", sv.backtest_table(section.backtest)),
+            v.Titled("By value (rounds, roles, tools)", sv.value_table(section)),
+        ]
+    return {
+        "reach_out_lines": sv.reach_out_lines(section),
+        "signals_note": sv.unavailable_text(section),
+        "signals_tables": [t for t in tables if t.table],
+    }
 
 
 def _with_sample_traits(profile: IcpProfile, sample: dict[str, Any] | None) -> IcpProfile:

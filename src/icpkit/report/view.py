@@ -152,6 +152,9 @@ class ReportView:
     method_lines: list[str]
     caveats: list[str]
     missing: dict[str, str] = field(default_factory=dict)
+    reach_out_lines: list[str] = field(default_factory=list)
+    signals_note: str = ""
+    signals_tables: list[Titled] = field(default_factory=list)
 
 
 MISSING = {

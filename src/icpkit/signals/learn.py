@@ -43,6 +43,7 @@ class TypeTest:
     window_days: int
     opening: Ratio
     winning: Ratio
+    tested: tuple[Ratio, Ratio]  # (opening, winning) in the fixed test window
     p_value: float
     by_value: tuple[dict[str, Any], ...]
 
@@ -92,7 +93,17 @@ def _test_type(
     test_open, test_win = _lifts(timeline, account, day, span, age, config.test_window_days)
     p_value = min(1.0, 2 * min(test_open.p_value, test_win.p_value))
     by_value = _by_value(mine, timeline, window, config)
-    return TypeTest(signal_type, mine.height, fit, window, opened, won, p_value, by_value)
+    return TypeTest(
+        signal_type,
+        mine.height,
+        fit,
+        window,
+        opened,
+        won,
+        (test_open, test_win),
+        p_value,
+        by_value,
+    )
 
 
 def _lifts(
@@ -162,23 +173,26 @@ def _evidence(test: TypeTest, q_value: float, config: SignalsConfig) -> SignalTy
         else "none"
     )  # fmt: skip
     exponential = test.fit.shape == "exponential"
+    # Without an effect the fitted window means nothing: report the fixed test window instead.
+    opening, winning = (test.opening, test.winning) if significant else test.tested
+    window = test.window_days if significant else config.test_window_days
     return SignalTypeEvidence(
         type=test.type,
-        window_days=test.window_days,
+        window_days=window,
         decay=test.fit.shape if significant else "none",
         half_life_days=test.fit.scale if significant and exponential else None,
         half_life_ci=test.fit.scale_ci if significant and exponential else None,
         window_ci=test.fit.scale_ci if significant and not exponential else None,
-        lift={"opening": test.opening.value, "winning": test.winning.value},
-        lift_ci={"opening": test.opening.ci, "winning": test.winning.ci},
+        lift={"opening": opening.value, "winning": winning.value},
+        lift_ci={"opening": opening.ci, "winning": winning.ci},
         p_value=test.p_value,
         q_value=q_value,
         significant=significant,
         evidence=level,
         n_signals=test.n_signals,
-        n_deals=test.winning.n_exposed,
-        n_openings=test.opening.events_exposed,
-        n_wins=test.winning.events_exposed,
+        n_deals=winning.n_exposed,
+        n_openings=opening.events_exposed,
+        n_wins=winning.events_exposed,
         peak_opening_ratio=test.fit.open_ratio if significant else 1.0,
         peak_win_odds_ratio=float(np.exp(test.fit.win_log_odds)) if significant else 1.0,
         by_value=list(test.by_value),
