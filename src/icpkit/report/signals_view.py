@@ -49,13 +49,10 @@ def reach_out_lines(section: SignalsSection | None) -> list[str]:
     lines = []
     for t in section.triggers():
         lines.append(
-            f"{type_name(t.type)}: {_decay(t)}; deals opened within {t.window_days} days are "
-            f"opened {_ratio(t.lift.get('opening'), t.lift_ci.get('opening'))} as often and win "
-            f"{_ratio(t.lift.get('winning'), t.lift_ci.get('winning'))} as often."
+            f"{type_name(t.type)} — {_decay(t)}; next {t.window_days} days: deals open "
+            f"{_ratio(t.lift.get('opening'), t.lift_ci.get('opening'))}, win "
+            f"{_ratio(t.lift.get('winning'), t.lift_ci.get('winning'))}."
         )
-    quiet = [type_name(t.type) for t in section.types if not t.significant]
-    if quiet:
-        lines.append(f"No effect found for: {', '.join(quiet)} (weight 0 in the intent score).")
     backtest = backtest_line(section.backtest)
     if backtest:
         lines.append(backtest)
@@ -74,20 +71,27 @@ def backtest_line(backtest: Mapping[str, Any] | None) -> str:
     if not backtest.get("available", True):
         return f"Backtest of fit + intent not available: {backtest.get('reason', '')}"
     parts = []
-    for outcome, words in (("opening", "a deal opening"), ("winning", "a won deal")):
+    for outcome, words in (("opening", "opening"), ("winning", "winning")):
         block = backtest.get(outcome) or {}
         gain = block.get("auc_gain") or {}
         ci = gain.get("ci")
-        interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+        interval = f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""
         value = gain.get("value")
-        change = "" if value is None else f" ({value:+.3f}{interval})"
-        parts.append(
-            f"AUC of {words} {_auc(block, 'fit')} by fit alone → "
-            f"{_auc(block, 'fit_intent')} with intent{change}"
-        )
+        change = "" if value is None else f" ({value:+.2f}{interval})"
+        parts.append(f"{words} {_auc(block, 'fit')} → {_auc(block, 'fit_intent')}{change}")
     return (
-        f"Out-of-time backtest after {backtest.get('cut')} "
-        f"(next {backtest.get('horizon_days')} days): " + "; ".join(parts) + "."
+        f"Backtest after {backtest.get('cut')}, next {backtest.get('horizon_days')} days, "
+        "AUC fit alone → fit + intent: " + "; ".join(parts) + "."
+    )
+
+
+def quiet_line(section: SignalsSection | None) -> str:
+    """The types without an effect (weight 0), for the detail."""
+    if section is None or not section.available:
+        return ""
+    quiet = [type_name(t.type) for t in section.types if not t.significant]
+    return (
+        f"No effect found for: {', '.join(quiet)} (weight 0 in the intent score)." if quiet else ""
     )
 
 
