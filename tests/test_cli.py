@@ -27,6 +27,7 @@ VERBS = (
     "versions",
     "diff",
     "drift",
+    "prioritize",
 )
 runner = CliRunner()
 

@@ -25,16 +25,23 @@ INTENT_COLUMNS = (
 )  # fmt: skip
 MAX_REASONS = 3
 
-# How a type reads in a sentence: (what the account did, the signal's name in "within N days of").
-_PHRASES: dict[str, tuple[str, str]] = {
-    "funding": ("raised {value}", "funding"),
-    "hiring": ("is hiring ({value})", "hiring"),
-    "leadership_change": ("has a leadership change ({value})", "a leadership change"),
-    "tech_adoption": ("adopted {value}", "a tech adoption"),
-    "web_visit": ("visited the {value}", "a web visit"),
-    "intent_topic": ("researched {value}", "intent on a topic"),
-    "news": ("was in the news ({value})", "news"),
-}
+# How a type reads in a sentence: what the account did (with its value, without one), and the
+# signal's name in "within N days of …".
+_PHRASES: dict[str, tuple[str, str, str]] = {
+    "funding": ("raised {value}", "raised funding", "funding"),
+    "hiring": ("is hiring ({value})", "is hiring", "hiring"),
+    "leadership_change": ("has a leadership change ({value})", "has a leadership change",
+                          "a leadership change"),
+    "tech_adoption": ("adopted {value}", "adopted a new tool", "a tech adoption"),
+    "web_visit": ("visited the {value}", "visited the website", "a web visit"),
+    "intent_topic": ("researched {value}", "showed intent on a topic", "intent on a topic"),
+    "news": ("was in the news ({value})", "was in the news", "news"),
+}  # fmt: skip
+
+
+def _phrases(signal_type: str) -> tuple[str, str, str]:
+    words = signal_type.replace("_", " ")
+    return _PHRASES.get(signal_type, (words + " ({value})", words, words))
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,7 @@ def _times(value: float | None, ci: tuple[float, float] | None) -> str:
 
 def effect_text(evidence: SignalTypeEvidence) -> str:
     """'deals opened within 45 days of funding win 2.4× [1.8, 3.1] more and open 2.6× as often'."""
-    name = _PHRASES.get(evidence.type, ("", evidence.type.replace("_", " ")))[1]
+    name = _phrases(evidence.type)[2]
     win, opening = evidence.lift.get("winning"), evidence.lift.get("opening")
     win_ci, open_ci = evidence.lift_ci.get("winning"), evidence.lift_ci.get("opening")
     clauses = []
@@ -193,12 +200,12 @@ def effect_text(evidence: SignalTypeEvidence) -> str:
 
 def _reason(evidence: SignalTypeEvidence) -> pl.Expr:
     """'raised Series B $25M 12 days ago: deals opened within 45 days of funding win 2.4× …'."""
-    template = _PHRASES.get(evidence.type, (evidence.type.replace("_", " ") + " ({value})", ""))[0]
+    template, bare, _ = _phrases(evidence.type)
     before, _, after = template.partition("{value}")
     value = pl.col("value").fill_null("")
     did = (
         pl.when(value == "")
-        .then(pl.lit(template.replace(" ({value})", "").replace(" {value}", "")))
+        .then(pl.lit(bare))
         .otherwise(pl.concat_str(pl.lit(before), value, pl.lit(after)))
     )
     days = pl.col("age").cast(pl.Int64)
