@@ -118,7 +118,7 @@ def _signals_fields(p: IcpProfile) -> dict[str, Any]:
         ]
     return {
         "reach_out_lines": sv.reach_out_lines(section),
-        "signals_note": sv.unavailable_text(section) or sv.quiet_line(section),
+        "signals_note": sv.unavailable_text(section) or sv.detail_note(section),
         "signals_tables": [t for t in tables if t.table],
     }
 

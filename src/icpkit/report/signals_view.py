@@ -169,3 +169,11 @@ def unavailable_text(section: SignalsSection | None) -> str:
     if not section.available:
         return f"Intent unavailable: {section.reason}"
     return ""
+
+
+def detail_note(section: SignalsSection | None) -> str:
+    """The types without effect and what was dropped on the way in (unknown domains, …)."""
+    if section is None or not section.available:
+        return ""
+    intake = [str(n) for n in section.intake.get("notes") or []]
+    return " ".join([quiet_line(section), *(f"{n[0].upper()}{n[1:]}." for n in intake)]).strip()
