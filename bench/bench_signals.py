@@ -16,9 +16,11 @@ Measured, each in a fresh child process so its peak memory (max RSS) is its own:
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
+import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -119,8 +121,8 @@ def run_numpy(path: Path, section: Any, n_accounts: int) -> dict[str, Any]:
     raw = pl.read_parquet(path, columns=["account_id", "date", "type"])
     account = raw["account_id"].str.slice(1).cast(pl.Int64).to_numpy()
     day = raw["date"].cast(pl.Int64).to_numpy()
-    kind = raw["type"].cast(pl.Categorical).to_physical().to_numpy()
-    names = raw["type"].cast(pl.Categorical).cat.get_categories().to_list()
+    names = list(TYPES)
+    kind = raw["type"].cast(pl.Enum(names)).to_physical().to_numpy()
     start = time.perf_counter()
     as_of = (AS_OF - date(1970, 1, 1)).days
     log_lift = np.zeros(n_accounts)
@@ -143,21 +145,21 @@ def run_numpy(path: Path, section: Any, n_accounts: int) -> dict[str, Any]:
     return {"seconds": seconds, "hot": int((score >= 50).sum()), "mean_score": float(score.mean())}
 
 
-def _child(name: str, args: tuple[Any, ...], queue: Any) -> None:
-    result = {"icpkit": lambda: run_icpkit(*args, intake=False),
-              "icpkit+intake": lambda: run_icpkit(*args, intake=True),
-              "numpy": lambda: run_numpy(*args)}[name]()  # fmt: skip
+def _method(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    if name == "numpy":
+        result = run_numpy(*args)
+    else:
+        result = run_icpkit(*args, intake=name == "icpkit+intake")
     result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put(result)
+    return result
 
 
-def measure(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")  # polars is not fork-safe
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(name, args, queue))
-    proc.start()
-    result: dict[str, Any] = queue.get()
-    proc.join()
+def measure(name: str, options: argparse.Namespace, section_file: Path) -> dict[str, Any]:
+    """Run one method in a fresh interpreter (its own peak memory; polars is not fork-safe)."""
+    command = [sys.executable, __file__, "--method", name, "--section", str(section_file),
+               "--signals", str(options.signals), "--accounts", str(options.accounts)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -165,18 +167,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--signals", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--method", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--section", default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
-    section = learned_section()
-    print(
-        "triggers:",
-        [(t.type, t.decay, t.half_life_days, t.window_days) for t in section.triggers()],
-    )
     path = make_signals(options.signals, options.accounts)
-    print(
-        f"{options.signals:,} signals, {options.accounts:,} accounts; load {os.getloadavg()[0]:.1f}"
-    )
-    args = (path, section, options.accounts)
-    results = {name: measure(name, args) for name in ("numpy", "icpkit", "icpkit+intake")}
+    if options.method:
+        from icpkit.profile import SignalsSection
+
+        section = SignalsSection.model_validate_json(Path(options.section).read_text())
+        print(json.dumps(_method(options.method, (path, section, options.accounts))))
+        return
+    section = learned_section()
+    section_file = CACHE / "section.json"
+    section_file.write_text(section.model_dump_json())
+    triggers = [(t.type, t.decay, t.half_life_days, t.window_days) for t in section.triggers()]
+    print("triggers:", triggers)
+    print(f"{options.signals:,} signals, {options.accounts:,} accounts; "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    results = {name: measure(name, options, section_file)
+               for name in ("numpy", "icpkit", "icpkit+intake")}  # fmt: skip
     base = results["numpy"]["seconds"]
     for name, r in results.items():
         print(f"{name:>14}: {r['seconds']:7.2f} s  ({r['seconds'] / base:5.1f}× numpy)  "
