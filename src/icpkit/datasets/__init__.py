@@ -166,7 +166,10 @@ class SyntheticCrm:
         text = tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
         config_path = directory / CONFIG_NAME
         _atomic_write(config_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        planted = json.dumps(self.truth.to_dict(), indent=2)
+        truth = self.truth.to_dict()
+        if self.signal_truth is not None:  # the planted signal effects and decays
+            truth["signals"] = self.signal_truth.to_dict()["signals"]
+        planted = json.dumps(truth, indent=2)
         _atomic_write(
             directory / PLANTED_FILE, lambda tmp: tmp.write_text(planted, encoding="utf-8")
         )
