@@ -63,7 +63,11 @@ def test_prioritize_writes_the_ranked_list(built: Path, tmp_path: Path) -> None:
     assert ranked.columns == ["account_id", "fit_score", "tier", "intent_score", "intent",
                               "priority", "why_now"]  # fmt: skip
     assert ranked["priority"][0] == "work now"
-    assert ranked.filter(pl.col("intent") == "hot")["why_now"].str.contains("(ago|today|yesterday): ").all()
+    assert (
+        ranked.filter(pl.col("intent") == "hot")["why_now"]
+        .str.contains("(ago|today|yesterday): ")
+        .all()
+    )
     code, text = _run("prioritize", "-w", built, "--as-of", "June", "-o", out)
     assert code != 0 and "not a date" in text and "Traceback" not in text
 
@@ -115,3 +119,21 @@ def test_maven_has_no_signals_and_says_so(tmp_path: Path) -> None:
     assert code == 0 and "intent unavailable" in text, text
     code, text = _run("report", "-w", tmp_path, "--format", "md", "-o", tmp_path / "icp.md")
     assert code == 0 and "Intent unavailable" in (tmp_path / "icp.md").read_text()
+
+
+def test_a_signal_with_a_bad_date_is_named_and_dropped_not_fatal(tmp_path: Path) -> None:
+    from icpkit.config import SignalsConfig
+    from icpkit.signals import learn_signals
+
+    make_crm(300, seed=4).write_workspace(tmp_path)
+    signals = pl.read_csv(tmp_path / "signals.csv", infer_schema_length=0)
+    signals = signals.with_columns(
+        date=pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("31/02/2017")).otherwise("date")
+    )
+    signals.write_csv(tmp_path / "signals.csv")
+    crm = Workspace.open(tmp_path).load()
+    named = [p for p in crm.problems if p.code == "not_a_date"]
+    assert len(named) == 1 and named[0].severity == "warning" and named[0].row is not None
+    assert "signals.csv" in str(named[0]) and "31/02/2017" in str(named[0])
+    section = learn_signals(crm, None, SignalsConfig())
+    assert section.intake["n_bad_date"] == 1 and section.intake["bad_date_rows"] == [3]

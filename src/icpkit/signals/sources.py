@@ -177,9 +177,13 @@ def _keyed_to_accounts(
         )
     else:
         lookup = pl.DataFrame(schema={"matched": pl.Utf8, "key": pl.Utf8})
-    frame = frame.with_columns(
-        normalise_domains(frame["domain"].cast(pl.Utf8)).alias("key"), by_id=by_id
-    ).join(lookup, on="key", how="left")
+    domains = frame.select(pl.col("domain").cast(pl.Utf8)).unique().drop_nulls()
+    keys = domains.with_columns(key=normalise_domains(domains["domain"]))  # once per domain
+    frame = (
+        frame.with_columns(pl.col("domain").cast(pl.Utf8), by_id=by_id)
+        .join(keys, on="domain", how="left", maintain_order="left")
+        .join(lookup, on="key", how="left", maintain_order="left")
+    )
     frame = frame.with_columns(
         pl.when(pl.col("by_id")).then(pl.col("account_id")).otherwise(pl.col("matched"))
     )
