@@ -29,6 +29,7 @@ VERBS = (
     "drift",
     "themes",
     "titles",
+    "prioritize",
 )
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ LAYER = {
     "config": 1, "atomic": 1,
     "data": 2, "rules": 2,
     "profile": 3, "datasets": 3, "outcomes": 3,
-    "scoring": 4, "discovery": 4, "themes": 4, "personas": 4,
+    "scoring": 4, "discovery": 4, "themes": 4, "personas": 4, "signals": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
     "pipeline": 6,
     "cli": 7, "web": 7, "__init__": 7, "__main__": 8,

@@ -472,6 +472,10 @@ def score(
             with sink.open("rb") as scored:
                 shutil.copyfileobj(scored, sys.stdout.buffer)
             sys.stdout.flush()
+    if ws is not None and target is not None:  # intent columns when the workspace has signals
+        note = pipeline.add_intent_columns(ws, profile, target)
+        if note:
+            err.print(note, markup=False)
     if contacts is not None and target is not None:
         gaps = pipeline.add_personas_missing(profile, target, contacts, ws)
         say(f"{gaps:,} accounts miss a winning persona (personas_missing)", level=0)
@@ -660,6 +664,34 @@ def titles(
     for line in result.lines():
         out.print(line, markup=False)
     out.print(f"written → {output}", markup=False)
+
+
+@app.command()
+@handled
+def prioritize(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Ranked list (.csv or .parquet).")],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to rank with.")] = "latest",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Score intent for this day (default: the latest signal)."),
+    ] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Keep the first N.")] = None,
+) -> None:
+    """This week's accounts: fit tier x intent → priority, with the "why now" reasons.
+
+    Example: icpkit prioritize --as-of 2025-06-01 --top 50 -o this-week.csv
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.prioritize_accounts(ws, version, as_of=_date(as_of, "--as-of"), top=top)
+    pipeline.write_frame(result.frame, output)
+    if result.note:
+        err.print(result.note, markup=False)
+    counts = result.frame["priority"].value_counts(sort=True).iter_rows()
+    summary = ", ".join(f"{n:,} {p}" for p, n in counts)
+    out.print(f"intent as of {result.as_of}: {summary} → {output}", markup=False)
 
 
 # ----------------------------------------------------------------------------- printing

@@ -502,6 +502,45 @@ class PersonasConfig(_Section):
     )
 
 
+class SignalsConfig(_Section):
+    """Buying signals: what each is worth, how fast it fades, and when an account is hot."""
+
+    lookback_days: int = Field(
+        365,
+        ge=14,
+        le=3650,
+        description="Signals older than this are never linked to a deal (and the longest decay).",
+    )
+    test_window_days: int = Field(
+        90,
+        ge=7,
+        le=730,
+        description="Window after a signal in which its significance is tested (fixed in advance, "
+        "so the tested window is not chosen by the data).",
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="False-discovery rate (BH) at which a signal type counts."
+    )
+    min_signals: int = Field(
+        20, ge=1, description="Fewest events of a type before its effect is estimated."
+    )
+    min_class_deals: int = Field(
+        40,
+        ge=5,
+        description="Fewest deals after a value class (e.g. a funding round) before it "
+        "gets its own lift.",
+    )
+    hot_intent: float = Field(
+        50.0, gt=0, le=100, description="Intent score from which an account is 'hot'."
+    )
+    warm_intent: float = Field(
+        20.0, ge=0, le=100, description="Intent score from which an account is 'warm'."
+    )
+    horizon_days: int = Field(
+        90, ge=7, le=730, description="Backtest: openings and wins counted over this many days."
+    )
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -559,6 +598,9 @@ class WorkspaceConfig(_Section):
     )
     personas: PersonasConfig = Field(
         default_factory=PersonasConfig, description="Buyer personas and the buying committee."
+    )
+    signals: SignalsConfig = Field(
+        default_factory=SignalsConfig, description="Buying signals, intent and 'why now'."
     )
 
     def content_hash(self) -> str:

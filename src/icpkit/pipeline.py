@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow.csv as pacsv
 import tomli_w
 
 from icpkit.atomic import atomic_path, write_text_atomic
@@ -54,10 +55,14 @@ from icpkit.personas.missing import personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
-from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring import csv_safe, fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
+from icpkit.signals import learn_signals, prepare_signals
+from icpkit.signals.backtest import backtest_intent
+from icpkit.signals.intent import intent_scores, trigger_sentence
+from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
 from icpkit.themes.messaging import Messaging, build_messaging
 from icpkit.themes.summary import messaging_section, themes_section
@@ -230,6 +235,7 @@ def build_icp(
     if validate:
         result, dropped = _try_validate(crm, config, costs)
         profile = with_held_out(profile, result, dropped)
+    profile = with_signals(profile, crm, config, scored, as_of=as_of, validate=validate)
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
@@ -953,3 +959,144 @@ def add_personas_missing(
         else:
             result.write_csv(tmp)
     return int((column != "").sum())
+
+
+# --- Buying signals and "why now" (issue 15) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Priorities:
+    """This week's ranked accounts (fit tier x intent), the date intent is scored for, a note."""
+
+    frame: pl.DataFrame
+    as_of: date
+    note: str = ""
+
+
+def with_signals(
+    profile: IcpProfile,
+    crm: CrmData,
+    config: WorkspaceConfig,
+    scored: pl.DataFrame,
+    *,
+    as_of: date | None = None,
+    validate: bool = True,
+) -> IcpProfile:
+    """The profile with its signals section (and the out-of-time backtest when validating).
+
+    Signals are compared within the fit tiers just scored; the statement gains the triggers.
+    """
+    tiers = scored.select("account_id", "tier") if "tier" in scored.columns else None
+    section = learn_signals(crm, tiers, config.signals, as_of)
+    if section.available and validate:
+        section = section.model_copy(update={"backtest": _signals_backtest(crm, config)})
+    sentence = trigger_sentence(section) if section.available else ""
+    statement = f"{profile.statement} {sentence}".strip() if sentence else profile.statement
+    return profile.model_copy(update={"signals": section, "statement": statement})
+
+
+def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
+    """Fit + intent vs fit alone after the validation cut, everything learned before it."""
+    try:
+        cut = _configured_cut(config) or default_cut_date(
+            crm.deals, config.validation.holdout_share
+        )
+        before, _ = split_at(crm, cut)
+        built = build_icp(before, config, validate=False)
+    except InsufficientDataError as exc:
+        return {"available": False, "reason": str(exc)}
+    section = built.profile.signals
+    if section is None or not section.available or before.signals is None:
+        reason = section.reason if section is not None else "no signals before the cut"
+        return {"available": False, "reason": reason or "no signals before the cut"}
+    fit = score_frame(built.profile, crm.accounts, reasons=False)
+    events = prepare_signals(before.signals, crm.accounts, cut)
+    intent = intent_scores(section, events, cut, config.signals, crm.accounts["account_id"])
+    assert crm.deals is not None
+    result = backtest_intent(fit, intent, crm.deals, cut, config.signals.horizon_days)
+    return {"available": True, **result}
+
+
+def intent_for(
+    profile: IcpProfile, crm: CrmData, config: WorkspaceConfig, as_of: date | None = None
+) -> tuple[pl.DataFrame | None, date, str]:
+    """(intent columns per account or None, the date scored for, a note when unavailable)."""
+    section = profile.signals
+    if section is None or not section.available:
+        reason = section.reason if section is not None else "the profile has no signals section"
+        return None, as_of or date.today(), f"intent unavailable: {reason}"
+    if crm.signals is None:
+        return None, as_of or date.today(), "intent unavailable: no signals table was loaded"
+    latest = crm.signals["date"].max() if crm.signals.height else None
+    day = as_of or min(date.today(), latest if isinstance(latest, date) else date.today())
+    events = prepare_signals(crm.signals, crm.accounts, day)
+    frame = intent_scores(section, events, day, config.signals, crm.accounts["account_id"])
+    return frame, day, "; ".join(events.intake.notes())
+
+
+def prioritize_accounts(
+    workspace: Workspace,
+    version: str | int = "latest",
+    *,
+    as_of: date | None = None,
+    top: int | None = None,
+) -> Priorities:
+    """This week's account list: fit tier, intent score, priority (the matrix) and why now.
+
+    Without usable signals every account is ranked by fit alone and the note says why.
+    """
+    profile = workspace.store.get(version).profile()
+    crm = workspace.load()
+    fit = score_frame(profile, crm.accounts, reasons=False)
+    intent, day, note = intent_for(profile, crm, workspace.config, as_of)
+    if intent is None:
+        intent = pl.DataFrame(
+            {"account_id": crm.accounts["account_id"].cast(pl.Utf8)}
+        ).with_columns(
+            intent_score=pl.lit(None, pl.Float64),
+            intent=pl.lit("cold"),
+            why_now=pl.lit(""),
+        )
+    frame = prioritize(fit, intent, top)
+    return Priorities(frame, day, note)
+
+
+def add_intent_columns(
+    workspace: Workspace, profile: IcpProfile, output: Path, as_of: date | None = None
+) -> str:
+    """Add intent_score, intent and why_now to a scored file when the workspace has signals.
+
+    Returns a note for the user ('' when the columns were added or signals are not configured).
+    """
+    if "signals" not in workspace.config.sources:
+        return ""
+    intent, day, note = intent_for(profile, workspace.load(), workspace.config, as_of)
+    if intent is None:
+        return note
+    csv = output.suffix.lower() == ".csv"
+    scored = pl.read_csv(output, infer_schema_length=0) if csv else pl.read_parquet(output)
+    if "account_id" not in scored.columns:
+        return "intent columns skipped: the scored file has no account_id to match signals to"
+    joined = scored.with_columns(pl.col("account_id").cast(pl.Utf8)).join(
+        intent.drop("intent_lift"), on="account_id", how="left", maintain_order="left"
+    )
+    joined = joined.with_columns(
+        pl.col("intent_score").fill_null(0.0),
+        pl.col("intent").fill_null("cold"),
+        pl.col("why_now").fill_null(""),
+    )
+    write_frame(joined, output)
+    return f"intent as of {day}" + (f" ({note})" if note else "")
+
+
+def write_frame(frame: pl.DataFrame, path: Path) -> Path:
+    """Write a result table as CSV (formula-safe) or Parquet, atomically; other suffixes refused."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ConfigError(f"{path}: expected a .csv or .parquet output file; got {suffix!r}")
+    with atomic_path(Path(path)) as tmp:
+        if suffix == ".csv":
+            pacsv.write_csv(csv_safe(frame.to_arrow()), str(tmp))
+        else:
+            frame.write_parquet(tmp)
+    return Path(path)

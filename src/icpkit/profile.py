@@ -415,6 +415,62 @@ class MessagingSection(BaseModel):
     disqualifier_evidence: list[str] = Field(default_factory=list)
 
 
+class SignalTypeEvidence(BaseModel):
+    """What one buying-signal type is worth, learned from the CRM's history (icpkit.signals).
+
+    ``lift`` and ``lift_ci`` hold two ratios within fit tiers: ``opening`` (deals opened per
+    account-day in the ``window_days`` after the signal vs accounts without it) and ``winning``
+    (win rate of deals opened in that window vs deals without the signal). ``decay`` is
+    'exponential' (``half_life_days`` with ``half_life_ci``), 'window' (flat for ``window_days``,
+    interval ``window_ci``) or 'none' for a type without a significant effect, which weighs
+    nothing in the intent score. ``peak_*`` are the fitted effects on the day of the signal.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    window_days: int
+    decay: Literal["exponential", "window", "none"] = "none"
+    half_life_days: float | None = None
+    half_life_ci: tuple[float, float] | None = None
+    window_ci: tuple[float, float] | None = None
+    lift: dict[str, float | None] = Field(default_factory=dict)
+    lift_ci: dict[str, tuple[float, float] | None] = Field(default_factory=dict)
+    p_value: float = 1.0
+    q_value: float = 1.0
+    significant: bool = False
+    evidence: Evidence | Literal["none"] = "insufficient"
+    n_signals: int = 0
+    n_deals: int = Field(0, description="Closed deals opened within the window after the signal.")
+    n_openings: int = 0
+    n_wins: int = 0
+    peak_opening_ratio: float = 1.0
+    peak_win_odds_ratio: float = 1.0
+    by_value: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SignalsSection(BaseModel):
+    """Buying signals: per-type evidence, the backtest of fit + intent, or why it is unavailable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    available: bool
+    reason: str = ""
+    as_of: str | None = None
+    lookback_days: int = 365
+    strata: list[str] = Field(default_factory=list, description="Fit tiers compared within.")
+    intake: dict[str, Any] = Field(default_factory=dict)
+    types: list[SignalTypeEvidence] = Field(default_factory=list)
+    backtest: dict[str, Any] | None = None
+
+    def triggers(self) -> list[SignalTypeEvidence]:
+        """The significant types that raise openings or wins, strongest first."""
+        return [
+            t for t in self.types
+            if t.significant and (t.peak_opening_ratio > 1 or t.peak_win_odds_ratio > 1)
+        ]  # fmt: skip
+
+
 class IcpProfile(BaseModel):
     """The whole ICP. ``to_json``/``from_json`` round-trip exactly; ``from_json`` migrates."""
 
@@ -457,6 +513,7 @@ class IcpProfile(BaseModel):
     personas: PersonasSection | None = Field(
         None, description="Buyer personas and the buying committee (when contacts were given)."
     )
+    signals: SignalsSection | None = None
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)

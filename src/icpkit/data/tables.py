@@ -180,8 +180,10 @@ class TableNormaliser:
 
     def dates(self, column: str) -> pl.Series:
         parsed = parse_dates(self.frame[column], self.source.date_format)
+        # A signal with a bad date is one event lost, not a broken CRM: named, then dropped.
+        severity: Severity = "warning" if self.table == "signals" else "fatal"
         self.report_cells(
-            column, parsed.bad, self.source.date_format or _DATE, "fatal", "not_a_date"
+            column, parsed.bad, self.source.date_format or _DATE, severity, "not_a_date"
         )
         if parsed.note:
             self.warn(parsed.note, column, code="ambiguous_dates")

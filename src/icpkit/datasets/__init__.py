@@ -42,6 +42,13 @@ from icpkit.datasets.synthetic.activity import (
 )
 from icpkit.datasets.synthetic.engagement import contacts_frame, notes_frame, signals_frame
 from icpkit.datasets.synthetic.firmographics import make_accounts
+from icpkit.datasets.synthetic.signals import (
+    DEFAULT_SIGNALS,
+    PlantedSignal,
+    SignalTruth,
+    draw_signals,
+    follow_signals,
+)
 from icpkit.datasets.synthetic.spec import SPECS, PlantedIcp
 from icpkit.datasets.synthetic.universe import domain_variant, name_variant, unique_names
 from icpkit.errors import ConfigError
@@ -110,6 +117,7 @@ class SyntheticCrm:
     signals: pl.DataFrame
     truth: Truth
     period: tuple[date, date] = field(default=(date(2023, 1, 1), date(2025, 12, 31)))
+    signal_truth: SignalTruth | None = None
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The six tables by canonical name."""
@@ -159,7 +167,10 @@ class SyntheticCrm:
         text = tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
         config_path = directory / CONFIG_NAME
         _atomic_write(config_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        planted = json.dumps(self.truth.to_dict(), indent=2)
+        truth = self.truth.to_dict()
+        if self.signal_truth is not None:  # the planted signal effects and decays
+            truth["signals"] = self.signal_truth.to_dict()["signals"]
+        planted = json.dumps(truth, indent=2)
         _atomic_write(
             directory / PLANTED_FILE, lambda tmp: tmp.write_text(planted, encoding="utf-8")
         )
@@ -192,6 +203,7 @@ def make_crm(
     icp: PlantedIcp | str = "default",
     start: date = date(2023, 1, 1),
     years: int = 3,
+    signals: tuple[PlantedSignal, ...] = DEFAULT_SIGNALS,
 ) -> SyntheticCrm:
     """Generate a synthetic CRM whose outcomes follow a planted ICP.
 
@@ -207,6 +219,9 @@ def make_crm(
         First day of the CRM period.
     years
         Length of the period; deals are created throughout it and the last ones are still open.
+    signals
+        The planted signal types, their frequencies and effects on deal openings and wins
+        (:mod:`icpkit.datasets.synthetic.signals`); ``SyntheticCrm.signal_truth`` records them.
 
     Returns
     -------
@@ -225,6 +240,11 @@ def make_crm(
     member = _membership(spec, firms.clean)
     employees = firms.clean["employees"].to_numpy()
     draws = draw_deals(employees, member, spec, period, rng)
+    signal_rng = np.random.default_rng([seed, 15])  # its own stream: signals change no other draw
+    planted_signals = draw_signals(member, signals, period, signal_rng)
+    draws, signal_truth = follow_signals(
+        draws, planted_signals, employees, member, spec, period, signal_rng
+    )
     ids = firms.observed["account_id"]
     deals = deals_frame(draws, ids, employees, period, rng)
     wins = first_wins(draws)
@@ -241,9 +261,12 @@ def make_crm(
         notes=_canonical(
             notes_frame(draws, account_status, customer, ids, spec, period, rng), "notes"
         ),
-        signals=_canonical(signals_frame(draws, firms.observed, spec, period, rng), "signals"),
+        signals=_canonical(
+            signals_frame(planted_signals, firms.observed, period, signal_rng), "signals"
+        ),
         truth=_truth(spec, member),
         period=(start, start + timedelta(days=period.days)),
+        signal_truth=signal_truth,
     )
 
 

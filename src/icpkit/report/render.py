@@ -21,6 +21,7 @@ from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.errors import ConfigError
 from icpkit.profile import IcpProfile
 from icpkit.report import charts as chart_makers
+from icpkit.report import signals_view as sv
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
 from icpkit.report.personas_view import personas_view
@@ -104,10 +105,38 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         ),
         pains=pains_view(p),
         personas=personas_view(p.personas),
+        **_signals_fields(p),
     )
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
     return _with_missing(view)
+
+
+def _signals_fields(p: IcpProfile) -> dict[str, Any]:
+    """'When to reach out' and the buying-signals detail (icpkit.signals, issue 15)."""
+    section = p.signals
+    tables = []
+    if section is not None and section.available:
+        tables = [
+            v.Titled("Signal types", sv.signals_table(section)),
+            v.Titled("Fit + intent vs fit alone, out of time", sv.backtest_table(section.backtest)),
+            v.Titled("By value (rounds, roles, tools)", sv.value_table(section)),
+        ]
+    return {
+        "reach_out_lines": sv.reach_out_lines(section),
+        "signals_note": sv.unavailable_text(section) or sv.detail_note(section),
+        "signals_tables": [t for t in tables if t.table],
+    }
+
+
+def _with_sample_traits(profile: IcpProfile, sample: dict[str, Any] | None) -> IcpProfile:
+    """The profile's single traits plus sample rows for attributes the profile has none of."""
+    extra = list((sample or {}).get("single_traits") or [])
+    have = {t.get("attribute") for t in profile.single_traits}
+    extra = [t for t in extra if t.get("attribute") not in have]
+    if not extra:
+        return profile
+    return profile.model_copy(update={"single_traits": [*profile.single_traits, *extra]})
 
 
 def _version_label(report: ReportInput) -> str:

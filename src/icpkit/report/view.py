@@ -161,6 +161,9 @@ class ReportView:
     held_out: HeldOut | None = None
     pains: PainsView | None = None  # themes and messaging (report/themes_view.py)
     personas: PersonasView | None = None
+    reach_out_lines: list[str] = field(default_factory=list)
+    signals_note: str = ""
+    signals_tables: list[Titled] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

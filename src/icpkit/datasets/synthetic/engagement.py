@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from icpkit.datasets.synthetic.activity import IN_ICP, DealDraws, Period
-from icpkit.datasets.synthetic.firmographics import FUNDING_STAGES, TOOLS
+from icpkit.datasets.synthetic.activity import DealDraws, Period
+from icpkit.datasets.synthetic.signals import SignalDraws, signal_values
 from icpkit.datasets.synthetic.spec import PlantedIcp
 from icpkit.datasets.synthetic.titles import BANDS, NOISE_TITLES, TITLE_FORMS
 
@@ -143,16 +143,6 @@ _NOTE_OPENINGS = {
     "support": "Support ticket: ",
     "call": "Call notes: ",
     "lost_reason": "Lost: ",
-}
-SIGNAL_TYPES = ("funding", "hiring", "leadership_change", "tech_adoption", "web_visit")
-_BACKGROUND_SHARES = np.array([0.1, 0.25, 0.15, 0.15, 0.35])
-_TRIGGER_SHARES = np.array([0.35, 0.4, 0.25, 0.0, 0.0])  # the "why now" kinds
-_SIGNAL_VALUES = {
-    "funding": tuple(FUNDING_STAGES[1:5]),
-    "hiring": tuple(f"+{k} open roles" for k in range(2, 42, 2)),
-    "leadership_change": ("new VP Sales", "new CRO", "new CTO", "new Head of RevOps", "new CFO"),
-    "tech_adoption": TOOLS,
-    "web_visit": ("pricing page", "case studies", "integrations page", "docs", "demo request"),
 }
 
 
@@ -416,48 +406,22 @@ def _draw_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
 
 
 def signals_frame(
-    draws: DealDraws,
+    signals: SignalDraws,
     accounts: pl.DataFrame,
-    icp: PlantedIcp,
     period: Period,
     rng: np.random.Generator,
 ) -> pl.DataFrame:
-    """Background intent signals for every account, plus 'why now' triggers before deals.
+    """The signals table: each planted signal with its account, domain, date, type and value.
 
-    A won deal of an in-ICP account is preceded by a funding, hiring or leadership-change signal
-    with probability ``icp.icp_signal_rate``; every other deal with ``icp.base_signal_rate``.
+    Which signals occur and what they do to deals is planted in
+    :mod:`icpkit.datasets.synthetic.signals`; this only lays them out as a table.
     """
-    n = accounts.height
-    background = np.repeat(np.arange(n), rng.poisson(0.35, n))
-    background_day = np.floor(rng.random(len(background)) * period.days)
-    rate = np.where(draws.won & (draws.status == IN_ICP), icp.icp_signal_rate, icp.base_signal_rate)
-    triggered = np.flatnonzero(rng.random(len(draws.account)) < rate)
-    trigger_day = draws.created[triggered] - rng.integers(10, 91, len(triggered))
-    account = np.concatenate([background, draws.account[triggered]])
-    day = np.concatenate([background_day, trigger_day])
-    kind = np.concatenate(
-        [
-            _pick(rng, _BACKGROUND_SHARES, len(background)),
-            _pick(rng, _TRIGGER_SHARES, len(triggered)),
-        ]
-    )
-    order = np.lexsort((day, account))
-    account, day, kind = account[order], day[order], kind[order]
     return pl.DataFrame(
         {
-            "account_id": accounts["account_id"].gather(account),
-            "domain": accounts["domain"].gather(account),
-            "date": period.to_date(day),
-            "type": pl.Series(SIGNAL_TYPES).gather(kind),
-            "value": _signal_values(kind, rng),
+            "account_id": accounts["account_id"].gather(signals.account),
+            "domain": accounts["domain"].gather(signals.account),
+            "date": period.to_date(signals.day),
+            "type": pl.Series([s.type for s in signals.specs]).gather(signals.kind),
+            "value": signal_values(signals, rng),
         }
     )
-
-
-def _signal_values(kind: np.ndarray, rng: np.random.Generator) -> pl.Series:
-    """A value drawn from the vocabulary of each signal's type (one flat vocabulary, offsets)."""
-    vocab = [v for t in SIGNAL_TYPES for v in _SIGNAL_VALUES[t]]
-    sizes = np.array([len(_SIGNAL_VALUES[t]) for t in SIGNAL_TYPES])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    index = offsets[kind] + (rng.random(len(kind)) * sizes[kind]).astype(np.int64)
-    return pl.Series(vocab, dtype=pl.Utf8).gather(index)

@@ -33,9 +33,6 @@ class PlantedIcp:
     size_effect
         0..1: how much company size drives the number of deals, deal amounts and sales cycles.
         0 means no attribute predicts any outcome (used by the "none" spec).
-    icp_signal_rate, base_signal_rate
-        Chance that a won deal of an in-ICP account (resp. any other deal) is preceded by a
-        buying signal (funding, hiring, leadership change) 10-90 days before it was created.
     persona_function, persona_band
         The planted buyer persona (e.g. Finance, director+): its contacts are drawn only by the
         planted effect, never by the usual title draw; None plants no persona.
@@ -67,8 +64,6 @@ class PlantedIcp:
     base_expansion: float = 0.03
     icp_expansion: float = 0.25
     size_effect: float = 1.0
-    icp_signal_rate: float = 0.6
-    base_signal_rate: float = 0.1
     persona_function: str | None = "Finance"
     persona_band: str = "director+"
     persona_rate: float = 0.15
@@ -120,8 +115,6 @@ _PROBABILITIES = (
     "icp_churn",
     "disqualified_churn",
     "size_effect",
-    "icp_signal_rate",
-    "base_signal_rate",
     "persona_rate",
 )
 
