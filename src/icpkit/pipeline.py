@@ -871,6 +871,16 @@ def workspace_themes(workspace: Workspace) -> ThemesResult:
     return pain_themes(crm, workspace.config, outcomes, scored, statement)
 
 
+def _signal_triggers(profile: IcpProfile) -> list[str] | None:
+    """The learned triggers ("they raise funding (effect half-life 31 days)") for the statement
+    that themes complete, or None when signals taught nothing."""
+    if profile.signals is None:
+        return None
+    sentence = trigger_sentence(profile.signals)
+    prefix = "They typically start searching when "
+    return [sentence.removeprefix(prefix).rstrip(".")] if sentence.startswith(prefix) else None
+
+
 def _with_themes(
     profile: IcpProfile,
     crm: CrmData,
@@ -882,7 +892,9 @@ def _with_themes(
     if crm.notes is None or not config.themes.enabled:
         return profile
     try:
-        found = pain_themes(crm, config, outcomes, scored, profile.statement)
+        found = pain_themes(
+            crm, config, outcomes, scored, profile.statement, triggers=_signal_triggers(profile)
+        )
     except InsufficientDataError as exc:
         return profile.model_copy(
             update={"caveats": [*profile.caveats, f"No themes: {exc.message}"]}
