@@ -96,6 +96,8 @@ def test_partitions_by_a_missing_or_numeric_column_is_a_config_error() -> None:
         partitions_by(accounts, "segment")
     with pytest.raises(ConfigError, match="range rule"):
         partitions_by(accounts, "employees")
+    with pytest.raises(ConfigError, match="distinct values"):
+        partitions_by(accounts, "country")  # dozens of countries: group them with [[icps]]
 
 
 def test_a_partition_rule_that_does_not_parse_is_a_config_error() -> None:

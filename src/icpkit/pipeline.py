@@ -555,6 +555,9 @@ def _without_accounts(crm: CrmData, held: pl.DataFrame) -> CrmData:
 # --- several ICPs side by side ([[icps]], build --by) -------------------------------------------
 
 
+_MAX_PARTITIONS = 12  # more ICPs side by side stop being readable (and each needs evidence)
+
+
 def partitions_by(accounts: pl.DataFrame, column: str) -> list[IcpPartition]:
     """One partition per value of an accounts column, most accounts first (``build --by``)."""
     if column not in accounts.columns:
@@ -569,6 +572,11 @@ def partitions_by(accounts: pl.DataFrame, column: str) -> list[IcpPartition]:
             f"product line or segment); for a numeric band write [[icps]] with a range rule"
         )
     counts = series.drop_nulls().value_counts(sort=True)
+    if counts.height > _MAX_PARTITIONS:
+        raise ConfigError(
+            f"--by {column}: {counts.height} distinct values; side-by-side ICPs need at most "
+            f"{_MAX_PARTITIONS} (group them with [[icps]] rules such as {column} in ('A', 'B'))"
+        )
     return [
         IcpPartition(name=str(level), where=str(Segment((Condition(column, "eq", level),))))
         for level in counts.get_column(column).to_list()
