@@ -46,7 +46,7 @@ from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_le
 from icpkit.personas.missing import personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
-from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring import csv_safe, fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.version import VERSION
 
 
@@ -462,5 +462,5 @@ def add_personas_missing(
         if Path(scored_path).suffix.lower() == ".parquet":
             result.write_parquet(tmp)
         else:
-            result.write_csv(tmp)
+            pl.from_arrow(csv_safe(result.to_arrow())).write_csv(tmp)  # type: ignore[union-attr]
     return int((column != "").sum())
