@@ -163,3 +163,12 @@ def test_cli_titles(tmp_path: Path) -> None:
     assert out["function"].to_list() == ["Marketing", UNKNOWN]
     missing = runner.invoke(app, ["titles", str(tmp_path / "nope.csv"), "-o", "x.csv"])
     assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_csv_output_keeps_formulas_inert(tmp_path: Path) -> None:
+    source = tmp_path / "c.csv"
+    source.write_text('title,note\n"=HYPERLINK(""x"")",-3\nCFO,@sum\n', encoding="utf-8")
+    classify_file(source, tmp_path / "out.csv")
+    out = pl.read_csv(tmp_path / "out.csv", infer_schema=False)
+    assert out["title"].to_list() == ['\'=HYPERLINK("x")', "CFO"]
+    assert out["note"].to_list() == ["-3", "'@sum"]

@@ -977,7 +977,7 @@ def add_personas_missing(
         if Path(scored_path).suffix.lower() == ".parquet":
             result.write_parquet(tmp)
         else:
-            result.write_csv(tmp)
+            pl.from_arrow(csv_safe(result.to_arrow())).write_csv(tmp)  # type: ignore[union-attr]
     return int((column != "").sum())
 
 

@@ -21,6 +21,10 @@ from icpkit.personas.titles import OUTPUT_COLUMNS, classify_titles
 
 TITLE_COLUMNS = ("title", "job title", "job_title", "jobtitle", "position", "job", "role", "titel")
 OUTPUTS = (".csv", ".parquet")
+# The rule of icpkit's scored CSVs: a text cell a spreadsheet would run as a formula gets a
+# leading quote (numbers such as "-3" stay as they are).
+_FORMULA = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ def classify_file(
         if output_path.suffix.lower() == ".parquet":
             result.write_parquet(tmp)
         else:
-            result.write_csv(tmp)
+            _inert_text(result).write_csv(tmp)
     return TitleFileResult(
         rows=frame.height,
         column=name,
@@ -117,4 +121,16 @@ def classify_file(
         unknown_function=int((classified["function"] == UNKNOWN).sum()),
         unknown_seniority=int((classified["seniority"] == UNKNOWN).sum()),
         replaced_columns=replaced,
+    )
+
+
+def _inert_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that start like a formula, quoted so a spreadsheet shows them as text."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA) & ~pl.col(c).str.contains(_NUMBER))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
     )
