@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from icpkit.data import batch
 from icpkit.data.dates import parse_dates
 from icpkit.data.mapping import FLAG_COLUMNS, PRESETS, Preset, column_listing, snake_name
 from icpkit.data.model import REQUIRED, SCHEMA, TABLES
@@ -178,7 +179,7 @@ def _worded_columns(frame: pl.DataFrame) -> set[str]:
     text = [c for c, t in frame.schema.items() if t == pl.Utf8]
     if not text:
         return set()
-    row = frame.select(pl.col(text).head(500).str.contains("[A-Za-z]").any()).row(0)
+    row = batch.scalars(frame, [pl.col(c).head(500).str.contains("[A-Za-z]").any() for c in text])
     return {c for c, has in zip(text, row, strict=True) if has}
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from icpkit.data import batch
 from icpkit.data.sqlsafe import (
     UnsafeQuery,
     check_select,
@@ -246,9 +247,9 @@ def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
     text = [c for c, t in frame.schema.items() if t == pl.Utf8]
     if not text:
         return
-    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)  # one pass, every column
+    longest = batch.scalars(frame, [pl.col(c).str.len_bytes().max() for c in text])
     for column, size in zip(text, longest, strict=True):
-        if size is None or size <= CELL_LIMIT:
+        if not isinstance(size, int) or size <= CELL_LIMIT:
             continue
         rows = (frame[column].str.len_bytes() > CELL_LIMIT).arg_true()
         for row in rows.head(20).to_list():

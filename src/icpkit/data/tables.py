@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from icpkit.config import DEFAULT_NA_VALUES, SourceConfig
+from icpkit.data import batch
 from icpkit.data.attributes import pii_kinds
 from icpkit.data.dates import parse_dates
 from icpkit.data.hygiene import apply_na_values, suspected_placeholders
@@ -56,10 +57,10 @@ def _plain_numbers(frame: pl.DataFrame, columns: list[str]) -> set[str]:
         number = cell.cast(pl.Float64, strict=False)
         plain = (
             (cell.is_null() | (cell == "") | number.is_finite())
-            & ~cell.str.contains(r"[,\s]|\d\.\d{3}$|^0\d").fill_null(False)
+            & ~cell.str.contains(r"[,\s]|^[-+]?[1-9]\d{0,2}\.\d{3}$|^0\d").fill_null(False)
         ).all()
         exprs.append((plain & (number.n_unique() > 3) & number.is_not_null().any()).alias(c))
-    flags = frame.select(exprs).row(0)
+    flags = batch.scalars(frame, exprs)
     return {c for c, ok in zip(text, flags, strict=True) if ok}
 
 
