@@ -157,3 +157,14 @@ def test_a_lead_list_with_the_deals_of_the_winners_counts_the_rest_as_lost(tmp_p
     assert any(
         "20 accounts without a closed deal counted as lost" in p.message for p in crm.problems
     )
+
+
+def test_check_reports_an_email_mapping_that_holds_no_emails(tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("account_id\na1\na2\n")
+    (tmp_path / "contacts.csv").write_text("account_id,visits\na1,3\na2,4\n")
+    sources = {
+        "accounts": {"path": "accounts.csv"},
+        "contacts": {"path": "contacts.csv", "columns": {"email": "visits"}},
+    }
+    report = check_workspace(config_from_dict({"sources": sources}), tmp_path)
+    assert any(p.code == "wrong_type" and p.column == "visits" for p in report.warnings)

@@ -333,7 +333,18 @@ class TableNormaliser:
         if column == "domain":
             return self.domains(column)
         if column == "email":
-            return clean_text(self.frame[column]).str.to_lowercase()
+            emails = clean_text(self.frame[column]).str.to_lowercase()
+            filled = emails.drop_nulls()
+            looks = filled.str.contains(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$").sum()
+            if len(filled) and looks < 0.5 * len(filled):
+                self.warn(
+                    f"mapped to email, but only {looks:,} of {len(filled):,} filled values are "
+                    "e-mail addresses; check the mapping in icpkit.toml",
+                    column,
+                    code="wrong_type",
+                    expected="e-mail addresses",
+                )
+            return emails
         if column == "currency":
             return clean_text(self.frame[column]).str.to_uppercase()
         if dtype == pl.Float64:
