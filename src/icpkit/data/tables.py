@@ -478,7 +478,8 @@ def normalise_table(
     for column, kind in work.pii.items():
         if table == "accounts":
             work.warn(
-                f"holds personal data ({kind}); it is never used as an ICP attribute or shown in "
+                f"holds personal or contact data ({kind}); it is never used as an ICP attribute "
+                "or shown in "
                 "reports (list it in discovery.allow to use it anyway)",
                 column,
                 code="pii",
