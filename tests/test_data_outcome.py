@@ -140,3 +140,31 @@ def test_a_build_without_dated_outcomes_says_there_is_no_backtest(tmp_path: Path
     result = build_icp(load_workspace(config, tmp_path), config)
     assert result.profile.validation is None
     assert any("No out-of-time backtest" in c and "created_at" in c for c in result.profile.caveats)
+
+
+def test_a_lead_list_with_the_deals_of_the_winners_counts_the_rest_as_lost(tmp_path: Path) -> None:
+    rows = ["account_id,industry"] + [f"L{i},{['Web', 'Event'][i % 2]}" for i in range(30)]
+    (tmp_path / "leads.csv").write_text("\n".join(rows) + "\n")
+    won = ["deal_id,account_id,stage"] + [f"D{i},L{i},Closed Won" for i in range(0, 30, 3)]
+    (tmp_path / "closed_deals.csv").write_text("\n".join(won) + "\n")
+    guess = guess_config(tmp_path)
+    assert guess.config["sources"]["accounts"]["outcome_missing_is_lost"] is True
+    assert any(p.code == "only_wins" for p in guess.problems)
+    config = config_from_dict(guess.config)
+    crm = load_workspace(config, tmp_path)
+    assert crm.deals is not None
+    assert dict(crm.deals.group_by("stage").len().iter_rows()) == {"won": 10, "lost": 20}
+    assert any(
+        "20 accounts without a closed deal counted as lost" in p.message for p in crm.problems
+    )
+
+
+def test_check_reports_an_email_mapping_that_holds_no_emails(tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("account_id\na1\na2\n")
+    (tmp_path / "contacts.csv").write_text("account_id,visits\na1,3\na2,4\n")
+    sources = {
+        "accounts": {"path": "accounts.csv"},
+        "contacts": {"path": "contacts.csv", "columns": {"email": "visits"}},
+    }
+    report = check_workspace(config_from_dict({"sources": sources}), tmp_path)
+    assert any(p.code == "wrong_type" and p.column == "visits" for p in report.warnings)

@@ -108,8 +108,10 @@ class SourceConfig(_Section):
     )
     outcome_missing_is_lost: bool = Field(
         False,
-        description="Accounts only, with outcome_column: rows without a closed outcome (blank, "
-        "open) count as lost instead of having no outcome; the count is reported.",
+        description="Accounts only: rows without a closed outcome (blank or open in "
+        "outcome_column; or, with a deals source, accounts without a closed deal — a lead list "
+        "joined to the deals of those that won) count as lost instead of having no outcome; the "
+        "count is reported.",
     )
     outcome_date_column: str | None = Field(
         None,

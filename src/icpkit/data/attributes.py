@@ -312,6 +312,7 @@ def _pii_stats(frame: pl.DataFrame, text: list[str]) -> dict[str, dict[str, obje
         & (digits >= 7)
         & value.str.contains(r"[\s().\-/+]")
         & ~value.str.contains(_DATED)
+        & ~value.str.contains(r"^[-+]?\d+([.,]\d+)?$")  # a plain number (a latitude) is no phone
     )
     first = value.str.extract(r"^([A-Z][a-z]+)").str.to_lowercase()
     person = value.str.contains(_PERSON) & first.is_in(list(_GIVEN_NAMES)).fill_null(False)
@@ -338,7 +339,7 @@ def pii_from(name: str, stats: Mapping[str, object] | None) -> str | None:
         if isinstance(share, float) and share >= _PII_SHARE:
             return kind
     if PII_NAME.search(name) and not stats.get("flags"):
-        return "personal data (by its name)"
+        return "contact details, by its name"
     return None
 
 
@@ -356,7 +357,7 @@ def pii_kinds(frame: pl.DataFrame, columns: list[str] | None = None) -> dict[str
     for c in names:
         phone = PII_NAME.search(c) and re.search(r"phone|mobile|fax", c, re.I)
         if phone and schema[c].is_integer():
-            found[c] = "phone numbers (by its name)"
+            found[c] = "phone numbers, by its name"
     if text:
         stats = _pii_stats(frame, text)
         for c in text:

@@ -16,10 +16,16 @@ from typing import Any
 
 import polars as pl
 
+from icpkit.data import batch
 from icpkit.data.dates import parse_dates
 from icpkit.data.mapping import FLAG_COLUMNS, PRESETS, Preset, column_listing, snake_name
 from icpkit.data.model import REQUIRED, SCHEMA, TABLES
-from icpkit.data.normalize import clean_text, normalise_countries, normalise_domains
+from icpkit.data.normalize import (
+    clean_text,
+    normalise_countries,
+    normalise_domains,
+    normalise_stages,
+)
 from icpkit.data.outcome_column import OUTCOME_NAME, looks_like_outcome
 from icpkit.data.readers import (
     DATA_SUFFIXES,
@@ -178,7 +184,7 @@ def _worded_columns(frame: pl.DataFrame) -> set[str]:
     text = [c for c, t in frame.schema.items() if t == pl.Utf8]
     if not text:
         return set()
-    row = frame.select(pl.col(text).head(500).str.contains("[A-Za-z]").any()).row(0)
+    row = batch.scalars(frame, [pl.col(c).head(500).str.contains("[A-Za-z]").any() for c in text])
     return {c for c, has in zip(text, row, strict=True) if has}
 
 
@@ -397,6 +403,18 @@ def _outcome_guess(
     return best[1], f"{best[0]:.0%} of its values read as won or lost", []
 
 
+def _only_wins(
+    frames: dict[str, pl.DataFrame], deals: tuple[str, float, list[ColumnGuess]]
+) -> bool:
+    """Whether the deals file's stage column says 'won' on every row (closed deals of winners)."""
+    key, _, guesses = deals
+    stage = next((g.column for g in guesses if g.canonical == "stage"), None)
+    if stage is None:
+        return False
+    values = frames[key][stage].cast(pl.Utf8).drop_nulls()
+    return len(values) > 0 and set(normalise_stages(values)[0].unique().to_list()) == {"won"}
+
+
 def _outcome_date(frame: pl.DataFrame, outcome: str) -> str | None:
     """A creation-date column of a lead list (named like 'created', 'date added'), if any."""
     for column in frame.columns:
@@ -522,6 +540,17 @@ def guess_config(
                             )
                         )
                         assigned.pop("deals")
+    if "accounts" in sources and "deals" in assigned and _only_wins(frames, assigned["deals"]):
+        sources["accounts"]["outcome_missing_is_lost"] = True
+        problems.append(
+            Problem(
+                file=origin[assigned["deals"][0]][0],
+                severity="warning",
+                code="only_wins",
+                message="every deal here is won: accounts without a deal are counted as lost "
+                "(outcome_missing_is_lost = true in icpkit.toml); remove it if they are not",
+            )
+        )
     loaded = {t: frames[k] for t, (k, _, _) in assigned.items()}
     used = {k for k, _, _ in assigned.values()}
     for key in (k for k in frames if k not in used):

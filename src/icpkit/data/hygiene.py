@@ -14,9 +14,11 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
+from icpkit.data import batch
+
 # Levels that read like "no answer" without being in na_values (compared lower-case, stripped).
 _PLACEHOLDER = re.compile(
-    r"^(other|others|misc|tbd|tbc|\?+|0|0\.0|0,0|x|\.+|-+|_+|n\.?\s?a\.?|not (applicable|available|"
+    r"^(other|others|misc|tbd|tbc|\?+|0|0\.0|0,0|\.+|-+|_+|n\.?\s?a\.?|not (applicable|available|"
     r"known|set|given|provided|specified)|no (data|answer|value|response)|undefined|unspecified|"
     r"empty|blank|missing|default|choose.*|please .*|select.*|\[.*\]|\(.*\)|<.*>|#n/a|nan|null)$"
 )
@@ -42,25 +44,30 @@ def apply_na_values(
     """
     per_column = per_column or {}
     shared = _keys(values)
+    shared_series = pl.Series(shared, dtype=pl.Utf8)
     exprs: list[pl.Expr] = []
     counted: list[pl.Expr] = []
     schema = frame.schema
     for column in columns:
         if schema.get(column) != pl.Utf8:
             continue
-        keys = sorted(set(shared) | set(_keys(per_column.get(column, ()))))
-        if not keys:
+        extra = _keys(per_column.get(column, ()))
+        keys = shared_series if not extra else pl.Series(sorted({*shared, *extra}), dtype=pl.Utf8)
+        if not len(keys):
             continue
-        hit = pl.col(column).str.strip_chars().str.to_lowercase().is_in(keys).fill_null(False)
+        lowered = pl.col(column).str.strip_chars().str.to_lowercase()
+        hit = lowered.is_in(keys.implode()).fill_null(False)
         exprs.append(pl.when(hit).then(None).otherwise(pl.col(column)).alias(column))
         counted.append(hit.sum().alias(column))
     if not exprs:
         return frame, {}
-    counts = frame.select(counted).row(0, named=True)
-    cleared = {c: int(n) for c, n in counts.items() if n}
+    names = [e.meta.output_name() for e in counted]
+    counts = dict(zip(names, batch.scalars(frame, counted), strict=True))
+    cleared = {c: int(n) for c, n in counts.items() if n}  # type: ignore[call-overload]
     if not cleared:
         return frame, {}
-    return frame.with_columns(e for e in exprs if e.meta.output_name() in cleared), cleared
+    changed = [e for e in exprs if e.meta.output_name() in cleared]
+    return batch.with_columns(frame, changed), cleared
 
 
 def suspected_placeholders(

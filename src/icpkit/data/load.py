@@ -131,6 +131,13 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
             problems.append(note)
         loaded.frames[name] = frame
         loaded.problems += problems
+    accounts = config.sources.get("accounts")
+    if (
+        accounts is not None
+        and accounts.outcome_missing_is_lost
+        and accounts.outcome_column is None
+    ):
+        _accounts_without_deals_lost(loaded, accounts.path)
     return loaded
 
 
@@ -172,6 +179,34 @@ def _outcome_part(
         loaded.problems += fatal
         return None
     return raw.select(ROW, *dict.fromkeys(wanted))
+
+
+def _accounts_without_deals_lost(loaded: _Loaded, file: str) -> None:
+    """Give every account without a closed deal one lost deal (a list of leads joined to the deals
+    of those that won: the others did not buy), and say how many."""
+    accounts, deals = loaded.frames.get("accounts"), loaded.frames.get("deals")
+    if accounts is None or deals is None:
+        return
+    closed = deals.filter(pl.col("stage").is_in(["won", "lost"]))["account_id"].unique()
+    without = accounts.filter(~pl.col("account_id").is_in(closed.implode())).select("account_id")
+    without = without.filter(pl.col("account_id").is_not_null())
+    if without.height == 0:
+        return
+    added = without.select(
+        (pl.col("account_id") + "-no-deal").alias("deal_id"),
+        "account_id",
+        pl.lit("lost").alias("stage"),
+    )
+    loaded.frames["deals"] = pl.concat([deals, added], how="diagonal_relaxed")
+    loaded.problems.append(
+        Problem(
+            file=file,
+            severity="warning",
+            code="outcome",
+            message=f"{without.height:,} accounts without a closed deal counted as lost "
+            "(outcome_missing_is_lost = true)",
+        )
+    )
 
 
 STAGE_COLUMN = "__stage_default"

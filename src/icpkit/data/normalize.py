@@ -63,7 +63,8 @@ _EU = re.compile(
 _US = re.compile(
     r"\d,\d{3}\.\d|(?<![\d.,])\d{1,3}(,\d{3}){2,}(?![\d.,])|(?<![\d.,])\d+\.(\d{1,2}|\d{4,})(?![\d.,])"
 )
-_AMBIGUOUS_DOT = re.compile(r"(?<![\d.,])\d{1,3}\.\d{3}(?![\d.,])")
+# '1.324' could be either; '0.324' cannot (no thousands group starts with 0)
+_AMBIGUOUS_DOT = re.compile(r"(?<![\d.,])[1-9]\d{0,2}\.\d{3}(?![\d.,])")
 
 
 def number_style(texts: Iterable[str]) -> tuple[str | None, str | None]:

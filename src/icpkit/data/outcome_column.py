@@ -49,6 +49,7 @@ WON = frozenset(
         "client",
         "sale",
         "sold",
+        "acquired",  # startup lists: acquired = success
     ]
 )
 LOST = frozenset(
@@ -76,6 +77,9 @@ LOST = frozenset(
         "negative",
         "nosale",
         "notsold",
+        "closed",  # a lead or company status 'Closed' (closed won is 'closedwon')
+        "bankrupt",
+        "shutdown",
     ]
 )
 OUTCOME_NAME = (

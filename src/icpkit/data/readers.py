@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from icpkit.data import batch
 from icpkit.data.sqlsafe import (
     UnsafeQuery,
     check_select,
@@ -263,9 +264,9 @@ def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
     text = [c for c, t in frame.schema.items() if t == pl.Utf8]  # the schema once: wide files
     if not text or frame.height == 0:
         return
-    longest = frame.select(pl.col(text).str.len_bytes().max()).row(0)
+    longest = batch.scalars(frame, [pl.col(c).str.len_bytes().max() for c in text])
     for column, size in zip(text, longest, strict=True):
-        if size is None or size <= CELL_LIMIT:
+        if not isinstance(size, int) or size <= CELL_LIMIT:
             continue
         rows = (frame[column].str.len_bytes() > CELL_LIMIT).arg_true()
         for row in rows.head(20).to_list():

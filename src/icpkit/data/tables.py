@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from icpkit.config import DEFAULT_NA_VALUES, SourceConfig
+from icpkit.data import batch
 from icpkit.data.attributes import pii_kinds
 from icpkit.data.dates import parse_dates
 from icpkit.data.hygiene import apply_na_values, suspected_placeholders
@@ -56,10 +57,10 @@ def _plain_numbers(frame: pl.DataFrame, columns: list[str]) -> set[str]:
         number = cell.cast(pl.Float64, strict=False)
         plain = (
             (cell.is_null() | (cell == "") | number.is_finite())
-            & ~cell.str.contains(r"[,\s]|\d\.\d{3}$|^0\d").fill_null(False)
+            & ~cell.str.contains(r"[,\s]|^[-+]?[1-9]\d{0,2}\.\d{3}$|^0\d").fill_null(False)
         ).all()
         exprs.append((plain & (number.n_unique() > 3) & number.is_not_null().any()).alias(c))
-    flags = frame.select(exprs).row(0)
+    flags = batch.scalars(frame, exprs)
     return {c for c, ok in zip(text, flags, strict=True) if ok}
 
 
@@ -334,7 +335,18 @@ class TableNormaliser:
         if column == "domain":
             return self.domains(column)
         if column == "email":
-            return clean_text(self.frame[column]).str.to_lowercase()
+            emails = clean_text(self.frame[column]).str.to_lowercase()
+            filled = emails.drop_nulls()
+            looks = filled.str.contains(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$").sum()
+            if len(filled) and looks < 0.5 * len(filled):
+                self.warn(
+                    f"mapped to email, but only {looks:,} of {len(filled):,} filled values are "
+                    "e-mail addresses; check the mapping in icpkit.toml",
+                    column,
+                    code="wrong_type",
+                    expected="e-mail addresses",
+                )
+            return emails
         if column == "currency":
             return clean_text(self.frame[column]).str.to_uppercase()
         if dtype == pl.Float64:
@@ -468,7 +480,8 @@ def normalise_table(
     for column, kind in work.pii.items():
         if table == "accounts":
             work.warn(
-                f"holds personal data ({kind}); it is never used as an ICP attribute or shown in "
+                f"holds personal or contact data ({kind}); it is never used as an ICP attribute "
+                "or shown in "
                 "reports (list it in discovery.allow to use it anyway)",
                 column,
                 code="pii",
