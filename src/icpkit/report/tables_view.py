@@ -161,11 +161,17 @@ def tier_note(tiers: Mapping[str, Any] | None) -> str:
     """One line on what the tiers achieve (Tier 1+2 share of accounts and of successes)."""
     m = (tiers or {}).get("bar") or (tiers or {}).get("madkudu") or {}
     share, success = m.get("tier12_share"), m.get("tier12_success_share")
+    rules = (
+        " Tiers follow the 'assigned when' column: the best tier whose every condition an account "
+        "meets (near a criterion = misses at most one of its conditions)."
+        if (tiers or {}).get("rules")
+        else ""
+    )
     if share is None or success is None:
-        return ""
+        return rules.strip()
     return (
         f"Tier 1 and 2 are {fmt.percent(share)} of accounts and hold "
-        f"{fmt.percent(success)} of the successes."
+        f"{fmt.percent(success)} of the successes." + rules
     )
 
 
