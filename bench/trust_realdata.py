@@ -184,10 +184,11 @@ def one_pager(crm: CrmData, config: Any) -> list[str]:
 
 def main() -> None:
     print(f"icpkit from {Path(icpkit.__file__).parent}; {time.strftime('%Y-%m-%d %H:%M')} UTC")
-    for name, loader in (
-        ("Crunchbase (acquired vs closed, lead-list shape)", crunchbase),
-        ("AWS SaaS sales (best by won profit)", aws),
-    ):
+    sets = {
+        "crunchbase": ("Crunchbase (acquired vs closed, lead-list shape)", crunchbase),
+        "aws": ("AWS SaaS sales (best by won profit)", aws),
+    }
+    for name, loader in (sets[k] for k in (sys.argv[1:] or list(sets))):
         start = time.perf_counter()
         crm, y, config = loader()
         aucs = cross_validated(crm, y, config)
