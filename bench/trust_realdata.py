@@ -14,7 +14,7 @@ Then one full build is rendered and the one-pager's held-out banner (or its abse
 The script only uses APIs present before and after the issue-11 changes, so the same file measures
 both:
 
-    uv run --frozen python bench/trust_realdata.py
+    uv run --frozen python bench/trust_realdata.py [crunchbase] [aws]
     PYTHONPATH=/tmp/main-895eaa7/src .venv/bin/python bench/trust_realdata.py   # main at 895eaa7
 """
 
@@ -68,6 +68,8 @@ def folds_of(ids: list[str], y: np.ndarray, k: int = FOLDS) -> np.ndarray:
 
 
 def baselines(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    empty = [c for c in train.columns if train[c].isna().all()]
+    train, test = train.drop(columns=empty), test.drop(columns=empty)
     cats = [c for c in train.columns if not pd.api.types.is_numeric_dtype(train[c])]
     nums = [c for c in train.columns if c not in cats]
     tr, te = train.copy(), test.copy()
@@ -182,10 +184,11 @@ def one_pager(crm: CrmData, config: Any) -> list[str]:
 
 def main() -> None:
     print(f"icpkit from {Path(icpkit.__file__).parent}; {time.strftime('%Y-%m-%d %H:%M')} UTC")
-    for name, loader in (
-        ("Crunchbase (acquired vs closed, lead-list shape)", crunchbase),
-        ("AWS SaaS sales (best by won profit)", aws),
-    ):
+    sets = {
+        "crunchbase": ("Crunchbase (acquired vs closed, lead-list shape)", crunchbase),
+        "aws": ("AWS SaaS sales (best by won profit)", aws),
+    }
+    for name, loader in (sets[k] for k in (sys.argv[1:] or list(sets))):
         start = time.perf_counter()
         crm, y, config = loader()
         aucs = cross_validated(crm, y, config)

@@ -113,5 +113,5 @@ def test_tier_table_words_match_how_tiers_are_assigned(
 def test_tier_rules_say_when_no_score_reaches_a_tier() -> None:
     rules = tier_rules(TierCuts(101, 60, 40), criteria_based=False, forcing=False)
     assert rules["Tier 1"] == "no score reaches it"
-    assert rules["Non-fit"] == "score < 40"
+    assert rules["Non-fit"] == "< 40"
     assert "disqualifier" in tier_rules(TierCuts(80, 60, 40), True, True)["Non-fit"]

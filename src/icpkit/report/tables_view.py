@@ -164,11 +164,17 @@ def held_out_header(validation: ValidationSection | None) -> str:
 def tier_note(tiers: TiersSection | None) -> str:
     """One line on what the tiers achieve (Tier 1+2 share of accounts and of successes)."""
     bar = None if tiers is None else tiers.bar
-    if bar is None:
-        return ""
+    rules = (
+        " Tiers follow the 'assigned when' column: the best tier whose every condition an account "
+        "meets (near a criterion = misses at most one of its conditions)."
+        if tiers is not None and tiers.rules
+        else ""
+    )
+    if bar is None or bar.tier12_share is None or bar.tier12_success_share is None:
+        return rules.strip()
     return (
         f"Tier 1 and 2 are {fmt.percent(bar.tier12_share)} of accounts and hold "
-        f"{fmt.percent(bar.tier12_success_share)} of the successes."
+        f"{fmt.percent(bar.tier12_success_share)} of the successes." + rules
     )
 
 

@@ -141,22 +141,16 @@ def tier_rules(cuts: TierCuts, criteria_based: bool, forcing: bool) -> dict[str,
     A score above a cut is not enough where a criterion is also needed, and a disqualifier that
     overrides the score sends any score to Non-fit; the words say both.
     """
-    clean = "" if not forcing else ", no disqualifier"
 
     def at_least(cut: int) -> str:
-        return "no score reaches it" if cut >= UNREACHABLE_CUT else f"score ≥ {cut}"
+        return "no score reaches it" if cut >= UNREACHABLE_CUT else f"≥ {cut}"
 
-    rules = {
-        "Tier 1": at_least(cuts.tier1) + (", meets a criterion" if criteria_based else "") + clean,
-        "Tier 2": at_least(cuts.tier2)
-        + (", meets a criterion or misses one condition" if criteria_based else "")
-        + clean,
-        "Tier 3": at_least(cuts.tier3) + clean,
-        "Non-fit": f"score < {cuts.tier3}"
-        + (", or a disqualifier" if forcing else "")
-        + (" (or in no tier above)" if criteria_based else ""),
+    return {
+        "Tier 1": at_least(cuts.tier1) + (", meets a criterion" if criteria_based else ""),
+        "Tier 2": at_least(cuts.tier2) + (", near a criterion" if criteria_based else ""),
+        "Tier 3": at_least(cuts.tier3),
+        "Non-fit": f"< {cuts.tier3}" + (", or a disqualifier" if forcing else ""),
     }
-    return rules
 
 
 def tier_table(tiers: np.ndarray, success: np.ndarray, trials: np.ndarray) -> list[dict[str, Any]]:
