@@ -41,7 +41,7 @@ def test_a_cut_date_after_every_deal_is_a_dropped_backtest_said_out_loud() -> No
     crm = make_crm(300, seed=2).to_crm_data()
     config = config_from_dict(
         {
-            "validation": {"cut_date": "2099-01-01", "cv_folds": 0},
+            "validation": {"cut_date": "2026-06-30", "cv_folds": 0},
             "scoring": {"regularization_grid": []},
         }
     )

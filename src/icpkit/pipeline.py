@@ -384,7 +384,8 @@ def drift_check(
             file=str(against),
             required=False,
         )
-        current = columns.normalise(raw)
+        # a column the file does not have is not comparable (not "all missing")
+        current = columns.normalise(raw).drop(list(columns.absent), strict=False)
         if current.height == 0:
             raise InsufficientDataError(
                 f"{against}: the prospect list has no rows; nothing to compare"

@@ -22,8 +22,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from icpkit.config import SourceConfig
+from icpkit.config import DEFAULT_NA_VALUES, SourceConfig
 from icpkit.data.dates import parse_dates
+from icpkit.data.hygiene import apply_na_values
 from icpkit.data.mapping import PRESETS, ROW, MappedTable, closest_column, map_columns
 from icpkit.data.model import SCHEMA
 from icpkit.data.normalize import clean_text, parse_numbers, split_tags
@@ -59,6 +60,8 @@ class ProspectColumns:
     scales: dict[str, float]
     file: str
     absent: tuple[str, ...] = ()  # canonical columns the mapped file lacks: missing on every row
+    # placeholders read as missing, as loading the accounts source reads them ("n/a", "Select"…)
+    na_values: tuple[str, ...] = DEFAULT_NA_VALUES
 
     @classmethod
     def resolve(
@@ -172,6 +175,14 @@ class ProspectColumns:
         self, attr: str, kind: Kind, values: pl.Series, first_row: int | None
     ) -> tuple[pl.Series, list[Problem]]:
         """One attribute typed by the accounts normaliser, then coerced to ``kind``."""
+        if values.dtype == pl.Utf8:  # the same placeholders as the accounts source, first
+            extra = self.source.na_values.get(attr) or self.source.na_values.get(
+                self.origin.get(attr, ""), []
+            )
+            cleared, _ = apply_na_values(
+                pl.DataFrame([values.alias(attr)]), [attr], self.na_values, {attr: list(extra)}
+            )
+            values = cleared[attr]
         start = 1 if first_row is None else first_row
         rows = pl.int_range(start, start + len(values), eager=True, dtype=pl.Int64)
         frame = pl.DataFrame([values.alias(attr), rows.alias(ROW)])
