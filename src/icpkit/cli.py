@@ -532,3 +532,108 @@ def _pairs(text: str) -> dict[str, str]:
             )
         pairs[canonical.strip()] = column.strip()
     return pairs
+
+
+# ----------------------------------------------------------------------------- web: serve, keys
+
+
+@app.command()
+@handled
+def serve(
+    workspace: WorkspaceOpt = Path("."),
+    host: Annotated[
+        str, typer.Option(help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the JSON API (/v1, /openapi.json) and the web app for reps and RevOps.
+
+    Every request needs an API key (`icpkit keys create`). Needs the `web` extra.
+    Example: icpkit serve -w my-icp/ --port 8000
+    """
+    try:
+        import uvicorn
+
+        from icpkit.web.app import create_app
+    except ImportError:
+        raise IcpError("`icpkit serve` needs the web extra: pip install 'icpkit[web]'") from None
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    application = create_app(workspace)
+    if not application.state.service.keys.records():
+        err.print(
+            "note: no API key yet; create one with `icpkit keys create -w WS --scope read`",
+            markup=False,
+        )
+    out.print(f"serving {workspace} on http://{host}:{port}/ (Ctrl-C stops)", markup=False)
+    # uvicorn's own access log prints query strings (account names); icpkit.web logs routes only.
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+
+
+keys_app = typer.Typer(
+    name="keys",
+    help="API keys of the web app and API: create, list, revoke (stored hashed in .icpkit/).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@handled
+def keys_create(
+    workspace: WorkspaceOpt = Path("."),
+    scope: Annotated[
+        str, typer.Option(help="read: look up and score; write: also upload lists.")
+    ] = "read",
+    name: Annotated[str, typer.Option(help="A label for the key (who or what uses it).")] = "",
+) -> None:
+    """Create an API key; it is printed once and stored only as a salted hash.
+
+    Example: icpkit keys create --scope write --name revops
+    """
+    from icpkit.config import load_config
+    from icpkit.web.keys import KeyStore
+
+    load_config(workspace)  # a key belongs to a workspace: refuse a folder that is none
+    key, record = KeyStore(workspace).create(scope, name)
+    err.print(
+        f"key {record.key_id} ({record.scope}) created; it is shown once, store it now:",
+        markup=False,
+    )
+    out.print(key, markup=False)
+
+
+@keys_app.command("list")
+@handled
+def keys_list(workspace: WorkspaceOpt = Path(".")) -> None:
+    """List the API keys (ids, scopes, dates; never the keys).
+
+    Example: icpkit keys list
+    """
+    from icpkit.web.keys import KeyStore
+
+    records = KeyStore(workspace).records()
+    if not records:
+        out.print("no API keys: create one with `icpkit keys create`", markup=False)
+    for r in records:
+        state = f"revoked {r.revoked_at}" if r.revoked_at else "active"
+        label = f"  {r.name}" if r.name else ""
+        out.print(f"{r.key_id}  {r.scope:<5}  created {r.created_at}  {state}{label}", markup=False)
+
+
+@keys_app.command("revoke")
+@handled
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `icpkit keys list`).")],
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Revoke an API key at once (the server checks the key file on every request).
+
+    Example: icpkit keys revoke 3f9a1c2e
+    """
+    from icpkit.web.keys import KeyStore
+
+    record = KeyStore(workspace).revoke(key_id)
+    out.print(f"key {record.key_id} revoked at {record.revoked_at}", markup=False)
