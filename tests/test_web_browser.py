@@ -19,9 +19,10 @@ import polars as pl
 import pytest
 
 pytest.importorskip("fastapi")
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 import uvicorn
+from playwright import sync_api as playwright
 
 from icpkit.web.app import create_app
 from icpkit.web.keys import KeyStore
