@@ -637,3 +637,54 @@ def keys_revoke(
 
     record = KeyStore(workspace).revoke(key_id)
     out.print(f"key {record.key_id} revoked at {record.revoked_at}", markup=False)
+
+
+# ----------------------------------------------------------------------------- export: CRM write-back
+
+
+@export_app.command("hubspot")
+@handled
+def export_hubspot(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.")],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    key: Annotated[
+        str,
+        typer.Option(
+            help="domain (Company Domain Name) or record-id (account_id is the Record ID)."
+        ),
+    ] = "domain",
+) -> None:
+    """HubSpot companies import CSV (icp_tier, icp_fit_score, icp_reasons, icp_version) and the
+    property definitions (body of POST /crm/v3/properties/companies/batch/create).
+
+    Example: icpkit export hubspot -o crm/ --key record-id
+    """
+    from icpkit import pipeline
+
+    result = pipeline.export_crm(
+        pipeline.Workspace.open(workspace), "hubspot", output, version=version, key=key
+    )
+    for line in result.summary_lines():
+        out.print(line, markup=False)
+
+
+@export_app.command("salesforce")
+@handled
+def export_salesforce(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.")],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+) -> None:
+    """Salesforce Account update CSV by Id (ICP_Tier__c, ICP_Fit_Score__c, ICP_Reasons__c,
+    ICP_Version__c) and the CustomField metadata (SFDX source + package.xml, and JSON).
+
+    Example: icpkit export salesforce -o crm/
+    """
+    from icpkit import pipeline
+
+    result = pipeline.export_crm(
+        pipeline.Workspace.open(workspace), "salesforce", output, version=version
+    )
+    for line in result.summary_lines():
+        out.print(line, markup=False)

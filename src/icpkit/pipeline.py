@@ -486,3 +486,27 @@ def find_targets(
 
             pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
     return result
+
+
+def export_crm(
+    workspace: Workspace,
+    crm: str,
+    output: Path,
+    *,
+    version: str | int = "latest",
+    key: str = "domain",
+) -> Any:
+    """Write-back files for HubSpot or Salesforce: every workspace account with its ICP tier,
+    fit score, reasons and version, plus the custom property / field definitions to create.
+
+    Returns the :class:`~icpkit.export.crm.CrmExport` (files written, rows, rows left out and why).
+    """
+    from icpkit.export.crm import hubspot_files, salesforce_files
+
+    stored = workspace.store.get(version)
+    scored = score_frame(stored.profile(), workspace.load().accounts)
+    if crm == "hubspot":
+        return hubspot_files(scored, stored.version, output, key=key)  # type: ignore[arg-type]
+    if crm == "salesforce":
+        return salesforce_files(scored, stored.version, output)
+    raise ConfigError(f"unknown CRM {crm!r} (expected hubspot or salesforce)")
