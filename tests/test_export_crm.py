@@ -139,3 +139,16 @@ def test_export_commands_on_a_workspace(tmp_path: Path) -> None:
     )
     done = runner.invoke(cli, ["export", "salesforce", "-w", str(ws), "-o", str(out)])
     assert done.exit_code == 0 and "not a Salesforce Account Id" in done.output
+    pushed = runner.invoke(
+        cli, ["push", "hubspot", "-w", str(ws), "-o", str(tmp_path / "push"), "--dry-run",
+              "--id-property", "icp_account_key"],
+    )  # fmt: skip
+    assert pushed.exit_code == 0, pushed.output
+    bodies = sorted((tmp_path / "push" / "requests").glob("request-*.json"))
+    assert len(bodies) == -(-accounts.height // 100)
+    first = json.loads(bodies[0].read_text())
+    assert first["path"] == "/crm/v3/objects/companies/batch/upsert"
+    assert first["body"]["inputs"][0]["idProperty"] == "icp_account_key"
+    no_token = runner.invoke(cli, ["push", "hubspot", "-w", str(ws), "-o", str(tmp_path / "p2"),
+                                   "--id-property", "k"], env={"HUBSPOT_TOKEN": ""})  # fmt: skip
+    assert no_token.exit_code != 0 and "HUBSPOT_TOKEN" in no_token.output

@@ -688,3 +688,58 @@ def export_salesforce(
     )
     for line in result.summary_lines():
         out.print(line, markup=False)
+
+
+push_app = typer.Typer(
+    name="push",
+    help="Send the ICP fields to a CRM over its API (resumable; --dry-run writes the requests).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(push_app, name="push")
+
+
+@push_app.command("hubspot")
+@handled
+def push_hubspot(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for files and the log.")],
+    workspace: WorkspaceOpt = Path("."),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write the request bodies; send nothing.")
+    ] = False,
+    id_property: Annotated[
+        str | None,
+        typer.Option(help="Upsert by this unique company property (value: account_id)."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API base URL (default: https://api.hubapi.com).")
+    ] = None,
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+) -> None:
+    """Update companies by Record ID (CRM v3 batch update), or upsert by --id-property; the token
+    is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
+
+    Example: icpkit push hubspot -o crm/ --dry-run
+    """
+    import os
+
+    from icpkit import pipeline
+
+    summary = pipeline.push_hubspot(
+        pipeline.Workspace.open(workspace), output, token=os.environ.get("HUBSPOT_TOKEN"),
+        dry_run=dry_run, id_property=id_property, base_url=base_url, version=version,
+    )  # fmt: skip
+    out.print(f"{summary['rows']:,} companies", markup=False)
+    for why, n in summary["left_out"].items():
+        if n:
+            out.print(f"  left out {n:,}: {why}", markup=False)
+    if dry_run:
+        out.print(
+            f"{len(summary['requests'])} requests written to {output / 'requests'}", markup=False
+        )
+    else:
+        out.print(
+            f"{summary['sent']} batches sent, {summary['skipped']} already sent before "
+            f"(of {summary['batches']})",
+            markup=False,
+        )

@@ -27,7 +27,7 @@ from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.errors import ConfigError
 from icpkit.vocab import TIERS
 
-HubspotKey = Literal["domain", "record-id"]
+HubspotKey = Literal["domain", "record-id", "account-id"]
 HUBSPOT_REASONS_MAX = 65_536
 SALESFORCE_REASONS_MAX = 32_768
 SALESFORCE_API_VERSION = "61.0"
@@ -142,8 +142,8 @@ def hubspot_files(
     scored: pl.DataFrame, version: int, out_dir: Path, *, key: HubspotKey = "domain"
 ) -> CrmExport:
     """``hubspot-companies.csv`` (import, update existing companies) and ``hubspot-properties.json``."""
-    if key not in ("domain", "record-id"):
-        raise ConfigError(f"--key must be domain or record-id; got {key!r}")
+    if key not in ("domain", "record-id", "account-id"):
+        raise ConfigError(f"--key must be domain, record-id or account-id; got {key!r}")
     frame = _scored_columns(scored, version, HUBSPOT_REASONS_MAX)
     skipped: dict[str, int] = {}
     if key == "domain":
@@ -164,6 +164,9 @@ def hubspot_files(
             n - frame.height
         )
         header = "Company Domain Name"
+    elif key == "account-id":  # the value of a unique company property the user names
+        frame = frame.with_columns(pl.col("account_id").cast(pl.Utf8).alias("_key"))
+        header = "account_id"
     else:
         frame = frame.with_columns(pl.col("account_id").cast(pl.Utf8).alias("_key"))
         n = frame.height
