@@ -63,10 +63,39 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class ErrorDetail(BaseModel):
+    status: int
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error response."""
+
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in (
+        (400, "Bad request"),
+        (401, "No valid API key"),
+        (403, "The key lacks the scope"),
+        (404, "Not found"),
+        (405, "Method not allowed"),
+        (413, "Body too large"),
+        (422, "Invalid input"),
+        (429, "Rate limited"),
+        (500, "Internal error"),
+    )
+}
+
+
 class ScoreRequest(BaseModel):
     """Accounts to score, as records in icpkit's canonical column names."""
 
-    accounts: list[dict[str, Any]] = Field(
+    accounts: list[dict[str, str | int | float | bool | list[str] | None]] = Field(
         min_length=1,
         description="One record per account: account_id, industry, employees, tech_stack (list), …",
     )
@@ -124,6 +153,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
         "(`icpkit keys create`), sent as `Authorization: Bearer <key>` or `X-API-Key`.",
         docs_url=None,
         redoc_url=None,
+        responses=ERRORS,
     )
     app.state.service = service
     app.state.limiter = limiter
