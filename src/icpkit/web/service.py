@@ -24,6 +24,7 @@ from icpkit.errors import ConfigError, IcpError, Problem, SchemaError
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.profile import IcpProfile
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, csv_safe, explain_accounts, score_frame
+from icpkit.scoring.apply import to_arrow
 from icpkit.web.keys import KeyStore
 
 UPLOAD_DIR = "uploads"
@@ -49,6 +50,7 @@ class Service:
         self._accounts: pl.DataFrame | None = None
         self._scored: dict[int, pl.DataFrame] = {}
         self._profiles: dict[int, IcpProfile] = {}
+        self._plans: dict[int, ScoringPlan] = {}
 
     @property
     def settings(self) -> WebConfig:
@@ -170,23 +172,40 @@ class Service:
             frame = pl.DataFrame(records, infer_schema_length=None)
         except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
             raise SchemaError(f"the accounts could not be read as one table: {exc}") from None
-        frame, absent = self.conform(profile, frame)
-        scored = score_frame(profile, frame)
-        keep = [c for c in ("account_id", "name", "domain") if c in scored.columns]
-        out = scored.select(*keep, *[c for c in OUTPUT_COLUMNS if c in scored.columns])
+        frame, absent = self.conform(number, profile, frame)
+        plan = self.plan(number, profile)
+        plan.check_columns(frame.columns, origin="request")
+        table = pl.from_arrow(plan.score_table(to_arrow(frame, plan.columns), reasons=True))
+        assert isinstance(table, pl.DataFrame)
+        keep = [c for c in ("account_id", "name", "domain") if c in frame.columns]
+        scores = table.select([c for c in OUTPUT_COLUMNS if c in table.columns]).with_columns(
+            pl.col(c).cast(pl.Utf8)
+            for c in ("tier", "reasons", *LIST_COLUMNS)
+            if c in table.columns
+        )
+        out = frame.select(keep).hstack(scores)
         return {
             "version": number,
             "missing_columns": absent,
             "accounts": [_listify(r) for r in out.to_dicts()],
         }
 
-    def conform(self, profile: IcpProfile, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    def plan(self, number: int, profile: IcpProfile) -> ScoringPlan:
+        """The scoring plan of a version, built once (a third of a single account's cost)."""
+        with self._lock:
+            if number not in self._plans:
+                self._plans[number] = ScoringPlan.from_profile(profile)
+            return self._plans[number]
+
+    def conform(
+        self, number: int, profile: IcpProfile, frame: pl.DataFrame
+    ) -> tuple[pl.DataFrame, list[str]]:
         """Give ``frame`` every attribute the profile scores, typed like the workspace's accounts.
 
         An attribute left out is scored as missing, like an empty column; a value that cannot be
         read as the workspace reads it is a SchemaError naming the column.
         """
-        needed = ScoringPlan.from_profile(profile).columns
+        needed = self.plan(number, profile).columns
         schema = self.accounts().schema
         absent = [c for c in needed if c not in frame.columns]
         frame = frame.with_columns(
@@ -220,7 +239,7 @@ class Service:
         n = frame.height
         if n > self.settings.max_rows:
             raise SchemaError(f"{n} accounts uploaded; the limit is {self.settings.max_rows}")
-        frame, _ = self.conform(profile, frame)
+        frame, _ = self.conform(number, profile, frame)
         scored = score_frame(profile, frame)
         flat = scored.with_columns(
             pl.col(c).list.join("; ") for c, t in scored.schema.items() if isinstance(t, pl.List)
