@@ -349,5 +349,6 @@ def test_revops_page_shows_versions_drift_and_the_report(
     assert page.status_code == 200
     assert "v1" in page.text and "Does it still hold?" in page.text
     assert any(v in page.text for v in ("KEEP", "REVIEW", "REBUILD"))
+    assert "Data quality" in page.text and "accounts" in page.text.split("Data quality")[1]
     report = client.get("/revops/report", headers=auth(keys["read"]))
     assert report.status_code == 200 and "<html" in report.text.lower()

@@ -434,6 +434,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
             drift_error=drift_error,
             version=number,
             profile=profile,
+            check=service.check_lines(),
         )
 
     @app.get("/revops/report", include_in_schema=False, response_class=HTMLResponse)

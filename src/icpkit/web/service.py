@@ -51,6 +51,7 @@ class Service:
         self._scored: dict[int, pl.DataFrame] = {}
         self._profiles: dict[int, IcpProfile] = {}
         self._plans: dict[int, ScoringPlan] = {}
+        self._check: list[str] | None = None
 
     @property
     def settings(self) -> WebConfig:
@@ -78,6 +79,13 @@ class Service:
     def drift(self, version: str = "latest") -> dict[str, Any]:
         result = pipeline.drift_check(self.workspace, version)
         return {**result.to_dict(), "text": result.to_text()}
+
+    def check_lines(self, limit: int = 40) -> list[str]:
+        """The data-quality problems `icpkit check` lists (checked once per server start)."""
+        with self._lock:
+            if self._check is None:
+                self._check = self.workspace.check().summary_lines()
+            return self._check[:limit]
 
     def report_html(self, version: str | int = "latest") -> Path:
         """The HTML report of a version, rendered once into ``.icpkit/web/``."""
