@@ -7,13 +7,14 @@ VENV := .venv
 RUN := $(UV) run --frozen
 DEMO_DIR ?= demo
 
-.PHONY: help env demo test test-slow test-services services-deps test-all lint format bench docs docs-images clean
+.PHONY: help env demo test test-slow test-services services-deps test-all lint format bench docs docs-images web-images clean
 
 help:
 	@echo "make demo        create the environment and run the whole pipeline on the synthetic CRM"
 	@echo "make test        run the test suite (fast tests)"
 	@echo "make test-slow   run the slow statistical tests"
-	@echo "make test-services  run the PostgreSQL and Spark tests (installs them from Debian when missing)"
+	@echo "make test-services  run the PostgreSQL, Spark and browser tests (installs them from Debian when missing)"
+	@echo "make web-images  regenerate the web app screenshots docs/web-*.png (headless chromium)"
 	@echo "make lint        ruff check + ruff format --check + mypy"
 	@echo "make bench       run the benchmarks (see bench/RESULTS.md)"
 	@echo "make docs        regenerate docs/config.md from the typed settings"
@@ -38,11 +39,12 @@ test-slow: env
 	$(RUN) pytest -q -n 2 --dist loadfile -m slow || [ $$? -eq 5 ]
 
 # Debian packages the service tests need; installed with apt-get when missing (CI runs as root).
-SERVICE_DEBS := postgresql openjdk-17-jre-headless
+SERVICE_DEBS := postgresql openjdk-17-jre-headless chromium
 services-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -71,6 +73,9 @@ docs: env
 
 docs-images: env
 	$(RUN) python docs/make_images.py
+
+web-images: env services-deps
+	ICPKIT_WEB_SCREENSHOTS=docs $(RUN) pytest -q -m services tests/test_web_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

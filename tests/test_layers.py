@@ -22,7 +22,7 @@ LAYER = {
     "scoring": 4, "discovery": 4, "themes": 4, "personas": 4, "signals": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
     "pipeline": 6,
-    "cli": 7, "web": 7, "__init__": 7, "__main__": 8,
+    "web": 7, "__init__": 7, "cli": 8, "__main__": 9,
 }  # fmt: skip
 EDGES = {"cli", "web", "__main__"}
 # Rendering reads result objects only; it never computes.

@@ -967,3 +967,214 @@ def _pairs(text: str) -> dict[str, str]:
             )
         pairs[canonical.strip()] = column.strip()
     return pairs
+
+
+# ----------------------------------------------------------------------------- web: serve, keys
+
+
+@app.command()
+@handled
+def serve(
+    workspace: WorkspaceOpt = Path("."),
+    host: Annotated[
+        str, typer.Option(help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the JSON API (/v1, /openapi.json) and the web app for reps and RevOps.
+
+    Every request needs an API key (`icpkit keys create`). Needs the `web` extra.
+    Example: icpkit serve -w my-icp/ --port 8000
+    """
+    try:
+        import uvicorn
+
+        from icpkit.web.app import create_app
+    except ImportError:
+        raise IcpError("`icpkit serve` needs the web extra: pip install 'icpkit[web]'") from None
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    application = create_app(workspace)
+    if not application.state.service.keys.records():
+        err.print(
+            "note: no API key yet; create one with `icpkit keys create -w WS --scope read`",
+            markup=False,
+        )
+    out.print(f"serving {workspace} on http://{host}:{port}/ (Ctrl-C stops)", markup=False)
+    # uvicorn's own access log prints query strings (account names); icpkit.web logs routes only.
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+
+
+keys_app = typer.Typer(
+    name="keys",
+    help="API keys of the web app and API: create, list, revoke (stored hashed in .icpkit/).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@handled
+def keys_create(
+    workspace: WorkspaceOpt = Path("."),
+    scope: Annotated[
+        str, typer.Option(help="read: look up and score; write: also upload lists.")
+    ] = "read",
+    name: Annotated[str, typer.Option(help="A label for the key (who or what uses it).")] = "",
+) -> None:
+    """Create an API key; it is printed once and stored only as a salted hash.
+
+    Example: icpkit keys create --scope write --name revops
+    """
+    from icpkit.config import load_config
+    from icpkit.web.keys import KeyStore
+
+    load_config(workspace)  # a key belongs to a workspace: refuse a folder that is none
+    key, record = KeyStore(workspace).create(scope, name)
+    err.print(
+        f"key {record.key_id} ({record.scope}) created; it is shown once, store it now:",
+        markup=False,
+    )
+    out.print(key, markup=False)
+
+
+@keys_app.command("list")
+@handled
+def keys_list(workspace: WorkspaceOpt = Path(".")) -> None:
+    """List the API keys (ids, scopes, dates; never the keys).
+
+    Example: icpkit keys list
+    """
+    from icpkit.web.keys import KeyStore
+
+    records = KeyStore(workspace).records()
+    if not records:
+        out.print("no API keys: create one with `icpkit keys create`", markup=False)
+    for r in records:
+        state = f"revoked {r.revoked_at}" if r.revoked_at else "active"
+        label = f"  {r.name}" if r.name else ""
+        out.print(f"{r.key_id}  {r.scope:<5}  created {r.created_at}  {state}{label}", markup=False)
+
+
+@keys_app.command("revoke")
+@handled
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `icpkit keys list`).")],
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Revoke an API key at once (the server checks the key file on every request).
+
+    Example: icpkit keys revoke 3f9a1c2e
+    """
+    from icpkit.web.keys import KeyStore
+
+    record = KeyStore(workspace).revoke(key_id)
+    out.print(f"key {record.key_id} revoked at {record.revoked_at}", markup=False)
+
+
+# ----------------------------------------------------------------------------- export: CRM write-back
+
+
+@export_app.command("hubspot")
+@handled
+def export_hubspot(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.")],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    key: Annotated[
+        str,
+        typer.Option(
+            help="domain (Company Domain Name) or record-id (account_id is the Record ID)."
+        ),
+    ] = "domain",
+) -> None:
+    """HubSpot companies import CSV (icp_tier, icp_fit_score, icp_reasons, icp_version) and the
+    property definitions (body of POST /crm/v3/properties/companies/batch/create).
+
+    Example: icpkit export hubspot -o crm/ --key record-id
+    """
+    from icpkit import pipeline
+
+    result = pipeline.export_crm(
+        pipeline.Workspace.open(workspace), "hubspot", output, version=version, key=key
+    )
+    for line in result.summary_lines():
+        out.print(line, markup=False)
+
+
+@export_app.command("salesforce")
+@handled
+def export_salesforce(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.")],
+    workspace: WorkspaceOpt = Path("."),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+) -> None:
+    """Salesforce Account update CSV by Id (ICP_Tier__c, ICP_Fit_Score__c, ICP_Reasons__c,
+    ICP_Version__c) and the CustomField metadata (SFDX source + package.xml, and JSON).
+
+    Example: icpkit export salesforce -o crm/
+    """
+    from icpkit import pipeline
+
+    result = pipeline.export_crm(
+        pipeline.Workspace.open(workspace), "salesforce", output, version=version
+    )
+    for line in result.summary_lines():
+        out.print(line, markup=False)
+
+
+push_app = typer.Typer(
+    name="push",
+    help="Send the ICP fields to a CRM over its API (resumable; --dry-run writes the requests).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(push_app, name="push")
+
+
+@push_app.command("hubspot")
+@handled
+def push_hubspot(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for files and the log.")],
+    workspace: WorkspaceOpt = Path("."),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write the request bodies; send nothing.")
+    ] = False,
+    id_property: Annotated[
+        str | None,
+        typer.Option(help="Upsert by this unique company property (value: account_id)."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API base URL (default: https://api.hubapi.com).")
+    ] = None,
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+) -> None:
+    """Update companies by Record ID (CRM v3 batch update), or upsert by --id-property; the token
+    is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
+
+    Example: icpkit push hubspot -o crm/ --dry-run
+    """
+    import os
+
+    from icpkit import pipeline
+
+    summary = pipeline.push_hubspot(
+        pipeline.Workspace.open(workspace), output, token=os.environ.get("HUBSPOT_TOKEN"),
+        dry_run=dry_run, id_property=id_property, base_url=base_url, version=version,
+    )  # fmt: skip
+    out.print(f"{summary['rows']:,} companies", markup=False)
+    for why, n in summary["left_out"].items():
+        if n:
+            out.print(f"  left out {n:,}: {why}", markup=False)
+    if dry_run:
+        out.print(
+            f"{len(summary['requests'])} requests written to {output / 'requests'}", markup=False
+        )
+    else:
+        out.print(
+            f"{summary['sent']} batches sent, {summary['skipped']} already sent before "
+            f"(of {summary['batches']})",
+            markup=False,
+        )

@@ -543,6 +543,35 @@ class SignalsConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- web (icpkit serve)
+
+
+class WebConfig(_Section):
+    """The HTTP API and web app (`icpkit serve`). None of these changes the ICP itself."""
+
+    max_body_bytes: int = Field(
+        5_000_000,
+        ge=1_000,
+        description="Largest request body (upload, JSON) accepted; 413 beyond it.",
+    )
+    rate_per_minute: float = Field(
+        600, gt=0, description="Requests per minute each API key may make (token bucket refill)."
+    )
+    rate_burst: int = Field(
+        60, ge=1, description="Requests an API key may make at once before the rate limit applies."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (CORS); empty: CORS off.",
+    )
+    max_rows: int = Field(
+        100_000, ge=1, description="Most accounts scored in one request or upload."
+    )
+    secure_cookie: bool = Field(
+        False, description="Mark the login cookie Secure (set when served over HTTPS)."
+    )
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -604,10 +633,14 @@ class WorkspaceConfig(_Section):
     signals: SignalsConfig = Field(
         default_factory=SignalsConfig, description="Buying signals, intent and 'why now'."
     )
+    web: WebConfig = Field(
+        default_factory=WebConfig, description="HTTP API and web app (`icpkit serve`)."
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        # The web section serves the ICP; it does not shape it, so it stays out of the hash.
+        text = json.dumps(self.model_dump(mode="json", exclude={"web"}), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -1121,3 +1121,57 @@ def write_frame(frame: pl.DataFrame, path: Path) -> Path:
         else:
             frame.write_parquet(tmp)
     return Path(path)
+
+
+def export_crm(
+    workspace: Workspace,
+    crm: str,
+    output: Path,
+    *,
+    version: str | int = "latest",
+    key: str = "domain",
+) -> Any:
+    """Write-back files for HubSpot or Salesforce: every workspace account with its ICP tier,
+    fit score, reasons and version, plus the custom property / field definitions to create.
+
+    Returns the :class:`~icpkit.export.crm.CrmExport` (files written, rows, rows left out and why).
+    """
+    from icpkit.export.crm import hubspot_files, salesforce_files
+
+    stored = workspace.store.get(version)
+    scored = score_frame(stored.profile(), workspace.load().accounts)
+    if crm == "hubspot":
+        return hubspot_files(scored, stored.version, output, key=key)  # type: ignore[arg-type]
+    if crm == "salesforce":
+        return salesforce_files(scored, stored.version, output)
+    raise ConfigError(f"unknown CRM {crm!r} (expected hubspot or salesforce)")
+
+
+def push_hubspot(
+    workspace: Workspace,
+    folder: Path,
+    *,
+    token: str | None = None,
+    dry_run: bool = False,
+    id_property: str | None = None,
+    base_url: str | None = None,
+    version: str | int = "latest",
+) -> dict[str, Any]:
+    """Export the HubSpot files into ``folder``, build the CRM v3 batch requests, and send them
+    (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them."""
+    from icpkit.export.push import HUBSPOT_API, hubspot_requests, push, write_dry_run
+
+    key = "record-id" if id_property is None else "account-id"
+    export = export_crm(workspace, "hubspot", folder, version=version, key=key)
+    companies = pl.read_csv(folder / "hubspot-companies.csv", infer_schema_length=0)
+    requests = hubspot_requests(companies, id_property=id_property)
+    summary: dict[str, Any] = {"rows": export.n_rows, "left_out": export.skipped}
+    if dry_run:
+        summary["requests"] = write_dry_run(requests, folder / "requests")
+        return summary
+    if not token:
+        raise ConfigError("set HUBSPOT_TOKEN (a private app token) to push, or use --dry-run")
+    summary.update(
+        push(requests, token, folder / "push-log.jsonl", base_url=base_url or HUBSPOT_API)
+    )
+    return summary

@@ -1,0 +1,354 @@
+"""The HTTP API and web app, in-process with FastAPI's TestClient: keys, guards, one error shape,
+pages that escape what they show, uploads that stay in the workspace."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import tomli_w
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from icpkit import datasets, pipeline
+from icpkit.cli import app as cli
+from icpkit.web.app import create_app
+from icpkit.web.keys import KeyStore
+from icpkit.web.security import RateLimiter
+
+EVIL = '<script>alert("x")</script> & Sons'
+ERROR_KEYS = {"status", "code", "message", "details"}
+
+
+def set_web(root: Path, **settings: Any) -> None:
+    """Set [web] settings in a workspace's icpkit.toml."""
+    raw = tomllib.loads((root / "icpkit.toml").read_text(encoding="utf-8"))
+    raw["web"] = {**raw.get("web", {}), **settings}
+    (root / "icpkit.toml").write_text(tomli_w.dumps(raw), encoding="utf-8")
+
+
+def make_workspace(root: Path) -> Path:
+    """A small synthetic workspace with one built version; one account is named with HTML."""
+    crm = datasets.make_crm(500, seed=11)
+    crm.write_workspace(root)
+    accounts = pl.read_csv(root / "accounts.csv", infer_schema_length=0)
+    accounts = accounts.with_columns(
+        pl.when(pl.col("account_id") == accounts["account_id"][0])
+        .then(pl.lit(EVIL))
+        .otherwise(pl.col("name"))
+        .alias("name")
+    )
+    accounts.write_csv(root / "accounts.csv")
+    set_web(root, max_body_bytes=200_000)
+    pipeline.build_and_save(pipeline.Workspace.open(root), note="web test")
+    return root
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_workspace(tmp_path_factory.mktemp("ws"))
+
+
+@pytest.fixture(scope="module")
+def keys(workspace: Path) -> dict[str, str]:
+    store = KeyStore(workspace)
+    return {scope: store.create(scope)[0] for scope in ("read", "write")}
+
+
+@pytest.fixture(scope="module")
+def client(workspace: Path) -> TestClient:
+    return TestClient(create_app(workspace), raise_server_exceptions=False)
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The one error shape: exactly these keys, no traceback, no server path."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == ERROR_KEYS
+    assert body["error"]["status"] == status
+    assert body["error"]["code"] == code
+    assert "Traceback" not in response.text
+    assert "/tmp" not in response.text and "site-packages" not in response.text
+    return body["error"]
+
+
+def first_account(workspace: Path) -> str:
+    return str(pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)["account_id"][0])
+
+
+# ----------------------------------------------------------------------------- API
+
+
+def test_healthz_needs_no_key(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_openapi_lists_the_v1_endpoints(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/score", "/v1/accounts/{account_id}", "/v1/profile", "/v1/versions",
+                 "/v1/diff", "/v1/drift", "/healthz"):  # fmt: skip
+        assert path in paths
+
+
+def test_every_v1_endpoint_needs_a_key(client: TestClient, keys: dict[str, str]) -> None:
+    for path in ("/v1/profile", "/v1/versions", "/v1/drift", "/v1/accounts/x"):
+        assert_error(client.get(path), 401, "unauthorized")
+    assert_error(client.get("/v1/profile", headers=auth("icpk_dead_beef")), 401, "unauthorized")
+    assert client.get("/v1/profile", headers={"X-API-Key": keys["read"]}).status_code == 200
+
+
+def test_account_lookup_gives_tier_score_reasons_and_criteria(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    account = first_account(workspace)
+    body = client.get(f"/v1/accounts/{account}", headers=auth(keys["read"])).json()
+    assert body["account_id"] == account
+    assert body["tier"] in ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
+    assert 0 <= body["fit_score"] <= 100
+    assert body["base_points"] + sum(p["points"] for p in body["points"]) == body["fit_score"]
+    assert body["reasons"]
+    profile = client.get("/v1/profile", headers=auth(keys["read"])).json()["profile"]
+    rules = {c["rule"] for c in profile["criteria"]}
+    assert set(body["criteria_met"]) | set(body["criteria_missed"]) == rules
+
+
+def test_score_one_and_many_accounts_like_the_workspace(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    account = first_account(workspace)
+    looked_up = client.get(f"/v1/accounts/{account}", headers=auth(keys["read"])).json()
+    row = pl.read_csv(workspace / "accounts.csv").filter(pl.col("account_id") == account)
+    record = row.to_dicts()[0]
+    record["tech_stack"] = [t for t in (record.get("tech_stack") or "").split(";") if t]
+    other = {"account_id": "new-1", "industry": "Software", "employees": 250}
+    response = client.post(
+        "/v1/score", headers=auth(keys["read"]), json={"accounts": [record, other]}
+    )
+    assert response.status_code == 200, response.text
+    scored = response.json()["accounts"]
+    assert [s["account_id"] for s in scored] == [account, "new-1"]
+    assert scored[0]["fit_score"] == looked_up["fit_score"]
+    assert scored[0]["tier"] == looked_up["tier"]
+
+
+def test_unknown_account_version_route_and_method(client: TestClient, keys: dict[str, str]) -> None:
+    h = auth(keys["read"])
+    assert_error(client.get("/v1/accounts/no-such-account", headers=h), 404, "not_found")
+    assert_error(client.get("/v1/profile?version=99", headers=h), 404, "no_version")
+    assert_error(client.get("/v1/nothing-here", headers=h), 404, "not_found")
+    assert_error(client.delete("/v1/versions", headers=h), 405, "method_not_allowed")
+
+
+def test_invalid_input_is_422_with_the_field(client: TestClient, keys: dict[str, str]) -> None:
+    h = auth(keys["read"])
+    error = assert_error(
+        client.post("/v1/score", headers=h, json={"accounts": []}), 422, "invalid_input"
+    )
+    assert error["details"][0]["field"] == "body.accounts"
+    bad = {"accounts": [{"account_id": "a", "employees": "many"}]}
+    error = assert_error(client.post("/v1/score", headers=h, json=bad), 422, "invalid_input")
+    assert error["details"][0]["column"] == "employees"
+    assert_error(client.post("/v1/score", headers=h, content=b"{not json"), 422, "invalid_input")
+
+
+def test_an_internal_error_is_500_without_traceback_or_path(
+    workspace: Path, keys: dict[str, str]
+) -> None:
+    app = create_app(workspace)
+
+    def boom() -> None:
+        raise RuntimeError(f"{workspace}/secret exploded")
+
+    app.state.service.versions = boom
+    client = TestClient(app, raise_server_exceptions=False)
+    error = assert_error(client.get("/v1/versions", headers=auth(keys["read"])), 500, "internal")
+    assert "secret" not in error["message"]
+
+
+def test_read_key_cannot_upload(client: TestClient, keys: dict[str, str]) -> None:
+    files = {"file": ("list.csv", b"account_id,industry\n1,Software\n", "text/csv")}
+    assert_error(
+        client.post("/v1/uploads", headers=auth(keys["read"]), files=files), 403, "forbidden"
+    )
+    assert_error(client.get("/upload", headers=auth(keys["read"])), 403, "forbidden")
+
+
+def test_oversize_body_is_413(client: TestClient, keys: dict[str, str]) -> None:
+    big = {"accounts": [{"account_id": str(i), "industry": "x" * 100} for i in range(3000)]}
+    assert_error(
+        client.post("/v1/score", headers=auth(keys["read"]), json=big), 413, "payload_too_large"
+    )
+    # a streamed body without Content-Length is counted too
+    chunks = (b"x" * 50_000 for _ in range(10))
+    response = client.post("/v1/score", headers=auth(keys["read"]), content=chunks)
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_rate_limit_is_per_key_with_retry_after(
+    tmp_path: Path, workspace: Path, keys: dict[str, str]
+) -> None:
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    set_web(copy, rate_burst=3, rate_per_minute=6)
+    client = TestClient(create_app(copy), raise_server_exceptions=False)
+    h = auth(keys["read"])
+    assert [client.get("/v1/versions", headers=h).status_code for _ in range(3)] == [200] * 3
+    response = client.get("/v1/versions", headers=h)
+    assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response.headers["Retry-After"]) <= 10
+    assert client.get("/v1/versions", headers=auth(keys["write"])).status_code == 200
+
+
+def test_token_bucket_refills() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0])
+    assert [limiter.take("k") for _ in range(2)] == [0.0, 0.0]
+    assert limiter.take("k") == pytest.approx(1.0)
+    now[0] = 1.0
+    assert limiter.take("k") == 0.0
+
+
+def test_cors_is_off_unless_configured(client: TestClient) -> None:
+    response = client.options(
+        "/v1/profile",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_logs_name_routes_not_accounts(
+    client: TestClient, keys: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="icpkit.web"):
+        client.get("/v1/accounts?q=Sons", headers=auth(keys["read"]))
+        client.get("/?q=Sons", headers=auth(keys["read"]))
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "/v1/accounts" in text
+    assert "Sons" not in text and keys["read"] not in text
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def test_keys_are_stored_hashed_and_revocable(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path)
+    key, record = store.create("read", "rep")
+    stored = store.path.read_text()
+    assert key not in stored and key.split("_")[-1] not in stored
+    assert store.verify(key) == record
+    assert store.verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    store.revoke(record.key_id)
+    assert store.verify(key) is None
+
+
+def test_keys_cli_create_list_revoke(workspace: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    copy = tmp_path / "ws"
+    copy.mkdir()
+    shutil.copy(workspace / "icpkit.toml", copy / "icpkit.toml")
+    made = runner.invoke(cli, ["keys", "create", "-w", str(copy), "--scope", "write"])
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+    listed = runner.invoke(cli, ["keys", "list", "-w", str(copy)])
+    assert key_id in listed.stdout and "write" in listed.stdout and key not in listed.stdout
+    assert runner.invoke(cli, ["keys", "revoke", key_id, "-w", str(copy)]).exit_code == 0
+    assert "revoked" in runner.invoke(cli, ["keys", "list", "-w", str(copy)]).stdout
+    bad = runner.invoke(cli, ["keys", "create", "-w", str(copy), "--scope", "admin"])
+    assert bad.exit_code != 0
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def test_pages_need_login_and_the_cookie_is_strict(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    fresh = TestClient(client.app, raise_server_exceptions=False)
+    response = fresh.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert fresh.post("/login", data={"key": "icpk_bad_key"}).status_code == 401
+    response = fresh.post("/login", data={"key": keys["read"]}, follow_redirects=False)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert fresh.get("/").status_code == 200
+
+
+def test_html_in_account_names_is_escaped_in_every_page(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    h = {**auth(keys["write"]), "Accept": "text/html"}
+    account = first_account(workspace)
+    csv = f"account_id,name,industry\nz1,{EVIL.replace('&', 'and')},Software\n".encode()
+    pages = [
+        client.get("/?q=Sons", headers=h),
+        client.get(f"/accounts/{account}", headers=h),
+        client.post("/upload", headers=h, files={"file": ("list.csv", csv, "text/csv")}),
+        client.get("/?q=<script>", headers=h),
+    ]
+    for page in pages:
+        assert page.status_code == 200, page.text[:300]
+        assert "<script>" not in page.text
+    assert "&lt;script&gt;" in pages[0].text and "&lt;script&gt;" in pages[1].text
+    assert "&lt;script&gt;" in pages[2].text
+
+
+def test_upload_scores_a_list_and_keeps_it_in_the_workspace(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    csv = pl.read_csv(workspace / "accounts.csv").head(20).write_csv().encode()
+    response = client.post(
+        "/v1/uploads",
+        headers=auth(keys["write"]),
+        files={"file": ("prospects.csv", csv, "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["n"] == 20
+    scored = client.get(body["download"], headers=auth(keys["read"]))
+    table = pl.read_csv(scored.content)
+    assert {"tier", "fit_score", "reasons"} <= set(table.columns) and table.height == 20
+    token = body["download"].rsplit("/", 1)[-1]
+    assert (workspace / ".icpkit" / "uploads" / f"{token}.csv").exists()
+    assert_error(
+        client.get("/v1/uploads/..%2F..%2Ficpkit.toml", headers=auth(keys["read"])),
+        404,
+        "not_found",
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["../../evil.csv", "..\\evil.csv", "/etc/passwd", "a/b.csv", "x.exe"]
+)
+def test_path_traversal_in_upload_names_is_refused(
+    client: TestClient, keys: dict[str, str], workspace: Path, name: str
+) -> None:
+    files = {"file": (name, b"account_id,industry\n1,Software\n", "text/csv")}
+    response = client.post("/v1/uploads", headers=auth(keys["write"]), files=files)
+    assert_error(response, 400, "bad_request")
+    assert not (workspace.parent / "evil.csv").exists()
+
+
+def test_revops_page_shows_versions_drift_and_the_report(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    page = client.get("/revops", headers=auth(keys["read"]))
+    assert page.status_code == 200
+    assert "v1" in page.text and "Does it still hold?" in page.text
+    assert any(v in page.text for v in ("KEEP", "REVIEW", "REBUILD"))
+    assert "Data quality" in page.text and "accounts" in page.text.split("Data quality")[1]
+    report = client.get("/revops/report", headers=auth(keys["read"]))
+    assert report.status_code == 200 and "<html" in report.text.lower()

@@ -1,0 +1,140 @@
+"""The web app in a real browser: Debian's headless Chromium driven by Playwright against a uvicorn
+server on a free local port (no downloaded browser). Marked ``services``: `make test-services`
+installs chromium with apt-get when it is missing.
+
+``ICPKIT_WEB_SCREENSHOTS=docs`` also saves the screenshots of the main pages as docs/web-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("playwright.sync_api")
+
+import uvicorn
+from playwright import sync_api as playwright
+
+from icpkit.web.app import create_app
+from icpkit.web.keys import KeyStore
+
+pytestmark = pytest.mark.services
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make test-services installs it)")
+    from test_web import make_workspace
+
+    workspace = make_workspace(tmp_path_factory.mktemp("browser"))
+    store = KeyStore(workspace)
+    keys = {scope: store.create(scope)[0] for scope in ("read", "write")}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(workspace), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", workspace, keys
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def shoot(page: object, name: str, tmp_path: Path) -> Path:
+    folder = DOCS if os.environ.get("ICPKIT_WEB_SCREENSHOTS") == "docs" else tmp_path
+    target = folder / f"web-{name}.png"
+    page.screenshot(path=str(target))  # type: ignore[attr-defined]
+    return target
+
+
+def login(page: object, base: str, key: str) -> None:
+    page.goto(base + "/")  # type: ignore[attr-defined]
+    assert page.url.endswith("/login")  # type: ignore[attr-defined]
+    page.get_by_label("API key").fill(key)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+
+
+def test_the_key_is_required(site: tuple[str, Path, dict[str, str]], browser: object) -> None:
+    base, _, _ = site
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(base + "/revops")
+    assert page.url.endswith("/login")
+    page.get_by_label("API key").fill("icpk_00000000_not-a-key")
+    page.get_by_role("button", name="Log in").click()
+    assert "not valid" in page.get_by_role("alert").inner_text()
+    assert page.context.cookies() == []
+
+
+def test_a_rep_looks_up_an_account_and_sees_tier_and_reasons(
+    site: tuple[str, Path, dict[str, str]], browser: object, tmp_path: Path
+) -> None:
+    base, workspace, keys = site
+    accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
+    name = accounts["name"][5]
+    page = browser.new_page(viewport={"width": 1000, "height": 760})  # type: ignore[attr-defined]
+    login(page, base, keys["read"])
+    page.get_by_label("Name or domain").fill(name)
+    page.get_by_role("button", name="Search").click()
+    shoot(page, "search", tmp_path)
+    page.get_by_role("link", name=name).first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == name
+    tier = page.locator(".tier.big").inner_text()
+    assert tier in ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
+    assert page.get_by_role("heading", name="Why").is_visible()
+    assert page.locator("text=points").first.is_visible()
+    assert page.get_by_role("heading", name="ICP criteria").is_visible()
+    shoot(page, "account", tmp_path)
+    phone = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    phone.context.add_cookies(page.context.cookies())
+    phone.goto(page.url)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the account page scrolls sideways at phone width ({width}px)"
+    shoot(phone, "account-phone", tmp_path)
+
+
+def test_revops_uploads_a_list_and_downloads_the_scored_file(
+    site: tuple[str, Path, dict[str, str]], browser: object, tmp_path: Path
+) -> None:
+    base, workspace, keys = site
+    listing = tmp_path / "prospects.csv"
+    pl.read_csv(workspace / "accounts.csv", infer_schema_length=0).head(30).write_csv(listing)
+    page = browser.new_page(viewport={"width": 1000, "height": 760}, accept_downloads=True)  # type: ignore[attr-defined]
+    login(page, base, keys["write"])
+    page.get_by_role("link", name="Score a list").click()
+    page.get_by_label("CSV file").set_input_files(str(listing))
+    page.get_by_role("button", name="Score").click()
+    assert "30 accounts scored" in page.get_by_role("heading", level=2).inner_text()
+    shoot(page, "upload", tmp_path)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the scored CSV").click()
+    scored = pl.read_csv(download.value.path())
+    assert scored.height == 30 and {"tier", "fit_score", "reasons"} <= set(scored.columns)
+    page.get_by_role("link", name="RevOps").click()
+    assert page.get_by_role("heading", name="Does it still hold?").is_visible()
+    shoot(page, "revops", tmp_path)
