@@ -228,14 +228,15 @@ def build_icp(
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
     scored = score_frame(profile, crm.accounts)
-    if themes:
-        profile = _with_themes(profile, crm, config, outcomes, scored)
-    profile = _with_personas(profile, crm, config, scored, root)
     result = None
     if validate:
         result, dropped = _try_validate(crm, config, costs)
         profile = with_held_out(profile, result, dropped)
     profile = with_signals(profile, crm, config, scored, as_of=as_of, validate=validate)
+    # after signals: the themes' statement ends with the triggers signals learned
+    if themes:
+        profile = _with_themes(profile, crm, config, outcomes, scored)
+    profile = _with_personas(profile, crm, config, scored, root)
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
