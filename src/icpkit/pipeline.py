@@ -798,7 +798,10 @@ def find_targets(
         if columns:
             update["columns"] = {**base.columns, **columns}
         source = base.model_copy(update=update)
-        config = workspace.config.model_copy(update={"sources": {"accounts": source}})
+        # the universe is a file the user named on the command line, not a workspace source
+        config = workspace.config.model_copy(
+            update={"sources": {"accounts": source}, "allow_outside_workspace": True}
+        )
         frames = load_crm(config, workspace.root).accounts
     result = rank_universe(
         profile, frames, crm, top=top, include_customers=include_customers, show_names=show_names

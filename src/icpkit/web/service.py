@@ -180,6 +180,8 @@ class Service:
             frame = pl.DataFrame(records, infer_schema_length=None)
         except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
             raise SchemaError(f"the accounts could not be read as one table: {exc}") from None
+        if frame.width == 0:  # records with no field at all: one row each, every attribute missing
+            frame = pl.DataFrame({"__row__": list(range(len(records)))})
         frame, absent = self.conform(number, profile, frame)
         plan = self.plan(number, profile)
         plan.check_columns(frame.columns, origin="request")
@@ -191,7 +193,7 @@ class Service:
             for c in ("tier", "reasons", *LIST_COLUMNS)
             if c in table.columns
         )
-        out = frame.select(keep).hstack(scores)
+        out = frame.select(keep).hstack(scores) if keep else scores
         return {
             "version": number,
             "missing_columns": absent,
