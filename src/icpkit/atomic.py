@@ -49,7 +49,7 @@ def remove_stale(target: Path) -> list[Path]:
     prefix = f".{target.name}."
     for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
         pid = tmp.name[len(prefix) :].split(".", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not (pid.isascii() and pid.isdigit()) or _alive(int(pid)):
             continue
         with contextlib.suppress(OSError):
             tmp.unlink()

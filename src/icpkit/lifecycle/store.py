@@ -409,7 +409,7 @@ def _resolve(version: int | str, existing: list[int], path: Path) -> int:
                 raise StoreError(f"{path}: there is no previous version (versions: {listed})")
             return existing[-2]
         digits = text[1:] if text.startswith("v") else text
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):
             raise StoreError(
                 f"version {version!r} is not understood (expected a number, 'v3', 'latest' or "
                 f"'previous'; versions: {listed})"
