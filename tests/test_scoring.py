@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -288,3 +289,31 @@ def test_pipeline_adds_segments_as_readable_interaction_points():
         frame, labels, [], [], ScoringConfig(), TierConfig(), segments=[segment]
     )
     assert not [f for f in plain["features"] if f["kind"] == "rule"]  # off by default
+
+
+def test_reasons_built_once_per_distinct_list_equal_the_row_by_row_join(
+    fitted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dictionary-encoded reasons (text per distinct list of reasons) decode to exactly the
+    texts joined row by row, and to the one-row explanation's reasons."""
+    from icpkit.scoring import explain
+
+    scorer, frame, _ = fitted
+    card = scorer.scorecard_
+    batch = frame.to_arrow()
+    codes, points = card.codes_and_points(batch)
+    fast = explain.top_reasons(points, codes, card)
+    assert pa.types.is_dictionary(fast.type)
+    assert len(fast.dictionary) < len(fast)  # rows share lists
+    monkeypatch.setattr(explain, "_DISTINCT", 0.0)  # as if every row had its own list
+    plain = explain.top_reasons(points, codes, card)
+    assert not pa.types.is_dictionary(plain.type)
+    assert plain.to_pylist() == fast.dictionary_decode().to_pylist()
+    texts, offsets = explain.reason_table(card)
+    picks = explain._picks(points, codes, offsets, explain.TOP, len(texts))
+    slow = explain._joined_reasons(texts, picks)
+    assert fast.dictionary_decode().to_pylist() == slow.to_pylist()
+    for i in (0, 1, 2, 999):
+        one = explain.explanation(card, codes[i], "", [], [], [])
+        listed = [*one.reasons_for, *one.reasons_against]  # ties may list in another order
+        assert sorted(r for r in fast[i].as_py().split("; ") if r) == sorted(listed)

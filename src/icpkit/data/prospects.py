@@ -15,7 +15,8 @@ Only the needed columns are touched, so the cost is linear in their number, not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
@@ -62,6 +63,11 @@ class ProspectColumns:
     absent: tuple[str, ...] = ()  # canonical columns the mapped file lacks: missing on every row
     # placeholders read as missing, as loading the accounts source reads them ("n/a", "Select"…)
     na_values: tuple[str, ...] = DEFAULT_NA_VALUES
+    # attribute → (dictionary, its typed values) of the last batch: the batches of one Parquet
+    # row group share their dictionary, so it is typed once per row group, not once per batch
+    _typed_words: dict[str, tuple[pa.Array, pa.Array]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def resolve(
@@ -125,41 +131,34 @@ class ProspectColumns:
         categorical = [c for c, t in frame.schema.items() if t == pl.Categorical]
         return frame.with_columns(pl.col(categorical).cast(pl.Utf8)) if categorical else frame
 
-    def normalise_arrow(self, batch: pl.DataFrame, first_row: int = 1) -> pa.Table:
+    def normalise_arrow(self, batch: pl.DataFrame | pa.Table, first_row: int = 1) -> pa.Table:
         """The needed attributes of one batch, typed like the accounts source types them.
 
-        ``first_row`` is the file row of the batch's first row (for messages). A text column is
-        typed once per distinct value (the accounts normaliser is applied to the column's
-        dictionary, then gathered), and a category stays dictionary-encoded for the scorer; the
-        values are those the row-by-row path gives. Raises SchemaError with every fatal cell (a
-        canonical number or date that reads as neither), as loading the accounts source would.
+        ``batch`` is a polars frame or an Arrow table (a Parquet batch as decoded); ``first_row``
+        is the file row of the batch's first row (for messages). A text column is typed once
+        per distinct value (the accounts normaliser is applied to the column's dictionary, then
+        gathered), and a category stays dictionary-encoded for the scorer; the values are those
+        the row-by-row path gives. Raises SchemaError with every fatal cell (a canonical number
+        or date that reads as neither), as loading the accounts source would.
         """
         arrays: list[pa.Array] = []
         fatal: list[Problem] = []
+        height = len(batch)
         for attr, kind in self.kinds.items():
             if attr in self.absent:
-                empty = pl.Series(attr, [None] * batch.height, dtype=ACCOUNTS[attr])
+                empty = pl.Series(attr, [None] * height, dtype=ACCOUNTS[attr])
                 arrays.append(_coerce(empty, empty, kind, self.source).to_arrow())
                 continue
-            raw = batch[self.origin[attr]]
-            text = raw.dtype in (pl.Utf8, pl.Categorical) or isinstance(raw.dtype, pl.Enum)
-            if text and kind != "numeric":  # numbers rarely repeat; categories and tags do
-                encoded = raw.to_arrow()
-                if isinstance(encoded, pa.ChunkedArray):
-                    encoded = encoded.combine_chunks()
-                if not pa.types.is_dictionary(encoded.type):
-                    encoded = pc.dictionary_encode(encoded)
-                words = pl.Series(attr, encoded.dictionary).cast(pl.Utf8)
-                typed, problems = self._column(attr, kind, words, None)
-                if not any(p.severity == "fatal" for p in problems):
-                    indices = encoded.indices
-                    if typed.dtype == pl.Utf8:
-                        dictionary = typed.to_arrow().cast(pa.string())
-                        arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+            raw, encoded = _text_encoded(batch, self.origin[attr], kind)
+            if encoded is not None:  # numbers rarely repeat; categories and tags do
+                values = self._typed_dictionary(attr, kind, encoded.dictionary)
+                if values is not None:
+                    if pa.types.is_string(values.type):
+                        arrays.append(pa.DictionaryArray.from_arrays(encoded.indices, values))
                     else:
-                        arrays.append(typed.to_arrow().take(indices))
+                        arrays.append(values.take(encoded.indices))
                     continue
-            typed, problems = self._column(attr, kind, raw, first_row)  # rows for messages
+            typed, problems = self._column(attr, kind, raw(), first_row)  # rows for messages
             fatal += [p for p in problems if p.severity == "fatal"]
             arrays.append(typed.to_arrow())
         if fatal:
@@ -170,6 +169,21 @@ class ProspectColumns:
                 fatal,
             )
         return pa.table(arrays, names=list(self.kinds))
+
+    def _typed_dictionary(self, attr: str, kind: Kind, words: pa.Array) -> pa.Array | None:
+        """A text column's distinct values typed (None when one of them is fatal: the caller
+        then types the column row by row, for messages with rows)."""
+        last = self._typed_words.get(attr)
+        if last is not None and last[0].equals(words):
+            return last[1]
+        typed, problems = self._column(attr, kind, pl.Series(attr, words).cast(pl.Utf8), None)
+        if any(p.severity == "fatal" for p in problems):
+            return None
+        values = typed.to_arrow()
+        if typed.dtype == pl.Utf8:
+            values = values.cast(pa.string())
+        self._typed_words[attr] = (words, values)
+        return values
 
     def _column(
         self, attr: str, kind: Kind, values: pl.Series, first_row: int | None
@@ -201,6 +215,36 @@ class ProspectColumns:
         else:
             typed = work.extra(attr)
         return _coerce(typed, values, kind, self.source).alias(attr), work.problems
+
+
+def _text_encoded(
+    batch: pl.DataFrame | pa.Table, name: str, kind: Kind
+) -> tuple[Callable[[], pl.Series], pa.DictionaryArray | None]:
+    """Column ``name`` of a batch: a maker of its polars series (what ``pl.from_arrow`` makes of
+    an Arrow table) and, for text read as anything but a number, its dictionary encoding."""
+    if isinstance(batch, pl.DataFrame):
+        series = batch[name]
+        text = series.dtype in (pl.Utf8, pl.Categorical) or isinstance(series.dtype, pl.Enum)
+        column: pa.Array | None = series.to_arrow() if text and kind != "numeric" else None
+        raw: Callable[[], pl.Series] = lambda: series  # noqa: E731
+    else:
+        chunked = batch.column(name)
+        array = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+        kind_of = array.type.value_type if pa.types.is_dictionary(array.type) else array.type
+        text = (
+            pa.types.is_string(kind_of)
+            or pa.types.is_large_string(kind_of)
+            or pa.types.is_string_view(kind_of)
+        )
+        column = array if text and kind != "numeric" else None
+        raw = lambda: pl.Series(name, array)  # noqa: E731
+    if column is None:
+        return raw, None
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    return raw, column
 
 
 def _coerce(typed: pl.Series, raw: pl.Series, kind: Kind, source: SourceConfig) -> pl.Series:

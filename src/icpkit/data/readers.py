@@ -389,10 +389,11 @@ _CP1252_HOLES = frozenset(b"\x81\x8d\x8f\x90\x9d")  # the only bytes cp1252 cann
 @dataclass(frozen=True)
 class Batches:
     """A source read batch by batch: its column names (as ``read_table`` names them), the
-    batches (polars frames; CSV cells as text), and the row count when known up front."""
+    batches (polars frames; CSV cells as text; Arrow tables from Parquet when asked for with
+    ``arrow=True``), and the row count when known up front."""
 
     columns: list[str]
-    batches: Iterator[pl.DataFrame]
+    batches: Iterator[Any]
     total: int | None
 
 
@@ -526,7 +527,7 @@ def _unreadable(path: Path, delimiter: str, exc: Exception) -> SchemaError:
     )
 
 
-def _parquet_batches(path: Path, batch_rows: int) -> Batches:
+def _parquet_batches(path: Path, batch_rows: int, arrow: bool = False) -> Batches:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -549,7 +550,11 @@ def _parquet_batches(path: Path, batch_rows: int) -> Batches:
     def batches() -> Iterator[pl.DataFrame]:
         try:
             for batch in handle.iter_batches(batch_size=batch_rows):
-                frame = pl.from_arrow(pa.Table.from_batches([batch]))
+                table = pa.Table.from_batches([batch])
+                if arrow:  # as decoded: no round trip through polars (bulk scoring)
+                    yield table
+                    continue
+                frame = pl.from_arrow(table)
                 assert isinstance(frame, pl.DataFrame)
                 yield frame
         except (pa.ArrowInvalid, OSError) as exc:
@@ -565,19 +570,21 @@ def read_batches(
     delimiter: str | None = None,
     encoding: str | None = None,
     batch_rows: int = BATCH_ROWS,
+    arrow: bool = False,
 ) -> Batches:
     """Read a source in batches of about ``batch_rows`` rows (bounded memory).
 
     CSV/TSV is decoded, split and named exactly as ``read_table`` does it (same encoding and
     delimiter rules, same names for repeated header cells, every cell as text), so the
     concatenated batches equal ``read_table``'s frame; Parquet streams its row groups; other
-    formats are read whole as one batch. Errors are ``read_table``'s.
+    formats are read whole as one batch. Errors are ``read_table``'s. ``arrow=True`` gives
+    Parquet batches as the Arrow tables they decode to (every other format stays polars).
     """
     path = Path(path)
     _check_file(path)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        return _parquet_batches(path, batch_rows)
+        return _parquet_batches(path, batch_rows, arrow)
     if suffix in TEXT_SUFFIXES:
         return _csv_batches(path, delimiter, encoding, batch_rows)
     frame = read_table(path, sheet=sheet, delimiter=delimiter, encoding=encoding)

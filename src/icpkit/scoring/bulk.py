@@ -132,6 +132,7 @@ def score_file(
         delimiter=source.delimiter if source else None,
         encoding=source.encoding if source else None,
         batch_rows=batch_rows,
+        arrow=True,
     )
     if len(read.columns) > max_columns:
         raise ConfigError(
@@ -159,7 +160,8 @@ def score_file(
         try:
             for raw, frame in prefetched(typed):
                 scored = plan.score_table(frame, reasons=reasons, outputs=outputs)
-                out = _joined(raw.select(names).to_arrow(), scored)
+                kept = raw.select(names)
+                out = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), scored)
                 if suffix == ".csv":
                     out = csv_safe(out)
                 if writer is None:
@@ -184,13 +186,13 @@ def _generated(plan: ScoringPlan) -> set[str]:
 
 
 def _typed_batches(
-    batches: Iterator[pl.DataFrame], columns: ProspectColumns
-) -> Iterator[tuple[pl.DataFrame, pa.Table]]:
+    batches: Iterator[pl.DataFrame | pa.Table], columns: ProspectColumns
+) -> Iterator[tuple[pl.DataFrame | pa.Table, pa.Table]]:
     """(raw batch, its needed columns typed); typing runs on the reading thread."""
     row = 1
     for batch in batches:
         yield batch, columns.normalise_arrow(batch, first_row=row)
-        row += batch.height
+        row += len(batch)
 
 
 def _joined(raw: pa.Table, scored: pa.Table) -> pa.Table:

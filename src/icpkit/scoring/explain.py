@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +26,9 @@ from icpkit.scoring.card import PARALLEL_ROWS, Scorecard, scoring_pool
 MINUS = "\u2212"  # a real minus sign: reads well, and a text cell never starts with '-'
 SEPARATOR = "; "
 TOP = 3
+# reasons are built once per distinct list unless a sample of rows shows more than this share
+# of distinct lists (then encoding them would cost more than it saves)
+_SAMPLE, _DISTINCT = 20_000, 0.3
 
 
 def reason_text(points: int, words: str) -> str:
@@ -82,17 +86,38 @@ def top_reasons(points: np.ndarray, codes: np.ndarray, card: Scorecard, top: int
     """Top ``top`` reasons for and against per row, as a text column.
 
     Reasons for come first (largest points first), then reasons against (most negative first);
-    bins worth 0 points are never listed. The text is assembled by Arrow kernels (take + join),
-    never by a Python loop over rows.
+    bins worth 0 points are never listed. Rows share few distinct lists of reasons, so the text
+    is built once per distinct list and returned dictionary-encoded (rows → list), assembled by
+    Arrow kernels (take + join), never by a Python loop over rows.
     """
     texts, offsets = reason_table(card)
     none = len(texts)
+    picks = _picks(points, codes, offsets, top, none)
+    if not picks:
+        return pa.array([""] * points.shape[0], pa.string())
+    bits = none.bit_length()
+    if bits * len(picks) <= 62:  # one int64 key per row: its list of reasons
+        key = np.zeros(points.shape[0], dtype=np.int64)
+        for i, pick in enumerate(picks):
+            key |= pick.astype(np.int64) << (i * bits)
+        if np.unique(key[:_SAMPLE]).size > _SAMPLE * _DISTINCT:  # nearly one list per row
+            return _joined_reasons(texts, picks)
+        rows, lists = pd.factorize(key, sort=False)
+        lists = np.asarray(lists, dtype=np.int64)
+        mask = (1 << bits) - 1
+        distinct = [(lists >> (i * bits)) & mask for i in range(len(picks))]
+        return pa.DictionaryArray.from_arrays(
+            pa.array(rows, pa.int32()), _joined_reasons(texts, distinct)
+        )
+    return _joined_reasons(texts, picks)
+
+
+def _joined_reasons(texts: list[str], picks: list[np.ndarray]) -> pa.Array:
+    """The reason texts of each row's picked bin ids, joined ('' when there is none)."""
     # each text carries its separator and the row's tail is trimmed: one join kernel, no regex.
     # (binary_join_element_wise with null_handling="skip" returned short arrays in pyarrow 26.)
     words = pa.array([*(t + SEPARATOR for t in texts), ""], type=pa.string())
-    parts = [words.take(pa.array(pick)) for pick in _picks(points, codes, offsets, top, none)]
-    if not parts:
-        return pa.array([""] * points.shape[0], pa.string())
+    parts = [words.take(pa.array(pick)) for pick in picks]
     joined = pc.binary_join_element_wise(*parts, "")
     return pc.utf8_rtrim(joined, characters=SEPARATOR)
 
@@ -100,38 +125,50 @@ def top_reasons(points: np.ndarray, codes: np.ndarray, card: Scorecard, top: int
 def _picks(
     points: np.ndarray, codes: np.ndarray, offsets: np.ndarray, top: int, none: int
 ) -> list[np.ndarray]:
-    """Bin ids of the top reasons for, then against, per row; long inputs split over threads."""
-    n = points.shape[0]
+    """Bin ids of the top reasons for, then against, per row; long inputs split over threads.
+
+    Equal points list the earlier feature first. Each cell's points and global bin id are packed
+    into one integer key (±points × 2^bits + none − id; bin ids grow with the feature), so a pick
+    is one max over the columns — an element-wise maximum of whole columns, as the keys are
+    stored column by column — and the key gives the id back without a gather.
+    """
+    n, k = points.shape
+    if k == 0:
+        return [np.full(n, none, dtype=np.int64) for _ in range(2 * top)]
+    bits = max(1, int(none).bit_length())
+    largest = int(np.abs(points).max(initial=0)) + 1
+    dtype = np.int32 if largest * (1 << bits) < 2**30 else np.int64
     parts = 1 if n < PARALLEL_ROWS else max(1, min(4, os.cpu_count() or 1))
     bounds = np.linspace(0, n, parts + 1).astype(int)
 
     def run(i: int) -> list[np.ndarray]:
-        p = np.ascontiguousarray(points[bounds[i] : bounds[i + 1]], dtype=np.int16)
-        c = np.ascontiguousarray(codes[bounds[i] : bounds[i + 1]])
-        # negated int16 points cannot overflow: points lie within ±100
-        return [*_pick(p, c, offsets, top, none), *_pick(-p, c, offsets, top, none)]
+        p, c = points[bounds[i] : bounds[i + 1]], codes[bounds[i] : bounds[i + 1]]
+        ids = np.empty(p.shape, dtype=dtype, order="F")  # none − global bin id
+        np.subtract((none - offsets).astype(dtype)[None, :], c, out=ids, dtype=dtype)
+        shifted = np.multiply(p, 1 << bits, dtype=dtype, order="F")
+        return [
+            *_pick(np.add(ids, shifted, order="F"), bits, offsets, top, none),
+            *_pick(np.subtract(ids, shifted, order="F"), bits, offsets, top, none),
+        ]
 
     chunks = list(scoring_pool().map(run, range(parts))) if parts > 1 else [run(0)]
     return [np.concatenate([chunk[k] for chunk in chunks]) for k in range(2 * top)]
 
 
-def _pick(
-    points: np.ndarray, codes: np.ndarray, offsets: np.ndarray, top: int, none: int
-) -> list[np.ndarray]:
-    """Global bin id of each row's ``top`` largest positive points (``none`` when fewer)."""
-    n, k = points.shape
-    if k == 0:
-        return [np.full(n, none, dtype=np.int64) for _ in range(top)]
-    work = np.ascontiguousarray(points, dtype=np.int16).copy()
-    flat, flat_codes = work.reshape(-1), np.ascontiguousarray(codes).reshape(-1)
-    row_start = np.arange(n, dtype=np.int64) * k
+def _pick(key: np.ndarray, bits: int, offsets: np.ndarray, top: int, none: int) -> list[np.ndarray]:
+    """Global bin id of each row's ``top`` largest keys with positive points (``none`` when
+    fewer); ``key`` (column-major) is spent."""
+    n, k = key.shape
+    low = (1 << bits) - 1
+    rows = np.arange(n)
+    floor = np.iinfo(key.dtype).min
     out = []
-    for _ in range(min(top, k)):
-        j = np.argmax(work, axis=1)
-        at = row_start + j  # flat positions: much cheaper than 2-d fancy indexing
-        ids = flat_codes[at] + offsets[j]
-        out.append(np.where(flat[at] > 0, ids, none))
-        flat[at] = np.iinfo(np.int16).min
+    for i in range(min(top, k)):
+        best = key.max(axis=1)
+        ids = none - (best & low)
+        out.append(np.where((best >> bits) > 0, ids, none).astype(np.int64))
+        if i + 1 < min(top, k):  # the picked cell drops out: its column from its id
+            key[rows, np.searchsorted(offsets, ids, side="right") - 1] = floor
     out += [np.full(n, none, dtype=np.int64) for _ in range(top - len(out))]
     return out
 
