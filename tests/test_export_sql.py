@@ -26,7 +26,7 @@ from icpkit.scoring.apply import score_frame
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden" / "export_sql"
-COMPARED = ["fit_score", "tier", "criteria_met", "disqualifiers_hit"]
+COMPARED = ["fit_score", "tier", "criteria_met", "disqualifiers_hit", "reasons"]
 
 
 @pytest.fixture(scope="module")

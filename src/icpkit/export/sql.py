@@ -12,6 +12,7 @@ indexed by the score. All of that is exactly expressible in SQL. ``scorecard_sql
   fit facts;
 - ``tiered``: the tier, in a CTE of its own (a column alias cannot be reused in the SELECT that
   defines it in most dialects);
+- ``ranked``: each feature's place among the row's reasons for and against;
 - the final SELECT: id, fit_score, tier, fit_probability, criteria_met, disqualifiers_hit,
   reasons, and each feature's points as ``points_<feature>``.
 
@@ -21,9 +22,11 @@ in the scorecard is ``other``; numbers are compared as doubles against the cut p
 arrays in dialects that have them and delimited text elsewhere (``tags="delimited"``: tags joined
 by ``tag_separator`` with no spaces around it, e.g. ``'HubSpot;Slack'``).
 
-``reasons`` lists every non-zero contribution, reasons for before reasons against and each side
-ordered by the feature's weight in the scorecard (a static order: SQL has no portable per-row sort),
-so it holds the same items as ``icpkit score``'s reasons and more of them.
+``reasons`` is ``icpkit score``'s text word for word: the top three reasons for (largest points
+first), then the top three against (most negative first), equal points in scorecard order. SQL has
+no portable per-row sort, so the ``ranked`` CTE counts each feature's place (1 + the features with
+more points + the earlier ones with as many) and each of the six slots picks the feature in that
+place.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from icpkit.profile import IcpProfile
 from icpkit.rules import Condition, parse_segment
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import Scorecard
-from icpkit.scoring.explain import MINUS, SEPARATOR
+from icpkit.scoring.explain import SEPARATOR, TOP, reason_table
 from icpkit.scoring.tiers import cuts_of
 from icpkit.vocab import SCORE_MAX, TIERS
 
@@ -227,8 +230,9 @@ def scorecard_sql(
         f"WITH src AS (SELECT * FROM {_table(table)}),\n"
         f"points AS (SELECT {', '.join(first)} FROM src),\n"
         f"scored AS (SELECT {', '.join(second)} FROM points),\n"
-        f"tiered AS (SELECT scored.*, {tier} AS tier FROM scored)\n"
-        f"SELECT {', '.join(final)} FROM tiered"
+        f"tiered AS (SELECT scored.*, {tier} AS tier FROM scored),\n"
+        f"ranked AS (SELECT {', '.join(['tiered.*', *_ranks(card)])} FROM tiered)\n"
+        f"SELECT {', '.join(final)} FROM ranked"
     )
     try:
         sql = sqlglot.transpile(text, read="duckdb", write=dialect, pretty=pretty)[0]
@@ -360,28 +364,44 @@ def _feature_names(card: Scorecard) -> list[str]:
     return out
 
 
-def _reasons(card: Scorecard) -> str:
-    """Every non-zero contribution as "+18 industry = 'Software'", reasons for before against."""
-    weight = [max((abs(p) for p in pts), default=0) for pts in card.points]
-    order = sorted(range(len(card.features)), key=lambda i: (-weight[i], i))
-    positive: list[str] = []
-    negative: list[str] = []
-    for i in order:
-        f, pts = card.features[i], card.points[i]
-        for sign, bucket in ((1, positive), (-1, negative)):
-            whens = [
-                f"WHEN {k} THEN {_lit(SEPARATOR + _reason(p, label))}"
-                for k, (p, label) in enumerate(zip(pts, f.labels, strict=True))
-                if p * sign > 0
+def _ranks(card: Scorecard) -> list[str]:
+    """Each feature's place among the row's reasons for (``r_i``) and against (``a_i``).
+
+    ``icpkit score`` lists the ``TOP`` largest positive points, then the ``TOP`` most negative,
+    equal points in scorecard order. A per-row sort is not portable SQL, so the place is counted:
+    1 + the features with more points, + the earlier features with as many.
+    """
+    n = len(card.features)
+    out = []
+    for side, name in ((">", "r"), ("<", "a")):
+        for i in range(n):
+            terms = [
+                f"CASE WHEN p_{j} {side}{'=' if j < i else ''} p_{i} THEN 1 ELSE 0 END"
+                for j in range(n)
+                if j != i
             ]
+            out.append(f"{' + '.join(['1', *terms])} AS {name}_{i}")
+    return out
+
+
+def _reasons(card: Scorecard) -> str:
+    """The reasons ``icpkit score`` gives, word for word: the top reasons for, then against."""
+    texts, offsets = reason_table(card)
+    slots: list[str] = []
+    for side, name in ((">", "r"), ("<", "a")):
+        for place in range(1, TOP + 1):
+            whens = []
+            for i, pts in enumerate(card.points):
+                listed = [
+                    f"WHEN {k} THEN {_lit(SEPARATOR + texts[int(offsets[i]) + k])}"
+                    for k, p in enumerate(pts)
+                    if (p > 0 if side == ">" else p < 0)
+                ]
+                if listed:
+                    text = f"CASE b_{i} {' '.join(listed)} ELSE '' END"
+                    whens.append(f"WHEN p_{i} {side} 0 AND {name}_{i} = {place} THEN {text}")
             if whens:
-                bucket.append(f"CASE b_{i} {' '.join(whens)} ELSE '' END")
-    parts = positive + negative
-    if not parts:
+                slots.append(f"CASE {' '.join(whens)} ELSE '' END")
+    if not slots:
         return "''"
-    return f"SUBSTRING({' || '.join(parts)}, {len(SEPARATOR) + 1}, {LONG})"
-
-
-def _reason(points: int, label: str) -> str:
-    sign = "+" if points >= 0 else MINUS
-    return f"{sign}{abs(points)} {label}"
+    return f"SUBSTRING({' || '.join(slots)}, {len(SEPARATOR) + 1}, {LONG})"

@@ -111,6 +111,24 @@ WITH src AS (
       ELSE 'Non-fit'
     END AS tier
   FROM scored
+), ranked AS (
+  SELECT
+    tiered.*,
+    1 + CASE WHEN p_1 > p_0 THEN 1 ELSE 0 END + CASE WHEN p_2 > p_0 THEN 1 ELSE 0 END + CASE WHEN p_3 > p_0 THEN 1 ELSE 0 END + CASE WHEN p_4 > p_0 THEN 1 ELSE 0 END + CASE WHEN p_5 > p_0 THEN 1 ELSE 0 END + CASE WHEN p_6 > p_0 THEN 1 ELSE 0 END AS r_0,
+    1 + CASE WHEN p_0 >= p_1 THEN 1 ELSE 0 END + CASE WHEN p_2 > p_1 THEN 1 ELSE 0 END + CASE WHEN p_3 > p_1 THEN 1 ELSE 0 END + CASE WHEN p_4 > p_1 THEN 1 ELSE 0 END + CASE WHEN p_5 > p_1 THEN 1 ELSE 0 END + CASE WHEN p_6 > p_1 THEN 1 ELSE 0 END AS r_1,
+    1 + CASE WHEN p_0 >= p_2 THEN 1 ELSE 0 END + CASE WHEN p_1 >= p_2 THEN 1 ELSE 0 END + CASE WHEN p_3 > p_2 THEN 1 ELSE 0 END + CASE WHEN p_4 > p_2 THEN 1 ELSE 0 END + CASE WHEN p_5 > p_2 THEN 1 ELSE 0 END + CASE WHEN p_6 > p_2 THEN 1 ELSE 0 END AS r_2,
+    1 + CASE WHEN p_0 >= p_3 THEN 1 ELSE 0 END + CASE WHEN p_1 >= p_3 THEN 1 ELSE 0 END + CASE WHEN p_2 >= p_3 THEN 1 ELSE 0 END + CASE WHEN p_4 > p_3 THEN 1 ELSE 0 END + CASE WHEN p_5 > p_3 THEN 1 ELSE 0 END + CASE WHEN p_6 > p_3 THEN 1 ELSE 0 END AS r_3,
+    1 + CASE WHEN p_0 >= p_4 THEN 1 ELSE 0 END + CASE WHEN p_1 >= p_4 THEN 1 ELSE 0 END + CASE WHEN p_2 >= p_4 THEN 1 ELSE 0 END + CASE WHEN p_3 >= p_4 THEN 1 ELSE 0 END + CASE WHEN p_5 > p_4 THEN 1 ELSE 0 END + CASE WHEN p_6 > p_4 THEN 1 ELSE 0 END AS r_4,
+    1 + CASE WHEN p_0 >= p_5 THEN 1 ELSE 0 END + CASE WHEN p_1 >= p_5 THEN 1 ELSE 0 END + CASE WHEN p_2 >= p_5 THEN 1 ELSE 0 END + CASE WHEN p_3 >= p_5 THEN 1 ELSE 0 END + CASE WHEN p_4 >= p_5 THEN 1 ELSE 0 END + CASE WHEN p_6 > p_5 THEN 1 ELSE 0 END AS r_5,
+    1 + CASE WHEN p_0 >= p_6 THEN 1 ELSE 0 END + CASE WHEN p_1 >= p_6 THEN 1 ELSE 0 END + CASE WHEN p_2 >= p_6 THEN 1 ELSE 0 END + CASE WHEN p_3 >= p_6 THEN 1 ELSE 0 END + CASE WHEN p_4 >= p_6 THEN 1 ELSE 0 END + CASE WHEN p_5 >= p_6 THEN 1 ELSE 0 END AS r_6,
+    1 + CASE WHEN p_1 < p_0 THEN 1 ELSE 0 END + CASE WHEN p_2 < p_0 THEN 1 ELSE 0 END + CASE WHEN p_3 < p_0 THEN 1 ELSE 0 END + CASE WHEN p_4 < p_0 THEN 1 ELSE 0 END + CASE WHEN p_5 < p_0 THEN 1 ELSE 0 END + CASE WHEN p_6 < p_0 THEN 1 ELSE 0 END AS a_0,
+    1 + CASE WHEN p_0 <= p_1 THEN 1 ELSE 0 END + CASE WHEN p_2 < p_1 THEN 1 ELSE 0 END + CASE WHEN p_3 < p_1 THEN 1 ELSE 0 END + CASE WHEN p_4 < p_1 THEN 1 ELSE 0 END + CASE WHEN p_5 < p_1 THEN 1 ELSE 0 END + CASE WHEN p_6 < p_1 THEN 1 ELSE 0 END AS a_1,
+    1 + CASE WHEN p_0 <= p_2 THEN 1 ELSE 0 END + CASE WHEN p_1 <= p_2 THEN 1 ELSE 0 END + CASE WHEN p_3 < p_2 THEN 1 ELSE 0 END + CASE WHEN p_4 < p_2 THEN 1 ELSE 0 END + CASE WHEN p_5 < p_2 THEN 1 ELSE 0 END + CASE WHEN p_6 < p_2 THEN 1 ELSE 0 END AS a_2,
+    1 + CASE WHEN p_0 <= p_3 THEN 1 ELSE 0 END + CASE WHEN p_1 <= p_3 THEN 1 ELSE 0 END + CASE WHEN p_2 <= p_3 THEN 1 ELSE 0 END + CASE WHEN p_4 < p_3 THEN 1 ELSE 0 END + CASE WHEN p_5 < p_3 THEN 1 ELSE 0 END + CASE WHEN p_6 < p_3 THEN 1 ELSE 0 END AS a_3,
+    1 + CASE WHEN p_0 <= p_4 THEN 1 ELSE 0 END + CASE WHEN p_1 <= p_4 THEN 1 ELSE 0 END + CASE WHEN p_2 <= p_4 THEN 1 ELSE 0 END + CASE WHEN p_3 <= p_4 THEN 1 ELSE 0 END + CASE WHEN p_5 < p_4 THEN 1 ELSE 0 END + CASE WHEN p_6 < p_4 THEN 1 ELSE 0 END AS a_4,
+    1 + CASE WHEN p_0 <= p_5 THEN 1 ELSE 0 END + CASE WHEN p_1 <= p_5 THEN 1 ELSE 0 END + CASE WHEN p_2 <= p_5 THEN 1 ELSE 0 END + CASE WHEN p_3 <= p_5 THEN 1 ELSE 0 END + CASE WHEN p_4 <= p_5 THEN 1 ELSE 0 END + CASE WHEN p_6 < p_5 THEN 1 ELSE 0 END AS a_5,
+    1 + CASE WHEN p_0 <= p_6 THEN 1 ELSE 0 END + CASE WHEN p_1 <= p_6 THEN 1 ELSE 0 END + CASE WHEN p_2 <= p_6 THEN 1 ELSE 0 END + CASE WHEN p_3 <= p_6 THEN 1 ELSE 0 END + CASE WHEN p_4 <= p_6 THEN 1 ELSE 0 END + CASE WHEN p_5 <= p_6 THEN 1 ELSE 0 END AS a_6
+  FROM tiered
 )
 SELECT
   `account_id`,
@@ -136,17 +154,95 @@ SELECT
     100000
   ) AS disqualifiers_hit,
   SUBSTRING(
-    CASE b_0
-      WHEN 1
-      THEN '; +30 meets ICP criterion: employees in [50, 1000) AND industry = \'Software\''
+    CASE
+      WHEN p_0 > 0 AND r_0 = 1
+      THEN CASE b_0
+        WHEN 1
+        THEN '; meets ICP criterion: 50–1,000 employees and Software company (+30)'
+        ELSE ''
+      END
+      WHEN p_1 > 0 AND r_1 = 1
+      THEN CASE b_1
+        WHEN 1
+        THEN '; meets ICP criterion: based in EMEA and uses Snowflake (+18)'
+        ELSE ''
+      END
+      WHEN p_4 > 0 AND r_4 = 1
+      THEN CASE b_4 WHEN 1 THEN '; uses Salesforce (+7)' ELSE '' END
+      WHEN p_5 > 0 AND r_5 = 1
+      THEN CASE b_5 WHEN 1 THEN '; based in North America (+4)' ELSE '' END
+      WHEN p_6 > 0 AND r_6 = 1
+      THEN CASE b_6 WHEN 1 THEN '; 10M+ in annual revenue (+4)' ELSE '' END
       ELSE ''
-    END || CASE b_1
-      WHEN 1
-      THEN '; +18 meets ICP criterion: region = \'EMEA\' AND tech_stack contains \'Snowflake\''
+    END || CASE
+      WHEN p_0 > 0 AND r_0 = 2
+      THEN CASE b_0
+        WHEN 1
+        THEN '; meets ICP criterion: 50–1,000 employees and Software company (+30)'
+        ELSE ''
+      END
+      WHEN p_1 > 0 AND r_1 = 2
+      THEN CASE b_1
+        WHEN 1
+        THEN '; meets ICP criterion: based in EMEA and uses Snowflake (+18)'
+        ELSE ''
+      END
+      WHEN p_4 > 0 AND r_4 = 2
+      THEN CASE b_4 WHEN 1 THEN '; uses Salesforce (+7)' ELSE '' END
+      WHEN p_5 > 0 AND r_5 = 2
+      THEN CASE b_5 WHEN 1 THEN '; based in North America (+4)' ELSE '' END
+      WHEN p_6 > 0 AND r_6 = 2
+      THEN CASE b_6 WHEN 1 THEN '; 10M+ in annual revenue (+4)' ELSE '' END
       ELSE ''
-    END || CASE b_4 WHEN 1 THEN '; +7 tech_stack contains \'Salesforce\'' ELSE '' END || CASE b_5 WHEN 1 THEN '; +4 region = \'North America\'' ELSE '' END || CASE b_6 WHEN 1 THEN '; +4 annual_revenue in [10000000, inf)' ELSE '' END || CASE b_2 WHEN 1 THEN '; −22 disqualifier: employees in [1, 10)' ELSE '' END || CASE b_3
-      WHEN 1
-      THEN '; −15 disqualifier: ownership in (\'Government\', \'Non-profit\')'
+    END || CASE
+      WHEN p_0 > 0 AND r_0 = 3
+      THEN CASE b_0
+        WHEN 1
+        THEN '; meets ICP criterion: 50–1,000 employees and Software company (+30)'
+        ELSE ''
+      END
+      WHEN p_1 > 0 AND r_1 = 3
+      THEN CASE b_1
+        WHEN 1
+        THEN '; meets ICP criterion: based in EMEA and uses Snowflake (+18)'
+        ELSE ''
+      END
+      WHEN p_4 > 0 AND r_4 = 3
+      THEN CASE b_4 WHEN 1 THEN '; uses Salesforce (+7)' ELSE '' END
+      WHEN p_5 > 0 AND r_5 = 3
+      THEN CASE b_5 WHEN 1 THEN '; based in North America (+4)' ELSE '' END
+      WHEN p_6 > 0 AND r_6 = 3
+      THEN CASE b_6 WHEN 1 THEN '; 10M+ in annual revenue (+4)' ELSE '' END
+      ELSE ''
+    END || CASE
+      WHEN p_2 < 0 AND a_2 = 1
+      THEN CASE b_2 WHEN 1 THEN '; disqualifier: 1–10 employees (−22)' ELSE '' END
+      WHEN p_3 < 0 AND a_3 = 1
+      THEN CASE b_3
+        WHEN 1
+        THEN '; disqualifier: ownership Government or Non-profit (−15)'
+        ELSE ''
+      END
+      ELSE ''
+    END || CASE
+      WHEN p_2 < 0 AND a_2 = 2
+      THEN CASE b_2 WHEN 1 THEN '; disqualifier: 1–10 employees (−22)' ELSE '' END
+      WHEN p_3 < 0 AND a_3 = 2
+      THEN CASE b_3
+        WHEN 1
+        THEN '; disqualifier: ownership Government or Non-profit (−15)'
+        ELSE ''
+      END
+      ELSE ''
+    END || CASE
+      WHEN p_2 < 0 AND a_2 = 3
+      THEN CASE b_2 WHEN 1 THEN '; disqualifier: 1–10 employees (−22)' ELSE '' END
+      WHEN p_3 < 0 AND a_3 = 3
+      THEN CASE b_3
+        WHEN 1
+        THEN '; disqualifier: ownership Government or Non-profit (−15)'
+        ELSE ''
+      END
       ELSE ''
     END,
     3,
@@ -159,4 +255,4 @@ SELECT
   p_4 AS `points_tech_stack_contains_salesforce`,
   p_5 AS `points_region_north_america`,
   p_6 AS `points_annual_revenue_in_10000000_inf`
-FROM tiered
+FROM ranked
