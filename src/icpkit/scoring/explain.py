@@ -136,8 +136,9 @@ def _picks(
     if k == 0:
         return [np.full(n, none, dtype=np.int64) for _ in range(2 * top)]
     bits = max(1, int(none).bit_length())
-    largest = int(np.abs(points).max(initial=0)) + 1
-    dtype = np.int32 if largest * (1 << bits) < 2**30 else np.int64
+    largest = (int(np.abs(points).max(initial=0)) + 1) * (1 << bits)
+    dtype = np.int16 if largest < 2**14 else np.int32 if largest < 2**30 else np.int64
+    column_of = np.searchsorted(offsets, np.arange(none + 1), side="right") - 1  # bin id → feature
     parts = 1 if n < PARALLEL_ROWS else max(1, min(4, os.cpu_count() or 1))
     bounds = np.linspace(0, n, parts + 1).astype(int)
 
@@ -147,15 +148,17 @@ def _picks(
         np.subtract((none - offsets).astype(dtype)[None, :], c, out=ids, dtype=dtype)
         shifted = np.multiply(p, 1 << bits, dtype=dtype, order="F")
         return [
-            *_pick(np.add(ids, shifted, order="F"), bits, offsets, top, none),
-            *_pick(np.subtract(ids, shifted, order="F"), bits, offsets, top, none),
+            *_pick(np.add(ids, shifted, order="F"), bits, column_of, top, none),
+            *_pick(np.subtract(ids, shifted, order="F"), bits, column_of, top, none),
         ]
 
     chunks = list(scoring_pool().map(run, range(parts))) if parts > 1 else [run(0)]
     return [np.concatenate([chunk[k] for chunk in chunks]) for k in range(2 * top)]
 
 
-def _pick(key: np.ndarray, bits: int, offsets: np.ndarray, top: int, none: int) -> list[np.ndarray]:
+def _pick(
+    key: np.ndarray, bits: int, column_of: np.ndarray, top: int, none: int
+) -> list[np.ndarray]:
     """Global bin id of each row's ``top`` largest keys with positive points (``none`` when
     fewer); ``key`` (column-major) is spent."""
     n, k = key.shape
@@ -165,10 +168,11 @@ def _pick(key: np.ndarray, bits: int, offsets: np.ndarray, top: int, none: int) 
     out = []
     for i in range(min(top, k)):
         best = key.max(axis=1)
-        ids = none - (best & low)
-        out.append(np.where((best >> bits) > 0, ids, none).astype(np.int64))
-        if i + 1 < min(top, k):  # the picked cell drops out: its column from its id
-            key[rows, np.searchsorted(offsets, ids, side="right") - 1] = floor
+        ids = none - (best & low).astype(np.int64)
+        ids[best < (1 << bits)] = none  # no positive points left: no reason
+        out.append(ids)
+        if i + 1 < min(top, k):  # the picked cell drops out
+            key[rows, column_of[ids]] = floor
     out += [np.full(n, none, dtype=np.int64) for _ in range(top - len(out))]
     return out
 
