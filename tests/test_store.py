@@ -78,7 +78,9 @@ def test_version_references(tmp_path: Path, ref: int | str, expected: int) -> No
     assert store.latest().version == 3
 
 
-@pytest.mark.parametrize("ref", [7, "v9", "nope", 0, "²", "v¹"])  # unicode digits: isdigit() but not int()
+@pytest.mark.parametrize(
+    "ref", [7, "v9", "nope", 0, "²", "v¹"]
+)  # unicode digits: isdigit() but not int()
 def test_unknown_version_lists_the_existing_ones(tmp_path: Path, ref: int | str) -> None:
     store = Store(tmp_path)
     _save(store)
