@@ -101,6 +101,17 @@ def test_openapi_lists_the_v1_endpoints(client: TestClient) -> None:
     for path in ("/v1/score", "/v1/accounts/{account_id}", "/v1/profile", "/v1/versions",
                  "/v1/diff", "/v1/drift", "/healthz"):  # fmt: skip
         assert path in paths
+    typed = {
+        ("/v1/feedback", "post", "201"): "FeedbackItem",
+        ("/v1/feedback", "get", "200"): "FeedbackList",
+        ("/v1/builds", "post", "202"): "BuildStatus",
+        ("/v1/builds/{build_id}", "get", "200"): "BuildStatus",
+        ("/v1/lookalikes", "get", "200"): "LookalikesResponse",
+    }
+    for (path, method, status), model in typed.items():
+        schema = paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(f"/{model}")
+    assert "409" in paths["/v1/builds"]["post"]["responses"]
 
 
 def test_every_v1_endpoint_needs_a_key(client: TestClient, keys: dict[str, str]) -> None:
