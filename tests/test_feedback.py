@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
@@ -43,6 +43,10 @@ def test_reasons_and_names_lose_their_pii(tmp_path: Path) -> None:
         assert secret not in text
     assert "[name]" in entry.reason and "[email]" in entry.reason and "[phone]" in entry.reason
     assert entry.disputed
+    with log.path.open("a") as handle:  # a line added by hand is scrubbed when read
+        handle.write(json.dumps({**asdict(entry), "id": "x", "reason": "mail bob@x.org"}) + "\n")
+    entries, _ = log.read()
+    assert entries[-1].reason == "mail [email]"
 
 
 def test_unknown_tiers_and_long_reasons_are_refused() -> None:

@@ -27,7 +27,7 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -154,6 +154,7 @@ class FeedbackLog:
             return [], []
         entries: list[FeedbackEntry] = []
         warnings: list[str] = []
+        scrub = Scrubber()  # again on the way out: a hand-edited log must not leak either
         lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -167,7 +168,7 @@ class FeedbackLog:
             except (ValueError, TypeError) as exc:
                 warnings.append(f"{FEEDBACK_FILE} line {number} skipped: {type(exc).__name__}")
                 continue
-            entries.append(entry)
+            entries.append(replace(entry, reason=scrub(entry.reason), by_name=scrub(entry.by_name)))
         return entries, warnings
 
 
