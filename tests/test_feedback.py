@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -171,3 +171,44 @@ def test_the_report_shows_feedback_only_when_there_is_some() -> None:
     markdown, _ = render_markdown(ReportInput(again))
     assert "## Feedback from the field" in markdown and "Agreement per tier shown" in markdown
     assert json.loads(again.to_json())["feedback"]["tiers"][0]["agreement_rate"] == 0.5
+
+
+def test_icpkit_build_reports_the_feedback_and_the_outcomes_since(tmp_path: Path) -> None:
+    """End to end through the CLI: verdicts logged before deals closed are judged by them."""
+    import tomli_w
+    from typer.testing import CliRunner
+
+    from icpkit import datasets
+    from icpkit.cli import app
+
+    datasets.make_crm(200, seed=2).write_workspace(tmp_path)
+    config = {"name": "small", "sources": {"accounts": {"path": "accounts.csv"},
+                                           "deals": {"path": "deals.csv"}}}  # fmt: skip
+    (tmp_path / "icpkit.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
+    deals = pl.read_csv(tmp_path / "deals.csv", try_parse_dates=True)
+    closed = deals.filter(
+        pl.col("stage").is_in(["won", "lost"]) & pl.col("closed_at").is_not_null()
+    )
+    first = closed.sort("closed_at").group_by("account_id", maintain_order=True).first()
+    won = first.filter(pl.col("stage") == "won")["account_id"].cast(pl.Utf8).to_list()[:2]
+    lost = first.filter(pl.col("stage") == "lost")["account_id"].cast(pl.Utf8).to_list()[:2]
+    assert len(won) == 2 and len(lost) == 2
+    before = str(closed["closed_at"].min() - timedelta(days=1))
+    log = FeedbackLog(tmp_path)
+    for account in won:  # rep says better, then a win: rep right
+        log.append(verdict(account, "Tier 3", "Tier 1", day=before))
+    for account in lost:  # rep says better, then a loss: ICP right
+        log.append(verdict(account, "Tier 3", "Tier 1", day=before))
+    log.append(verdict("A-agrees", "Tier 1", "Tier 1", day=before))
+    result = CliRunner().invoke(app, ["build", "-w", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Feedback from the field" in result.stdout
+    assert f"proved the rep right {len(won)} times and the ICP right {len(lost)} times" in (
+        " ".join(result.stdout.split())
+    )
+    profile = IcpProfile.read(tmp_path / "icp-profile.json")
+    assert profile.feedback is not None and profile.feedback.outcomes is not None
+    assert (profile.feedback.outcomes.rep_right, profile.feedback.outcomes.icp_right) == (
+        len(won), len(lost),
+    )  # fmt: skip
+    assert profile.feedback.agreement_rate == pytest.approx(1 / 5)
