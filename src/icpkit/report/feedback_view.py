@@ -40,7 +40,7 @@ def outcome_line(section: FeedbackSection) -> str:
     return (
         f"Of {o.n_disputed:,} disputed accounts, {o.rep_right + o.icp_right:,} have closed a deal "
         f"since the verdict: it proved the rep right {o.rep_right:,} times and the ICP right "
-        f"{o.icp_right:,} times; {o.pending:,} have no outcome yet."
+        f"{o.icp_right:,} times; {o.pending:,} still without one."
     )
 
 
