@@ -101,6 +101,17 @@ def test_openapi_lists_the_v1_endpoints(client: TestClient) -> None:
     for path in ("/v1/score", "/v1/accounts/{account_id}", "/v1/profile", "/v1/versions",
                  "/v1/diff", "/v1/drift", "/healthz"):  # fmt: skip
         assert path in paths
+    typed = {
+        ("/v1/feedback", "post", "201"): "FeedbackItem",
+        ("/v1/feedback", "get", "200"): "FeedbackList",
+        ("/v1/builds", "post", "202"): "BuildStatus",
+        ("/v1/builds/{build_id}", "get", "200"): "BuildStatus",
+        ("/v1/lookalikes", "get", "200"): "LookalikesResponse",
+    }
+    for (path, method, status), model in typed.items():
+        schema = paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith(f"/{model}")
+    assert "409" in paths["/v1/builds"]["post"]["responses"]
 
 
 def test_every_v1_endpoint_needs_a_key(client: TestClient, keys: dict[str, str]) -> None:
@@ -352,3 +363,287 @@ def test_revops_page_shows_versions_drift_and_the_report(
     assert "Data quality" in page.text and "accounts" in page.text.split("Data quality")[1]
     report = client.get("/revops/report", headers=auth(keys["read"]))
     assert report.status_code == 200 and "<html" in report.text.lower()
+
+
+# ----------------------------------------------------------------------------- feedback from the field
+
+
+def test_a_rep_disputes_a_tier_and_revops_sees_it(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    account = first_account(workspace)
+    shown = client.get(f"/v1/accounts/{account}", headers=auth(keys["read"])).json()
+    claimed = "Non-fit" if shown["tier"] != "Non-fit" else "Tier 1"
+    body = {"account_id": account, "claimed_tier": claimed,
+            "reason": "They signed with a rival; call ann@corp.example or +44 20 7946 0958"}  # fmt: skip
+    assert_error(
+        client.post("/v1/feedback", headers=auth(keys["read"]), json=body), 403, "forbidden"
+    )
+    response = client.post("/v1/feedback", headers=auth(keys["write"]), json=body)
+    assert response.status_code == 201, response.text
+    saved = response.json()
+    assert saved["tier_shown"] == shown["tier"] and saved["tier_claimed"] == claimed
+    assert saved["disputed"] and saved["version"] == shown["version"]
+    assert saved["by_key"] == keys["write"].split("_")[1]
+    assert saved["criteria_met"] == shown["criteria_met"]
+    stored = (workspace / ".icpkit" / "feedback.jsonl").read_text()
+    assert "ann@corp" not in stored and "7946" not in stored and "[email]" in stored
+    listed = client.get("/v1/feedback", headers=auth(keys["read"])).json()
+    assert listed["entries"][0]["id"] == saved["id"]
+    tiers = {t["tier"]: t for t in listed["summary"]["tiers"]}
+    assert tiers[shown["tier"]]["n_disputed"] >= 1
+    page = client.get("/revops", headers=auth(keys["read"]))
+    assert "Feedback from the field" in page.text and "[email]" in page.text
+    assert "ann@corp" not in page.text
+
+
+def test_feedback_refuses_unknown_tiers_and_accounts(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    h = auth(keys["write"])
+    bad = {"account_id": "x", "claimed_tier": "Tier 9", "reason": ""}
+    error = assert_error(client.post("/v1/feedback", headers=h, json=bad), 422, "invalid_input")
+    assert error["details"][0]["field"] == "body.claimed_tier"
+    missing = {"account_id": "no-such-account", "claimed_tier": "Tier 1"}
+    assert_error(client.post("/v1/feedback", headers=h, json=missing), 404, "not_found")
+    long = {"account_id": "x", "claimed_tier": "Tier 1", "reason": "x" * 1001}
+    assert_error(client.post("/v1/feedback", headers=h, json=long), 422, "invalid_input")
+
+
+def test_the_account_page_form_saves_a_verdict_for_write_keys_only(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    account = first_account(workspace)
+    read_page = client.get(f"/accounts/{account}", headers=auth(keys["read"]))
+    assert (
+        "Is this tier right?" in read_page.text
+        and "<form" not in read_page.text.split("Is this tier right?")[1]
+    )
+    before = len(client.get("/v1/feedback", headers=auth(keys["read"])).json()["entries"])
+    response = client.post(
+        f"/accounts/{account}/feedback",
+        headers=auth(keys["write"]),
+        data={"claimed_tier": "Tier 2", "reason": "<i>seen it</i>"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and "feedback=saved" in response.headers["location"]
+    after = client.get("/v1/feedback", headers=auth(keys["read"])).json()
+    assert len(after["entries"]) == before + 1
+    page = client.get(response.headers["location"], headers=auth(keys["write"]))
+    assert "verdict is saved" in page.text and 'name="claimed_tier"' in page.text
+    revops = client.get("/revops", headers=auth(keys["read"])).text
+    assert "&lt;i&gt;seen it" in revops and "<i>seen it" not in revops
+
+
+# ----------------------------------------------------------------------------- builds from the web
+
+
+def test_one_build_at_a_time_with_progress(
+    workspace: Path, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    release = threading.Event()
+    reached = threading.Event()
+
+    def fake_build(ws: Any, note: str = "", *, progress: Any = None, **_: Any) -> Any:
+        progress("loading")
+        progress("discovery")
+        reached.set()
+        release.wait(20)
+        return 7, None
+
+    monkeypatch.setattr(pipeline, "build_and_save", fake_build)
+    client = TestClient(create_app(workspace), raise_server_exceptions=False)
+    assert_error(client.post("/v1/builds", headers=auth(keys["read"])), 403, "forbidden")
+    started = client.post("/v1/builds", headers=auth(keys["write"]))
+    assert started.status_code == 202, started.text
+    job = started.json()["id"]
+    assert reached.wait(10)
+    status = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
+    assert status["status"] == "running" and status["stage"] == "discovery"
+    assert status["progress"] == pytest.approx(
+        pipeline.BUILD_STAGES.index("discovery") / len(pipeline.BUILD_STAGES), abs=1e-3
+    )
+    error = assert_error(client.post("/v1/builds", headers=auth(keys["write"])), 409, "conflict")
+    assert job in error["message"]
+    page = client.get("/revops", headers=auth(keys["write"])).text
+    assert "<progress" in page and "build.js" in page and 'http-equiv="refresh"' in page
+    release.set()
+    client.app.state.service.builds.wait(10)
+    done = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
+    assert (done["status"], done["version"], done["progress"]) == ("done", 7, 1.0)
+    assert "version 7 saved" in client.get("/revops", headers=auth(keys["write"])).text
+    assert_error(client.get("/v1/builds/nope", headers=auth(keys["read"])), 404, "not_found")
+    assert client.get("/static/build.js", headers=auth(keys["read"])).status_code == 200
+
+
+def test_a_failed_build_reports_why_without_paths(
+    workspace: Path, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icpkit.errors import InsufficientDataError
+
+    def failing(ws: Any, note: str = "", **_: Any) -> Any:
+        raise InsufficientDataError(f"{workspace}/accounts.csv has too few outcomes")
+
+    monkeypatch.setattr(pipeline, "build_and_save", failing)
+    client = TestClient(create_app(workspace), raise_server_exceptions=False)
+    job = client.post("/v1/builds", headers=auth(keys["write"])).json()["id"]
+    client.app.state.service.builds.wait(10)
+    done = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
+    assert done["status"] == "failed" and "too few outcomes" in done["error"]
+    assert str(workspace) not in done["error"]
+
+
+def test_the_next_build_reports_the_feedback(
+    tmp_path: Path, workspace: Path, keys: dict[str, str]
+) -> None:
+    """A real build from the web, after reps' verdicts: the new version's profile and report
+    carry the agreement per tier."""
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    (copy / ".icpkit" / "feedback.jsonl").unlink(missing_ok=True)
+    client = TestClient(create_app(copy), raise_server_exceptions=False)
+    h = auth(keys["write"])
+    ids = pl.read_csv(copy / "accounts.csv", infer_schema_length=0)["account_id"][:3].to_list()
+    shown = [client.get(f"/v1/accounts/{a}", headers=h).json()["tier"] for a in ids]
+    for account, tier, agree in zip(ids, shown, (True, False, False), strict=True):
+        claimed = tier if agree else ("Non-fit" if tier != "Non-fit" else "Tier 1")
+        body = {"account_id": account, "claimed_tier": claimed, "reason": "field view"}
+        assert client.post("/v1/feedback", headers=h, json=body).status_code == 201
+    job = client.post("/v1/builds", headers=h).json()["id"]
+    client.app.state.service.builds.wait(300)
+    done = client.get(f"/v1/builds/{job}", headers=h).json()
+    assert done["status"] == "done", done
+    profile = client.get(f"/v1/profile?version={done['version']}", headers=h).json()["profile"]
+    feedback = profile["feedback"]
+    assert feedback["n_reviewed"] == 3 and feedback["versions"] == [1]
+    assert sum(t["n_agreed"] for t in feedback["tiers"]) == 1
+    assert sum(t["n_disputed"] for t in feedback["tiers"]) == 2
+    report = client.get("/revops/report", headers=h).text
+    assert "Feedback from the field" in report and "Agreement per tier shown" in report
+
+
+# ----------------------------------------------------------------------------- personas, talking points, why now
+
+
+def test_the_account_says_whom_to_reach_what_to_say_and_why_now(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    account = first_account(workspace)
+    body = client.get(f"/v1/accounts/{account}", headers=auth(keys["read"])).json()
+    profile = client.get("/v1/profile", headers=auth(keys["read"])).json()["profile"]
+    assert profile["personas"] and profile["messaging"] and profile["signals"]["available"]
+    winners = [
+        p["persona"]
+        for p in profile["personas"]["personas"]
+        if p["significant"] and (p["lift"] or 0) > 1
+    ]
+    assert [p["persona"] for p in body["personas"]] == winners[: len(body["personas"])]
+    assert body["personas"] and all(isinstance(p["has_contact"], bool) for p in body["personas"])
+    audiences = [t["audience"] for t in body["talking_points"]]
+    assert body["tier"] in audiences or not any(
+        t["audience"] == body["tier"] for t in profile["messaging"]["tiers"]
+    )
+    why = body["why_now"]
+    assert why["intent"] in ("hot", "warm", "cold") and why["triggers"]
+    page = client.get(f"/accounts/{account}", headers=auth(keys["read"])).text
+    for heading in ("Who to reach", "Talking points", "Why now"):
+        assert heading in page
+    assert body["personas"][0]["persona"] in page
+
+
+def test_an_account_without_a_contact_of_a_winning_persona_is_told_to_find_one(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    contacts = pl.read_csv(workspace / "contacts.csv", infer_schema_length=0)
+    accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
+    lonely = accounts.filter(~pl.col("account_id").is_in(contacts["account_id"].implode()))
+    assert lonely.height, "the synthetic CRM has accounts without contacts"
+    body = client.get(f"/v1/accounts/{lonely['account_id'][0]}", headers=auth(keys["read"])).json()
+    assert body["personas"] and not any(p["has_contact"] for p in body["personas"])
+
+
+# ----------------------------------------------------------------------------- lookalikes
+
+
+def test_lookalikes_need_a_universe_and_rank_it(
+    client: TestClient, tmp_path: Path, workspace: Path, keys: dict[str, str]
+) -> None:
+    error = assert_error(client.get("/v1/lookalikes", headers=auth(keys["read"])), 404, "not_found")
+    assert "universe" in error["message"] and "[web]" in error["message"]
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    universe = pl.read_csv(copy / "accounts.csv", infer_schema_length=0).head(120)
+    universe = universe.with_columns(
+        ("U" + pl.col("account_id")).alias("account_id"),
+        ("new-" + pl.col("domain")).alias("domain"),
+        ("Prospect " + pl.int_range(pl.len()).cast(pl.Utf8)).alias("name"),
+    )
+    universe.write_csv(copy / "universe.csv")
+    set_web(copy, universe="universe.csv")
+    fresh = TestClient(create_app(copy), raise_server_exceptions=False)
+    body = fresh.get("/v1/lookalikes?top=5", headers=auth(keys["read"])).json()
+    assert body["n"] == 5 and [t["rank"] for t in body["targets"]] == [1, 2, 3, 4, 5]
+    assert all(t["account_id"].startswith("U") and t["tier"] for t in body["targets"])
+    set_web(copy, universe="../outside.csv")
+    outside = TestClient(create_app(copy), raise_server_exceptions=False)
+    assert outside.get("/v1/lookalikes", headers=auth(keys["read"])).status_code == 422
+
+
+# ----------------------------------------------------------------------------- score with export headers
+
+HUBSPOT = {
+    "account_id": "Record ID",
+    "name": "Company name",
+    "domain": "Company Domain Name",
+    "industry": "Industry",
+    "employees": "Number of Employees",
+    "annual_revenue": "Annual Revenue",
+    "country": "Country/Region",
+    "tech_stack": "Technologies",
+}
+
+
+@pytest.fixture(scope="module")
+def hubspot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace whose accounts file is a HubSpot-style export (HubSpot headers, mapped)."""
+    root = tmp_path_factory.mktemp("hubspot")
+    datasets.make_crm(300, seed=5).write_workspace(root)
+    accounts = pl.read_csv(root / "accounts.csv", infer_schema_length=0)
+    accounts.select([c for c in HUBSPOT if c in accounts.columns]).rename(
+        {k: v for k, v in HUBSPOT.items() if k in accounts.columns}
+    ).write_csv(root / "accounts.csv")
+    config = {
+        "name": "hubspot",
+        "sources": {
+            "accounts": {"path": "accounts.csv", "columns": HUBSPOT},
+            "deals": {"path": "deals.csv"},
+        },
+    }
+    (root / "icpkit.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
+    pipeline.build_and_save(pipeline.Workspace.open(root), note="hubspot")
+    return root
+
+
+def test_score_takes_the_exports_own_headers(hubspot: Path) -> None:
+    key, _ = KeyStore(hubspot).create("read")
+    client = TestClient(create_app(hubspot), raise_server_exceptions=False)
+    export = pl.read_csv(hubspot / "accounts.csv", infer_schema_length=0).head(4)
+    records = export.to_dicts()
+    expected = [
+        client.get(f"/v1/accounts/{r['Record ID']}", headers=auth(key)).json() for r in records
+    ]
+    for query in ("?map=true", ""):  # asked for, and detected from the headers
+        response = client.post(f"/v1/score{query}", headers=auth(key), json={"accounts": records})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["mapped"] is True
+        scored = body["accounts"]
+        assert [s["Record ID"] for s in scored] == [r["Record ID"] for r in records]
+        assert [s["Company name"] for s in scored] == [r["Company name"] for r in records]
+        assert [s["fit_score"] for s in scored] == [e["fit_score"] for e in expected]
+        assert [s["tier"] for s in scored] == [e["tier"] for e in expected]
+    plain = client.post("/v1/score?map=false", headers=auth(key), json={"accounts": records})
+    assert plain.status_code == 200 and plain.json()["mapped"] is False
+    assert plain.json()["missing_columns"]  # the canonical names are absent

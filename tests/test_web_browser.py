@@ -106,7 +106,7 @@ def test_a_rep_looks_up_an_account_and_sees_tier_and_reasons(
     assert page.get_by_role("heading", level=1).inner_text() == name
     tier = page.locator(".tier.big").inner_text()
     assert tier in ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
-    assert page.get_by_role("heading", name="Why").is_visible()
+    assert page.get_by_role("heading", name="Why", exact=True).is_visible()
     assert page.locator("text=points").first.is_visible()
     assert page.get_by_role("heading", name="ICP criteria").is_visible()
     shoot(page, "account", tmp_path)
@@ -137,4 +137,53 @@ def test_revops_uploads_a_list_and_downloads_the_scored_file(
     assert scored.height == 30 and {"tier", "fit_score", "reasons"} <= set(scored.columns)
     page.get_by_role("link", name="RevOps").click()
     assert page.get_by_role("heading", name="Does it still hold?").is_visible()
+    shoot(page, "revops", tmp_path)
+
+
+def test_a_rep_marks_a_tier_as_wrong_and_revops_sees_it(
+    site: tuple[str, Path, dict[str, str]], browser: object, tmp_path: Path
+) -> None:
+    base, workspace, keys = site
+    accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
+    account = accounts["account_id"][7]
+    page = browser.new_page(viewport={"width": 1000, "height": 1100})  # type: ignore[attr-defined]
+    login(page, base, keys["write"])
+    page.goto(f"{base}/accounts/{account}")
+    for heading in ("Who to reach", "Talking points", "Why now", "Is this tier right?"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    shown = page.locator(".tier.big").inner_text()
+    claimed = "Non-fit" if shown != "Non-fit" else "Tier 1"
+    page.get_by_label("The right tier for this account").select_option(claimed)
+    page.get_by_role("textbox", name="Why").fill("Bought a rival last month, per jo@acme.example")
+    page.get_by_role("button", name="Send verdict").click()
+    assert "verdict is saved" in page.get_by_role("status").inner_text()
+    page.evaluate("document.getElementById('reach').scrollIntoView()")
+    shoot(page, "account-reach", tmp_path)
+    page.get_by_role("link", name="RevOps").click()
+    section = page.locator(
+        "section", has=page.get_by_role("heading", name="Feedback from the field")
+    )
+    text = section.inner_text()
+    assert f"{shown} → {claimed}" in text and "Bought a rival last month" in text
+    assert "jo@acme" not in page.content()
+
+
+def test_revops_builds_a_new_version_and_watches_its_progress(
+    site: tuple[str, Path, dict[str, str]], browser: object, tmp_path: Path
+) -> None:
+    """Last in this file: it adds a version to the shared workspace."""
+    base, _, keys = site
+    page = browser.new_page(viewport={"width": 1000, "height": 900})  # type: ignore[attr-defined]
+    login(page, base, keys["write"])
+    page.goto(base + "/revops")
+    page.get_by_role("button", name="Build from the current data").click()
+    status = page.locator("#build-status")
+    assert "Build" in status.inner_text()
+    assert page.locator("progress").count() == 1  # a build takes seconds: it is still running
+    assert page.get_by_role("button", name="Build from the current data").is_disabled()
+    shoot(page, "revops-build", tmp_path)
+    # build.js polls /v1/builds/{id} and reloads the page when the build has finished
+    page.get_by_text("Build finished: version 2").wait_for(timeout=240_000)
+    assert page.get_by_role("cell", name="v2").is_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     shoot(page, "revops", tmp_path)

@@ -342,6 +342,7 @@ def build(
         return
     _print_profile(result.profile, version)
     _print_partitions(result.profile.partitions)
+    _print_feedback(result.profile)
     quality = result.profile.data_quality
     for warning in quality.warnings if quality is not None else []:
         say(f"data warning: {warning}", level=2)  # --verbose
@@ -1178,3 +1179,19 @@ def push_hubspot(
             f"(of {summary['batches']})",
             markup=False,
         )
+
+
+# ----------------------------------------------------------------------------- feedback (issue 17)
+
+
+def _print_feedback(profile: Any) -> None:
+    """Reps' verdicts the build summarised: agreement, and who later outcomes proved right."""
+    from icpkit.report.feedback_view import feedback_view
+
+    view = feedback_view(profile.feedback)
+    if view is None:
+        return
+    out.print("Feedback from the field:", markup=False)
+    for line in view.lines:
+        out.print(f"  {line}", markup=False)
+    out.print("", markup=False)

@@ -577,6 +577,16 @@ class WebConfig(_Section):
     secure_cookie: bool = Field(
         False, description="Mark the login cookie Secure (set when served over HTTPS)."
     )
+    universe: str = Field(
+        "",
+        description="Company universe file (CSV or Parquet, inside the workspace or data_dirs) "
+        "that GET /v1/lookalikes ranks; empty: lookalikes are not served.",
+    )
+    universe_map: bool = Field(
+        False,
+        description="The universe file uses the accounts export's headers (read it through "
+        "[sources.accounts] like `lookalikes --map`).",
+    )
 
 
 class WorkspaceConfig(_Section):

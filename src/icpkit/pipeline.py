@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -176,17 +177,22 @@ def build_icp(
     costs: pl.DataFrame | None = None,
     themes: bool = True,
     root: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile.
 
     With a notes table (and ``themes``), the profile also gets pain themes and messaging. With a
     contacts table, the buyer personas and buying committee are added (``root`` is the
     workspace folder that relative settings such as ``personas.title_overrides`` are read from).
+    ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts.
     """
+    step = progress or _no_progress
+    step("outcomes")
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
     # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
     screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
+    step("discovery")
     discovery = find_icp(
         crm.accounts, labels, screening.settings, value=_discovery_value(outcomes, crm, config)
     )
@@ -198,6 +204,7 @@ def build_icp(
     # which target the numbers mean: configured, or 'won' for a binary outcome (a lead list)
     target = choose_target(config.scoring.target, crm.deals)
     scoring = config.scoring.model_copy(update={"target": target["target"]})
+    step("scorecard")
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
         labels,
@@ -230,12 +237,16 @@ def build_icp(
     scored = score_frame(profile, crm.accounts)
     result = None
     if validate:
+        step("validation")
         result, dropped = _try_validate(crm, config, costs)
         profile = with_held_out(profile, result, dropped)
+    step("signals")
     profile = with_signals(profile, crm, config, scored, as_of=as_of, validate=validate)
     # after signals: the themes' statement ends with the triggers signals learned
     if themes:
+        step("themes")
         profile = _with_themes(profile, crm, config, outcomes, scored)
+    step("personas")
     profile = _with_personas(profile, crm, config, scored, root)
     return BuildResult(profile, outcomes, discovery, scored, result)
 
@@ -316,21 +327,35 @@ def validate_icp(
 
 
 def build_and_save(
-    workspace: Workspace, note: str = "", *, as_of: date | None = None, by: str | None = None
+    workspace: Workspace,
+    note: str = "",
+    *,
+    as_of: date | None = None,
+    by: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[int, BuildResult]:
     """Build from the workspace's data and save the result as a new version.
 
     ``as_of`` builds from what was known on that date only (deals created before it, outcomes as
     they stood then), so a version can be checked later against what happened after it. ``by``
     also builds one ICP per value of that accounts column and compares them (``[[icps]]``).
+    Reps' feedback on earlier versions (``.icpkit/feedback.jsonl``) is summarised into the
+    profile's ``feedback`` section. ``progress`` gets each stage's name (:data:`BUILD_STAGES`).
     """
+    step = progress or _no_progress
+    step("loading")
     crm = workspace.load()
     if as_of is not None:
         crm, _ = split_at(crm, as_of)
     config = workspace.config
     if by:
         config = config.model_copy(update={"icps": partitions_by(crm.accounts, by)})
-    result = build_icp(crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root)
+    result = build_icp(
+        crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root, progress=progress
+    )
+    step("feedback")
+    result = with_feedback(result, workspace, crm, as_of=as_of)
+    step("saving")
     version = workspace.store.save(
         result.profile.to_json(),
         config_hash=config.content_hash(),
@@ -1179,3 +1204,40 @@ def push_hubspot(
         push(requests, token, folder / "push-log.jsonl", base_url=base_url or HUBSPOT_API)
     )
     return summary
+
+
+# --- Feedback from the field and build progress (issue 17) -----------------------------------
+
+# The stages of `build_and_save`, in order, as passed to its ``progress`` callback.
+BUILD_STAGES: tuple[str, ...] = (
+    "loading", "outcomes", "discovery", "scorecard", "validation", "signals", "themes",
+    "personas", "feedback", "saving",
+)  # fmt: skip
+
+
+def _no_progress(stage: str) -> None:
+    """The progress callback of a build nobody watches."""
+
+
+def feedback_summary(
+    workspace: Workspace, crm: CrmData | None = None, *, as_of: date | None = None
+) -> Any:
+    """Reps' feedback of a workspace summarised (a FeedbackSection), or None without any."""
+    from icpkit.lifecycle.feedback import FeedbackLog, summarize
+
+    entries, warnings = FeedbackLog(workspace.root).read()
+    if not entries:
+        return None
+    deals = (crm if crm is not None else workspace.load()).deals
+    return summarize(entries, deals, warnings=warnings, as_of=as_of)
+
+
+def with_feedback(
+    result: BuildResult, workspace: Workspace, crm: CrmData, *, as_of: date | None = None
+) -> BuildResult:
+    """The build with its profile's ``feedback`` section (unchanged when nobody gave feedback)."""
+    section = feedback_summary(workspace, crm, as_of=as_of)
+    if section is None:
+        return result
+    profile = result.profile.model_copy(update={"feedback": section})
+    return dataclasses.replace(result, profile=profile)

@@ -514,6 +514,11 @@ class IcpProfile(BaseModel):
         None, description="Buyer personas and the buying committee (when contacts were given)."
     )
     signals: SignalsSection | None = None
+    feedback: FeedbackSection | None = Field(
+        None,
+        description="What reps said about the tiers they were shown (icpkit.lifecycle.feedback); "
+        "absent when nobody gave feedback.",
+    )
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)
@@ -713,6 +718,83 @@ class PersonasSection(BaseModel):
         """The significant personas that raise the win odds, strongest first."""
         helpful = [p for p in self.personas if p.significant and (p.lift or 0) > 1]
         return sorted(helpful, key=lambda p: -(p.lift or 0))[:n]
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback from the field (computed by icpkit.lifecycle.feedback; issue 17)
+
+
+class FeedbackTier(BaseModel):
+    """Reps' verdicts on accounts shown in one tier.
+
+    ``n_reviewed`` accounts of this shown tier got a verdict (the latest per reviewer and
+    account); ``n_agreed`` were confirmed (claimed tier = shown tier), ``n_disputed`` claimed
+    another tier: ``claimed_higher`` a better one, ``claimed_lower`` a worse one.
+    ``agreement_rate`` = n_agreed / n_reviewed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tier: str
+    n_reviewed: int
+    n_agreed: int
+    n_disputed: int
+    claimed_higher: int = 0
+    claimed_lower: int = 0
+    agreement_rate: float | None = None
+
+
+class DisputedCriterion(BaseModel):
+    """A criterion met by reviewed accounts: how many of them were disputed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    n_disputed: int
+    n_reviewed: int
+    dispute_share: float
+
+
+class FeedbackOutcomes(BaseModel):
+    """Disputed accounts whose deal closed after the verdict: who the outcome proved right.
+
+    A rep who claimed a better tier is proved right by a won deal and wrong by a lost one; a rep
+    who claimed a worse tier the other way round. ``pending``: no deal closed since.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    n_disputed: int
+    rep_right: int = 0
+    icp_right: int = 0
+    pending: int = 0
+    dated: bool = Field(True, description="False when deals carry no closed_at to compare.")
+
+
+class FeedbackSection(BaseModel):
+    """Reps' feedback on the tiers they were shown: agreement per tier, disputed criteria,
+    outcomes since. Reasons are free text with e-mails, phones, links and contact names removed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n_entries: int
+    n_reviewed: int = Field(description="Verdicts counted: the latest per reviewer and account.")
+    n_accounts: int
+    n_reviewers: int
+    versions: list[int] = Field(default_factory=list, description="Versions the reps saw.")
+    first: str | None = None
+    last: str | None = None
+    tiers: list[FeedbackTier] = Field(default_factory=list)
+    criteria: list[DisputedCriterion] = Field(default_factory=list)
+    outcomes: FeedbackOutcomes | None = None
+    examples: list[str] = Field(default_factory=list, description="Recent disputes, scrubbed.")
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def agreement_rate(self) -> float | None:
+        """Share of all counted verdicts that confirmed the tier shown."""
+        agreed = sum(t.n_agreed for t in self.tiers)
+        return agreed / self.n_reviewed if self.n_reviewed else None
 
 
 IcpProfile.model_rebuild()  # resolves the PersonasSection reference defined after it

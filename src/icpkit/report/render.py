@@ -24,6 +24,7 @@ from icpkit.report import charts as chart_makers
 from icpkit.report import signals_view as sv
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
+from icpkit.report.feedback_view import feedback_view
 from icpkit.report.personas_view import personas_view
 from icpkit.report.themes_view import pains_view
 
@@ -106,6 +107,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         pains=pains_view(p),
         personas=personas_view(p.personas),
         **_signals_fields(p),
+        feedback=feedback_view(p.feedback),
     )
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)

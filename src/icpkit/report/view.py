@@ -14,6 +14,7 @@ from typing import Any
 from icpkit.errors import IcpError
 from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, ValidationSection
 from icpkit.report import formatting as fmt
+from icpkit.report.feedback_view import FeedbackView
 from icpkit.report.formatting import Table, records_table
 from icpkit.report.personas_view import MISSING as PERSONAS_MISSING
 from icpkit.report.personas_view import PersonasView
@@ -164,6 +165,7 @@ class ReportView:
     reach_out_lines: list[str] = field(default_factory=list)
     signals_note: str = ""
     signals_tables: list[Titled] = field(default_factory=list)
+    feedback: FeedbackView | None = None  # reps' verdicts (report/feedback_view.py)
 
 
 @dataclass(frozen=True)

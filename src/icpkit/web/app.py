@@ -12,7 +12,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +23,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError, StoreError
+from icpkit.profile import FeedbackSection
 from icpkit.version import VERSION
+from icpkit.vocab import TIERS
+from icpkit.web.builds import BuildBusy, NoSuchBuild
 from icpkit.web.keys import KeyRecord
 from icpkit.web.security import BodyLimit, RateLimiter, error_body
 from icpkit.web.service import NotFound, Service
@@ -33,6 +37,8 @@ log = logging.getLogger("icpkit.web")
 
 STATUS_OF: dict[type[IcpError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
+    NoSuchBuild: (404, "not_found"),
+    BuildBusy: (409, "conflict"),
     SchemaError: (422, "invalid_input"),
     InsufficientDataError: (422, "insufficient_data"),
     StoreError: (404, "no_version"),
@@ -44,6 +50,7 @@ CODE_OF_STATUS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "payload_too_large",
     422: "invalid_input",
     429: "rate_limited",
@@ -84,6 +91,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (403, "The key lacks the scope"),
         (404, "Not found"),
         (405, "Method not allowed"),
+        (409, "A build is running already"),
         (413, "Body too large"),
         (422, "Invalid input"),
         (429, "Rate limited"),
@@ -99,6 +107,68 @@ class ScoreRequest(BaseModel):
         min_length=1,
         description="One record per account: account_id, industry, employees, tech_stack (list), …",
     )
+
+
+Tier = Literal["Tier 1", "Tier 2", "Tier 3", "Non-fit"]
+assert tuple(Tier.__args__) == TIERS  # type: ignore[attr-defined]
+
+
+class FeedbackRequest(BaseModel):
+    """A rep's verdict on the tier the latest version shows for an account."""
+
+    account_id: str = Field(min_length=1, max_length=200)
+    claimed_tier: Tier = Field(description="The tier the rep thinks is right (= shown: agreed).")
+    reason: str = Field("", max_length=1000, description="Why; stored without e-mails, phones, "
+                        "links or contact names, cut to 220 characters.")  # fmt: skip
+
+
+class FeedbackItem(BaseModel):
+    """One stored verdict."""
+
+    id: str
+    at: str
+    by_key: str = Field(description="The API key's id (never an e-mail).")
+    by_name: str
+    version: int
+    account_id: str
+    tier_shown: Tier
+    tier_claimed: Tier
+    reason: str
+    fit_score: int | None = None
+    criteria_met: list[str] = Field(default_factory=list)
+    disputed: bool
+
+
+class FeedbackList(BaseModel):
+    """The latest verdicts, newest first, and the summary the next build reports."""
+
+    n: int
+    entries: list[FeedbackItem]
+    summary: FeedbackSection | None
+    agreement_rate: float | None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class BuildStatus(BaseModel):
+    """A build started from the web: its stage, the share done, and the version it saved."""
+
+    id: str
+    status: Literal["running", "done", "failed"]
+    stage: str
+    progress: float = Field(ge=0, le=1)
+    started_at: str
+    by_key: str
+    finished_at: str | None = None
+    version: int | None = None
+    error: str | None = None
+
+
+class LookalikesResponse(BaseModel):
+    """The companies of the configured universe most like the ICP, customers excluded."""
+
+    version: int
+    n: int
+    targets: list[dict[str, str | int | float | list[str] | None]]
 
 
 def caller(request: Request) -> KeyRecord:
@@ -302,9 +372,50 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
         return service.account(account_id, version)
 
     @app.post("/v1/score", tags=["scoring"])
-    def post_score(_: Reader, body: ScoreRequest) -> dict[str, Any]:
-        """Score one or many accounts given in canonical columns (nothing is stored)."""
-        return service.score_records(body.accounts)
+    def post_score(
+        _: Reader,
+        body: ScoreRequest,
+        map_columns: Annotated[
+            bool | None,
+            Query(
+                alias="map",
+                description="The records use the workspace's export headers (mapped like "
+                "`score --map`); omitted: detected from the records' fields.",
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Score one or many accounts given in canonical columns or in the workspace's export
+        headers (nothing is stored)."""
+        return service.score_records(body.accounts, map_columns)
+
+    @app.post("/v1/feedback", tags=["feedback"], status_code=201)
+    def post_feedback(key: Writer, body: FeedbackRequest) -> FeedbackItem:
+        """Mark the tier an account is shown as right (claimed = shown) or wrong, with a reason."""
+        return FeedbackItem(
+            **service.give_feedback(key, body.account_id, body.claimed_tier, body.reason)
+        )
+
+    @app.get("/v1/feedback", tags=["feedback"])
+    def get_feedback(_: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> FeedbackList:
+        """Reps' verdicts, newest first, with the agreement per tier the next build reports."""
+        return FeedbackList(**service.feedback(limit))
+
+    @app.post("/v1/builds", tags=["profile"], status_code=202)
+    def post_build(key: Writer) -> BuildStatus:
+        """Start a build of a new version in the background (one at a time: 409 while one runs)."""
+        return BuildStatus(**service.builds.start(key.key_id).to_dict())
+
+    @app.get("/v1/builds/{build_id}", tags=["profile"])
+    def get_build(_: Reader, build_id: str) -> BuildStatus:
+        """Status, stage and progress (0-1) of a build started from the web."""
+        return BuildStatus(**service.builds.get(build_id).to_dict())
+
+    @app.get("/v1/lookalikes", tags=["accounts"])
+    def get_lookalikes(
+        _: Reader, top: Annotated[int, Query(ge=1, le=500)] = 50
+    ) -> LookalikesResponse:
+        """The companies of the universe set in `[web] universe` most like the ICP."""
+        return LookalikesResponse(**service.lookalikes(top))
 
     @app.post("/v1/uploads", tags=["scoring"])
     def post_upload(
@@ -337,7 +448,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> FileResponse:
-        allowed = {"style.css": "text/css"}
+        allowed = {"style.css": "text/css", "build.js": "text/javascript"}
         if name not in allowed:
             raise NotFound("no such file")
         return FileResponse(HERE / "static" / name, media_type=allowed[name])
@@ -374,8 +485,33 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
         return page("search.html", q=q, results=results, scope=key.scope)
 
     @app.get("/accounts/{account_id}", include_in_schema=False, response_class=HTMLResponse)
-    def account_page(key: Reader, account_id: str) -> HTMLResponse:
-        return page("account.html", a=service.account(account_id), scope=key.scope)
+    def account_page(
+        key: Reader, account_id: str, feedback: Annotated[str, Query(max_length=20)] = ""
+    ) -> HTMLResponse:
+        return page(
+            "account.html",
+            a=service.account(account_id),
+            scope=key.scope,
+            tiers=TIERS,
+            thanked=feedback == "saved",
+        )
+
+    @app.post("/accounts/{account_id}/feedback", include_in_schema=False)
+    def account_feedback(
+        key: Writer,
+        account_id: str,
+        claimed_tier: Annotated[Tier, Form()],
+        reason: Annotated[str, Form(max_length=1000)] = "",
+    ) -> RedirectResponse:
+        service.give_feedback(key, account_id, claimed_tier, reason)
+        return RedirectResponse(
+            f"/accounts/{quote(account_id, safe='')}?feedback=saved#feedback", status_code=303
+        )
+
+    @app.post("/revops/build", include_in_schema=False)
+    def revops_build(key: Writer) -> RedirectResponse:
+        service.builds.start(key.key_id)
+        return RedirectResponse("/revops#build", status_code=303)
 
     @app.get("/upload", include_in_schema=False, response_class=HTMLResponse)
     def upload_form(key: Writer) -> HTMLResponse:
@@ -435,6 +571,8 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
             version=number,
             profile=profile,
             check=service.check_lines(),
+            build=service.builds.latest(),
+            feedback=service.feedback(limit=50),
         )
 
     @app.get("/revops/report", include_in_schema=False, response_class=HTMLResponse)

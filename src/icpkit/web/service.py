@@ -19,15 +19,28 @@ import pyarrow.csv as pacsv
 from icpkit import pipeline
 from icpkit.atomic import atomic_path
 from icpkit.config import SourceConfig, WebConfig
+from icpkit.data import CrmData
 from icpkit.data import load_workspace as load_crm
+from icpkit.data.paths import resolve_source
 from icpkit.errors import ConfigError, IcpError, Problem, SchemaError
+from icpkit.lifecycle.feedback import FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
+from icpkit.personas.hygiene import workspace_lexicon
+from icpkit.personas.missing import missing_text, personas_missing
 from icpkit.profile import IcpProfile
+from icpkit.report.personas_view import personas_view
+from icpkit.report.signals_view import reach_out_lines
+from icpkit.report.themes_view import pains_view
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, csv_safe, explain_accounts, score_frame
 from icpkit.scoring.apply import to_arrow
-from icpkit.web.keys import KeyStore
+from icpkit.web.builds import Builds
+from icpkit.web.keys import KeyRecord, KeyStore
 
 UPLOAD_DIR = "uploads"
+LOOKALIKES_MAX = 500
+LOOKALIKE_COLUMNS = ("rank", "account_id", "name", "domain", "industry", "country", "tier",
+                     "fit_score", "similarity", "similar_best_customers", "rank_score", "why",
+                     "reasons")  # fmt: skip
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,120}$")
 LIST_COLUMNS = ("criteria_met", "disqualifiers_hit")
@@ -47,7 +60,11 @@ class Service:
         self.root = Path(root).resolve()
         self.keys = KeyStore(self.root)
         self._lock = threading.Lock()
+        self._crm: CrmData | None = None
         self._accounts: pl.DataFrame | None = None
+        self._intent: dict[int, tuple[pl.DataFrame | None, str]] = {}
+        self._lookalikes: dict[tuple[int, str], pl.DataFrame] = {}
+        self.builds = Builds(self.root, on_done=self.reload, public=self.public)
         self._scored: dict[int, pl.DataFrame] = {}
         self._profiles: dict[int, IcpProfile] = {}
         self._plans: dict[int, ScoringPlan] = {}
@@ -97,12 +114,32 @@ class Service:
 
     # ------------------------------------------------------------------ accounts
 
+    def crm(self) -> CrmData:
+        """The workspace's CRM tables, loaded once (again after a build from the web)."""
+        with self._lock:
+            if self._crm is None:
+                self._crm = self.workspace.load()
+            return self._crm
+
     def accounts(self) -> pl.DataFrame:
+        crm = self.crm()
         with self._lock:
             if self._accounts is None:
-                frame = self.workspace.load().accounts
-                self._accounts = frame.with_columns(pl.col("account_id").cast(pl.Utf8))
+                self._accounts = crm.accounts.with_columns(pl.col("account_id").cast(pl.Utf8))
             return self._accounts
+
+    def reload(self, version: int | None = None) -> None:
+        """Forget the loaded data (a build may have read newer files); versions stay cached."""
+        with self._lock:
+            self.workspace = pipeline.Workspace.open(self.root)
+            self._crm = self._accounts = self._check = None
+            self._scored.clear()
+            self._intent.clear()
+            self._lookalikes.clear()
+
+    def public(self, message: str) -> str:
+        """An error message without the server's own folders."""
+        return message.replace(str(self.root), "<workspace>").replace(str(Path.home()), "~")
 
     def scored(self, version: str | int = "latest") -> tuple[int, pl.DataFrame]:
         number, profile = self.profile(version)
@@ -164,18 +201,191 @@ class Service:
             "criteria_met": why.criteria_met,
             "criteria_missed": why.criteria_missed,
             "disqualifiers_hit": why.disqualifiers_hit,
+            **self.account_context(number, profile, account_id, row["tier"]),
+        }
+
+    # ------------------------------------------------------------------ personas, points, why now
+
+    def account_context(
+        self, number: int, profile: IcpProfile, account_id: str, tier: str
+    ) -> dict[str, Any]:
+        """Personas to reach, talking points and why now for one account, from the profile's
+        personas, themes/messaging and signals sections (each empty when the profile has none)."""
+        return {
+            "personas": self.account_personas(profile, account_id),
+            "talking_points": self.talking_points(profile, tier),
+            "why_now": self.why_now(number, profile, account_id),
+        }
+
+    def account_personas(self, profile: IcpProfile, account_id: str) -> list[dict[str, Any]]:
+        """The winning personas (as the report's "Who to talk to"), each with whether the account
+        has a contact of it yet (None without a contacts table)."""
+        view = personas_view(profile.personas)
+        if view is None or profile.personas is None:
+            return []
+        top = profile.personas.top(profile.personas.shown)
+        contacts = self.crm().contacts
+        missing: set[str] | None = None
+        if contacts is not None and "account_id" in contacts.columns:
+            mine = contacts.filter(pl.col("account_id").cast(pl.Utf8) == account_id)
+            config = self.workspace.config.personas
+            text = personas_missing(
+                pl.DataFrame({"account_id": [account_id]}),
+                mine.with_columns(pl.col("account_id").cast(pl.Utf8)),
+                profile.personas,
+                lexicon=workspace_lexicon(config, self.root),
+                min_confidence=config.min_confidence,
+            )[0]
+            missing = {p for p in str(text or "").split("; ") if p}
+        return [
+            {
+                "persona": p.persona,
+                "evidence": dict(zip(view.top.columns, row, strict=True)),
+                "has_contact": None if missing is None else missing_text(p) not in missing,
+            }
+            for p, row in zip(top, view.top.rows, strict=True)
+        ]
+
+    def talking_points(self, profile: IcpProfile, tier: str) -> list[dict[str, Any]]:
+        """The talking points of the account's tier and of the winning personas (themes)."""
+        view = pains_view(profile)
+        if view is None:
+            return []
+        personas = {p.persona for p in profile.personas.top()} if profile.personas else set()
+        wanted = {tier, *(f"Persona: {p}" for p in personas)}
+        return [
+            {"audience": t.audience, "lines": t.lines}
+            for t in view.talking_points
+            if t.audience in wanted and t.lines
+        ]
+
+    def why_now(self, number: int, profile: IcpProfile, account_id: str) -> dict[str, Any]:
+        """This account's intent today (hot/warm/cold, the signals behind it) and the triggers
+        the ICP learned; ``note`` says why intent is unavailable."""
+        with self._lock:
+            cached = self._intent.get(number)
+        if cached is None:
+            crm = self.crm()
+            if "signals" in self.workspace.config.sources:
+                frame, _, note = pipeline.intent_for(profile, crm, self.workspace.config)
+            else:
+                frame, note = None, "no signals table in the workspace ([sources.signals])"
+            cached = (frame, note)
+            with self._lock:
+                self._intent[number] = cached
+        frame, note = cached
+        out: dict[str, Any] = {
+            "intent": None,
+            "intent_score": None,
+            "text": "",
+            "triggers": reach_out_lines(profile.signals),
+            "note": note if frame is None else "",
+        }
+        if frame is not None:
+            row = frame.filter(pl.col("account_id").cast(pl.Utf8) == account_id)
+            if row.height:
+                r = row.row(0, named=True)
+                out.update(
+                    intent=r.get("intent"),
+                    intent_score=r.get("intent_score"),
+                    text=r.get("why_now") or "",
+                )
+        return out
+
+    # ------------------------------------------------------------------ feedback from the field
+
+    def contact_names(self) -> list[str]:
+        contacts = self.crm().contacts
+        if contacts is None or "name" not in contacts.columns:
+            return []
+        return contacts["name"].drop_nulls().cast(pl.Utf8).unique().to_list()
+
+    def give_feedback(
+        self, key: KeyRecord, account_id: str, claimed: str, reason: str
+    ) -> dict[str, Any]:
+        """Store a rep's verdict on the tier the latest version shows for an account."""
+        shown = self.account(account_id)
+        entry = new_entry(
+            by_key=key.key_id,
+            by_name=key.name,
+            version=shown["version"],
+            account_id=account_id,
+            tier_shown=shown["tier"],
+            tier_claimed=claimed,
+            reason=reason,
+            fit_score=shown["fit_score"],
+            criteria_met=shown["criteria_met"],
+            contact_names=self.contact_names(),
+        )
+        return FeedbackLog(self.root).append(entry).to_dict()
+
+    def feedback(self, limit: int = 200) -> dict[str, Any]:
+        """The latest verdicts (newest first) and the summary the next build will report."""
+        entries, warnings = FeedbackLog(self.root).read()
+        section = summarize(entries, self.crm().deals, warnings=warnings) if entries else None
+        return {
+            "n": len(entries),
+            "entries": [e.to_dict() for e in reversed(entries[-limit:])],
+            "summary": None if section is None else section.model_dump(mode="json"),
+            "agreement_rate": None if section is None else section.agreement_rate,
+            "warnings": warnings,
+        }
+
+    # ------------------------------------------------------------------ lookalikes
+
+    def lookalikes(self, top: int) -> dict[str, Any]:
+        """The ``top`` companies of the configured universe most like the ICP (customers out)."""
+        text = self.settings.universe
+        if not text:
+            raise NotFound(
+                'no company universe configured: set universe = "companies.csv" under [web] '
+                "in icpkit.toml (a CSV or Parquet file in the workspace, in icpkit's column "
+                "names or the accounts export's headers)"
+            )
+        path = resolve_source(self.workspace.config, self.root, text, "web.universe")
+        if not path.exists():
+            raise NotFound(f"web.universe = {text!r}: no such file in the workspace")
+        number, _ = self.profile()
+        cache_key = (number, str(path))
+        with self._lock:
+            frame = self._lookalikes.get(cache_key)
+        if frame is None:
+            target = self.root / ".icpkit" / "web" / f"lookalikes-v{number}.parquet"
+            result = pipeline.find_targets(
+                self.workspace, path, target, version=number, top=LOOKALIKES_MAX,
+                map_columns=self.settings.universe_map,
+            )  # fmt: skip
+            frame = result.frame
+            with self._lock:
+                self._lookalikes[cache_key] = frame
+        keep = [c for c in LOOKALIKE_COLUMNS if c in frame.columns]
+        rows = frame.head(top).select(keep)
+        rows = rows.with_columns(
+            pl.col(c).fill_nan(None) for c, t in rows.schema.items() if t.is_float()
+        )
+        return {
+            "version": number,
+            "n": rows.height,
+            "targets": [_listify(r) for r in rows.to_dicts()],
         }
 
     # ------------------------------------------------------------------ scoring
 
-    def score_records(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Score accounts given as JSON records in icpkit's canonical column names."""
+    def score_records(
+        self, records: list[dict[str, Any]], map_columns: bool | None = None
+    ) -> dict[str, Any]:
+        """Score accounts given as JSON records in icpkit's canonical column names, or in the
+        workspace's export headers (``map_columns``; None: detected from the records' fields)."""
         if len(records) > self.settings.max_rows:
             raise SchemaError(
                 f"{len(records)} accounts in one request; the limit is {self.settings.max_rows} "
                 "(web.max_rows)"
             )
         number, profile = self.profile()
+        if map_columns is None:
+            map_columns = self.export_headers(number, profile, records)
+        if map_columns:
+            return self.score_mapped(number, profile, records)
         try:
             frame = pl.DataFrame(records, infer_schema_length=None)
         except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
@@ -196,7 +406,47 @@ class Service:
         out = frame.select(keep).hstack(scores) if keep else scores
         return {
             "version": number,
+            "mapped": False,
             "missing_columns": absent,
+            "accounts": [_listify(r) for r in out.to_dicts()],
+        }
+
+    def export_headers(
+        self, number: int, profile: IcpProfile, records: list[dict[str, Any]]
+    ) -> bool:
+        """True when the records' fields are more the accounts export's headers than icpkit's
+        names (what `score --map` would read), so they are mapped without being asked."""
+        source = self.workspace.config.sources.get("accounts")
+        if source is None:
+            return False
+        fields = {k for r in records for k in r}
+        export = {v for k, v in source.columns.items() if v != k}
+        canonical = {*self.plan(number, profile).columns, "account_id", "name", "domain"}
+        return len(fields & export) > len(fields & canonical)
+
+    def score_mapped(
+        self, number: int, profile: IcpProfile, records: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Score records in the export's own headers through the accounts source's mapping, as
+        `icpkit score --map` scores a file: the records' fields come back with the scores."""
+        if self.workspace.config.sources.get("accounts") is None:
+            raise ConfigError("the workspace has no [sources.accounts] mapping to reuse (map=true)")
+        names = list(dict.fromkeys(k for r in records for k in r))
+        if not names:
+            raise SchemaError("the records carry no field to map to the workspace's columns")
+        frame = pl.DataFrame(
+            {name: [_cell(r.get(name)) for r in records] for name in names},
+            schema=dict.fromkeys(names, pl.Utf8),
+        )
+        scored = pipeline.score_accounts(profile, frame, workspace=self.workspace)
+        keep = [*names, *(c for c in OUTPUT_COLUMNS if c in scored.columns and c not in names)]
+        out = scored.select(keep).with_columns(
+            pl.col(c).cast(pl.Utf8) for c in ("tier", "reasons", *LIST_COLUMNS) if c in keep
+        )
+        return {
+            "version": number,
+            "mapped": True,
+            "missing_columns": [],
             "accounts": [_listify(r) for r in out.to_dicts()],
         }
 
@@ -321,3 +571,14 @@ def _listify(row: dict[str, Any]) -> dict[str, Any]:
         elif value is None:
             row[column] = []
     return row
+
+
+def _cell(value: Any) -> str | None:
+    """A JSON value as the text a CSV export would hold (lists joined with ';')."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
