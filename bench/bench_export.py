@@ -15,17 +15,14 @@ After timing, fit_score and tier of (b) and (c) are compared with (a) on EVERY r
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scoring import make_parquet, make_profile, run_duckdb
+from bench_scoring import make_parquet, make_profile, measure, run_duckdb
 
 
 def run_icpkit_full(src: Path, dst: Path, profile: Any) -> int:
@@ -67,31 +64,6 @@ METHODS = {
 }
 
 
-def _child(name: str, src: Path, dst: Path, profile_json: str, queue: Any) -> None:
-    import duckdb  # noqa: F401  (libraries imported before the clock starts)
-    import polars  # noqa: F401
-
-    import icpkit.scoring  # noqa: F401
-    from icpkit.profile import IcpProfile
-
-    profile = IcpProfile.from_json(profile_json)
-    start = time.perf_counter()
-    rows = METHODS[name](src, dst, profile)
-    seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((rows, seconds, peak_mb))
-
-
-def measure(name: str, src: Path, dst: Path, profile_json: str) -> tuple[int, float, float]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(name, src, dst, profile_json, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
-
-
 def check_exact(reference: Path, other: Path, label: str) -> None:
     import polars as pl
 
@@ -127,7 +99,7 @@ def main() -> None:
         for k, name in enumerate(METHODS):
             dst = out / (f"m{k}" if "Spark" in name else f"m{k}.parquet")
             paths[name] = dst
-            rows, seconds, peak = measure(name, src, dst, profile.to_json())
+            rows, seconds, peak = measure(METHODS[name], src, dst, profile.to_json())
             rates[name] = rows / seconds
             print(
                 f"  {name:46s} {rows:>11,} rows {seconds:7.2f} s {rows / seconds / 1e6:6.2f} M rows/s"
