@@ -403,3 +403,18 @@ def test_near_identical_conditions_are_reported_as_equivalents() -> None:
     chosen, notes = prefer_held_out(Segment((cond,)), table, score)
     assert str(chosen) == "region = 'NA'"
     assert notes == ("country = 'US' (same accounts as region = 'NA')",)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=1, max_size=300),
+    st.integers(2, 20),
+)
+def test_quantiles_of_sorted_values_equal_numpys_bit_for_bit(
+    values: list[float], bins: int
+) -> None:
+    from icpkit.discovery.attributes import sorted_quantiles
+
+    ordered = np.sort(np.array(values))
+    q = np.linspace(0, 1, bins + 1)
+    assert np.array_equal(sorted_quantiles(ordered, q), np.quantile(ordered, q))
