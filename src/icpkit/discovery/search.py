@@ -119,7 +119,7 @@ class _BitsetCounter:
         padded[0, : state.size] = state
         np.bitwise_and(state, self.target_bits, out=padded[1, : state.size])
         segment, masked_target = padded.reshape(2, n_chunks, width)
-        rows = min(_TILE_ROWS, cand.size)
+        rows = max(1, min(_TILE_ROWS, cand.size))
         buffer = np.empty((rows, width), dtype=np.uint64)
         ones = np.empty((rows, width), dtype=np.uint8)
         for start in range(0, cand.size, rows):
