@@ -389,7 +389,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
         return service.score_records(body.accounts, map_columns)
 
     @app.post("/v1/feedback", tags=["feedback"], status_code=201)
-    def post_feedback(key: Writer, body: FeedbackRequest) -> FeedbackItem:
+    def post_feedback(key: Reader, body: FeedbackRequest) -> FeedbackItem:
         """Mark the tier an account is shown as right (claimed = shown) or wrong, with a reason."""
         return FeedbackItem(
             **service.give_feedback(key, body.account_id, body.claimed_tier, body.reason)
@@ -498,7 +498,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
 
     @app.post("/accounts/{account_id}/feedback", include_in_schema=False)
     def account_feedback(
-        key: Writer,
+        key: Reader,
         account_id: str,
         claimed_tier: Annotated[Tier, Form()],
         reason: Annotated[str, Form(max_length=1000)] = "",
