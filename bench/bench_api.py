@@ -106,6 +106,7 @@ def drive(
 
 
 def main(seconds: float) -> None:
+    print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp:
         root, key, records = workspace(Path(tmp) / "ws")
         base_one, base_batch = in_process(root, records)
@@ -152,6 +153,7 @@ def main(seconds: float) -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

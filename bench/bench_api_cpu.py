@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -104,6 +105,7 @@ def main(n: int) -> None:
             pipeline.score_accounts(profile, frame.slice(i % len(records), 1))
         baseline = (time.process_time() - start) / n
         api = per_request(app, key, bodies)
+        print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         print(f"score_accounts in process, 1 account: {baseline * 1000:.2f} ms CPU")
         print(
             f"POST /v1/score, 1 account: {api * 1000:.2f} ms CPU ({api / baseline:.2f}x in-process)"
