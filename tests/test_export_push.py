@@ -66,6 +66,8 @@ class FakeCrm:
                 fake.check(self.path, body)
                 status = fake.script.pop(0) if fake.script else 200
                 payload = fake.accept(body) if status == 200 else {"message": "slow down"}
+                if isinstance(payload, dict) and payload.get("numErrors"):
+                    status = 207
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 if status == 429 or (status == 503 and fake.retry_after_on_503):
@@ -93,7 +95,12 @@ class FakeCrm:
 
 
 class FakeHubSpot(FakeCrm):
-    """POST /crm/v3/objects/companies/batch/{update,upsert} as HubSpot documents them."""
+    """POST /crm/v3/objects/companies/batch/{update,upsert} as HubSpot documents them; the ids in
+    ``refuse`` come back in a 207 Multi-Status answer's ``errors``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()
 
     def check(self, path: str, body: dict[str, Any]) -> None:
         upsert = path == "/crm/v3/objects/companies/batch/upsert"
@@ -114,8 +121,14 @@ class FakeHubSpot(FakeCrm):
                 self.problems.append("icp_tier value")
 
     def accept(self, body: dict[str, Any]) -> Any:
-        self.received += [str(i["id"]) for i in body["inputs"]]
-        return {"status": "COMPLETE", "results": []}
+        ids = [str(i["id"]) for i in body["inputs"]]
+        self.received += ids
+        refused = [i for i in ids if i in self.refuse]
+        if not refused:
+            return {"status": "COMPLETE", "results": []}
+        error = {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Acme Corp gone",
+                 "context": {"ids": refused}}  # fmt: skip
+        return {"status": "COMPLETE", "results": [], "numErrors": 1, "errors": [error]}
 
 
 SF_PATH = re.compile(r"^/services/data/v\d{2,3}\.0/composite/sobjects(/Account/(\w+))?$")
@@ -404,3 +417,14 @@ def test_push_salesforce_command_dry_run_then_push_then_resume(
     assert f"{accounts_csv['account_id'][0]}: FIELD_CUSTOM_VALIDATION_EXCEPTION" in done.output
     assert sorted(salesforce.received) == sorted(accounts_csv["account_id"].to_list())
     assert salesforce.problems == []
+
+
+def test_hubspot_multi_status_names_the_refused_companies(
+    hubspot: FakeHubSpot, tmp_path: Path
+) -> None:
+    rows = companies(150)
+    hubspot.refuse = {rows["Record ID"][5], rows["Record ID"][120]}
+    counts = push(hubspot_requests(rows), TOKEN, tmp_path / "log.jsonl", base_url=hubspot.url)
+    assert {f["id"] for f in counts["failed"]} == hubspot.refuse
+    assert counts["failed"][0]["errors"] == [{"statusCode": "OBJECT_NOT_FOUND", "fields": []}]
+    assert "Acme" not in (tmp_path / "log.jsonl").read_text()

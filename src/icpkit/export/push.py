@@ -3,7 +3,9 @@
 HubSpot (CRM v3): ``POST /crm/v3/objects/companies/batch/update`` (``{"inputs": [{"id": <Record
 ID>, "properties": {...}}]}``) or, with a unique ID property, ``POST
 /crm/v3/objects/companies/batch/upsert`` (``{"inputs": [{"idProperty": ..., "id": ...,
-"properties": {...}}]}``), at most 100 inputs each.
+"properties": {...}}]}``), at most 100 inputs each; 200 when all succeed, 207 Multi-Status with
+``errors: [{"category", "context": {"ids": [...]}, …}]`` when some fail (HubSpot changelog,
+"Simplifying batch update response codes for CRM v3 APIs"; the batch/update API reference).
 
 Salesforce (REST API, sObject Collections): by Account Id, ``PATCH
 /services/data/vXX.X/composite/sobjects`` with ``{"allOrNone": false, "records": [{"attributes":
@@ -207,7 +209,28 @@ def salesforce_failures(request: Request, reply: bytes) -> list[Failure]:
     return out
 
 
-HUBSPOT = Crm("HubSpot", HUBSPOT_API)
+def hubspot_failures(request: Request, reply: bytes) -> list[Failure]:
+    """The refused companies of a 207 Multi-Status answer: each entry of ``errors`` names its
+    records in ``context.ids`` (or ``id``); its category is kept, not its message."""
+    try:
+        answer = json.loads(reply) if reply else {}
+    except ValueError:
+        return []
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    out: dict[str, Failure] = {}
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        context = error.get("context")
+        ids = (context if isinstance(context, dict) else {}).get("ids")
+        ids = ids or ([error["id"]] if error.get("id") else ["(not named)"])
+        code = {"statusCode": str(error.get("category", "UNKNOWN")), "fields": []}
+        for key in ids if isinstance(ids, list) else [ids]:
+            out.setdefault(str(key), {"id": str(key), "errors": []})["errors"].append(code)
+    return list(out.values())
+
+
+HUBSPOT = Crm("HubSpot", HUBSPOT_API, hubspot_failures)
 SALESFORCE = Crm("Salesforce", "", salesforce_failures)
 
 
