@@ -86,7 +86,7 @@ class Service:
         with self._lock:
             if stored.version not in self._profiles:
                 self._profiles[stored.version] = stored.profile()
-            if self._store_key == key:
+            if self._store_key == key and len(self._numbers) < 64:  # "v3", "v03", …: bounded
                 self._numbers[str(version)] = stored.version
             return stored.version, self._profiles[stored.version]
 
