@@ -4,11 +4,16 @@ Starts ``icpkit serve`` (a separate process, as in production) on a free local p
 synthetic workspace, then drives POST /v1/score open-loop: single-account requests at 50, 100 and
 200 requests/s (scheduled at fixed times, so a slow server cannot slow the load down), and batches
 of 1,000 accounts back to back. Prints p50/p99 latency per rate and the ratios to the in-process
-baseline. Usage: python bench/bench_api.py [SECONDS_PER_RATE=30]
+baseline. The single-account load comes from one asyncio loop on 16 keep-alive connections (a
+client that costs little CPU of its own); ``--threads`` uses the first version's client instead,
+32 threads of httpx, whose own CPU and GIL waits show up in the latencies on a busy machine.
+Usage: python bench/bench_api.py [SECONDS_PER_RATE=30] [--threads]
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -105,7 +110,60 @@ def drive(
     }
 
 
-def main(seconds: float) -> None:
+def drive_async(
+    url: str, key: str, records: list[dict[str, object]], rate: int, seconds: float
+) -> dict[str, float]:
+    """``drive`` with a lean client: one asyncio loop writing HTTP/1.1 on 16 keep-alive
+    connections, so the client's own CPU (and GIL) cost stays a small part of each latency."""
+    host, port = url.removeprefix("http://").split(":")
+    n = int(rate * seconds)
+    bodies = [json.dumps({"accounts": [records[i % len(records)]]}).encode() for i in range(n)]
+    head = (
+        "POST /v1/score HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
+    )
+
+    async def run() -> list[tuple[float, float, int]]:
+        pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        for _ in range(16):
+            pool.put_nowait(await asyncio.open_connection(host, int(port)))
+        loop = asyncio.get_running_loop()
+        start_at = loop.time() + 0.5
+
+        async def one(i: int) -> tuple[float, float, int]:
+            due = start_at + i / rate
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            reader, writer = await pool.get()
+            sent = loop.time()
+            writer.write(head.format(host=host, key=key, n=len(bodies[i])).encode() + bodies[i])
+            status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
+            length = next(
+                int(h.split(b":")[1]) for h in lines if h.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+            done = loop.time()
+            pool.put_nowait((reader, writer))
+            return done - sent, done - due, int(status_line.split()[1])
+
+        results = await asyncio.gather(*(one(i) for i in range(n)))
+        while not pool.empty():
+            pool.get_nowait()[1].close()
+        return results
+
+    results = asyncio.run(run())
+    latency = np.array([r[0] for r in results]) * 1000
+    from_due = np.array([r[1] for r in results]) * 1000
+    return {
+        "n": n,
+        "ok": sum(r[2] == 200 for r in results),
+        "p50": float(np.percentile(latency, 50)),
+        "p99": float(np.percentile(latency, 99)),
+        "p99_from_schedule": float(np.percentile(from_due, 99)),
+    }
+
+
+def main(seconds: float, lean: bool = True) -> None:
+    print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp:
         root, key, records = workspace(Path(tmp) / "ws")
         base_one, base_batch = in_process(root, records)
@@ -132,7 +190,7 @@ def main(seconds: float) -> None:
                 for record in records[:50]:  # warm up: profile and accounts cached
                     c.post("/v1/score", json={"accounts": [record]})
                 for rate in RATES:
-                    s = drive(url, key, records, rate, seconds)
+                    s = (drive_async if lean else drive)(url, key, records, rate, seconds)
                     print(
                         f"{rate} req/s for {seconds:.0f} s: {s['ok']}/{s['n']} ok; p50 {s['p50']:.2f} ms, "
                         f"p99 {s['p99']:.2f} ms (p99 from schedule {s['p99_from_schedule']:.2f} ms); "
@@ -152,7 +210,9 @@ def main(seconds: float) -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]) if len(sys.argv) > 1 else 30.0)
+    args = [a for a in sys.argv[1:] if a != "--threads"]
+    main(float(args[0]) if args else 30.0, lean="--threads" not in sys.argv)

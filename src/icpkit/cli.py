@@ -1135,14 +1135,16 @@ push_app = typer.Typer(
 app.add_typer(push_app, name="push")
 
 
+PushDir = Annotated[Path, typer.Option("-o", "--output", help="Folder for files and the log.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Write the requests; send nothing.")]
+
+
 @push_app.command("hubspot")
 @handled
 def push_hubspot(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for files and the log.")],
+    output: PushDir,
     workspace: WorkspaceOpt = Path("."),
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Write the request bodies; send nothing.")
-    ] = False,
+    dry_run: DryRun = False,
     id_property: Annotated[
         str | None,
         typer.Option(help="Upsert by this unique company property (value: account_id)."),
@@ -1165,20 +1167,67 @@ def push_hubspot(
         pipeline.Workspace.open(workspace), output, token=os.environ.get("HUBSPOT_TOKEN"),
         dry_run=dry_run, id_property=id_property, base_url=base_url, version=version,
     )  # fmt: skip
-    out.print(f"{summary['rows']:,} companies", markup=False)
+    _push_report(summary, output, "companies")
+
+
+@push_app.command("salesforce")
+@handled
+def push_salesforce(
+    output: PushDir,
+    workspace: WorkspaceOpt = Path("."),
+    instance_url: Annotated[
+        str | None, typer.Option(help="Org URL (default: SALESFORCE_INSTANCE_URL).")
+    ] = None,
+    external_id_field: Annotated[
+        str | None, typer.Option(help="Upsert by this external ID field (value: account_id).")
+    ] = None,
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    dry_run: DryRun = False,
+) -> None:
+    """Update Accounts by Id (REST sObject Collections, 200 a request), or upsert by
+    --external-id-field; the token is read from SALESFORCE_ACCESS_TOKEN, the org from
+    SALESFORCE_INSTANCE_URL. Re-running with the same -o resumes where a push stopped.
+
+    Example: icpkit push salesforce -o crm/ --dry-run
+    """
+    import os
+
+    from icpkit import pipeline
+
+    summary = pipeline.push_salesforce(
+        pipeline.Workspace.open(workspace), output,
+        token=os.environ.get("SALESFORCE_ACCESS_TOKEN"),
+        instance_url=instance_url or os.environ.get("SALESFORCE_INSTANCE_URL"),
+        dry_run=dry_run, external_id=external_id_field, version=version,
+    )  # fmt: skip
+    _push_report(summary, output, "accounts")
+
+
+def _push_report(summary: dict[str, Any], output: Path, noun: str) -> None:
+    """What a push did: rows, rows left out, requests written or batches sent, records refused."""
+    out.print(f"{summary['rows']:,} {noun}", markup=False)
     for why, n in summary["left_out"].items():
         if n:
             out.print(f"  left out {n:,}: {why}", markup=False)
-    if dry_run:
+    if "requests" in summary:
         out.print(
             f"{len(summary['requests'])} requests written to {output / 'requests'}", markup=False
         )
-    else:
-        out.print(
-            f"{summary['sent']} batches sent, {summary['skipped']} already sent before "
-            f"(of {summary['batches']})",
-            markup=False,
-        )
+        return
+    out.print(
+        f"{summary['sent']} batches sent, {summary['skipped']} already sent before "
+        f"(of {summary['batches']})",
+        markup=False,
+    )
+    failed = summary.get("failed") or []
+    if failed:
+        out.print(f"{len(failed):,} {noun} refused by the CRM (see push-log.jsonl):", markup=False)
+        for item in failed[:20]:
+            codes = ", ".join(
+                e["statusCode"] + (f" ({', '.join(e['fields'])})" if e["fields"] else "")
+                for e in item["errors"]
+            )
+            out.print(f"  {item['id']}: {codes}", markup=False)
 
 
 # ----------------------------------------------------------------------------- feedback (issue 17)

@@ -1159,9 +1159,11 @@ def export_crm(
     *,
     version: str | int = "latest",
     key: str = "domain",
+    external_id: str | None = None,
 ) -> Any:
     """Write-back files for HubSpot or Salesforce: every workspace account with its ICP tier,
     fit score, reasons and version, plus the custom property / field definitions to create.
+    Salesforce rows are keyed by Account Id, or with ``external_id`` by that external ID field.
 
     Returns the :class:`~icpkit.export.crm.CrmExport` (files written, rows, rows left out and why).
     """
@@ -1172,7 +1174,7 @@ def export_crm(
     if crm == "hubspot":
         return hubspot_files(scored, stored.version, output, key=key)  # type: ignore[arg-type]
     if crm == "salesforce":
-        return salesforce_files(scored, stored.version, output)
+        return salesforce_files(scored, stored.version, output, external_id=external_id)
     raise ConfigError(f"unknown CRM {crm!r} (expected hubspot or salesforce)")
 
 
@@ -1188,22 +1190,56 @@ def push_hubspot(
 ) -> dict[str, Any]:
     """Export the HubSpot files into ``folder``, build the CRM v3 batch requests, and send them
     (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them."""
-    from icpkit.export.push import HUBSPOT_API, hubspot_requests, push, write_dry_run
+    from icpkit.export.push import HUBSPOT, deliver, hubspot_requests
 
     key = "record-id" if id_property is None else "account-id"
     export = export_crm(workspace, "hubspot", folder, version=version, key=key)
     companies = pl.read_csv(folder / "hubspot-companies.csv", infer_schema_length=0)
     requests = hubspot_requests(companies, id_property=id_property)
-    summary: dict[str, Any] = {"rows": export.n_rows, "left_out": export.skipped}
-    if dry_run:
-        summary["requests"] = write_dry_run(requests, folder / "requests")
-        return summary
-    if not token:
-        raise ConfigError("set HUBSPOT_TOKEN (a private app token) to push, or use --dry-run")
-    summary.update(
-        push(requests, token, folder / "push-log.jsonl", base_url=base_url or HUBSPOT_API)
+    needs = "set HUBSPOT_TOKEN (a private app token) to push, or use --dry-run"
+    return {
+        "rows": export.n_rows,
+        "left_out": export.skipped,
+        **deliver(requests, folder, crm=HUBSPOT, token=token, base_url=base_url,
+                  dry_run=dry_run, needs=needs),
+    }  # fmt: skip
+
+
+def push_salesforce(
+    workspace: Workspace,
+    folder: Path,
+    *,
+    token: str | None = None,
+    instance_url: str | None = None,
+    dry_run: bool = False,
+    external_id: str | None = None,
+    version: str | int = "latest",
+) -> dict[str, Any]:
+    """Export the Salesforce files into ``folder``, build the sObject Collections requests (update
+    by Account Id, or upsert by the ``external_id`` field) and send them to ``instance_url``
+    (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them.
+
+    The summary's ``failed`` lists the records Salesforce refused, by account id and status code.
+    """
+    from icpkit.export.push import SALESFORCE, deliver, salesforce_requests
+
+    export = export_crm(workspace, "salesforce", folder, version=version, external_id=external_id)
+    accounts = pl.read_csv(folder / "salesforce-accounts.csv", infer_schema_length=0)
+    requests = salesforce_requests(accounts, external_id=external_id)
+    needs = (
+        "set SALESFORCE_INSTANCE_URL (https://<MyDomain>.my.salesforce.com) and "
+        "SALESFORCE_ACCESS_TOKEN (an OAuth access token) to push, or use --dry-run"
     )
-    return summary
+    if instance_url and not instance_url.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"the Salesforce instance URL must start with https://; got {instance_url!r}"
+        )
+    return {
+        "rows": export.n_rows,
+        "left_out": export.skipped,
+        **deliver(requests, folder, crm=SALESFORCE, token=token, base_url=instance_url,
+                  dry_run=dry_run, needs=needs),
+    }  # fmt: skip
 
 
 # --- Feedback from the field and build progress (issue 17) -----------------------------------

@@ -33,6 +33,7 @@ SALESFORCE_REASONS_MAX = 32_768
 SALESFORCE_API_VERSION = "61.0"
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 HUBSPOT_ID = re.compile(r"^[0-9]+$")
+SALESFORCE_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 DOMAIN = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9.-]+\.[a-z]{2,})(?:[/:].*)?$", re.I)
 
 
@@ -267,15 +268,28 @@ def salesforce_package_xml() -> str:
     )
 
 
-def salesforce_files(scored: pl.DataFrame, version: int, out_dir: Path) -> CrmExport:
-    """``salesforce-accounts.csv`` (update by Id), the field metadata as XML and as JSON."""
+def salesforce_files(
+    scored: pl.DataFrame, version: int, out_dir: Path, *, external_id: str | None = None
+) -> CrmExport:
+    """``salesforce-accounts.csv`` (update by Id, or with ``external_id`` keyed by that external
+    ID field of Account, holding account_id), the field metadata as XML and as JSON."""
     frame = _scored_columns(scored, version, SALESFORCE_REASONS_MAX)
     frame = frame.with_columns(pl.col("account_id").cast(pl.Utf8))
     n = frame.height
-    frame = frame.filter(pl.col("account_id").str.contains(SALESFORCE_ID.pattern))
-    skipped = {"account_id is not a Salesforce Account Id (15 or 18 characters)": n - frame.height}
+    if external_id is None:
+        frame = frame.filter(pl.col("account_id").str.contains(SALESFORCE_ID.pattern))
+        why = "account_id is not a Salesforce Account Id (15 or 18 characters)"
+    else:
+        if not SALESFORCE_FIELD_NAME.match(external_id) or external_id.lower() == "id":
+            raise ConfigError(
+                f"--external-id-field must name an external ID field of Account (like "
+                f"ICP_Account_Key__c); got {external_id!r}"
+            )
+        frame = frame.filter(pl.col("account_id").is_not_null() & (pl.col("account_id") != ""))
+        why = "no account_id"
+    skipped = {why: n - frame.height}
     out = frame.select(
-        pl.col("account_id").alias("Id"),
+        pl.col("account_id").alias(external_id or "Id"),
         pl.col("tier").alias("ICP_Tier__c"),
         pl.col("fit_score").alias("ICP_Fit_Score__c"),
         pl.col("reasons").alias("ICP_Reasons__c"),

@@ -1,16 +1,32 @@
-"""Push the ICP fields to HubSpot over its CRM v3 batch API, resumably.
+"""Push the ICP fields to HubSpot or Salesforce over their batch REST APIs, resumably.
 
-Requests follow HubSpot's documented shapes: ``POST /crm/v3/objects/companies/batch/update``
-(``{"inputs": [{"id": <Record ID>, "properties": {...}}]}``) or, with a unique ID property,
-``POST /crm/v3/objects/companies/batch/upsert`` (``{"inputs": [{"idProperty": ..., "id": ...,
-"properties": {...}}]}``), at most 100 inputs each. ``--dry-run`` writes the request bodies and
-sends nothing.
+HubSpot (CRM v3): ``POST /crm/v3/objects/companies/batch/update`` (``{"inputs": [{"id": <Record
+ID>, "properties": {...}}]}``) or, with a unique ID property, ``POST
+/crm/v3/objects/companies/batch/upsert`` (``{"inputs": [{"idProperty": ..., "id": ...,
+"properties": {...}}]}``), at most 100 inputs each; 200 when all succeed, 207 Multi-Status with
+``errors: [{"category", "context": {"ids": [...]}, …}]`` when some fail (HubSpot changelog,
+"Simplifying batch update response codes for CRM v3 APIs"; the batch/update API reference).
 
-A push keeps a log (one JSON line per batch the CRM accepted, keyed by the hash of its body). An
-interrupted push resumed with the same log skips every accepted batch, so no update is lost and none
-is sent twice (unless the interruption falls between HubSpot's reply and the log line: then that one
-batch is sent again, which writes the same values). 429 waits for Retry-After; 5xx and network
-errors retry with exponential backoff.
+Salesforce (REST API, sObject Collections): by Account Id, ``PATCH
+/services/data/vXX.X/composite/sobjects`` with ``{"allOrNone": false, "records": [{"attributes":
+{"type": "Account"}, "id": "001…", "ICP_Tier__c": …}]}`` ("Update Records Using sObject
+Collections": up to 200 records, each with an attributes map holding its type and an id; the
+answer is one SaveResult ``{"id", "success", "errors": [{"statusCode", "message", "fields"}]}``
+per record, in request order). By an external ID field, ``PATCH
+/services/data/vXX.X/composite/sobjects/Account/<Field>`` with the field instead of ``id``
+("Upsert Records Using sObject Collections", API 46+: "Only external ids are supported. Don't use
+record ids", which is why Account Ids go through the update call, not an upsert on ``Id``).
+Source: developer.salesforce.com/docs/platform/api-rest/guide/
+resources-composite-sobjects-collections-update.html and …-upsert.html. With ``allOrNone: false``
+one bad record does not hold back the other 199; its error is reported by account id (status code
+and field names only: an error message may quote record values).
+
+Both CRMs share the machinery below: ``--dry-run`` writes the requests and sends nothing; a push
+keeps a log (one JSON line per batch the CRM accepted, keyed by the hash of its body, with the
+records it refused). An interrupted push resumed with the same log skips every accepted batch, so
+no update is lost and none is sent twice (unless the interruption falls between the CRM's reply
+and the log line: then that one batch is sent again, which writes the same values). 429 and 503
+wait for Retry-After; other 5xx and network errors retry with exponential backoff.
 """
 
 from __future__ import annotations
@@ -21,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +45,16 @@ import polars as pl
 
 from icpkit.atomic import write_text_atomic
 from icpkit.errors import ConfigError, IcpError
+from icpkit.export.crm import SALESFORCE_API_VERSION, SALESFORCE_FIELDS
 
 HUBSPOT_API = "https://api.hubapi.com"
 BATCH_LIMIT = 100
 PROPERTIES = ("icp_tier", "icp_fit_score", "icp_reasons", "icp_version")
+SALESFORCE_BATCH_LIMIT = 200
+SALESFORCE_COLLECTIONS = f"/services/data/v{SALESFORCE_API_VERSION}/composite/sobjects"
+SALESFORCE_VALUES = tuple(str(f["fullName"]) for f in SALESFORCE_FIELDS)
+
+Failure = dict[str, Any]  # {"id": account id, "errors": [{"statusCode": …, "fields": […]}]}
 
 
 class PushError(IcpError):
@@ -43,18 +65,47 @@ class PushError(IcpError):
 
 @dataclass(frozen=True)
 class Request:
-    """One batch request: where it goes and its JSON body."""
+    """One batch request: its method, where it goes, its JSON body and its records' keys."""
 
     path: str
     body: dict[str, Any]
+    ids: tuple[str, ...] = ()
+    method: str = "POST"
 
     @property
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.body, sort_keys=True).encode()).hexdigest()[:24]
 
-    @property
-    def ids(self) -> list[str]:
-        return [str(i["id"]) for i in self.body["inputs"]]
+
+def _no_failures(request: Request, reply: bytes) -> list[Failure]:
+    return []
+
+
+@dataclass(frozen=True)
+class Crm:
+    """What differs between CRMs once the requests are built: the name, the default base URL,
+    and how a 2xx answer says which records were refused."""
+
+    name: str
+    base_url: str
+    failures: Callable[[Request, bytes], list[Failure]] = field(default=_no_failures)
+
+
+def _batches(rows: list[dict[str, Any]], size: int, limit: int, crm: str) -> Iterator[list[Any]]:
+    if not 1 <= size <= limit:
+        raise ConfigError(f"a {crm} batch holds 1 to {limit} records; got {size}")
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _keyed_rows(
+    table: pl.DataFrame, fields: tuple[str, ...], record_id: str, update: bool, hint: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The key column (the first) and the rows; an update needs the CRM's own record ids."""
+    key = table.columns[0]
+    if update and key != record_id:
+        raise ConfigError(hint)
+    return key, table.select(key, *fields).to_dicts()
 
 
 def hubspot_requests(
@@ -62,20 +113,16 @@ def hubspot_requests(
 ) -> list[Request]:
     """Batch requests from ``hubspot-companies.csv`` rows keyed by ``Record ID`` (update) or, with
     ``id_property``, by that unique property's value in the first column (upsert)."""
-    if not 1 <= batch <= BATCH_LIMIT:
-        raise ConfigError(f"a HubSpot batch holds 1 to {BATCH_LIMIT} inputs; got {batch}")
-    key = companies.columns[0]
-    if id_property is None and key != "Record ID":
-        raise ConfigError(
-            "pushing by update needs Record IDs (export with --key record-id), or name a unique "
-            "company property with --id-property to upsert"
-        )
-    rows = companies.select(key, *PROPERTIES).to_dicts()
+    hint = (
+        "pushing by update needs Record IDs (export with --key record-id), or name a unique "
+        "company property with --id-property to upsert"
+    )
+    key, rows = _keyed_rows(companies, PROPERTIES, "Record ID", id_property is None, hint)
     path = "/crm/v3/objects/companies/batch/" + ("upsert" if id_property else "update")
     requests = []
-    for start in range(0, len(rows), batch):
+    for chunk in _batches(rows, batch, BATCH_LIMIT, "HubSpot"):
         inputs = []
-        for row in rows[start : start + batch]:
+        for row in chunk:
             item: dict[str, Any] = {
                 "id": str(row[key]),
                 "properties": {p: "" if row[p] is None else str(row[p]) for p in PROPERTIES},
@@ -83,40 +130,143 @@ def hubspot_requests(
             if id_property:
                 item = {"idProperty": id_property, **item}
             inputs.append(item)
-        requests.append(Request(path, {"inputs": inputs}))
+        ids = tuple(i["id"] for i in inputs)
+        requests.append(Request(path, {"inputs": inputs}, ids))
     return requests
 
 
+def salesforce_requests(
+    accounts: pl.DataFrame,
+    *,
+    external_id: str | None = None,
+    batch: int = SALESFORCE_BATCH_LIMIT,
+) -> list[Request]:
+    """sObject Collections requests from ``salesforce-accounts.csv`` rows: an update by Account
+    ``Id``, or with ``external_id`` an upsert by that external ID field (the first column)."""
+    hint = (
+        "updating Salesforce Accounts needs their Id (15 or 18 characters) as account_id, "
+        "or name an external ID field of Account with --external-id-field to upsert"
+    )
+    key, rows = _keyed_rows(accounts, SALESFORCE_VALUES, "Id", external_id is None, hint)
+    path = SALESFORCE_COLLECTIONS + (f"/Account/{external_id}" if external_id else "")
+    requests = []
+    for chunk in _batches(rows, batch, SALESFORCE_BATCH_LIMIT, "Salesforce"):
+        records = [
+            {
+                "attributes": {"type": "Account"},
+                external_id or "id": str(row[key]),
+                **{name: _salesforce_value(name, row[name]) for name in SALESFORCE_VALUES},
+            }
+            for row in chunk
+        ]
+        ids = tuple(str(row[key]) for row in chunk)
+        body = {"allOrNone": False, "records": records}
+        requests.append(Request(path, body, ids, method="PATCH"))
+    return requests
+
+
+def _salesforce_value(name: str, value: Any) -> Any:
+    """A field value as Salesforce types it: the score a number, empty text null (clears it)."""
+    if value is None or value == "":
+        return None
+    if name == "ICP_Fit_Score__c":
+        return int(float(value))
+    return str(value)
+
+
+def salesforce_failures(request: Request, reply: bytes) -> list[Failure]:
+    """The refused records of a 200 answer: one SaveResult per record, in request order.
+
+    Only the status code and field names are kept: the message may quote the record's values.
+    A record with no readable result is reported as ``NO_RESULT`` (it may or may not be saved).
+    """
+    try:
+        results = json.loads(reply)
+    except ValueError:
+        results = None
+    if not isinstance(results, list) or len(results) != len(request.ids):
+        results = [None] * len(request.ids)
+    out = []
+    for key, result in zip(request.ids, results, strict=True):
+        if isinstance(result, dict) and result.get("success") is True:
+            continue
+        errors = result.get("errors") if isinstance(result, dict) else None
+        if not isinstance(errors, list) or not errors:
+            errors = [{"statusCode": "NO_RESULT"}]
+        out.append(
+            {
+                "id": key,
+                "errors": [
+                    {
+                        "statusCode": str(e.get("statusCode", "UNKNOWN")),
+                        "fields": [str(f) for f in e.get("fields") or []],
+                    }
+                    for e in errors
+                    if isinstance(e, dict)
+                ],
+            }
+        )
+    return out
+
+
+def hubspot_failures(request: Request, reply: bytes) -> list[Failure]:
+    """The refused companies of a 207 Multi-Status answer: each entry of ``errors`` names its
+    records in ``context.ids`` (or ``id``); its category is kept, not its message."""
+    try:
+        answer = json.loads(reply) if reply else {}
+    except ValueError:
+        return []
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    out: dict[str, Failure] = {}
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        context = error.get("context")
+        ids = (context if isinstance(context, dict) else {}).get("ids")
+        ids = ids or ([error["id"]] if error.get("id") else ["(not named)"])
+        code = {"statusCode": str(error.get("category", "UNKNOWN")), "fields": []}
+        for key in ids if isinstance(ids, list) else [ids]:
+            out.setdefault(str(key), {"id": str(key), "errors": []})["errors"].append(code)
+    return list(out.values())
+
+
+HUBSPOT = Crm("HubSpot", HUBSPOT_API, hubspot_failures)
+SALESFORCE = Crm("Salesforce", "", salesforce_failures)
+
+
 def write_dry_run(requests: list[Request], folder: Path) -> list[Path]:
-    """Each request body as ``request-0001.json`` (with its method and path), nothing sent."""
+    """Each request as ``request-0001.json`` (its method, path and body), nothing sent."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, req in enumerate(requests, 1):
         target = folder / f"request-{i:04d}.json"
-        write_text_atomic(
-            target, json.dumps({"method": "POST", "path": req.path, "body": req.body}, indent=2)
-        )
+        text = json.dumps({"method": req.method, "path": req.path, "body": req.body}, indent=2)
+        write_text_atomic(target, text)
         paths.append(target)
     return paths
 
 
-def _done(log: Path) -> set[str]:
+def _done(log: Path) -> dict[str, list[Failure]]:
+    """Digest of every batch the log holds as accepted → the records the CRM refused in it."""
     if not log.exists():
-        return set()
-    done = set()
+        return {}
+    done = {}
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
-            done.add(json.loads(line)["digest"])
-        except (ValueError, KeyError):
+            entry = json.loads(line)
+            done[entry["digest"]] = list(entry.get("failed", []))
+        except (ValueError, KeyError, TypeError):
             continue  # a line cut by the interruption itself: that batch is sent again
     return done
 
 
-def _send(url: str, token: str, body: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
+def _send(
+    method: str, url: str, token: str, body: bytes, timeout: float
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(
         url,
         data=body,
-        method="POST",
+        method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
@@ -131,47 +281,94 @@ def push(
     token: str,
     log: Path,
     *,
-    base_url: str = HUBSPOT_API,
+    crm: Crm = HUBSPOT,
+    base_url: str | None = None,
     retries: int = 5,
     backoff: float = 1.0,
     timeout: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, int]:
-    """Send every request not yet in ``log``; append each accepted one. Returns the counts."""
+) -> dict[str, Any]:
+    """Send every request not yet in ``log``; append each accepted one.
+
+    Returns the counts (batches sent now, skipped as sent before, in all) and ``failed``: the
+    records the CRM refused, from this run and from the batches the log holds.
+    """
     done = _done(log)
+    url = (base_url or crm.base_url).rstrip("/")
     log.parent.mkdir(parents=True, exist_ok=True)
     sent = skipped = 0
+    failed: list[Failure] = []
     with log.open("a", encoding="utf-8") as journal:
         for req in requests:
             if req.digest in done:
                 skipped += 1
+                failed += done[req.digest]
                 continue
-            body = json.dumps(req.body).encode()
-            for attempt in _attempts(retries):
-                try:
-                    status, headers, reply = _send(base_url + req.path, token, body, timeout)
-                except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                    if attempt == retries:
-                        raise PushError(
-                            f"HubSpot unreachable after {retries} tries: {exc}"
-                        ) from None
-                    sleep(backoff * 2**attempt)
-                    continue
-                if 200 <= status < 300:
-                    journal.write(json.dumps({"digest": req.digest, "n": len(req.ids)}) + "\n")
-                    journal.flush()
-                    sent += 1
-                    break
-                if status == 429 or status >= 500:
-                    if attempt == retries:
-                        raise PushError(f"HubSpot answered {status} after {retries} tries")
-                    wait = headers.get("Retry-After") or headers.get("retry-after")
-                    sleep(float(wait) if wait else backoff * 2**attempt)
-                    continue
-                message = reply.decode("utf-8", "replace")[:300]
-                raise PushError(f"HubSpot refused batch {req.path} with {status}: {message}")
-    return {"sent": sent, "skipped": skipped, "batches": len(requests)}
+            reply = _deliver(req, url, token, crm.name, retries, backoff, timeout, sleep)
+            refused = crm.failures(req, reply)
+            entry = {"digest": req.digest, "n": len(req.ids), "failed": refused}
+            journal.write(json.dumps(entry) + "\n")
+            journal.flush()
+            failed += refused
+            sent += 1
+    return {"sent": sent, "skipped": skipped, "batches": len(requests), "failed": failed}
 
 
-def _attempts(retries: int) -> Iterator[int]:
-    yield from range(retries + 1)
+def _deliver(
+    req: Request,
+    url: str,
+    token: str,
+    name: str,
+    retries: int,
+    backoff: float,
+    timeout: float,
+    sleep: Callable[[float], None],
+) -> bytes:
+    """Send one request until the CRM accepts it (2xx: its body), retrying what may pass later."""
+    body = json.dumps(req.body).encode()
+    for attempt in range(retries + 1):
+        try:
+            status, headers, reply = _send(req.method, url + req.path, token, body, timeout)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            if attempt == retries:
+                raise PushError(f"{name} unreachable after {retries} tries: {exc}") from None
+            sleep(backoff * 2**attempt)
+            continue
+        if 200 <= status < 300:
+            return reply
+        if status == 429 or status >= 500:
+            if attempt == retries:
+                raise PushError(f"{name} answered {status} after {retries} tries")
+            wait = headers.get("Retry-After") or headers.get("retry-after")
+            sleep(_seconds(wait) if wait else backoff * 2**attempt)
+            continue
+        message = reply.decode("utf-8", "replace")[:300]
+        raise PushError(f"{name} refused batch {req.method} {req.path} with {status}: {message}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _seconds(retry_after: str) -> float:
+    """Retry-After as seconds (a number; an HTTP date or garbage waits one minute)."""
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        return 60.0
+
+
+def deliver(
+    requests: list[Request],
+    folder: Path,
+    *,
+    crm: Crm,
+    token: str | None,
+    base_url: str | None,
+    dry_run: bool,
+    needs: str,
+) -> dict[str, Any]:
+    """Write the requests (``dry_run``) into ``folder/requests``, or send them with the log
+    ``folder/push-log.jsonl``; ``needs`` says what to set when the token or URL is missing."""
+    if dry_run:
+        return {"requests": write_dry_run(requests, folder / "requests")}
+    if not token or not (base_url or crm.base_url):
+        raise ConfigError(needs)
+    return push(requests, token, folder / "push-log.jsonl", crm=crm, base_url=base_url)

@@ -7,6 +7,7 @@ FastAPI: the HTTP edges (``app.py``) only translate.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
@@ -33,6 +34,7 @@ from icpkit.report.signals_view import reach_out_lines
 from icpkit.report.themes_view import pains_view
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, csv_safe, explain_accounts, score_frame
 from icpkit.scoring.apply import to_arrow
+from icpkit.scoring.records import RecordScorer
 from icpkit.web.builds import Builds
 from icpkit.web.keys import KeyRecord, KeyStore
 
@@ -44,6 +46,8 @@ LOOKALIKE_COLUMNS = ("rank", "account_id", "name", "domain", "industry", "countr
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,120}$")
 LIST_COLUMNS = ("criteria_met", "disqualifiers_hit")
+ECHO_COLUMNS = ("account_id", "name", "domain")
+FAST_ROWS = 100  # requests with up to this many accounts may take the dict fast path
 
 
 class NotFound(IcpError):
@@ -69,6 +73,14 @@ class Service:
         self._profiles: dict[int, IcpProfile] = {}
         self._plans: dict[int, ScoringPlan] = {}
         self._check: list[str] | None = None
+        # Version references resolved while the store's files are unchanged (a build changes
+        # them), so a request costs a stat() instead of a SQLite read and a JSON parse.
+        self._store_key: tuple[object, ...] | None = None
+        store = self.workspace.store.path
+        self._store_files = (store, store.with_name(store.name + "-wal"))
+        self._numbers: dict[str, int] = {}
+        self._fast: dict[int, RecordScorer | None] = {}
+        self.fast_rows = FAST_ROWS
 
     @property
     def settings(self) -> WebConfig:
@@ -80,11 +92,31 @@ class Service:
         return self.workspace.store.get(version)
 
     def profile(self, version: str | int = "latest") -> tuple[int, IcpProfile]:
+        key = self._store_state()
+        with self._lock:
+            if key != self._store_key:
+                self._store_key, self._numbers = key, {}
+            number = self._numbers.get(str(version))
+            if number is not None:
+                return number, self._profiles[number]
         stored = self.stored(version)
         with self._lock:
             if stored.version not in self._profiles:
                 self._profiles[stored.version] = stored.profile()
+            if self._store_key == key and len(self._numbers) < 64:  # "v3", "v03", …: bounded
+                self._numbers[str(version)] = stored.version
             return stored.version, self._profiles[stored.version]
+
+    def _store_state(self) -> tuple[object, ...]:
+        """What changes when a version is saved: the store file and its WAL, as stat() sees them."""
+        state: list[object] = []
+        for name in self._store_files:
+            try:
+                st = os.stat(name)
+                state.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                state.append(None)
+        return tuple(state)
 
     def versions(self) -> list[dict[str, Any]]:
         return [info.to_dict() for info in self.workspace.store.list()]
@@ -386,6 +418,9 @@ class Service:
             map_columns = self.export_headers(number, profile, records)
         if map_columns:
             return self.score_mapped(number, profile, records)
+        fast = self.score_fast(number, profile, records)
+        if fast is not None:
+            return fast
         try:
             frame = pl.DataFrame(records, infer_schema_length=None)
         except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
@@ -449,6 +484,33 @@ class Service:
             "missing_columns": [],
             "accounts": [_listify(r) for r in out.to_dicts()],
         }
+
+    def score_fast(
+        self, number: int, profile: IcpProfile, records: list[dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """``score_records`` without a frame (:class:`RecordScorer`), with the same answer; None
+        when a record holds a value the frame path would cast (or refuse), or a key changes type
+        between records (the frame path reads them as one table)."""
+        if not 0 < len(records) <= self.fast_rows:
+            return None
+        if number not in self._fast:
+            schema = self.accounts().schema  # outside the lock: accounts() takes it too
+            scorer = RecordScorer.compile(ScoringPlan.from_profile(profile), schema)
+            with self._lock:
+                self._fast.setdefault(number, scorer)
+        scorer = self._fast[number]
+        if scorer is None or not _one_type_per_key(records):
+            return None
+        keys = {k for r in records for k in r}
+        echo = [c for c in ECHO_COLUMNS if c in keys]
+        rows = []
+        for record in records:
+            scores = scorer.score(record)
+            if scores is None:
+                return None
+            rows.append(_listify({**{c: _copy(record.get(c)) for c in echo}, **scores}))
+        absent = [c for c in scorer.columns if c not in keys]
+        return {"version": number, "missing_columns": absent, "accounts": rows}
 
     def plan(self, number: int, profile: IcpProfile) -> ScoringPlan:
         """The scoring plan of a version, built once (a third of a single account's cost)."""
@@ -561,6 +623,22 @@ def _points_words(points: int, value: str) -> str:
     if points < 0:
         return f"{value}: takes away {-points} points"
     return f"{value}: no points either way"
+
+
+def _one_type_per_key(records: list[dict[str, Any]]) -> bool:
+    """Every key holds one Python type (or None) across the records, as one table column would."""
+    if len(records) == 1:
+        return True
+    seen: dict[str, type] = {}
+    for record in records:
+        for key, value in record.items():
+            if value is not None and seen.setdefault(key, type(value)) is not type(value):
+                return False
+    return True
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _listify(row: dict[str, Any]) -> dict[str, Any]:
