@@ -510,7 +510,7 @@ class Service:
                 return None
             rows.append(_listify({**{c: _copy(record.get(c)) for c in echo}, **scores}))
         absent = [c for c in scorer.columns if c not in keys]
-        return {"version": number, "missing_columns": absent, "accounts": rows}
+        return {"version": number, "mapped": False, "missing_columns": absent, "accounts": rows}
 
     def plan(self, number: int, profile: IcpProfile) -> ScoringPlan:
         """The scoring plan of a version, built once (a third of a single account's cost)."""
