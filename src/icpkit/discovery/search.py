@@ -100,7 +100,9 @@ class _BitsetCounter:
         self.bits = table.bits
         self.target_bits = pack(target.astype(bool))
         self.root = full(table.n_rows) if rows is None else pack(rows)
-        self.width = min(_CHUNK_WORDS, self.bits.shape[1])
+        n_words = self.bits.shape[1]
+        n_chunks = -(-n_words // _CHUNK_WORDS)
+        self.width = -(-n_words // n_chunks)  # equal chunks: little padding to count for nothing
         self.chunks = _chunked(self.bits, self.width)
 
     def state(self, indices: tuple[int, ...]) -> np.ndarray:
