@@ -82,16 +82,14 @@ def to_condition(record: dict) -> Condition:
     return Condition(record["attr"], "eq", record["value"])
 
 
-def icpkit_search(
-    frame: pl.DataFrame, conditions: list[Condition] | None, top_k: int = 10, threads: int = 0
-):
+def icpkit_search(frame: pl.DataFrame, conditions: list[Condition] | None, top_k: int = 10):
     """Prepare the condition bitsets and run the search; returns (result, seconds)."""
     start = time.perf_counter()
     attrs = [c for c in frame.columns if c != "target"]
     settings = DiscoveryConfig.model_validate({"min_support": 1e-9, "min_support_count": 1})
     table = condition_table(frame, attrs, settings, conditions)
     target = frame["target"].to_numpy()
-    task = SearchTask(table, target, WRAcc(), 3, 1, top_k, threads=threads)
+    task = SearchTask(table, target, WRAcc(), 3, 1, top_k)
     result = DepthFirstSearch().run(task)
     return result, time.perf_counter() - start
 
@@ -138,15 +136,14 @@ def compare(rows: int, algorithms: str) -> None:
 
 def big(rows: int) -> None:
     frame = make_accounts(rows, 1)
-    for threads in (1, 0):
+    for _ in range(2):
         cpu = time.process_time()
-        result, seconds = icpkit_search(frame, None, threads=threads)
+        result, seconds = icpkit_search(frame, None)
         cpu = time.process_time() - cpu
         print(
             f"{rows:,} accounts × 30 attributes, icpkit's own conditions ({result.n_conditions}), "
-            f"WRAcc top-10, depth 3, {'1 thread' if threads == 1 else 'one thread per core'}: "
-            f"{seconds:.2f} s wall ({cpu:.2f} s CPU) incl. binning and bitsets; top: "
-            f"{result.candidates[0].segment}",
+            f"WRAcc top-10, depth 3: {seconds:.2f} s wall ({cpu:.2f} s CPU) incl. binning and "
+            f"bitsets; top: {result.candidates[0].segment}",
             flush=True,
         )
     print(f"  peak memory: {peak_mb(lambda: icpkit_search(frame, None)):.0f} MB (tracemalloc)")

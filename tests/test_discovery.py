@@ -125,23 +125,20 @@ def test_pruned_search_finds_the_exact_top_k(quality_name: str, seed: int) -> No
         assert cand.size == cover.sum()
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_chunked_tiled_threaded_counting_is_exact(
-    threads: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Tiny chunks and tiles (many partial ones) and counting in threads from the first word on:
-    the same exact top-k as the brute force, whatever the thread timing."""
+@pytest.mark.parametrize("seed", [3, 4])
+def test_chunked_tiled_counting_is_exact(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny chunks and tiles (many partial ones), positives and negatives in words of their own:
+    the same exact top-k as the brute force."""
     from icpkit.discovery import search
 
     monkeypatch.setattr(search, "_CHUNK_WORDS", 3)
     monkeypatch.setattr(search, "_TILE_ROWS", 5)
-    monkeypatch.setattr(search, "_THREAD_MIN_WORDS", 1)
-    monkeypatch.setattr(search, "_IN_FLIGHT", 2)
-    frame, labels = planted_frame(600, 3)
+    monkeypatch.setattr(search, "_LAYOUT_BATCH", 7)
+    frame, labels = planted_frame(600, seed)
     table = condition_table(frame, attribute_columns(frame), CONFIG)
     quality = quality_named("wracc")
     target = labels == "best"
-    result = DepthFirstSearch().run(SearchTask(table, target, quality, 3, 20, 15, threads=threads))
+    result = DepthFirstSearch().run(SearchTask(table, target, quality, 3, 20, 15))
     expected = brute_force(table, target, quality, 3, 20, 15)
     np.testing.assert_allclose([c.quality for c in result.candidates], expected, rtol=1e-9)
     for cand in result.candidates:
@@ -418,3 +415,24 @@ def test_quantiles_of_sorted_values_equal_numpys_bit_for_bit(
     ordered = np.sort(np.array(values))
     q = np.linspace(0, 1, bins + 1)
     assert np.array_equal(sorted_quantiles(ordered, q), np.quantile(ordered, q))
+
+
+def test_a_rows_mask_searches_exactly_those_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows left out by a mask count nowhere: the same top-k as a table of the kept rows."""
+    from icpkit.discovery import search
+
+    monkeypatch.setattr(search, "_CHUNK_WORDS", 2)
+    frame, labels = planted_frame(700, 5)
+    conditions = condition_table(frame, attribute_columns(frame), CONFIG).conditions
+    keep = np.random.default_rng(5).random(frame.height) < 0.6
+    target = labels == "best"
+    quality = quality_named("wracc")
+    full = condition_table(frame, attribute_columns(frame), CONFIG, list(conditions))
+    masked = DepthFirstSearch().run(SearchTask(full, target, quality, 3, 10, 12, rows=keep))
+    kept = frame.filter(pl.Series(keep))
+    part = condition_table(kept, attribute_columns(frame), CONFIG, list(conditions))
+    alone = DepthFirstSearch().run(SearchTask(part, target[keep], quality, 3, 10, 12))
+    assert [c.quality for c in masked.candidates] == pytest.approx(
+        [c.quality for c in alone.candidates], rel=1e-12
+    )
+    assert [c.size for c in masked.candidates] == [c.size for c in alone.candidates]

@@ -256,13 +256,6 @@ class DiscoveryConfig(_Section):
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seed of the holdout split and permutations."
     )
-    threads: int = Field(
-        0,
-        ge=0,
-        le=256,
-        description="Threads that count segments on large CRMs (130,000 accounts and more); "
-        "0 = one per core. The result does not depend on it.",
-    )
 
 
 class ScoringConfig(_Section):

@@ -311,7 +311,6 @@ def find_families(
                 min_support,
                 _ROUND_CANDIDATES,
                 rows=remaining,
-                threads=settings.threads,
             )
         )
         n_tried += result.n_evaluated

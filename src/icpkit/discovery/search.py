@@ -14,16 +14,13 @@ condition's bitset, then popcount (binary target) — or one matrix product (num
 from __future__ import annotations
 
 import heapq
-import os
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
-from icpkit.discovery.bitsets import full, pack, popcount
+from icpkit.discovery.bitsets import full, n_words, pack, popcount, unpack
 from icpkit.discovery.quality import Counts, Population, Quality
 from icpkit.errors import ConfigError
 from icpkit.rules import Segment
@@ -33,11 +30,7 @@ from icpkit.rules import Segment
 # (measured: 25-30 % less CPU at 1M accounts than one pass over whole rows).
 _CHUNK_WORDS = 1024
 _TILE_ROWS = 256
-# Counting runs in worker threads (numpy releases the GIL) from this many words (~130k accounts)
-# on; at most _IN_FLIGHT expansions are counted ahead of the one whose results are being kept, so
-# the pruning threshold lags by at most that many — always a lower bound, so the result stays exact.
-_THREAD_MIN_WORDS = 2048
-_IN_FLIGHT = 4
+_LAYOUT_BATCH = 32  # conditions unpacked at once when laying out the rows (32 MB at 1M)
 
 
 @dataclass(frozen=True)
@@ -48,8 +41,7 @@ class SearchTask:
     with the rows of ``table``. ``top_k`` segments are kept; ``min_support`` is a row count.
     ``rows`` (boolean, optional) restricts the search to those rows: the others count nowhere, not
     in a segment and not in the population (sequential covering removes the rows a reported family
-    covers this way, without rebuilding the bitsets). ``threads`` counts in that many threads on
-    large tables (0: one per core); the result does not depend on it.
+    covers this way, without rebuilding the bitsets).
     """
 
     table: ConditionTable
@@ -60,7 +52,6 @@ class SearchTask:
     top_k: int = 20
     min_quality: float = 0.0
     rows: np.ndarray | None = None
-    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,22 +79,39 @@ class SearchResult:
 
 
 class _BitsetCounter:
-    """Counts for a yes/no target: popcount of (segment AND condition) and of (… AND target).
+    """Counts for a yes/no target: popcount of (segment AND condition), split by the target.
 
-    The condition bitsets are also kept in word chunks (chunk × condition × words) so a tile of
-    candidates is gathered from one contiguous chunk and then ANDed and counted while in cache.
+    The rows are laid out positives first, each part packed on its own, so a word holds positive
+    rows only or negative rows only: one AND and one popcount per word give both the size and
+    the positives of every child (counts do not depend on the order of rows). Rows outside
+    ``rows`` are left out of the layout altogether. The words are kept in chunks (condition ×
+    words, contiguous) so a tile of candidates is gathered from one chunk and then ANDed and
+    counted while in cache.
     """
 
     def __init__(
         self, table: ConditionTable, target: np.ndarray, rows: np.ndarray | None = None
     ) -> None:
-        self.bits = table.bits
-        self.target_bits = pack(target.astype(bool))
-        self.root = full(table.n_rows) if rows is None else pack(rows)
-        n_words = self.bits.shape[1]
-        n_chunks = -(-n_words // _CHUNK_WORDS)
-        self.width = -(-n_words // n_chunks)  # equal chunks: little padding to count for nothing
-        self.chunks = _chunked(self.bits, self.width)
+        kept = np.ones(table.n_rows, dtype=bool) if rows is None else rows.astype(bool)
+        hit = target.astype(bool)
+        positives, negatives = np.flatnonzero(hit & kept), np.flatnonzero(~hit & kept)
+        n_cond = len(table)
+        pos_words, neg_words = n_words(positives.size), n_words(negatives.size)
+        self.bits = np.empty((n_cond, pos_words + neg_words), dtype=np.uint64)
+        for start in range(0, n_cond, _LAYOUT_BATCH):
+            masks = unpack(table.bits[start : start + _LAYOUT_BATCH], table.n_rows)
+            block = self.bits[start : start + _LAYOUT_BATCH]
+            block[:, :pos_words] = pack(masks[:, positives])
+            block[:, pos_words:] = pack(masks[:, negatives])
+        self.root = np.concatenate([full(positives.size), full(negatives.size)])
+        # (first word, last word, positive?) of each chunk; no chunk straddles the two parts
+        self.spans: list[tuple[int, int, bool]] = []
+        for lo, hi, positive in ((0, pos_words, True), (pos_words, pos_words + neg_words, False)):
+            pieces = -(-(hi - lo) // _CHUNK_WORDS)
+            edges = np.linspace(lo, hi, pieces + 1).astype(int)
+            self.spans += [(int(x), int(y), positive) for x, y in itertools.pairwise(edges)]
+        self.chunks = [np.ascontiguousarray(self.bits[:, lo:hi]) for lo, hi, _ in self.spans]
+        self.width = max((hi - lo for lo, hi, _ in self.spans), default=1)
 
     def state(self, indices: tuple[int, ...]) -> np.ndarray:
         """The cover of a set of conditions."""
@@ -113,40 +121,27 @@ class _BitsetCounter:
         return bits
 
     def children(self, state: np.ndarray, cand: np.ndarray) -> Counts:
-        width, n_chunks = self.width, self.chunks.shape[0]
         size = np.zeros(cand.size, dtype=np.int64)
         pos = np.zeros(cand.size, dtype=np.int64)
-        # the segment and segment-AND-target bitsets, zero-padded to whole chunks
-        padded = np.zeros((2, n_chunks * width), dtype=np.uint64)
-        padded[0, : state.size] = state
-        np.bitwise_and(state, self.target_bits, out=padded[1, : state.size])
-        segment, masked_target = padded.reshape(2, n_chunks, width)
         rows = max(1, min(_TILE_ROWS, cand.size))
-        buffer = np.empty((rows, width), dtype=np.uint64)
-        ones = np.empty((rows, width), dtype=np.uint8)
+        words = np.empty(rows * self.width, dtype=np.uint64)
+        ones = np.empty(rows * self.width, dtype=np.uint8)
+        touched = [k for k, (lo, hi, _) in enumerate(self.spans) if state[lo:hi].any()]
         for start in range(0, cand.size, rows):
             block = cand[start : start + rows]
-            tile, tile_counts = buffer[: block.size], ones[: block.size]
             size_block, pos_block = size[start : start + rows], pos[start : start + rows]
-            for k in range(n_chunks):
-                # one gather from this chunk, then in place: (… AND segment), (… AND target)
-                np.take(self.chunks[k], block, axis=0, out=tile)
-                np.bitwise_and(tile, segment[k], out=tile)
-                size_block += popcount(tile, tile_counts)
-                np.bitwise_and(tile, masked_target[k], out=tile)
-                pos_block += popcount(tile, tile_counts)
+            for k in touched:
+                lo, hi, positive = self.spans[k]
+                shape = (block.size, hi - lo)
+                tile = words[: block.size * (hi - lo)].reshape(shape)
+                # gather (mode="clip": numpy buffers `out` under the default "raise"), AND, count
+                np.take(self.chunks[k], block, axis=0, out=tile, mode="clip")
+                np.bitwise_and(tile, state[lo:hi], out=tile)
+                counts = popcount(tile, ones[: tile.size].reshape(shape))
+                size_block += counts
+                if positive:
+                    pos_block += counts
         return Counts(size=size, positives=pos)
-
-
-def _chunked(bits: np.ndarray, width: int) -> np.ndarray:
-    """(conditions × words) → (chunks × conditions × width), zero-padded."""
-    n_cond, n_words = bits.shape
-    n_chunks = -(-n_words // width)
-    chunks = np.zeros((n_chunks, n_cond, width), dtype=np.uint64)
-    for k in range(n_chunks):
-        part = bits[:, k * width : (k + 1) * width]
-        chunks[k, :, : part.shape[1]] = part
-    return chunks
 
 
 class _NumericCounter:
@@ -215,19 +210,12 @@ class DepthFirstSearch:
         self._evaluated = self._expanded = 0
         order = np.arange(len(task.table))
         singles = self._keep((), order, counter.children(counter.root, order))
-        threads = task.threads or _cores()
-        large = -(-task.table.n_rows // 64) >= _THREAD_MIN_WORDS
-        self._pool = ThreadPoolExecutor(threads) if threads > 1 and large else None
-        try:
-            if task.max_depth >= 2 and order.size:
-                order = order[np.argsort(-self._quality(singles), kind="stable")]
-                self._singles = singles
-                pairs = self._pairs(order, singles)
-                if task.max_depth >= 3:
-                    self._triples(order, pairs)
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown()
+        if task.max_depth >= 2 and order.size:
+            order = order[np.argsort(-self._quality(singles), kind="stable")]
+            self._singles = singles
+            pairs = self._pairs(order, singles)
+            if task.max_depth >= 3:
+                self._triples(order, pairs)
         ranked = sorted(self._top.heap, key=lambda item: (-item[0], item[1]))
         candidates = tuple(
             Candidate(
@@ -251,21 +239,9 @@ class DepthFirstSearch:
     def _quality(self, counts: Counts) -> np.ndarray:
         return self._task.quality.evaluate(counts, self._population)
 
-    def _count(self, prefix: tuple[int, ...], cand: np.ndarray) -> Future[Counts]:
-        """Count the children ``prefix + c`` for c in ``cand`` (in a worker thread if any)."""
-        counter = self._counter
-
-        def work() -> Counts:
-            return counter.children(counter.state(prefix), cand)
-
-        if self._pool is not None:
-            return self._pool.submit(work)
-        done: Future[Counts] = Future()
-        done.set_result(work())
-        return done
-
-    def _pipeline(self, finish: Callable[..., object]) -> _Pending:
-        return _Pending(self._count, finish)
+    def _count(self, prefix: tuple[int, ...], cand: np.ndarray) -> Counts:
+        """Count the children ``prefix + c`` for c in ``cand``."""
+        return self._counter.children(self._counter.state(prefix), cand)
 
     def _keep(self, prefix: tuple[int, ...], cand: np.ndarray, counts: Counts) -> Counts:
         """Offer the counted children ``prefix + c`` to the top-k."""
@@ -308,15 +284,13 @@ class DepthFirstSearch:
                 self._pair_size[a, cand] = self._pair_size[cand, a] = counts.size
                 self._pair_pos[a, cand] = self._pair_pos[cand, a] = counts.positives
 
-        pending = self._pipeline(finish)
         for rank, a in enumerate(order):
             if bound_1[a] <= self._top.threshold:
                 continue
             later = order[rank + 1 :]
             cand = later[attr[later] != attr[a]]
             if cand.size:
-                pending.add((int(a),), cand)
-        pending.drain()
+                finish((int(a),), cand, self._count((int(a),), cand))
         return pair_bound
 
     def _triple_bound(self, a: int, b: int, cand: np.ndarray) -> np.ndarray:
@@ -349,7 +323,6 @@ class DepthFirstSearch:
         rank[order] = np.arange(order.size)
         first, second = np.nonzero(np.triu(pair_bound > self._top.threshold, 1))
         by_bound = np.argsort(-pair_bound[first, second], kind="stable")
-        pending = self._pipeline(self._keep)
         for a, b in zip(first[by_bound], second[by_bound], strict=True):
             threshold = self._top.threshold
             if pair_bound[a, b] <= threshold:
@@ -362,41 +335,8 @@ class DepthFirstSearch:
             if cand.size and not self._task.quality.numeric_target:
                 cand = cand[self._triple_bound(int(a), int(b), cand) > threshold]
             if cand.size:
-                pending.add((int(a), int(b)), cand)
-        pending.drain()
-
-
-class _Pending:
-    """Expansions being counted, kept in the order they were started (so the search does not
-    depend on thread timing): ``add`` starts one and, beyond _IN_FLIGHT, keeps the oldest."""
-
-    def __init__(
-        self,
-        count: Callable[[tuple[int, ...], np.ndarray], Future[Counts]],
-        finish: Callable[..., object],
-    ) -> None:
-        self.count, self.finish = count, finish
-        self.queue: deque[tuple[tuple[int, ...], np.ndarray, Future[Counts]]] = deque()
-
-    def add(self, prefix: tuple[int, ...], cand: np.ndarray) -> None:
-        self.queue.append((prefix, cand, self.count(prefix, cand)))
-        if len(self.queue) > _IN_FLIGHT:
-            self._finish_oldest()
-
-    def drain(self) -> None:
-        while self.queue:
-            self._finish_oldest()
-
-    def _finish_oldest(self) -> None:
-        prefix, cand, future = self.queue.popleft()
-        self.finish(prefix, cand, future.result())
-
-
-def _cores() -> int:
-    """Cores this process may run on (the affinity mask, not the host's count, in containers)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+                prefix = (int(a), int(b))
+                self._keep(prefix, cand, self._count(prefix, cand))
 
 
 def _key(prefix: tuple[int, ...], j: int) -> tuple[int, ...]:
