@@ -13,7 +13,6 @@ Companies are matched on two keys, each normalised so that trivial differences d
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +72,11 @@ _LEGAL = [
     "group",
     "the",
 ]
-_LEGAL_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_LEGAL), key=len, reverse=True)) + r")\b")
+# a polars (Rust) regex with ASCII word boundaries: the keys are ASCII by then, and Unicode \\b
+# is slower
+_LEGAL_PATTERN = (
+    r"(?-u:\b)(?:" + "|".join(sorted(set(_LEGAL), key=len, reverse=True)) + r")(?-u:\b)"
+)
 
 
 def name_key(name: str | None) -> str | None:
@@ -97,13 +100,13 @@ def name_keys(names: pl.Series) -> pl.Series:
             .str.replace_all("ß", "ss")
         )
         text = text.scatter(wide, folded)
-    text = text.str.replace_all("&", " and ").str.replace_all(r"[^0-9a-z]+", " ")
-    stripped = text.str.replace_all(_LEGAL_RE.pattern, " ")
-    tidy = [s.str.replace_all(r"\s+", " ").str.strip_chars() for s in (stripped, text)]
-    key = pl.select(
-        pl.when(tidy[0].str.len_chars() > 0).then(tidy[0]).otherwise(tidy[1])
-    ).to_series()
-    return key.set(key.str.len_chars() == 0, None).alias(names.name)
+    # from here on the text is only [0-9a-z] words separated by single spaces
+    text = text.str.replace_all("&", " and ", literal=True).str.replace_all(r"[^0-9a-z]+", " ")
+    key = text.str.replace_all(_LEGAL_PATTERN, " ").str.replace_all(" +", " ").str.strip_chars(" ")
+    only_legal = (key.str.len_bytes() == 0).fill_null(False).arg_true()
+    if only_legal.len():
+        key = key.scatter(only_legal, text.gather(only_legal).str.strip_chars(" "))
+    return key.set(key.str.len_bytes() == 0, None).alias(names.name)
 
 
 def domain_suffixes(domain: str) -> list[str]:
