@@ -204,19 +204,20 @@ class CompanyIndex:
     def _domains(self, doms: pl.Series) -> pl.Series:
         """The account whose domain is the row's domain or one of its parents (the longest
         first), else the account one of whose subdomains has the row's domain as parent."""
-        found = pl.repeat(None, len(doms), dtype=pl.Utf8, eager=True)
-        if not self.own and not self.parents:
-            return found
+        found = _lookup(doms, self.own, pl.Utf8)
         labels = doms.str.count_matches(r"\.") + 1
         depth = int(labels.max() or 1)  # type: ignore[arg-type]
-        for level in range(max(depth - 1, 1)):
-            suffix = doms if level == 0 else doms.str.replace(rf"^(?:[^.]+\.){{{level}}}", "")
-            hit = _lookup(suffix, self.own, pl.Utf8)
-            if level:
-                hit = hit.set(labels - level < 2, None)  # a parent keeps at least two labels
-            found = pl.select(pl.coalesce(found, hit)).to_series()
-        parent = _lookup(doms, self.parents, pl.Utf8)
-        return pl.select(pl.coalesce(found, parent)).to_series().alias("domain")
+        for level in range(1, depth - 1):
+            # parents keep at least two labels; only the rows with that many are looked at
+            rows = ((labels - level >= 2) & found.is_null()).fill_null(False).arg_true()
+            if rows.len() == 0:
+                break
+            suffix = doms.gather(rows).str.replace(rf"^(?:[^.]+\.){{{level}}}", "")
+            found = found.scatter(rows, _lookup(suffix, self.own, pl.Utf8))
+        if self.parents:
+            parent = _lookup(doms, self.parents, pl.Utf8)
+            found = pl.select(pl.coalesce(found, parent)).to_series()
+        return found.alias("domain")
 
     def _fuzzy(self, keys: pl.Series) -> tuple[dict[str, str], dict[str, float]]:
         """Best index name at ``NAME_THRESHOLD`` or above for each key, within its block (the
