@@ -787,7 +787,8 @@ def find_targets(
         )
     frames: Any
     if universe_path.suffix.lower() == ".parquet" and not map_columns and not columns:
-        reader = pq.ParquetFile(universe_path)
+        # pre_buffer keeps every row group's bytes until the reader closes: memory grew with the file
+        reader = pq.ParquetFile(universe_path, pre_buffer=False)
         frames = (
             pl.from_arrow(batch)
             for batch in reader.iter_batches(batch_size=workspace.config.lookalikes.batch_rows)
