@@ -233,3 +233,22 @@ def test_cli_index_flag_and_setting(tmp_path: Path, world, monkeypatch) -> None:
     missing = CliRunner().invoke(app, base)
     assert missing.exit_code != 0 and "icpkit[ann]" in missing.output
     assert CliRunner().invoke(app, [*base, "--index", "exact"]).exit_code == 0
+
+
+def test_frames_with_python_objects_rank_or_fail_cleanly(world) -> None:
+    import icpkit.lookalikes as lookalikes
+    from icpkit.errors import SchemaError
+
+    crm, profile, universe = world
+    data = crm.to_crm_data()
+    head = universe.head(800)
+    # a polars Object column rides along (the kept candidates cannot go through IPC)
+    odd = head.with_columns(pl.Series("raw", [object()] * head.height, dtype=pl.Object))
+    out = lookalikes(profile, odd, crm=data, top=5)
+    assert out.height == 5 and "raw" in out.columns
+    # pandas objects arrow cannot type: a SchemaError naming the object columns, no value shown
+    frame = head.to_pandas()
+    frame["raw"] = [object()] * len(frame)
+    with pytest.raises(SchemaError, match="object columns") as info:
+        lookalikes(profile, frame, crm=data, top=5)
+    assert "0x" not in str(info.value)

@@ -233,6 +233,8 @@ def _owned(frame: pl.DataFrame) -> pl.DataFrame:
     """A copy that holds its own buffers. Rows taken from a batch keep views into the batch's
     whole string buffers; kept candidates drawn from many batches would keep them all alive
     (memory grew with the universe, 1.8 GB at 10M rows)."""
+    if any(dtype == pl.Object for dtype in frame.dtypes):
+        return frame  # Python objects (from a pandas frame) do not go through IPC
     buffer = io.BytesIO()
     frame.write_ipc(buffer, compression="uncompressed")
     buffer.seek(0)
@@ -243,7 +245,14 @@ def _polars(frame: Any) -> pl.DataFrame:
     if isinstance(frame, pl.DataFrame):
         return frame
     if isinstance(frame, pd.DataFrame):
-        return pl.from_pandas(frame)
+        try:
+            return pl.from_pandas(frame)
+        except (pa.ArrowException, TypeError, ValueError):
+            mixed = [str(c) for c in frame.columns if frame[c].dtype == object]
+            raise SchemaError(
+                "the universe frame has values that are neither text, numbers nor dates (in one "
+                f"of its object columns {mixed[:20]}); convert or drop them"
+            ) from None
     raise SchemaError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
 
 
