@@ -39,12 +39,7 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if (
-            declared is not None
-            and declared.isascii()
-            and declared.isdigit()
-            and int(declared) > self.limit
-        ):
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(send)
             return
         chunks: list[bytes] = []
