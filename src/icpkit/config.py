@@ -552,7 +552,7 @@ class LookalikesConfig(_Section):
     index: Literal["exact", "ann"] = Field(
         "exact",
         description="Nearest best customers by exact search, or by a faiss IVF index ('ann', needs "
-        "the ann extra). Exact is faster below ~20,000 best customers; ANN pays for larger seed "
+        "the ann extra). Exact is as fast or faster below ~5,000 best customers; ANN pays for larger seed "
         "sets (docs/lookalikes.md).",
     )
     nlist: int = Field(

@@ -592,7 +592,7 @@ class _IvfIndex:
         except ImportError:
             raise ConfigError(
                 "lookalikes index 'ann' needs faiss: pip install 'icpkit[ann]' (or use the "
-                "default exact search, which is faster for fewer than ~20,000 best customers)"
+                "default exact search, which is as fast or faster below ~5,000 best customers)"
             ) from None
         if nprobe < 1 or nlist < 0:
             raise ConfigError(f"ann index: nlist must be ≥ 0 and nprobe ≥ 1; got {nlist}, {nprobe}")
