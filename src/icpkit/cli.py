@@ -928,6 +928,14 @@ def lookalikes(
         bool,
         typer.Option("--show-names", help="Name the nearest best customers (target lists travel)."),
     ] = False,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            "--index",
+            help="Nearest best customers: 'exact' or 'ann' (faiss IVF, the ann extra; pays for "
+            "tens of thousands of best customers). Default: lookalikes.index in icpkit.toml.",
+        ),
+    ] = None,
 ) -> None:
     """Rank a company universe by fit and likeness to your best customers; customers excluded.
 
@@ -939,7 +947,7 @@ def lookalikes(
     result = pipeline.find_targets(
         pipeline.Workspace.open(workspace), universe, output, version=version, top=top,
         map_columns=map_columns, columns=mapping, include_customers=include_customers,
-        show_names=show_names,
+        show_names=show_names, index=index,
     )  # fmt: skip
     s = result.summary()
     tiers = ", ".join(f"{t} {n:,}" for t, n in s["tiers"].items())

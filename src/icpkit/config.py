@@ -543,6 +543,31 @@ class SignalsConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- lookalikes
+
+
+class LookalikesConfig(_Section):
+    """Target lists from a company universe (`icpkit lookalikes`). None of these changes the ICP."""
+
+    index: Literal["exact", "ann"] = Field(
+        "exact",
+        description="Nearest best customers by exact search, or by a faiss IVF index ('ann', needs "
+        "the ann extra). Exact is as fast or faster below ~5,000 best customers; ANN pays for larger seed "
+        "sets (docs/lookalikes.md).",
+    )
+    nlist: int = Field(
+        0, ge=0, description="ANN: IVF cells (0: about 4·√best customers, ≥ 39 customers per cell)."
+    )
+    nprobe: int = Field(
+        8, ge=1, description="ANN: cells searched per company (more: closer to exact, slower)."
+    )
+    batch_rows: int = Field(
+        100_000,
+        ge=1_000,
+        description="Universe rows ranked per batch; memory grows with it (and with --top).",
+    )
+
+
 # ----------------------------------------------------------------------------- web (icpkit serve)
 
 
@@ -646,11 +671,18 @@ class WorkspaceConfig(_Section):
     web: WebConfig = Field(
         default_factory=WebConfig, description="HTTP API and web app (`icpkit serve`)."
     )
+    lookalikes: LookalikesConfig = Field(
+        default_factory=LookalikesConfig,
+        description="Target lists from a company universe (`icpkit lookalikes`).",
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
         # The web section serves the ICP; it does not shape it, so it stays out of the hash.
-        text = json.dumps(self.model_dump(mode="json", exclude={"web"}), sort_keys=True)
+        # Nor does the lookalikes section (it ranks other companies against the ICP).
+        text = json.dumps(
+            self.model_dump(mode="json", exclude={"web", "lookalikes"}), sort_keys=True
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -785,12 +785,14 @@ def find_targets(
     columns: dict[str, str] | None = None,
     include_customers: bool = False,
     show_names: bool = False,
+    index: str | None = None,
 ) -> Any:
     """Rank a company universe against a version's ICP and write the targets (CSV or Parquet).
 
     The universe is read like an accounts source: with ``map_columns`` through the workspace's own
     accounts mapping, with ``columns`` (canonical → file column) through that mapping, otherwise as
     a file already in icpkit's column names (a Parquet file of that kind is streamed in batches).
+    ``index`` ("exact" or "ann") overrides the workspace's ``lookalikes.index``.
     Returns the :class:`~icpkit.lookalikes.Lookalikes` result (the list and its summary).
     """
     import pyarrow.parquet as pq
@@ -810,8 +812,12 @@ def find_targets(
         )
     frames: Any
     if universe_path.suffix.lower() == ".parquet" and not map_columns and not columns:
-        reader = pq.ParquetFile(universe_path)
-        frames = (pl.from_arrow(batch) for batch in reader.iter_batches(batch_size=200_000))
+        # pre_buffer keeps every row group's bytes until the reader closes: memory grew with the file
+        reader = pq.ParquetFile(universe_path, pre_buffer=False)
+        frames = (
+            pl.from_arrow(batch)
+            for batch in reader.iter_batches(batch_size=workspace.config.lookalikes.batch_rows)
+        )
     else:
         accounts = workspace.config.sources.get("accounts")
         if map_columns and accounts is None:
@@ -828,9 +834,12 @@ def find_targets(
             update={"sources": {"accounts": source}, "allow_outside_workspace": True}
         )
         frames = load_crm(config, workspace.root).accounts
+    settings = workspace.config.lookalikes
     result = rank_universe(
-        profile, frames, crm, top=top, include_customers=include_customers, show_names=show_names
-    )
+        profile, frames, crm, top=top, include_customers=include_customers,
+        show_names=show_names, index=index or settings.index, nlist=settings.nlist,
+        nprobe=settings.nprobe, batch_rows=settings.batch_rows,
+    )  # fmt: skip
     table = result.frame.to_arrow()
     with atomic_path(Path(output)) as tmp:
         if Path(output).suffix.lower() == ".parquet":

@@ -13,7 +13,6 @@ Companies are matched on two keys, each normalised so that trivial differences d
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +72,11 @@ _LEGAL = [
     "group",
     "the",
 ]
-_LEGAL_RE = re.compile(r"\b(?:" + "|".join(sorted(set(_LEGAL), key=len, reverse=True)) + r")\b")
+# a polars (Rust) regex with ASCII word boundaries: the keys are ASCII by then, and Unicode \\b
+# is slower
+_LEGAL_PATTERN = (
+    r"(?-u:\b)(?:" + "|".join(sorted(set(_LEGAL), key=len, reverse=True)) + r")(?-u:\b)"
+)
 
 
 def name_key(name: str | None) -> str | None:
@@ -84,21 +87,26 @@ def name_key(name: str | None) -> str | None:
 def name_keys(names: pl.Series) -> pl.Series:
     """``name_key`` of every name, vectorised: accents and case folded, punctuation dropped,
     legal suffixes removed (a name that is only legal words keeps them: 'The Group')."""
-    text = (
-        names.cast(pl.Utf8)
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{Mn}", "")
-        .str.to_lowercase()
-        .str.replace_all("ß", "ss")
-        .str.replace_all("&", " and ")
-        .str.replace_all(r"[^0-9a-z]+", " ")
-    )
-    stripped = text.str.replace_all(_LEGAL_RE.pattern, " ")
-    tidy = [s.str.replace_all(r"\s+", " ").str.strip_chars() for s in (stripped, text)]
-    key = pl.select(
-        pl.when(tidy[0].str.len_chars() > 0).then(tidy[0]).otherwise(tidy[1])
-    ).to_series()
-    return key.set(key.str.len_chars() == 0, None).alias(names.name)
+    raw = names.cast(pl.Utf8)
+    text = raw.str.to_lowercase()
+    # accents are folded only where there is one: NFKD is the costly step, most names are ASCII
+    wide = raw.str.contains(r"[^\x00-\x7f]").fill_null(False).arg_true()
+    if wide.len():
+        folded = (
+            raw.gather(wide)
+            .str.normalize("NFKD")
+            .str.replace_all(r"\p{Mn}", "")
+            .str.to_lowercase()
+            .str.replace_all("ß", "ss")
+        )
+        text = text.scatter(wide, folded)
+    # from here on the text is only [0-9a-z] words separated by single spaces
+    text = text.str.replace_all("&", " and ", literal=True).str.replace_all(r"[^0-9a-z]+", " ")
+    key = text.str.replace_all(_LEGAL_PATTERN, " ").str.replace_all(" +", " ").str.strip_chars(" ")
+    only_legal = (key.str.len_bytes() == 0).fill_null(False).arg_true()
+    if only_legal.len():
+        key = key.scatter(only_legal, text.gather(only_legal).str.strip_chars(" "))
+    return key.set(key.str.len_bytes() == 0, None).alias(names.name)
 
 
 def domain_suffixes(domain: str) -> list[str]:
@@ -147,54 +155,105 @@ class CompanyIndex:
         self.blocks = {k: ([n for n, _ in v], [a for _, a in v]) for k, v in blocks.items()}
         self.size = len(ids)
 
-    def match(self, domains: pl.Series, names: pl.Series) -> Match:
+    def match(self, domains: pl.Series | None, names: pl.Series) -> Match:
         """Match universe rows (raw domains/URLs and names) against the index."""
+        frame = self.match_frame(domains, names)
+        return Match(
+            frame["customer_match"].to_list(),
+            frame["match_kind"].to_list(),
+            frame["match_score"].to_list(),
+        )
+
+    def match_frame(self, domains: pl.Series | None, names: pl.Series) -> pl.DataFrame:
+        """``customer_match``, ``match_kind`` and ``match_score`` per universe row, vectorised.
+
+        Exact hash joins first (the normalised domain and each of its parents, then the name
+        key); the fuzzy comparison runs only on the distinct name keys left unmatched, one
+        rapidfuzz ``cdist`` per block of index names sharing their first two letters.
+        """
+        n = len(names)
+        empty = pl.repeat(None, n, dtype=pl.Utf8, eager=True)
+        doms = normalise_domains(domains) if domains is not None else empty
+        keys = name_keys(names.cast(pl.Utf8))
+        by_domain = self._domains(doms)
+        by_name = _lookup(keys, self.by_name, pl.Utf8)
+        by_name = by_name.set(by_domain.is_not_null(), None)
+        rest = keys.filter(by_domain.is_null() & by_name.is_null() & keys.is_not_null())
+        fuzzy_id, fuzzy_score = self._fuzzy(rest.unique())
+        frame = pl.DataFrame(
+            {"domain": by_domain, "name": by_name, "key": keys, "rest": by_domain.is_null() & by_name.is_null()}
+        ).with_columns(
+            pl.when(pl.col("rest")).then(_lookup(keys, fuzzy_id, pl.Utf8)).alias("fuzzy"),
+            pl.when(pl.col("rest")).then(_lookup(keys, fuzzy_score, pl.Float64)).alias("fuzzy_score"),
+        )  # fmt: skip
+        return frame.select(
+            pl.coalesce("domain", "name", "fuzzy").alias("customer_match"),
+            pl.when(pl.col("domain").is_not_null())
+            .then(pl.lit("domain"))
+            .when(pl.col("name").is_not_null())
+            .then(pl.lit("name"))
+            .when(pl.col("fuzzy").is_not_null())
+            .then(pl.lit("fuzzy name"))
+            .alias("match_kind"),
+            pl.when(pl.col("domain").is_not_null() | pl.col("name").is_not_null())
+            .then(pl.lit(100.0))
+            .otherwise(pl.col("fuzzy_score"))
+            .alias("match_score"),
+        )
+
+    def _domains(self, doms: pl.Series) -> pl.Series:
+        """The account whose domain is the row's domain or one of its parents (the longest
+        first), else the account one of whose subdomains has the row's domain as parent."""
+        found = _lookup(doms, self.own, pl.Utf8)
+        labels = doms.str.count_matches(r"\.") + 1
+        depth = int(labels.max() or 1)  # type: ignore[arg-type]
+        for level in range(1, depth - 1):
+            # parents keep at least two labels; only the rows with that many are looked at
+            rows = ((labels - level >= 2) & found.is_null()).fill_null(False).arg_true()
+            if rows.len() == 0:
+                break
+            suffix = doms.gather(rows).str.replace(rf"^(?:[^.]+\.){{{level}}}", "")
+            found = found.scatter(rows, _lookup(suffix, self.own, pl.Utf8))
+        if self.parents:
+            parent = _lookup(doms, self.parents, pl.Utf8)
+            found = pl.select(pl.coalesce(found, parent)).to_series()
+        return found.alias("domain")
+
+    def _fuzzy(self, keys: pl.Series) -> tuple[dict[str, str], dict[str, float]]:
+        """Best index name at ``NAME_THRESHOLD`` or above for each key, within its block (the
+        first index name with the highest token-sort ratio, as ``process.extractOne`` picks)."""
         from rapidfuzz import fuzz, process
 
-        doms = normalise_domains(domains).to_list() if domains is not None else [None] * len(names)
-        keys = name_keys(names.cast(pl.Utf8)).to_list()
-        out_id: list[str | None] = []
-        out_kind: list[str | None] = []
-        out_score: list[float | None] = []
-        by_domain: dict[str, str | None] = {}
-        fuzzy: dict[str, tuple[str | None, float | None]] = {}
-        for domain, key in zip(doms, keys, strict=True):
-            found: str | None = None
-            kind: str | None = None
-            score: float | None = None
-            if domain:
-                if domain not in by_domain:
-                    by_domain[domain] = self._domain(domain)
-                found = by_domain[domain]
-                if found is not None:
-                    kind, score = "domain", 100.0
-            if found is None and key:
-                if key in self.by_name:
-                    found, kind, score = self.by_name[key], "name", 100.0
-                else:
-                    if key not in fuzzy:
-                        fuzzy[key] = self._fuzzy(key, process, fuzz)
-                    found, score = fuzzy[key]
-                    kind = "fuzzy name" if found else None
-            out_id.append(found)
-            out_kind.append(kind)
-            out_score.append(score)
-        return Match(out_id, out_kind, out_score)
-
-    def _domain(self, domain: str) -> str | None:
-        for suffix in domain_suffixes(domain):  # the row is the account or its subdomain
-            if suffix in self.own:
-                return self.own[suffix]
-        return self.parents.get(domain)  # the row is the parent of an account's subdomain
-
-    def _fuzzy(self, key: str, process: Any, fuzz: Any) -> tuple[str | None, float | None]:
-        block = self.blocks.get(key[:2])
-        if not block:
-            return None, None
-        best = process.extractOne(
-            key, block[0], scorer=fuzz.token_sort_ratio, score_cutoff=NAME_THRESHOLD
+        ids: dict[str, str] = {}
+        scores: dict[str, float] = {}
+        if not self.blocks or keys.len() == 0:
+            return ids, scores
+        groups = (
+            pl.DataFrame({"key": keys})
+            .with_columns(pl.col("key").str.slice(0, 2).alias("block"))
+            .filter(pl.col("block").is_in(list(self.blocks)))
+            .group_by("block")
+            .agg("key")
         )
-        return (block[1][best[2]], float(best[1])) if best else (None, None)
+        for block, queries in groups.iter_rows():
+            choices, accounts = self.blocks[block]
+            matrix = process.cdist(
+                queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_THRESHOLD,
+                dtype=np.float64, workers=-1 if len(queries) * len(choices) > 200_000 else 1,
+            )  # fmt: skip
+            best = matrix.argmax(axis=1)
+            top = matrix[np.arange(len(queries)), best]
+            for i in np.flatnonzero(top >= NAME_THRESHOLD):
+                ids[queries[i]] = accounts[int(best[i])]
+                scores[queries[i]] = float(top[i])
+        return ids, scores
+
+
+def _lookup(values: pl.Series, mapping: dict[str, Any], dtype: Any) -> pl.Series:
+    """``mapping[value]`` per row (a hash join), null where the value is not a key."""
+    if not mapping:
+        return pl.repeat(None, len(values), dtype=dtype, eager=True)
+    return values.replace_strict(mapping, default=None, return_dtype=dtype)
 
 
 def dedupe(frame: pl.DataFrame, *, id_column: str, rank_column: str) -> pl.DataFrame:
