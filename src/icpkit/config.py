@@ -543,6 +543,29 @@ class SignalsConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- lookalikes (text)
+
+
+class LookalikesConfig(_Section):
+    """Lookalike search (`icpkit lookalikes`): how the parts of the combined rank are weighed."""
+
+    text_weight: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="Weight of the description-similarity part (0-100) in rank_score, beside fit "
+        "and likeness (weight 1 each); used only when the CRM accounts and the universe both have "
+        "a description column; 0 leaves it out.",
+    )
+    text_neighbours: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Best customers' descriptions each company is compared with (mean cosine "
+        "similarity of the closest ones).",
+    )
+
+
 # ----------------------------------------------------------------------------- web (icpkit serve)
 
 
@@ -636,11 +659,18 @@ class WorkspaceConfig(_Section):
     web: WebConfig = Field(
         default_factory=WebConfig, description="HTTP API and web app (`icpkit serve`)."
     )
+    lookalikes: LookalikesConfig = Field(
+        default_factory=LookalikesConfig,
+        description="Lookalike search from a company universe (`icpkit lookalikes`).",
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
         # The web section serves the ICP; it does not shape it, so it stays out of the hash.
-        text = json.dumps(self.model_dump(mode="json", exclude={"web"}), sort_keys=True)
+        # Neither does lookalike search, which uses the ICP.
+        text = json.dumps(
+            self.model_dump(mode="json", exclude={"web", "lookalikes"}), sort_keys=True
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -785,8 +785,13 @@ def find_targets(
         )
     frames: Any
     if universe_path.suffix.lower() == ".parquet" and not map_columns and not columns:
-        reader = pq.ParquetFile(universe_path)
-        frames = (pl.from_arrow(batch) for batch in reader.iter_batches(batch_size=200_000))
+        from icpkit.lookalikes.dedup import Rereadable
+
+        def batches() -> Any:  # re-readable: the aliases of early duplicates are fetched again
+            reader = pq.ParquetFile(universe_path)
+            return (pl.from_arrow(batch) for batch in reader.iter_batches(batch_size=200_000))
+
+        frames = Rereadable(batches)
     else:
         accounts = workspace.config.sources.get("accounts")
         if map_columns and accounts is None:
@@ -803,9 +808,11 @@ def find_targets(
             update={"sources": {"accounts": source}, "allow_outside_workspace": True}
         )
         frames = load_crm(config, workspace.root).accounts
+    settings = workspace.config.lookalikes
     result = rank_universe(
-        profile, frames, crm, top=top, include_customers=include_customers, show_names=show_names
-    )
+        profile, frames, crm, top=top, include_customers=include_customers, show_names=show_names,
+        text_weight=settings.text_weight, text_neighbours=settings.text_neighbours,
+    )  # fmt: skip
     table = result.frame.to_arrow()
     with atomic_path(Path(output)) as tmp:
         if Path(output).suffix.lower() == ".parquet":

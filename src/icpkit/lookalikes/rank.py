@@ -15,7 +15,7 @@ Customers' names appear only with ``show_names`` (target lists travel).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,9 @@ from scipy import sparse
 
 from icpkit.data.model import CrmData
 from icpkit.errors import ConfigError, SchemaError
-from icpkit.lookalikes.match import CompanyIndex, dedupe
+from icpkit.lookalikes import text as text_part
+from icpkit.lookalikes.dedup import Rereadable, UniverseGroups, frame_lookup
+from icpkit.lookalikes.match import CompanyIndex
 from icpkit.profile import IcpProfile
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import ScoringPlan, score_frame
@@ -38,6 +40,8 @@ from icpkit.vocab import TIERS
 NEIGHBOURS = 5
 SIMILAR_AT = 0.8  # cosine similarity at or above which a best customer counts as "similar"
 MAX_CELLS = 20_000_000  # similarity matrix cells per batch (× 8 bytes)
+TEXT_WEIGHT = 0.5  # weight of the description part in rank_score (lookalikes.text_weight)
+TEXT_NEIGHBOURS = 10  # best customers' descriptions compared (lookalikes.text_neighbours)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class Lookalikes:
     n_best: int
     missing_attributes: tuple[str, ...]
     tier_counts: dict[str, int] = field(default_factory=dict)
+    text: dict[str, Any] = field(default_factory=dict)  # the description part: used, weight, note
+    companies: dict[str, Any] = field(
+        default_factory=dict
+    )  # listings, companies, tiers of companies
 
     def to_frame(self) -> pl.DataFrame:
         return self.frame
@@ -71,6 +79,8 @@ class Lookalikes:
             "missing_attributes": list(self.missing_attributes),
             "tiers": self.tier_counts,
             "tier1_top": top,
+            "text": self.text,
+            **self.companies,
         }
 
 
@@ -95,6 +105,8 @@ def find_lookalikes(
     show_names: bool = False,
     neighbours: int = NEIGHBOURS,
     batch_rows: int = 100_000,
+    text_weight: float = TEXT_WEIGHT,
+    text_neighbours: int = TEXT_NEIGHBOURS,
 ) -> Any:
     """The ``top`` universe companies most like the ICP, existing customers excluded.
 
@@ -118,13 +130,14 @@ def find_lookalikes(
     result = rank_universe(
         profile, _polars(universe), crm, best=best, top=top, include_customers=include_customers,
         show_names=show_names, neighbours=neighbours, batch_rows=batch_rows,
+        text_weight=text_weight, text_neighbours=text_neighbours,
     )  # fmt: skip
     return result.frame.to_pandas() if isinstance(universe, pd.DataFrame) else result.frame
 
 
 def rank_universe(
     profile: IcpProfile,
-    universe: pl.DataFrame | Iterator[pl.DataFrame],
+    universe: pl.DataFrame | Iterable[pl.DataFrame],
     crm: CrmData | None = None,
     *,
     best: pl.DataFrame | None = None,
@@ -133,6 +146,8 @@ def rank_universe(
     show_names: bool = False,
     neighbours: int = NEIGHBOURS,
     batch_rows: int = 100_000,
+    text_weight: float = TEXT_WEIGHT,
+    text_neighbours: int = TEXT_NEIGHBOURS,
 ) -> Lookalikes:
     """Rank a universe (a frame, or an iterator of frames streamed from a large file)."""
     if top < 1:
@@ -143,6 +158,13 @@ def rank_universe(
         best = _best_accounts(crm)
     space = _Space(card, best, neighbours) if best is not None and best.height else None
     index = CompanyIndex(customer_accounts(crm)) if crm is not None else None
+    # --- description text part (lookalikes.text) ---
+    text, text_note = text_part.TextPart.build(
+        best, crm.accounts if crm is not None else None, weight=text_weight,
+        neighbours=text_neighbours,
+    )  # fmt: skip
+    # --- end text part ---
+    groups = UniverseGroups()  # whole-universe de-duplication (lookalikes.dedup)
     keep = max(3 * top, top + 100)  # candidates kept: duplicates are removed at the end
     tier_rank = {t: len(TIERS) - i for i, t in enumerate(TIERS)}
     kept: pl.DataFrame | None = None
@@ -159,6 +181,9 @@ def rank_universe(
             for column in seen:
                 seen[column] += frame.height - frame[column].null_count()
             scored = _score(profile, space, frame, n_universe)
+            groups.add(scored, n_universe)  # whole-universe de-duplication (lookalikes.dedup)
+            if text is not None:  # description text part (lookalikes.text)
+                scored = text.add(scored, frame)
             n_universe += scored.height
             for tier, count in scored["tier"].value_counts().iter_rows():
                 tier_counts[tier] += int(count)
@@ -179,9 +204,15 @@ def rank_universe(
             f"the universe has no value in any of the profile's attributes {list(seen)}; map its "
             "columns with --map or --columns"
         )
-    before = kept.height
-    deduped = dedupe(kept, id_column="company_id", rank_column="_key")
-    n_dup = before - deduped.height
+    # --- whole-universe de-duplication (lookalikes.dedup) ---
+    if isinstance(universe, pl.DataFrame):
+        groups.resolve(frame_lookup(universe))
+    elif isinstance(universe, Rereadable):
+        groups.resolve(universe.lookup)
+    companies = groups.summary()
+    deduped = groups.merge(kept, rank_column="_key")
+    n_dup = companies["n_listings"] - companies["n_companies"]
+    # --- end de-duplication ---
     top_rows = deduped.sort(["_key", "_row"], descending=[True, False]).head(top)
     out = _explain(profile, space, top_rows, show_names)
     out = out.drop("_key", "_row", "_nearest").with_row_index("rank", offset=1)
@@ -193,6 +224,8 @@ def rank_universe(
         n_best=0 if best is None else best.height,
         missing_attributes=missing,
         tier_counts=tier_counts,
+        text=text_part.summary(text, text_note),
+        companies=companies,
     )
 
 
@@ -295,6 +328,7 @@ def _explain(
         if show_names and space.names:
             names = ["; ".join(str(space.names[b]) for b in nearest[i]) for i in range(rows.height)]
             extra.append(pl.Series("nearest_best_customers", names, dtype=pl.Utf8))
+    why = text_part.explain(why, rows)  # "· description close to N of your best customers"
     return rows.with_columns(reasons.alias("reasons"), pl.Series("why", why, dtype=pl.Utf8), *extra)
 
 
