@@ -427,9 +427,13 @@ def render_report(
         changelog = diff_profiles(
             previous, profile, label_a=f"v{max(earlier)}", label_b=f"v{stored.version}"
         ).to_text()
+    from icpkit.lifecycle.store import STORE_DIR
+    from icpkit.lookalikes.runinfo import load_summary
+
     report = ReportInput(
-        profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog
-    )
+        profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog,
+        lookalikes=load_summary(workspace.root / STORE_DIR),  # "Where to find more"
+    )  # fmt: skip
     target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
     return render(report, fmt, target)
 
@@ -774,7 +778,8 @@ def find_targets(
     from icpkit.lookalikes import rank_universe
     from icpkit.scoring.bulk import csv_safe
 
-    profile = workspace.store.get(version).profile()
+    stored = workspace.store.get(version)
+    profile = stored.profile()
     crm = workspace.load()
     universe_path = Path(universe_path)
     if not universe_path.exists():
@@ -826,6 +831,14 @@ def find_targets(
             import pyarrow.csv as pacsv
 
             pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
+    # --- the report's "Where to find more" (lookalikes.runinfo) ---
+    from icpkit.lifecycle.store import STORE_DIR
+    from icpkit.lookalikes.runinfo import run_summary, save_summary
+
+    summary = run_summary(
+        result, universe=str(universe_path), output=str(output), version=stored.version, top=top
+    )
+    save_summary(workspace.root / STORE_DIR, summary)
     return result
 
 

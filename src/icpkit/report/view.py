@@ -15,6 +15,7 @@ from icpkit.errors import IcpError
 from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, ValidationSection
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
+from icpkit.report.lookalikes_view import FindMoreView
 from icpkit.report.personas_view import MISSING as PERSONAS_MISSING
 from icpkit.report.personas_view import PersonasView
 from icpkit.report.themes_view import PainsView
@@ -164,6 +165,7 @@ class ReportView:
     reach_out_lines: list[str] = field(default_factory=list)
     signals_note: str = ""
     signals_tables: list[Titled] = field(default_factory=list)
+    find_more: FindMoreView | None = None  # the last lookalikes run (report/lookalikes_view.py)
 
 
 @dataclass(frozen=True)
