@@ -7,10 +7,15 @@ the best customers' descriptions:
 
 - ``text_similarity``: the mean cosine similarity to the ``neighbours`` most similar best
   customers' descriptions (exact, in blocks of bounded memory);
-- ``text_score`` (0–100): the share of your own CRM accounts whose descriptions are *less* close to
-  the best customers (each best customer compared without itself), so 90 reads "closer to your best
-  customers than 90 % of your accounts" — a scale that does not depend on the embedding's own
-  cosine range, fixed before the universe is read (streaming-friendly);
+- ``text_score`` (0–100): the share of the universe's companies whose descriptions are *less*
+  close to the best customers, so 90 reads "closer to your best customers than 90 % of the
+  universe". The reference is the first batch that has descriptions (up to 5,000 of them, fixed
+  from then on: streaming-friendly); with fewer than 50 there, your own CRM accounts are the
+  reference (each best customer compared without itself). Ranking within the universe, not
+  against the CRM's accounts, matters on real data: CRM notes and a data vendor's summaries are
+  written differently, and on FinanceDatabase every summary was less close than nearly all the
+  CRM's own descriptions (text_score ≈ 1 everywhere), so a described company ranked below an
+  undescribed one;
 - ``description_close_best``: how many best customers' descriptions are closer than
   ``close_at``, the 95th percentile of the cosine between a CRM account and a best customer.
 
@@ -29,7 +34,8 @@ import polars as pl
 
 DESCRIPTION = "description"
 MIN_BEST = 5  # best customers with a description needed for the text part
-REFERENCE_ROWS = 5_000  # CRM accounts sampled to calibrate text_score and close_at
+REFERENCE_ROWS = 5_000  # descriptions sampled to calibrate text_score (and close_at on the CRM)
+MIN_REFERENCE = 50  # universe descriptions in the first batch needed to rank within the universe
 CLOSE_QUANTILE = 0.95
 MAX_CELLS = 20_000_000  # similarity cells per block (× 4 bytes)
 TEXT_COLUMNS = ("text_similarity", "text_score", "description_close_best")
@@ -59,6 +65,7 @@ class TextPart:
     neighbours: int
     weight: float
     seen: int = 0  # universe rows with a description
+    universe_reference: bool = False  # text_score ranks within the universe (see the module doc)
 
     @classmethod
     def build(
@@ -127,6 +134,11 @@ class TextPart:
                 close[rows[start : start + step]] = (block >= self.close_at).sum(axis=1)
         score = np.full(n, np.nan)
         ok = ~np.isnan(similarity)
+        if not self.universe_reference and self.seen == len(texts) >= MIN_REFERENCE:
+            found = similarity[ok]  # the first batch with descriptions founds the reference
+            if found.size > REFERENCE_ROWS:
+                found = np.random.default_rng(0).choice(found, REFERENCE_ROWS, replace=False)
+            self.reference, self.universe_reference = np.sort(found), True
         score[ok] = 100 * np.searchsorted(self.reference, similarity[ok]) / len(self.reference)
         fit = scored["fit_score"].cast(pl.Float64).to_numpy()
         likeness = scored["similarity"].cast(pl.Float64).fill_null(np.nan).to_numpy() * 100
