@@ -8,9 +8,10 @@ Each universe company gets two numbers, shown apart and never blended out of sig
   much that attribute moves the score; a missing value is no dimension, so an attribute the universe
   lacks neither helps nor hurts). Exact nearest neighbours, in batches of bounded memory.
 
-The list is ordered by tier, then ``rank_score`` = (fit_score + 100 · similarity) / 2. Each row says
-why in words: "Tier 1 · similar to 3 of your best customers (industry = 'Software', uses Snowflake)".
-Customers' names appear only with ``show_names`` (target lists travel).
+The list is ordered by tier, then ``rank_score`` = (fit_score + 100 · similarity) / 2 (with
+descriptions on both sides, the weighted mean with ``text_score``: :mod:`icpkit.lookalikes.text`).
+Each row says why in words: "Tier 1 · similar to 3 of your best customers (industry =
+'Software', uses Snowflake)". Customers' names appear only with ``show_names`` (target lists travel).
 """
 
 from __future__ import annotations
@@ -56,9 +57,8 @@ class Lookalikes:
     missing_attributes: tuple[str, ...]
     tier_counts: dict[str, int] = field(default_factory=dict)
     text: dict[str, Any] = field(default_factory=dict)  # the description part: used, weight, note
-    companies: dict[str, Any] = field(
-        default_factory=dict
-    )  # listings, companies, tiers of companies
+    # the whole universe's listings, companies and companies per tier (lookalikes.dedup)
+    companies: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pl.DataFrame:
         return self.frame
@@ -172,6 +172,8 @@ def rank_universe(
     n_universe = n_excluded = 0
     seen: dict[str, int] = dict.fromkeys(plan.columns, 0)  # non-null cells per attribute
     batches = [universe] if isinstance(universe, pl.DataFrame) else universe
+    if text is not None:  # description text part: its scale from the universe's first descriptions
+        batches = text.calibrate(batches)
     for chunk in batches:
         for start in range(0, max(chunk.height, 1), batch_rows):
             frame = chunk.slice(start, batch_rows)

@@ -9,9 +9,11 @@ the best customers' descriptions:
   customers' descriptions (exact, in blocks of bounded memory);
 - ``text_score`` (0–100): the share of the universe's companies whose descriptions are *less*
   close to the best customers, so 90 reads "closer to your best customers than 90 % of the
-  universe". The reference is the first batch that has descriptions (up to 5,000 of them, fixed
-  from then on: streaming-friendly); with fewer than 50 there, your own CRM accounts are the
-  reference (each best customer compared without itself). Ranking within the universe, not
+  universe". The reference is the universe's first 5,000 descriptions in file order, read ahead
+  before ranking starts (at most 500,000 rows are held for it) and replayed, so the scale is fixed
+  for the whole stream and does not depend on how it is cut into batches; with fewer than 50
+  descriptions there, your own CRM accounts are the reference (each best customer compared without
+  itself). Ranking within the universe, not
   against the CRM's accounts, matters on real data: CRM notes and a data vendor's summaries are
   written differently, and on FinanceDatabase every summary was less close than nearly all the
   CRM's own descriptions (text_score ≈ 1 everywhere), so a described company ranked below an
@@ -26,6 +28,8 @@ without a description is ranked on its other parts.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +39,8 @@ import polars as pl
 DESCRIPTION = "description"
 MIN_BEST = 5  # best customers with a description needed for the text part
 REFERENCE_ROWS = 5_000  # descriptions sampled to calibrate text_score (and close_at on the CRM)
-MIN_REFERENCE = 50  # universe descriptions in the first batch needed to rank within the universe
+MIN_REFERENCE = 50  # universe descriptions needed to rank within the universe
+REFERENCE_SCAN = 500_000  # most universe rows read ahead (and held) to find the reference
 CLOSE_QUANTILE = 0.95
 MAX_CELLS = 20_000_000  # similarity cells per block (× 4 bytes)
 TEXT_COLUMNS = ("text_similarity", "text_score", "description_close_best")
@@ -114,6 +119,39 @@ class TextPart:
         part = cls(best_vectors, reference, close_at, k, float(weight))
         return part, None
 
+    def calibrate(self, chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        """Read ahead to the universe's first ``REFERENCE_ROWS`` descriptions, make them the
+        reference of ``text_score``, and give the chunks back in order (the read-ahead replayed)."""
+        stream = iter(chunks)
+        ahead: list[pl.DataFrame] = []
+        texts: list[str] = []
+        rows = 0
+        for chunk in stream:
+            ahead.append(chunk)
+            rows += chunk.height
+            texts += _texts(chunk)[1][: REFERENCE_ROWS - len(texts)]
+            if len(texts) >= REFERENCE_ROWS or rows >= REFERENCE_SCAN:
+                break
+        if len(texts) >= MIN_REFERENCE:
+            from icpkit.themes.embed import default_embedder
+
+            similarity, _ = self._compare(default_embedder().encode(texts))
+            self.reference, self.universe_reference = np.sort(similarity), True
+        return itertools.chain(ahead, stream)
+
+    def _compare(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean similarity to the closest best customers' descriptions, and how many are close."""
+        similarity = np.empty(len(vectors))
+        close = np.empty(len(vectors), dtype=np.int64)
+        step = max(1, MAX_CELLS // len(self.best))
+        k = self.neighbours
+        for start in range(0, len(vectors), step):
+            block = vectors[start : start + step] @ self.best.T
+            top = np.partition(block, block.shape[1] - k, axis=1)[:, -k:]
+            similarity[start : start + step] = top.mean(axis=1)
+            close[start : start + step] = (block >= self.close_at).sum(axis=1)
+        return similarity, close
+
     def add(self, scored: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
         """The text columns of a scored batch and ``rank_score`` re-combined with them."""
         n = frame.height
@@ -123,22 +161,10 @@ class TextPart:
         if texts:
             from icpkit.themes.embed import default_embedder
 
-            vectors = default_embedder().encode(texts)
             self.seen += len(texts)
-            step = max(1, MAX_CELLS // len(self.best))
-            for start in range(0, len(texts), step):
-                block = vectors[start : start + step] @ self.best.T
-                k = self.neighbours
-                top = np.partition(block, block.shape[1] - k, axis=1)[:, -k:]
-                similarity[rows[start : start + step]] = top.mean(axis=1)
-                close[rows[start : start + step]] = (block >= self.close_at).sum(axis=1)
+            similarity[rows], close[rows] = self._compare(default_embedder().encode(texts))
         score = np.full(n, np.nan)
         ok = ~np.isnan(similarity)
-        if not self.universe_reference and self.seen == len(texts) >= MIN_REFERENCE:
-            found = similarity[ok]  # the first batch with descriptions founds the reference
-            if found.size > REFERENCE_ROWS:
-                found = np.random.default_rng(0).choice(found, REFERENCE_ROWS, replace=False)
-            self.reference, self.universe_reference = np.sort(found), True
         score[ok] = 100 * np.searchsorted(self.reference, similarity[ok]) / len(self.reference)
         fit = scored["fit_score"].cast(pl.Float64).to_numpy()
         likeness = scored["similarity"].cast(pl.Float64).fill_null(np.nan).to_numpy() * 100
