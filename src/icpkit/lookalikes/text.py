@@ -13,11 +13,10 @@ the best customers' descriptions:
   before ranking starts (at most 500,000 rows are held for it) and replayed, so the scale is fixed
   for the whole stream and does not depend on how it is cut into batches; with fewer than 50
   descriptions there, your own CRM accounts are the reference (each best customer compared without
-  itself). Ranking within the universe, not
-  against the CRM's accounts, matters on real data: CRM notes and a data vendor's summaries are
-  written differently, and on FinanceDatabase every summary was less close than nearly all the
-  CRM's own descriptions (text_score ≈ 1 everywhere), so a described company ranked below an
-  undescribed one;
+  itself). Ranking within the universe, not against the CRM's accounts, matters on real data: CRM
+  notes and a data vendor's summaries are written differently, and on FinanceDatabase every summary
+  was less close than nearly all the CRM's own descriptions (text_score ≈ 1 everywhere), so a
+  described company ranked below an undescribed one;
 - ``description_close_best``: how many best customers' descriptions are closer than
   ``close_at``, the 95th percentile of the cosine between a CRM account and a best customer.
 
