@@ -125,3 +125,20 @@ def test_financedatabase_summaries_point_to_the_icp_industry(tmp_path: Path) -> 
     )
     assert auc > 0.75, auc  # measured 0.833 (docs/lookalikes.md)
     assert (result.frame.head(200)["industry"] == "Software").mean() > 0.9
+
+
+def test_the_cli_says_once_that_the_universe_has_no_descriptions(tmp_path: Path, world) -> None:
+    from typer.testing import CliRunner
+
+    from icpkit.cli import app
+    from icpkit.pipeline import Workspace, build_and_save
+
+    _, _, universe = world
+    make_crm(1200, seed=2).write_workspace(tmp_path / "ws")
+    build_and_save(Workspace.open(tmp_path / "ws"))
+    source = tmp_path / "universe.parquet"
+    universe.head(2000).drop("description", "p_win_true").write_parquet(source)
+    args = ["lookalikes", str(source), "-o", str(tmp_path / "t.csv"), "-w", str(tmp_path / "ws")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("the universe has no descriptions") == 1
