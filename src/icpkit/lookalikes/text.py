@@ -83,7 +83,9 @@ class TextPart:
         """The text part, or None and the reason it is absent (said once to the user)."""
         if weight <= 0:
             return None, "description similarity is off (lookalikes.text_weight = 0)"
-        if best is None or accounts is None or not has_descriptions(accounts):
+        if best is None or accounts is None:
+            return None, "no CRM given: the rank has no description-similarity part"
+        if not has_descriptions(accounts):
             return None, (
                 "your CRM accounts have no descriptions: the rank has no description-similarity "
                 "part (map a 'description' / 'About' column to add one)"
