@@ -35,7 +35,8 @@ def world():
 def test_pruned_ranking_is_the_ranking_of_every_row_fully_scored(world, monkeypatch) -> None:
     crm, profile, universe = world
     data = crm.to_crm_data()
-    pruned = rank_universe(profile, universe, data, top=150, batch_rows=1500)
+    # the description part is off: with it on every company is compared (no fit-only bound)
+    pruned = rank_universe(profile, universe, data, top=150, batch_rows=1500, text_weight=0)
     computed: list[int] = []
     likeness = rank._likeness
 
@@ -45,7 +46,7 @@ def test_pruned_ranking_is_the_ranking_of_every_row_fully_scored(world, monkeypa
 
     monkeypatch.setattr(rank, "_likeness", spy)
     monkeypatch.setattr(rank, "_prune", lambda scored, kept, keep, space: scored)
-    full = rank_universe(profile, universe, data, top=150, batch_rows=1500)
+    full = rank_universe(profile, universe, data, top=150, batch_rows=1500, text_weight=0)
     assert pruned.frame.equals(full.frame)
     assert pruned.tier_counts == full.tier_counts and pruned.n_excluded == full.n_excluded
     assert sum(computed) == universe.height - full.n_excluded  # the control run scored all
@@ -61,7 +62,7 @@ def test_pruning_skips_most_rows(world, monkeypatch) -> None:
         return likeness(space, scored)
 
     monkeypatch.setattr(rank, "_likeness", spy)
-    rank_universe(profile, universe, crm.to_crm_data(), top=50, batch_rows=2000)
+    rank_universe(profile, universe, crm.to_crm_data(), top=50, batch_rows=2000, text_weight=0)
     assert sum(computed) < 0.5 * universe.height, computed
 
 

@@ -963,6 +963,8 @@ def lookalikes(
             f"the universe lacks {', '.join(s['missing_attributes'])}: scored as missing",
             markup=False,
         )
+    if s.get("text", {}).get("note"):  # the description part is absent: said once
+        out.print(s["text"]["note"], markup=False)
     out.print(f"top {result.frame.height:,} targets → {output}", markup=False)
 
 

@@ -547,7 +547,8 @@ class SignalsConfig(_Section):
 
 
 class LookalikesConfig(_Section):
-    """Target lists from a company universe (`icpkit lookalikes`). None of these changes the ICP."""
+    """Target lists from a company universe (`icpkit lookalikes`): the index and batches, and how
+    the parts of the combined rank are weighed. None of these changes the ICP."""
 
     index: Literal["exact", "ann"] = Field(
         "exact",
@@ -565,6 +566,21 @@ class LookalikesConfig(_Section):
         100_000,
         ge=1_000,
         description="Universe rows ranked per batch; memory grows with it (and with --top).",
+    )
+    text_weight: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="Weight of the description-similarity part (0-100) in rank_score, beside fit "
+        "and likeness (weight 1 each); used only when the CRM accounts and the universe both have "
+        "a description column; 0 leaves it out.",
+    )
+    text_neighbours: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Best customers' descriptions each company is compared with (mean cosine "
+        "similarity of the closest ones).",
     )
 
 

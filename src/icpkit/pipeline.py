@@ -452,9 +452,13 @@ def render_report(
         changelog = diff_profiles(
             previous, profile, label_a=f"v{max(earlier)}", label_b=f"v{stored.version}"
         ).to_text()
+    from icpkit.lifecycle.store import STORE_DIR
+    from icpkit.lookalikes.runinfo import load_summary
+
     report = ReportInput(
-        profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog
-    )
+        profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog,
+        lookalikes=load_summary(workspace.root / STORE_DIR),  # "Where to find more"
+    )  # fmt: skip
     target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
     return render(report, fmt, target)
 
@@ -801,7 +805,8 @@ def find_targets(
     from icpkit.lookalikes import rank_universe
     from icpkit.scoring.bulk import csv_safe
 
-    profile = workspace.store.get(version).profile()
+    stored = workspace.store.get(version)
+    profile = stored.profile()
     crm = workspace.load()
     universe_path = Path(universe_path)
     if not universe_path.exists():
@@ -812,12 +817,17 @@ def find_targets(
         )
     frames: Any
     if universe_path.suffix.lower() == ".parquet" and not map_columns and not columns:
-        # pre_buffer keeps every row group's bytes until the reader closes: memory grew with the file
-        reader = pq.ParquetFile(universe_path, pre_buffer=False)
-        frames = (
-            pl.from_arrow(batch)
-            for batch in reader.iter_batches(batch_size=workspace.config.lookalikes.batch_rows)
-        )
+        from icpkit.lookalikes.dedup import Rereadable
+
+        batch_rows = workspace.config.lookalikes.batch_rows
+
+        def batches() -> Any:  # re-readable: the aliases of early duplicates are fetched again
+            # pre_buffer keeps every row group's bytes until the reader closes: memory grew with
+            # the file
+            reader = pq.ParquetFile(universe_path, pre_buffer=False)
+            return (pl.from_arrow(batch) for batch in reader.iter_batches(batch_size=batch_rows))
+
+        frames = Rereadable(batches)
     else:
         accounts = workspace.config.sources.get("accounts")
         if map_columns and accounts is None:
@@ -839,6 +849,7 @@ def find_targets(
         profile, frames, crm, top=top, include_customers=include_customers,
         show_names=show_names, index=index or settings.index, nlist=settings.nlist,
         nprobe=settings.nprobe, batch_rows=settings.batch_rows,
+        text_weight=settings.text_weight, text_neighbours=settings.text_neighbours,
     )  # fmt: skip
     table = result.frame.to_arrow()
     with atomic_path(Path(output)) as tmp:
@@ -853,6 +864,14 @@ def find_targets(
             import pyarrow.csv as pacsv
 
             pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
+    # --- the report's "Where to find more" (lookalikes.runinfo) ---
+    from icpkit.lifecycle.store import STORE_DIR
+    from icpkit.lookalikes.runinfo import run_summary, save_summary
+
+    summary = run_summary(
+        result, universe=str(universe_path), output=str(output), version=stored.version, top=top
+    )
+    save_summary(workspace.root / STORE_DIR, summary)
     return result
 
 

@@ -425,6 +425,9 @@ def choose_attributes(
         if name in settings.exclude:
             excluded.append(Exclusion(name, "listed in discovery.exclude", "excluded"))
             continue
+        if name == "description":  # free text: lookalikes compare it, discovery does not bin it
+            excluded.append(Exclusion(name, "a company description (free text)", "free_text"))
+            continue
         if ID_NAME.search(name):
             excluded.append(
                 Exclusion(name, "an identifier, name or web address", "identifier_name")

@@ -29,6 +29,7 @@ SCHEMA: dict[str, dict[str, pl.DataType | type[pl.DataType]]] = {
         "ownership": pl.Utf8,
         "funding_stage": pl.Utf8,
         "tech_stack": pl.List(pl.Utf8),
+        "description": pl.Utf8,  # free text: what the company does (lookalike text similarity)
     },
     "deals": {
         "deal_id": pl.Utf8,

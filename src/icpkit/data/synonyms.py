@@ -104,6 +104,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ownership": ("company type", "ownership type", "public private"),
     "funding_stage": ("funding stage", "funding round", "last funding type", "funding"),
     "tech_stack": ("technologies", "technology", "tech", "tools", "web technologies"),
+    "description": (
+        "company description",
+        "about",
+        "about us",
+        "summary",
+        "business description",
+        "long business summary",
+        "overview",
+        "company overview",
+    ),
     "deal_id": ("opportunity id", "opp id", "opportunity", "deal"),
     "contact_id": ("person id", "lead id"),
     "created_at": (

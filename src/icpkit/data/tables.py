@@ -38,7 +38,8 @@ CELL_REPORT_LIMIT = 20
 NON_NEGATIVE = {"employees", "annual_revenue"}  # counts and revenue; amounts are checked in schema
 FUTURE_DAYS = 366
 ID_COLUMNS = {"account_id", "deal_id", "contact_id"}
-FREE_TEXT = {"name", "email", "text", "domain", "value"}  # never checked for category spellings
+# never checked for category spellings
+FREE_TEXT = {"name", "email", "text", "domain", "value", "description"}
 _NUMBER = "a number such as 1200, 1,200, 51-200, 10K+ or $1.2M"
 _DATE = "a date such as 2024-03-31, 3/31/2024, 31.03.2024 or an Excel date"
 

@@ -40,6 +40,7 @@ from icpkit.datasets.synthetic.activity import (
     first_wins,
     subscriptions_frame,
 )
+from icpkit.datasets.synthetic.descriptions import describe
 from icpkit.datasets.synthetic.engagement import contacts_frame, notes_frame, signals_frame
 from icpkit.datasets.synthetic.firmographics import make_accounts
 from icpkit.datasets.synthetic.signals import (
@@ -251,8 +252,11 @@ def make_crm(
     customer = np.zeros(n_accounts, bool)
     customer[wins.account] = True
     account_status = member.status(np.arange(n_accounts), np.zeros(n_accounts, bool))
+    truth = _truth(spec, member)
+    # descriptions take their own stream too: they change no other draw of a seed
+    about = describe(firms.clean, truth.p_win, np.random.default_rng([seed, 16]))
     return SyntheticCrm(
-        accounts=_canonical(firms.observed, "accounts"),
+        accounts=_canonical(firms.observed.with_columns(about), "accounts"),
         deals=_canonical(deals, "deals"),
         subscriptions=_canonical(
             subscriptions_frame(wins, ids, spec, period, rng), "subscriptions"
@@ -264,7 +268,7 @@ def make_crm(
         signals=_canonical(
             signals_frame(planted_signals, firms.observed, period, signal_rng), "signals"
         ),
-        truth=_truth(spec, member),
+        truth=truth,
         period=(start, start + timedelta(days=period.days)),
         signal_truth=signal_truth,
     )
@@ -349,14 +353,18 @@ def make_universe(
     Companies follow the same planted ICP as ``crm`` (column ``p_win_true``); ``customer_variants``
     rows are the CRM's customers (accounts with a won deal) under another spelling of name and domain
     (``customer_variant_of`` names the account); ``duplicates`` rows list an earlier universe company
-    again (``duplicate_of``). Names and domains are otherwise unique.
+    again (``duplicate_of``). Names and domains are otherwise unique. Every company has a
+    ``description`` whose wording follows its true win probability (see
+    :mod:`icpkit.datasets.synthetic.descriptions`), drawn from its own random stream.
     """
     rng = np.random.default_rng(seed)
     spec = crm.truth.icp
     firms = make_accounts(n_companies, rng, as_of_year=crm.period[1].year)
     truth = _truth(spec, _membership(spec, firms.clean))
     names, domains = unique_names(n_companies, rng)
+    about = describe(firms.clean, truth.p_win, np.random.default_rng([seed, 16]))
     universe = firms.observed.with_columns(
+        about,
         pl.Series("account_id", [f"U{i:07d}" for i in range(n_companies)]),
         pl.Series("name", names),
         pl.Series("domain", domains),

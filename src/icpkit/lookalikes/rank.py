@@ -12,22 +12,26 @@ Each universe company gets two numbers, shown apart and never blended out of sig
   it pays only when the best customers number in the tens of thousands, see docs/lookalikes.md).
 
 The list is ordered by tier, then ``rank_score``, the mean of the fit score and of each likeness
-part on 0–100 (today one part: (fit_score + 100 · similarity) / 2). Each row says why in words:
-"Tier 1 · similar to 3 of your best customers (industry = 'Software', uses Snowflake)".
-Customers' names appear only with ``show_names`` (target lists travel).
+part on 0–100 ((fit_score + 100 · similarity) / 2; with descriptions on both sides, the weighted
+mean with ``text_score``: :mod:`icpkit.lookalikes.text`). Each row says why in words: "Tier 1 ·
+similar to 3 of your best customers (industry = 'Software', uses Snowflake)". Customers' names
+appear only with ``show_names`` (target lists travel).
 
 Scale: the universe streams in batches; memory is bounded by the batch and the ``keep`` candidates.
 Fit is computed for every company, the likeness parts only for companies that can still enter the
 candidates. Each part lies in [0, 1], so the fit alone bounds ``rank_score`` from above and below;
 a company whose upper bound is below the ``keep``-th best lower bound seen so far cannot make the
 list and is skipped. The pruning is exact: the list is the one every company fully scored gives.
+(With the description part on, every company is compared: that part is weighted on its own.)
+Duplicates (one company listed several times) are folded across the whole universe
+(:mod:`icpkit.lookalikes.dedup`).
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +43,9 @@ from scipy import sparse
 
 from icpkit.data.model import CrmData
 from icpkit.errors import ConfigError, SchemaError
-from icpkit.lookalikes.match import CompanyIndex, dedupe
+from icpkit.lookalikes import text as text_part
+from icpkit.lookalikes.dedup import Rereadable, UniverseGroups, frame_lookup
+from icpkit.lookalikes.match import CompanyIndex
 from icpkit.profile import IcpProfile
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import ScoringPlan, score_frame
@@ -52,6 +58,8 @@ SIMILAR_AT = 0.8  # cosine similarity at or above which a best customer counts a
 MAX_CELLS = 4_000_000  # similarity cells per block (float32: 16 MB)
 INDEXES = ("exact", "ann")
 NPROBE = 8
+TEXT_WEIGHT = 0.5  # weight of the description part in rank_score (lookalikes.text_weight)
+TEXT_NEIGHBOURS = 10  # best customers' descriptions compared (lookalikes.text_neighbours)
 _TIER_RANK = {t: len(TIERS) - i for i, t in enumerate(TIERS)}  # Tier 1 → 4 … Non-fit → 1
 
 
@@ -66,6 +74,9 @@ class Lookalikes:
     n_best: int
     missing_attributes: tuple[str, ...]
     tier_counts: dict[str, int] = field(default_factory=dict)
+    text: dict[str, Any] = field(default_factory=dict)  # the description part: used, weight, note
+    # the whole universe's listings, companies and companies per tier (lookalikes.dedup)
+    companies: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pl.DataFrame:
         return self.frame
@@ -86,6 +97,8 @@ class Lookalikes:
             "missing_attributes": list(self.missing_attributes),
             "tiers": self.tier_counts,
             "tier1_top": top,
+            "text": self.text,
+            **self.companies,
         }
 
 
@@ -113,6 +126,8 @@ def find_lookalikes(
     index: str = "exact",
     nlist: int = 0,
     nprobe: int = NPROBE,
+    text_weight: float = TEXT_WEIGHT,
+    text_neighbours: int = TEXT_NEIGHBOURS,
 ) -> Any:
     """The ``top`` universe companies most like the ICP, existing customers excluded.
 
@@ -140,14 +155,14 @@ def find_lookalikes(
     result = rank_universe(
         profile, _polars(universe), crm, best=best, top=top, include_customers=include_customers,
         show_names=show_names, neighbours=neighbours, batch_rows=batch_rows, index=index,
-        nlist=nlist, nprobe=nprobe,
+        nlist=nlist, nprobe=nprobe, text_weight=text_weight, text_neighbours=text_neighbours,
     )  # fmt: skip
     return result.frame.to_pandas() if isinstance(universe, pd.DataFrame) else result.frame
 
 
 def rank_universe(
     profile: IcpProfile,
-    universe: pl.DataFrame | Iterator[pl.DataFrame],
+    universe: pl.DataFrame | Iterable[pl.DataFrame],
     crm: CrmData | None = None,
     *,
     best: pl.DataFrame | None = None,
@@ -159,6 +174,8 @@ def rank_universe(
     index: str = "exact",
     nlist: int = 0,
     nprobe: int = NPROBE,
+    text_weight: float = TEXT_WEIGHT,
+    text_neighbours: int = TEXT_NEIGHBOURS,
 ) -> Lookalikes:
     """Rank a universe (a frame, or an iterator of frames streamed from a large file)."""
     if top < 1:
@@ -175,12 +192,21 @@ def rank_universe(
     if best is not None and best.height:
         space = _Space(card, best, neighbours, index=index, nlist=nlist, nprobe=nprobe)
     companies = CompanyIndex(customer_accounts(crm)) if crm is not None else None
+    # --- description text part (lookalikes.text) ---
+    text, text_note = text_part.TextPart.build(
+        best, crm.accounts if crm is not None else None, weight=text_weight,
+        neighbours=text_neighbours,
+    )  # fmt: skip
+    # --- end text part ---
+    groups = UniverseGroups()  # whole-universe de-duplication (lookalikes.dedup)
     keep = max(3 * top, top + 100)  # candidates kept: duplicates are removed at the end
     kept: pl.DataFrame | None = None
     tier_counts = dict.fromkeys(TIERS, 0)
     n_universe = n_excluded = 0
     seen: dict[str, int] = dict.fromkeys(plan.columns, 0)  # non-null cells per attribute
     batches = [universe] if isinstance(universe, pl.DataFrame) else universe
+    if text is not None:  # description text part: its scale from the universe's first descriptions
+        batches = text.calibrate(batches)
     for chunk in batches:
         for start in range(0, max(chunk.height, 1), batch_rows):
             frame = chunk.slice(start, batch_rows)
@@ -190,6 +216,9 @@ def rank_universe(
             for column in seen:
                 seen[column] += frame.height - frame[column].null_count()
             scored = _fit(profile, frame, n_universe)
+            groups.add(scored, n_universe)  # whole-universe de-duplication (lookalikes.dedup)
+            if text is not None:  # the description part, on rows still aligned with the batch
+                scored = _with_text(text, _likeness(space, scored), frame)
             n_universe += scored.height
             for tier, count in scored["tier"].value_counts().iter_rows():
                 tier_counts[tier] += int(count)
@@ -198,7 +227,8 @@ def rank_universe(
                 n_excluded += excluded
             # only rows that can still be among the best `keep` get their likeness computed, and
             # only the best `keep` rows seen so far are kept: memory stays bounded
-            scored = _likeness(space, _prune(scored, kept, keep, space))
+            if text is None:
+                scored = _likeness(space, _prune(scored, kept, keep, space))
             both = scored if kept is None else pl.concat([kept, scored], how="diagonal_relaxed")
             kept = _owned(both.sort(["_key", "_row"], descending=[True, False]).head(keep))
     if n_universe == 0 or kept is None:
@@ -212,9 +242,17 @@ def rank_universe(
     if space is not None and space.ann is not None:
         # the index chose the candidates; their numbers are recomputed exactly
         kept = _likeness(space.exact(), kept.drop("similarity", "similar_best_customers", "rank_score", "_key"))  # fmt: skip
-    before = kept.height
-    deduped = dedupe(kept, id_column="company_id", rank_column="_key")
-    n_dup = before - deduped.height
+        if text is not None:
+            kept = _with_text(text, kept, kept)
+    # --- whole-universe de-duplication (lookalikes.dedup) ---
+    if isinstance(universe, pl.DataFrame):
+        groups.resolve(frame_lookup(universe))
+    elif isinstance(universe, Rereadable):
+        groups.resolve(universe.lookup)
+    listings = groups.summary()
+    deduped = groups.merge(kept, rank_column="_key")
+    n_dup = listings["n_listings"] - listings["n_companies"]
+    # --- end de-duplication ---
     top_rows = deduped.sort(["_key", "_row"], descending=[True, False]).head(top)
     out = _explain(profile, space, top_rows, show_names)
     out = out.drop("_key", "_row").with_row_index("rank", offset=1)
@@ -226,6 +264,8 @@ def rank_universe(
         n_best=0 if best is None else best.height,
         missing_attributes=missing,
         tier_counts=tier_counts,
+        text=text_part.summary(text, text_note),
+        companies=listings,
     )
 
 
@@ -312,6 +352,15 @@ def _fit(profile: IcpProfile, frame: pl.DataFrame, offset: int) -> pl.DataFrame:
     scored = score_frame(profile, frame, reasons=False).drop("reasons")
     return scored.with_columns(
         pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("_row")
+    )
+
+
+def _with_text(text: text_part.TextPart, scored: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """The description part added to scored rows (aligned with ``frame``) and the sort key
+    recomputed from the re-combined ``rank_score``."""
+    scored = text.add(scored, frame)
+    return scored.with_columns(
+        pl.Series("_key", _tier_key(scored) + scored["rank_score"].to_numpy())
     )
 
 
@@ -405,6 +454,7 @@ def _explain(
         if show_names and space.names:
             names = ["; ".join(str(space.names[b]) for b in nearest[i]) for i in range(rows.height)]
             extra.append(pl.Series("nearest_best_customers", names, dtype=pl.Utf8))
+    why = text_part.explain(why, rows)  # "· description close to N of your best customers"
     return rows.with_columns(reasons.alias("reasons"), pl.Series("why", why, dtype=pl.Utf8), *extra)
 
 

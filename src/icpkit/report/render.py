@@ -25,6 +25,7 @@ from icpkit.report import signals_view as sv
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
 from icpkit.report.feedback_view import feedback_view
+from icpkit.report.lookalikes_view import find_more_view
 from icpkit.report.personas_view import personas_view
 from icpkit.report.themes_view import pains_view
 
@@ -47,6 +48,7 @@ class ReportInput:
     version: int | None = None
     version_note: str = ""
     diff_text: str | None = None
+    lookalikes: dict[str, Any] | None = None  # the last lookalikes run ("Where to find more")
 
 
 Limits = tuple[int, int]
@@ -111,6 +113,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
     )
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
+    view = replace(view, find_more=find_more_view(report.lookalikes))
     return _with_missing(view)
 
 
@@ -225,7 +228,11 @@ def _markdown_fence(text: Any) -> str:
 
 
 def render_html(
-    report: ReportInput, *, onepager_only: bool = False, limits: Limits = ONEPAGER_LIMITS[0]
+    report: ReportInput,
+    *,
+    onepager_only: bool = False,
+    limits: Limits = ONEPAGER_LIMITS[0],
+    find_more_on_page: bool = True,
 ) -> str:
     """The report as one self-contained HTML page (the one-pager, then the detailed report).
 
@@ -237,6 +244,8 @@ def render_html(
         Leave out the detailed report (used for the one-page PDF).
     limits : tuple of (int, int)
         Most criteria and disqualifier rows on the one-pager.
+    find_more_on_page : bool
+        Show the "Where to find more" line on the one-pager (when a lookalikes run was saved).
 
     Returns
     -------
@@ -245,7 +254,9 @@ def render_html(
     """
     template = _environment().get_template("report.html.j2")
     view = build_view(report, limits)
-    return template.render(v=view, css=_css(), onepager_only=onepager_only)
+    return template.render(
+        v=view, css=_css(), onepager_only=onepager_only, find_more_on_page=find_more_on_page
+    )
 
 
 def render_markdown(report: ReportInput, chart_dir: str = "charts") -> tuple[str, dict[str, str]]:
@@ -308,13 +319,19 @@ def _write_pdf(report: ReportInput, output: Path, *, onepager_only: bool) -> Pat
         import weasyprint
     except ImportError:
         raise ConfigError(PDF_MISSING) from None
+    # "Where to find more" stays on page 1 only when it costs no criterion (else: detailed report)
+    on_page = report.lookalikes is not None
+    if on_page:
+        html = render_html(report, onepager_only=True, limits=ONEPAGER_LIMITS[0])
+        on_page = len(weasyprint.HTML(string=html).render().pages) == 1
     for limits in ONEPAGER_LIMITS:
-        document = weasyprint.HTML(string=render_html(report, onepager_only=True, limits=limits))
-        rendered = document.render()
+        html = render_html(report, onepager_only=True, limits=limits, find_more_on_page=on_page)
+        rendered = weasyprint.HTML(string=html).render()
         if len(rendered.pages) == 1:
             break
     if not onepager_only:
-        rendered = weasyprint.HTML(string=render_html(report, limits=limits)).render()
+        html = render_html(report, limits=limits, find_more_on_page=on_page)
+        rendered = weasyprint.HTML(string=html).render()
     with atomic_path(output) as tmp:
         rendered.write_pdf(str(tmp))
     return output

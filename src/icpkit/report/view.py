@@ -16,6 +16,7 @@ from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, Validat
 from icpkit.report import formatting as fmt
 from icpkit.report.feedback_view import FeedbackView
 from icpkit.report.formatting import Table, records_table
+from icpkit.report.lookalikes_view import FindMoreView
 from icpkit.report.personas_view import MISSING as PERSONAS_MISSING
 from icpkit.report.personas_view import PersonasView
 from icpkit.report.themes_view import PainsView
@@ -166,6 +167,7 @@ class ReportView:
     signals_note: str = ""
     signals_tables: list[Titled] = field(default_factory=list)
     feedback: FeedbackView | None = None  # reps' verdicts (report/feedback_view.py)
+    find_more: FindMoreView | None = None  # the last lookalikes run (report/lookalikes_view.py)
 
 
 @dataclass(frozen=True)
