@@ -8,10 +8,20 @@ high for a theme when it is frequent there and rare in the other themes, so word
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 # Openings that CRM tools and our own synthetic notes put before the text ("Call notes: ...").
 OPENING = r"^\s*[A-Za-z][A-Za-z ]{0,24}:\s+"
+
+
+# scikit-learn's English list lacks the auxiliaries, contractions and fillers of spoken notes
+# ("it does not sync", "didn't", "we just got"): as keywords they read as noise in a theme's name
+STOP_WORDS = sorted(
+    ENGLISH_STOP_WORDS
+    | {"does", "did", "doing", "don", "doesn", "didn", "isn", "aren", "wasn", "weren",
+       "wouldn", "couldn", "shouldn", "ve", "ll", "got", "gets", "getting", "just", "really",
+       "thing", "things", "lot", "lots"}
+)  # fmt: skip
 
 
 def theme_keywords(
@@ -25,7 +35,7 @@ def theme_keywords(
         " ".join(np.asarray(texts, dtype=object)[keep & (labels == k)]) for k in range(n_themes)
     ]
     vectorizer = CountVectorizer(
-        stop_words="english",
+        stop_words=STOP_WORDS,
         ngram_range=(1, 2),
         min_df=1,
         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b",
