@@ -23,3 +23,16 @@ def synthetic_crm() -> SyntheticCrm:
 def synthetic_crm_data(synthetic_crm: SyntheticCrm) -> CrmData:
     """The same CRM as a ``CrmData``, as the pipeline receives it."""
     return synthetic_crm.to_crm_data()
+
+
+@pytest.fixture(scope="session")
+def lookalikes_world():  # type: ignore[no-untyped-def]
+    """A CRM (3,000 accounts, seed 7), its profile and a planted universe (20,000 companies with a
+    true win probability, disguised customers, duplicates and descriptions), built once."""
+    from icpkit.config import WorkspaceConfig
+    from icpkit.datasets import make_universe
+    from icpkit.pipeline import build_icp
+
+    crm = make_crm(3000, seed=7)
+    profile = build_icp(crm.to_crm_data(), WorkspaceConfig(), validate=False).profile
+    return crm, profile, make_universe(crm, 20_000, seed=3)

@@ -9,11 +9,9 @@ import polars as pl
 import pytest
 
 import icpkit.lookalikes as lookalikes
-from icpkit.config import WorkspaceConfig
-from icpkit.datasets import make_crm, make_universe
+from icpkit.datasets import make_crm
 from icpkit.errors import SchemaError
 from icpkit.lookalikes import CompanyIndex, name_key, rank_universe
-from icpkit.pipeline import build_icp
 
 FINANCE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "financedatabase-equities"
@@ -21,11 +19,8 @@ FINANCE = (
 
 
 @pytest.fixture(scope="module")
-def world():
-    crm = make_crm(3000, seed=7)
-    profile = build_icp(crm.to_crm_data(), WorkspaceConfig(), validate=False).profile
-    universe = make_universe(crm, 20_000, seed=3)
-    return crm, profile, universe
+def world(lookalikes_world):  # type: ignore[no-untyped-def]
+    return lookalikes_world
 
 
 def test_top_targets_win_twice_as_often_and_customers_are_excluded(world) -> None:

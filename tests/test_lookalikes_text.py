@@ -8,20 +8,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from icpkit.config import WorkspaceConfig
 from icpkit.data.attributes import choose_attributes
 from icpkit.data.guess import guess_columns
-from icpkit.datasets import make_crm, make_universe
+from icpkit.datasets import make_crm
 from icpkit.lookalikes import rank_universe
-from icpkit.pipeline import build_icp
 
 
 @pytest.fixture(scope="module")
-def world():
-    crm = make_crm(3000, seed=7)
-    profile = build_icp(crm.to_crm_data(), WorkspaceConfig(), validate=False).profile
-    universe = make_universe(crm, 20_000, seed=3)
-    return crm, profile, universe
+def world(lookalikes_world):  # type: ignore[no-untyped-def]
+    return lookalikes_world
 
 
 def test_text_score_follows_the_true_win_probability(world) -> None:
