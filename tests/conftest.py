@@ -26,7 +26,7 @@ def synthetic_crm_data(synthetic_crm: SyntheticCrm) -> CrmData:
 
 
 @pytest.fixture(scope="session")
-def lookalikes_world():  # type: ignore[no-untyped-def]
+def lookalikes_world():
     """A CRM (3,000 accounts, seed 7), its profile and a planted universe (20,000 companies with a
     true win probability, disguised customers, duplicates and descriptions), built once."""
     from icpkit.config import WorkspaceConfig

@@ -512,3 +512,20 @@ def test_score_refuses_a_file_wider_than_the_column_limit(messy: Path, tmp_path:
     assert not (tmp_path / "o.csv").exists()
     code, text = _cli("score", export, "-o", tmp_path / "o.csv", "-w", messy, "--map")
     assert code == 0, text
+
+
+def test_a_ragged_csv_row_is_named_and_never_echoed(tmp_path: Path) -> None:
+    """A row with too many or too few fields: the error names the row where it can and never
+    quotes the row's cells (they can be personal data)."""
+    long_row = tmp_path / "long.csv"
+    long_row.write_text("account_id,name,employees\nA1,Acme,10\nA2,jane@corp.example,20,x,y\n")
+    with pytest.raises(SchemaError) as caught:
+        read_table(long_row)
+    assert "row 2: 5 fields, the header has 3" in str(caught.value)
+    assert "jane@corp" not in str(caught.value)
+    short_row = tmp_path / "short.csv"
+    short_row.write_text("account_id,name,employees,x\nA1,Acme,10,1\nA2,jane@corp.example,20\n")
+    with pytest.raises(SchemaError) as caught:
+        list(read_batches(short_row).batches)
+    assert "Expected 4 columns, got 3" in str(caught.value)
+    assert "jane@corp" not in str(caught.value)

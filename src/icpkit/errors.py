@@ -76,8 +76,8 @@ class SchemaError(IcpError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        if not self.problems:
-            return self.message
+        if not self.problems or [str(p) for p in self.problems] == [self.message]:
+            return self.message  # one problem that is the message itself: said once
         lines = [self.message] + [f"  - {p}" for p in self.problems[:50]]
         if len(self.problems) > 50:
             lines.append(f"  … and {len(self.problems) - 50} more problems")

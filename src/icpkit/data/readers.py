@@ -146,11 +146,17 @@ def _read_csv(
             truncate_ragged_lines=False,
         )
     except pl.exceptions.PolarsError as exc:
-        reason = str(exc).splitlines()[0]
+        reason = _parse_reason(exc)
+        ragged = _ragged_row(text, chosen)
+        where = (
+            f" (first at row {ragged[0]}: {ragged[1]} fields, the header has {ragged[2]})"
+            if ragged
+            else ""
+        )
         raise _fail(
             path,
             f"is not a readable {_DELIMITER_NAMES.get(chosen, repr(chosen))}"
-            f"-delimited file: {reason}",
+            f"-delimited file: {reason}{where}",
             "unreadable",
         ) from None
     if delimiter and frame.width == 1:
@@ -517,8 +523,28 @@ def _csv_batches(
     return Batches(names, batches(), None)
 
 
-def _unreadable(path: Path, delimiter: str, exc: Exception) -> SchemaError:
+def _parse_reason(exc: Exception) -> str:
+    """The parser's first line, without the record it may echo (cells can be personal data)."""
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"(got \d+)\s*:.*$", r"\1", reason)
+
+
+def _ragged_row(text: str, delimiter: str) -> tuple[int, int, int] | None:
+    """(data row, its field count, the header's) of the first row whose field count differs from
+    the header's, or None; rows are numbered from 1 after the header, as everywhere."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = len(next(reader))
+        for number, row in enumerate(reader, start=1):
+            if row and len(row) != header:
+                return number, len(row), header
+    except (csv.Error, StopIteration):
+        return None
+    return None
+
+
+def _unreadable(path: Path, delimiter: str, exc: Exception) -> SchemaError:
+    reason = _parse_reason(exc)
     return _fail(
         path,
         f"is not a readable {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}"
