@@ -206,3 +206,22 @@ def test_financedatabase_universe_ranks_software_companies_in_the_icp_regions(
     top = result.frame
     assert (top["industry"] == "Software").mean() > 0.8
     assert universe is not None
+
+
+def test_companies_the_universe_knows_little_about_rank_after_the_known_ones(world) -> None:
+    """Blank every attribute of a third of the universe: none of those rows ranks above a company
+    known well enough, and their why says so (the newcomer's FinanceDatabase run ranked blank rows
+    first, since missing bins can score above a known 'other' level)."""
+    crm, profile, universe = world
+    attrs = [c for c in ("employees", "annual_revenue", "industry", "country", "region",
+                         "founded_year", "ownership", "tech_stack") if c in universe.columns]  # fmt: skip
+    blank = pl.int_range(universe.height, eager=True) % 3 == 0
+    sparse = universe.with_columns(
+        pl.when(blank).then(None).otherwise(pl.col(c)).alias(c) for c in attrs
+    )
+    frame = rank_universe(profile, sparse, crm.to_crm_data(), top=sparse.height).frame
+    shares = frame["known_share"].to_list()
+    assert shares[0] >= 0.5 and min(shares) < 0.5  # both kinds are in the list
+    first_little = next(i for i, s in enumerate(shares) if s < 0.5)
+    assert all(s < 0.5 for s in shares[first_little:])  # none known enough after them
+    assert frame.filter(pl.col("known_share") < 0.5)["why"].str.contains("little known").all()

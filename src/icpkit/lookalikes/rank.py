@@ -61,6 +61,9 @@ NPROBE = 8
 TEXT_WEIGHT = 0.5  # weight of the description part in rank_score (lookalikes.text_weight)
 TEXT_NEIGHBOURS = 10  # best customers' descriptions compared (lookalikes.text_neighbours)
 _TIER_RANK = {t: len(TIERS) - i for i, t in enumerate(TIERS)}  # Tier 1 → 4 … Non-fit → 1
+# a company whose known values carry less than this share of the scorecard's weight ranks after
+# every company known well enough, whatever its tier (its tier rests mostly on missing values)
+KNOWN_AT = 0.5
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ def rank_universe(
     )  # fmt: skip
     # --- end text part ---
     groups = UniverseGroups()  # whole-universe de-duplication (lookalikes.dedup)
+    weights = _attribute_weights(card)
     keep = max(3 * top, top + 100)  # candidates kept: duplicates are removed at the end
     kept: pl.DataFrame | None = None
     tier_counts = dict.fromkeys(TIERS, 0)
@@ -215,7 +219,7 @@ def rank_universe(
             frame = _with_attributes(frame, plan, n_universe)
             for column in seen:
                 seen[column] += frame.height - frame[column].null_count()
-            scored = _fit(profile, frame, n_universe)
+            scored = _fit(profile, frame, n_universe, weights)
             groups.add(scored, n_universe)  # whole-universe de-duplication (lookalikes.dedup)
             if text is not None:  # the description part, on rows still aligned with the batch
                 scored = _with_text(text, _likeness(space, scored), frame)
@@ -347,12 +351,46 @@ def _attribute_types(plan: ScoringPlan) -> dict[str, Any]:
 _MATCH_COLUMNS = ("customer_match", "match_kind", "match_score")
 
 
-def _fit(profile: IcpProfile, frame: pl.DataFrame, offset: int) -> pl.DataFrame:
-    """Fit of a batch (no reasons yet: they are built for the final list only) and a row number."""
+def _fit(
+    profile: IcpProfile, frame: pl.DataFrame, offset: int, weights: dict[str, float]
+) -> pl.DataFrame:
+    """Fit of a batch (no reasons yet: they are built for the final list only), the share of the
+    scorecard's weight the row's known values carry, and a row number."""
     scored = score_frame(profile, frame, reasons=False).drop("reasons")
     return scored.with_columns(
-        pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("_row")
+        pl.Series("known_share", _known_share(frame, weights)),
+        pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("_row"),
     )
+
+
+def _attribute_weights(card: Scorecard) -> dict[str, float]:
+    """Each attribute's point span (its most minus its fewest points) in the scorecard."""
+    weights: dict[str, float] = {}
+    for feature, points in zip(card.features, card.points, strict=True):
+        if feature.kind != "rule" and points:
+            weights[feature.column] = weights.get(feature.column, 0.0) + max(points) - min(points)
+    return weights
+
+
+def _known_share(frame: pl.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    """Per row, the share of the attributes' weight whose value is known (1 without weights).
+
+    A company the universe knows little about scores from its missing bins; ranked by that alone,
+    the emptiest rows of a sparse universe would come first."""
+    total = sum(weights.values())
+    if total <= 0:
+        return np.ones(frame.height)
+    known = np.zeros(frame.height)
+    for column, weight in weights.items():
+        if column in frame.columns:
+            values = frame[column]
+            present = values.is_not_null()
+            if isinstance(values.dtype, pl.List):
+                present = present & (values.list.len() > 0)
+            elif values.dtype == pl.Utf8:
+                present = present & (values.str.strip_chars() != "")
+            known += weight * present.to_numpy()
+    return np.round(known / total, 3)
 
 
 def _with_text(text: text_part.TextPart, scored: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
@@ -382,8 +420,10 @@ def _rank_score(fit: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _tier_key(scored: pl.DataFrame) -> np.ndarray:
-    """The tier's weight in the sort key (Tier 1 → 4000 … Non-fit → 1000)."""
-    return scored["tier"].replace_strict(_TIER_RANK, return_dtype=pl.Int32).to_numpy() * 1000.0
+    """The row's weight in the sort key before ``rank_score``: known enough (+10000, see
+    KNOWN_AT), then the tier (Tier 1 → 4000 … Non-fit → 1000)."""
+    tier = scored["tier"].replace_strict(_TIER_RANK, return_dtype=pl.Int32).to_numpy() * 1000.0
+    return tier + 10000.0 * (scored["known_share"].to_numpy() >= KNOWN_AT)
 
 
 def _prune(
@@ -455,6 +495,10 @@ def _explain(
             names = ["; ".join(str(space.names[b]) for b in nearest[i]) for i in range(rows.height)]
             extra.append(pl.Series("nearest_best_customers", names, dtype=pl.Utf8))
     why = text_part.explain(why, rows)  # "· description close to N of your best customers"
+    why = [
+        w if share >= KNOWN_AT else f"{w} · little known: {share:.0%} of the scorecard's weight"
+        for w, share in zip(why, rows["known_share"].to_list(), strict=True)
+    ]
     return rows.with_columns(reasons.alias("reasons"), pl.Series("why", why, dtype=pl.Utf8), *extra)
 
 
