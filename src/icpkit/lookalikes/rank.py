@@ -116,21 +116,7 @@ def customer_accounts(crm: CrmData) -> pl.DataFrame:
 
 
 def find_lookalikes(
-    profile: IcpProfile,
-    universe: Any,
-    crm: CrmData | None = None,
-    *,
-    best: pl.DataFrame | None = None,
-    top: int = 500,
-    include_customers: bool = False,
-    show_names: bool = False,
-    neighbours: int = NEIGHBOURS,
-    batch_rows: int = 100_000,
-    index: str = "exact",
-    nlist: int = 0,
-    nprobe: int = NPROBE,
-    text_weight: float = TEXT_WEIGHT,
-    text_neighbours: int = TEXT_NEIGHBOURS,
+    profile: IcpProfile, universe: Any, crm: CrmData | None = None, **options: Any
 ) -> Any:
     """The ``top`` universe companies most like the ICP, existing customers excluded.
 
@@ -144,22 +130,18 @@ def find_lookalikes(
     crm : CrmData, optional
         The CRM: its customers and open-deal accounts are excluded, its best customers are the
         neighbours. Without it nothing is excluded and the similarity is not computed.
-    best : polars.DataFrame, optional
-        The best customers' account rows (default: the CRM's accounts labelled best by outcomes).
-    index : {"exact", "ann"}
-        Nearest best customers by exact search (default) or a faiss IVF index (``ann`` extra);
-        ``nlist`` IVF cells (0: about 4·√best, at least 39 customers per cell) and ``nprobe``
-        cells searched per company.
+    **options
+        Passed to :func:`rank_universe`: ``best`` (the best customers' account rows; default the
+        CRM's accounts labelled best by outcomes), ``top``, ``include_customers``, ``show_names``,
+        ``neighbours``, ``batch_rows``, ``index`` ("exact", or "ann": a faiss IVF index, ``ann``
+        extra; ``nlist`` IVF cells, 0 = about 4·√best, and ``nprobe`` cells searched),
+        ``text_weight`` and ``text_neighbours``.
 
     Returns
     -------
     The same frame type as ``universe``: the ranked targets (see :func:`rank_universe`).
     """
-    result = rank_universe(
-        profile, _polars(universe), crm, best=best, top=top, include_customers=include_customers,
-        show_names=show_names, neighbours=neighbours, batch_rows=batch_rows, index=index,
-        nlist=nlist, nprobe=nprobe, text_weight=text_weight, text_neighbours=text_neighbours,
-    )  # fmt: skip
+    result = rank_universe(profile, _polars(universe), crm, **options)
     return result.frame.to_pandas() if isinstance(universe, pd.DataFrame) else result.frame
 
 
