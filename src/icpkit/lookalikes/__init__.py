@@ -11,14 +11,13 @@ import sys
 import types
 from typing import Any
 
-from icpkit.lookalikes.match import CompanyIndex, dedupe, name_key
+from icpkit.lookalikes.match import CompanyIndex, name_key
 from icpkit.lookalikes.rank import Lookalikes, customer_accounts, find_lookalikes, rank_universe
 
 __all__ = [
     "CompanyIndex",
     "Lookalikes",
     "customer_accounts",
-    "dedupe",
     "find_lookalikes",
     "name_key",
     "rank_universe",

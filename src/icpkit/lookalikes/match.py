@@ -254,34 +254,3 @@ def _lookup(values: pl.Series, mapping: dict[str, Any], dtype: Any) -> pl.Series
     if not mapping:
         return pl.repeat(None, len(values), dtype=dtype, eager=True)
     return values.replace_strict(mapping, default=None, return_dtype=dtype)
-
-
-def dedupe(frame: pl.DataFrame, *, id_column: str, rank_column: str) -> pl.DataFrame:
-    """One row per company: rows sharing a normalised domain (or, without one, a name key) are
-    one company; the best-ranked row is kept and the others' ids and names go to ``aliases``."""
-    domains = (
-        normalise_domains(frame["domain"])
-        if "domain" in frame.columns
-        else pl.repeat(None, frame.height, dtype=pl.Utf8, eager=True)
-    )
-    names = (
-        name_keys(frame["name"].cast(pl.Utf8))
-        if "name" in frame.columns
-        else pl.repeat(None, frame.height, dtype=pl.Utf8, eager=True)
-    )
-    key = pl.Series("_company", [
-        f"d:{d}" if d else (f"n:{n}" if n else f"row:{i}")
-        for i, (d, n) in enumerate(zip(domains.to_list(), names.to_list(), strict=True))
-    ])  # fmt: skip
-    ranked = frame.with_columns(key, pl.Series("_order", np.arange(frame.height)))
-    ranked = ranked.sort([rank_column, "_order"], descending=[True, False])
-    label = pl.col(id_column).cast(pl.Utf8)
-    if "name" in frame.columns:
-        label = pl.concat_str(
-            [label, pl.lit(" ("), pl.col("name").cast(pl.Utf8).fill_null("?"), pl.lit(")")]
-        )
-    aliases = ranked.group_by("_company", maintain_order=True).agg(
-        pl.len().alias("listings"), label.slice(1).str.join("; ").alias("aliases")
-    )
-    kept = ranked.unique("_company", keep="first", maintain_order=True)
-    return kept.join(aliases, on="_company", how="left").drop("_company", "_order")
