@@ -149,12 +149,19 @@ class ProspectColumns:
                 empty = pl.Series(attr, [None] * height, dtype=ACCOUNTS[attr])
                 arrays.append(_coerce(empty, empty, kind, self.source).to_arrow())
                 continue
+            plain = self._plain_numbers(batch, attr, kind)
+            if plain is not None:
+                arrays.append(plain)
+                continue
             raw, encoded = _text_encoded(batch, self.origin[attr], kind)
             if encoded is not None:  # numbers rarely repeat; categories and tags do
                 values = self._typed_dictionary(attr, kind, encoded.dictionary)
                 if values is not None:
                     if pa.types.is_string(values.type):
-                        arrays.append(pa.DictionaryArray.from_arrays(encoded.indices, values))
+                        # the indices are the decoded column's own: valid for its typed dictionary
+                        arrays.append(
+                            pa.DictionaryArray.from_arrays(encoded.indices, values, safe=False)
+                        )
                     else:
                         arrays.append(values.take(encoded.indices))
                     continue
@@ -170,12 +177,41 @@ class ProspectColumns:
             )
         return pa.table(arrays, names=list(self.kinds))
 
+    def _plain_numbers(
+        self, batch: pl.DataFrame | pa.Table, attr: str, kind: Kind
+    ) -> pa.Array | None:
+        """An extra numeric attribute already stored as numbers (a Parquet int or float column),
+        which the normaliser returns untouched (``TableNormaliser.extra`` then ``_coerce``): the
+        column itself, without a trip through polars. None for anything the normaliser changes
+        (canonical columns: scales, negatives, overflow; tag columns; text)."""
+        origin = self.origin[attr]
+        if kind != "numeric" or attr in ACCOUNTS or not isinstance(batch, pa.Table):
+            return None
+        if {attr, origin} & set(self.source.tag_columns):
+            return None
+        column = batch.column(origin)
+        numeric = pa.types.is_float32(column.type) or pa.types.is_float64(column.type)
+        if not (numeric or pa.types.is_integer(column.type)):
+            return None
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
     def _typed_dictionary(self, attr: str, kind: Kind, words: pa.Array) -> pa.Array | None:
         """A text column's distinct values typed (None when one of them is fatal: the caller
-        then types the column row by row, for messages with rows)."""
+        then types the column row by row, for messages with rows).
+
+        Every Parquet row group has a dictionary of its own, usually the same words in another
+        order: the same words are typed once and reordered (the typing of a set of distinct
+        values does not depend on their order)."""
         last = self._typed_words.get(attr)
         if last is not None and last[0].equals(words):
             return last[1]
+        if last is not None and len(last[0]) == len(words) and not words.null_count:
+            where = pc.index_in(words, value_set=last[0])
+            distinct = pc.count_distinct(words).as_py() == len(words)
+            if distinct and not where.null_count:  # all known: the same set reordered
+                values = last[1].take(where)
+                self._typed_words[attr] = (words, values)
+                return values
         typed, problems = self._column(attr, kind, pl.Series(attr, words).cast(pl.Utf8), None)
         if any(p.severity == "fatal" for p in problems):
             return None

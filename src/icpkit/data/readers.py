@@ -570,8 +570,13 @@ def _parquet_batches(path: Path, batch_rows: int, arrow: bool = False) -> Batche
         or pa.types.is_large_string(f.type)
         or pa.types.is_string_view(f.type)
     ]
-    if text:
-        handle = pq.ParquetFile(str(path), read_dictionary=text)
+    # Column chunks are streamed through a 1 MB buffer: pyarrow's default (pre_buffer, or each
+    # chunk read whole) allocates fresh buffers for every row group, which on a 10M-row file
+    # took a third of the CPU time of bulk scoring (bench/bench_scoring.py). Not memory-mapped:
+    # mapped pages count in the process's memory and a file truncated mid-read would crash it.
+    handle = pq.ParquetFile(
+        str(path), read_dictionary=text or None, pre_buffer=False, buffer_size=1 << 20
+    )
 
     def batches() -> Iterator[pl.DataFrame]:
         try:

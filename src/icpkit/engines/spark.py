@@ -63,7 +63,9 @@ def _arrow_batches(profile_json: str, reasons: bool) -> Any:
         plan = ScoringPlan.from_profile(IcpProfile.from_json(profile_json))
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            scored = plan.score_table(table.select(list(plan.columns)), reasons=reasons)
+            scored = plan.score_table(
+                table.select(list(plan.columns)), reasons=reasons, parallel=False
+            )
             columns = {
                 name: table.column(name)
                 for name in table.column_names

@@ -143,19 +143,25 @@ class ScoringPlan:
         return RuleMasks(met, near, hit, forcing)
 
     def score_table(
-        self, batch: pa.Table, reasons: bool = True, outputs: tuple[str, ...] = OUTPUT_COLUMNS
+        self,
+        batch: pa.Table,
+        reasons: bool = True,
+        outputs: tuple[str, ...] = OUTPUT_COLUMNS,
+        parallel: bool = True,
     ) -> pa.Table:
         """The ``outputs`` columns (default all ``OUTPUT_COLUMNS``) for a table of input rows.
 
         Only what the outputs need is computed: a score-only run never builds the bin codes,
-        the rule masks or the reasons.
+        the rule masks or the reasons. ``parallel`` spreads a long batch over the scoring
+        thread pool; callers that already score several batches at once (bulk files, Spark
+        tasks) turn it off, as threads within a batch then only add overhead.
         """
         reasons = reasons and "reasons" in outputs
         if reasons or "points" in outputs:
-            codes, points = self.card.codes_and_points(batch)
+            codes, points = self.card.codes_and_points(batch, parallel)
             scores = self.card.scores(points)
         else:
-            scores = self.card.score_only(batch)
+            scores = self.card.score_only(batch, parallel)
         columns: dict[str, pa.Array] = {"fit_score": pa.array(scores, pa.int16())}
         if "fit_probability" in outputs:
             p = self.card.probabilities(scores)
@@ -170,7 +176,7 @@ class ScoringPlan:
             columns["disqualifiers_hit"] = _rule_lists(masks.hit, self.disqualifiers)
         if "reasons" in outputs:
             columns["reasons"] = (
-                top_reasons(points, codes, self.card)
+                top_reasons(points, codes, self.card, parallel=parallel)
                 if reasons
                 else pa.nulls(batch.num_rows, pa.string())
             )

@@ -84,6 +84,16 @@ class Feature:
             return _categorical_codes(array, self.levels)
         return _tag_codes(array, self.tag)
 
+    def codes_points(self, batch: pa.Table, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bin code and ``values[code]`` per row, in one pass where the kind allows it."""
+        if self.kind == "numeric":
+            cuts = np.asarray(self.cuts, dtype=np.float64)
+            codes, points = _binned(batch.column(self.column), cuts, values)
+            assert codes is not None and points is not None
+            return codes, points
+        codes = self.codes(batch)
+        return codes, np.take(values, codes)
+
     def points(self, batch: pa.Table, values: np.ndarray) -> np.ndarray:
         """``values[code]`` per row (``values``: int16 points per bin), computed without
         materialising codes where that is cheaper (numbers, dictionary-encoded text)."""
@@ -161,17 +171,72 @@ def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return list(array.chunks) if isinstance(array, pa.ChunkedArray) else [array]
 
 
-def _numeric_codes(array: pa.Array | pa.ChunkedArray, cuts: np.ndarray) -> np.ndarray:
+TILE = 32_768  # rows binned at a time: every pass over a tile stays in the core's cache
+_FEW_CUTS = 16  # up to this many cuts, comparisons beat a binary search (searchsorted)
+
+
+def _numbers(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A numeric column as float64 values and its missing cells (null or NaN; None when there
+    are no nulls: NaN is then the only missing value). Float64 columns are read in place."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     if pa.types.is_dictionary(array.type):
         array = array.cast(array.type.value_type)
     if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
         array = pc.year(array)
-    values = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
-    # a few vectorised comparisons beat a binary search (searchsorted) by ~5× for ≤ 20 cuts
-    codes = np.zeros(len(values), dtype=np.uint8 if len(cuts) < 250 else np.int32)
-    for cut in cuts:
-        np.add(codes, values >= cut, out=codes, casting="unsafe")
-    codes[np.isnan(values)] = len(cuts) + 1
+    if not pa.types.is_float64(array.type):
+        array = pc.cast(array, pa.float64())
+    n, start = len(array), array.offset
+    validity, data = array.buffers()[:2]
+    if data is None:  # an all-null column may come without a data buffer
+        return np.full(n, np.nan), None
+    values = np.frombuffer(data, dtype=np.float64, count=start + n)[start:]
+    if not array.null_count or validity is None:
+        return values, None
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    return values, ~bits[start : start + n].view(bool)
+
+
+def _binned(
+    array: pa.Array | pa.ChunkedArray,
+    cuts: np.ndarray,
+    table: np.ndarray | None = None,
+    codes: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Bin code per row (k = the number of cuts ≤ value; missing = len(cuts) + 1) when
+    ``codes``, and ``table[code]`` when a per-bin table is given; tile by tile, so each
+    comparison reads the values from cache rather than memory."""
+    values, nulls = _numbers(array)
+    n, missing = len(values), len(cuts) + 1
+    dtype = np.uint8 if missing < 256 else np.int32
+    out = np.empty(n, dtype=dtype) if codes else None
+    points = np.empty(n, dtype=table.dtype) if table is not None else None
+    work = np.empty(min(n, TILE), dtype=dtype)
+    mask = np.empty(min(n, TILE), dtype=bool)
+    for lo in range(0, n, TILE):
+        x = values[lo : lo + TILE]
+        hi = lo + len(x)
+        code: np.ndarray = out[lo:hi] if out is not None else work[: len(x)]
+        hit = mask[: len(x)]
+        if len(cuts) > _FEW_CUTS:
+            code[:] = np.searchsorted(cuts, x, side="right")
+        else:
+            code[:] = 0
+            for cut in cuts:
+                np.greater_equal(x, cut, out=hit)
+                np.add(code, hit.view(np.uint8), out=code, casting="unsafe")
+        np.isnan(x, out=hit)
+        if nulls is not None:
+            hit |= nulls[lo:hi]
+        np.copyto(code, missing, where=hit, casting="unsafe")
+        if points is not None and table is not None:  # every code is a bin: no bounds check
+            np.take(table, code, out=points[lo:hi], mode="clip")
+    return out, points
+
+
+def _numeric_codes(array: pa.Array | pa.ChunkedArray, cuts: np.ndarray) -> np.ndarray:
+    codes, _ = _binned(array, cuts)
+    assert codes is not None
     return codes
 
 
@@ -206,7 +271,7 @@ def _categorical_codes(
             indices = chunk.indices
             if indices.null_count:
                 indices = pc.fill_null(indices, len(words))
-            out.append(table[indices.to_numpy(zero_copy_only=False)])
+            out.append(np.take(table, indices.to_numpy(zero_copy_only=False)))
             continue
         text = _text(chunk)
         found = pc.index_in(text, value_set=pa.array(levels, type=pa.string()))
@@ -219,20 +284,10 @@ def _categorical_codes(
 def _numeric_points(
     array: pa.Array | pa.ChunkedArray, cuts: np.ndarray, values: np.ndarray
 ) -> np.ndarray:
-    """Points per row of a numeric feature without bin codes: the first bin's points plus the
-    step at every cut passed (piecewise constant), then the missing bin's points."""
-    if pa.types.is_dictionary(array.type):
-        array = array.cast(array.type.value_type)
-    if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
-        array = pc.year(array)
-    numbers = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
-    out = np.full(len(numbers), values[0], dtype=np.int16)
-    for k, cut in enumerate(cuts):
-        step = np.int16(values[k + 1] - values[k])
-        if step:
-            out += (numbers >= cut).view(np.int8) * step
-    out[np.isnan(numbers)] = values[len(cuts) + 1]
-    return out
+    """Points per row of a numeric feature: ``values[code]`` without keeping the codes."""
+    _, points = _binned(array, cuts, np.asarray(values, dtype=np.int16), codes=False)
+    assert points is not None
+    return points
 
 
 def _tag_codes(array: pa.Array | pa.ChunkedArray, tag: str) -> np.ndarray:

@@ -16,8 +16,11 @@ with ``= + - @`` or a tab / carriage return gets a leading apostrophe, unless it
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any
@@ -153,17 +156,20 @@ def score_file(
     if absent:
         raise ConfigError(f"{path}: columns to keep {absent} are not in the input")
     typed = _typed_batches(read.batches, columns)
-    done = 0
     suffix = target.suffix.lower()
+
+    def scored(item: tuple[pl.DataFrame | pa.Table, pa.Table]) -> pa.Table:
+        raw, frame = item
+        out = plan.score_table(frame, reasons=reasons, outputs=outputs, parallel=False)
+        kept = raw.select(names)
+        joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out)
+        return csv_safe(joined) if suffix == ".csv" else joined
+
+    done = 0
     with atomic_path(target) as tmp:
         writer: Any = None
         try:
-            for raw, frame in prefetched(typed):
-                scored = plan.score_table(frame, reasons=reasons, outputs=outputs)
-                kept = raw.select(names)
-                out = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), scored)
-                if suffix == ".csv":
-                    out = csv_safe(out)
+            for out in in_order(scored, prefetched(typed)):
                 if writer is None:
                     writer, schema = _writer(tmp, suffix, out.schema), out.schema
                 elif out.schema != schema:
@@ -211,7 +217,43 @@ def _empty_schema(names: list[str], plan: ScoringPlan, outputs: tuple[str, ...])
 def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
     if suffix == ".csv":
         return pacsv.CSVWriter(str(tmp), schema)
-    return pq.ParquetWriter(str(tmp), schema)
+    # a dictionary page pays off for text, flags and small integers (a score, a tier); wide
+    # numbers (ids, amounts, dates) rarely repeat, and trying costs more than writing them
+    small = [
+        f.name
+        for f in schema
+        if not (
+            pa.types.is_floating(f.type)
+            or pa.types.is_temporal(f.type)
+            or (pa.types.is_integer(f.type) and f.type.bit_width > 16)
+        )
+    ]
+    return pq.ParquetWriter(str(tmp), schema, use_dictionary=small)
+
+
+def in_order(
+    work: Callable[[Any], Any], items: Iterator[Any], workers: int | None = None
+) -> Iterator[Any]:
+    """``work(item)`` for every item, on ``workers`` threads (default: one per core, at most
+    four), yielded in the items' order. At most ``workers`` items are in work at a time, so
+    memory stays bounded by the batch; the first failure is raised in order and the rest is
+    abandoned."""
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    if workers == 1:
+        yield from map(work, items)
+        return
+    pending: deque[Future[Any]] = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def prefetched(batches: Iterator[Any], depth: int = 1) -> Iterator[Any]:

@@ -78,7 +78,9 @@ class Scorecard:
         """Bin index per row and feature, shape (rows, features), column-major."""
         return self.codes_and_points(batch)[0]
 
-    def codes_and_points(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    def codes_and_points(
+        self, batch: pa.Table, parallel: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Bin index and points (int16) per row and feature, both column-major.
 
         Large batches are done on a thread pool, one feature per task: the work is numpy and
@@ -90,24 +92,23 @@ class Scorecard:
         tables = self.point_tables()
 
         def fill(j: int) -> None:
-            codes[:, j] = self.features[j].codes(batch)
-            np.take(tables[j], codes[:, j], out=points[:, j])
+            codes[:, j], points[:, j] = self.features[j].codes_points(batch, tables[j])
 
-        if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
+        if parallel and batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
             list(scoring_pool().map(fill, range(len(self.features))))
         else:
             for j in range(len(self.features)):
                 fill(j)
         return codes, points
 
-    def score_only(self, batch: pa.Table) -> np.ndarray:
+    def score_only(self, batch: pa.Table, parallel: bool = True) -> np.ndarray:
         """Scores (int16) without keeping codes or points per feature: the bulk fast path."""
         tables = self.point_tables()
 
         def points(j: int) -> np.ndarray:
             return self.features[j].points(batch, tables[j])
 
-        if batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
+        if parallel and batch.num_rows >= PARALLEL_ROWS and len(self.features) > 1:
             parts = list(scoring_pool().map(points, range(len(self.features))))
         else:
             parts = [points(j) for j in range(len(self.features))]

@@ -9,7 +9,7 @@ reason (a table of bin texts) and rows are assembled by Arrow kernels, never by 
 
 from __future__ import annotations
 
-import os
+import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -82,7 +82,13 @@ def reason_table(card: Scorecard) -> tuple[list[str], np.ndarray]:
     return texts, offsets
 
 
-def top_reasons(points: np.ndarray, codes: np.ndarray, card: Scorecard, top: int = TOP) -> pa.Array:
+def top_reasons(
+    points: np.ndarray,
+    codes: np.ndarray,
+    card: Scorecard,
+    top: int = TOP,
+    parallel: bool = True,
+) -> pa.Array:
     """Top ``top`` reasons for and against per row, as a text column.
 
     Reasons for come first (largest points first), then reasons against (most negative first);
@@ -92,7 +98,7 @@ def top_reasons(points: np.ndarray, codes: np.ndarray, card: Scorecard, top: int
     """
     texts, offsets = reason_table(card)
     none = len(texts)
-    picks = _picks(points, codes, offsets, top, none)
+    picks = _picks(points, codes, offsets, top, none, parallel)
     if not picks:
         return pa.array([""] * points.shape[0], pa.string())
     bits = none.bit_length()
@@ -113,24 +119,84 @@ def top_reasons(points: np.ndarray, codes: np.ndarray, card: Scorecard, top: int
 
 
 def _joined_reasons(texts: list[str], picks: list[np.ndarray]) -> pa.Array:
-    """The reason texts of each row's picked bin ids, joined ('' when there is none)."""
-    # each text carries its separator and the row's tail is trimmed: one join kernel, no regex.
-    # (binary_join_element_wise with null_handling="skip" returned short arrays in pyarrow 26.)
-    words = pa.array([*(t + SEPARATOR for t in texts), ""], type=pa.string())
-    parts = [words.take(pa.array(pick)) for pick in picks]
-    joined = pc.binary_join_element_wise(*parts, "")
-    return pc.utf8_rtrim(joined, characters=SEPARATOR)
+    """The reason texts of each row's picked bin ids (``len(texts)`` = none), joined with the
+    separator ('' when there is none).
+
+    One gather builds every row. Each pick becomes a piece: its text bare when it is the row's
+    first reason, behind the separator when it follows one, or empty. Pieces are gathered two at
+    a time from a table of every pair of pieces (one per row and pair of slots; a piece at a
+    time when the table would be too large), row after row, so the gathered strings lie back to
+    back and every few offsets of the gather is a row's boundary: the rows are the same buffer
+    read with those offsets.
+    """
+    none, slots = len(texts), len(picks)
+    n = len(picks[0]) if picks else 0
+    if n == 0 or slots == 0:
+        return pa.array([""] * n, pa.string())
+    width = 2 * none + 1  # pieces: bare texts, separated texts, the empty one
+    pairs = slots % 2 == 0 and width * width <= _PAIR_TABLE
+    dtype = np.int32 if (width * width if pairs else width) < 2**31 else np.int64
+    seen = np.zeros(n, dtype=bool)  # the row has had a reason in an earlier slot
+    pieces = []
+    for pick in picks:
+        present = pick != none
+        piece = np.add(pick, none * seen, dtype=dtype)  # after the first: the separated copy
+        piece[~present] = 2 * none
+        seen |= present
+        pieces.append(piece)
+    if pairs:  # two neighbouring slots → one entry of the pair table
+        pieces = [a * dtype(width) + b for a, b in zip(pieces[0::2], pieces[1::2], strict=True)]
+    ids = np.stack(pieces, axis=1).ravel()  # row after row
+    table = _piece_table(tuple(texts), pairs)
+    if n * len(pieces) * _widest(table) >= 2**31 - 1:  # past 32-bit offsets
+        table = table.cast(pa.large_string())
+    per_row = len(pieces)
+    gathered = table.take(pa.array(ids))
+    large = pa.types.is_large_string(gathered.type)
+    offsets = np.frombuffer(gathered.buffers()[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[gathered.offset : gathered.offset + n * per_row + 1 : per_row]
+    return pa.Array.from_buffers(
+        gathered.type,
+        n,
+        [None, pa.py_buffer(np.ascontiguousarray(offsets)), gathered.buffers()[2]],
+    )
+
+
+def _widest(table: pa.Array) -> int:
+    return int(pc.max(pc.binary_length(table)).as_py() or 0)
+
+
+_PAIR_TABLE = 300_000  # most entries of a table of pairs of pieces (built once per scorecard)
+
+
+@functools.lru_cache(maxsize=8)
+def _piece_table(texts: tuple[str, ...], pairs: bool) -> pa.Array:
+    """Every piece (bare text, separated text, empty), or every pair of pieces, as text."""
+    pieces = [*texts, *(SEPARATOR + t for t in texts), ""]
+    if pairs:
+        pieces = [a + b for a in pieces for b in pieces]
+    return pa.array(pieces, type=pa.string())
+
+
+_TILE = 16_384  # rows ranked at a time: the running top keys of a tile stay in cache
 
 
 def _picks(
-    points: np.ndarray, codes: np.ndarray, offsets: np.ndarray, top: int, none: int
+    points: np.ndarray,
+    codes: np.ndarray,
+    offsets: np.ndarray,
+    top: int,
+    none: int,
+    parallel: bool = True,
 ) -> list[np.ndarray]:
-    """Bin ids of the top reasons for, then against, per row; long inputs split over threads.
+    """Bin ids of the top reasons for, then against, per row (``none`` where fewer).
 
     Equal points list the earlier feature first. Each cell's points and global bin id are packed
-    into one integer key (±points × 2^bits + none − id; bin ids grow with the feature), so a pick
-    is one max over the columns — an element-wise maximum of whole columns, as the keys are
-    stored column by column — and the key gives the id back without a gather.
+    into one integer key (±points × 2^bits + none − id; bin ids grow with the feature), so keys
+    are distinct within a row and the key gives the id back without a gather. The ``top``
+    largest keys of a row are kept while its columns stream past (insert into a sorted run of
+    ``top``: two element-wise min/max per place), a tile of rows at a time; long inputs are
+    split over the thread pool when ``parallel``.
     """
     n, k = points.shape
     if k == 0:
@@ -138,42 +204,35 @@ def _picks(
     bits = max(1, int(none).bit_length())
     largest = (int(np.abs(points).max(initial=0)) + 1) * (1 << bits)
     dtype = np.int16 if largest < 2**14 else np.int32 if largest < 2**30 else np.int64
-    column_of = np.searchsorted(offsets, np.arange(none + 1), side="right") - 1  # bin id → feature
-    parts = 1 if n < PARALLEL_ROWS else max(1, min(4, os.cpu_count() or 1))
-    bounds = np.linspace(0, n, parts + 1).astype(int)
+    first_id = (none - offsets).astype(dtype)  # none − the global id of each feature's bin 0
+    floor = np.iinfo(dtype).min
+    out = [np.empty(n, dtype=np.int64) for _ in range(2 * top)]
 
-    def run(i: int) -> list[np.ndarray]:
-        p, c = points[bounds[i] : bounds[i + 1]], codes[bounds[i] : bounds[i + 1]]
-        ids = np.empty(p.shape, dtype=dtype, order="F")  # none − global bin id
-        np.subtract((none - offsets).astype(dtype)[None, :], c, out=ids, dtype=dtype)
-        shifted = np.multiply(p, 1 << bits, dtype=dtype, order="F")
-        return [
-            *_pick(np.add(ids, shifted, order="F"), bits, column_of, top, none),
-            *_pick(np.subtract(ids, shifted, order="F"), bits, column_of, top, none),
-        ]
+    def run(lo: int, hi: int) -> None:
+        m = hi - lo
+        best = np.full((2 * top, m), floor, dtype=dtype)  # for: 0..top-1, against: top..
+        key, low = np.empty(m, dtype=dtype), np.empty(m, dtype=dtype)
+        for j in range(k):
+            ids = np.subtract(first_id[j], codes[lo:hi, j], dtype=dtype)
+            shifted = np.multiply(points[lo:hi, j], 1 << bits, dtype=dtype)
+            for side, sign in ((0, np.add), (top, np.subtract)):
+                sign(ids, shifted, out=key)
+                for place in range(side, side + top):  # the key sinks to its place
+                    np.minimum(best[place], key, out=low)
+                    np.maximum(best[place], key, out=best[place])
+                    key, low = low, key
+        mask = (1 << bits) - 1
+        for place in range(2 * top):
+            ids = none - (best[place] & mask).astype(np.int64)
+            ids[best[place] < (1 << bits)] = none  # no positive points left: no reason
+            out[place][lo:hi] = ids
 
-    chunks = list(scoring_pool().map(run, range(parts))) if parts > 1 else [run(0)]
-    return [np.concatenate([chunk[k] for chunk in chunks]) for k in range(2 * top)]
-
-
-def _pick(
-    key: np.ndarray, bits: int, column_of: np.ndarray, top: int, none: int
-) -> list[np.ndarray]:
-    """Global bin id of each row's ``top`` largest keys with positive points (``none`` when
-    fewer); ``key`` (column-major) is spent."""
-    n, k = key.shape
-    low = (1 << bits) - 1
-    rows = np.arange(n)
-    floor = np.iinfo(key.dtype).min
-    out = []
-    for i in range(min(top, k)):
-        best = key.max(axis=1)
-        ids = none - (best & low).astype(np.int64)
-        ids[best < (1 << bits)] = none  # no positive points left: no reason
-        out.append(ids)
-        if i + 1 < min(top, k):  # the picked cell drops out
-            key[rows, column_of[ids]] = floor
-    out += [np.full(n, none, dtype=np.int64) for _ in range(top - len(out))]
+    tiles = [(lo, min(n, lo + _TILE)) for lo in range(0, n, _TILE)]
+    if parallel and n >= PARALLEL_ROWS:
+        list(scoring_pool().map(lambda t: run(*t), tiles))
+    else:
+        for lo, hi in tiles:
+            run(lo, hi)
     return out
 
 

@@ -1,0 +1,178 @@
+"""The bulk-scoring fast paths give exactly what the plain computations give.
+
+Each fast path (tiled binning on Arrow buffers, streaming top-k reason picks, reasons gathered
+from a table of pieces, the typed-dictionary cache, numbers passed through the normaliser,
+batches scored on threads in order) is checked against a slow, obvious version of itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from icpkit.data.prospects import ProspectColumns
+from icpkit.scoring import binning, explain
+from icpkit.scoring.bulk import in_order
+
+
+def _plain_codes(values: list[float | None], cuts: np.ndarray) -> np.ndarray:
+    out = []
+    for v in values:
+        if v is None or np.isnan(v):
+            out.append(len(cuts) + 1)
+        else:
+            out.append(int(np.sum(v >= cuts)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("n_cuts", [0, 1, 5, 16, 17, 40])  # comparisons, then searchsorted
+def test_tiled_binning_equals_counting_cuts(n_cuts: int) -> None:
+    rng = np.random.default_rng(n_cuts)
+    n = binning.TILE * 2 + 123  # several tiles and a short last one
+    values: list[float | None] = list(rng.normal(0, 10, n))
+    for i in rng.choice(n, 500, replace=False):
+        values[i] = None if i % 2 else float("nan")
+    cuts = np.sort(rng.normal(0, 10, n_cuts))
+    if n_cuts:
+        values[7] = float(cuts[0])  # a value on a cut falls in the bin above it
+    array = pa.array(values, pa.float64())
+    want = _plain_codes(values, cuts)
+    table = np.arange(n_cuts + 2, dtype=np.int16) * 3 - 5
+    codes, points = binning._binned(array, cuts, table)
+    assert codes is not None and points is not None
+    assert np.array_equal(codes, want)
+    assert np.array_equal(points, table[want])
+    # a slice (its buffers start before it) and a chunked column read the same
+    part = array.slice(1001, 40_000)
+    assert np.array_equal(binning._numeric_codes(part, cuts), want[1001:41_001])
+    chunked = pa.chunked_array([array.slice(0, 5000), array.slice(5000)])
+    assert np.array_equal(binning._numeric_points(chunked, cuts, table), table[want])
+
+
+def test_binning_reads_integers_dates_and_empty_columns() -> None:
+    cuts = np.array([10.0, 2000.0])
+    ints = pa.array([5, None, 10, 3000], pa.int32())
+    assert binning._numeric_codes(ints, cuts).tolist() == [0, 3, 1, 2]
+    days = pa.array([date(1999, 5, 1), None, date(2021, 1, 1)], pa.date32())
+    assert binning._numeric_codes(days, cuts).tolist() == [1, 3, 2]
+    assert binning._numeric_codes(pa.nulls(4, pa.float64()), cuts).tolist() == [3] * 4
+    assert binning._numeric_codes(pa.array([], pa.float64()), cuts).tolist() == []
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_streaming_picks_equal_a_plain_sort_over_many_tiles(parallel: bool) -> None:
+    rng = np.random.default_rng(5)
+    n, k = explain._TILE * 3 + 17, 12
+    sizes = rng.integers(2, 9, size=k)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    codes = np.asfortranarray((rng.random((n, k)) * sizes).astype(np.int32))
+    points = np.asfortranarray(rng.integers(-3, 4, size=(n, k)).astype(np.int16))
+    none = int(sizes.sum())
+    picks = np.column_stack(explain._picks(points, codes, offsets, 3, none, parallel))
+    for i in range(0, n, 97):
+        ids = codes[i] + offsets
+        up = sorted((j for j in range(k) if points[i, j] > 0), key=lambda j: (-points[i, j], j))
+        down = sorted((j for j in range(k) if points[i, j] < 0), key=lambda j: (points[i, j], j))
+        want = [*(ids[j] for j in up[:3]), *[none] * (3 - min(3, len(up)))]
+        want += [*(ids[j] for j in down[:3]), *[none] * (3 - min(3, len(down)))]
+        assert picks[i].tolist() == want
+
+
+@pytest.mark.parametrize("pair_table", [explain._PAIR_TABLE, 0])  # pairs of pieces, or single
+@pytest.mark.parametrize("slots", [6, 3])
+def test_joined_reasons_equal_a_row_by_row_join(
+    pair_table: int, slots: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(explain, "_PAIR_TABLE", pair_table)
+    texts = [f"reason {i} (+{i % 5})" for i in range(40)] + ["naïve — ünïcode (−2)"]
+    none = len(texts)
+    rng = np.random.default_rng(slots)
+    n = 5000
+    picks = [np.where(rng.random(n) < 0.4, none, rng.integers(0, none, n)) for _ in range(slots)]
+    picks[0][:10] = none  # rows whose first reasons are missing: no leading separator
+    for p in picks:
+        p[10:20] = none  # rows with no reason at all
+    got = explain._joined_reasons(texts, picks).to_pylist()
+    want = [explain.SEPARATOR.join(texts[p[i]] for p in picks if p[i] != none) for i in range(n)]
+    assert got == want
+    assert got[10:20] == [""] * 10
+
+
+def test_typed_dictionary_is_reused_for_the_same_words_in_another_order() -> None:
+    columns = ProspectColumns.resolve(["industry"], {"industry": "categorical"}, file="x")
+    first = pa.table({"industry": pa.array([" Software ", "n/a", "Retail"]).dictionary_encode()})
+    words = pa.array(["Retail", " Software ", "n/a"])  # the same words, reordered
+    second = pa.table(
+        {"industry": pa.DictionaryArray.from_arrays(pa.array([1, 0, 2, 0], pa.int32()), words)}
+    )
+    columns.normalise_arrow(first)
+    cached = columns.normalise_arrow(second).column("industry").to_pylist()
+    fresh = ProspectColumns.resolve(["industry"], {"industry": "categorical"}, file="x")
+    assert cached == fresh.normalise_arrow(second).column("industry").to_pylist()
+    assert cached == ["Software", "Retail", None, "Retail"]
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        pa.array([1.5, None, float("nan"), -3.0, 1e300]),
+        pa.array([1, None, 7], pa.int64()),
+        pa.array([1, 2, 3], pa.uint8()),
+        pa.array([0.5, None], pa.float32()),
+    ],
+)
+def test_numbers_pass_through_the_normaliser_as_it_would_type_them(
+    array: pa.Array, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = pa.table({"seats": array})
+    fast = ProspectColumns.resolve(["seats"], {"seats": "numeric"}, file="x")
+    assert fast._plain_numbers(batch, "seats", "numeric") is not None  # the fast path is taken
+    got = fast.normalise_arrow(batch).column("seats")
+    monkeypatch.setattr(ProspectColumns, "_plain_numbers", lambda *_: None)
+    slow = ProspectColumns.resolve(["seats"], {"seats": "numeric"}, file="x")
+    want = slow.normalise_arrow(batch).column("seats")
+    assert got.type == want.type
+    assert got.to_pylist() == pytest.approx(want.to_pylist(), nan_ok=True)
+
+
+def test_canonical_numbers_still_go_through_the_normaliser() -> None:
+    """A canonical column (scales, negatives read as missing) never takes the shortcut."""
+    batch = pa.table({"employees": pa.array([-5.0, 40.0])})
+    columns = ProspectColumns.resolve(["employees"], {"employees": "numeric"}, file="x")
+    assert columns._plain_numbers(batch, "employees", "numeric") is None
+    assert columns.normalise_arrow(batch).column("employees").to_pylist() == [None, 40.0]
+
+
+def test_in_order_keeps_the_order_and_bounds_the_work_in_flight() -> None:
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def work(i: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.002 * (i % 3))
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    assert list(in_order(work, iter(range(40)), workers=3)) == [i * i for i in range(40)]
+    assert most[0] <= 3
+    assert list(in_order(work, iter(range(5)), workers=1)) == [0, 1, 4, 9, 16]
+
+
+def test_in_order_raises_the_first_failure() -> None:
+    def work(i: int) -> int:
+        if i == 4:
+            raise ValueError("row 4 is broken")
+        return i
+
+    got = []
+    with pytest.raises(ValueError, match="row 4"):
+        for value in in_order(work, iter(range(10)), workers=2):
+            got.append(value)
+    assert got == [0, 1, 2, 3]
