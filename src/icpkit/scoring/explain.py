@@ -178,7 +178,7 @@ def _piece_table(texts: tuple[str, ...], pairs: bool) -> pa.Array:
     return pa.array(pieces, type=pa.string())
 
 
-_TILE = 16_384  # rows ranked at a time: the running top keys of a tile stay in cache
+_TILE = 32_768  # rows ranked at a time: the running top keys of a tile stay in cache
 
 
 def _picks(
