@@ -321,20 +321,24 @@ def test_reasons_built_once_per_distinct_list_equal_the_row_by_row_join(
 
 @pytest.mark.parametrize("scale", [1, 1000])  # int16 keys, and int32 ones
 @pytest.mark.parametrize("k", [1, 2, 5, 20])
-def test_reason_picks_follow_points_then_scorecard_order(k: int, scale: int) -> None:
+@pytest.mark.parametrize("tiles, parallel", [(1, False), (3, True), (3, False)])
+def test_reason_picks_follow_points_then_scorecard_order(
+    k: int, scale: int, tiles: int, parallel: bool
+) -> None:
     """Top 3 for (largest positive points first), then top 3 against (most negative first),
-    equal points in feature order — checked row by row against a plain sort, with many ties."""
+    equal points in feature order — checked row by row against a plain sort, with many ties,
+    within one tile of rows and over several (on the thread pool or not)."""
     from icpkit.scoring import explain
 
     rng = np.random.default_rng(k)
-    n = 3000
+    n = 3000 if tiles == 1 else explain._TILE * tiles + 17
     sizes = rng.integers(2, 9, size=k)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     codes = np.asfortranarray((rng.random((n, k)) * sizes).astype(np.int32))
     points = np.asfortranarray((rng.integers(-3, 4, size=(n, k)) * scale).astype(np.int16))
     none = int(sizes.sum())
-    picks = np.column_stack(explain._picks(points, codes, offsets, 3, none))
-    for i in range(0, n, 7):
+    picks = np.column_stack(explain._picks(points, codes, offsets, 3, none, parallel))
+    for i in range(0, n, 7 if tiles == 1 else 97):
         ids = codes[i] + offsets
         up = sorted((j for j in range(k) if points[i, j] > 0), key=lambda j: (-points[i, j], j))
         down = sorted((j for j in range(k) if points[i, j] < 0), key=lambda j: (points[i, j], j))
