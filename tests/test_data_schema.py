@@ -123,6 +123,26 @@ def test_near_duplicate_categories_warn_without_merging():
     assert [p.code for p in crm.problems] == ["near_duplicate"]
 
 
+def test_many_near_duplicate_pairs_in_one_column_are_listed_then_counted():
+    """A column of varied text (job titles, say) lists its first few pairs, then one count —
+    not hundreds of warnings."""
+    from icpkit.data.normalize import near_duplicates
+    from icpkit.data.tables import SPELLING_REPORT_LIMIT
+
+    words = [f"Region {c}{d} sales" for c in "ABCDEFGH" for d in "xy"]  # 8 pairs of near twins
+    levels = [w if i % 2 == 0 else w.upper() for i, w in enumerate(words)]
+    accounts = pl.DataFrame(
+        {"account_id": [f"a{i}" for i in range(64)], "territory": (levels * 4)[:64]}
+    )
+    crm = crm_from_frames({"accounts": accounts})
+    spellings = [p for p in crm.problems if p.code == "near_duplicate"]
+    total = len(near_duplicates(set(levels)))
+    assert total > SPELLING_REPORT_LIMIT + 1
+    assert len(spellings) == SPELLING_REPORT_LIMIT + 1
+    tail = spellings[-1].message
+    assert f"{total} in all" in tail and f"{total - SPELLING_REPORT_LIMIT} more" in tail
+
+
 def test_unknown_table_and_missing_accounts_are_fatal():
     with pytest.raises(SchemaError) as caught:
         crm_from_frames({"deal": _deals()})

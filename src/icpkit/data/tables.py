@@ -35,6 +35,7 @@ from icpkit.data.normalize import (
 from icpkit.errors import Problem, Severity
 
 CELL_REPORT_LIMIT = 20
+SPELLING_REPORT_LIMIT = 5  # pairs of near-identical values listed per column, then a count
 NON_NEGATIVE = {"employees", "annual_revenue"}  # counts and revenue; amounts are checked in schema
 FUTURE_DAYS = 366
 ID_COLUMNS = {"account_id", "deal_id", "contact_id"}
@@ -433,13 +434,21 @@ class TableNormaliser:
             distinct = frame[column].drop_nulls().unique()
             if len(distinct) > 5000 or len(distinct) > 0.5 * max(frame[column].count(), 1) + 20:
                 continue  # identifiers and free text, not categories
-            for a, b in near_duplicates(distinct.to_list()):
+            pairs = near_duplicates(distinct.to_list())
+            for a, b in pairs[:SPELLING_REPORT_LIMIT]:
                 self.warn(
                     f"{a!r} and {b!r} look like two spellings of the same value; they are kept "
                     "apart — fix the data if they are the same",
                     column,
                     code="near_duplicate",
                     value=b,
+                )
+            if len(pairs) > SPELLING_REPORT_LIMIT:  # a column of varied free text (job titles)
+                self.warn(
+                    f"… and {len(pairs) - SPELLING_REPORT_LIMIT:,} more such pairs here "
+                    f"({len(pairs):,} in all)",
+                    column,
+                    code="near_duplicate",
                 )
 
 
