@@ -225,6 +225,23 @@ def test_score_a_crm_export_with_its_own_headers(tmp_path: Path) -> None:
         "--map",
     )
     assert code == 0, text
+    code, text = _run(
+        "score", companies, "-o", tmp_path / "partial.csv", "--spec", spec, "--allow-missing"
+    )  # raw headers, scored anyway: every attribute missing, and said so
+    assert code == 0, text
+    assert "scored as missing on every row" in text and "employees" in text
+    code, text = _run(
+        "score",
+        companies,
+        "-o",
+        tmp_path / "partial.csv",
+        "--spec",
+        spec,
+        "--allow-missing",
+        "--json",
+    )
+    assert code == 0, text
+    assert "employees" in json.loads(text)["missing_columns"]
     scored = pl.read_csv(tmp_path / "scored.csv", infer_schema=False)
     original = pl.read_csv(companies, infer_schema=False)
     assert scored.height == original.height

@@ -100,6 +100,42 @@ def test_missing_attribute_columns_are_named(tmp_path, profile, accounts):
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_lacking_columns_can_be_scored_as_missing(tmp_path, profile, accounts, fmt):
+    """With ``missing``, a file without some attribute columns scores as the same file with
+    those columns present and empty, and the lacking attributes are named once."""
+    lacking = ["industry", "tech_stack", "employees"]  # a category, a tag list, a number
+    empty = accounts.with_columns(
+        pl.lit(None, pl.Utf8).alias("industry"),
+        pl.lit(None, pl.List(pl.Utf8)).alias("tech_stack"),
+        pl.lit(None, pl.Float64).alias("employees"),
+    )
+    short, full = tmp_path / f"short.{fmt}", tmp_path / f"empty.{fmt}"
+    if fmt == "csv":
+        accounts.drop(lacking[1:]).drop("industry").write_csv(short)
+        _csv(empty, full)
+    else:
+        accounts.drop(lacking).write_parquet(short, row_group_size=400)
+        empty.write_parquet(full, row_group_size=400)
+    named: list[list[str]] = []
+    n = score_file(profile, short, tmp_path / "short_out.csv", missing=named.append)
+    score_file(profile, full, tmp_path / "full_out.csv")
+    assert n == accounts.height
+    assert sorted(named[0]) == sorted(lacking) and len(named) == 1
+    got = pl.read_csv(tmp_path / "short_out.csv", infer_schema=False)
+    want = pl.read_csv(tmp_path / "full_out.csv", infer_schema=False)
+    scores = ["fit_score", "tier", "reasons", "criteria_met", "disqualifiers_hit"]
+    assert got.select(scores).equals(want.select(scores))
+    assert (got["tier"] != "Tier 1").all()  # the first criterion needs the industry
+
+
+def test_lacking_columns_are_refused_by_default_with_the_way_out(tmp_path, profile, accounts):
+    source = tmp_path / "in.csv"
+    accounts.drop("industry", "tech_stack").write_csv(source)
+    with pytest.raises(SchemaError, match="--allow-missing"):
+        score_file(profile, source, tmp_path / "out.csv")
+
+
 @pytest.mark.parametrize("text_type", ["string", "large_string", "string_view"])
 def test_formula_cells_are_neutralised_whatever_the_arrow_string_type(text_type):
     """Parquet written by polars holds large strings; every string type gets the same escape."""

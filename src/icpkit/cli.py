@@ -410,6 +410,14 @@ def score(
     max_columns: Annotated[
         int, typer.Option("--max-columns", help="Refuse an input with more columns than this.")
     ] = 20_000,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Score attributes the file has no column for as missing on every row (each "
+            "gets its 'no known …' points; they are named in a note) instead of refusing it.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     contacts: Annotated[
         Path | None,
@@ -461,13 +469,26 @@ def score(
             def progress(done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
+            lacking: list[str] = []
+            missing = lacking.extend if allow_missing else None
             if map_columns and ws is not None:
                 n = pipeline.score_export(
-                    ws, profile, source, sink, progress=progress, max_columns=max_columns
+                    ws,
+                    profile,
+                    source,
+                    sink,
+                    progress=progress,
+                    max_columns=max_columns,
+                    missing=missing,
                 )
             else:
                 n = pipeline.score_file(
-                    profile, source, sink, progress=progress, max_columns=max_columns
+                    profile,
+                    source,
+                    sink,
+                    progress=progress,
+                    max_columns=max_columns,
+                    missing=missing,
                 )
         if target is None:
             with sink.open("rb") as scored:
@@ -481,8 +502,14 @@ def score(
         gaps = pipeline.add_personas_missing(profile, target, contacts, ws)
         say(f"{gaps:,} accounts miss a winning persona (personas_missing)", level=0)
     shown = "stdout" if target is None else str(target)
+    if lacking and not as_json:
+        err.print(
+            f"note: no column for {', '.join(lacking)} in the input: scored as missing on "
+            "every row",
+            markup=False,
+        )
     if as_json and target is not None:
-        emit_json({"rows": n, "output": shown})
+        emit_json({"rows": n, "output": shown, "missing_columns": lacking})
     elif target is not None:
         say(f"scored {n:,} accounts → {shown}", level=0)
     elif VERBOSITY["level"]:

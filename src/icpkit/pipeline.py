@@ -259,6 +259,7 @@ def score_export(
     progress: Any = None,
     *,
     max_columns: int = MAX_COLUMNS,
+    missing: Callable[[list[str]], None] | None = None,
 ) -> int:
     """Score a file in the same export format as the workspace's accounts source (``--map``).
 
@@ -277,6 +278,7 @@ def score_export(
         source=accounts,
         preset=workspace.config.preset,
         max_columns=max_columns,
+        missing=missing,
     )
 
 

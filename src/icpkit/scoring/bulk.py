@@ -47,10 +47,14 @@ INPUTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
 OUTPUTS = (".csv", ".parquet")
 BATCH_ROWS = 500_000
 MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
+MISSING_HINT = (
+    "To score the attributes the file lacks as missing on every row, add --allow-missing "
+    "(Python: score_file(..., missing=callback))."
+)
 MAP_HINT = (
     "If INPUT is an export in the format of the workspace's accounts source (its own column "
     "names), score it with --map (Python: score_accounts(..., workspace=ws)); otherwise rename "
-    "the columns to the profile's attribute names."
+    "the columns to the profile's attribute names. " + MISSING_HINT
 )
 _DANGER = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -89,6 +93,7 @@ def score_file(
     source: SourceConfig | None = None,
     preset: str | None = None,
     max_columns: int = MAX_COLUMNS,
+    missing: Callable[[list[str]], None] | None = None,
 ) -> int:
     """Score every row of an accounts file and write it with the score columns appended.
 
@@ -116,6 +121,10 @@ def score_file(
         A file with more columns is refused before any row is read (time and memory grow
         linearly with the number of columns; the limit keeps a broken export from running for
         minutes).
+    missing : callable(attributes), optional
+        Without it, a file that lacks attribute columns the profile reads is refused (a
+        SchemaError naming them). With it, those attributes are scored as missing on every row
+        (each gets its "no known …" points) and ``missing`` is called once with their names.
 
     Returns
     -------
@@ -142,20 +151,25 @@ def score_file(
             f"{path}: {len(read.columns):,} columns, more than the limit of {max_columns:,}; "
             "if the file really is that wide, raise the limit (score --max-columns N)"
         )
+    kinds = needed_kinds(plan)
     columns = ProspectColumns.resolve(
         read.columns,
-        needed_kinds(plan),
+        kinds,
         source=source,
         preset=preset,
         file=str(path),
-        hint="" if source is not None else MAP_HINT,
+        hint=MISSING_HINT if source is not None else MAP_HINT,
+        required=missing is None,
     )
+    lacking = {a: k for a, k in kinds.items() if a not in columns.kinds}
+    if lacking and missing is not None:
+        missing(list(lacking))
     generated, present = _generated(plan), set(read.columns)  # sets: linear in the width
     names = keep if keep is not None else [c for c in read.columns if c not in generated]
     absent = [c for c in names if c not in present]
     if absent:
         raise ConfigError(f"{path}: columns to keep {absent} are not in the input")
-    typed = _typed_batches(read.batches, columns)
+    typed = _typed_batches(read.batches, columns, lacking)
     suffix = target.suffix.lower()
 
     def scored(item: tuple[pl.DataFrame | pa.Table, pa.Table]) -> pa.Table:
@@ -191,13 +205,27 @@ def _generated(plan: ScoringPlan) -> set[str]:
     return {*OUTPUT_COLUMNS, "base_score", *plan.points_columns()}
 
 
+_EMPTY: dict[Kind, pa.DataType] = {
+    "numeric": pa.float64(),
+    "categorical": pa.string(),
+    "tag": pa.list_(pa.string()),
+    "any": pa.string(),
+}
+
+
 def _typed_batches(
-    batches: Iterator[pl.DataFrame | pa.Table], columns: ProspectColumns
+    batches: Iterator[pl.DataFrame | pa.Table],
+    columns: ProspectColumns,
+    lacking: dict[str, Kind] | None = None,
 ) -> Iterator[tuple[pl.DataFrame | pa.Table, pa.Table]]:
-    """(raw batch, its needed columns typed); typing runs on the reading thread."""
+    """(raw batch, its needed columns typed, with an empty column for each ``lacking``
+    attribute); typing runs on the reading thread."""
     row = 1
     for batch in batches:
-        yield batch, columns.normalise_arrow(batch, first_row=row)
+        typed = columns.normalise_arrow(batch, first_row=row)
+        for attr, kind in (lacking or {}).items():
+            typed = typed.append_column(attr, pa.nulls(len(batch), _EMPTY[kind]))
+        yield batch, typed
         row += len(batch)
 
 
