@@ -169,9 +169,11 @@ def test_invalid_input_is_422_with_the_field(client: TestClient, keys: dict[str,
         client.post("/v1/score", headers=h, json={"accounts": []}), 422, "invalid_input"
     )
     assert error["details"][0]["field"] == "body.accounts"
-    bad = {"accounts": [{"account_id": "a", "employees": "many"}]}
+    bad = {"accounts": [{"account_id": "a", "employees": 40}, {"employees": "many"}]}
     error = assert_error(client.post("/v1/score", headers=h, json=bad), 422, "invalid_input")
     assert error["details"][0]["column"] == "employees"
+    assert error["details"][0]["row"] == 2  # the second account of the request
+    assert "account 2 of the request" in error["message"]
     assert_error(client.post("/v1/score", headers=h, content=b"{not json"), 422, "invalid_input")
 
 

@@ -539,9 +539,20 @@ class Service:
                 try:
                     frame = frame.with_columns(pl.col(column).cast(want))
                 except pl.exceptions.PolarsError:
+                    row, value = _first_uncastable(frame[column], want)
+                    where = f" (account {row} of the request, counting from 1)" if row else ""
                     raise SchemaError(
-                        f"column {column!r}: expected {want} values like the workspace's accounts",
-                        [Problem("request", f"expected {want} values", column=column)],
+                        f"column {column!r}: expected {want} values like the workspace's "
+                        f"accounts{where}",
+                        [
+                            Problem(
+                                "request",
+                                f"expected {want} values",
+                                column=column,
+                                row=row,
+                                value=value,
+                            )
+                        ],
                     ) from None
         return frame, absent
 
@@ -660,3 +671,16 @@ def _cell(value: Any) -> str | None:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return str(value)
+
+
+def _first_uncastable(values: pl.Series, dtype: Any) -> tuple[int | None, str | None]:
+    """The first record (counting from 1) whose value does not cast to ``dtype``, and the value
+    (cut to 60 characters); (None, None) when it cannot be told."""
+    try:
+        bad = (values.is_not_null() & values.cast(dtype, strict=False).is_null()).arg_true()
+    except pl.exceptions.PolarsError:
+        return None, None
+    if len(bad) == 0:
+        return None, None
+    first = int(bad[0])
+    return first + 1, str(values[first])[:60]
