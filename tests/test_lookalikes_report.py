@@ -68,3 +68,19 @@ def test_the_view_says_when_nothing_reaches_tier_1() -> None:
     )
     assert "The universe has no descriptions" in text
     assert find_more_view(None) is None
+
+
+def test_a_misspelt_columns_name_is_refused_with_the_closest(workspace: Path) -> None:
+    """`--columns industri=Sector` used to map Sector to nothing: industry then scored as missing
+    on every row without a word (newcomer test)."""
+    from icpkit.errors import ConfigError
+
+    ws = Workspace.open(workspace)
+    with pytest.raises(ConfigError, match=r"\['industri'\].*industri ~ 'industry'"):
+        find_targets(
+            ws,
+            workspace / "universe.parquet",
+            workspace / "typo.csv",
+            columns={"account_id": "account_id", "industri": "industry"},
+        )
+    assert not (workspace / "typo.csv").exists()

@@ -7,6 +7,7 @@ Nothing here parses arguments or prints; results are plain objects.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -780,6 +781,25 @@ def score_on_spark(
     return score_spark(profile, source, output, master=master)
 
 
+def _check_universe_names(columns: dict[str, str], profile: IcpProfile) -> None:
+    """Refuse a ``--columns`` name that is neither an accounts column nor an attribute the
+    profile reads: it would map a column to nothing, and the attribute meant would silently
+    score as missing."""
+    from icpkit.data.model import SCHEMA
+    from icpkit.scoring.apply import ScoringPlan
+
+    known = {*SCHEMA["accounts"], *ScoringPlan.from_profile(profile).columns}
+    unknown = [name for name in columns if name not in known]
+    if unknown:
+        near = {n: difflib.get_close_matches(n, sorted(known), n=1) for n in unknown}
+        hints = "; ".join(f"{n} ~ {m[0]!r}" for n, m in near.items() if m)
+        raise ConfigError(
+            f"--columns maps {unknown} which the profile does not read and accounts do not "
+            f"have" + (f" (closest: {hints})" if hints else "") + "; the names on the left of "
+            "'=' are icpkit's attribute names"
+        )
+
+
 def find_targets(
     workspace: Workspace,
     universe_path: Path,
@@ -839,6 +859,7 @@ def find_targets(
         base = accounts if map_columns and accounts is not None else SourceConfig(path="")
         update: dict[str, Any] = {"path": str(universe_path.resolve())}
         if columns:
+            _check_universe_names(columns, profile)
             update["columns"] = {**base.columns, **columns}
         source = base.model_copy(update=update)
         # the universe is a file the user named on the command line, not a workspace source
