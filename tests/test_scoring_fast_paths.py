@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -157,3 +158,76 @@ def test_in_order_raises_the_first_failure() -> None:
         for value in in_order(work, iter(range(10)), workers=2):
             got.append(value)
     assert got == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ({"cuts": [1, 2], "labels": ["lo", "hi"]}, "2 labels"),  # codes past the labels
+        ({"cuts": [10, 0, 3]}, "must increase"),  # binning counts the cuts below a value
+        ({"cuts": [1, float("nan")]}, "must increase"),
+    ],
+)
+def test_a_malformed_numeric_feature_is_refused(raw: dict, words: str) -> None:
+    """Hand-edited profiles: the fast binning would otherwise give a wrong score quietly."""
+    from icpkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        binning.Feature.from_dict({"name": "e", "kind": "numeric", "column": "e", **raw})
+
+
+def test_a_failed_run_leaves_no_reader_thread_behind(tmp_path, monkeypatch) -> None:
+    """A failure in scoring, kept by the caller (a log, a notebook), must not keep the reading
+    thread and its open file alive."""
+    import polars as pl
+
+    from icpkit.datasets import make_crm
+    from icpkit.scoring import load_spec, score_file
+    from icpkit.scoring.apply import ScoringPlan
+
+    profile = load_spec(Path(__file__).parent / "fixtures" / "spec_cold_start.toml")
+    source = tmp_path / "in.parquet"
+    make_crm(600, seed=3).accounts.write_parquet(source, row_group_size=100)
+    real, calls = ScoringPlan.score_table, [0]
+
+    def flaky(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise RuntimeError("scoring failed")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScoringPlan, "score_table", flaky)
+    before = threading.active_count()
+    kept = None
+    try:
+        score_file(profile, source, tmp_path / "out.parquet", batch_rows=100)
+    except RuntimeError as exc:
+        kept = exc  # the traceback holds score_file's frame
+    assert kept is not None
+    time.sleep(0.2)
+    assert threading.active_count() == before
+    assert not (tmp_path / "out.parquet").exists()
+    assert pl.read_parquet(source).height == 600
+
+
+def test_list_columns_keep_their_dictionary_pages(tmp_path) -> None:
+    """Wide numbers skip the dictionary; text inside lists keeps it (a column path of its own)."""
+    import pyarrow.parquet as pq
+
+    from icpkit.scoring.bulk import _writer
+
+    table = pa.table(
+        {
+            "tags": pa.array([["crm", "erp"], None, ["crm"]] * 100),
+            "revenue": pa.array([1.5, 2.5, 3.5] * 100),
+            "score": pa.array([1, 2, 3] * 100, pa.int16()),
+        }
+    )
+    writer = _writer(tmp_path / "x.parquet", ".parquet", table.schema)
+    writer.write_table(table)
+    writer.close()
+    meta = pq.ParquetFile(tmp_path / "x.parquet").metadata.row_group(0)
+    encodings = {meta.column(j).path_in_schema: meta.column(j).encodings for j in range(3)}
+    assert "RLE_DICTIONARY" in encodings["tags.list.element"]
+    assert "RLE_DICTIONARY" in encodings["score"]
+    assert "RLE_DICTIONARY" not in encodings["revenue"]

@@ -434,7 +434,7 @@ class TableNormaliser:
             distinct = frame[column].drop_nulls().unique()
             if len(distinct) > 5000 or len(distinct) > 0.5 * max(frame[column].count(), 1) + 20:
                 continue  # identifiers and free text, not categories
-            pairs = near_duplicates(distinct.to_list())
+            pairs = sorted(near_duplicates(distinct.to_list()))  # the same five on every run
             for a, b in pairs[:SPELLING_REPORT_LIMIT]:
                 self.warn(
                     f"{a!r} and {b!r} look like two spellings of the same value; they are kept "

@@ -59,8 +59,20 @@ class Feature:
     labels: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if self.kind == "numeric" and not all(
+            a < b for a, b in itertools.pairwise(self.cuts)
+        ):  # binning counts the cuts below a value: they must rise (NaN never does)
+            raise ConfigError(
+                f"scorecard feature {self.name!r}: cuts {list(self.cuts)} must increase"
+            )
         if not self.labels:
             object.__setattr__(self, "labels", _labels(self))
+        bins = {"numeric": len(self.cuts) + 2, "categorical": len(self.levels) + 2}
+        if len(self.labels) != bins.get(self.kind, 2):  # codes index the labels and points
+            raise ConfigError(
+                f"scorecard feature {self.name!r}: {len(self.labels)} labels, but a "
+                f"{self.kind} feature with these cuts/levels has {bins.get(self.kind, 2)} bins"
+            )
 
     @property
     def n_bins(self) -> int:

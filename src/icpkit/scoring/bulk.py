@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty, Queue
@@ -180,10 +180,11 @@ def score_file(
         return csv_safe(joined) if suffix == ".csv" else joined
 
     done = 0
-    with atomic_path(target) as tmp:
+    # closed on the way out, even while a caller keeps the exception: no reader thread is left
+    with atomic_path(target) as tmp, contextlib.closing(in_order(scored, prefetched(typed))) as run:
         writer: Any = None
         try:
-            for out in in_order(scored, prefetched(typed)):
+            for out in run:
                 if writer is None:
                     writer, schema = _writer(tmp, suffix, out.schema), out.schema
                 elif out.schema != schema:
@@ -248,40 +249,61 @@ def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
     # a dictionary page pays off for text, flags and small integers (a score, a tier); wide
     # numbers (ids, amounts, dates) rarely repeat, and trying costs more than writing them
     small = [
-        f.name
+        path
         for f in schema
+        for path, kind in _leaves(f.name, f.type)
         if not (
-            pa.types.is_floating(f.type)
-            or pa.types.is_temporal(f.type)
-            or (pa.types.is_integer(f.type) and f.type.bit_width > 16)
+            pa.types.is_floating(kind)
+            or pa.types.is_temporal(kind)
+            or (pa.types.is_integer(kind) and kind.bit_width > 16)
         )
     ]
     return pq.ParquetWriter(str(tmp), schema, use_dictionary=small)
 
 
+def _leaves(path: str, kind: pa.DataType) -> Iterator[tuple[str, pa.DataType]]:
+    """The Parquet column paths under a field (``tags.list.element`` for a list of text), the
+    names ``use_dictionary`` matches, with their Arrow types."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        yield from _leaves(f"{path}.list.element", kind.value_type)
+    elif pa.types.is_map(kind):
+        yield from _leaves(f"{path}.key_value.key", kind.key_type)
+        yield from _leaves(f"{path}.key_value.value", kind.item_type)
+    elif pa.types.is_struct(kind):
+        for i in range(kind.num_fields):
+            yield from _leaves(f"{path}.{kind.field(i).name}", kind.field(i).type)
+    else:
+        yield path, kind
+
+
 def in_order(
     work: Callable[[Any], Any], items: Iterator[Any], workers: int | None = None
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """``work(item)`` for every item, on ``workers`` threads (default: one per core, at most
     four), yielded in the items' order. At most ``workers`` items are in work at a time, so
     memory stays bounded by the batch; the first failure is raised in order and the rest is
     abandoned."""
     workers = workers or max(1, min(4, os.cpu_count() or 1))
-    if workers == 1:
-        yield from map(work, items)
-        return
-    pending: deque[Future[Any]] = deque()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        try:
-            for item in items:
-                pending.append(pool.submit(work, item))
-                if len(pending) >= workers:
+    try:
+        if workers == 1:
+            yield from map(work, items)
+            return
+        pending: deque[Future[Any]] = deque()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            try:
+                for item in items:
+                    pending.append(pool.submit(work, item))
+                    if len(pending) >= workers:
+                        yield pending.popleft().result()
+                while pending:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+            finally:
+                for future in pending:
+                    future.cancel()
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:  # a failure held by the caller must not keep a reader alive
+            close()
 
 
 def prefetched(batches: Iterator[Any], depth: int = 1) -> Iterator[Any]:
