@@ -443,7 +443,11 @@ def test_stdin_to_stdout(messy: Path, tmp_path: Path) -> None:
 def test_json_results_and_json_errors(messy: Path, tmp_path: Path) -> None:
     export = write_export(tmp_path / "in.csv", _rows(20, seed=13))
     code, text = _cli("score", export, "-o", tmp_path / "o.csv", "-w", messy, "--map", "--json")
-    assert code == 0 and json.loads(text) == {"rows": 20, "output": str(tmp_path / "o.csv")}
+    assert code == 0 and json.loads(text) == {
+        "rows": 20,
+        "output": str(tmp_path / "o.csv"),
+        "missing_columns": [],  # always there: attributes scored as missing (--allow-missing)
+    }
     code, text = _cli("versions", "-w", messy, "--json")
     assert code == 0 and json.loads(text)["versions"][0]["version"] == 1
     code, text = _cli(
