@@ -470,26 +470,15 @@ def score(
                 bar.update(task, completed=done, total=total)
 
             lacking: list[str] = []
-            missing = lacking.extend if allow_missing else None
+            options: dict[str, Any] = {
+                "progress": progress,
+                "max_columns": max_columns,
+                "missing": lacking.extend if allow_missing else None,
+            }
             if map_columns and ws is not None:
-                n = pipeline.score_export(
-                    ws,
-                    profile,
-                    source,
-                    sink,
-                    progress=progress,
-                    max_columns=max_columns,
-                    missing=missing,
-                )
+                n = pipeline.score_export(ws, profile, source, sink, **options)
             else:
-                n = pipeline.score_file(
-                    profile,
-                    source,
-                    sink,
-                    progress=progress,
-                    max_columns=max_columns,
-                    missing=missing,
-                )
+                n = pipeline.score_file(profile, source, sink, **options)
         if target is None:
             with sink.open("rb") as scored:
                 shutil.copyfileobj(scored, sys.stdout.buffer)
