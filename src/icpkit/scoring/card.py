@@ -83,8 +83,9 @@ class Scorecard:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Bin index and points (int16) per row and feature, both column-major.
 
-        Large batches are done on a thread pool, one feature per task: the work is numpy and
-        Arrow kernels that release the GIL.
+        With ``parallel``, large batches are done on a thread pool, one feature per task: the
+        work is numpy and Arrow kernels that release the GIL. Callers that score several batches
+        at once turn it off.
         """
         shape = (batch.num_rows, len(self.features))
         codes = np.empty(shape, dtype=np.int32, order="F")

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from icpkit.rules import Condition, describe_condition, parse_segment
 from icpkit.scoring.binning import Feature
@@ -147,8 +146,8 @@ def _joined_reasons(texts: list[str], picks: list[np.ndarray]) -> pa.Array:
     if pairs:  # two neighbouring slots → one entry of the pair table
         pieces = [a * dtype(width) + b for a, b in zip(pieces[0::2], pieces[1::2], strict=True)]
     ids = np.stack(pieces, axis=1).ravel()  # row after row
-    table = _piece_table(tuple(texts), pairs)
-    if n * len(pieces) * _widest(table) >= 2**31 - 1:  # past 32-bit offsets
+    table, widest = _piece_table(tuple(texts), pairs)
+    if n * len(pieces) * widest >= 2**31 - 1:  # past 32-bit offsets
         table = table.cast(pa.large_string())
     per_row = len(pieces)
     gathered = table.take(pa.array(ids))
@@ -162,20 +161,17 @@ def _joined_reasons(texts: list[str], picks: list[np.ndarray]) -> pa.Array:
     )
 
 
-def _widest(table: pa.Array) -> int:
-    return int(pc.max(pc.binary_length(table)).as_py() or 0)
-
-
 _PAIR_TABLE = 300_000  # most entries of a table of pairs of pieces (built once per scorecard)
 
 
 @functools.lru_cache(maxsize=8)
-def _piece_table(texts: tuple[str, ...], pairs: bool) -> pa.Array:
-    """Every piece (bare text, separated text, empty), or every pair of pieces, as text."""
+def _piece_table(texts: tuple[str, ...], pairs: bool) -> tuple[pa.Array, int]:
+    """Every piece (bare text, separated text, empty), or every pair of pieces, as text, and
+    the longest one's length in bytes."""
     pieces = [*texts, *(SEPARATOR + t for t in texts), ""]
     if pairs:
         pieces = [a + b for a in pieces for b in pieces]
-    return pa.array(pieces, type=pa.string())
+    return pa.array(pieces, type=pa.string()), max(len(p.encode()) for p in pieces)
 
 
 _TILE = 32_768  # rows ranked at a time: the running top keys of a tile stay in cache
