@@ -649,3 +649,17 @@ def test_score_takes_the_exports_own_headers(hubspot: Path) -> None:
     plain = client.post("/v1/score?map=false", headers=auth(key), json={"accounts": records})
     assert plain.status_code == 200 and plain.json()["mapped"] is False
     assert plain.json()["missing_columns"]  # the canonical names are absent
+
+
+def test_a_reload_forgets_what_was_compiled_against_the_old_data(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    """The record scorer is compiled against the accounts' schema and the PII scrubber from the
+    contacts: a build that reads newer files must not leave them behind."""
+    service = client.app.state.service
+    one = {"accounts": [{"account_id": "x", "employees": 40}]}
+    assert client.post("/v1/score", headers=auth(keys["read"]), json=one).status_code == 200
+    service.scrubber()
+    assert service._fast and service._scrubber is not None
+    service.reload()
+    assert not service._fast and service._scrubber is None

@@ -7,7 +7,6 @@ Nothing here parses arguments or prints; results are plain objects.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from icpkit.data import load_workspace as load_crm
 from icpkit.data.frames import as_polars
 from icpkit.data.guard import screen_attributes
 from icpkit.data.load import check_and_load
+from icpkit.data.mapping import closest_column
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.discovery import IcpDiscovery, find_icp
@@ -791,8 +791,8 @@ def _check_universe_names(columns: dict[str, str], profile: IcpProfile) -> None:
     known = {*SCHEMA["accounts"], *ScoringPlan.from_profile(profile).columns}
     unknown = [name for name in columns if name not in known]
     if unknown:
-        near = {n: difflib.get_close_matches(n, sorted(known), n=1) for n in unknown}
-        hints = "; ".join(f"{n} ~ {m[0]!r}" for n, m in near.items() if m)
+        near = {n: closest_column(n, sorted(known)) for n in unknown}
+        hints = "; ".join(f"{n} ~ {m!r}" for n, m in near.items() if m)
         raise ConfigError(
             f"--columns maps {unknown} which the profile does not read and accounts do not "
             f"have" + (f" (closest: {hints})" if hints else "") + "; the names on the left of "

@@ -97,14 +97,16 @@ def new_entry(
     fit_score: int | None = None,
     criteria_met: Sequence[str] = (),
     contact_names: Iterable[str] = (),
+    scrub: Scrubber | None = None,
 ) -> FeedbackEntry:
-    """A verdict checked and scrubbed: tiers must be icpkit's, the reason loses its PII."""
+    """A verdict checked and scrubbed: tiers must be icpkit's, the reason loses its PII
+    (``scrub``, or a scrubber of ``contact_names``)."""
     for label, tier in (("shown", tier_shown), ("claimed", tier_claimed)):
         if tier not in TIERS:
             raise ConfigError(f"the {label} tier must be one of {', '.join(TIERS)}; got {tier!r}")
     if len(reason) > MAX_REASON:
         raise ConfigError(f"the reason is longer than {MAX_REASON} characters")
-    scrub = Scrubber(contact_names)
+    scrub = scrub or Scrubber(contact_names)
     return FeedbackEntry(
         id=secrets.token_hex(6),
         at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -42,7 +42,6 @@ MIN_REFERENCE = 50  # universe descriptions needed to rank within the universe
 REFERENCE_SCAN = 500_000  # most universe rows read ahead (and held) to find the reference
 CLOSE_QUANTILE = 0.95
 MAX_CELLS = 20_000_000  # similarity cells per block (× 4 bytes)
-TEXT_COLUMNS = ("text_similarity", "text_score", "description_close_best")
 
 
 def _texts(frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:

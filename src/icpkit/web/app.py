@@ -23,13 +23,15 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError, StoreError
+from icpkit.lifecycle.feedback import MAX_REASON
 from icpkit.profile import FeedbackSection
+from icpkit.themes.pii import MAX_QUOTE
 from icpkit.version import VERSION
 from icpkit.vocab import TIERS
 from icpkit.web.builds import BuildBusy, NoSuchBuild
 from icpkit.web.keys import KeyRecord
 from icpkit.web.security import BodyLimit, RateLimiter, error_body
-from icpkit.web.service import NotFound, Service
+from icpkit.web.service import NotFound, Service, public_message
 
 HERE = Path(__file__).parent
 COOKIE = "icpkit_key"
@@ -118,8 +120,8 @@ class FeedbackRequest(BaseModel):
 
     account_id: str = Field(min_length=1, max_length=200)
     claimed_tier: Tier = Field(description="The tier the rep thinks is right (= shown: agreed).")
-    reason: str = Field("", max_length=1000, description="Why; stored without e-mails, phones, "
-                        "links or contact names, cut to 220 characters.")  # fmt: skip
+    reason: str = Field("", max_length=MAX_REASON, description="Why; stored without e-mails, "
+                        f"phones, links or contact names, cut to {MAX_QUOTE} characters.")  # fmt: skip
 
 
 class FeedbackItem(BaseModel):
@@ -267,7 +269,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
                 {k: p.to_dict()[k] for k in ("row", "column", "message", "expected")}
                 for p in exc.problems[:50]
             ]
-        return respond(request, status, code, _public(exc.message, service.root), details)
+        return respond(request, status, code, public_message(exc.message, service.root), details)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -501,7 +503,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
         key: Reader,
         account_id: str,
         claimed_tier: Annotated[Tier, Form()],
-        reason: Annotated[str, Form(max_length=1000)] = "",
+        reason: Annotated[str, Form(max_length=MAX_REASON)] = "",
     ) -> RedirectResponse:
         service.give_feedback(key, account_id, claimed_tier, reason)
         return RedirectResponse(
@@ -559,7 +561,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
             drift: dict[str, Any] | None = service.drift("latest") if versions else None
             drift_error = None
         except IcpError as exc:
-            drift, drift_error = None, _public(exc.message, service.root)
+            drift, drift_error = None, public_message(exc.message, service.root)
         number, profile = service.profile() if versions else (None, None)
         return page(
             "revops.html",
@@ -592,8 +594,3 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
 def _route(request: Request) -> str:
     route = request.scope.get("route")
     return getattr(route, "path", None) or "(unrouted)"
-
-
-def _public(message: str, root: Path) -> str:
-    """An error message without the server's own folders."""
-    return message.replace(str(root), "<workspace>").replace(str(Path.home()), "~")

@@ -34,7 +34,9 @@ from icpkit.report.signals_view import reach_out_lines
 from icpkit.report.themes_view import pains_view
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, csv_safe, explain_accounts, score_frame
 from icpkit.scoring.apply import to_arrow
+from icpkit.scoring.explain import Explanation
 from icpkit.scoring.records import RecordScorer
+from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
 from icpkit.web.keys import KeyRecord, KeyStore
 
@@ -80,6 +82,7 @@ class Service:
         self._store_files = (store, store.with_name(store.name + "-wal"))
         self._numbers: dict[str, int] = {}
         self._fast: dict[int, RecordScorer | None] = {}
+        self._scrubber: Scrubber | None = None
         self.fast_rows = FAST_ROWS
 
     @property
@@ -165,13 +168,15 @@ class Service:
         with self._lock:
             self.workspace = pipeline.Workspace.open(self.root)
             self._crm = self._accounts = self._check = None
+            self._scrubber = None
+            self._fast.clear()  # compiled against the accounts' schema, which a build may change
             self._scored.clear()
             self._intent.clear()
             self._lookalikes.clear()
 
     def public(self, message: str) -> str:
         """An error message without the server's own folders."""
-        return message.replace(str(self.root), "<workspace>").replace(str(Path.home()), "~")
+        return public_message(message, self.root)
 
     def scored(self, version: str | int = "latest") -> tuple[int, pl.DataFrame]:
         number, profile = self.profile(version)
@@ -199,8 +204,10 @@ class Service:
         ]
         return found.select(keep).to_dicts()
 
-    def account(self, account_id: str, version: str | int = "latest") -> dict[str, Any]:
-        """Tier, score, the points in words, criteria met and missed, disqualifiers of one account."""
+    def scored_account(
+        self, account_id: str, version: str | int = "latest"
+    ) -> tuple[int, IcpProfile, dict[str, Any], Explanation]:
+        """One account's scored row and its explanation (version number and profile too)."""
         number, profile = self.profile(version)
         number, scored = self.scored(number)
         rows = scored.with_row_index("_row").filter(pl.col("account_id") == account_id)
@@ -208,6 +215,11 @@ class Service:
             raise NotFound(f"no account with id {account_id!r} in this workspace")
         row = rows.row(0, named=True)
         why = explain_accounts(profile, self.accounts(), rows=[int(row["_row"])])[0]
+        return number, profile, row, why
+
+    def account(self, account_id: str, version: str | int = "latest") -> dict[str, Any]:
+        """Tier, score, the points in words, criteria met and missed, disqualifiers of one account."""
+        number, profile, row, why = self.scored_account(account_id, version)
         points = [
             {
                 "feature": name,
@@ -332,22 +344,30 @@ class Service:
             return []
         return contacts["name"].drop_nulls().cast(pl.Utf8).unique().to_list()
 
+    def scrubber(self) -> Scrubber:
+        """The PII scrubber of the loaded CRM's contact names, built once per load."""
+        if self._scrubber is None:
+            scrub = Scrubber(self.contact_names())
+            with self._lock:
+                self._scrubber = self._scrubber or scrub
+        return self._scrubber
+
     def give_feedback(
         self, key: KeyRecord, account_id: str, claimed: str, reason: str
     ) -> dict[str, Any]:
         """Store a rep's verdict on the tier the latest version shows for an account."""
-        shown = self.account(account_id)
+        number, _, row, why = self.scored_account(account_id)  # not the personas and signals
         entry = new_entry(
             by_key=key.key_id,
             by_name=key.name,
-            version=shown["version"],
+            version=number,
             account_id=account_id,
-            tier_shown=shown["tier"],
+            tier_shown=row["tier"],
             tier_claimed=claimed,
             reason=reason,
-            fit_score=shown["fit_score"],
-            criteria_met=shown["criteria_met"],
-            contact_names=self.contact_names(),
+            fit_score=int(row["fit_score"]),
+            criteria_met=why.criteria_met,
+            scrub=self.scrubber(),
         )
         return FeedbackLog(self.root).append(entry).to_dict()
 
@@ -495,7 +515,7 @@ class Service:
             return None
         if number not in self._fast:
             schema = self.accounts().schema  # outside the lock: accounts() takes it too
-            scorer = RecordScorer.compile(ScoringPlan.from_profile(profile), schema)
+            scorer = RecordScorer.compile(self.plan(number, profile), schema)
             with self._lock:
                 self._fast.setdefault(number, scorer)
         scorer = self._fast[number]
@@ -684,3 +704,8 @@ def _first_uncastable(values: pl.Series, dtype: Any) -> tuple[int | None, str | 
         return None, None
     first = int(bad[0])
     return first + 1, str(values[first])[:60]
+
+
+def public_message(message: str, root: Path) -> str:
+    """An error message without the server's own folders (the workspace, the home folder)."""
+    return message.replace(str(root), "<workspace>").replace(str(Path.home()), "~")
