@@ -7,10 +7,43 @@ icpkit.datasets.synthetic.spec); it is generated once per test session and must 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from icpkit.data.model import CrmData
 from icpkit.datasets import SyntheticCrm, make_crm
+
+# Hypothesis: derandomised in CI and in the default suite (a failure reproduces on the next run, and a
+# run costs the same every time); the slow suite (`make test-slow`, ICPKIT_HYPOTHESIS=thorough) reruns
+# the property tests with ten times as many examples (tests/budget.py), randomly.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "default",
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.register_profile(
+        "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.load_profile(os.environ.get("ICPKIT_HYPOTHESIS", "default"))
+except ImportError:  # hypothesis is a dev dependency; conftest must load without it
+    pass
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Real-data tests belong to the slow suite: they read ../shared/datasets (minutes under load,
+    e.g. the LightGBM comparison) and `make test` must stay within minutes on two cores."""
+    thorough = os.environ.get("ICPKIT_HYPOTHESIS") == "thorough"
+    for item in items:
+        if item.get_closest_marker("realdata") is not None or (
+            thorough and getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        ):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

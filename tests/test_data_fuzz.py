@@ -10,11 +10,14 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from icpkit.config import config_from_dict
 from icpkit.data import check_workspace, crm_from_frames, load_workspace, read_table
 from icpkit.errors import IcpError
 
-FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 SUFFIXES = [".csv", ".tsv", ".xlsx", ".parquet", ".sqlite", ".duckdb"]
 CELL = st.one_of(
     st.none(),

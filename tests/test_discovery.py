@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from budget import examples
 from icpkit.config import DiscoveryConfig
 from icpkit.discovery import (
     DepthFirstSearch,
@@ -145,7 +146,7 @@ def test_chunked_tiled_counting_is_exact(seed: int, monkeypatch: pytest.MonkeyPa
         assert cand.size == cand.segment.mask(frame).sum()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 200), st.integers(0, 200), st.data())
 def test_optimistic_estimate_bounds_every_refinement(
     size: int, pos: int, data: st.DataObject
@@ -402,7 +403,7 @@ def test_near_identical_conditions_are_reported_as_equivalents() -> None:
     assert notes == ("country = 'US' (same accounts as region = 'NA')",)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(st.floats(-1e9, 1e9, allow_nan=False), min_size=1, max_size=300),
     st.integers(2, 20),

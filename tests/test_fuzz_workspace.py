@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from icpkit.config import config_from_dict
 from icpkit.errors import IcpError
 from icpkit.pipeline import Workspace, build_and_save
@@ -185,7 +186,7 @@ def _run(values: dict[str, Any], ext: str, mutations: list[tuple[int, str, str]]
         assert _snapshot(outer, root) == before, "a file outside the workspace changed"
 
 
-FAST = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+FAST = settings(max_examples=examples(8), deadline=None, suppress_health_check=list(HealthCheck))
 SLOW = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 CASES = {
     "values": st.fixed_dictionaries({}, optional=SETTINGS),

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from icpkit.config import SuccessConfig, SuccessMetric, WorkspaceConfig
 from icpkit.data.model import CrmData
 from icpkit.datasets import make_crm
@@ -103,7 +104,9 @@ def small_crm() -> tuple[CrmData, tuple[object, ...]]:
 
 
 @settings(
-    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(seed=st.integers(0, 2**31 - 1))
 def test_row_order_leaves_labels_criteria_tiers_and_scores_unchanged(
@@ -130,7 +133,7 @@ def test_binary_lead_list_profile_is_row_order_invariant() -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=examples(5), deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_row_order_invariance_on_a_bigger_crm_with_backtest(seed: int) -> None:
     crm = make_crm(1500, seed=5).to_crm_data()

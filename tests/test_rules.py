@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import Condition, Segment, format_number, parse_condition, parse_segment
 
@@ -296,7 +297,7 @@ def frames_and_segments(draw: st.DrawFn) -> tuple[pl.DataFrame, Segment]:
     return frame, seg
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(frames_and_segments())
 def test_mask_equals_expr_and_reference(case: tuple[pl.DataFrame, Segment]) -> None:
     frame, seg = case

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from budget import examples
 from icpkit.config import ScoringConfig, TierConfig
 from icpkit.errors import ConfigError, NotFittedError, SchemaError
 from icpkit.profile import IcpProfile
@@ -164,7 +165,9 @@ def _rows(draw: st.DrawFn) -> pl.DataFrame:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(rows=_rows())
 def test_listed_points_sum_to_the_score(fitted, rows):

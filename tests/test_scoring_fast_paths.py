@@ -204,7 +204,11 @@ def test_a_failed_run_leaves_no_reader_thread_behind(tmp_path, monkeypatch) -> N
     except RuntimeError as exc:
         kept = exc  # the traceback holds score_file's frame
     assert kept is not None
-    time.sleep(0.2)
+    deadline = (
+        time.monotonic() + 10
+    )  # the reader thread ends on its own; poll, do not guess a sleep
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert threading.active_count() == before
     assert not (tmp_path / "out.parquet").exists()
     assert pl.read_parquet(source).height == 600

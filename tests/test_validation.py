@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budget import examples
 from icpkit.data.model import CrmData
 from icpkit.errors import InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at
@@ -148,7 +149,7 @@ def test_default_cut_needs_closed_dated_deals(deals: pl.DataFrame | None) -> Non
 # -- no leakage -----------------------------------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(offset=st.integers(min_value=-30, max_value=1100))
 def test_split_keeps_no_post_cut_information_before_the_cut(offset: int) -> None:
     crm = _SMALL

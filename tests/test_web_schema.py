@@ -14,6 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from budget import examples
 from icpkit.web.app import create_app
 from icpkit.web.keys import KeyStore
 from test_web import make_workspace, set_web
@@ -42,7 +43,7 @@ def test_the_api_holds_its_schema(served: tuple[object, str]) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples(20), deadline=None, suppress_health_check=list(HealthCheck))
         def check(case: object) -> None:
             case.call_and_validate(headers=headers, excluded_checks=DATA_DEPENDENT)  # type: ignore[attr-defined]
 
