@@ -452,4 +452,3 @@ def choose_attributes(
             continue
         chosen.append(name)
     return AttributeChoice(tuple(chosen), tuple(excluded))
-
