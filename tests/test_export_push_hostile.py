@@ -4,6 +4,7 @@ e-mail in a 400; and two pushes with the same log at once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -57,10 +58,8 @@ class Server:
                     server.seen.append(
                         (self.command, self.path, self.headers.get("Authorization"), ids)
                     )
-                try:
-                    server.respond(self, n)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up: what a deadline is for
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    server.respond(self, n)  # a reset: the client gave up (a deadline)
 
             do_GET = do_POST = do_PATCH = handle_any
 
@@ -130,7 +129,7 @@ def test_a_redirect_within_the_same_origin_is_not_followed_either(
     crm: Server, tmp_path: Path
 ) -> None:
     crm.respond = lambda h, n: reply(h, 302, {}, Location="/elsewhere") if n == 0 else reply(h, 200)
-    with pytest.raises(PushError, match="redirected batch 1 of 1 .*same origin"):
+    with pytest.raises(PushError, match=r"redirected batch 1 of 1 .*same origin"):
         push(hubspot_requests(companies(3)), TOKEN, tmp_path / "log.jsonl", base_url=crm.url)
     assert len(crm.seen) == 1 and logged(tmp_path / "log.jsonl") == []
 
