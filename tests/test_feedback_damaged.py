@@ -102,3 +102,30 @@ def test_a_build_note_is_stored_without_escapes(tmp_path: Path) -> None:
                          note=ESCAPES)  # fmt: skip
     assert store.get(version).note == "red click   bell nul gnp.exe"
     assert all("\x1b" not in v.note for v in store.list())
+
+
+@pytest.mark.slow  # a build and the web app: seconds on a quiet machine, more on a busy one
+def test_a_damaged_log_leaves_build_api_and_revops_page_working(tmp_path: Path) -> None:
+    """End to end: the version that is not a number of issue 25 (500s and a crashing build)."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from icpkit import datasets, pipeline
+    from icpkit.web.app import create_app
+    from icpkit.web.keys import KeyStore
+
+    datasets.make_crm(200, seed=2).write_workspace(tmp_path)
+    log = FeedbackLog(tmp_path)
+    log.path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(good("A1")), json.dumps(good("A2", version="abc")), '{"id": "cut']
+    log.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, result = pipeline.build_and_save(pipeline.Workspace.open(tmp_path))
+    section = result.profile.feedback
+    assert section is not None and section.n_entries == 1
+    assert section.warnings == ["feedback.jsonl: 2 damaged lines skipped (lines 2, 3): "
+                                "not JSON (a cut or damaged line); the version is not a number"]  # fmt: skip
+    key = {"Authorization": f"Bearer {KeyStore(tmp_path).create('read')[0]}"}
+    client = TestClient(create_app(tmp_path), raise_server_exceptions=False)
+    listed = client.get("/v1/feedback", headers=key)
+    assert listed.status_code == 200 and "damaged" in json.dumps(listed.json())
+    assert client.get("/revops", headers=key).status_code == 200
