@@ -211,6 +211,24 @@ def test_a_reply_trickled_byte_by_byte_times_out(crm: Server, tmp_path: Path) ->
     assert time.monotonic() - start < 3.0 and len(crm.seen) == 2 and logged(log) == []
 
 
+def test_headers_trickled_byte_by_byte_time_out_too(crm: Server, tmp_path: Path) -> None:
+    """httpx's timeouts are per read: a status line and headers sent a byte at a time would
+    never trip one; the request's deadline cuts the connection."""
+
+    def trickle_headers(handler: BaseHTTPRequestHandler, n: int) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(0.05)
+
+    crm.respond = trickle_headers
+    start = time.monotonic()
+    with pytest.raises(PushError, match=r"did not answer within 0.5 s after 0 tries, at batch 1"):
+        push(hubspot_requests(companies(3)), TOKEN, tmp_path / "log.jsonl", base_url=crm.url,
+             timeout=0.5, retries=0)  # fmt: skip
+    assert time.monotonic() - start < 3.0
+
+
 def test_two_pushes_with_the_same_log_at_once_the_second_refuses(
     crm: Server, tmp_path: Path
 ) -> None:

@@ -17,10 +17,14 @@ What a CRM client (``icpkit push`` today, the coming sync) may rely on:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -178,8 +182,12 @@ def _wait(state: tenacity.RetryCallState, backoff: float) -> float:
 def _attempt(client: httpx.Client, call: Call, policy: HttpPolicy, error: type[IcpError]) -> bytes:
     deadline = time.monotonic() + policy.timeout
     headers = {"Authorization": f"Bearer {call.token}", "Content-Type": "application/json"}
+    watchdog = _Watchdog(client, policy.timeout)
     try:
-        with client.stream(call.method, call.url, content=call.body, headers=headers) as response:
+        with client.stream(
+            call.method, call.url, content=call.body, headers=headers,
+            extensions={"trace": watchdog.trace},
+        ) as response:  # fmt: skip
             status = response.status_code
             if 300 <= status < 400:
                 raise error(_redirect_message(call, response.headers.get("Location")))
@@ -188,7 +196,11 @@ def _attempt(client: httpx.Client, call: Call, policy: HttpPolicy, error: type[I
     except httpx.TimeoutException:
         raise _Transient(f"did not answer within {policy.timeout:g} s") from None
     except httpx.TransportError as exc:
+        if watchdog.fired:
+            raise _Transient(f"did not answer within {policy.timeout:g} s") from None
         raise _Transient(f"unreachable ({type(exc).__name__})") from None
+    finally:
+        watchdog.cancel()
     if 200 <= status < 300:
         return reply
     if status == 429 or status >= 500:
@@ -197,6 +209,40 @@ def _attempt(client: httpx.Client, call: Call, policy: HttpPolicy, error: type[I
             raise error(_too_long_message(call, wait, policy.max_wait))
         raise _Transient(f"answered {status}", wait)
     raise error(f"{call.service} refused {call.what} with {status}: {error_codes(reply)}")
+
+
+# The connection each client last opened: a request reuses it (one at a time per client).
+_STREAMS: weakref.WeakKeyDictionary[httpx.Client, Any] = weakref.WeakKeyDictionary()
+_CONNECTED = ("connection.connect_tcp.complete", "connection.start_tls.complete")
+
+
+class _Watchdog:
+    """Cuts a request's connection when its deadline passes. httpx's timeouts are per socket
+    operation, so a server sending its status line or headers a byte at a time would never hit
+    one; the body's deadline is checked as it is read, but the headers come before it."""
+
+    def __init__(self, client: httpx.Client, seconds: float) -> None:
+        self.client = client
+        self.fired = False
+        self.timer = threading.Timer(seconds, self._cut)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in _CONNECTED:
+            _STREAMS[self.client] = info.get("return_value")
+
+    def _cut(self) -> None:
+        stream = _STREAMS.get(self.client)
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:
+            return
+        self.fired = True
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read (a close() may not)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
 
 
 def _read(
