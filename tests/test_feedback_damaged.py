@@ -38,6 +38,7 @@ DAMAGED = {
     "date not a date": json.dumps(good(at="yesterday")),
     "account a number": json.dumps(good(account_id=17)),
     "unknown field": json.dumps(good(extra=1)),
+    "no reason": json.dumps({k: v for k, v in good().items() if k != "reason"}),
     "binary": "\x00\xff garbage",
 }
 

@@ -189,16 +189,16 @@ def _entry_from(raw: Any) -> FeedbackEntry:
     if not isinstance(raw, dict):
         raise _Damaged("not a JSON object")
     unknown = set(raw) - {f for f in FeedbackEntry.__dataclass_fields__}
-    missing = set(_TEXT_FIELDS) - set(raw)
+    missing = {*_TEXT_FIELDS, "version", "reason"} - set(raw)
     if unknown or missing:
         raise _Damaged("unknown or missing fields")
     for name in _TEXT_FIELDS:
         if not isinstance(raw[name], str):
             raise _Damaged(f"{name} is not text")
-    version = raw.get("version")
+    version = raw["version"]
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise _Damaged("the version is not a number")
-    if not isinstance(raw.get("reason", ""), str):
+    if not isinstance(raw["reason"], str):
         raise _Damaged("reason is not text")
     score = raw.get("fit_score")
     if score is not None and (not isinstance(score, int) or isinstance(score, bool)):
