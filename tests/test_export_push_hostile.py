@@ -112,7 +112,8 @@ def logged(log: Path) -> list[dict[str, Any]]:
 def test_a_redirect_to_another_origin_is_an_error_and_the_token_stays_home(
     crm: Server, elsewhere: Server, tmp_path: Path, status: int
 ) -> None:
-    crm.respond = lambda h, n: reply(h, status, {}, Location=f"{elsewhere.url}/steal")
+    where = elsewhere.url.replace("http://", f"http://user:{TOKEN}@")
+    crm.respond = lambda h, n: reply(h, status, {}, Location=f"{where}/steal")
     log = tmp_path / "push-log.jsonl"
     requests = hubspot_requests(companies(150))
     with pytest.raises(PushError, match=r"batch 1 of 2 .*another origin") as caught:
@@ -272,10 +273,13 @@ PII_BODIES = [
     [{"message": "jane.doe@acme.com may not be changed", "errorCode": "INVALID_FIELD"}],
     {"error": "Jane Doe jane.doe@acme.com", "detail": "call +44 20 7946 0958"},
     "<html>jane.doe@acme.com</html>",
+    {"error": TOKEN, "code": f"bad-{TOKEN}"},  # a token echoed back
 ]
 
 
-@pytest.mark.parametrize("body", PII_BODIES, ids=["hubspot", "salesforce", "free text", "html"])
+@pytest.mark.parametrize(
+    "body", PII_BODIES, ids=["hubspot", "salesforce", "free text", "html", "token"]
+)
 def test_a_refusal_shows_error_codes_never_the_reply_text(
     crm: Server, tmp_path: Path, body: Any
 ) -> None:
@@ -283,7 +287,7 @@ def test_a_refusal_shows_error_codes_never_the_reply_text(
     with pytest.raises(PushError, match=r"refused batch 1 of 1 .* with 400") as caught:
         push(hubspot_requests(companies(3)), TOKEN, tmp_path / "log.jsonl", base_url=crm.url)
     message = str(caught.value)
-    for secret in ("jane", "Jane", "555", "7946", "acme"):
+    for secret in ("jane", "Jane", "555", "7946", "acme", TOKEN):
         assert secret not in message, message
     assert error_codes(json.dumps(PII_BODIES[0]).encode()) == (
         "VALIDATION_ERROR, INVALID_EMAIL (request id 8d4b3c8e-1f2a-4b5c-9d6e-7f8091a2b3c4)"

@@ -119,8 +119,13 @@ def error_codes(reply: bytes) -> str:
 
 
 def _origin(url: str) -> str:
+    """scheme://host[:port], without any user:password@ a Location may carry."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}".lower()
 
 
 def _duration(seconds: float) -> str:
@@ -208,7 +213,10 @@ def _attempt(client: httpx.Client, call: Call, policy: HttpPolicy, error: type[I
         if wait is not None and wait > policy.max_wait:
             raise error(_too_long_message(call, wait, policy.max_wait))
         raise _Transient(f"answered {status}", wait)
-    raise error(f"{call.service} refused {call.what} with {status}: {error_codes(reply)}")
+    codes = error_codes(reply)
+    if call.token:  # a server that echoes the token back must not get it printed
+        codes = codes.replace(call.token, "[token]")
+    raise error(f"{call.service} refused {call.what} with {status}: {codes}")
 
 
 # The connection each client last opened: a request reuses it (one at a time per client).
