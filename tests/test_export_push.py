@@ -71,7 +71,7 @@ class FakeCrm:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 if status == 429 or (status == 503 and fake.retry_after_on_503):
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", fake.retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -80,6 +80,7 @@ class FakeCrm:
             do_POST = do_PATCH = handle_any
 
         self.retry_after_on_503 = False
+        self.retry_after = "0"
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -410,7 +411,7 @@ def test_push_salesforce_command_dry_run_then_push_then_resume(
     salesforce.refuse = {accounts_csv["account_id"][0]}
     salesforce.script = [200, 400]  # the second batch is refused: the push stops there
     failed = runner.invoke(cli, [*args, *key], env=env)
-    assert failed.exit_code != 0 and "refused batch PATCH" in failed.output
+    assert failed.exit_code != 0 and "refused batch 2 of 2 (PATCH" in failed.output
     done = runner.invoke(cli, [*args, *key], env=env)
     assert done.exit_code == 0, done.output
     assert "1 batches sent, 1 already sent before (of 2)" in done.output
@@ -428,3 +429,19 @@ def test_hubspot_multi_status_names_the_refused_companies(
     assert {f["id"] for f in counts["failed"]} == hubspot.refuse
     assert counts["failed"][0]["errors"] == [{"statusCode": "OBJECT_NOT_FOUND", "fields": []}]
     assert "Acme" not in (tmp_path / "log.jsonl").read_text()
+
+
+def test_push_max_wait_is_a_setting_of_the_command(
+    built: Path, salesforce: FakeSalesforce, tmp_path: Path
+) -> None:
+    """A Retry-After beyond --max-wait stops the push at once, saying when to run it again."""
+    env = {"SALESFORCE_ACCESS_TOKEN": TOKEN, "SALESFORCE_INSTANCE_URL": salesforce.url}
+    args = ["push", "salesforce", "-w", str(built), "-o", str(tmp_path / "sf")]
+    args += ["--external-id-field", "ICP_Account_Key__c", "--max-wait", "5"]
+    salesforce.script, salesforce.retry_after = [429], "30"
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+    assert "asked to wait 30 s before batch 1 of 2" in result.output
+    assert "longer than the 5 s allowed (--max-wait)" in result.output
+    assert "run the same command again after" in result.output
+    assert salesforce.requests == 1

@@ -215,3 +215,46 @@ def test_cli_writes_the_sql(tmp_path: Path) -> None:
          "--dialect", "oracle"],
     )  # fmt: skip
     assert bad.exit_code != 0 and "supported" in bad.output and "Traceback" not in bad.output
+
+
+JINJA = "EMEA{{ run_query(x) }}{% do run_query(y) %}{# hidden #}{% endraw %}{{ config }}"
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "bigquery", "tsql"])
+def test_dbt_model_keeps_jinja_from_the_data_as_text(tmp_path: Path, dialect: str) -> None:
+    """A category level learned from the CRM that holds Jinja renders back as that text: dbt
+    runs only the model's own config() and ref()."""
+    import jinja2
+
+    text = (FIXTURES / "spec_cold_start.toml").read_text(encoding="utf-8")
+    (tmp_path / "spec.toml").write_text(text.replace("EMEA", JINJA), encoding="utf-8")
+    export = scorecard_sql(load_spec(tmp_path / "spec.toml"), "stg_accounts", dialect)
+    assert JINJA.replace("'", "''") in export.sql  # the level is in the query, as an SQL literal
+    calls: list[str] = []
+    env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
+    rendered = env.from_string(export.dbt_model()).render(
+        config=lambda **kw: calls.append("config") or "",
+        ref=lambda name: calls.append(f"ref {name}") or export.source,
+        run_query=lambda *a: calls.append("run_query") or "RAN",
+    )
+    assert calls == ["config", "ref stg_accounts"]
+    body = rendered.split("\n", 2)[2]  # after the comment and config lines
+    assert body == export.sql
+
+
+@pytest.mark.parametrize("table", ["o'brien", 'my"model', "analytics.stg", "a b", "x') }}{{ y"])
+def test_dbt_model_refuses_a_table_that_is_not_a_model_name(spec, table: str) -> None:
+    export = scorecard_sql(spec, table, "duckdb")
+    with pytest.raises(ConfigError, match="dbt model name"):
+        export.dbt_model()
+
+
+@pytest.mark.parametrize("table", ["o'brien", 'my"table', "a]b", "a`b"])
+def test_a_table_name_with_a_quote_is_quoted_not_renamed(spec, table: str) -> None:
+    """Each dialect's SQL names exactly the table given (parsed back, not another name)."""
+    for dialect in DIALECTS:
+        export = scorecard_sql(spec, table, dialect, pretty=False)
+        tree = sqlglot.parse_one(export.sql, read=dialect)
+        names = {t.name for t in tree.find_all(sqlglot.exp.Table)} - {"src", "points"}
+        names -= {"scored", "tiered", "ranked"}
+        assert names == {table}, (dialect, names)

@@ -86,7 +86,9 @@ def test_a_damaged_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     log.append(verdict("A2", "Tier 1", "Tier 1"))
     entries, warnings = log.read()
     assert [e.account_id for e in entries] == ["A1", "A2"]
-    assert warnings == ["feedback.jsonl line 2 skipped: TypeError"]
+    assert warnings == [
+        "feedback.jsonl: 1 damaged line skipped (line 2): unknown or missing fields"
+    ]
 
 
 def test_agreement_per_tier_counts_the_latest_verdict_per_rep_and_account() -> None:

@@ -178,11 +178,13 @@ def _run(values: dict[str, Any], ext: str, mutations: list[tuple[int, str, str]]
         workspace = Workspace(root=root, config=config)
         try:
             report = workspace.check()
-            assert report.ok or report.fatal
+            unnamed = [str(p) for p in report.problems if not (p.file and p.message.strip())]
+            assert not unnamed, f"problems that name no file or say nothing: {unnamed}"
             if report.ok:
                 build_and_save(workspace)
         except IcpError as exc:
-            assert isinstance(exc, IcpError) and str(exc)
+            text = str(exc)
+            assert text.strip() and "Traceback" not in text, f"an unhelpful error: {text!r}"
         assert _snapshot(outer, root) == before, "a file outside the workspace changed"
 
 

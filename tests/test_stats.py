@@ -119,3 +119,15 @@ def test_json_safe_drops_non_finite_and_numpy_scalars() -> None:
     out = json_safe({"a": float("nan"), "b": (np.float64(1.5), float("inf")), 3: np.int64(2)})
     assert out == {"a": None, "b": [1.5, None], "3": 2}
     assert type(out["3"]) is int
+
+
+def test_bh_q_values_leave_an_untested_p_value_out_of_the_family() -> None:
+    """A NaN p-value stays NaN and the others are adjusted over the tested ones only."""
+    from scipy.stats import false_discovery_control
+
+    from icpkit.stats import bh_q_values
+
+    q = bh_q_values([0.01, float("nan"), 0.04, 0.03])
+    assert np.isnan(q[1])
+    np.testing.assert_allclose(q[[0, 2, 3]], false_discovery_control([0.01, 0.04, 0.03]))
+    assert bh_q_values([]).shape == (0,)

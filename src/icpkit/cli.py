@@ -1163,6 +1163,14 @@ app.add_typer(push_app, name="push")
 
 PushDir = Annotated[Path, typer.Option("-o", "--output", help="Folder for files and the log.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Write the requests; send nothing.")]
+MaxWait = Annotated[
+    float,
+    typer.Option(
+        "--max-wait",
+        min=0,
+        help="Longest Retry-After to wait, in seconds; a longer one stops the push (resume later).",
+    ),
+]
 
 
 @push_app.command("hubspot")
@@ -1179,6 +1187,7 @@ def push_hubspot(
         str | None, typer.Option(help="API base URL (default: https://api.hubapi.com).")
     ] = None,
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    max_wait: MaxWait = 120.0,
 ) -> None:
     """Update companies by Record ID (CRM v3 batch update), or upsert by --id-property; the token
     is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
@@ -1192,6 +1201,7 @@ def push_hubspot(
     summary = pipeline.push_hubspot(
         pipeline.Workspace.open(workspace), output, token=os.environ.get("HUBSPOT_TOKEN"),
         dry_run=dry_run, id_property=id_property, base_url=base_url, version=version,
+        max_wait=max_wait,
     )  # fmt: skip
     _push_report(summary, output, "companies")
 
@@ -1209,6 +1219,7 @@ def push_salesforce(
     ] = None,
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
     dry_run: DryRun = False,
+    max_wait: MaxWait = 120.0,
 ) -> None:
     """Update Accounts by Id (REST sObject Collections, 200 a request), or upsert by
     --external-id-field; the token is read from SALESFORCE_ACCESS_TOKEN, the org from
@@ -1224,7 +1235,7 @@ def push_salesforce(
         pipeline.Workspace.open(workspace), output,
         token=os.environ.get("SALESFORCE_ACCESS_TOKEN"),
         instance_url=instance_url or os.environ.get("SALESFORCE_INSTANCE_URL"),
-        dry_run=dry_run, external_id=external_id_field, version=version,
+        dry_run=dry_run, external_id=external_id_field, version=version, max_wait=max_wait,
     )  # fmt: skip
     _push_report(summary, output, "accounts")
 

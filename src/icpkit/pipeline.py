@@ -1238,9 +1238,12 @@ def push_hubspot(
     id_property: str | None = None,
     base_url: str | None = None,
     version: str | int = "latest",
+    max_wait: float | None = None,
 ) -> dict[str, Any]:
     """Export the HubSpot files into ``folder``, build the CRM v3 batch requests, and send them
-    (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them."""
+    (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them.
+    ``max_wait``: the longest Retry-After obeyed, in seconds (default 120)."""
+    from icpkit.export.http import DEFAULT_MAX_WAIT
     from icpkit.export.push import HUBSPOT, deliver, hubspot_requests
 
     key = "record-id" if id_property is None else "account-id"
@@ -1252,7 +1255,8 @@ def push_hubspot(
         "rows": export.n_rows,
         "left_out": export.skipped,
         **deliver(requests, folder, crm=HUBSPOT, token=token, base_url=base_url,
-                  dry_run=dry_run, needs=needs),
+                  dry_run=dry_run, needs=needs,
+                  max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait),
     }  # fmt: skip
 
 
@@ -1265,13 +1269,16 @@ def push_salesforce(
     dry_run: bool = False,
     external_id: str | None = None,
     version: str | int = "latest",
+    max_wait: float | None = None,
 ) -> dict[str, Any]:
     """Export the Salesforce files into ``folder``, build the sObject Collections requests (update
     by Account Id, or upsert by the ``external_id`` field) and send them to ``instance_url``
     (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them.
+    ``max_wait``: the longest Retry-After obeyed, in seconds (default 120).
 
     The summary's ``failed`` lists the records Salesforce refused, by account id and status code.
     """
+    from icpkit.export.http import DEFAULT_MAX_WAIT
     from icpkit.export.push import SALESFORCE, deliver, salesforce_requests
 
     export = export_crm(workspace, "salesforce", folder, version=version, external_id=external_id)
@@ -1289,7 +1296,8 @@ def push_salesforce(
         "rows": export.n_rows,
         "left_out": export.skipped,
         **deliver(requests, folder, crm=SALESFORCE, token=token, base_url=instance_url,
-                  dry_run=dry_run, needs=needs),
+                  dry_run=dry_run, needs=needs,
+                  max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait),
     }  # fmt: skip
 
 

@@ -161,15 +161,18 @@ def fisher_lower_p(k: int, n: int, k_ref: int, n_ref: int) -> float:
 
 
 def bh_q_values(p_values: np.ndarray | list[float]) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values), in the input order."""
+    """Benjamini–Hochberg adjusted p-values (q-values), in the input order.
+
+    scipy's ``false_discovery_control``; a NaN p-value (a test that could not be run) stays NaN
+    and is left out of the family, as R's ``p.adjust`` does, instead of making every q NaN.
+    """
+    from scipy.stats import false_discovery_control
+
     p = np.asarray(p_values, dtype=np.float64)
-    if p.size == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * p.size / np.arange(1, p.size + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty_like(p)
-    q[order] = np.clip(q_sorted, 0.0, 1.0)
+    q = np.full_like(p, np.nan)
+    tested = ~np.isnan(p)
+    if tested.any():
+        q[tested] = false_discovery_control(np.clip(p[tested], 0.0, 1.0), method="bh")
     return q
 
 

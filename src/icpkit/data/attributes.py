@@ -452,8 +452,3 @@ def choose_attributes(
             continue
         chosen.append(name)
     return AttributeChoice(tuple(chosen), tuple(excluded))
-
-
-def attribute_names(accounts: pl.DataFrame, settings: DiscoveryConfig | None = None) -> list[str]:
-    """The attribute columns only (see :func:`choose_attributes`)."""
-    return list(choose_attributes(accounts, settings).columns)

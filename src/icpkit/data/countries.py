@@ -7,9 +7,10 @@ all match. Kept as text (not a dependency such as pycountry) so the base install
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
+
+from icpkit.data.similar import closest
 
 _TABLE = """
 AD AND Andorra
@@ -293,5 +294,5 @@ def country_code(text: str) -> tuple[str | None, bool]:
         return COUNTRY_CODES[key], False
     if len(key) < 5:
         return None, False
-    close = difflib.get_close_matches(key, _FUZZY_KEYS, n=1, cutoff=0.85)
-    return (COUNTRY_CODES[close[0]], True) if close else (None, False)
+    close = closest(key, _FUZZY_KEYS, cutoff=0.85)
+    return (COUNTRY_CODES[close], True) if close else (None, False)

@@ -1,14 +1,13 @@
 """``icpkit init``: guess which file is which table and how its columns map, and say why.
 
 Each guess carries a confidence and a reason so the user can correct icpkit.toml: a preset's
-column names (1.0), a known synonym of the canonical name (0.9), a similar name (the difflib ratio
+column names (1.0), a known synonym of the canonical name (0.9), a similar name (the rapidfuzz ratio
 × 0.85), or the content of the column — values that are domains, countries or deal stages, or an
 account column whose values are the ids of the accounts file (the share that match).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from icpkit.data.readers import (
     read_table,
     sql_tables,
 )
+from icpkit.data.similar import closest, similarity
 from icpkit.data.synonyms import FILE_NAMES, SYNONYMS
 from icpkit.errors import ConfigError, Problem, SchemaError
 
@@ -165,11 +165,9 @@ def _name_guess(
 
 
 def _similarity(a: str, b: str) -> float:
-    """difflib's ratio when its cheap upper bounds allow ≥ 0.8, else 0 (most pairs stop early)."""
-    matcher = difflib.SequenceMatcher(None, a, b)
-    if matcher.real_quick_ratio() < 0.8 or matcher.quick_ratio() < 0.8:
-        return 0.0
-    return matcher.ratio()
+    """The names' similarity when it is at least 0.8, else 0."""
+    ratio = similarity(a, b)
+    return ratio if ratio >= 0.8 else 0.0
 
 
 def _overlap(values: pl.Series, known: pl.Series) -> float:
@@ -238,7 +236,7 @@ def _name_score(stem: str, table: str, preset: Preset | None) -> float:
         return 1.0
     if any(_flat(n) in flat for n in names):
         return 0.8
-    return max(difflib.SequenceMatcher(None, flat, _flat(n)).ratio() for n in names) * 0.6
+    return max(similarity(flat, _flat(n)) for n in names) * 0.6
 
 
 def _table_score(stem: str, table: str, guesses: list[ColumnGuess], preset: Preset | None) -> float:
@@ -365,8 +363,8 @@ def _outcome_guess(
     """(outcome column, reason, problems) for a single-table lead or account export."""
     if given is not None:
         if given not in frame.columns:
-            close = difflib.get_close_matches(given, frame.columns, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = closest(given, frame.columns)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise ConfigError(
                 f"--outcome {given!r}: {file} has no such column (columns: "
                 f"{column_listing(frame.columns)}){hint}"
@@ -576,7 +574,7 @@ def _leftover(
     if found is None:
         return FileGuess(origin[0], "ignored", 0.0, "not recognised as a table", origin[1])
     name = snake_name(Path(origin[1] or origin[0]).stem)
-    if difflib.get_close_matches(name, TABLES, n=1, cutoff=0.8) or name in sources:
+    if closest(name, TABLES, cutoff=0.8) or name in sources:
         name = f"ref_{name}"
     sources[name] = {"path": origin[0], **({"table": origin[1]} if origin[1] else {})}
     return FileGuess(origin[0], "reference", round(found[1], 2), found[0], origin[1])

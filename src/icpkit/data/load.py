@@ -10,7 +10,6 @@ is caught.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from icpkit.data.normalize import as_text
 from icpkit.data.outcome_column import outcome_deals
 from icpkit.data.paths import resolve_source
 from icpkit.data.readers import header_problems, read_table
+from icpkit.data.similar import closest
 from icpkit.data.tables import normalise_table
 from icpkit.errors import Problem, SchemaError
 
@@ -40,7 +40,7 @@ class _Loaded:
 
 def _reference_name_problem(name: str, file: str) -> Problem | None:
     """A source name one typo away from a canonical table is a mistake, not a reference table."""
-    close = difflib.get_close_matches(name, TABLES, n=1, cutoff=0.8)
+    close = closest(name, TABLES, cutoff=0.8)
     if not close:
         return None
     return Problem(
@@ -48,7 +48,7 @@ def _reference_name_problem(name: str, file: str) -> Problem | None:
         code="config",
         value=name,
         expected=", ".join(TABLES),
-        message=f"source {name!r} is not a canonical table; did you mean {close[0]!r}?",
+        message=f"source {name!r} is not a canonical table; did you mean {close!r}?",
     )
 
 

@@ -9,7 +9,6 @@ Unmapped columns are kept as extra attributes under a snake_case name ("Lifecycl
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import polars as pl
 
 from icpkit.config import SourceConfig
 from icpkit.data.model import REQUIRED, SCHEMA
+from icpkit.data.similar import closest
 from icpkit.errors import Problem
 
 # Helper columns a source may map besides SCHEMA: consumed by normalisation, then dropped.
@@ -179,10 +179,10 @@ def _flat(name: str) -> str:
 
 
 def closest_column(wanted: str, columns: list[str]) -> str | None:
-    """The file column most like a wanted name (difflib on flattened names), if any is close."""
+    """The file column most like a wanted name (on flattened names), if any is close."""
     flat = {_flat(c): c for c in columns}
-    match = difflib.get_close_matches(_flat(wanted), list(flat), n=1, cutoff=0.6)
-    return flat[match[0]] if match else None
+    match = closest(_flat(wanted), flat, cutoff=0.6)
+    return flat[match] if match else None
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,6 @@ _TOKEN = re.compile(
 _LEFTOVER_OK = re.compile(r"^[#\s\-–—+<>~≈]*(?:to|and|bis)?[#\s\-–—+<>~≈]*$")
 
 
-def is_null_token(text: str) -> bool:
-    """Whether a cell spells a missing value (blank, 'n/a', 'null', '-', …)."""
-    return text.strip().lower() in NULL_TOKENS
-
-
 _SPACES = re.compile(r"[\u00a0\u202f\u2009\u2007]")  # no-break, narrow no-break, thin, figure
 # Evidence of a column's separator style (decided once per column, like the day/month order).
 _EU = re.compile(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import difflib
 import io
 import re
 import sqlite3
@@ -22,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from icpkit.data import batch
+from icpkit.data.similar import closest
 from icpkit.data.sqlsafe import (
     UnsafeQuery,
     check_select,
@@ -184,8 +184,8 @@ def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
         reader = fastexcel.read_excel(str(path))
         names = list(reader.sheet_names)
         if sheet is not None and sheet not in names:
-            close = difflib.get_close_matches(sheet, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = closest(sheet, names)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise _fail(path, f"has no sheet {sheet!r} (sheets: {', '.join(names)}){hint}", "sheet")
         frame = reader.load_sheet(sheet if sheet is not None else 0).to_polars()
     except SchemaError:
@@ -219,8 +219,8 @@ def _sql_source(
             )
         table = tables[0]
     if table not in tables:
-        close = difflib.get_close_matches(table, tables, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = closest(table, tables)
+        hint = f"; did you mean {close!r}?" if close else ""
         found = ", ".join(tables) or "none"
         raise _fail(path, f"has no table {table!r} (tables: {found}){hint}", "sql_table")
     return 'SELECT * FROM "' + table.replace('"', '""') + '"'
@@ -294,8 +294,8 @@ def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:
 def _check_file(path: Path) -> None:
     """A missing file, a folder or an empty file: a SchemaError naming it."""
     if not path.exists():
-        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")], n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        near = closest(path.name, [p.name for p in path.parent.glob("*")])
+        hint = f"; did you mean {near!r}?" if near else ""
         raise _fail(path, f"file not found{hint}", "missing_file")
     if path.is_dir():
         raise _fail(path, "is a folder, not a data file", "missing_file")

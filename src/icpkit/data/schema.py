@@ -15,11 +15,10 @@ exits 1):
 
 from __future__ import annotations
 
-import difflib
-
 import polars as pl
 
 from icpkit.data.mapping import ROW
+from icpkit.data.similar import closest
 from icpkit.errors import Problem
 
 EXAMPLE_ROWS = 5
@@ -238,7 +237,7 @@ def check_reference(
     counts = frame[column].cast(pl.Utf8).drop_nulls().value_counts()
     problems = []
     for value, n in counts.filter(~pl.col(column).is_in(allowed)).sort(column).iter_rows():
-        close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+        close = closest(value, allowed, cutoff=0.6)
         problems.append(
             Problem(
                 file=file,
@@ -247,7 +246,7 @@ def check_reference(
                 severity="warning",
                 code="not_in_reference",
                 message=f"{value!r} ({n:,} rows) is not listed in {reference_file}"
-                + (f"; closest listed value: {close[0]!r}" if close else ""),
+                + (f"; closest listed value: {close!r}" if close else ""),
                 expected=f"a value of {reference_file} column {reference.name}",
             )
         )

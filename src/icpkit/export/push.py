@@ -25,27 +25,32 @@ Both CRMs share the machinery below: ``--dry-run`` writes the requests and sends
 keeps a log (one JSON line per batch the CRM accepted, keyed by the hash of its body, with the
 records it refused). An interrupted push resumed with the same log skips every accepted batch, so
 no update is lost and none is sent twice (unless the interruption falls between the CRM's reply
-and the log line: then that one batch is sent again, which writes the same values). 429 and 503
-wait for Retry-After; other 5xx and network errors retry with exponential backoff.
+and the log line: then that one batch is sent again, which writes the same values). The HTTP
+side (httpx, retries with tenacity, no redirects, a deadline per request, Retry-After capped,
+no reply text in errors) is export/http.py; a lock on the log keeps a second push with the same
+folder from sending everything twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import polars as pl
 
 from icpkit.atomic import write_text_atomic
-from icpkit.errors import ConfigError, IcpError
+from icpkit.errors import ConfigError
 from icpkit.export.crm import SALESFORCE_API_VERSION, SALESFORCE_FIELDS
+from icpkit.export.http import DEFAULT_MAX_WAIT, Call, HttpError, HttpPolicy, send
 
 HUBSPOT_API = "https://api.hubapi.com"
 BATCH_LIMIT = 100
@@ -57,8 +62,9 @@ SALESFORCE_VALUES = tuple(str(f["fullName"]) for f in SALESFORCE_FIELDS)
 Failure = dict[str, Any]  # {"id": account id, "errors": [{"statusCode": …, "fields": […]}]}
 
 
-class PushError(IcpError):
-    """The CRM refused a request for good, or kept failing after every retry."""
+class PushError(HttpError):
+    """The CRM refused a request for good, redirected it, asked to wait too long, or kept
+    failing after every retry; or another push holds the same log."""
 
     kind = "push"
 
@@ -260,20 +266,43 @@ def _done(log: Path) -> dict[str, list[Failure]]:
     return done
 
 
-def _send(
-    method: str, url: str, token: str, body: bytes, timeout: float
-) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers or {}), exc.read()
+@contextmanager
+def _exclusive(log: Path) -> Iterator[None]:
+    """Hold ``<log>.lock`` for the whole push: a second push with the same log would read the
+    same "not sent yet" batches and send every record twice, so it stops instead. An OS lock
+    (not a marker file) so that a killed push never leaves the folder locked."""
+    lock = log.with_name(log.name + ".lock")
+    with lock.open("a+b") as handle:
+        try:
+            _lock(handle.fileno())
+        except OSError:
+            raise PushError(
+                f"another push is running with the log {log}: wait for it to finish (two pushes "
+                "with the same -o would send every record twice)"
+            ) from None
+        try:
+            yield
+        finally:
+            _unlock(handle.fileno())
+
+
+if sys.platform == "win32":  # pragma: no cover
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def push(
@@ -286,25 +315,41 @@ def push(
     retries: int = 5,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    max_wait: float = DEFAULT_MAX_WAIT,
     sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
-    """Send every request not yet in ``log``; append each accepted one.
+    """Send every request not yet in ``log``; append each one the CRM accepted (a 2xx).
 
-    Returns the counts (batches sent now, skipped as sent before, in all) and ``failed``: the
-    records the CRM refused, from this run and from the batches the log holds.
+    ``timeout`` bounds each whole request (a reply trickled byte by byte fails like a silent
+    one); ``max_wait`` is the longest ``Retry-After`` obeyed (a longer one stops the push, saying
+    when to resume). Redirects are never followed. Returns the counts (batches sent now, skipped
+    as sent before, in all) and ``failed``: the records the CRM refused, from this run and from
+    the batches the log holds.
     """
-    done = _done(log)
+    if not math.isfinite(max_wait) or max_wait < 0:
+        raise ConfigError(f"--max-wait must be a number of seconds, 0 or more; got {max_wait}")
+    policy = HttpPolicy(retries=retries, backoff=backoff, timeout=timeout, max_wait=max_wait)
     url = (base_url or crm.base_url).rstrip("/")
     log.parent.mkdir(parents=True, exist_ok=True)
     sent = skipped = 0
     failed: list[Failure] = []
-    with log.open("a", encoding="utf-8") as journal:
-        for req in requests:
+    timeouts = httpx.Timeout(timeout)
+    with (
+        _exclusive(log),
+        httpx.Client(follow_redirects=False, timeout=timeouts, transport=transport) as client,
+        log.open("a", encoding="utf-8") as journal,
+    ):
+        done = _done(log)
+        for i, req in enumerate(requests, 1):
             if req.digest in done:
                 skipped += 1
                 failed += done[req.digest]
                 continue
-            reply = _deliver(req, url, token, crm.name, retries, backoff, timeout, sleep)
+            what = f"batch {i} of {len(requests)} ({req.method} {req.path})"
+            call = Call(req.method, url + req.path, json.dumps(req.body).encode(), token,
+                        crm.name, what)  # fmt: skip
+            reply = send(client, call, policy, sleep=sleep, error=PushError)
             refused = crm.failures(req, reply)
             entry = {"digest": req.digest, "n": len(req.ids), "failed": refused}
             journal.write(json.dumps(entry) + "\n")
@@ -312,47 +357,6 @@ def push(
             failed += refused
             sent += 1
     return {"sent": sent, "skipped": skipped, "batches": len(requests), "failed": failed}
-
-
-def _deliver(
-    req: Request,
-    url: str,
-    token: str,
-    name: str,
-    retries: int,
-    backoff: float,
-    timeout: float,
-    sleep: Callable[[float], None],
-) -> bytes:
-    """Send one request until the CRM accepts it (2xx: its body), retrying what may pass later."""
-    body = json.dumps(req.body).encode()
-    for attempt in range(retries + 1):
-        try:
-            status, headers, reply = _send(req.method, url + req.path, token, body, timeout)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            if attempt == retries:
-                raise PushError(f"{name} unreachable after {retries} tries: {exc}") from None
-            sleep(backoff * 2**attempt)
-            continue
-        if 200 <= status < 300:
-            return reply
-        if status == 429 or status >= 500:
-            if attempt == retries:
-                raise PushError(f"{name} answered {status} after {retries} tries")
-            wait = headers.get("Retry-After") or headers.get("retry-after")
-            sleep(_seconds(wait) if wait else backoff * 2**attempt)
-            continue
-        message = reply.decode("utf-8", "replace")[:300]
-        raise PushError(f"{name} refused batch {req.method} {req.path} with {status}: {message}")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _seconds(retry_after: str) -> float:
-    """Retry-After as seconds (a number; an HTTP date or garbage waits one minute)."""
-    try:
-        return max(0.0, float(retry_after))
-    except ValueError:
-        return 60.0
 
 
 def deliver(
@@ -364,11 +368,14 @@ def deliver(
     base_url: str | None,
     dry_run: bool,
     needs: str,
+    max_wait: float = DEFAULT_MAX_WAIT,
 ) -> dict[str, Any]:
     """Write the requests (``dry_run``) into ``folder/requests``, or send them with the log
-    ``folder/push-log.jsonl``; ``needs`` says what to set when the token or URL is missing."""
+    ``folder/push-log.jsonl``; ``needs`` says what to set when the token or URL is missing;
+    ``max_wait`` is the longest Retry-After obeyed (seconds)."""
     if dry_run:
         return {"requests": write_dry_run(requests, folder / "requests")}
     if not token or not (base_url or crm.base_url):
         raise ConfigError(needs)
-    return push(requests, token, folder / "push-log.jsonl", crm=crm, base_url=base_url)
+    log = folder / "push-log.jsonl"
+    return push(requests, token, log, crm=crm, base_url=base_url, max_wait=max_wait)

@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from icpkit.atomic import write_text_atomic
+from icpkit.data.controls import strip_controls
 from icpkit.errors import ConfigError
 from icpkit.profile import (
     DisputedCriterion,
@@ -111,12 +112,12 @@ def new_entry(
         id=secrets.token_hex(6),
         at=datetime.now(UTC).isoformat(timespec="seconds"),
         by_key=by_key,
-        by_name=Scrubber()(by_name),
+        by_name=Scrubber()(strip_controls(by_name)),
         version=int(version),
         account_id=str(account_id),
         tier_shown=tier_shown,
         tier_claimed=tier_claimed,
-        reason=scrub(reason),
+        reason=scrub(strip_controls(reason)),
         fit_score=fit_score,
         criteria_met=list(criteria_met),
     )
@@ -151,27 +152,77 @@ class FeedbackLog:
         return entry
 
     def read(self) -> tuple[list[FeedbackEntry], list[str]]:
-        """Every readable verdict, oldest first, and a warning per line that could not be read."""
+        """Every readable verdict, oldest first, and warnings: one for all the damaged lines
+        (cut JSON, a version that is not a number, a field of the wrong type), which are skipped
+        so that one bad line never stops the API, the RevOps page or a build."""
         if not self.path.exists():
             return [], []
         entries: list[FeedbackEntry] = []
-        warnings: list[str] = []
+        damaged: dict[int, str] = {}
         scrub = Scrubber()  # again on the way out: a hand-edited log must not leak either
         lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
-                entry = FeedbackEntry(**raw)
-                entry.day  # noqa: B018 - a malformed date is a damaged line
-                if entry.tier_shown not in TIERS or entry.tier_claimed not in TIERS:
-                    raise ValueError("unknown tier")
-            except (ValueError, TypeError) as exc:
-                warnings.append(f"{FEEDBACK_FILE} line {number} skipped: {type(exc).__name__}")
+                entry = _entry_from(json.loads(line))
+            except _Damaged as exc:
+                damaged[number] = str(exc)
                 continue
-            entries.append(replace(entry, reason=scrub(entry.reason), by_name=scrub(entry.by_name)))
-        return entries, warnings
+            except ValueError:
+                damaged[number] = "not JSON (a cut or damaged line)"
+                continue
+            reason, name = strip_controls(entry.reason), strip_controls(entry.by_name)
+            entries.append(replace(entry, reason=scrub(reason), by_name=scrub(name)))
+        return entries, [damaged_warning(damaged)] if damaged else []
+
+
+class _Damaged(ValueError):
+    """A log line that is JSON but not a verdict; the message says which field is wrong."""
+
+
+_TEXT_FIELDS = ("id", "at", "by_key", "by_name", "account_id", "tier_shown", "tier_claimed")
+
+
+def _entry_from(raw: Any) -> FeedbackEntry:
+    """A verdict from one parsed log line, every field checked for its type."""
+    if not isinstance(raw, dict):
+        raise _Damaged("not a JSON object")
+    unknown = set(raw) - {f for f in FeedbackEntry.__dataclass_fields__}
+    missing = {*_TEXT_FIELDS, "version", "reason"} - set(raw)
+    if unknown or missing:
+        raise _Damaged("unknown or missing fields")
+    for name in _TEXT_FIELDS:
+        if not isinstance(raw[name], str):
+            raise _Damaged(f"{name} is not text")
+    version = raw["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise _Damaged("the version is not a number")
+    if not isinstance(raw["reason"], str):
+        raise _Damaged("reason is not text")
+    score = raw.get("fit_score")
+    if score is not None and (not isinstance(score, int) or isinstance(score, bool)):
+        raise _Damaged("fit_score is not a whole number")
+    criteria = raw.get("criteria_met", [])
+    if not isinstance(criteria, list) or not all(isinstance(c, str) for c in criteria):
+        raise _Damaged("criteria_met is not a list of rules")
+    if raw["tier_shown"] not in TIERS or raw["tier_claimed"] not in TIERS:
+        raise _Damaged("an unknown tier")
+    entry = FeedbackEntry(**raw)
+    try:
+        entry.day  # noqa: B018 - a malformed date is a damaged line
+    except ValueError:
+        raise _Damaged("the date is not a date") from None
+    return entry
+
+
+def damaged_warning(damaged: dict[int, str]) -> str:
+    """One data-quality warning for every damaged line of the log: how many, where, and why."""
+    numbers = sorted(damaged)
+    where = ", ".join(str(n) for n in numbers[:10]) + (", …" if len(numbers) > 10 else "")
+    why = "; ".join(sorted(set(damaged.values())))
+    noun = "line" if len(numbers) == 1 else "lines"
+    return f"{FEEDBACK_FILE}: {len(numbers)} damaged {noun} skipped ({noun} {where}): {why}"
 
 
 def latest_verdicts(entries: Sequence[FeedbackEntry]) -> list[FeedbackEntry]:

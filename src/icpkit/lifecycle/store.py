@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from icpkit.atomic import write_text_atomic
+from icpkit.data.controls import strip_controls
 from icpkit.data.model import CrmData
 from icpkit.errors import StoreError
 from icpkit.profile import IcpProfile
@@ -212,6 +213,7 @@ class Store:
             The user's note (``icpkit build --note``).
         """
         name = IcpProfile.from_json(profile_json).name
+        note = strip_controls(note)  # printed by `versions` and the reports: no escapes
         fp_text = json.dumps(fingerprint, sort_keys=True, default=str)
         val_text = None if validation is None else json.dumps(validation, default=str)
         stamp = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -342,7 +344,7 @@ class Store:
             created_at=row[1],
             name=row[2],
             config_hash=row[3],
-            note=row[4],
+            note=strip_controls(row[4] or ""),
             fingerprint=json.loads(row[5]),
             validation=None if row[6] is None else json.loads(row[6]),
             profile_json=row[7],
@@ -359,7 +361,8 @@ def _info_from_row(row: tuple[Any, ...], damaged: str | None = None) -> VersionI
     except (json.JSONDecodeError, TypeError):
         fp = {}
     rows = {t: int(v.get("rows", 0)) for t, v in fp.items() if isinstance(v, dict)}
-    note = row[4] if damaged is None else f"DAMAGED ({damaged}) {row[4]}".strip()
+    note = strip_controls(row[4] or "")  # a note saved before notes were cleaned
+    note = note if damaged is None else f"DAMAGED ({damaged}) {note}".strip()
     return VersionInfo(int(row[0]), row[1], row[2], row[3], note, rows)
 
 

@@ -82,10 +82,6 @@ class Lexicon:
     overrides: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
-    def max_term(self) -> int:
-        return max(len(t) for t in (*self.functions, *self.seniority))
-
-    @property
     def known_words(self) -> frozenset[str]:
         """Every word of every term: what a compound word may be split into."""
         words = {w for term in (*self.functions, *self.seniority) for w in term}

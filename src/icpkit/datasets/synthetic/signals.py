@@ -60,11 +60,6 @@ class PlantedSignal:
     half_life_days: float | None = None
     window_days: float | None = None
 
-    @property
-    def effective(self) -> bool:
-        """Whether the type changes openings or wins at all."""
-        return self.win_odds_ratio != 1.0 or self.open_probability > 0
-
     def kernel(self, delta: np.ndarray) -> np.ndarray:
         """Effect weight (1 at day 0) of a signal ``delta`` days earlier; 0 for NaN or negative."""
         delta = np.asarray(delta, dtype=float)
@@ -99,11 +94,6 @@ DEFAULT_SIGNALS: tuple[PlantedSignal, ...] = (
     PlantedSignal("tech_adoption", 0.3, 1.5),
     PlantedSignal("web_visit", 1.0, 1.5),
 )  # fmt: skip
-
-
-def no_effect(signals: tuple[PlantedSignal, ...]) -> tuple[PlantedSignal, ...]:
-    """The same types and frequencies with every effect removed (a null world)."""
-    return tuple(replace(s, win_odds_ratio=1.0, open_probability=0.0) for s in signals)
 
 
 @dataclass(frozen=True)
