@@ -7,7 +7,7 @@ VENV := .venv
 RUN := $(UV) run --frozen
 DEMO_DIR ?= demo
 
-.PHONY: help env demo test test-slow test-services services-deps test-all lint format bench docs docs-images web-images clean
+.PHONY: help env report-deps demo test test-slow test-services services-deps test-all lint format bench docs docs-images web-images clean
 
 help:
 	@echo "make demo        create the environment and run the whole pipeline on the synthetic CRM"
@@ -36,12 +36,25 @@ env: $(VENV)/.synced-compiled
 demo: env
 	$(RUN) icpkit demo $(DEMO_DIR)
 
-test: env
+# The PDF report is laid out in Liberation Sans (Arial's metrics; the one-pager must stay one page)
+# and pdftoppm renders its pages to PNG: both from Debian, installed when missing.
+REPORT_DEBS := fonts-liberation2 poppler-utils
+report-deps:
+	@missing=""; \
+	fc-list 2>/dev/null | grep -qi "Liberation Sans" || missing="$$missing fonts-liberation2"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: env report-deps
 	$(RUN) pytest -q -n 2 --dist loadfile
 
 # pytest exits 5 when no test is selected; that is not a failure of the slow suite.
 # ICPKIT_HYPOTHESIS=thorough: the property tests run again there, with ten times the examples.
-test-slow: env
+test-slow: env report-deps
 	ICPKIT_HYPOTHESIS=thorough $(RUN) pytest -q -n 2 --dist loadfile -m slow || [ $$? -eq 5 ]
 
 # Debian packages the service tests need; installed with apt-get when missing (CI runs as root).
@@ -77,7 +90,7 @@ bench: env
 docs: env
 	$(RUN) python -c "from icpkit.config import settings_markdown as m; print(m(), end='')" > docs/config.md
 
-docs-images: env
+docs-images: env report-deps
 	$(RUN) python docs/make_images.py
 
 web-images: env services-deps
