@@ -96,8 +96,9 @@ def test_healthz_needs_no_key(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
 
 
-def test_openapi_lists_the_v1_endpoints(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+def test_openapi_lists_the_v1_endpoints(client: TestClient, keys: dict[str, str]) -> None:
+    assert_error(client.get("/openapi.json"), 401, "unauthorized")
+    paths = client.get("/openapi.json", headers=auth(keys["read"])).json()["paths"]
     for path in ("/v1/score", "/v1/accounts/{account_id}", "/v1/profile", "/v1/versions",
                  "/v1/diff", "/v1/drift", "/healthz"):  # fmt: skip
         assert path in paths
@@ -328,8 +329,9 @@ def test_upload_scores_a_list_and_keeps_it_in_the_workspace(
         headers=auth(keys["write"]),
         files={"file": ("prospects.csv", csv, "text/csv")},
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     body = response.json()
+    assert response.headers["location"] == body["download"]
     assert body["n"] == 20
     scored = client.get(body["download"], headers=auth(keys["read"]))
     table = pl.read_csv(scored.content)
