@@ -4,9 +4,10 @@
 - A URL or an e-mail address pasted as the query is reduced to its domain
   (``https://www.acme.io/pricing`` and ``jane@acme.io`` both search ``acme.io``).
 - "contains" matches: the query is part of the name, domain or id (any case), best fit first.
-- "similar" matches, after those: a name (or the domain's first label) whose words are a close
-  spelling of the query's (rapidfuzz ``ratio`` ≥ :data:`SIMILAR`, queries of
-  :data:`MIN_FUZZY` characters or more), closest first, so ``quantm`` finds "Quantum …".
+- "similar" matches, after those: a name (or the domain's first label) whose words, or the
+  start of them, are a close spelling of the query's (rapidfuzz ``ratio`` ≥ :data:`SIMILAR`,
+  queries of :data:`MIN_FUZZY` characters or more), closest first, so ``quantm`` finds
+  "Quantum …" and "Quantumscale …".
 """
 
 from __future__ import annotations
@@ -98,11 +99,15 @@ class AccountIndex:
         if len(text) >= MIN_FUZZY and words:
             texts, owners = self._candidates(len(words))
             best: dict[int, float] = {}
-            for _, score, index in process.extract(
-                " ".join(words), texts, scorer=fuzz.ratio, score_cutoff=SIMILAR, limit=None
-            ):
-                owner = owners[index]
-                best[owner] = max(best.get(owner, 0.0), float(score))
+            wanted = " ".join(words)
+            cut = len(wanted) + 1  # also the start of a longer word: "quantm" ~ "quantum|scale"
+            for processor in (None, lambda s: s[:cut]):
+                for _, score, index in process.extract(
+                    wanted, texts, scorer=fuzz.ratio, processor=processor,
+                    score_cutoff=SIMILAR, limit=None,
+                ):  # fmt: skip
+                    owner = owners[index]
+                    best[owner] = max(best.get(owner, 0.0), float(score))
             taken = set(contains)
             similar = sorted((i for i in best if i not in taken), key=lambda i: (-best[i], i))
         order = [*contains, *similar]
