@@ -731,7 +731,7 @@ def test_malformed_parameters_are_400_and_name_no_path(
     account = first_account(workspace)
     for url in ("/v1/profile?version=abc", "/v1/drift?version=v3x", "/v1/diff?a=abc",
                 f"/v1/accounts/{account}?version=../x", "/v1/accounts?limit=abc",
-                "/v1/accounts?offset=-1", "/v1/feedback?limit=0"):  # fmt: skip
+                "/v1/accounts?offset=-1", "/v1/feedback?limit=0", "/v1/profile?version=v٣"):  # fmt: skip
         error = assert_error(client.get(url, headers=h), 400, "bad_request")
         assert str(workspace) not in error["message"]
     missing = assert_error(client.get("/v1/profile?version=99", headers=h), 404, "no_version")
@@ -774,7 +774,9 @@ def test_search_tolerates_typos_and_reads_urls_and_emails_as_domains(
 ) -> None:
     h = auth(keys["read"])
     accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
-    row = accounts.filter(pl.col("name").str.contains(r"\w{7,}") & ~pl.col("name").str.contains("<"))
+    row = accounts.filter(
+        pl.col("name").str.contains(r"\w{7,}") & ~pl.col("name").str.contains("<")
+    )
     row = row.row(0, named=True)
     word = next(w for w in row["name"].split() if len(w) >= 7 and w.isalpha())
     typo = word[:3] + word[4:]  # one letter dropped: "Quantum" -> "Quatum"
@@ -782,7 +784,9 @@ def test_search_tolerates_typos_and_reads_urls_and_emails_as_domains(
     assert row["account_id"] in [a["account_id"] for a in found["accounts"]], (typo, row["name"])
     quantum = accounts.filter(pl.col("name").str.to_lowercase().str.starts_with("quantum"))
     found = client.get("/v1/accounts?q=quantm&limit=500", headers=h).json()
-    assert quantum.height and set(quantum["account_id"]) <= {a["account_id"] for a in found["accounts"]}
+    assert quantum.height and set(quantum["account_id"]) <= {
+        a["account_id"] for a in found["accounts"]
+    }
     domain = row["domain"]
     for pasted in (f"https://www.{domain}/pricing?x=1", f"someone@{domain}", f"www.{domain}"):
         body = client.get("/v1/accounts", params={"q": pasted}, headers=h).json()
@@ -827,7 +831,10 @@ def test_non_finite_and_boolean_numbers_are_missing_values(
     for odd in ("1e400", "-1e400", "Infinity", "NaN", "true", "false", "1" + "0" * 40):
         got = score(odd)
         assert (got["fit_score"], got["reasons"]) == (missing["fit_score"], missing["reasons"]), odd
-    assert score("5000")["reasons"] != missing["reasons"] or score("5")["reasons"] != missing["reasons"]
+    assert (
+        score("5000")["reasons"] != missing["reasons"]
+        or score("5")["reasons"] != missing["reasons"]
+    )
 
 
 def test_feedback_has_a_location_and_is_stored_once(

@@ -159,12 +159,23 @@ def hostile_ids(world: dict[str, Any], examples: settings) -> None:
     @examples
     @given(
         pieces=st.lists(st.one_of(part, real, st.text(max_size=8)), min_size=1, max_size=4),
-        template=st.sampled_from((
-            "/v1/accounts/{}", "/v1/accounts/{}?version={}", "/v1/builds/{}", "/v1/uploads/{}",
-            "/v1/feedback/{}", "/v1/profile?version={}", "/v1/drift?version={}",
-            "/v1/diff?a={}&b={}", "/v1/accounts?q={}", "/accounts/{}", "/uploads/{}.csv",
-            "/static/{}", "/v1/accounts?q={}&limit={}&offset={}",
-        )),  # fmt: skip
+        template=st.sampled_from(
+            (
+                "/v1/accounts/{}",
+                "/v1/accounts/{}?version={}",
+                "/v1/builds/{}",
+                "/v1/uploads/{}",
+                "/v1/feedback/{}",
+                "/v1/profile?version={}",
+                "/v1/drift?version={}",
+                "/v1/diff?a={}&b={}",
+                "/v1/accounts?q={}",
+                "/accounts/{}",
+                "/uploads/{}.csv",
+                "/static/{}",
+                "/v1/accounts?q={}&limit={}&offset={}",
+            )
+        ),
     )
     def run(pieces: list[str], template: str) -> None:
         text = "/".join(pieces)

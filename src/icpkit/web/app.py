@@ -33,7 +33,7 @@ DESCRIPTION = (
     "create`), sent as `Authorization: Bearer <key>` or `X-API-Key`. Every POST takes an "
     "`Idempotency-Key`: a repeat with the same key returns the first answer (kept 24 hours in "
     "the workspace). A malformed parameter is a 400, an invalid body a 422; every error has one "
-    "shape: `{\"error\": {\"status\", \"code\", \"message\", \"details\"}}`."
+    'shape: `{"error": {"status", "code", "message", "details"}}`.'
 )
 
 

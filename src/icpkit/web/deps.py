@@ -20,7 +20,7 @@ from icpkit.web.security import RateLimiter
 from icpkit.web.service import Service
 
 COOKIE = "icpkit_key"
-VERSION = re.compile(r"^(latest|previous|[vV]?\d{1,9})$")
+VERSION = re.compile(r"^(latest|previous|[vV]?[0-9]{1,9})$")
 
 bearer = HTTPBearer(
     auto_error=False, scheme_name="bearer", description="Authorization: Bearer <key>"
@@ -103,7 +103,9 @@ def version_param(name: str, value: str) -> str:
 
 
 def version(
-    version: Annotated[str, Query(max_length=20, description="3, v3, latest or previous")] = "latest",
+    version: Annotated[
+        str, Query(max_length=20, description="3, v3, latest or previous")
+    ] = "latest",
 ) -> str:
     return version_param("version", version)
 

@@ -84,8 +84,8 @@ class AccountIndex:
         text = search_text(query)
         frame = self.frame
         if not text:
-            rows = frame.slice(offset, limit).drop("_row").with_columns(match=pl.lit("all"))
-            return Page("", frame.height, rows.to_dicts())
+            page = frame.slice(offset, limit).drop("_row").with_columns(match=pl.lit("all"))
+            return Page("", frame.height, page.to_dicts())
         hit = pl.lit(False)
         for column in ("name", "domain", "account_id"):
             if column in frame.columns:
@@ -114,7 +114,7 @@ class AccountIndex:
         chosen = order[offset : offset + limit]
         kinds = ["contains"] * len(contains) + ["similar"] * len(similar)
         picked = frame.drop("_row")[chosen] if chosen else frame.drop("_row").clear()
-        rows = picked.to_dicts()
-        for row, kind in zip(rows, kinds[offset : offset + limit], strict=True):
+        found: list[dict[str, object]] = picked.to_dicts()
+        for row, kind in zip(found, kinds[offset : offset + limit], strict=True):
             row["match"] = kind
-        return Page(text, len(order), rows)
+        return Page(text, len(order), found)

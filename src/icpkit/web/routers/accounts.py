@@ -19,8 +19,11 @@ def search_accounts(
     service: Workspace,
     q: Annotated[
         str,
-        Query(max_length=200, description="Part of a name, domain or id; a close spelling of a "
-              "name; or a pasted URL or e-mail address (its domain). Empty: every account."),
+        Query(
+            max_length=200,
+            description="Part of a name, domain or id; a close spelling of a "
+            "name; or a pasted URL or e-mail address (its domain). Empty: every account.",
+        ),
     ] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -34,9 +37,7 @@ def search_accounts(
 
 
 @router.get("/accounts/{account_id:path}")
-def get_account(
-    _: Reader, service: Workspace, account_id: str, version: Version
-) -> AccountDetail:
+def get_account(_: Reader, service: Workspace, account_id: str, version: Version) -> AccountDetail:
     """Tier, score, reasons, points in words, criteria met and missed, disqualifiers, whom to
     reach, talking points and why now. Ids may contain '/'."""
     return AccountDetail.model_validate(service.account(account_id, version))

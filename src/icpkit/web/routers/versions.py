@@ -22,9 +22,7 @@ def get_versions(_: Reader, service: Workspace) -> VersionList:
 @router.get("/diff")
 def get_diff(_: Reader, service: Workspace, a: Ref = "previous", b: Ref = "latest") -> DiffResponse:
     """What changed from version a to b, in words, with the tier migration."""
-    return DiffResponse.model_validate(
-        service.diff(version_param("a", a), version_param("b", b))
-    )
+    return DiffResponse.model_validate(service.diff(version_param("a", a), version_param("b", b)))
 
 
 @router.get("/drift")
