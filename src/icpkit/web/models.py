@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from icpkit.config import DriftConfig
 from icpkit.lifecycle.diff import Change
-from icpkit.lifecycle.drift import Reason, WinPatternShift
+from icpkit.lifecycle.drift import Reason, Verdict, WinPatternShift
 from icpkit.lifecycle.feedback import MAX_REASON
 from icpkit.lifecycle.stability import AttributeDrift
 from icpkit.lifecycle.store import VersionInfo
@@ -274,7 +274,7 @@ class TierDecayOut(BaseModel):
 
 
 class DriftResponse(BaseModel):
-    verdict: Literal["keep", "review", "rebuild"]
+    verdict: Verdict
     reasons: list[Reason]
     population: list[AttributeDrift]
     win_patterns: list[WinPatternShift]
