@@ -95,23 +95,26 @@ def auth(world: dict[str, Any], scope: str = "write") -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def no_real_builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A build from the web runs for real elsewhere; here it must only be started safely."""
-    release = threading.Event()
+def release(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """A build from the web runs for real elsewhere; here it must only be started safely: it
+    runs until the test sets the event (at most 5 s)."""
+    event = threading.Event()
 
     def fake_build(ws: Any, note: str = "", *, progress: Any = None, **_: Any) -> Any:
-        release.wait(5)
+        event.wait(5)
         return 1, None
 
     monkeypatch.setattr(pipeline, "build_and_save", fake_build)
-    yield
-    release.set()
+    yield event
+    event.set()
 
 
 # ----------------------------------------------------------------------------- properties
 
 
 def random_bodies(world: dict[str, Any], examples: settings) -> None:
+    world["release"].set()  # builds started by random bodies finish at once
+
     @examples
     @given(
         path=st.sampled_from(POSTS),
@@ -191,18 +194,22 @@ def hostile_ids(world: dict[str, Any], examples: settings) -> None:
 
 @pytest.mark.parametrize("prop", [random_bodies, odd_json, hostile_ids])
 def test_hostile_input_gets_a_clean_answer(
-    world: dict[str, Any], prop: Callable[[dict[str, Any], settings], None]
+    world: dict[str, Any],
+    release: threading.Event,
+    prop: Callable[[dict[str, Any], settings], None],
 ) -> None:
-    prop(world, FAST)
+    prop({**world, "release": release}, FAST)
     assert _snapshot(world["root"]) == world["outside"], "a file outside .icpkit/ changed"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("prop", [random_bodies, odd_json, hostile_ids])
 def test_hostile_input_gets_a_clean_answer_many_examples(
-    world: dict[str, Any], prop: Callable[[dict[str, Any], settings], None]
+    world: dict[str, Any],
+    release: threading.Event,
+    prop: Callable[[dict[str, Any], settings], None],
 ) -> None:
-    prop(world, SLOW)
+    prop({**world, "release": release}, SLOW)
     assert _snapshot(world["root"]) == world["outside"], "a file outside .icpkit/ changed"
 
 
@@ -242,11 +249,14 @@ def test_concurrent_idempotent_posts_run_once(world: dict[str, Any]) -> None:
     assert client.get("/v1/feedback?limit=1", headers=auth(world)).json()["n"] == before + 1
 
 
-def test_concurrent_builds_start_once_and_uploads_all_land(world: dict[str, Any]) -> None:
+def test_concurrent_builds_start_once_and_uploads_all_land(
+    world: dict[str, Any], release: threading.Event
+) -> None:
     client: TestClient = world["client"]
     client.app.state.service.builds.wait(10)
     with ThreadPoolExecutor(6) as pool:
         builds = list(pool.map(lambda _: client.post("/v1/builds", headers=auth(world)), range(6)))
+    release.set()
     for answer in builds:
         clean(world, answer)
     assert sorted(a.status_code for a in builds) == [202] + [409] * 5

@@ -5,6 +5,11 @@ report column or rewording a report line does not change the API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel
+
 from icpkit.profile import IcpProfile, PersonaEvidence, SignalsSection, SignalTypeEvidence
 from icpkit.web.models import TalkingPoints, Trigger
 
@@ -16,21 +21,23 @@ def winning_personas(profile: IcpProfile) -> list[PersonaEvidence]:
     return profile.personas.top(profile.personas.shown)
 
 
+def _points(groups: Sequence[object], kind: Literal["tier", "persona"]) -> list[TalkingPoints]:
+    """The messaging groups as the API's type (plain dicts in the profile today; typed models
+    once profile.py types them: both read the same)."""
+    found = []
+    for group in groups:
+        fields = group.model_dump() if isinstance(group, BaseModel) else dict(group)  # type: ignore[call-overload]
+        found.append(TalkingPoints.model_validate({**fields, "kind": kind}))
+    return found
+
+
 def talking_points(profile: IcpProfile, tier: str) -> list[TalkingPoints]:
     """The talking points of the account's tier, then those of the winning personas."""
     if profile.messaging is None:
         return []
     personas = {p.persona for p in winning_personas(profile)}
-    found = [
-        TalkingPoints.model_validate({**group, "kind": "tier"})
-        for group in profile.messaging.tiers
-        if str(group.get("audience")) == tier
-    ]
-    found += [
-        TalkingPoints.model_validate({**group, "kind": "persona"})
-        for group in profile.messaging.personas
-        if str(group.get("audience")) in personas
-    ]
+    found = [t for t in _points(profile.messaging.tiers, "tier") if t.audience == tier]
+    found += [t for t in _points(profile.messaging.personas, "persona") if t.audience in personas]
     return [t for t in found if t.pains or t.achievements or t.proof or t.objections]
 
 

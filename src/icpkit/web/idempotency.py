@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -28,6 +29,7 @@ from icpkit.web.security import ASGIApp, Message, Receive, Scope, Send, error_bo
 KEEP_HOURS = 24
 MAX_KEY = 255
 HEADER = b"idempotency-key"
+log = logging.getLogger("icpkit.web")
 
 
 class IdempotencyStore:
@@ -54,6 +56,23 @@ class IdempotencyStore:
             return self._locks.setdefault(slot, threading.Lock())
 
     def get(self, slot: str) -> tuple[str, int, list[list[str]], bytes] | None:
+        """The kept answer of ``slot`` (None: none, or the store cannot be read)."""
+        try:
+            return self._get(slot)
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            log.warning("idempotency store not readable (%s); answering afresh", type(exc).__name__)
+            return None
+
+    def put(
+        self, slot: str, request: str, status: int, headers: list[list[str]], body: bytes
+    ) -> None:
+        """Keep an answer (a store that cannot be written, e.g. read-only, keeps nothing)."""
+        try:
+            self._put(slot, request, status, headers, body)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("idempotency store not writable (%s); answer not kept", type(exc).__name__)
+
+    def _get(self, slot: str) -> tuple[str, int, list[list[str]], bytes] | None:
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT request, status, headers, body FROM answers WHERE slot = ? AND at > ?",
@@ -64,7 +83,7 @@ class IdempotencyStore:
             return None
         return str(row[0]), int(row[1]), json.loads(row[2]), bytes(row[3])
 
-    def put(
+    def _put(
         self, slot: str, request: str, status: int, headers: list[list[str]], body: bytes
     ) -> None:
         now = time.time()
