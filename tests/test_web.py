@@ -565,8 +565,12 @@ def test_the_account_says_whom_to_reach_what_to_say_and_why_now(
     assert body["tier"] in audiences or not any(
         t["audience"] == body["tier"] for t in profile["messaging"]["tiers"]
     )
+    by_name = {p["persona"]: p for p in profile["personas"]["personas"]}
+    assert all(p["evidence"] == by_name[p["persona"]] for p in body["personas"])
     why = body["why_now"]
     assert why["intent"] in ("hot", "warm", "cold") and why["triggers"]
+    types = {t["type"]: t for t in profile["signals"]["types"]}
+    assert all(t["evidence"] == types[t["type"]] for t in why["triggers"])
     page = client.get(f"/accounts/{account}", headers=auth(keys["read"])).text
     for heading in ("Who to reach", "Talking points", "Why now"):
         assert heading in page
@@ -897,3 +901,16 @@ def test_a_build_running_when_the_server_stopped_reads_as_failed(tmp_path: Path)
     got = builds.get("0123456789abcdef")
     assert (got.status, got.error) == ("failed", STOPPED)
     assert builds.running() is None
+
+
+def test_the_api_reads_typed_sections_not_the_report_views() -> None:
+    """The web edge imports nothing from icpkit.report: a report column renamed cannot change it."""
+    import ast
+
+    folder = Path(__file__).parent.parent / "src" / "icpkit" / "web"
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("icpkit.report"), path.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("icpkit.report") for a in node.names), path.name
