@@ -6,8 +6,8 @@
 - "contains" matches: the query is part of the name, domain or id (any case), best fit first.
 - "similar" matches, after those: a name (or the domain's first label) whose words, or the
   start of them, are a close spelling of the query's (rapidfuzz ``ratio`` ≥ :data:`SIMILAR`,
-  queries of :data:`MIN_FUZZY` characters or more), closest first, so ``quantm`` finds
-  "Quantum …" and "Quantumscale …".
+  queries of :data:`MIN_FUZZY` characters and at most :data:`MAX_WORDS` words; a domain by its
+  first label), closest first, so ``quantm`` finds "Quantum …" and "Quantumscale …".
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 
 SIMILAR = 84.0
 MIN_FUZZY = 4
+MAX_WORDS = 3  # longer queries are matched by containment only
 COLUMNS = ("account_id", "name", "domain", "tier", "fit_score")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _EMAIL = re.compile(r"^[^@\s]+@([^@\s]+)$")
@@ -95,8 +96,9 @@ class AccountIndex:
         flags = frame.select(hit.alias("hit"))["hit"]
         contains = [i for i, f in enumerate(flags.to_list()) if f]
         similar: list[int] = []
-        words = _WORD.findall(text)
-        if len(text) >= MIN_FUZZY and words:
+        label = text.split(".")[0] if "." in text and " " not in text else text  # a domain
+        words = _WORD.findall(label)
+        if len(label) >= MIN_FUZZY and 0 < len(words) <= MAX_WORDS:
             texts, owners = self._candidates(len(words))
             best: dict[int, float] = {}
             wanted = " ".join(words)
