@@ -3,6 +3,7 @@ pages that escape what they show, uploads that stay in the workspace."""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tomllib
@@ -26,6 +27,7 @@ from icpkit.web.security import RateLimiter
 
 EVIL = '<script>alert("x")</script> & Sons'
 ERROR_KEYS = {"status", "code", "message", "details"}
+SLASH_PREFIX = "EU/"
 
 
 def set_web(root: Path, **settings: Any) -> None:
@@ -47,6 +49,16 @@ def make_workspace(root: Path) -> Path:
         .alias("name")
     )
     accounts.write_csv(root / "accounts.csv")
+    slashed = str(accounts["account_id"][1])
+    for table in root.glob("*.csv"):  # one id with a '/', as CRMs allow ("EU/1234")
+        frame = pl.read_csv(table, infer_schema_length=0)
+        if "account_id" in frame.columns:
+            frame.with_columns(
+                pl.when(pl.col("account_id") == slashed)
+                .then(pl.lit(f"{SLASH_PREFIX}{slashed}"))
+                .otherwise(pl.col("account_id"))
+                .alias("account_id")
+            ).write_csv(table)
     set_web(root, max_body_bytes=200_000)
     pipeline.build_and_save(pipeline.Workspace.open(root), note="web test")
     return root
@@ -96,8 +108,9 @@ def test_healthz_needs_no_key(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
 
 
-def test_openapi_lists_the_v1_endpoints(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+def test_openapi_lists_the_v1_endpoints(client: TestClient, keys: dict[str, str]) -> None:
+    assert_error(client.get("/openapi.json"), 401, "unauthorized")
+    paths = client.get("/openapi.json", headers=auth(keys["read"])).json()["paths"]
     for path in ("/v1/score", "/v1/accounts/{account_id}", "/v1/profile", "/v1/versions",
                  "/v1/diff", "/v1/drift", "/healthz"):  # fmt: skip
         assert path in paths
@@ -328,8 +341,9 @@ def test_upload_scores_a_list_and_keeps_it_in_the_workspace(
         headers=auth(keys["write"]),
         files={"file": ("prospects.csv", csv, "text/csv")},
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     body = response.json()
+    assert response.headers["location"] == body["download"]
     assert body["n"] == 20
     scored = client.get(body["download"], headers=auth(keys["read"]))
     table = pl.read_csv(scored.content)
@@ -461,6 +475,7 @@ def test_one_build_at_a_time_with_progress(
     started = client.post("/v1/builds", headers=auth(keys["write"]))
     assert started.status_code == 202, started.text
     job = started.json()["id"]
+    assert started.headers["location"] == f"/v1/builds/{job}"
     assert reached.wait(10)
     status = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
     assert status["status"] == "running" and status["stage"] == "discovery"
@@ -476,6 +491,9 @@ def test_one_build_at_a_time_with_progress(
     done = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
     assert (done["status"], done["version"], done["progress"]) == ("done", 7, 1.0)
     assert "version 7 saved" in client.get("/revops", headers=auth(keys["write"])).text
+    restarted = TestClient(create_app(workspace), raise_server_exceptions=False)
+    again = restarted.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
+    assert (again["status"], again["version"]) == ("done", 7), "a restart forgot the build"
     assert_error(client.get("/v1/builds/nope", headers=auth(keys["read"])), 404, "not_found")
     assert client.get("/static/build.js", headers=auth(keys["read"])).status_code == 200
 
@@ -547,8 +565,12 @@ def test_the_account_says_whom_to_reach_what_to_say_and_why_now(
     assert body["tier"] in audiences or not any(
         t["audience"] == body["tier"] for t in profile["messaging"]["tiers"]
     )
+    by_name = {p["persona"]: p for p in profile["personas"]["personas"]}
+    assert all(p["evidence"] == by_name[p["persona"]] for p in body["personas"])
     why = body["why_now"]
     assert why["intent"] in ("hot", "warm", "cold") and why["triggers"]
+    types = {t["type"]: t for t in profile["signals"]["types"]}
+    assert all(t["evidence"] == types[t["type"]] for t in why["triggers"])
     page = client.get(f"/accounts/{account}", headers=auth(keys["read"])).text
     for heading in ("Who to reach", "Talking points", "Why now"):
         assert heading in page
@@ -663,3 +685,232 @@ def test_a_reload_forgets_what_was_compiled_against_the_old_data(
     assert service._fast and service._scrubber is not None
     service.reload()
     assert not service._fast and service._scrubber is None
+
+
+# ----------------------------------------------------------------------------- API conventions
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = spec
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def test_every_v1_success_has_a_response_schema(client: TestClient, keys: dict[str, str]) -> None:
+    """Walk /openapi.json: each 2xx of /v1 declares content whose schema is a typed object (or
+    the CSV download), and the key schemes are declared and required."""
+    spec = client.get("/openapi.json", headers=auth(keys["read"])).json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer" and schemes["apiKey"]["name"] == "X-API-Key"
+    seen = 0
+    for path, methods in spec["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for method, operation in methods.items():
+            assert operation.get("security"), f"{method} {path} declares no key"
+            successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
+            assert successes, f"{method} {path}"
+            for status, response in successes.items():
+                content = response.get("content") or {}
+                assert content, f"{method} {path} {status} has no content"
+                for media, body in content.items():
+                    schema = _resolve(spec, body.get("schema") or {})
+                    if media == "text/csv":
+                        assert schema.get("type") == "string"
+                        continue
+                    assert schema.get("type") == "object" and schema.get("properties"), (
+                        f"{method} {path} {status}: untyped response {schema}"
+                    )
+                    seen += 1
+    assert seen >= 14
+
+
+def test_malformed_parameters_are_400_and_name_no_path(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    h = auth(keys["read"])
+    account = first_account(workspace)
+    for url in ("/v1/profile?version=abc", "/v1/drift?version=v3x", "/v1/diff?a=abc",
+                f"/v1/accounts/{account}?version=../x", "/v1/accounts?limit=abc",
+                "/v1/accounts?offset=-1", "/v1/feedback?limit=0", "/v1/profile?version=v٣"):  # fmt: skip
+        error = assert_error(client.get(url, headers=h), 400, "bad_request")
+        assert str(workspace) not in error["message"]
+    missing = assert_error(client.get("/v1/profile?version=99", headers=h), 404, "no_version")
+    assert ".icpkit" not in missing["message"] or str(workspace) not in missing["message"]
+
+
+def test_accounts_list_pages_with_a_total(client: TestClient, keys: dict[str, str]) -> None:
+    h = auth(keys["read"])
+    first = client.get("/v1/accounts", headers=h).json()
+    assert first["total"] == 500 and len(first["accounts"]) == 25 and first["offset"] == 0
+    scores = [a["fit_score"] for a in first["accounts"]]
+    assert scores == sorted(scores, reverse=True)
+    page = client.get("/v1/accounts?limit=40&offset=480", headers=h).json()
+    assert len(page["accounts"]) == 20 and page["total"] == 500
+    everyone = client.get("/v1/accounts?limit=500", headers=h).json()["accounts"]
+    assert len({a["account_id"] for a in everyone}) == 500
+    assert [a["account_id"] for a in everyone[480:]] == [a["account_id"] for a in page["accounts"]]
+
+
+def test_search_counts_every_match_and_pages(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    h = auth(keys["read"])
+    names = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)["name"]
+    words = names.str.to_lowercase().str.extract_all(r"[a-z]{4,}").explode()
+    word = str(words.value_counts(sort=True)[0, 0])
+    expected = int(names.str.to_lowercase().str.contains(word.lower(), literal=True).sum())
+    assert expected > 25, word
+    body = client.get(f"/v1/accounts?q={word}", headers=h).json()
+    assert body["total"] >= expected and len(body["accounts"]) == 25
+    rest = client.get(f"/v1/accounts?q={word}&offset=25&limit=500", headers=h).json()
+    ids = [a["account_id"] for a in body["accounts"] + rest["accounts"]]
+    assert len(ids) == len(set(ids)) == body["total"]
+    page = client.get(f"/?q={word}", headers=h).text
+    assert f"25 of {body['total']}" in page
+
+
+def test_search_tolerates_typos_and_reads_urls_and_emails_as_domains(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    h = auth(keys["read"])
+    accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
+    row = accounts.filter(
+        pl.col("name").str.contains(r"\w{7,}") & ~pl.col("name").str.contains("<")
+    )
+    row = row.row(0, named=True)
+    word = next(w for w in row["name"].split() if len(w) >= 7 and w.isalpha())
+    typo = word[:3] + word[4:]  # one letter dropped: "Quantum" -> "Quatum"
+    found = client.get(f"/v1/accounts?q={typo}&limit=500", headers=h).json()
+    assert row["account_id"] in [a["account_id"] for a in found["accounts"]], (typo, row["name"])
+    quantum = accounts.filter(pl.col("name").str.to_lowercase().str.starts_with("quantum"))
+    found = client.get("/v1/accounts?q=quantm&limit=500", headers=h).json()
+    assert quantum.height and set(quantum["account_id"]) <= {
+        a["account_id"] for a in found["accounts"]
+    }
+    domain = row["domain"]
+    for pasted in (f"https://www.{domain}/pricing?x=1", f"someone@{domain}", f"www.{domain}"):
+        body = client.get("/v1/accounts", params={"q": pasted}, headers=h).json()
+        assert body["query"] == domain.lower()
+        assert row["account_id"] in [a["account_id"] for a in body["accounts"]]
+
+
+def test_an_account_id_with_a_slash_is_found_and_opens(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    h = auth(keys["read"])
+    ids = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)["account_id"]
+    slashed = next(i for i in ids if "/" in i)
+    hits = client.get("/v1/accounts", params={"q": slashed}, headers=h).json()["accounts"]
+    assert hits[0]["account_id"] == slashed
+    assert client.get(f"/v1/accounts/{slashed}", headers=h).json()["account_id"] == slashed
+    encoded = slashed.replace("/", "%2F")
+    assert client.get(f"/v1/accounts/{encoded}", headers=h).json()["account_id"] == slashed
+    page = client.get(f"/accounts/{slashed}", headers=h)
+    assert page.status_code == 200 and slashed in page.text
+    saved = client.post(
+        f"/accounts/{slashed}/feedback", headers=h, data={"claimed_tier": "Tier 2"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert saved.status_code == 303
+
+
+def test_non_finite_and_boolean_numbers_are_missing_values(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    h = {**auth(keys["read"]), "Content-Type": "application/json"}
+
+    def score(employees: str) -> dict[str, Any]:
+        body = ('{"accounts": [{"account_id": "x", "industry": "Software", "employees": '
+                + employees + "}]}")  # fmt: skip
+        response = client.post("/v1/score", headers=h, content=body.encode())
+        assert response.status_code == 200, response.text
+        account: dict[str, Any] = response.json()["accounts"][0]
+        return account
+
+    missing = score("null")
+    for odd in ("1e400", "-1e400", "Infinity", "NaN", "true", "false", "1" + "0" * 40):
+        got = score(odd)
+        assert (got["fit_score"], got["reasons"]) == (missing["fit_score"], missing["reasons"]), odd
+    assert (
+        score("5000")["reasons"] != missing["reasons"]
+        or score("5")["reasons"] != missing["reasons"]
+    )
+
+
+def test_feedback_has_a_location_and_is_stored_once(
+    tmp_path: Path, workspace: Path, keys: dict[str, str]
+) -> None:
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    (copy / ".icpkit" / "feedback.jsonl").unlink(missing_ok=True)
+    client = TestClient(create_app(copy), raise_server_exceptions=False)
+    h = auth(keys["write"])
+    body = {"account_id": first_account(copy), "claimed_tier": "Tier 3", "reason": "too small"}
+    answers = [client.post("/v1/feedback", headers=h, json=body) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 200, 200]
+    assert len({a.json()["id"] for a in answers}) == 1
+    location = answers[0].headers["location"]
+    assert client.get(location, headers=h).json()["id"] == answers[0].json()["id"]
+    assert client.get("/v1/feedback", headers=h).json()["n"] == 1
+    other = client.post("/v1/feedback", headers=h, json={**body, "reason": "too big"})
+    assert other.status_code == 201 and client.get("/v1/feedback", headers=h).json()["n"] == 2
+    assert_error(client.get("/v1/feedback/nope", headers=h), 404, "not_found")
+
+
+def test_an_idempotency_key_returns_the_first_answer_even_after_a_restart(
+    tmp_path: Path, workspace: Path, keys: dict[str, str]
+) -> None:
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    (copy / ".icpkit" / "feedback.jsonl").unlink(missing_ok=True)
+    h = {**auth(keys["write"]), "Idempotency-Key": "order-42"}
+    body = {"account_id": first_account(copy), "claimed_tier": "Tier 3", "reason": "k"}
+    client = TestClient(create_app(copy), raise_server_exceptions=False)
+    first = client.post("/v1/feedback", headers=h, json=body)
+    assert first.status_code == 201
+    restarted = TestClient(create_app(copy), raise_server_exceptions=False)
+    again = restarted.post("/v1/feedback", headers=h, json=body)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    reused = restarted.post("/v1/feedback", headers=h, json={**body, "reason": "other"})
+    assert_error(reused, 422, "idempotency_key_reused")
+    assert restarted.get("/v1/feedback", headers=h).json()["n"] == 1
+    bad = restarted.post("/v1/feedback", headers={**h, "Idempotency-Key": "é".encode()}, json=body)
+    assert bad.status_code == 400
+    score = {"accounts": [{"account_id": "a", "industry": "Software"}]}
+    one = restarted.post("/v1/score", headers={**h, "Idempotency-Key": "s1"}, json=score)
+    two = restarted.post("/v1/score", headers={**h, "Idempotency-Key": "s1"}, json=score)
+    assert one.json() == two.json() and two.headers["idempotent-replayed"] == "true"
+
+
+def test_a_build_running_when_the_server_stopped_reads_as_failed(tmp_path: Path) -> None:
+    from icpkit.web.builds import STOPPED, Builds
+
+    folder = tmp_path / ".icpkit" / "web" / "builds"
+    folder.mkdir(parents=True)
+    job = {"id": "0123456789abcdef", "status": "running", "stage": "discovery", "progress": 0.4,
+           "started_at": "2026-01-01T00:00:00+00:00", "by_key": "k1"}  # fmt: skip
+    (folder / "0123456789abcdef.json").write_text(json.dumps(job), encoding="utf-8")
+    (folder / "ffffffffffffffff.json").write_text("{damaged", encoding="utf-8")
+    builds = Builds(tmp_path)
+    got = builds.get("0123456789abcdef")
+    assert (got.status, got.error) == ("failed", STOPPED)
+    assert builds.running() is None
+
+
+def test_the_api_reads_typed_sections_not_the_report_views() -> None:
+    """The web edge imports nothing from icpkit.report: a report column renamed cannot change it."""
+    import ast
+
+    folder = Path(__file__).parent.parent / "src" / "icpkit" / "web"
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("icpkit.report"), path.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("icpkit.report") for a in node.names), path.name

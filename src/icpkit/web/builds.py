@@ -1,9 +1,15 @@
 """Builds started from the web: one at a time, in a background thread, with the pipeline's stages
-as progress. A second start while one runs is refused (:class:`BuildBusy`, HTTP 409)."""
+as progress. A second start while one runs is refused (:class:`BuildBusy`, HTTP 409).
+
+Each build's status is kept in ``.icpkit/web/builds/<id>.json`` (written atomically on every
+change), so a restarted server still answers ``GET /v1/builds/<id>`` for the last :data:`KEEP`
+builds; one that was running when the server stopped reads as failed, saying so."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -13,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from icpkit import pipeline
+from icpkit.atomic import write_text_atomic
 from icpkit.errors import IcpError
 
 log = logging.getLogger("icpkit.web")
 KEEP = 20  # finished builds remembered for GET /v1/builds/{id}
+FOLDER = (".icpkit", "web", "builds")
+JOB_ID = re.compile(r"^[0-9a-f]{16}$")
+STOPPED = "the server stopped before this build finished; start it again"
 
 
 class BuildBusy(IcpError):
@@ -26,7 +36,7 @@ class BuildBusy(IcpError):
 
 
 class NoSuchBuild(IcpError):
-    """No build with that id (since the server started)."""
+    """No build with that id among the last ones kept."""
 
     kind = "not_found"
 
@@ -69,6 +79,36 @@ class Builds:
         self._jobs: dict[str, BuildJob] = {}
         self._order: list[str] = []
         self._thread: threading.Thread | None = None
+        self.folder = root.joinpath(*FOLDER)
+        self._load()
+
+    def _load(self) -> None:
+        """The builds kept by earlier runs of the server; running ones did not finish."""
+        if not self.folder.is_dir():
+            return
+        jobs = []
+        for path in self.folder.glob("*.json"):
+            if not JOB_ID.match(path.stem):
+                continue
+            try:
+                job = BuildJob(**json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                log.warning("build status %s is damaged; skipped", path.name)
+                continue
+            if job.status == "running":
+                job = replace(job, status="failed", error=STOPPED, finished_at=_now())
+                self._write(job)
+            jobs.append(job)
+        for job in sorted(jobs, key=lambda j: (j.started_at, j.id))[-KEEP:]:
+            self._order.append(job.id)
+            self._jobs[job.id] = job
+
+    def _write(self, job: BuildJob) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.folder / f"{job.id}.json", json.dumps(job.to_dict()))
+        except OSError as exc:  # a read-only workspace: the build still runs, unkept
+            log.warning("build %s: status not kept (%s)", job.id, type(exc).__name__)
 
     def start(self, by_key: str, note: str = "") -> BuildJob:
         """Start a build in a background thread, or raise BuildBusy while one runs."""
@@ -97,7 +137,7 @@ class Builds:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise NoSuchBuild(f"no build with id {job_id!r} since the server started")
+            raise NoSuchBuild(f"no build with id {job_id[:40]!r} among the last {KEEP} builds")
         return job
 
     def latest(self) -> BuildJob | None:
@@ -118,8 +158,10 @@ class Builds:
         if job.id not in self._jobs:
             self._order.append(job.id)
         self._jobs[job.id] = job
+        self._write(job)
         for old in self._order[:-KEEP]:
             self._jobs.pop(old, None)
+            (self.folder / f"{old}.json").unlink(missing_ok=True)
         self._order = self._order[-KEEP:]
 
     def _update(self, job_id: str, **changes: Any) -> None:

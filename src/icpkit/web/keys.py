@@ -8,11 +8,14 @@ lives in the workspace's ``.icpkit/`` folder and never holds a key itself; a key
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +28,12 @@ Scope = Literal["read", "write"]
 SCOPES: tuple[str, ...] = ("read", "write")
 KEYS_FILE = "api-keys.json"
 PREFIX = "icpk"
+_THREAD_LOCK = threading.Lock()
+
+try:  # POSIX; elsewhere the thread lock alone serialises one process's changes
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux
+    fcntl = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,21 @@ class KeyStore:
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{self.path}: the key file is damaged ({exc})") from None
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One change at a time (threads and processes): a read-modify-write loses no key."""
+        with _THREAD_LOCK:
+            if fcntl is None:
+                yield
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.with_name(KEYS_FILE + ".lock"), "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
     def _write(self, records: list[KeyRecord]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"keys": [asdict(r) for r in records]}, indent=2) + "\n"
@@ -94,10 +118,15 @@ class KeyStore:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             name=name,
         )
-        self._write([*self.records(), record])
+        with self._locked():
+            self._write([*self.records(), record])
         return f"{PREFIX}_{key_id}_{secret}", record
 
     def revoke(self, key_id: str) -> KeyRecord:
+        with self._locked():
+            return self._revoke(key_id)
+
+    def _revoke(self, key_id: str) -> KeyRecord:
         records = self.records()
         found = [r for r in records if r.key_id == key_id]
         if not found:

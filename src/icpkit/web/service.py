@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +30,27 @@ from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
 from icpkit.personas.missing import missing_text, personas_missing
 from icpkit.profile import IcpProfile
-from icpkit.report.personas_view import personas_view
-from icpkit.report.signals_view import reach_out_lines
-from icpkit.report.themes_view import pains_view
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, csv_safe, explain_accounts, score_frame
 from icpkit.scoring.apply import to_arrow
 from icpkit.scoring.explain import Explanation
 from icpkit.scoring.records import RecordScorer
 from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
+from icpkit.web.context import talking_points, triggers, winning_personas
 from icpkit.web.keys import KeyRecord, KeyStore
+from icpkit.web.search import AccountIndex, Page
 
 UPLOAD_DIR = "uploads"
 LOOKALIKES_MAX = 500
 LOOKALIKE_COLUMNS = ("rank", "account_id", "name", "domain", "industry", "country", "tier",
                      "fit_score", "similarity", "similar_best_customers", "rank_score", "why",
                      "reasons")  # fmt: skip
+_ABSOLUTE = re.compile(r"(?<![\w.:/<~])/(?!v1/)(?:[^\s/'\"`:,;()<>]+/)+([^\s/'\"`:,;()<>]+)")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,120}$")
 LIST_COLUMNS = ("criteria_met", "disqualifiers_hit")
 ECHO_COLUMNS = ("account_id", "name", "domain")
+DUPLICATE_SECONDS = 600  # the same verdict again by the same key within this: stored once
 FAST_ROWS = 100  # requests with up to this many accounts may take the dict fast path
 
 
@@ -66,12 +68,14 @@ class Service:
         self.root = Path(root).resolve()
         self.keys = KeyStore(self.root)
         self._lock = threading.Lock()
+        self._feedback_lock = threading.Lock()
         self._crm: CrmData | None = None
         self._accounts: pl.DataFrame | None = None
         self._intent: dict[int, tuple[pl.DataFrame | None, str]] = {}
         self._lookalikes: dict[tuple[int, str], pl.DataFrame] = {}
         self.builds = Builds(self.root, on_done=self.reload, public=self.public)
         self._scored: dict[int, pl.DataFrame] = {}
+        self._index: dict[int, AccountIndex] = {}
         self._profiles: dict[int, IcpProfile] = {}
         self._plans: dict[int, ScoringPlan] = {}
         self._check: list[str] | None = None
@@ -171,6 +175,7 @@ class Service:
             self._scrubber = None
             self._fast.clear()  # compiled against the accounts' schema, which a build may change
             self._scored.clear()
+            self._index.clear()
             self._intent.clear()
             self._lookalikes.clear()
 
@@ -186,23 +191,17 @@ class Service:
                 self._scored[number] = score_frame(profile, accounts)
             return number, self._scored[number]
 
-    def search(self, query: str, limit: int = 25) -> list[dict[str, Any]]:
-        """Accounts whose name or domain contains ``query`` (any case), best fit first."""
-        text = query.strip().lower()
-        if not text:
-            return []
-        _, scored = self.scored()
-        hit = pl.lit(False)
-        for column in ("name", "domain", "account_id"):
-            if column in scored.columns:
-                hit = hit | pl.col(column).cast(pl.Utf8).str.to_lowercase().str.contains(
-                    text, literal=True
-                ).fill_null(False)
-        found = scored.filter(hit).sort("fit_score", descending=True).head(limit)
-        keep = [
-            c for c in ("account_id", "name", "domain", "tier", "fit_score") if c in found.columns
-        ]
-        return found.select(keep).to_dicts()
+    def search(self, query: str, limit: int = 25, offset: int = 0) -> Page:
+        """A page of the accounts matching ``query`` (all without one) and how many match: see
+        :mod:`icpkit.web.search` (URLs and e-mails read as their domain, close spellings)."""
+        number, scored = self.scored()
+        with self._lock:
+            index = self._index.get(number)
+        if index is None:
+            index = AccountIndex(scored)
+            with self._lock:
+                self._index[number] = index
+        return index.search(query, limit, offset)
 
     def scored_account(
         self, account_id: str, version: str | int = "latest"
@@ -254,20 +253,19 @@ class Service:
         self, number: int, profile: IcpProfile, account_id: str, tier: str
     ) -> dict[str, Any]:
         """Personas to reach, talking points and why now for one account, from the profile's
-        personas, themes/messaging and signals sections (each empty when the profile has none)."""
+        typed personas, messaging and signals sections (each empty when the profile has none)."""
         return {
             "personas": self.account_personas(profile, account_id),
-            "talking_points": self.talking_points(profile, tier),
+            "talking_points": talking_points(profile, tier),
             "why_now": self.why_now(number, profile, account_id),
         }
 
     def account_personas(self, profile: IcpProfile, account_id: str) -> list[dict[str, Any]]:
-        """The winning personas (as the report's "Who to talk to"), each with whether the account
-        has a contact of it yet (None without a contacts table)."""
-        view = personas_view(profile.personas)
-        if view is None or profile.personas is None:
+        """The winning personas, each with whether the account has a contact of it yet (None
+        without a contacts table)."""
+        top = winning_personas(profile)
+        if not top or profile.personas is None:
             return []
-        top = profile.personas.top(profile.personas.shown)
         contacts = self.crm().contacts
         missing: set[str] | None = None
         if contacts is not None and "account_id" in contacts.columns:
@@ -284,23 +282,10 @@ class Service:
         return [
             {
                 "persona": p.persona,
-                "evidence": dict(zip(view.top.columns, row, strict=True)),
+                "evidence": p,
                 "has_contact": None if missing is None else missing_text(p) not in missing,
             }
-            for p, row in zip(top, view.top.rows, strict=True)
-        ]
-
-    def talking_points(self, profile: IcpProfile, tier: str) -> list[dict[str, Any]]:
-        """The talking points of the account's tier and of the winning personas (themes)."""
-        view = pains_view(profile)
-        if view is None:
-            return []
-        personas = {p.persona for p in profile.personas.top()} if profile.personas else set()
-        wanted = {tier, *(f"Persona: {p}" for p in personas)}
-        return [
-            {"audience": t.audience, "lines": t.lines}
-            for t in view.talking_points
-            if t.audience in wanted and t.lines
+            for p in top
         ]
 
     def why_now(self, number: int, profile: IcpProfile, account_id: str) -> dict[str, Any]:
@@ -322,7 +307,7 @@ class Service:
             "intent": None,
             "intent_score": None,
             "text": "",
-            "triggers": reach_out_lines(profile.signals),
+            "triggers": triggers(profile.signals),
             "note": note if frame is None else "",
         }
         if frame is not None:
@@ -354,8 +339,10 @@ class Service:
 
     def give_feedback(
         self, key: KeyRecord, account_id: str, claimed: str, reason: str
-    ) -> dict[str, Any]:
-        """Store a rep's verdict on the tier the latest version shows for an account."""
+    ) -> tuple[dict[str, Any], bool]:
+        """Store a rep's verdict on the tier the latest version shows for an account; True when
+        stored, False when the same key gave the same verdict (account, claimed tier, reason) on
+        the same version within :data:`DUPLICATE_SECONDS`: that first verdict is returned."""
         number, _, row, why = self.scored_account(account_id)  # not the personas and signals
         entry = new_entry(
             by_key=key.key_id,
@@ -369,7 +356,26 @@ class Service:
             criteria_met=why.criteria_met,
             scrub=self.scrubber(),
         )
-        return FeedbackLog(self.root).append(entry).to_dict()
+        log = FeedbackLog(self.root)
+        with self._feedback_lock:
+            entries, _ = log.read()
+            since = datetime.fromisoformat(entry.at) - timedelta(seconds=DUPLICATE_SECONDS)
+            for old in reversed(entries):
+                if _at(old.at) < since:
+                    break
+                if (old.by_key, old.account_id, old.version, old.tier_claimed, old.reason) == (
+                    entry.by_key, entry.account_id, entry.version, entry.tier_claimed, entry.reason
+                ):  # fmt: skip
+                    return old.to_dict(), False
+            return log.append(entry).to_dict(), True
+
+    def feedback_entry(self, entry_id: str) -> dict[str, Any]:
+        """One stored verdict by its id."""
+        entries, _ = FeedbackLog(self.root).read()
+        for entry in entries:
+            if entry.id == entry_id:
+                return entry.to_dict()
+        raise NotFound(f"no verdict with id {entry_id[:40]!r}")
 
     def feedback(self, limit: int = 200) -> dict[str, Any]:
         """The latest verdicts (newest first) and the summary the next build will report."""
@@ -648,6 +654,15 @@ def safe_upload_name(filename: str) -> str:
     return filename
 
 
+def _at(text: str) -> datetime:
+    """A stored verdict's time (aware; a damaged one counts as long ago)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def _points_words(points: int, value: str) -> str:
     if points > 0:
         return f"{value}: adds {points} points"
@@ -707,5 +722,8 @@ def _first_uncastable(values: pl.Series, dtype: Any) -> tuple[int | None, str | 
 
 
 def public_message(message: str, root: Path) -> str:
-    """An error message without the server's own folders (the workspace, the home folder)."""
-    return message.replace(str(root), "<workspace>").replace(str(Path.home()), "~")
+    """An error message without the server's own folders: a path in the workspace is shown
+    relative to it, the home folder as ``~``, any other absolute path by its file name only."""
+    text = message.replace(str(root) + os.sep, "").replace(str(root), "the workspace")
+    text = text.replace(str(Path.home()) + os.sep, "~/")
+    return _ABSOLUTE.sub(lambda m: m.group(1), text)
