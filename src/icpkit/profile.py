@@ -447,6 +447,14 @@ class SignalTypeEvidence(BaseModel):
     peak_opening_ratio: float = 1.0
     peak_win_odds_ratio: float = 1.0
     by_value: list[dict[str, Any]] = Field(default_factory=list)
+    decay_ci_ratio: float | None = Field(
+        None, description="High / low end of the decay's 95% interval (half-life or window)."
+    )
+    decay_cannot_tell: bool = Field(
+        False,
+        description="True when the data cannot tell how fast the effect fades: the decay's "
+        "interval spans an order of magnitude (ratio >= 10), or the type has no effect.",
+    )
 
 
 class SignalsSection(BaseModel):

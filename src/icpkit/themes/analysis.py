@@ -8,6 +8,7 @@ and checks the input, reporting every problem with the notes as a counted warnin
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +20,10 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from icpkit.config import DeclaredTheme, ThemesConfig
 from icpkit.errors import InsufficientDataError
 from icpkit.stats import json_safe
-from icpkit.themes.cluster import Clustering, assign, centre, cluster_vectors
+from icpkit.themes.cluster import Clustering, assign, centre, cluster_vectors, merge_themes
 from icpkit.themes.embed import MAX_CHARS, StaticEmbedder, default_embedder
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest, account_groups, compare_themes
-from icpkit.themes.label import OPENING, central_notes, theme_keywords
+from icpkit.themes.label import OPENING, central_notes, filler_words, theme_keywords
 from icpkit.themes.pii import Scrubber, without_contact_details
 
 EMBEDDING = "model2vec distillation of all-MiniLM-L6-v2 (128-d, bundled)"
@@ -204,11 +205,16 @@ def find_themes(
             f"notes: {frame.height} note(s) with text; themes need at least {MIN_NOTES}"
         )
     texts = frame["clean"].to_list()
-    vectors = embedder.encode(texts)
+    vectors = embedder.encode_by_source(texts, frame["source"].fill_null("unknown").to_list())
     lost = (frame["source"] == LOST_SOURCE).fill_null(False).to_numpy()
-    parts = [_cluster_family(vectors, mask, config, embedder) for mask in (~lost, lost)]
+    fillers = filler_words(texts, frame["source"].fill_null("unknown").to_list())
+    parts = [
+        _cluster_family(vectors, mask, config, embedder, texts, fillers) for mask in (~lost, lost)
+    ]
     clustering, similarity, origins, names = _join(parts, (~lost, lost), vectors)
-    themes = _describe(frame, texts, clustering, similarity, origins, names, config, contact_names)
+    themes = _describe(
+        frame, texts, clustering, similarity, origins, names, config, contact_names, fillers
+    )
     tests: list[ThemeTest] = []
     if outcomes is not None and themes:
         tests = compare_themes(
@@ -232,23 +238,57 @@ def _cluster_family(
     mask: np.ndarray,
     config: ThemesConfig,
     embedder: StaticEmbedder,
+    texts: list[str],
+    fillers: set[str],
 ) -> tuple[Clustering, list[str], list[str | None]]:
-    """Themes of one family of notes (customers' voice, or lost reasons): a genre of its own."""
+    """Themes of one family of notes (customers' voice, or lost reasons): a genre of its own.
+
+    The smallest theme kept is ``min_theme_size`` notes or ``min_theme_share`` of the family's
+    (sampled) notes, whichever is larger; themes that share keywords or lie close together are
+    then joined, and at most ``max_themes`` are kept (:func:`merge_themes`), so the count stays
+    readable however many notes there are.
+    """
     dim = vectors.shape[1]
-    if mask.sum() < MIN_NOTES:
-        none = Clustering(
-            np.full(int(mask.sum()), -1), np.zeros((0, dim), np.float32), np.zeros(dim, np.float32)
-        )
+    n = int(mask.sum())
+    if n < MIN_NOTES:
+        none = Clustering(np.full(n, -1), np.zeros((0, dim), np.float32), np.zeros(dim, np.float32))
         return none, [], []
+    min_size = max(
+        config.min_theme_size, math.ceil(config.min_theme_share * min(n, config.sample_size))
+    )
     found = cluster_vectors(
         vectors[mask],
         distance_cut=config.distance_cut,
-        min_size=config.min_theme_size,
+        min_size=min_size,
         assign_similarity=config.assign_similarity,
         sample_size=config.sample_size,
         random_state=config.seed,
     )
+    found = _joined(found, vectors[mask], [t for t, m in zip(texts, mask, strict=True) if m],
+                    fillers, config)  # fmt: skip
     return merge_declared(found, vectors[mask], config.declared, config, embedder)
+
+
+def _joined(
+    found: Clustering, vectors: np.ndarray, texts: list[str], fillers: set[str],
+    config: ThemesConfig,
+) -> Clustering:  # fmt: skip
+    """The found themes after joining those that say the same thing (centroids re-computed)."""
+    if found.n_themes < 2:
+        return found
+    words = theme_keywords(texts, found.labels, found.n_themes, extra_stop_words=fillers)
+    budget = max(1, config.max_themes - len(config.declared))
+    mapping = merge_themes(
+        found.labels, found.centroids, words,
+        merge_similarity=config.merge_similarity, max_themes=budget,
+    )  # fmt: skip
+    labels = np.where(found.labels >= 0, mapping[np.maximum(found.labels, 0)], -1)
+    k = int(mapping.max()) + 1
+    z = centre(vectors, found.center)
+    sums = np.zeros((k, vectors.shape[1]))
+    np.add.at(sums, labels[labels >= 0], z[labels >= 0])
+    centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return Clustering(labels, centroids.astype(np.float32), found.center)
 
 
 def _join(
@@ -325,10 +365,13 @@ def _describe(
     names: list[str | None],
     config: ThemesConfig,
     contact_names: list[str] | None,
+    fillers: set[str],
 ) -> list[Theme]:
     scrub = Scrubber(contact_names or [])
     labels = clustering.labels
-    keywords = theme_keywords(without_contact_details(texts), labels, clustering.n_themes)
+    keywords = theme_keywords(
+        without_contact_details(texts), labels, clustering.n_themes, extra_stop_words=fillers
+    )
     assigned = max(int((labels >= 0).sum()), 1)
     sources = frame["source"].fill_null("unknown").to_numpy().astype(str)
     accounts = frame["account_id"].fill_null("").to_numpy().astype(str)
