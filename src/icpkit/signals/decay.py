@@ -173,18 +173,17 @@ def fit_kernel(win: WinData, opening: OpenData, grid: np.ndarray) -> KernelFit:
     n_bins = opening.events.shape[1]
     parts: dict[Shape, tuple[np.ndarray, np.ndarray]] = {}
     effects: dict[Shape, list[tuple[float, float]]] = {}
-    for shape in ("exponential", "window"):
+    forms: tuple[Shape, Shape] = ("exponential", "window")
+    for form in forms:
         ll_win, ll_open = np.empty(len(grid)), np.empty(len(grid))
         found = []
         for i, scale in enumerate(grid):
-            beta, ll_win[i] = fit_win(win, kernel(shape, scale, win.age))
-            ratio, ll_open[i] = fit_open(opening, bin_kernel(shape, scale, n_bins))
+            beta, ll_win[i] = fit_win(win, kernel(form, scale, win.age))
+            ratio, ll_open[i] = fit_open(opening, bin_kernel(form, scale, n_bins))
             found.append((beta, ratio))
-        parts[shape], effects[shape] = (ll_win, ll_open), found
+        parts[form], effects[form] = (ll_win, ll_open), found
     use_win, use_open = _informative(win, opening, parts)
-    profiles = {
-        shape: use_win * ll_win + use_open * ll_open for shape, (ll_win, ll_open) in parts.items()
-    }
+    profiles = {form: use_win * lw + use_open * lo for form, (lw, lo) in parts.items()}
     shape: Shape = (
         "window"
         if profiles["window"].max() >= profiles["exponential"].max() + WINDOW_MARGIN

@@ -25,6 +25,7 @@ from icpkit.themes.embed import MAX_CHARS, StaticEmbedder, default_embedder
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest, account_groups, compare_themes
 from icpkit.themes.label import OPENING, central_notes, filler_words, theme_keywords
 from icpkit.themes.pii import Scrubber, without_contact_details
+from icpkit.themes.subthemes import NoteContext, SubTheme, find_sub_themes
 
 EMBEDDING = "model2vec distillation of all-MiniLM-L6-v2 (128-d, bundled)"
 TAG = re.compile(r"<[^>]{0,200}>")
@@ -64,6 +65,7 @@ class ThemeAnalysis:
     warnings: list[str] = field(default_factory=list)
     embedding: str = EMBEDDING
     assignments: pl.DataFrame = field(default_factory=pl.DataFrame)  # note_row, theme (-1: none)
+    sub_themes: list[SubTheme] = field(default_factory=list)  # parts of significant themes only
 
     def theme(self, theme_id: int) -> Theme:
         return next(t for t in self.themes if t.id == theme_id)
@@ -83,6 +85,7 @@ class ThemeAnalysis:
                     "warnings": self.warnings,
                     "themes": [t.to_dict() for t in self.themes],
                     "tests": [t.to_dict() for t in self.tests],
+                    "sub_themes": [t.to_dict() for t in self.sub_themes],
                 }
             )
         )
@@ -216,21 +219,34 @@ def find_themes(
         frame, texts, clustering, similarity, origins, names, config, contact_names, fillers
     )
     tests: list[ThemeTest] = []
+    sub_themes: list[SubTheme] = []
     if outcomes is not None and themes:
+        groups = account_groups(outcomes)
+        account_ids = frame["account_id"].fill_null("").to_numpy()
         tests = compare_themes(
-            frame["account_id"].fill_null("").to_numpy(),
+            account_ids,
             frame["source"],
             clustering.labels,
             clustering.n_themes,
-            account_groups(outcomes),
+            groups,
             config.alpha,
             could_lose=_could_lose(outcomes),
+            lost_deals=_lost_deals(outcomes),
         )
+        context = NoteContext(
+            vectors, without_contact_details(texts), account_ids.astype(str),
+            frame["source"].fill_null("unknown").to_numpy().astype(str), clustering.labels,
+        )  # fmt: skip
+        sub_themes = find_sub_themes(
+            context, tests, groups, config, fillers, _could_lose(outcomes),
+            scrub=Scrubber(contact_names or []), lost_deals=_lost_deals(outcomes),
+        )  # fmt: skip
     unassigned = int((clustering.labels < 0).sum())
     assignments = pl.DataFrame({"note_row": frame["note_row"], "theme": clustering.labels})
     return ThemeAnalysis(
-        themes, tests, frame.height, unassigned, cleaned.warnings, assignments=assignments
-    )
+        themes, tests, frame.height, unassigned, cleaned.warnings, assignments=assignments,
+        sub_themes=sub_themes,
+    )  # fmt: skip
 
 
 def _cluster_family(
@@ -317,6 +333,14 @@ def _join(
     centroids = np.vstack([p[0].centroids for p in parts]).reshape(-1, vectors.shape[1])
     joined = Clustering(labels, centroids, np.zeros(vectors.shape[1], np.float32))
     return joined, similarity, origins, names
+
+
+def _lost_deals(outcomes: pl.DataFrame) -> dict[str, int] | None:
+    """Account → number of lost deals, for the accounts that lost one (None when unknown)."""
+    if "n_lost" not in outcomes.columns:
+        return None
+    lost = outcomes.filter(pl.col("n_lost").fill_null(0) > 0)
+    return dict(zip(lost["account_id"].to_list(), lost["n_lost"].to_list(), strict=True))
 
 
 def _could_lose(outcomes: pl.DataFrame) -> set[str] | None:

@@ -21,10 +21,10 @@ Comparisons (each group against the other, both must have notes):
 - ``churned_vs_retained``: customers whose subscriptions all ended vs those still subscribed.
 
 Source families are kept apart: ``voice`` (every source except lost reasons), ``lost_reason``, and
-each single source; q-values are Benjamini–Hochberg within each source family. Families are kept apart because lost reasons carry
-many strong, true differences (lost accounts give lost reasons): pooled with them, BH would let
-weak differences in the customers' voice through (it controls the share of false findings, and
-many true ones buy room for false ones).
+each single source; q-values are Benjamini–Hochberg within each source family. Families are kept
+apart because lost reasons carry many strong, true differences (lost accounts give lost reasons):
+pooled with them, BH would let weak differences in the customers' voice through (it controls the
+share of false findings, and many true ones buy room for false ones).
 """
 
 from __future__ import annotations
@@ -115,13 +115,18 @@ def compare_themes(
     groups: dict[str, dict[str, set[str]]],
     alpha: float = 0.05,
     could_lose: set[str] | None = None,
+    lost_deals: dict[str, int] | None = None,
 ) -> list[ThemeTest]:
     """Every theme × source family × comparison, with lift, interval, p and q (BH).
 
     ``account_ids``, ``sources`` and ``labels`` are aligned with the notes (label -1: none). The
     share of a group is over all its accounts, whether or not they left a note; for lost
     reasons, over the accounts that lost a deal (``could_lose``), the only ones that can give
-    one. The lift and p-value compare accounts with the same notes (see :func:`note_strata`).
+    one. The lift and p-value compare accounts with the same chances to voice a theme: the same
+    notes (see :func:`note_strata`), or for lost reasons the same number of lost deals
+    (``lost_deals``, when known) — each lost deal is a chance to give every reason, whereas a
+    count of lost-reason notes already holds the reasons themselves (an account whose deals all
+    carry one reason has fewer notes left for the others, at the same count).
     """
     rows: list[dict[str, Any]] = []
     account_ids = account_ids.astype(str)
@@ -129,6 +134,8 @@ def compare_themes(
     for source, mask in families(sources).items():
         mentioned = _mentions(account_ids[mask], labels[mask], n_themes)
         strata = note_strata(account_ids[mask], source_values[mask])
+        if source == LOST_SOURCE and lost_deals is not None:
+            strata = {a: str(min(n, NOTE_CAP)) for a, n in lost_deals.items()}
         eligible = could_lose if source == LOST_SOURCE and could_lose is not None else None
         for comparison, members in groups.items():
             group_a, group_b = COMPARISONS[comparison]
@@ -158,11 +165,17 @@ def note_strata(account_ids: np.ndarray, sources: np.ndarray) -> dict[str, str]:
     if not len(account_ids):
         return {}
     frame = pl.DataFrame({"account_id": account_ids, "source": sources})
-    counts = frame.group_by("account_id", "source").len().with_columns(
-        pl.col("len").clip(upper_bound=NOTE_CAP)
+    counts = (
+        frame.group_by("account_id", "source")
+        .len()
+        .with_columns(pl.col("len").clip(upper_bound=NOTE_CAP))
     )
-    profile = counts.sort("source").group_by("account_id").agg(
-        pl.concat_str(pl.col("source"), pl.lit("="), pl.col("len").cast(pl.Utf8)).alias("parts")
+    profile = (
+        counts.sort("source")
+        .group_by("account_id")
+        .agg(
+            pl.concat_str(pl.col("source"), pl.lit("="), pl.col("len").cast(pl.Utf8)).alias("parts")
+        )
     )
     return dict(
         zip(
@@ -261,10 +274,13 @@ def _mentions(account_ids: np.ndarray, labels: np.ndarray, n_themes: int) -> lis
 
 
 def _finish(row: dict[str, Any], alpha: float) -> ThemeTest:
+    """The test with its direction: that of the lift (compared like with like), else the shares."""
     significant = row["q_value"] < alpha
     direction: Direction = "none"
     if significant:
-        direction = "higher" if row["share_a"] > row["share_b"] else "lower"
+        lift = row["lift"]
+        higher = lift > 1 if lift is not None else row["share_a"] > row["share_b"]
+        direction = "higher" if higher else "lower"
     return ThemeTest(**row, direction=direction)
 
 

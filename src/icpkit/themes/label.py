@@ -24,7 +24,7 @@ STOP_WORDS = sorted(
 )  # fmt: skip
 
 
-FILLER_SHARE = 0.2  # a word in this share of one source's notes…
+FILLER_SHARE = 0.15  # a word in this share of one source's notes…
 FILLER_CONTRAST = 3.0  # …and this many times likelier there than in the other sources
 _WORD = r"(?u)\b[a-zA-Z][a-zA-Z-]+\b"
 
