@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import polars as pl
 import pytest
 
 from icpkit.datasets.synthetic.voice import EFFECT, FLAT, SOURCES, make_voice_notes
@@ -47,6 +48,7 @@ def _run(seed: int, n_accounts: int = 1500) -> dict[str, object]:
         for t in found.themes
     }
     significant = [t for t in found.tests if t.q_value < 0.05 and t.comparison == "best_vs_rest"]
+    parents = {t.theme for t in significant if t.source == "voice"}
     return {
         "n_themes": len(found.themes),
         "found": any(
@@ -61,6 +63,8 @@ def _run(seed: int, n_accounts: int = 1500) -> dict[str, object]:
         "flat": [t.theme for t in significant if majority[t.theme] == FLAT],
         # a theme made of one source's notes only is that source's filler, not a theme
         "by_source": [k for k, share in top_source.items() if share > 0.9],
+        # a sub-theme is never reported when its parent theme shows nothing
+        "orphans": [p.label for p in found.sub_themes if p.parent not in parents],
     }
 
 
@@ -70,6 +74,7 @@ def _check(runs: list[dict[str, object]]) -> None:
     assert not any(r["flat"] for r in runs), runs
     assert all(int(r["n_themes"]) <= MAX_THEMES for r in runs), runs  # type: ignore[call-overload]
     assert not any(r["by_source"] for r in runs), runs
+    assert not any(r["orphans"] for r in runs), runs
 
 
 def test_generator_plants_what_it_says() -> None:
@@ -97,3 +102,14 @@ def test_themes_on_an_unseen_generator_one_seed() -> None:
 @pytest.mark.slow
 def test_themes_on_an_unseen_generator_over_seeds() -> None:
     _check([_run(seed) for seed in range(10)])
+
+
+def test_no_theme_is_split_when_it_shows_nothing() -> None:
+    voice = make_voice_notes(600, seed=1)
+    flat = voice.outcomes.with_columns(label=pl.lit("rest"))  # nobody is best: nothing differs
+    flat = flat.with_columns(
+        label=pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("best")).otherwise("label")
+    )
+    found = find_themes(voice.notes, flat)
+    assert all(t.direction == "none" for t in found.tests if t.source == "voice")
+    assert found.sub_themes == []
