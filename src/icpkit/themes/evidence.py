@@ -9,7 +9,7 @@ other less). Lost reasons are shares of the accounts that lost at least one deal
 A group that leaves more notes, or notes of another kind (calls rather than tickets), mentions
 every theme more often: a theme voiced in the same share of every note would look like "the best
 customers' pain" only because they talk more. So the lift and its test compare accounts with the
-same note profile (how many notes from each source, see :func:`note_strata`): the lift is the
+same note profile (how many notes from each source, see :class:`NoteProfiles`): the lift is the
 Mantel–Haenszel risk ratio across profiles with the Greenland–Robins interval, the p-value the
 Cochran–Mantel–Haenszel test (Fisher's exact test when a single profile is informative). The
 shares shown beside it stay the plain shares of each group.
@@ -123,7 +123,7 @@ def compare_themes(
     share of a group is over all its accounts, whether or not they left a note; for lost
     reasons, over the accounts that lost a deal (``could_lose``), the only ones that can give
     one. The lift and p-value compare accounts with the same chances to voice a theme: the same
-    notes (see :func:`note_strata`), or for lost reasons the same number of lost deals
+    notes on the other themes (see :class:`NoteProfiles`), or for lost reasons the same number of lost deals
     (``lost_deals``, when known) — each lost deal is a chance to give every reason, whereas a
     count of lost-reason notes already holds the reasons themselves (an account whose deals all
     carry one reason has fewer notes left for the others, at the same count).
@@ -133,9 +133,11 @@ def compare_themes(
     source_values = sources.fill_null("unknown").to_numpy().astype(str)
     for source, mask in families(sources).items():
         mentioned = _mentions(account_ids[mask], labels[mask], n_themes)
-        strata = note_strata(account_ids[mask], source_values[mask])
+        strata: NoteProfiles | dict[str, int] = NoteProfiles(
+            account_ids[mask], source_values[mask], labels[mask], n_themes
+        )
         if source == LOST_SOURCE and lost_deals is not None:
-            strata = {a: str(min(n, NOTE_CAP)) for a, n in lost_deals.items()}
+            strata = {a: min(n, NOTE_CAP) for a, n in lost_deals.items()}
         eligible = could_lose if source == LOST_SOURCE and could_lose is not None else None
         for comparison, members in groups.items():
             group_a, group_b = COMPARISONS[comparison]
@@ -153,58 +155,67 @@ def compare_themes(
     return [_finish(r, alpha) for r in rows]
 
 
-def note_strata(account_ids: np.ndarray, sources: np.ndarray) -> dict[str, str]:
-    """Account → its note profile: how many notes it left in each source, capped at ``NOTE_CAP``.
+class NoteProfiles:
+    """Per theme, each account's note profile on the *other* themes: notes per source, capped.
 
     Accounts that leave more notes mention every theme more often, and a source's notes differ
     in kind (a ticket reports a problem, a survey answers a question): when one group leaves
     more notes, or other sources, every theme looks more voiced by it. Comparing accounts with
-    the same profile (Cochran–Mantel–Haenszel across profiles) removes both; an account absent
-    here left no note and tells nothing about what it would have said.
+    the same profile (Cochran–Mantel–Haenszel across profiles) removes both.
+
+    Two profiles are kept, and a difference is reported only when it holds under both (an
+    intersection–union test: the larger p-value, and both lifts on the same side of 1):
+
+    * all the account's notes — right when each note voices one theme and some accounts simply
+      talk more (a theme in every third note is then voiced alike at every note count);
+    * its notes on the *other* themes — right when a theme brings notes of its own (a pain that
+      makes an account call): at the same total, that theme would crowd the others out of the
+      accounts that have it and make them look less (or, in the other group, more) voiced.
+
+    Each source counts 0, 1, 2 or ``NOTE_CAP``+ notes; an account with no note in the family has
+    no profile and drops out (it tells nothing about what it would have said).
     """
-    if not len(account_ids):
-        return {}
-    frame = pl.DataFrame({"account_id": account_ids, "source": sources})
-    counts = (
-        frame.group_by("account_id", "source")
-        .len()
-        .with_columns(pl.col("len").clip(upper_bound=NOTE_CAP))
-    )
-    profile = (
-        counts.sort("source")
-        .group_by("account_id")
-        .agg(
-            pl.concat_str(pl.col("source"), pl.lit("="), pl.col("len").cast(pl.Utf8)).alias("parts")
-        )
-    )
-    return dict(
-        zip(
-            profile["account_id"].to_list(),
-            [",".join(parts) for parts in profile["parts"].to_list()],
-            strict=True,
-        )
-    )
+
+    def __init__(
+        self, account_ids: np.ndarray, sources: np.ndarray, labels: np.ndarray, n_themes: int
+    ) -> None:
+        self.accounts, account = np.unique(account_ids.astype(str), return_inverse=True)
+        names, source = np.unique(sources.astype(str), return_inverse=True)
+        account, source = account.ravel(), source.ravel()
+        self.total = np.zeros((len(self.accounts), len(names)), dtype=np.int64)
+        np.add.at(self.total, (account, source), 1)
+        self.by_theme = np.zeros((n_themes, len(self.accounts), len(names)), dtype=np.int64)
+        keep = labels >= 0
+        np.add.at(self.by_theme, (labels[keep], account[keep], source[keep]), 1)
+        self.index = {a: i for i, a in enumerate(self.accounts.tolist())}
+
+    def keys(self, theme: int, accounts: list[str], *, without_theme: bool) -> np.ndarray:
+        """One integer per account: its profile, with or without the theme's notes (-1: no note)."""
+        counts = self.total - self.by_theme[theme] if without_theme else self.total
+        other = np.minimum(counts, NOTE_CAP)
+        code = other @ ((NOTE_CAP + 1) ** np.arange(other.shape[1]))
+        rows = np.array([self.index.get(a, -1) for a in accounts], dtype=np.int64)
+        return np.where(rows >= 0, code[np.maximum(rows, 0)], -1)
 
 
 def _compare_family(
     mentioned: list[set[str]],
-    strata: dict[str, str],
+    strata: NoteProfiles | dict[str, int],
     source: str,
     comparison: str,
     a: set[str],
     b: set[str],
 ) -> list[dict[str, Any]]:
-    """The tests of every theme in one source family and comparison (vectorised over themes)."""
+    """The tests of every theme in one source family and comparison."""
     group_a, group_b = COMPARISONS[comparison]
     accounts = sorted(a | b)
     in_a = np.array([x in a for x in accounts])
-    keys = [strata.get(x, "") for x in accounts]
-    levels, stratum = np.unique(np.array(keys, dtype=str), return_inverse=True)
-    stratum = stratum.ravel()
     index = {x: i for i, x in enumerate(accounts)}
-    n_strata = len(levels)
-    n1 = np.bincount(stratum[in_a], minlength=n_strata).astype(float)
-    n0 = np.bincount(stratum[~in_a], minlength=n_strata).astype(float)
+    fixed = (
+        np.array([strata.get(x, -1) for x in accounts], dtype=np.int64)
+        if isinstance(strata, dict)
+        else None
+    )
     rows = []
     for theme, accounts_with in enumerate(mentioned):
         hit = np.zeros(len(accounts), dtype=bool)
@@ -212,9 +223,18 @@ def _compare_family(
         k_a, k_b = int((hit & in_a).sum()), int((hit & ~in_a).sum())
         if k_a + k_b == 0:
             continue
-        cells_a = np.bincount(stratum[hit & in_a], minlength=n_strata).astype(float)
-        cells_b = np.bincount(stratum[hit & ~in_a], minlength=n_strata).astype(float)
-        lift, low, high, p_value = _stratified(cells_a, n1, cells_b, n0)
+        if fixed is not None:
+            lift, low, high, p_value = _stratified(*_cells(fixed, hit, in_a))
+        else:  # both ways of counting the chances must show the difference (see NoteProfiles)
+            assert isinstance(strata, NoteProfiles)
+            both = [
+                _stratified(*_cells(strata.keys(theme, accounts, without_theme=w), hit, in_a))
+                for w in (False, True)
+            ]
+            lift, low, high, p_value = max(both, key=lambda r: r[3])
+            sides = {None if r[0] is None else r[0] > 1 for r in both}
+            if len(sides) > 1:  # opposite directions: no difference that holds both ways
+                p_value = 1.0
         n_a, n_b = int(in_a.sum()), int((~in_a).sum())
         rows.append(
             {
@@ -227,6 +247,17 @@ def _compare_family(
             }
         )  # fmt: skip
     return rows
+
+
+def _cells(keys: np.ndarray, hit: np.ndarray, in_a: np.ndarray) -> list[np.ndarray]:
+    """Per stratum: A accounts voicing the theme, A accounts, the same for B."""
+    _, stratum = np.unique(keys, return_inverse=True)
+    stratum = stratum.ravel()
+    n_strata = int(stratum.max()) + 1
+    return [
+        np.bincount(stratum[m], minlength=n_strata).astype(float)
+        for m in (hit & in_a, in_a, hit & ~in_a, ~in_a)
+    ]
 
 
 def _stratified(
