@@ -188,16 +188,39 @@ def test_too_few_notes_is_a_clear_error() -> None:
         find_themes(notes)
 
 
-def test_evidence_counts_accounts_not_notes() -> None:
-    ids = np.array(["a1", "a1", "a1", "b1", "b2"])
-    labels = np.array([0, 0, 0, 0, 1])
+def test_evidence_counts_accounts_not_notes_and_compares_like_with_like() -> None:
+    # a1, a2 (best) and b1, b2 (rest) left three calls each; b3, b4 left none
+    ids = np.repeat(np.array(["a1", "a2", "b1", "b2"]), 3)
+    labels = np.repeat(np.array([0, 1, 0, 1]), 3)
     groups = {"best_vs_rest": {"best": {"a1", "a2"}, "rest": {"b1", "b2", "b3", "b4"}}}
-    tests = compare_themes(ids, pl.Series(["call"] * 5), labels, 2, groups)
+    tests = compare_themes(ids, pl.Series(["call"] * 12), labels, 2, groups)
     zero = next(t for t in tests if t.theme == 0)
+    # shares count accounts (a1 once, not three times) over every account of the group…
     assert (zero.k_a, zero.n_a, zero.k_b, zero.n_b) == (1, 2, 1, 4)
-    assert zero.lift == pytest.approx(2.0)
+    assert zero.share_a / zero.share_b == pytest.approx(2.0)
+    # …but the lift compares accounts with the same notes: half of each group's noted accounts
+    assert zero.lift == pytest.approx(1.0)
     low, high = zero.lift_ci
-    assert low is not None and high is not None and low < 2.0 < high
+    assert low is not None and high is not None and low < 1.0 < high
+    assert zero.direction == "none"
+
+
+def test_an_account_with_more_notes_does_not_look_more_pained() -> None:
+    """A theme in every third note: the talkative group mentions it more, the lift stays 1."""
+    rng = np.random.default_rng(3)
+    best = rng.random(600) < 0.5
+    counts = np.where(best, rng.poisson(6, 600), rng.poisson(1.5, 600))
+    ids = np.repeat(np.array([f"x{i}" for i in range(600)]), counts)
+    labels = (rng.random(len(ids)) < 1 / 3).astype(np.int64)  # theme 1 in a third of notes
+    sources = np.where(rng.random(len(ids)) < np.repeat(np.where(best, 0.8, 0.2), counts),
+                       "call", "ticket")  # fmt: skip
+    names = np.array([f"x{i}" for i in range(600)])
+    groups = {"best_vs_rest": {"best": set(names[best]), "rest": set(names[~best])}}
+    tests = compare_themes(ids, pl.Series(sources), labels, 2, groups)
+    flat = next(t for t in tests if t.theme == 1 and t.source == "voice")
+    assert flat.share_a > 2 * flat.share_b  # the crude comparison would call it a pain
+    assert flat.direction == "none" and flat.q_value > 0.05, flat
+    assert flat.lift is not None and 0.75 < flat.lift < 1.33
 
 
 def test_messaging_says_plainly_what_is_missing(

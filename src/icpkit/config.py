@@ -437,7 +437,28 @@ class ThemesConfig(_Section):
         "tighter themes).",
     )
     min_theme_size: int = Field(
-        5, ge=2, description="Fewest notes (in the clustering sample) for a theme to be kept."
+        10, ge=2, description="Fewest notes (in the clustering sample) for a theme to be kept."
+    )
+    min_theme_share: float = Field(
+        0.01,
+        ge=0,
+        lt=1,
+        description="Smallest theme kept, as a share of the notes (in the clustering sample); "
+        "the larger of this and min_theme_size applies.",
+    )
+    merge_similarity: float = Field(
+        0.5,
+        ge=-1,
+        le=1,
+        description="Found themes whose centroids are at least this similar (centred cosine) are "
+        "joined, as are themes sharing two of their keywords.",
+    )
+    max_themes: int = Field(
+        15,
+        ge=1,
+        le=100,
+        description="Most themes kept per family of notes (declared ones included); the closest "
+        "themes are joined until the count fits.",
     )
     assign_similarity: float = Field(
         0.05,
@@ -517,8 +538,8 @@ class SignalsConfig(_Section):
         90,
         ge=7,
         le=730,
-        description="Window after a signal in which its significance is tested (fixed in advance, "
-        "so the tested window is not chosen by the data).",
+        description="Window after a signal in which its significance is tested, with a third of "
+        "it for short effects (fixed in advance, so the tested window is not chosen by the data).",
     )
     alpha: float = Field(
         0.05, gt=0, lt=1, description="False-discovery rate (BH) at which a signal type counts."

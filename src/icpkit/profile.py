@@ -365,6 +365,25 @@ class ThemeTestEntry(BaseModel):
     direction: Literal["higher", "lower", "none"] = "none"
 
 
+class SubThemeEntry(BaseModel):
+    """A part of a theme whose headline difference is significant, tested in that comparison.
+
+    Only themes with a significant headline test are split (a sub-theme is never reported when
+    its parent shows nothing); q-values are Benjamini–Hochberg across the parts of one theme.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    keywords: list[str] = Field(default_factory=list)
+    n_notes: int = 0
+    share_by_group: dict[str, float] = Field(default_factory=dict)
+    lift: float | None = None
+    lift_ci: tuple[float | None, float | None] = (None, None)
+    q_value: float = 1.0
+    direction: Literal["higher", "lower", "none"] = "none"
+
+
 class ThemeEntry(BaseModel):
     """A pain theme (or lost reason) found in the notes, with its headline evidence.
 
@@ -389,6 +408,7 @@ class ThemeEntry(BaseModel):
     quotes: list[str] = Field(default_factory=list)
     by_source: dict[str, int] = Field(default_factory=dict)
     tests: list[ThemeTestEntry] = Field(default_factory=list)
+    sub_themes: list[SubThemeEntry] | None = None
 
 
 class ThemesSection(BaseModel):
@@ -447,6 +467,14 @@ class SignalTypeEvidence(BaseModel):
     peak_opening_ratio: float = 1.0
     peak_win_odds_ratio: float = 1.0
     by_value: list[dict[str, Any]] = Field(default_factory=list)
+    decay_ci_ratio: float | None = Field(
+        None, description="High / low end of the decay's 95% interval (half-life or window)."
+    )
+    decay_cannot_tell: bool = Field(
+        False,
+        description="True when the data cannot tell how fast the effect fades: the decay's "
+        "interval spans an order of magnitude (ratio >= 10), or the type has no effect.",
+    )
 
 
 class SignalsSection(BaseModel):

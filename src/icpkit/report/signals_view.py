@@ -36,9 +36,11 @@ def _decay(t: SignalTypeEvidence) -> str:
     if t.decay == "exponential" and t.half_life_days is not None:
         ci = t.half_life_ci
         interval = f" [{ci[0]:.0f}{f.DASH}{ci[1]:.0f}]" if ci else ""
-        return f"half-life {t.half_life_days:.0f} days{interval}"
+        unsure = ", cannot tell how fast it fades" if t.decay_cannot_tell else ""
+        return f"half-life {t.half_life_days:.0f} days{interval}{unsure}"
     if t.decay == "window":
-        return f"flat for {t.window_days} days"
+        unsure = ", cannot tell how long" if t.decay_cannot_tell else ""
+        return f"flat for {t.window_days} days{unsure}"
     return "no effect"
 
 

@@ -9,8 +9,12 @@ and 0 after it (flat). For each candidate kernel two models are fitted at once, 
   tier multiplied by ``1 + alpha * K(days since the latest signal)`` (exposure binned by age).
 
 Their summed log-likelihood, maximised over beta and alpha, is profiled over a grid of half-lives
-and windows; the best kernel is the decay, and the half-lives within 1.92 log-likelihood units of
-the best form its 95% profile-likelihood interval.
+and windows; the best kernel is the decay (a flat window only when clearly better), and the
+half-lives within 1.92 log-likelihood units of the best form its 95% profile-likelihood interval.
+A signal need not open deals itself: when it only raises the win odds of deals that open later
+for other reasons, the opening model finds no effect at any scale and the decay is read from
+the winning model alone. An interval whose ends are ``UNRESOLVED_RATIO`` or more apart (an order
+of magnitude) means the data cannot tell how fast the effect fades.
 """
 
 from __future__ import annotations
@@ -27,6 +31,15 @@ from icpkit.stats import Z95
 Shape = Literal["exponential", "window"]
 BIN_DAYS = 3.0
 CHI2_95 = Z95 * Z95 / 2  # half the chi-square(1) 95% point: profile-likelihood interval
+WINDOW_MARGIN = 2 * CHI2_95  # the chi-square(1) 95% point: how much better a window must fit
+UNRESOLVED_RATIO = 10.0  # high / low of the decay interval from which the decay is "cannot tell"
+
+
+def cannot_tell(interval: tuple[float, float] | None) -> bool:
+    """Whether a decay interval spans an order of magnitude (or is missing)."""
+    if interval is None or interval[0] <= 0:
+        return True
+    return interval[1] / interval[0] >= UNRESOLVED_RATIO
 
 
 def kernel(shape: Shape, scale: float, age: np.ndarray) -> np.ndarray:
@@ -148,26 +161,102 @@ def _open_ll(data: OpenData, weight: np.ndarray, alpha: float, counts: np.ndarra
 
 
 def fit_kernel(win: WinData, opening: OpenData, grid: np.ndarray) -> KernelFit:
-    """Profile the joint log-likelihood over both shapes and the grid of half-lives / windows."""
+    """Profile the joint log-likelihood over both shapes and the grid of half-lives / windows.
+
+    The flat window is chosen only when it fits better than the exponential decay by at least
+    ``WINDOW_MARGIN`` log-likelihood units: a window's likelihood is a step function of its length,
+    so its best grid point overfits the deals that happen to open just inside it, and a smooth
+    decay is the better default when the data cannot tell the two apart. Within the chosen
+    shape, the estimate and the interval are read off the profile between grid points
+    (:func:`profile_interval`), so they do not snap to the grid.
+    """
     n_bins = opening.events.shape[1]
-    best: KernelFit | None = None
-    profiles: dict[Shape, np.ndarray] = {}
-    for shape in ("exponential", "window"):
-        lls = np.empty(len(grid))
+    parts: dict[Shape, tuple[np.ndarray, np.ndarray]] = {}
+    effects: dict[Shape, list[tuple[float, float]]] = {}
+    forms: tuple[Shape, Shape] = ("exponential", "window")
+    for form in forms:
+        ll_win, ll_open = np.empty(len(grid)), np.empty(len(grid))
+        found = []
         for i, scale in enumerate(grid):
-            beta, ll_win = fit_win(win, kernel(shape, scale, win.age))
-            ratio, ll_open = fit_open(opening, bin_kernel(shape, scale, n_bins))
-            lls[i] = ll_win + ll_open
-            if best is None or lls[i] > best.log_likelihood:
-                best = KernelFit(shape, float(scale), (0.0, 0.0), beta, ratio, float(lls[i]))
-        profiles[shape] = lls
-    assert best is not None
-    within = grid[profiles[best.shape] >= best.log_likelihood - CHI2_95]
-    return KernelFit(
-        best.shape,
-        best.scale,
-        (float(within.min()), float(within.max())),
-        best.win_log_odds,
-        best.open_ratio,
-        best.log_likelihood,
+            beta, ll_win[i] = fit_win(win, kernel(form, scale, win.age))
+            ratio, ll_open[i] = fit_open(opening, bin_kernel(form, scale, n_bins))
+            found.append((beta, ratio))
+        parts[form], effects[form] = (ll_win, ll_open), found
+    use_win, use_open = _informative(win, opening, parts)
+    profiles = {form: use_win * lw + use_open * lo for form, (lw, lo) in parts.items()}
+    shape: Shape = (
+        "window"
+        if profiles["window"].max() >= profiles["exponential"].max() + WINDOW_MARGIN
+        else "exponential"
     )
+    lls = profiles[shape]
+    best = int(np.argmax(lls))
+    scale, low, high = profile_interval(grid, lls)
+    if shape == "window":  # a step-function profile has no vertex to interpolate
+        scale = float(grid[best])
+    beta, ratio = effects[shape][best]
+    return KernelFit(shape, scale, (low, high), beta, ratio, float(lls[best]))
+
+
+def _informative(
+    win: WinData, opening: OpenData, parts: dict[Shape, tuple[np.ndarray, np.ndarray]]
+) -> tuple[float, float]:
+    """(1 or 0, 1 or 0): whether the winning and the opening model each show an effect.
+
+    A model that shows none at any scale (its best fit gains less than ``WINDOW_MARGIN`` over
+    no effect) only adds noise to the profile — and more than chance noise when deal openings
+    are overdispersed (some accounts open many deals), which narrows the interval wrongly — so
+    it is left out: a signal that only raises the odds of deals opened for other reasons has its
+    decay read from the winning model alone. When neither shows an effect both stay (the type
+    will not be significant anyway).
+    """
+    empty = np.zeros(len(win.age))
+    null_win = fit_win(win, empty)[1]
+    null_open = _open_ll(
+        opening, np.zeros(opening.events.shape[1]), 0.0,
+        opening.events.sum(axis=1) + opening.events_unexposed,
+    )  # fmt: skip
+    gain_win = max(float(p[0].max()) for p in parts.values()) - null_win
+    gain_open = max(float(p[1].max()) for p in parts.values()) - null_open
+    use_win, use_open = gain_win >= WINDOW_MARGIN, gain_open >= WINDOW_MARGIN
+    if not use_win and not use_open:
+        return 1.0, 1.0
+    return float(use_win), float(use_open)
+
+
+def profile_interval(grid: np.ndarray, lls: np.ndarray) -> tuple[float, float, float]:
+    """(estimate, low, high) from a profile log-likelihood over an increasing grid of scales.
+
+    The estimate is the vertex of the parabola through the best grid point and its neighbours
+    (in log scale); the bounds are where the profile falls ``CHI2_95`` below its maximum,
+    interpolated linearly in log scale between the grid points around the crossing, or the grid's
+    end when it never falls that far (the data then do not bound the decay on that side).
+    """
+    log_grid = np.log(grid)
+    best = int(np.argmax(lls))
+    estimate = float(grid[best])
+    if 0 < best < len(grid) - 1:
+        x, y = log_grid[best - 1 : best + 2], lls[best - 1 : best + 2]
+        a, b, _ = np.polyfit(x - x[1], y, 2)
+        if a < 0:
+            shift = float(np.clip(-b / (2 * a), x[0] - x[1], x[2] - x[1]))
+            estimate = float(np.exp(x[1] + shift))
+    cut = lls[best] - CHI2_95
+    below = np.flatnonzero(lls[:best] < cut)
+    low = float(grid[0])
+    if below.size:
+        j = int(below[-1])
+        low = float(np.exp(_crossing(log_grid[j], lls[j], log_grid[j + 1], lls[j + 1], cut)))
+    above = np.flatnonzero(lls[best + 1 :] < cut)
+    high = float(grid[-1])
+    if above.size:
+        j = best + 1 + int(above[0])
+        high = float(np.exp(_crossing(log_grid[j - 1], lls[j - 1], log_grid[j], lls[j], cut)))
+    return estimate, min(low, estimate), max(high, estimate)
+
+
+def _crossing(x0: float, y0: float, x1: float, y1: float, level: float) -> float:
+    """Where the segment from (x0, y0) to (x1, y1) crosses ``level``."""
+    if y1 == y0:
+        return x0
+    return x0 + (level - y0) * (x1 - x0) / (y1 - y0)

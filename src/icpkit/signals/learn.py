@@ -3,9 +3,10 @@
 For every type: a decay kernel (exponential half-life or flat window, with a 95% interval) fitted
 jointly to deal openings and wins (:mod:`icpkit.signals.decay`); then, within fit tiers
 (Mantel–Haenszel), the lift of deal openings in the window after the signal and the lift of the
-win rate of deals opened in it, each with a 95% interval. Significance is tested in a window fixed
-in advance (``signals.test_window_days``) so the data do not choose the window they are tested
-in; the two tests of a type are Bonferroni-combined and the types BH-adjusted. A type that is not
+win rate of deals opened in it, each with a 95% interval. Significance is tested in windows fixed
+in advance (``signals.test_window_days`` and a third of it, :func:`tested_windows`) so the data do
+not choose the window they are tested in; the four tests of a type are Bonferroni-combined and
+the types BH-adjusted. A type that is not
 significant is reported as having no effect and weighs nothing in the intent score.
 """
 
@@ -21,7 +22,7 @@ from scipy.stats import false_discovery_control
 
 from icpkit.config import SignalsConfig
 from icpkit.profile import SignalTypeEvidence
-from icpkit.signals.decay import KernelFit, effect_window, fit_kernel
+from icpkit.signals.decay import KernelFit, cannot_tell, effect_window, fit_kernel
 from icpkit.signals.sources import SignalEvents
 from icpkit.signals.stratified import Ratio, rate_ratio, risk_ratio
 from icpkit.signals.timeline import (
@@ -90,8 +91,9 @@ def _test_type(
     window = max(1, effect_window(fit.shape, fit.scale))
     span = follow_up(account, day, timeline.end, config.lookback_days)
     opened, won = _lifts(timeline, account, day, span, age, window)
-    test_open, test_win = _lifts(timeline, account, day, span, age, config.test_window_days)
-    p_value = min(1.0, 2 * min(test_open.p_value, test_win.p_value))
+    tests = [_lifts(timeline, account, day, span, age, w) for w in tested_windows(config)]
+    test_open, test_win = tests[-1]
+    p_value = min(1.0, 2 * len(tests) * min(r.p_value for pair in tests for r in pair))
     by_value = _by_value(mine, timeline, window, config)
     return TypeTest(
         signal_type,
@@ -104,6 +106,16 @@ def _test_type(
         p_value,
         by_value,
     )
+
+
+def tested_windows(config: SignalsConfig) -> list[int]:
+    """The windows fixed in advance that a type is tested in: a third of the test window, and it.
+
+    One long window dilutes an effect that fades within days (a two-week half-life tested over
+    90 days mixes a few strong weeks with many empty ones); the short one keeps it visible. The
+    p-values of both windows and both lifts are Bonferroni-combined.
+    """
+    return sorted({max(7, config.test_window_days // 3), config.test_window_days})
 
 
 def _lifts(
@@ -196,7 +208,13 @@ def _evidence(test: TypeTest, q_value: float, config: SignalsConfig) -> SignalTy
         peak_opening_ratio=test.fit.open_ratio if significant else 1.0,
         peak_win_odds_ratio=float(np.exp(test.fit.win_log_odds)) if significant else 1.0,
         by_value=list(test.by_value),
+        decay_ci_ratio=_ratio(test.fit.scale_ci) if significant else None,
+        decay_cannot_tell=not significant or cannot_tell(test.fit.scale_ci),
     )
+
+
+def _ratio(interval: tuple[float, float]) -> float | None:
+    return interval[1] / interval[0] if interval[0] > 0 else None
 
 
 def _too_rare(signal_type: str, n: int) -> SignalTypeEvidence:
@@ -210,6 +228,7 @@ def _too_rare(signal_type: str, n: int) -> SignalTypeEvidence:
         evidence="insufficient",
         n_signals=n,
         n_deals=0,
+        decay_cannot_tell=True,
     )
 
 

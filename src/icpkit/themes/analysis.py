@@ -8,6 +8,7 @@ and checks the input, reporting every problem with the notes as a counted warnin
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +20,12 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from icpkit.config import DeclaredTheme, ThemesConfig
 from icpkit.errors import InsufficientDataError
 from icpkit.stats import json_safe
-from icpkit.themes.cluster import Clustering, assign, centre, cluster_vectors
+from icpkit.themes.cluster import Clustering, assign, centre, cluster_vectors, merge_themes
 from icpkit.themes.embed import MAX_CHARS, StaticEmbedder, default_embedder
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest, account_groups, compare_themes
-from icpkit.themes.label import OPENING, central_notes, theme_keywords
+from icpkit.themes.label import OPENING, central_notes, filler_words, theme_keywords
 from icpkit.themes.pii import Scrubber, without_contact_details
+from icpkit.themes.subthemes import NoteContext, SubTheme, find_sub_themes
 
 EMBEDDING = "model2vec distillation of all-MiniLM-L6-v2 (128-d, bundled)"
 TAG = re.compile(r"<[^>]{0,200}>")
@@ -63,6 +65,7 @@ class ThemeAnalysis:
     warnings: list[str] = field(default_factory=list)
     embedding: str = EMBEDDING
     assignments: pl.DataFrame = field(default_factory=pl.DataFrame)  # note_row, theme (-1: none)
+    sub_themes: list[SubTheme] = field(default_factory=list)  # parts of significant themes only
 
     def theme(self, theme_id: int) -> Theme:
         return next(t for t in self.themes if t.id == theme_id)
@@ -82,6 +85,7 @@ class ThemeAnalysis:
                     "warnings": self.warnings,
                     "themes": [t.to_dict() for t in self.themes],
                     "tests": [t.to_dict() for t in self.tests],
+                    "sub_themes": [t.to_dict() for t in self.sub_themes],
                 }
             )
         )
@@ -204,27 +208,45 @@ def find_themes(
             f"notes: {frame.height} note(s) with text; themes need at least {MIN_NOTES}"
         )
     texts = frame["clean"].to_list()
-    vectors = embedder.encode(texts)
+    vectors = embedder.encode_by_source(texts, frame["source"].fill_null("unknown").to_list())
     lost = (frame["source"] == LOST_SOURCE).fill_null(False).to_numpy()
-    parts = [_cluster_family(vectors, mask, config, embedder) for mask in (~lost, lost)]
+    fillers = filler_words(texts, frame["source"].fill_null("unknown").to_list())
+    parts = [
+        _cluster_family(vectors, mask, config, embedder, texts, fillers) for mask in (~lost, lost)
+    ]
     clustering, similarity, origins, names = _join(parts, (~lost, lost), vectors)
-    themes = _describe(frame, texts, clustering, similarity, origins, names, config, contact_names)
+    themes = _describe(
+        frame, texts, clustering, similarity, origins, names, config, contact_names, fillers
+    )
     tests: list[ThemeTest] = []
+    sub_themes: list[SubTheme] = []
     if outcomes is not None and themes:
+        groups = account_groups(outcomes)
+        account_ids = frame["account_id"].fill_null("").to_numpy()
         tests = compare_themes(
-            frame["account_id"].fill_null("").to_numpy(),
+            account_ids,
             frame["source"],
             clustering.labels,
             clustering.n_themes,
-            account_groups(outcomes),
+            groups,
             config.alpha,
             could_lose=_could_lose(outcomes),
+            lost_deals=_lost_deals(outcomes),
         )
+        context = NoteContext(
+            vectors, without_contact_details(texts), account_ids.astype(str),
+            frame["source"].fill_null("unknown").to_numpy().astype(str), clustering.labels,
+        )  # fmt: skip
+        sub_themes = find_sub_themes(
+            context, tests, groups, config, fillers, _could_lose(outcomes),
+            scrub=Scrubber(contact_names or []), lost_deals=_lost_deals(outcomes),
+        )  # fmt: skip
     unassigned = int((clustering.labels < 0).sum())
     assignments = pl.DataFrame({"note_row": frame["note_row"], "theme": clustering.labels})
     return ThemeAnalysis(
-        themes, tests, frame.height, unassigned, cleaned.warnings, assignments=assignments
-    )
+        themes, tests, frame.height, unassigned, cleaned.warnings, assignments=assignments,
+        sub_themes=sub_themes,
+    )  # fmt: skip
 
 
 def _cluster_family(
@@ -232,23 +254,57 @@ def _cluster_family(
     mask: np.ndarray,
     config: ThemesConfig,
     embedder: StaticEmbedder,
+    texts: list[str],
+    fillers: set[str],
 ) -> tuple[Clustering, list[str], list[str | None]]:
-    """Themes of one family of notes (customers' voice, or lost reasons): a genre of its own."""
+    """Themes of one family of notes (customers' voice, or lost reasons): a genre of its own.
+
+    The smallest theme kept is ``min_theme_size`` notes or ``min_theme_share`` of the family's
+    (sampled) notes, whichever is larger; themes that share keywords or lie close together are
+    then joined, and at most ``max_themes`` are kept (:func:`merge_themes`), so the count stays
+    readable however many notes there are.
+    """
     dim = vectors.shape[1]
-    if mask.sum() < MIN_NOTES:
-        none = Clustering(
-            np.full(int(mask.sum()), -1), np.zeros((0, dim), np.float32), np.zeros(dim, np.float32)
-        )
+    n = int(mask.sum())
+    if n < MIN_NOTES:
+        none = Clustering(np.full(n, -1), np.zeros((0, dim), np.float32), np.zeros(dim, np.float32))
         return none, [], []
+    min_size = max(
+        config.min_theme_size, math.ceil(config.min_theme_share * min(n, config.sample_size))
+    )
     found = cluster_vectors(
         vectors[mask],
         distance_cut=config.distance_cut,
-        min_size=config.min_theme_size,
+        min_size=min_size,
         assign_similarity=config.assign_similarity,
         sample_size=config.sample_size,
         random_state=config.seed,
     )
+    found = _joined(found, vectors[mask], [t for t, m in zip(texts, mask, strict=True) if m],
+                    fillers, config)  # fmt: skip
     return merge_declared(found, vectors[mask], config.declared, config, embedder)
+
+
+def _joined(
+    found: Clustering, vectors: np.ndarray, texts: list[str], fillers: set[str],
+    config: ThemesConfig,
+) -> Clustering:  # fmt: skip
+    """The found themes after joining those that say the same thing (centroids re-computed)."""
+    if found.n_themes < 2:
+        return found
+    words = theme_keywords(texts, found.labels, found.n_themes, extra_stop_words=fillers)
+    budget = max(1, config.max_themes - len(config.declared))
+    mapping = merge_themes(
+        found.labels, found.centroids, words,
+        merge_similarity=config.merge_similarity, max_themes=budget,
+    )  # fmt: skip
+    labels = np.where(found.labels >= 0, mapping[np.maximum(found.labels, 0)], -1)
+    k = int(mapping.max()) + 1
+    z = centre(vectors, found.center)
+    sums = np.zeros((k, vectors.shape[1]))
+    np.add.at(sums, labels[labels >= 0], z[labels >= 0])
+    centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return Clustering(labels, centroids.astype(np.float32), found.center)
 
 
 def _join(
@@ -277,6 +333,14 @@ def _join(
     centroids = np.vstack([p[0].centroids for p in parts]).reshape(-1, vectors.shape[1])
     joined = Clustering(labels, centroids, np.zeros(vectors.shape[1], np.float32))
     return joined, similarity, origins, names
+
+
+def _lost_deals(outcomes: pl.DataFrame) -> dict[str, int] | None:
+    """Account → number of lost deals, for the accounts that lost one (None when unknown)."""
+    if "n_lost" not in outcomes.columns:
+        return None
+    lost = outcomes.filter(pl.col("n_lost").fill_null(0) > 0)
+    return dict(zip(lost["account_id"].to_list(), lost["n_lost"].to_list(), strict=True))
 
 
 def _could_lose(outcomes: pl.DataFrame) -> set[str] | None:
@@ -325,10 +389,13 @@ def _describe(
     names: list[str | None],
     config: ThemesConfig,
     contact_names: list[str] | None,
+    fillers: set[str],
 ) -> list[Theme]:
     scrub = Scrubber(contact_names or [])
     labels = clustering.labels
-    keywords = theme_keywords(without_contact_details(texts), labels, clustering.n_themes)
+    keywords = theme_keywords(
+        without_contact_details(texts), labels, clustering.n_themes, extra_stop_words=fillers
+    )
     assigned = max(int((labels >= 0).sum()), 1)
     sources = frame["source"].fill_null("unknown").to_numpy().astype(str)
     accounts = frame["account_id"].fill_null("").to_numpy().astype(str)

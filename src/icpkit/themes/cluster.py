@@ -106,3 +106,48 @@ def assign(
         ok = sims[np.arange(len(best)), best] >= min_similarity
         labels[start : start + batch_size] = np.where(ok, best, -1)
     return labels
+
+
+def merge_themes(
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    keywords: list[list[str]],
+    *,
+    merge_similarity: float,
+    max_themes: int,
+    shared_keywords: int = 2,
+) -> np.ndarray:
+    """Old theme → merged theme: join themes that say the same thing, and keep at most ``max_themes``.
+
+    Two themes are joined when their centroids' cosine similarity reaches ``merge_similarity`` or
+    they share ``shared_keywords`` of their keywords (a theme split by the wording around it, not
+    by what it says); then, while there are more than ``max_themes``, the two closest themes are
+    joined (as cutting the tree higher would). A joined theme's centroid is the size-weighted
+    mean of its parts, its keywords their union. Returns an array mapping every old theme id to
+    its new id (0..k-1, ordered by first appearance).
+    """
+    k = centroids.shape[0]
+    groups: list[list[int]] = [[i] for i in range(k)]
+    size = np.bincount(labels[labels >= 0], minlength=k).astype(float)[:k]
+    vectors = [centroids[i].astype(np.float64) * max(size[i], 1.0) for i in range(k)]
+    words = [set(w) for w in keywords] + [set() for _ in range(k - len(keywords))]
+    while len(groups) > 1:
+        unit = np.array([v / max(np.linalg.norm(v), 1e-12) for v in vectors])
+        sims = unit @ unit.T
+        np.fill_diagonal(sims, -np.inf)
+        overlap = np.array(
+            [[len(words[i] & words[j]) >= shared_keywords and i != j for j in range(len(groups))]
+             for i in range(len(groups))]
+        )  # fmt: skip
+        score = np.where(overlap, np.inf, sims)
+        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+        if score[i, j] < merge_similarity and len(groups) <= max_themes:
+            break
+        i, j = min(i, j), max(i, j)
+        groups[i] += groups.pop(j)
+        vectors[i] = vectors[i] + vectors.pop(j)
+        words[i] |= words.pop(j)
+    mapping = np.empty(k, dtype=np.int64)
+    for new, members in enumerate(groups):
+        mapping[members] = new
+    return mapping

@@ -4,9 +4,15 @@ The unit is the account: the share of a group's accounts with at least one note 
 a source family). Counting accounts rather than notes keeps one talkative account from carrying a
 theme. The denominator is every account of the group, noted or not: a share of the notes, or of
 the noted accounts, is compositional (a group that voices one pain more would appear to voice every
-other less). The price: a group that leaves more notes overall shows every theme a little more
-often, so the report shows notes per account by group next to the lifts. Lost reasons are shares
-of the accounts that lost at least one deal.
+other less). Lost reasons are shares of the accounts that lost at least one deal.
+
+A group that leaves more notes, or notes of another kind (calls rather than tickets), mentions
+every theme more often: a theme voiced in the same share of every note would look like "the best
+customers' pain" only because they talk more. So the lift and its test compare accounts with the
+same note profile (how many notes from each source, see :class:`NoteProfiles`): the lift is the
+Mantel–Haenszel risk ratio across profiles with the Greenland–Robins interval, the p-value the
+Cochran–Mantel–Haenszel test (Fisher's exact test when a single profile is informative). The
+shares shown beside it stay the plain shares of each group.
 
 Comparisons (each group against the other, both must have notes):
 
@@ -15,12 +21,10 @@ Comparisons (each group against the other, both must have notes):
 - ``churned_vs_retained``: customers whose subscriptions all ended vs those still subscribed.
 
 Source families are kept apart: ``voice`` (every source except lost reasons), ``lost_reason``, and
-each single source. The lift is share A ÷ share B with a Katz log interval; the p-value is
-Fisher's exact test (chi-square above 5,000 accounts with large expected counts); q-values are
-Benjamini–Hochberg within each source family. Families are kept apart because lost reasons carry
-many strong, true differences (lost accounts give lost reasons): pooled with them, BH would let
-weak differences in the customers' voice through (it controls the share of false findings, and
-many true ones buy room for false ones).
+each single source; q-values are Benjamini–Hochberg within each source family. Families are kept
+apart because lost reasons carry many strong, true differences (lost accounts give lost reasons):
+pooled with them, BH would let weak differences in the customers' voice through (it controls the
+share of false findings, and many true ones buy room for false ones).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ COMPARISONS: dict[str, tuple[str, str]] = {
     "churned_vs_retained": ("churned", "retained"),
 }
 _FISHER_MAX_N = 5000
+NOTE_CAP = 3  # note profiles count 0, 1, 2 or "3 or more" notes per source
 
 
 @dataclass(frozen=True)
@@ -110,17 +115,29 @@ def compare_themes(
     groups: dict[str, dict[str, set[str]]],
     alpha: float = 0.05,
     could_lose: set[str] | None = None,
+    lost_deals: dict[str, int] | None = None,
 ) -> list[ThemeTest]:
     """Every theme × source family × comparison, with lift, interval, p and q (BH).
 
     ``account_ids``, ``sources`` and ``labels`` are aligned with the notes (label -1: none). The
-    share of a group is over all its accounts, whether or not they left a note (so a group's
-    accounts have the same chance to mention every theme); for lost reasons, over the accounts
-    that lost a deal (``could_lose``), the only ones that can give one.
+    share of a group is over all its accounts, whether or not they left a note; for lost
+    reasons, over the accounts that lost a deal (``could_lose``), the only ones that can give
+    one. The lift and p-value compare accounts with the same chances to voice a theme: the same
+    notes on the other themes (see :class:`NoteProfiles`), or for lost reasons the same number of lost deals
+    (``lost_deals``, when known) — each lost deal is a chance to give every reason, whereas a
+    count of lost-reason notes already holds the reasons themselves (an account whose deals all
+    carry one reason has fewer notes left for the others, at the same count).
     """
     rows: list[dict[str, Any]] = []
+    account_ids = account_ids.astype(str)
+    source_values = sources.fill_null("unknown").to_numpy().astype(str)
     for source, mask in families(sources).items():
         mentioned = _mentions(account_ids[mask], labels[mask], n_themes)
+        strata: NoteProfiles | dict[str, int] = NoteProfiles(
+            account_ids[mask], source_values[mask], labels[mask], n_themes
+        )
+        if source == LOST_SOURCE and lost_deals is not None:
+            strata = {a: min(n, NOTE_CAP) for a, n in lost_deals.items()}
         eligible = could_lose if source == LOST_SOURCE and could_lose is not None else None
         for comparison, members in groups.items():
             group_a, group_b = COMPARISONS[comparison]
@@ -129,17 +146,152 @@ def compare_themes(
                 a, b = a & eligible, b & eligible
             if not a or not b:
                 continue
-            for theme in range(n_themes):
-                k_a, k_b = len(mentioned[theme] & a), len(mentioned[theme] & b)
-                if k_a + k_b == 0:
-                    continue
-                rows.append(_compare(theme, source, comparison, k_a, len(a), k_b, len(b)))
+            rows += _compare_family(mentioned, strata, source, comparison, a, b)
     for source in {r["source"] for r in rows}:
         family = [i for i, r in enumerate(rows) if r["source"] == source]
         q = bh_q_values([rows[i]["p_value"] for i in family])
         for i, value in zip(family, q, strict=True):
             rows[i]["q_value"] = float(value)
     return [_finish(r, alpha) for r in rows]
+
+
+class NoteProfiles:
+    """Per theme, each account's note profile on the *other* themes: notes per source, capped.
+
+    Accounts that leave more notes mention every theme more often, and a source's notes differ
+    in kind (a ticket reports a problem, a survey answers a question): when one group leaves
+    more notes, or other sources, every theme looks more voiced by it. Comparing accounts with
+    the same profile (Cochran–Mantel–Haenszel across profiles) removes both.
+
+    Two profiles are kept, and a difference is reported only when it holds under both (an
+    intersection–union test: the larger p-value, and both lifts on the same side of 1):
+
+    * all the account's notes — right when each note voices one theme and some accounts simply
+      talk more (a theme in every third note is then voiced alike at every note count);
+    * its notes on the *other* themes — right when a theme brings notes of its own (a pain that
+      makes an account call): at the same total, that theme would crowd the others out of the
+      accounts that have it and make them look less (or, in the other group, more) voiced.
+
+    Each source counts 0, 1, 2 or ``NOTE_CAP``+ notes; an account with no note in the family has
+    no profile and drops out (it tells nothing about what it would have said).
+    """
+
+    def __init__(
+        self, account_ids: np.ndarray, sources: np.ndarray, labels: np.ndarray, n_themes: int
+    ) -> None:
+        self.accounts, account = np.unique(account_ids.astype(str), return_inverse=True)
+        names, source = np.unique(sources.astype(str), return_inverse=True)
+        account, source = account.ravel(), source.ravel()
+        self.total = np.zeros((len(self.accounts), len(names)), dtype=np.int64)
+        np.add.at(self.total, (account, source), 1)
+        self.by_theme = np.zeros((n_themes, len(self.accounts), len(names)), dtype=np.int64)
+        keep = labels >= 0
+        np.add.at(self.by_theme, (labels[keep], account[keep], source[keep]), 1)
+        self.index = {a: i for i, a in enumerate(self.accounts.tolist())}
+
+    def keys(self, theme: int, accounts: list[str], *, without_theme: bool) -> np.ndarray:
+        """One integer per account: its profile, with or without the theme's notes (-1: no note)."""
+        counts = self.total - self.by_theme[theme] if without_theme else self.total
+        other = np.minimum(counts, NOTE_CAP)
+        code = other @ ((NOTE_CAP + 1) ** np.arange(other.shape[1]))
+        rows = np.array([self.index.get(a, -1) for a in accounts], dtype=np.int64)
+        return np.where(rows >= 0, code[np.maximum(rows, 0)], -1)
+
+
+def _compare_family(
+    mentioned: list[set[str]],
+    strata: NoteProfiles | dict[str, int],
+    source: str,
+    comparison: str,
+    a: set[str],
+    b: set[str],
+) -> list[dict[str, Any]]:
+    """The tests of every theme in one source family and comparison."""
+    group_a, group_b = COMPARISONS[comparison]
+    accounts = sorted(a | b)
+    in_a = np.array([x in a for x in accounts])
+    index = {x: i for i, x in enumerate(accounts)}
+    fixed = (
+        np.array([strata.get(x, -1) for x in accounts], dtype=np.int64)
+        if isinstance(strata, dict)
+        else None
+    )
+    rows = []
+    for theme, accounts_with in enumerate(mentioned):
+        hit = np.zeros(len(accounts), dtype=bool)
+        hit[[index[x] for x in accounts_with if x in index]] = True
+        k_a, k_b = int((hit & in_a).sum()), int((hit & ~in_a).sum())
+        if k_a + k_b == 0:
+            continue
+        if fixed is not None:
+            lift, low, high, p_value = _stratified(*_cells(fixed, hit, in_a))
+        else:  # both ways of counting the chances must show the difference (see NoteProfiles)
+            assert isinstance(strata, NoteProfiles)
+            both = [
+                _stratified(*_cells(strata.keys(theme, accounts, without_theme=w), hit, in_a))
+                for w in (False, True)
+            ]
+            lift, low, high, p_value = max(both, key=lambda r: r[3])
+            sides = {None if r[0] is None else r[0] > 1 for r in both}
+            if len(sides) > 1:  # opposite directions: no difference that holds both ways
+                p_value = 1.0
+        n_a, n_b = int(in_a.sum()), int((~in_a).sum())
+        rows.append(
+            {
+                "theme": theme, "source": source, "comparison": comparison,
+                "group_a": group_a, "group_b": group_b,
+                "k_a": k_a, "n_a": n_a, "k_b": k_b, "n_b": n_b,
+                "share_a": k_a / n_a, "share_b": k_b / n_b,
+                "lift": lift, "lift_ci": (low, high),
+                "p_value": p_value, "q_value": 1.0,
+            }
+        )  # fmt: skip
+    return rows
+
+
+def _cells(keys: np.ndarray, hit: np.ndarray, in_a: np.ndarray) -> list[np.ndarray]:
+    """Per stratum: A accounts voicing the theme, A accounts, the same for B."""
+    _, stratum = np.unique(keys, return_inverse=True)
+    stratum = stratum.ravel()
+    n_strata = int(stratum.max()) + 1
+    return [
+        np.bincount(stratum[m], minlength=n_strata).astype(float)
+        for m in (hit & in_a, in_a, hit & ~in_a, ~in_a)
+    ]
+
+
+def _stratified(
+    a: np.ndarray, n1: np.ndarray, c: np.ndarray, n0: np.ndarray
+) -> tuple[float | None, float | None, float | None, float]:
+    """Mantel–Haenszel risk ratio (Greenland–Robins interval) and the CMH p-value across strata.
+
+    Strata with one group only, or where nobody mentions the theme, carry no information and
+    drop out. With a single informative stratum (one note profile) the test is Fisher's exact
+    test on that table, as before.
+    """
+    total = n1 + n0
+    ok = (n1 > 0) & (n0 > 0) & (a + c > 0)
+    if not ok.any():
+        return None, None, None, 1.0
+    a, n1, c, n0, total = a[ok], n1[ok], c[ok], n0[ok], total[ok]
+    if len(a) == 1:
+        lift, low, high = _risk_ratio(int(a[0]), int(n1[0]), int(c[0]), int(n0[0]))
+        return lift, low, high, _two_sided_p(int(a[0]), int(n1[0]), int(c[0]), int(n0[0]))
+    top, bottom = float((a * n0 / total).sum()), float((c * n1 / total).sum())
+    events = a + c
+    expected = float((n1 * events / total).sum())
+    variance = float(
+        (n1 * n0 * events * (total - events) / (total**2 * np.maximum(total - 1, 1))).sum()
+    )
+    statistic = max(abs(float(a.sum()) - expected) - 0.5, 0.0) ** 2 / variance if variance else 0.0
+    p_value = float(sps.chi2.sf(statistic, 1)) if variance else 1.0
+    if top == 0 or bottom == 0:  # every mention on one side: the pooled ratio, 0.5 added
+        lift, low, high = _risk_ratio(int(a.sum()), int(n1.sum()), int(c.sum()), int(n0.sum()))
+        return lift, low, high, p_value
+    ratio = top / bottom
+    var = float(((n1 * n0 * events - a * c * total) / total**2).sum()) / (top * bottom)
+    half_width = Z95 * math.sqrt(max(var, 0.0))
+    return ratio, ratio * math.exp(-half_width), ratio * math.exp(half_width), p_value
 
 
 def _mentions(account_ids: np.ndarray, labels: np.ndarray, n_themes: int) -> list[set[str]]:
@@ -152,27 +304,14 @@ def _mentions(account_ids: np.ndarray, labels: np.ndarray, n_themes: int) -> lis
     return found
 
 
-def _compare(
-    theme: int, source: str, comparison: str, k_a: int, n_a: int, k_b: int, n_b: int
-) -> dict[str, Any]:
-    group_a, group_b = COMPARISONS[comparison]
-    share_a, share_b = k_a / n_a, k_b / n_b
-    lift, low, high = _risk_ratio(k_a, n_a, k_b, n_b)
-    return {
-        "theme": theme, "source": source, "comparison": comparison,
-        "group_a": group_a, "group_b": group_b,
-        "k_a": k_a, "n_a": n_a, "k_b": k_b, "n_b": n_b,
-        "share_a": share_a, "share_b": share_b,
-        "lift": lift, "lift_ci": (low, high),
-        "p_value": _two_sided_p(k_a, n_a, k_b, n_b), "q_value": 1.0,
-    }  # fmt: skip
-
-
 def _finish(row: dict[str, Any], alpha: float) -> ThemeTest:
+    """The test with its direction: that of the lift (compared like with like), else the shares."""
     significant = row["q_value"] < alpha
     direction: Direction = "none"
     if significant:
-        direction = "higher" if row["share_a"] > row["share_b"] else "lower"
+        lift = row["lift"]
+        higher = lift > 1 if lift is not None else row["share_a"] > row["share_b"]
+        direction = "higher" if higher else "lower"
     return ThemeTest(**row, direction=direction)
 
 

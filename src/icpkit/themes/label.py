@@ -24,10 +24,51 @@ STOP_WORDS = sorted(
 )  # fmt: skip
 
 
+FILLER_SHARE = 0.15  # a word in this share of one source's notes…
+FILLER_CONTRAST = 3.0  # …and this many times likelier there than in the other sources
+_WORD = r"(?u)\b[a-zA-Z][a-zA-Z-]+\b"
+
+
+def filler_words(texts: list[str], sources: list[str], min_notes: int = 20) -> set[str]:
+    """Words a source puts in its notes whatever they say: its boilerplate, never a theme's name.
+
+    A ticket's "priority" and "portal", a transcript's "yeah" and "um", a survey's question text
+    are in a large share of one source's notes and rare in the others'. With a single source
+    nothing can be told apart this way, and no word is a filler.
+    """
+    names = sorted(set(sources))
+    if len(names) < 2 or not texts:
+        return set()
+    vectorizer = CountVectorizer(binary=True, lowercase=True, token_pattern=_WORD)
+    try:
+        present = vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # no words at all
+        return set()
+    words = vectorizer.get_feature_names_out()
+    source = np.asarray(sources)
+    fillers: set[str] = set()
+    for name in names:
+        mine = source == name
+        if mine.sum() < min_notes or (~mine).sum() == 0:
+            continue
+        share = np.asarray(present[mine].mean(axis=0)).ravel()
+        elsewhere = np.asarray(present[~mine].mean(axis=0)).ravel()
+        hit = (share >= FILLER_SHARE) & (share >= FILLER_CONTRAST * elsewhere)
+        fillers |= {str(w) for w in words[hit]}
+    return fillers
+
+
 def theme_keywords(
-    texts: list[str], labels: np.ndarray, n_themes: int, top: int = 5
+    texts: list[str],
+    labels: np.ndarray,
+    n_themes: int,
+    top: int = 5,
+    extra_stop_words: set[str] | None = None,
 ) -> list[list[str]]:
-    """The ``top`` most distinctive words or two-word phrases of each theme (label -1 ignored)."""
+    """The ``top`` most distinctive words or two-word phrases of each theme (label -1 ignored).
+
+    ``extra_stop_words`` (a source's fillers, see :func:`filler_words`) never name a theme.
+    """
     keep = labels >= 0
     if not keep.any() or n_themes == 0:
         return [[] for _ in range(n_themes)]
@@ -35,10 +76,10 @@ def theme_keywords(
         " ".join(np.asarray(texts, dtype=object)[keep & (labels == k)]) for k in range(n_themes)
     ]
     vectorizer = CountVectorizer(
-        stop_words=STOP_WORDS,
+        stop_words=sorted(set(STOP_WORDS) | (extra_stop_words or set())),
         ngram_range=(1, 2),
         min_df=1,
-        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b",
+        token_pattern=_WORD,
     )
     try:
         counts = vectorizer.fit_transform(docs).astype(np.float64)

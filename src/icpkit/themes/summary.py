@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from icpkit.profile import MessagingSection, ThemeEntry, ThemesSection, ThemeTestEntry
+from icpkit.profile import (
+    MessagingSection,
+    SubThemeEntry,
+    ThemeEntry,
+    ThemesSection,
+    ThemeTestEntry,
+)
 from icpkit.themes.analysis import ThemeAnalysis
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest
 from icpkit.themes.messaging import Messaging
+from icpkit.themes.subthemes import SubTheme
 
 HEADLINE = {"voice": ("best_vs_rest", "voice"), LOST_SOURCE: ("lost_vs_won", LOST_SOURCE)}
 
@@ -35,6 +42,7 @@ def themes_section(analysis: ThemeAnalysis) -> ThemesSection:
                 quotes=theme.quotes,
                 by_source=theme.by_source,
                 tests=[_entry(t) for t in tests],
+                sub_themes=[_part(p) for p in analysis.sub_themes if p.parent == theme.id] or None,
             )
         )
     return ThemesSection(
@@ -43,6 +51,20 @@ def themes_section(analysis: ThemeAnalysis) -> ThemesSection:
         n_unassigned=analysis.n_unassigned,
         warnings=analysis.warnings,
         themes=entries,
+    )
+
+
+def _part(part: SubTheme) -> SubThemeEntry:
+    test = part.test
+    return SubThemeEntry(
+        label=part.label,
+        keywords=part.keywords,
+        n_notes=part.n_notes,
+        share_by_group=_shares(test) if test else {},
+        lift=test.lift if test else None,
+        lift_ci=test.lift_ci if test else (None, None),
+        q_value=test.q_value if test else 1.0,
+        direction=test.direction if test else "none",
     )
 
 
@@ -89,6 +111,11 @@ def summary_lines(themes: ThemesSection, messaging: MessagingSection, limit: int
         lines.append(f"- {entry.label} ({kind}, {entry.n_notes:,} notes): {evidence}")
         if entry.quotes:
             lines.append(f'    "{entry.quotes[0]}"')
+        for part in entry.sub_themes or []:
+            if part.direction != "none" and part.lift is not None:
+                lines.append(
+                    f"    part: {part.label} · lift {part.lift:.1f} · q {part.q_value:.2g}"
+                )
     if len(themes.themes) > limit:
         lines.append(f"… and {len(themes.themes) - limit} more (use --all)")
     lines += [f"disqualifier evidence: {line}" for line in messaging.disqualifier_evidence]

@@ -96,6 +96,30 @@ DEFAULT_SIGNALS: tuple[PlantedSignal, ...] = (
 )  # fmt: skip
 
 
+def later_deal_signals(
+    half_lives: tuple[float, ...] = (14.0, 31.0, 60.0),
+    win_odds_ratio: float = 3.0,
+    yearly_rate_days: float = 28.0,
+) -> tuple[PlantedSignal, ...]:
+    """Signals that open no deal themselves but raise the win odds of deals opened after them.
+
+    The second mode of the generator (the default types both open deals and shift their odds):
+    deals open at the account's ordinary rate, for reasons of their own, and a deal that happens
+    to open ``u`` days after a signal has its win odds multiplied by ``win_odds_ratio ** 2^(-u/h)``.
+    The only trace of the decay is then in which deals win, never in when deals open. One type
+    ``later_<h>d`` per half-life ``h``, occurring ``yearly_rate_days / h`` times a year (twice as
+    often in the ICP): a short effect needs more signals for the same number of deals inside it.
+    A type ``later_null`` with the same frequency as the middle one has no effect at all.
+    """
+    planted = tuple(
+        PlantedSignal(f"later_{h:g}d", yearly_rate_days / h, 2.0, win_odds_ratio=win_odds_ratio,
+                      half_life_days=float(h))
+        for h in half_lives
+    )  # fmt: skip
+    middle = sorted(half_lives)[len(half_lives) // 2]
+    return (*planted, PlantedSignal("later_null", yearly_rate_days / middle, 2.0))
+
+
 @dataclass(frozen=True)
 class SignalDraws:
     """Generated signals as arrays, sorted by account then day; ``kind`` indexes the specs."""
