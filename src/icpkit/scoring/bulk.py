@@ -33,9 +33,9 @@ import pyarrow.parquet as pq
 
 from icpkit.atomic import atomic_path
 from icpkit.config import SourceConfig
-from icpkit.data.prospects import Kind, ProspectColumns
+from icpkit.data.prospects import Kind, ProspectColumns, oversized_cells
 from icpkit.data.readers import read_batches
-from icpkit.errors import ConfigError
+from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
 
@@ -151,17 +151,9 @@ def score_file(
             f"{path}: {len(read.columns):,} columns, more than the limit of {max_columns:,}; "
             "if the file really is that wide, raise the limit (score --max-columns N)"
         )
-    kinds = needed_kinds(plan)
-    columns = ProspectColumns.resolve(
-        read.columns,
-        kinds,
-        source=source,
-        preset=preset,
-        file=str(path),
-        hint=MISSING_HINT if source is not None else MAP_HINT,
-        required=missing is None,
+    columns, lacking = resolve_columns(
+        plan, read.columns, source=source, preset=preset, file=str(path), required=missing is None
     )
-    lacking = {a: k for a, k in kinds.items() if a not in columns.kinds}
     if lacking and missing is not None:
         missing(list(lacking))
     generated, present = _generated(plan), set(read.columns)  # sets: linear in the width
@@ -219,15 +211,82 @@ def _typed_batches(
     columns: ProspectColumns,
     lacking: dict[str, Kind] | None = None,
 ) -> Iterator[tuple[pl.DataFrame | pa.Table, pa.Table]]:
-    """(raw batch, its needed columns typed, with an empty column for each ``lacking``
-    attribute); typing runs on the reading thread."""
+    """(raw batch, ``type_batch`` of it); typing runs on the reading thread."""
     row = 1
     for batch in batches:
-        typed = columns.normalise_arrow(batch, first_row=row)
-        for attr, kind in (lacking or {}).items():
-            typed = typed.append_column(attr, pa.nulls(len(batch), _EMPTY[kind]))
-        yield batch, typed
+        yield batch, type_batch(columns, batch, first_row=row, lacking=lacking)
         row += len(batch)
+
+
+def type_batch(
+    columns: ProspectColumns,
+    batch: pl.DataFrame | pa.Table,
+    *,
+    first_row: int = 1,
+    lacking: dict[str, Kind] | None = None,
+    check_cells: bool = False,
+) -> pa.Table:
+    """The first half of the one batch function: a batch's needed columns typed by the prospect
+    normaliser, with an empty column for each ``lacking`` attribute (scored as missing).
+
+    ``check_cells`` refuses a cell over the reader's size limit, naming its row (a file is
+    checked by its reader; records posted to the API and Spark batches are not read by it)."""
+    if check_cells:
+        problems = oversized_cells(batch, list(columns.origin.values()), columns.file, first_row)
+        if problems:
+            raise SchemaError(f"{columns.file}: cells too large to be values", problems)
+    typed = columns.normalise_arrow(batch, first_row=first_row)
+    if not lacking:
+        return typed
+    arrays = dict(zip(typed.column_names, typed.columns, strict=True))
+    arrays.update({attr: pa.nulls(len(batch), _EMPTY[kind]) for attr, kind in lacking.items()})
+    return pa.table(arrays)  # built at once: a table of no column has no rows to append to
+
+
+def score_batch(
+    plan: ScoringPlan,
+    columns: ProspectColumns,
+    batch: pl.DataFrame | pa.Table,
+    *,
+    first_row: int = 1,
+    lacking: dict[str, Kind] | None = None,
+    reasons: bool = True,
+    outputs: tuple[str, ...] = OUTPUT_COLUMNS,
+    check_cells: bool = False,
+) -> pa.Table:
+    """The one batch function every engine runs: raw rows in (a file's batch, a Spark task's
+    Arrow batch, records posted to the API), the ``outputs`` columns out.
+
+    ``score_file`` runs its two halves on two threads (``type_batch`` while reading, then
+    ``ScoringPlan.score_table``); the Spark engine and the API's record path call it whole."""
+    typed = type_batch(
+        columns, batch, first_row=first_row, lacking=lacking, check_cells=check_cells
+    )
+    return plan.score_table(typed, reasons=reasons, outputs=outputs, parallel=False)
+
+
+def resolve_columns(
+    plan: ScoringPlan,
+    names: list[str],
+    *,
+    source: SourceConfig | None = None,
+    preset: str | None = None,
+    file: str = "input",
+    required: bool = True,
+) -> tuple[ProspectColumns, dict[str, Kind]]:
+    """Where each attribute the plan reads is found among ``names``, and the attributes found
+    nowhere (scored as missing; only when not ``required``, else a SchemaError names them)."""
+    kinds = needed_kinds(plan)
+    columns = ProspectColumns.resolve(
+        names,
+        kinds,
+        source=source,
+        preset=preset,
+        file=file,
+        hint=MISSING_HINT if source is not None else MAP_HINT,
+        required=required,
+    )
+    return columns, {a: k for a, k in kinds.items() if a not in columns.kinds}
 
 
 def _joined(raw: pa.Table, scored: pa.Table) -> pa.Table:
