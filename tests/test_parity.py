@@ -10,6 +10,8 @@ skips the prospect normaliser scores differently and fails here.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +261,66 @@ def test_the_record_path_and_the_local_engine_agree_on_damaged_input(
     with pytest.raises(SchemaError, match="empty"):
         pipeline.score_file(profile, empty, out)
 
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    pytest.importorskip("pyspark.sql", reason="install the spark extra (make env does)")
+    if shutil.which("java") is None:
+        pytest.fail("Java is not installed: run `make test-services` (openjdk-17-jre-headless)")
+    from icpkit.engines.spark import spark_session
+
+    session = spark_session("local[2]", "icpkit-tests")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+@pytest.mark.services
+def test_spark_scores_damaged_input_as_the_local_engine(
+    spark: Any, workspace: Path, tmp_path: Path
+) -> None:
+    """Issue 25: the Spark engine runs the same batch function as the local engine, tag and
+    number handling included: a Parquet file with delimited-text tags (the traceback of wave 2),
+    NBSP numbers and country names scores the same; an oversized cell is the same error."""
+    from icpkit.engines.spark import score_spark
+
+    profile = pipeline.Workspace.open(workspace).store.get("latest").profile()
+    frame = pl.DataFrame(MESSY, schema=dict.fromkeys(MESSY[0], pl.Utf8))
+    source = tmp_path / "messy.parquet"
+    frame.write_parquet(source)
+    local = tmp_path / "local.csv"
+    pipeline.score_file(profile, source, local)
+    expected = by_id(pl.read_csv(local, infer_schema_length=0).to_dicts())
+    assert score_spark(profile, str(source), tmp_path / "spark", spark=spark) == len(MESSY)
+    got = pl.read_parquet(tmp_path / "spark" / "*.parquet").to_dicts()
+    assert by_id(got) == expected
+
+    arrays = frame.with_columns(pl.col("tech_stack").str.split(";"))  # array tags too
+    arrays.write_parquet(source)
+    pipeline.score_file(profile, source, local)
+    score_spark(profile, str(source), tmp_path / "spark", spark=spark)
+    got = pl.read_parquet(tmp_path / "spark" / "*.parquet").to_dicts()
+    assert by_id(got) == by_id(pl.read_csv(local, infer_schema_length=0).to_dicts())
+
+    result = CliRunner().invoke(
+        cli,
+        ["score", str(source), "-o", str(tmp_path / "cli"), "--engine", "spark",
+         "--master", "local[2]", "--workspace", str(workspace)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    huge = frame.with_columns(
+        pl.when(pl.col("account_id") == "m2")
+        .then(pl.lit("x" * 5_000_000))
+        .otherwise(pl.col("tech_stack"))
+        .alias("tech_stack")
+    )
+    huge.write_parquet(source)
+    with pytest.raises(SchemaError) as raised:
+        score_spark(profile, str(source), tmp_path / "spark", spark=spark)
+    assert [(p.column, p.code) for p in raised.value.problems] == [
+        ("tech_stack", "cell_too_large")
+    ]
+    assert raised.value.problems[0].row == 2 and "Spark partition" in str(raised.value)

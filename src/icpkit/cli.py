@@ -450,7 +450,9 @@ def score(
     if engine == "spark":
         if target is None:
             raise IcpError("--engine spark writes a folder of Parquet files: give -o FOLDER")
-        n = pipeline.score_on_spark(profile, str(input), target, master=master)
+        n = pipeline.score_on_spark(
+            profile, str(input), target, master=master, workspace=ws if map_columns else None
+        )
         say(f"scored {n:,} accounts on Spark → {target}", level=0)
         return
     if engine != "local":

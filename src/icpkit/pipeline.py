@@ -773,12 +773,22 @@ def export_sql(
 
 
 def score_on_spark(
-    profile: IcpProfile, source: str, output: Path, *, master: str = "local[*]"
+    profile: IcpProfile,
+    source: str,
+    output: Path,
+    *,
+    master: str = "local[*]",
+    workspace: Workspace | None = None,
 ) -> int:
-    """Score ``source`` on Spark with the same batch scorer as local scoring (see engines.spark)."""
+    """Score ``source`` on Spark with the same batch function as local scoring (see
+    engines.spark); with ``workspace``, columns are found through its accounts mapping (--map)."""
     from icpkit.engines.spark import score_spark
 
-    return score_spark(profile, source, output, master=master)
+    mapping = workspace.config.sources.get("accounts") if workspace is not None else None
+    if workspace is not None and mapping is None:
+        raise ConfigError("the workspace has no [sources.accounts] whose mapping could be reused")
+    preset = workspace.config.preset if workspace is not None else None
+    return score_spark(profile, source, output, master=master, mapping=mapping, preset=preset)
 
 
 def _check_universe_names(columns: dict[str, str], profile: IcpProfile) -> None:
