@@ -28,10 +28,10 @@ from icpkit.scoring import load_spec
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from icpkit.web.app import create_app  # noqa: E402
-from icpkit.web.keys import KeyStore  # noqa: E402
+from icpkit.web.app import create_app
+from icpkit.web.keys import KeyStore
 
 SPEC = """
 name = "Parity"
@@ -173,9 +173,7 @@ def test_a_messy_account_scores_the_same_through_every_way_in(
     assert expected["m1"][1] == "Tier 1" and "meets ICP criterion" in expected["m1"][2]
 
 
-def test_json_values_read_as_the_cells_a_file_would_hold(
-    client: TestClient, key: str
-) -> None:
+def test_json_values_read_as_the_cells_a_file_would_hold(client: TestClient, key: str) -> None:
     """A JSON number, list or boolean scores as its CSV cell; 1e400, Infinity and true in a
     numeric field are missing, as the CLI reads an overflowing cell (not a huge company)."""
     text = {"account_id": "t", "industry": "Software", "employees": "300", "country": "US",
@@ -190,7 +188,7 @@ def test_json_values_read_as_the_cells_a_file_would_hold(
         + json.dumps(text).replace('"300"', "true").replace('"2000000"', "-Infinity")
         + "]}"
     )  # fmt: skip
-    for records in (body.encode(), body.encode().replace(b"}, {", b"}]}\n{\"accounts\": [{")):
+    for records in (body.encode(), body.encode().replace(b"}, {", b'}]}\n{"accounts": [{')):
         if b"\n" in records:  # the same records one request each (the fast path)
             rows = [api_scores(client, key, r)["accounts"][0] for r in records.split(b"\n")]
         else:
@@ -262,7 +260,6 @@ def test_the_record_path_and_the_local_engine_agree_on_damaged_input(
         pipeline.score_file(profile, empty, out)
 
 
-
 @pytest.fixture(scope="module")
 def spark() -> Iterator[object]:
     pytest.importorskip("pyspark.sql", reason="install the spark extra (make env does)")
@@ -320,7 +317,5 @@ def test_spark_scores_damaged_input_as_the_local_engine(
     huge.write_parquet(source)
     with pytest.raises(SchemaError) as raised:
         score_spark(profile, str(source), tmp_path / "spark", spark=spark)
-    assert [(p.column, p.code) for p in raised.value.problems] == [
-        ("tech_stack", "cell_too_large")
-    ]
+    assert [(p.column, p.code) for p in raised.value.problems] == [("tech_stack", "cell_too_large")]
     assert raised.value.problems[0].row == 2 and "Spark partition" in str(raised.value)

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow.csv as pacsv
 import tomli_w
 
-from icpkit.atomic import atomic_path, write_text_atomic
+from icpkit.atomic import write_text_atomic
 from icpkit.config import (
     CONFIG_NAME,
     IcpPartition,
@@ -42,6 +41,7 @@ from icpkit.data.load import check_and_load
 from icpkit.data.mapping import closest_column
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import ProspectColumns, kinds_of_frame
+from icpkit.data.writers import write_table
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
@@ -57,7 +57,7 @@ from icpkit.personas.missing import personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
-from icpkit.scoring import csv_safe, fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
@@ -835,7 +835,6 @@ def find_targets(
 
     from icpkit.config import SourceConfig
     from icpkit.lookalikes import rank_universe
-    from icpkit.scoring.bulk import csv_safe
 
     stored = workspace.store.get(version)
     profile = stored.profile()
@@ -884,19 +883,7 @@ def find_targets(
         nprobe=settings.nprobe, batch_rows=settings.batch_rows,
         text_weight=settings.text_weight, text_neighbours=settings.text_neighbours,
     )  # fmt: skip
-    table = result.frame.to_arrow()
-    with atomic_path(Path(output)) as tmp:
-        if Path(output).suffix.lower() == ".parquet":
-            pq.write_table(table, tmp)
-        else:
-            flat = pl.from_arrow(table)
-            assert isinstance(flat, pl.DataFrame)
-            flat = flat.with_columns(
-                pl.col(c).list.join("; ") for c, t in flat.schema.items() if isinstance(t, pl.List)
-            )
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
+    write_table(result.frame, output, list_separator="; ")
     # --- the report's "Where to find more" (lookalikes.runinfo) ---
     from icpkit.lifecycle.store import STORE_DIR
     from icpkit.lookalikes.runinfo import run_summary, save_summary
@@ -1064,11 +1051,7 @@ def add_personas_missing(
         scored, contacts, profile.personas, lexicon=lexicon, min_confidence=config.min_confidence
     )
     result = scored.drop([c for c in (column.name,) if c in scored.columns]).with_columns(column)
-    with atomic_path(Path(scored_path)) as tmp:
-        if Path(scored_path).suffix.lower() == ".parquet":
-            result.write_parquet(tmp)
-        else:
-            pl.from_arrow(csv_safe(result.to_arrow())).write_csv(tmp)  # type: ignore[union-attr]
+    write_table(result, scored_path)
     return int((column != "").sum())
 
 
@@ -1201,16 +1184,9 @@ def add_intent_columns(
 
 
 def write_frame(frame: pl.DataFrame, path: Path) -> Path:
-    """Write a result table as CSV (formula-safe) or Parquet, atomically; other suffixes refused."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(f"{path}: expected a .csv or .parquet output file; got {suffix!r}")
-    with atomic_path(Path(path)) as tmp:
-        if suffix == ".csv":
-            pacsv.write_csv(csv_safe(frame.to_arrow()), str(tmp))
-        else:
-            frame.write_parquet(tmp)
-    return Path(path)
+    """Write a result table as CSV or Excel (formula-safe) or Parquet, atomically (the one
+    table writer, ``icpkit.data.writers``); other suffixes refused."""
+    return write_table(frame, path)
 
 
 def export_crm(

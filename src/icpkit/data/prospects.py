@@ -213,9 +213,7 @@ class ProspectColumns:
         out: list[dict[str, Any]] = [{} for _ in records]
         for attr, kind in self.kinds.items():
             origin = self.origin.get(attr)
-            texts = [
-                None if origin is None else json_cell(r.get(origin), kind) for r in records
-            ]
+            texts = [None if origin is None else json_cell(r.get(origin), kind) for r in records]
             if any(t is not None and len(t) > CELL_LIMIT for t in texts):
                 return None
             distinct = frozenset(t for t in texts if t is not None)

@@ -27,14 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from icpkit.atomic import atomic_path
 from icpkit.config import SourceConfig
 from icpkit.data.prospects import Kind, ProspectColumns, oversized_cells
 from icpkit.data.readers import read_batches
+from icpkit.data.writers import TableWriter, csv_safe, parquet_writer
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
@@ -56,8 +54,6 @@ MAP_HINT = (
     "names), score it with --map (Python: score_accounts(..., workspace=ws)); otherwise rename "
     "the columns to the profile's attribute names. " + MISSING_HINT
 )
-_DANGER = r"^[=+\-@\t\r]"
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 def needed_kinds(plan: ScoringPlan) -> dict[str, Kind]:
@@ -173,23 +169,16 @@ def score_file(
 
     done = 0
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
-    with atomic_path(target) as tmp, contextlib.closing(in_order(scored, prefetched(typed))) as run:
-        writer: Any = None
-        try:
-            for out in run:
-                if writer is None:
-                    writer, schema = _writer(tmp, suffix, out.schema), out.schema
-                elif out.schema != schema:
-                    out = out.cast(schema)
-                writer.write_table(out) if hasattr(writer, "write_table") else writer.write(out)
-                done += out.num_rows
-                if progress is not None:
-                    progress(done, read.total)
-            if writer is None:  # an empty input still gets a header
-                writer = _writer(tmp, suffix, _empty_schema(names, plan, outputs))
-        finally:
-            if writer is not None:
-                writer.close()
+    empty = _empty_schema(names, plan, outputs)  # an empty input still gets a header
+    with (
+        TableWriter(target, suffixes=OUTPUTS, empty_schema=empty) as writer,
+        contextlib.closing(in_order(scored, prefetched(typed))) as run,
+    ):
+        for out in run:
+            writer.write(out, guarded=True)  # guarded on the worker threads
+            done += out.num_rows
+            if progress is not None:
+                progress(done, read.total)
     return done
 
 
@@ -303,36 +292,8 @@ def _empty_schema(names: list[str], plan: ScoringPlan, outputs: tuple[str, ...])
 
 
 def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
-    if suffix == ".csv":
-        return pacsv.CSVWriter(str(tmp), schema)
-    # a dictionary page pays off for text, flags and small integers (a score, a tier); wide
-    # numbers (ids, amounts, dates) rarely repeat, and trying costs more than writing them
-    small = [
-        path
-        for f in schema
-        for path, kind in _leaves(f.name, f.type)
-        if not (
-            pa.types.is_floating(kind)
-            or pa.types.is_temporal(kind)
-            or (pa.types.is_integer(kind) and kind.bit_width > 16)
-        )
-    ]
-    return pq.ParquetWriter(str(tmp), schema, use_dictionary=small)
-
-
-def _leaves(path: str, kind: pa.DataType) -> Iterator[tuple[str, pa.DataType]]:
-    """The Parquet column paths under a field (``tags.list.element`` for a list of text), the
-    names ``use_dictionary`` matches, with their Arrow types."""
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        yield from _leaves(f"{path}.list.element", kind.value_type)
-    elif pa.types.is_map(kind):
-        yield from _leaves(f"{path}.key_value.key", kind.key_type)
-        yield from _leaves(f"{path}.key_value.value", kind.item_type)
-    elif pa.types.is_struct(kind):
-        for i in range(kind.num_fields):
-            yield from _leaves(f"{path}.{kind.field(i).name}", kind.field(i).type)
-    else:
-        yield path, kind
+    """The writer of one output format (kept for callers of the streaming writer's parts)."""
+    return pacsv.CSVWriter(str(tmp), schema) if suffix == ".csv" else parquet_writer(tmp, schema)
 
 
 def in_order(
@@ -395,41 +356,6 @@ def prefetched(batches: Iterator[Any], depth: int = 1) -> Iterator[Any]:
         while thread.is_alive():  # unblock a producer waiting on a full queue
             with contextlib.suppress(Empty):
                 queue.get(timeout=0.05)
-
-
-# ---------------------------------------------------------------------------------------------
-# CSV safety
-
-
-def csv_safe(table: pa.Table) -> pa.Table:
-    """Text cells made inert for spreadsheets; dictionaries decoded and lists joined for CSV.
-
-    The table is rebuilt once (replacing columns one by one would copy the column list per
-    column: quadratic in the width of the file)."""
-    columns = []
-    for column in table.columns:
-        chunks = [_safe_chunk(chunk) for chunk in column.chunks]
-        columns.append(pa.chunked_array(chunks, chunks[0].type) if chunks else column)
-    return pa.table(columns, names=table.column_names)
-
-
-def _safe_chunk(chunk: pa.Array) -> pa.Array:
-    if pa.types.is_dictionary(chunk.type):
-        words = _safe_chunk(chunk.dictionary)
-        return pa.DictionaryArray.from_arrays(chunk.indices, words).dictionary_decode()
-    if pa.types.is_list(chunk.type) or pa.types.is_large_list(chunk.type):
-        return _safe_chunk(pc.binary_join(chunk.cast(pa.list_(pa.string())), ";"))
-    if pa.types.is_string_view(chunk.type):
-        chunk = chunk.cast(pa.large_string())
-    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-        return chunk
-    starts = pc.match_substring_regex(chunk, _DANGER)
-    if not pc.any(starts).as_py():  # the common case: one kernel per column, nothing copied
-        return chunk
-    chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
-    danger = pc.and_(starts, pc.invert(pc.match_substring_regex(chunk, _NUMBER)))
-    quoted = pc.binary_join_element_wise(pa.scalar("'"), chunk, "")
-    return pc.if_else(pc.fill_null(danger, False), quoted, chunk)
 
 
 # ---------------------------------------------------------------------------------------------
