@@ -41,6 +41,7 @@ from icpkit.data.load import check_and_load
 from icpkit.data.mapping import closest_column
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import ProspectColumns, kinds_of_frame
+from icpkit.data.readers import read_batches
 from icpkit.data.writers import write_table
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.discovery.compare import PartitionIcp, compare_icps
@@ -53,7 +54,7 @@ from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.personas.analysis import find_personas
 from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
-from icpkit.personas.missing import personas_missing
+from icpkit.personas.missing import held_personas, personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
@@ -261,6 +262,7 @@ def score_export(
     *,
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
+    annotations: tuple[Any, ...] = (),
 ) -> int:
     """Score a file in the same export format as the workspace's accounts source (``--map``).
 
@@ -280,17 +282,27 @@ def score_export(
         preset=workspace.config.preset,
         max_columns=max_columns,
         missing=missing,
+        annotations=annotations,
     )
 
 
-def score_accounts(profile: IcpProfile, data: Any, *, workspace: Workspace | None = None) -> Any:
+def score_accounts(
+    profile: IcpProfile,
+    data: Any,
+    *,
+    workspace: Workspace | None = None,
+    contacts: Path | str | pl.DataFrame | None = None,
+) -> Any:
     """Fit score, tier, reasons and points for any account table or file.
 
     ``data`` is a polars or pandas DataFrame (the same type comes back) or the path of a CSV,
     Parquet or Excel file (a polars frame comes back). Its cells are typed exactly as
     ``icpkit score`` types them ('51-200' employees, '$12.5M' revenue, tag cells, dates), so the
     same rows scored here and through the CLI get identical scores. With ``workspace``, columns
-    are found through its accounts source's mapping, as ``icpkit score --map`` does.
+    are found through its accounts source's mapping, as ``icpkit score --map`` does, and when the
+    workspace has signals the ``intent_score``, ``intent`` and ``why_now`` columns are added as
+    ``icpkit score`` adds them; with ``contacts`` (a file or a frame with account_id and title),
+    ``personas_missing`` too.
     """
     source = preset = None
     if workspace is not None:
@@ -303,9 +315,17 @@ def score_accounts(profile: IcpProfile, data: Any, *, workspace: Workspace | Non
             delimiter=source.delimiter if source else None,
             encoding=source.encoding if source else None,
         )
-        return score_rows(profile, frame, source=source, preset=preset, origin=str(data))
-    frame, back = as_polars(data)
-    return back(score_rows(profile, frame, source=source, preset=preset))
+        origin, back = str(data), None
+    else:
+        (frame, back), origin = as_polars(data), "input"
+    people = Path(contacts) if isinstance(contacts, str) else contacts
+    annotations, _ = score_annotations(
+        workspace, profile, frame.columns, contacts=people, mapped=workspace is not None
+    )
+    scored = score_rows(
+        profile, frame, source=source, preset=preset, origin=origin, annotations=annotations
+    )
+    return scored if back is None else back(scored)
 
 
 def validate_icp(
@@ -1153,6 +1173,120 @@ def prioritize_accounts(
         )
     frame = prioritize(fit, intent, top)
     return Priorities(frame, day, note)
+
+
+@dataclass(frozen=True)
+class IntentColumns:
+    """``intent_score``, ``intent`` and ``why_now`` of each row of a batch, looked up by account
+    id in the workspace's intent (bounded by its accounts, not by the file being scored)."""
+
+    intent: pl.DataFrame  # account_id (text), intent_score, intent, why_now: one row per account
+    id_column: str = "account_id"
+    names: tuple[str, ...] = ("intent_score", "intent", "why_now")
+
+    def __call__(self, batch: Any) -> Any:
+        ids = _batch_ids(batch, self.id_column)
+        joined = ids.join(self.intent, on="account_id", how="left", maintain_order="left")
+        return joined.select(
+            pl.col("intent_score").fill_null(0.0),
+            pl.col("intent").fill_null("cold"),
+            pl.col("why_now").fill_null(""),
+        ).to_arrow()
+
+
+@dataclass(frozen=True)
+class PersonasColumns:
+    """``personas_missing`` of each row of a batch, from contacts classified once."""
+
+    section: Any  # PersonasSection | None
+    held: pl.DataFrame
+    id_column: str = "account_id"
+    names: tuple[str, ...] = ("personas_missing",)
+    gaps: list[int] = dataclasses.field(default_factory=list, compare=False)  # per batch
+
+    def __call__(self, batch: Any) -> Any:
+        ids = _batch_ids(batch, self.id_column)
+        empty = pl.DataFrame(schema={"account_id": pl.Utf8, "title": pl.Utf8})
+        column = personas_missing(ids, empty, self.section, held=self.held)
+        self.gaps.append(int((column != "").sum()))
+        return pl.DataFrame([column]).to_arrow()
+
+    @property
+    def accounts_missing(self) -> int:
+        """Accounts scored so far that miss at least one winning persona."""
+        return sum(self.gaps)
+
+
+def _batch_ids(batch: Any, column: str) -> pl.DataFrame:
+    """A batch's account ids as one text column ``account_id`` (a polars or Arrow batch)."""
+    values = batch[column] if isinstance(batch, pl.DataFrame) else pl.Series(batch.column(column))
+    return pl.DataFrame({"account_id": values.cast(pl.Utf8)})
+
+
+def score_annotations(
+    workspace: Workspace | None,
+    profile: IcpProfile,
+    columns: list[str] | Path,
+    *,
+    contacts: Path | pl.DataFrame | None = None,
+    mapped: bool = False,
+    as_of: date | None = None,
+) -> tuple[tuple[Any, ...], list[str]]:
+    """The per-batch columns ``score`` adds beside the score, and notes for the user: intent
+    when the workspace has signals, ``personas_missing`` with ``contacts``. ``columns`` is the
+    header of the file to score (its account id is found there, through the accounts mapping
+    when ``mapped``), or the file itself (its header is read)."""
+    wanted = (workspace is not None and "signals" in workspace.config.sources) or contacts is not None
+    if not wanted:
+        return (), []
+    if isinstance(columns, Path):
+        source = workspace.config.sources.get("accounts") if workspace and mapped else None
+        columns = read_batches(
+            columns,
+            sheet=source.sheet if source else None,
+            delimiter=source.delimiter if source else None,
+            encoding=source.encoding if source else None,
+            batch_rows=1,
+        ).columns
+    id_column = "account_id"
+    if mapped and workspace is not None:
+        accounts = workspace.config.sources.get("accounts")
+        if accounts is not None and "account_id" not in columns:
+            id_column = accounts.columns.get("account_id", "account_id")
+    found = id_column in columns
+    annotations: list[Any] = []
+    notes: list[str] = []
+    if workspace is not None and "signals" in workspace.config.sources:
+        intent, day, note = intent_for(profile, workspace.load(), workspace.config, as_of)
+        if intent is None:
+            notes.append(note)
+        elif not found:
+            notes.append("intent columns skipped: the file has no account_id to match signals to")
+        else:
+            frame = intent.select(
+                pl.col("account_id").cast(pl.Utf8), "intent_score", "intent", "why_now"
+            ).unique(subset="account_id", keep="first", maintain_order=True)
+            annotations.append(IntentColumns(frame, id_column))
+            notes.append(f"intent as of {day}" + (f" ({note})" if note else ""))
+    if contacts is not None:
+        people = contacts if isinstance(contacts, pl.DataFrame) else read_table(contacts)
+        if "account_id" not in people.columns:
+            raise SchemaError(
+                f"{contacts if not isinstance(contacts, pl.DataFrame) else 'contacts'}: contacts "
+                f"need an account_id column to be matched to accounts (columns found: "
+                f"{people.columns[:30]})"
+            )
+        if not found:
+            raise SchemaError(
+                f"personas_missing needs the accounts' {id_column} column to match contacts to "
+                f"(columns found: {columns[:30]})"
+            )
+        config = workspace.config.personas if workspace is not None else PersonasConfig()
+        lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
+        people = people.with_columns(pl.col("account_id").cast(pl.Utf8))
+        held = held_personas(people, lexicon, config.min_confidence)
+        annotations.append(PersonasColumns(profile.personas, held, id_column))
+    return tuple(annotations), notes
 
 
 def add_intent_columns(

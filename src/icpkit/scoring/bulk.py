@@ -23,7 +23,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty, Queue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -54,6 +54,17 @@ MAP_HINT = (
     "names), score it with --map (Python: score_accounts(..., workspace=ws)); otherwise rename "
     "the columns to the profile's attribute names. " + MISSING_HINT
 )
+
+
+class BatchColumns(Protocol):
+    """Columns computed per batch of a scored file beside the score (``intent_*``,
+    ``personas_missing``): ``names`` of the columns it adds, and a call that gives them for one
+    raw batch (same rows, same order). Whatever it looks rows up in is held by the object and is
+    bounded by the workspace (its accounts, its contacts), never by the file being scored."""
+
+    names: tuple[str, ...]
+
+    def __call__(self, batch: pl.DataFrame | pa.Table) -> pa.Table: ...
 
 
 def needed_kinds(plan: ScoringPlan) -> dict[str, Kind]:
@@ -90,6 +101,7 @@ def score_file(
     preset: str | None = None,
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
+    annotations: tuple[BatchColumns, ...] = (),
 ) -> int:
     """Score every row of an accounts file and write it with the score columns appended.
 
@@ -121,6 +133,10 @@ def score_file(
         Without it, a file that lacks attribute columns the profile reads is refused (a
         SchemaError naming them). With it, those attributes are scored as missing on every row
         (each gets its "no known …" points) and ``missing`` is called once with their names.
+    annotations : tuple of BatchColumns
+        More columns computed batch by batch after the score (``intent_score``, ``intent``,
+        ``why_now``, ``personas_missing``): memory stays bounded by the batch with every column
+        on, and the file is written once.
 
     Returns
     -------
@@ -153,6 +169,7 @@ def score_file(
     if lacking and missing is not None:
         missing(list(lacking))
     generated, present = _generated(plan), set(read.columns)  # sets: linear in the width
+    generated |= {name for extra in annotations for name in extra.names}
     names = keep if keep is not None else [c for c in read.columns if c not in generated]
     absent = [c for c in names if c not in present]
     if absent:
@@ -164,12 +181,13 @@ def score_file(
         raw, frame = item
         out = plan.score_table(frame, reasons=reasons, outputs=outputs, parallel=False)
         kept = raw.select(names)
-        joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out)
+        extras = [extra(raw) for extra in annotations]
+        joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out, *extras)
         return csv_safe(joined) if suffix == ".csv" else joined
 
     done = 0
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
-    empty = _empty_schema(names, plan, outputs)  # an empty input still gets a header
+    empty = _empty_schema(names, plan, outputs, annotations)  # an empty input: a header
     with (
         TableWriter(target, suffixes=OUTPUTS, empty_schema=empty) as writer,
         contextlib.closing(in_order(scored, prefetched(typed))) as run,
@@ -278,16 +296,23 @@ def resolve_columns(
     return columns, {a: k for a, k in kinds.items() if a not in columns.kinds}
 
 
-def _joined(raw: pa.Table, scored: pa.Table) -> pa.Table:
+def _joined(raw: pa.Table, *more: pa.Table) -> pa.Table:
+    tables = (raw, *more)
     return pa.table(
-        [*raw.columns, *scored.columns], names=[*raw.column_names, *scored.column_names]
+        [c for t in tables for c in t.columns], names=[n for t in tables for n in t.column_names]
     )
 
 
-def _empty_schema(names: list[str], plan: ScoringPlan, outputs: tuple[str, ...]) -> pa.Schema:
+def _empty_schema(
+    names: list[str],
+    plan: ScoringPlan,
+    outputs: tuple[str, ...],
+    annotations: tuple[BatchColumns, ...] = (),
+) -> pa.Schema:
     score_names = [c for c in OUTPUT_COLUMNS if c in outputs]
     if "points" in outputs:
         score_names += ["base_score", *plan.points_columns()]
+    score_names += [name for extra in annotations for name in extra.names]
     return pa.schema([pa.field(c, pa.string()) for c in [*names, *score_names]])
 
 
@@ -371,8 +396,10 @@ def score_rows(
     source: SourceConfig | None = None,
     preset: str | None = None,
     origin: str = "input",
+    annotations: tuple[BatchColumns, ...] = (),
 ) -> pl.DataFrame:
-    """A frame's rows scored exactly as ``score_file`` scores the same rows from a file.
+    """A frame's rows scored exactly as ``score_file`` scores the same rows from a file
+    (``annotations`` too: the same ``intent_*`` / ``personas_missing`` columns).
 
     The frame's own columns come back untouched; the score columns (and, by default,
     ``base_score`` and ``points_<attribute>``) are appended, replacing columns of those names.
@@ -391,6 +418,10 @@ def score_rows(
     assert isinstance(scored, pl.DataFrame)
     text = [c for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit") if c in scored]
     scored = scored.with_columns(pl.col(text).cast(pl.Utf8))
-    generated = _generated(plan)
+    generated = _generated(plan) | {name for extra in annotations for name in extra.names}
     kept = frame.drop([c for c in frame.columns if c in generated])
+    for extra in annotations:
+        added = pl.from_arrow(extra(frame))
+        assert isinstance(added, pl.DataFrame)
+        scored = scored.hstack(added)
     return kept.hstack(scored)
