@@ -111,9 +111,7 @@ def test_build_without_titles_is_a_caveat_not_a_failure() -> None:
     assert any(c.startswith("Personas not analysed") for c in built.profile.caveats)
 
 
-def test_score_accounts_adds_personas_missing_like_the_cli(
-    workspace: Path, tmp_path: Path
-) -> None:
+def test_score_accounts_adds_personas_missing_like_the_cli(workspace: Path, tmp_path: Path) -> None:
     """Issue 23: personas_missing comes out of the streaming scorer, and the Python API adds
     the same column given the contacts."""
     from icpkit.pipeline import score_accounts

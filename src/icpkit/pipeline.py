@@ -1236,7 +1236,9 @@ def score_annotations(
     when the workspace has signals, ``personas_missing`` with ``contacts``. ``columns`` is the
     header of the file to score (its account id is found there, through the accounts mapping
     when ``mapped``), or the file itself (its header is read)."""
-    wanted = (workspace is not None and "signals" in workspace.config.sources) or contacts is not None
+    wanted = (
+        workspace is not None and "signals" in workspace.config.sources
+    ) or contacts is not None
     if not wanted:
         return (), []
     if isinstance(columns, Path):
