@@ -239,6 +239,11 @@ def test_the_record_path_and_the_local_engine_agree_on_damaged_input(
     assert where == [(2, "tech_stack", "cell_too_large")]
     assert [(p.row, p.column, p.code) for p in from_records.value.problems] == where
     assert "account 2 of the request" in str(from_records.value)
+    parquet = tmp_path / "huge.parquet"  # not read by the CSV reader: the batch function checks
+    pl.DataFrame(huge, schema=dict.fromkeys(names, pl.Utf8)).write_parquet(parquet)
+    with pytest.raises(SchemaError) as from_parquet:
+        pipeline.score_file(profile, parquet, out, missing=lambda _: None)
+    assert [(p.row, p.column, p.code) for p in from_parquet.value.problems] == where
 
     unreadable = [{**damaged[0], "employees": "lots"}]
     path.write_text(pl.DataFrame(unreadable, schema=dict.fromkeys(names, pl.Utf8)).write_csv())

@@ -98,7 +98,6 @@ def _arrow_batches(
                     first_row=row,
                     lacking=lacking,
                     reasons=reasons,
-                    check_cells=True,
                 )
             except SchemaError as exc:
                 raise RuntimeError(_carried(exc)) from None

@@ -231,17 +231,16 @@ def type_batch(
     *,
     first_row: int = 1,
     lacking: dict[str, Kind] | None = None,
-    check_cells: bool = False,
 ) -> pa.Table:
     """The first half of the one batch function: a batch's needed columns typed by the prospect
     normaliser, with an empty column for each ``lacking`` attribute (scored as missing).
 
-    ``check_cells`` refuses a cell over the reader's size limit, naming its row (a file is
-    checked by its reader; records posted to the API and Spark batches are not read by it)."""
-    if check_cells:
-        problems = oversized_cells(batch, list(columns.origin.values()), columns.file, first_row)
-        if problems:
-            raise SchemaError(f"{columns.file}: cells too large to be values", problems)
+    A cell over the reader's size limit in a column scoring reads is refused, naming its row
+    (the CSV reader checks every column; a Parquet batch, a Spark batch and records posted to
+    the API are checked here, so every engine gives the same error)."""
+    problems = oversized_cells(batch, list(columns.origin.values()), columns.file, first_row)
+    if problems:
+        raise SchemaError(f"{columns.file}: cells too large to be values", problems)
     typed = columns.normalise_arrow(batch, first_row=first_row)
     if not lacking:
         return typed
@@ -259,16 +258,13 @@ def score_batch(
     lacking: dict[str, Kind] | None = None,
     reasons: bool = True,
     outputs: tuple[str, ...] = OUTPUT_COLUMNS,
-    check_cells: bool = False,
 ) -> pa.Table:
     """The one batch function every engine runs: raw rows in (a file's batch, a Spark task's
     Arrow batch, records posted to the API), the ``outputs`` columns out.
 
     ``score_file`` runs its two halves on two threads (``type_batch`` while reading, then
     ``ScoringPlan.score_table``); the Spark engine and the API's record path call it whole."""
-    typed = type_batch(
-        columns, batch, first_row=first_row, lacking=lacking, check_cells=check_cells
-    )
+    typed = type_batch(columns, batch, first_row=first_row, lacking=lacking)
     return plan.score_table(typed, reasons=reasons, outputs=outputs, parallel=False)
 
 

@@ -466,7 +466,6 @@ class Service:
                     columns.record_frame(records),
                     lacking=lacking,
                     outputs=OUTPUT_COLUMNS,
-                    check_cells=True,
                 )
             except SchemaError as exc:
                 raise _request_error(exc) from None
