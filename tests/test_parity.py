@@ -299,19 +299,19 @@ def test_spark_scores_damaged_input_as_the_local_engine(
     got = pl.read_parquet(tmp_path / "spark" / "*.parquet").to_dicts()
     assert by_id(got) == expected
 
+    result = CliRunner().invoke(
+        cli,
+        ["score", str(source), "-o", str(tmp_path / "cli"), "--engine", "spark",
+         "--master", "local[2]", "--workspace", str(workspace)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # wave 2: a traceback on text tags
+
     arrays = frame.with_columns(pl.col("tech_stack").str.split(";"))  # array tags too
     arrays.write_parquet(source)
     pipeline.score_file(profile, source, local)
     score_spark(profile, str(source), tmp_path / "spark", spark=spark)
     got = pl.read_parquet(tmp_path / "spark" / "*.parquet").to_dicts()
     assert by_id(got) == by_id(pl.read_csv(local, infer_schema_length=0).to_dicts())
-
-    result = CliRunner().invoke(
-        cli,
-        ["score", str(source), "-o", str(tmp_path / "cli"), "--engine", "spark",
-         "--master", "local[2]", "--workspace", str(workspace)],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
 
     huge = frame.with_columns(
         pl.when(pl.col("account_id") == "m2")
