@@ -1048,33 +1048,6 @@ def _with_personas(
     return profile.model_copy(update={"personas": section})
 
 
-def add_personas_missing(
-    profile: IcpProfile,
-    scored_path: Path,
-    contacts_path: Path,
-    workspace: Workspace | None = None,
-) -> int:
-    """Add ``personas_missing`` to a scored accounts file, from a contacts file (rewritten atomically).
-
-    Returns the number of accounts that miss at least one winning persona.
-    """
-    config = workspace.config.personas if workspace is not None else PersonasConfig()
-    lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
-    contacts = read_table(contacts_path)
-    scored = read_table(scored_path)
-    if "account_id" not in contacts.columns:
-        raise SchemaError(
-            f"{contacts_path}: contacts need an account_id column to be matched to accounts "
-            f"(columns found: {contacts.columns[:30]})"
-        )
-    column = personas_missing(
-        scored, contacts, profile.personas, lexicon=lexicon, min_confidence=config.min_confidence
-    )
-    result = scored.drop([c for c in (column.name,) if c in scored.columns]).with_columns(column)
-    write_table(result, scored_path)
-    return int((column != "").sum())
-
-
 # --- Buying signals and "why now" (issue 15) -------------------------------------------------
 
 
@@ -1289,34 +1262,6 @@ def score_annotations(
         held = held_personas(people, lexicon, config.min_confidence)
         annotations.append(PersonasColumns(profile.personas, held, id_column))
     return tuple(annotations), notes
-
-
-def add_intent_columns(
-    workspace: Workspace, profile: IcpProfile, output: Path, as_of: date | None = None
-) -> str:
-    """Add intent_score, intent and why_now to a scored file when the workspace has signals.
-
-    Returns a note for the user ('' when the columns were added or signals are not configured).
-    """
-    if "signals" not in workspace.config.sources:
-        return ""
-    intent, day, note = intent_for(profile, workspace.load(), workspace.config, as_of)
-    if intent is None:
-        return note
-    csv = output.suffix.lower() == ".csv"
-    scored = pl.read_csv(output, infer_schema_length=0) if csv else pl.read_parquet(output)
-    if "account_id" not in scored.columns:
-        return "intent columns skipped: the scored file has no account_id to match signals to"
-    joined = scored.with_columns(pl.col("account_id").cast(pl.Utf8)).join(
-        intent.drop("intent_lift"), on="account_id", how="left", maintain_order="left"
-    )
-    joined = joined.with_columns(
-        pl.col("intent_score").fill_null(0.0),
-        pl.col("intent").fill_null("cold"),
-        pl.col("why_now").fill_null(""),
-    )
-    write_frame(joined, output)
-    return f"intent as of {day}" + (f" ({note})" if note else "")
 
 
 def write_frame(frame: pl.DataFrame, path: Path) -> Path:
