@@ -109,3 +109,27 @@ def test_build_without_titles_is_a_caveat_not_a_failure() -> None:
     built = build_icp(crm, config_from_dict({}), validate=False)
     assert built.profile.personas is None
     assert any(c.startswith("Personas not analysed") for c in built.profile.caveats)
+
+
+def test_score_accounts_adds_personas_missing_like_the_cli(workspace: Path, tmp_path: Path) -> None:
+    """Issue 23: personas_missing comes out of the streaming scorer, and the Python API adds
+    the same column given the contacts."""
+    from icpkit.pipeline import score_accounts
+
+    out = tmp_path / "scored.csv"
+    code, text = _run(
+        "score", workspace / "accounts.csv", "-o", out, "-w", workspace,
+        "--contacts", workspace / "contacts.csv",
+    )  # fmt: skip
+    assert code == 0, text
+    cli = pl.read_csv(out, infer_schema=False)
+    ws = Workspace.open(workspace)
+    python = score_accounts(
+        ws.store.get("latest").profile(),
+        workspace / "accounts.csv",
+        contacts=workspace / "contacts.csv",
+    )
+    assert python["personas_missing"].fill_null("").to_list() == (
+        cli["personas_missing"].fill_null("").to_list()
+    )
+    assert (python["personas_missing"] != "").any()

@@ -137,3 +137,44 @@ def test_a_signal_with_a_bad_date_is_named_and_dropped_not_fatal(tmp_path: Path)
     assert "signals.csv" in str(named[0]) and "31/02/2017" in str(named[0])
     section = learn_signals(crm, None, SignalsConfig())
     assert section.intake["n_bad_date"] == 1 and section.intake["bad_date_rows"] == [3]
+
+
+def test_intent_columns_are_streamed_and_the_python_api_adds_them_too(
+    built: Path, tmp_path: Path
+) -> None:
+    """Issue 23: intent_* come out of the streaming scorer batch by batch (no re-read of the
+    scored file), and score_accounts adds the same columns as `icpkit score`."""
+    from icpkit.pipeline import score_accounts, score_annotations, score_file
+
+    prospects = tmp_path / "prospects.csv"
+    pl.read_csv(built / "accounts.csv", infer_schema=False).head(120).write_csv(prospects)
+    ws = Workspace.open(built)
+    profile = ws.store.get("latest").profile()
+    assert _run("score", prospects, "-o", tmp_path / "cli.csv", "-w", built)[0] == 0
+    cli = pl.read_csv(tmp_path / "cli.csv", infer_schema=False)
+    annotations, notes = score_annotations(ws, profile, prospects)
+    assert notes and notes[0].startswith("intent as of")
+    seen: list[int] = []
+
+    def counted(batch: object) -> object:
+        seen.append(len(batch))  # type: ignore[arg-type]
+        return annotations[0](batch)
+
+    counted.names = annotations[0].names  # type: ignore[attr-defined]
+    score_file(profile, prospects, tmp_path / "small.csv", batch_rows=25, annotations=(counted,))
+    small = pl.read_csv(tmp_path / "small.csv", infer_schema=False)
+    assert seen and max(seen) <= 25 and sum(seen) == 120  # bounded by the batch
+    python = score_accounts(profile, pl.read_csv(prospects, infer_schema=False), workspace=ws)
+
+    def typed(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(
+            pl.col("account_id").cast(pl.Utf8),
+            pl.col("fit_score").cast(pl.Int64),
+            pl.col("intent_score").cast(pl.Float64),
+            pl.col("intent").cast(pl.Utf8),
+            pl.col("why_now").cast(pl.Utf8).fill_null(""),
+        )
+
+    assert typed(small).equals(typed(cli))
+    assert typed(python).equals(typed(cli))
+    assert cli["intent"].is_in(["hot", "warm", "cold"]).all() and cli["intent"].n_unique() > 1

@@ -450,7 +450,9 @@ def score(
     if engine == "spark":
         if target is None:
             raise IcpError("--engine spark writes a folder of Parquet files: give -o FOLDER")
-        n = pipeline.score_on_spark(profile, str(input), target, master=master)
+        n = pipeline.score_on_spark(
+            profile, str(input), target, master=master, workspace=ws if map_columns else None
+        )
         say(f"scored {n:,} accounts on Spark → {target}", level=0)
         return
     if engine != "local":
@@ -470,10 +472,14 @@ def score(
                 bar.update(task, completed=done, total=total)
 
             lacking: list[str] = []
+            annotations, notes = pipeline.score_annotations(
+                ws, profile, source, contacts=contacts, mapped=map_columns
+            )
             options: dict[str, Any] = {
                 "progress": progress,
                 "max_columns": max_columns,
                 "missing": lacking.extend if allow_missing else None,
+                "annotations": annotations,
             }
             if map_columns and ws is not None:
                 n = pipeline.score_export(ws, profile, source, sink, **options)
@@ -483,13 +489,12 @@ def score(
             with sink.open("rb") as scored:
                 shutil.copyfileobj(scored, sys.stdout.buffer)
             sys.stdout.flush()
-    if ws is not None and target is not None:  # intent columns when the workspace has signals
-        note = pipeline.add_intent_columns(ws, profile, target)
-        if note:
-            err.print(note, markup=False)
-    if contacts is not None and target is not None:
-        gaps = pipeline.add_personas_missing(profile, target, contacts, ws)
-        say(f"{gaps:,} accounts miss a winning persona (personas_missing)", level=0)
+    for note in notes:  # intent as of which day, or why it is not there
+        err.print(note, markup=False)
+    for extra in annotations:
+        if isinstance(extra, pipeline.PersonasColumns):
+            gaps = extra.accounts_missing
+            say(f"{gaps:,} accounts miss a winning persona (personas_missing)", level=0)
     shown = "stdout" if target is None else str(target)
     if lacking and not as_json:
         err.print(

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow.csv as pacsv
 import tomli_w
 
-from icpkit.atomic import atomic_path, write_text_atomic
+from icpkit.atomic import write_text_atomic
 from icpkit.config import (
     CONFIG_NAME,
     IcpPartition,
@@ -42,6 +41,8 @@ from icpkit.data.load import check_and_load
 from icpkit.data.mapping import closest_column
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import ProspectColumns, kinds_of_frame
+from icpkit.data.readers import read_batches
+from icpkit.data.writers import write_table
 from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
@@ -53,11 +54,11 @@ from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.personas.analysis import find_personas
 from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
-from icpkit.personas.missing import personas_missing
+from icpkit.personas.missing import held_personas, personas_missing
 from icpkit.profile import IcpProfile
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
-from icpkit.scoring import csv_safe, fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
@@ -261,6 +262,7 @@ def score_export(
     *,
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
+    annotations: tuple[Any, ...] = (),
 ) -> int:
     """Score a file in the same export format as the workspace's accounts source (``--map``).
 
@@ -280,17 +282,27 @@ def score_export(
         preset=workspace.config.preset,
         max_columns=max_columns,
         missing=missing,
+        annotations=annotations,
     )
 
 
-def score_accounts(profile: IcpProfile, data: Any, *, workspace: Workspace | None = None) -> Any:
+def score_accounts(
+    profile: IcpProfile,
+    data: Any,
+    *,
+    workspace: Workspace | None = None,
+    contacts: Path | str | pl.DataFrame | None = None,
+) -> Any:
     """Fit score, tier, reasons and points for any account table or file.
 
     ``data`` is a polars or pandas DataFrame (the same type comes back) or the path of a CSV,
     Parquet or Excel file (a polars frame comes back). Its cells are typed exactly as
     ``icpkit score`` types them ('51-200' employees, '$12.5M' revenue, tag cells, dates), so the
     same rows scored here and through the CLI get identical scores. With ``workspace``, columns
-    are found through its accounts source's mapping, as ``icpkit score --map`` does.
+    are found through its accounts source's mapping, as ``icpkit score --map`` does, and when the
+    workspace has signals the ``intent_score``, ``intent`` and ``why_now`` columns are added as
+    ``icpkit score`` adds them; with ``contacts`` (a file or a frame with account_id and title),
+    ``personas_missing`` too.
     """
     source = preset = None
     if workspace is not None:
@@ -303,9 +315,17 @@ def score_accounts(profile: IcpProfile, data: Any, *, workspace: Workspace | Non
             delimiter=source.delimiter if source else None,
             encoding=source.encoding if source else None,
         )
-        return score_rows(profile, frame, source=source, preset=preset, origin=str(data))
-    frame, back = as_polars(data)
-    return back(score_rows(profile, frame, source=source, preset=preset))
+        origin, back = str(data), None
+    else:
+        (frame, back), origin = as_polars(data), "input"
+    people = Path(contacts) if isinstance(contacts, str) else contacts
+    annotations, _ = score_annotations(
+        workspace, profile, frame.columns, contacts=people, mapped=workspace is not None
+    )
+    scored = score_rows(
+        profile, frame, source=source, preset=preset, origin=origin, annotations=annotations
+    )
+    return scored if back is None else back(scored)
 
 
 def validate_icp(
@@ -773,12 +793,22 @@ def export_sql(
 
 
 def score_on_spark(
-    profile: IcpProfile, source: str, output: Path, *, master: str = "local[*]"
+    profile: IcpProfile,
+    source: str,
+    output: Path,
+    *,
+    master: str = "local[*]",
+    workspace: Workspace | None = None,
 ) -> int:
-    """Score ``source`` on Spark with the same batch scorer as local scoring (see engines.spark)."""
+    """Score ``source`` on Spark with the same batch function as local scoring (see
+    engines.spark); with ``workspace``, columns are found through its accounts mapping (--map)."""
     from icpkit.engines.spark import score_spark
 
-    return score_spark(profile, source, output, master=master)
+    mapping = workspace.config.sources.get("accounts") if workspace is not None else None
+    if workspace is not None and mapping is None:
+        raise ConfigError("the workspace has no [sources.accounts] whose mapping could be reused")
+    preset = workspace.config.preset if workspace is not None else None
+    return score_spark(profile, source, output, master=master, mapping=mapping, preset=preset)
 
 
 def _check_universe_names(columns: dict[str, str], profile: IcpProfile) -> None:
@@ -825,7 +855,6 @@ def find_targets(
 
     from icpkit.config import SourceConfig
     from icpkit.lookalikes import rank_universe
-    from icpkit.scoring.bulk import csv_safe
 
     stored = workspace.store.get(version)
     profile = stored.profile()
@@ -874,19 +903,7 @@ def find_targets(
         nprobe=settings.nprobe, batch_rows=settings.batch_rows,
         text_weight=settings.text_weight, text_neighbours=settings.text_neighbours,
     )  # fmt: skip
-    table = result.frame.to_arrow()
-    with atomic_path(Path(output)) as tmp:
-        if Path(output).suffix.lower() == ".parquet":
-            pq.write_table(table, tmp)
-        else:
-            flat = pl.from_arrow(table)
-            assert isinstance(flat, pl.DataFrame)
-            flat = flat.with_columns(
-                pl.col(c).list.join("; ") for c, t in flat.schema.items() if isinstance(t, pl.List)
-            )
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
+    write_table(result.frame, output, list_separator="; ")
     # --- the report's "Where to find more" (lookalikes.runinfo) ---
     from icpkit.lifecycle.store import STORE_DIR
     from icpkit.lookalikes.runinfo import run_summary, save_summary
@@ -1031,37 +1048,6 @@ def _with_personas(
     return profile.model_copy(update={"personas": section})
 
 
-def add_personas_missing(
-    profile: IcpProfile,
-    scored_path: Path,
-    contacts_path: Path,
-    workspace: Workspace | None = None,
-) -> int:
-    """Add ``personas_missing`` to a scored accounts file, from a contacts file (rewritten atomically).
-
-    Returns the number of accounts that miss at least one winning persona.
-    """
-    config = workspace.config.personas if workspace is not None else PersonasConfig()
-    lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
-    contacts = read_table(contacts_path)
-    scored = read_table(scored_path)
-    if "account_id" not in contacts.columns:
-        raise SchemaError(
-            f"{contacts_path}: contacts need an account_id column to be matched to accounts "
-            f"(columns found: {contacts.columns[:30]})"
-        )
-    column = personas_missing(
-        scored, contacts, profile.personas, lexicon=lexicon, min_confidence=config.min_confidence
-    )
-    result = scored.drop([c for c in (column.name,) if c in scored.columns]).with_columns(column)
-    with atomic_path(Path(scored_path)) as tmp:
-        if Path(scored_path).suffix.lower() == ".parquet":
-            result.write_parquet(tmp)
-        else:
-            pl.from_arrow(csv_safe(result.to_arrow())).write_csv(tmp)  # type: ignore[union-attr]
-    return int((column != "").sum())
-
-
 # --- Buying signals and "why now" (issue 15) -------------------------------------------------
 
 
@@ -1162,45 +1148,126 @@ def prioritize_accounts(
     return Priorities(frame, day, note)
 
 
-def add_intent_columns(
-    workspace: Workspace, profile: IcpProfile, output: Path, as_of: date | None = None
-) -> str:
-    """Add intent_score, intent and why_now to a scored file when the workspace has signals.
+@dataclass(frozen=True)
+class IntentColumns:
+    """``intent_score``, ``intent`` and ``why_now`` of each row of a batch, looked up by account
+    id in the workspace's intent (bounded by its accounts, not by the file being scored)."""
 
-    Returns a note for the user ('' when the columns were added or signals are not configured).
-    """
-    if "signals" not in workspace.config.sources:
-        return ""
-    intent, day, note = intent_for(profile, workspace.load(), workspace.config, as_of)
-    if intent is None:
-        return note
-    csv = output.suffix.lower() == ".csv"
-    scored = pl.read_csv(output, infer_schema_length=0) if csv else pl.read_parquet(output)
-    if "account_id" not in scored.columns:
-        return "intent columns skipped: the scored file has no account_id to match signals to"
-    joined = scored.with_columns(pl.col("account_id").cast(pl.Utf8)).join(
-        intent.drop("intent_lift"), on="account_id", how="left", maintain_order="left"
-    )
-    joined = joined.with_columns(
-        pl.col("intent_score").fill_null(0.0),
-        pl.col("intent").fill_null("cold"),
-        pl.col("why_now").fill_null(""),
-    )
-    write_frame(joined, output)
-    return f"intent as of {day}" + (f" ({note})" if note else "")
+    intent: pl.DataFrame  # account_id (text), intent_score, intent, why_now: one row per account
+    id_column: str = "account_id"
+    names: tuple[str, ...] = ("intent_score", "intent", "why_now")
+
+    def __call__(self, batch: Any) -> Any:
+        ids = _batch_ids(batch, self.id_column)
+        joined = ids.join(self.intent, on="account_id", how="left", maintain_order="left")
+        return joined.select(
+            pl.col("intent_score").fill_null(0.0),
+            pl.col("intent").fill_null("cold"),
+            pl.col("why_now").fill_null(""),
+        ).to_arrow()
+
+
+@dataclass(frozen=True)
+class PersonasColumns:
+    """``personas_missing`` of each row of a batch, from contacts classified once."""
+
+    section: Any  # PersonasSection | None
+    held: pl.DataFrame
+    id_column: str = "account_id"
+    names: tuple[str, ...] = ("personas_missing",)
+    gaps: list[int] = dataclasses.field(default_factory=list, compare=False)  # per batch
+
+    def __call__(self, batch: Any) -> Any:
+        ids = _batch_ids(batch, self.id_column)
+        empty = pl.DataFrame(schema={"account_id": pl.Utf8, "title": pl.Utf8})
+        column = personas_missing(ids, empty, self.section, held=self.held)
+        self.gaps.append(int((column != "").sum()))
+        return pl.DataFrame([column]).to_arrow()
+
+    @property
+    def accounts_missing(self) -> int:
+        """Accounts scored so far that miss at least one winning persona."""
+        return sum(self.gaps)
+
+
+def _batch_ids(batch: Any, column: str) -> pl.DataFrame:
+    """A batch's account ids as one text column ``account_id`` (a polars or Arrow batch)."""
+    values = batch[column] if isinstance(batch, pl.DataFrame) else pl.Series(batch.column(column))
+    return pl.DataFrame({"account_id": values.cast(pl.Utf8)})
+
+
+def score_annotations(
+    workspace: Workspace | None,
+    profile: IcpProfile,
+    columns: list[str] | Path,
+    *,
+    contacts: Path | pl.DataFrame | None = None,
+    mapped: bool = False,
+    as_of: date | None = None,
+) -> tuple[tuple[Any, ...], list[str]]:
+    """The per-batch columns ``score`` adds beside the score, and notes for the user: intent
+    when the workspace has signals, ``personas_missing`` with ``contacts``. ``columns`` is the
+    header of the file to score (its account id is found there, through the accounts mapping
+    when ``mapped``), or the file itself (its header is read)."""
+    wanted = (
+        workspace is not None and "signals" in workspace.config.sources
+    ) or contacts is not None
+    if not wanted:
+        return (), []
+    if isinstance(columns, Path):
+        source = workspace.config.sources.get("accounts") if workspace and mapped else None
+        columns = read_batches(
+            columns,
+            sheet=source.sheet if source else None,
+            delimiter=source.delimiter if source else None,
+            encoding=source.encoding if source else None,
+            batch_rows=1,
+        ).columns
+    id_column = "account_id"
+    if mapped and workspace is not None:
+        accounts = workspace.config.sources.get("accounts")
+        if accounts is not None and "account_id" not in columns:
+            id_column = accounts.columns.get("account_id", "account_id")
+    found = id_column in columns
+    annotations: list[Any] = []
+    notes: list[str] = []
+    if workspace is not None and "signals" in workspace.config.sources:
+        intent, day, note = intent_for(profile, workspace.load(), workspace.config, as_of)
+        if intent is None:
+            notes.append(note)
+        elif not found:
+            notes.append("intent columns skipped: the file has no account_id to match signals to")
+        else:
+            frame = intent.select(
+                pl.col("account_id").cast(pl.Utf8), "intent_score", "intent", "why_now"
+            ).unique(subset="account_id", keep="first", maintain_order=True)
+            annotations.append(IntentColumns(frame, id_column))
+            notes.append(f"intent as of {day}" + (f" ({note})" if note else ""))
+    if contacts is not None:
+        people = contacts if isinstance(contacts, pl.DataFrame) else read_table(contacts)
+        if "account_id" not in people.columns:
+            raise SchemaError(
+                f"{contacts if not isinstance(contacts, pl.DataFrame) else 'contacts'}: contacts "
+                f"need an account_id column to be matched to accounts (columns found: "
+                f"{people.columns[:30]})"
+            )
+        if not found:
+            raise SchemaError(
+                f"personas_missing needs the accounts' {id_column} column to match contacts to "
+                f"(columns found: {columns[:30]})"
+            )
+        config = workspace.config.personas if workspace is not None else PersonasConfig()
+        lexicon = workspace_lexicon(config, workspace.root if workspace is not None else None)
+        people = people.with_columns(pl.col("account_id").cast(pl.Utf8))
+        held = held_personas(people, lexicon, config.min_confidence)
+        annotations.append(PersonasColumns(profile.personas, held, id_column))
+    return tuple(annotations), notes
 
 
 def write_frame(frame: pl.DataFrame, path: Path) -> Path:
-    """Write a result table as CSV (formula-safe) or Parquet, atomically; other suffixes refused."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(f"{path}: expected a .csv or .parquet output file; got {suffix!r}")
-    with atomic_path(Path(path)) as tmp:
-        if suffix == ".csv":
-            pacsv.write_csv(csv_safe(frame.to_arrow()), str(tmp))
-        else:
-            frame.write_parquet(tmp)
-    return Path(path)
+    """Write a result table as CSV or Excel (formula-safe) or Parquet, atomically (the one
+    table writer, ``icpkit.data.writers``); other suffixes refused."""
+    return write_table(frame, path)
 
 
 def export_crm(

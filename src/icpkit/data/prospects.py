@@ -15,9 +15,11 @@ Only the needed columns are touched, so the cost is linear in their number, not 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -29,11 +31,95 @@ from icpkit.data.hygiene import apply_na_values
 from icpkit.data.mapping import PRESETS, ROW, MappedTable, closest_column, map_columns
 from icpkit.data.model import SCHEMA
 from icpkit.data.normalize import clean_text, parse_numbers, split_tags
+from icpkit.data.readers import CELL_LIMIT
 from icpkit.data.tables import TableNormaliser
 from icpkit.errors import Problem, SchemaError
 
 Kind = Literal["numeric", "categorical", "tag", "any"]
 ACCOUNTS = SCHEMA["accounts"]
+TYPED_SETS = 4096  # typed value sets kept per ProspectColumns (the API's repeated values)
+
+
+def json_cell(value: Any, kind: Kind = "any") -> str | None:
+    """A JSON value as the text a CSV cell of an export would hold, so a record posted to the API
+    is read exactly as the same row of a file: numbers as their digits, lists of tags joined with
+    ',' (as ``split_tags`` joins a list column), objects as their JSON text. What JSON can say
+    but a number cell cannot — ``true``/``false``, ``Infinity``, ``1e400`` (which parses as
+    infinite) — is missing in a ``numeric`` field, as the CLI reads an overflowing cell."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return None if kind == "numeric" else ("true" if value else "false")
+    if isinstance(value, float):
+        return str(value) if math.isfinite(value) else None
+    if isinstance(value, str | int):
+        return str(value)
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value if v is not None and not isinstance(v, dict | list))
+    return json.dumps(value, default=str)
+
+
+def oversized_cells(
+    batch: pl.DataFrame | pa.Table, columns: Sequence[str], file: str, first_row: int = 1
+) -> list[Problem]:
+    """Text cells over ``CELL_LIMIT`` bytes in ``columns``, each named by file row and column
+    (the reader refuses them in a CSV file; Parquet and Spark batches and records posted to the
+    API are checked here). One length kernel per column, on a dictionary's words when the
+    column is dictionary-encoded: no copy of the column."""
+    problems: list[Problem] = []
+    for name in columns:
+        if isinstance(batch, pl.DataFrame):
+            problems += _oversized_text(batch[name], file, first_row)
+            continue
+        column = batch.column(name)
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        offset = first_row
+        for chunk in chunks:
+            words = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if pa.types.is_string_view(words.type):
+                words = words.cast(pa.large_string())
+            if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
+                sizes = pc.binary_length(words)
+                biggest = pc.max(sizes).as_py()
+                if biggest is not None and biggest > CELL_LIMIT:
+                    if words is not chunk:
+                        sizes = sizes.take(chunk.indices)
+                    over = pc.indices_nonzero(pc.fill_null(pc.greater(sizes, CELL_LIMIT), False))
+                    problems += [
+                        Problem(
+                            file=file,
+                            row=offset + index,
+                            column=name,
+                            code="cell_too_large",
+                            message=f"cell of {sizes[index].as_py():,} bytes is over the "
+                            f"{CELL_LIMIT:,}-byte limit",
+                            expected=f"at most {CELL_LIMIT:,} bytes",
+                        )
+                        for index in over.to_pylist()[: 20 - len(problems)]
+                    ]
+            offset += len(chunk)
+    return problems[:20]
+
+
+def _oversized_text(values: pl.Series, file: str, first_row: int) -> list[Problem]:
+    """``oversized_cells`` of one polars column (polars' own length kernel: no Arrow copy)."""
+    if values.dtype != pl.Utf8:
+        return []
+    sizes = values.str.len_bytes()
+    biggest = sizes.max()
+    if not isinstance(biggest, int) or biggest <= CELL_LIMIT:
+        return []
+    return [
+        Problem(
+            file=file,
+            row=first_row + index,
+            column=values.name,
+            code="cell_too_large",
+            message=f"cell of {sizes[index]:,} bytes is over the {CELL_LIMIT:,}-byte limit",
+            expected=f"at most {CELL_LIMIT:,} bytes",
+        )
+        for index in (sizes > CELL_LIMIT).arg_true().head(20).to_list()
+    ]
 
 
 def kinds_of_frame(frame: pl.DataFrame) -> dict[str, Kind]:
@@ -66,6 +152,12 @@ class ProspectColumns:
     # attribute → (dictionary, its typed values) of the last batch: the batches of one Parquet
     # row group share their dictionary, so it is typed once per row group, not once per batch
     _typed_words: dict[str, tuple[pa.Array, pa.Array]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # (attribute, the distinct texts of a request) → each text typed: records posted to the API
+    # repeat their values, and typing is per column (a number style, a date order), so a set of
+    # values is typed together, once
+    _typed_sets: dict[tuple[str, frozenset[str]], dict[str, Any]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -123,6 +215,47 @@ class ProspectColumns:
             file=file,
             absent=tuple(absent),
         )
+
+    def record_frame(self, records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+        """JSON records as the text table a CSV of the same rows would be (``json_cell``):
+        the columns ``normalise`` reads, all text, one row per record."""
+        kinds = {self.origin[a]: k for a, k in self.kinds.items() if a in self.origin}
+        if not kinds:  # no field the profile reads: one row per record all the same
+            return pl.DataFrame({"record": list(range(1, len(records) + 1))})
+        return pl.DataFrame(
+            {name: [json_cell(r.get(name), kind) for r in records] for name, kind in kinds.items()},
+            schema=dict.fromkeys(kinds, pl.Utf8),
+        )
+
+    def typed_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+        """The needed attributes of a few JSON records as Python values, typed as ``normalise``
+        types ``record_frame(records)`` (the same functions, on each column's distinct texts, so
+        no frame is built when the values were seen before). None when a value is unreadable:
+        the caller then takes ``normalise``, whose error names the row."""
+        out: list[dict[str, Any]] = [{} for _ in records]
+        for attr, kind in self.kinds.items():
+            origin = self.origin.get(attr)
+            texts = [None if origin is None else json_cell(r.get(origin), kind) for r in records]
+            if any(t is not None and len(t) > CELL_LIMIT for t in texts):
+                return None
+            distinct = frozenset(t for t in texts if t is not None)
+            key = (attr, distinct)
+            typed = self._typed_sets.get(key)
+            if typed is None:
+                typed = {}
+                if distinct and origin is not None:
+                    words = sorted(distinct)
+                    series = pl.Series(attr, words, dtype=pl.Utf8)
+                    values, problems = self._column(attr, kind, series, None)
+                    if any(p.severity == "fatal" for p in problems):
+                        return None
+                    typed = dict(zip(words, values.to_list(), strict=True))
+                if len(self._typed_sets) >= TYPED_SETS:
+                    self._typed_sets.clear()
+                self._typed_sets[key] = typed
+            for row, text in zip(out, texts, strict=True):
+                row[attr] = None if text is None else typed[text]
+        return out
 
     def normalise(self, batch: pl.DataFrame, first_row: int = 1) -> pl.DataFrame:
         """The needed attributes of one batch as a polars frame (see ``normalise_arrow``)."""

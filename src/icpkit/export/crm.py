@@ -8,7 +8,9 @@ keyed by ``Id`` (Data Loader / Bulk API 2.0) with ``ICP_Tier__c``, ``ICP_Fit_Sco
 ``package.xml``) and the same fields as JSON.
 
 Reasons are written "employees in [180, inf) (+6)": they start with a letter, so no spreadsheet
-reads a cell as a formula and no apostrophe guard ends up stored in the CRM.
+reads a cell as a formula and no apostrophe guard ends up stored in the CRM. The files go through
+the one table writer (``icpkit.data.writers``), whose formula guard covers the other cells (an
+account id or external id is whatever text the CRM held).
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 
 import polars as pl
-import pyarrow.csv as pacsv
 
-from icpkit.atomic import atomic_path, write_text_atomic
+from icpkit.atomic import write_text_atomic
+from icpkit.data.writers import write_table
 from icpkit.errors import ConfigError
 from icpkit.vocab import TIERS
 
@@ -82,8 +84,9 @@ def _scored_columns(scored: pl.DataFrame, version: int, limit: int) -> pl.DataFr
 
 
 def _write_csv(frame: pl.DataFrame, target: Path) -> None:
-    with atomic_path(target) as tmp:
-        pacsv.write_csv(frame.to_arrow(), tmp)
+    """Through the one table writer: atomic, and a key cell such as '=HYPERLINK(…)' (an account
+    id is any text the CRM held) is made inert before a spreadsheet or an import reads it."""
+    write_table(frame, target, suffixes=(".csv",))
 
 
 def normalise_domain(value: str | None) -> str | None:

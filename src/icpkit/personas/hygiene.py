@@ -12,19 +12,15 @@ from pathlib import Path
 
 import polars as pl
 
-from icpkit.atomic import atomic_path
 from icpkit.config import PersonasConfig
 from icpkit.data import read_table
+from icpkit.data.writers import write_table
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.personas.lexicon import UNKNOWN, Lexicon, default_lexicon, read_overrides
 from icpkit.personas.titles import OUTPUT_COLUMNS, classify_titles
 
 TITLE_COLUMNS = ("title", "job title", "job_title", "jobtitle", "position", "job", "role", "titel")
 OUTPUTS = (".csv", ".parquet")
-# The rule of icpkit's scored CSVs: a text cell a spreadsheet would run as a formula gets a
-# leading quote (numbers such as "-3" stay as they are).
-_FORMULA = r"^[=+\-@\t\r]"
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 @dataclass(frozen=True)
@@ -109,11 +105,7 @@ def classify_file(
     )
     replaced = tuple(c for c in OUTPUT_COLUMNS if c in frame.columns and c != name)
     result = frame.drop(list(replaced)).hstack(classified.select(OUTPUT_COLUMNS))
-    with atomic_path(output_path) as tmp:
-        if output_path.suffix.lower() == ".parquet":
-            result.write_parquet(tmp)
-        else:
-            _inert_text(result).write_csv(tmp)
+    write_table(result, output_path, suffixes=OUTPUTS)  # atomic, formula-guarded
     return TitleFileResult(
         rows=frame.height,
         column=name,
@@ -121,16 +113,4 @@ def classify_file(
         unknown_function=int((classified["function"] == UNKNOWN).sum()),
         unknown_seniority=int((classified["seniority"] == UNKNOWN).sum()),
         replaced_columns=replaced,
-    )
-
-
-def _inert_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that start like a formula, quoted so a spreadsheet shows them as text."""
-    text = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA) & ~pl.col(c).str.contains(_NUMBER))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text
     )

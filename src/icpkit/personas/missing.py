@@ -29,6 +29,7 @@ def personas_missing(
     lexicon: Lexicon | None = None,
     min_confidence: float = 0.5,
     top: int | None = None,
+    held: pl.DataFrame | None = None,
 ) -> pl.Series:
     """Per account row: the winning personas (significant, lift > 1) it has no contact of.
 
@@ -42,6 +43,9 @@ def personas_missing(
         The profile's personas; without one, or with no winning persona, every value is "".
     top : int, optional
         How many of the winning personas to check (default: the section's ``shown``).
+    held : polars.DataFrame, optional
+        ``held_personas(contacts, …)`` computed once, for a caller that annotates a file batch
+        by batch (the contacts are then not classified again per batch).
 
     Returns
     -------
@@ -51,17 +55,8 @@ def personas_missing(
     winners = section.top(top or section.shown) if section is not None else []
     if not winners or "account_id" not in accounts.columns:
         return pl.Series(COLUMN, [""] * accounts.height, dtype=pl.Utf8)
-    people = classified_contacts(contacts, lexicon, min_confidence).filter(
-        pl.col("account_id").is_not_null() & pl.col("function").is_not_null()
-    )
-    held = pl.concat(
-        [
-            people.select("account_id", persona=pl.col("function")),
-            people.filter(pl.col("band").is_not_null()).select(
-                "account_id", persona=pl.concat_str("function", "band", separator=" ")
-            ),
-        ]
-    ).unique()
+    if held is None:
+        held = held_personas(contacts, lexicon, min_confidence)
     ids = accounts.select(pl.col("account_id").cast(pl.Utf8))
     texts = []
     for persona in winners:
@@ -74,3 +69,20 @@ def personas_missing(
         pl.concat_list([f"m{i}" for i in range(len(texts))]).list.drop_nulls().list.join("; ")
     ).to_series()
     return joined.rename(COLUMN)
+
+
+def held_personas(
+    contacts: pl.DataFrame, lexicon: Lexicon | None = None, min_confidence: float = 0.5
+) -> pl.DataFrame:
+    """(account_id, persona) of every persona some contact of the account holds."""
+    people = classified_contacts(contacts, lexicon, min_confidence).filter(
+        pl.col("account_id").is_not_null() & pl.col("function").is_not_null()
+    )
+    return pl.concat(
+        [
+            people.select("account_id", persona=pl.col("function")),
+            people.filter(pl.col("band").is_not_null()).select(
+                "account_id", persona=pl.concat_str("function", "band", separator=" ")
+            ),
+        ]
+    ).unique()

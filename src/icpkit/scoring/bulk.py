@@ -23,19 +23,17 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty, Queue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from icpkit.atomic import atomic_path
 from icpkit.config import SourceConfig
-from icpkit.data.prospects import Kind, ProspectColumns
+from icpkit.data.prospects import Kind, ProspectColumns, oversized_cells
 from icpkit.data.readers import read_batches
-from icpkit.errors import ConfigError
+from icpkit.data.writers import TableWriter, csv_safe, parquet_writer
+from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
 
@@ -56,8 +54,17 @@ MAP_HINT = (
     "names), score it with --map (Python: score_accounts(..., workspace=ws)); otherwise rename "
     "the columns to the profile's attribute names. " + MISSING_HINT
 )
-_DANGER = r"^[=+\-@\t\r]"
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+class BatchColumns(Protocol):
+    """Columns computed per batch of a scored file beside the score (``intent_*``,
+    ``personas_missing``): ``names`` of the columns it adds, and a call that gives them for one
+    raw batch (same rows, same order). Whatever it looks rows up in is held by the object and is
+    bounded by the workspace (its accounts, its contacts), never by the file being scored."""
+
+    names: tuple[str, ...]
+
+    def __call__(self, batch: pl.DataFrame | pa.Table) -> pa.Table: ...
 
 
 def needed_kinds(plan: ScoringPlan) -> dict[str, Kind]:
@@ -94,6 +101,7 @@ def score_file(
     preset: str | None = None,
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
+    annotations: tuple[BatchColumns, ...] = (),
 ) -> int:
     """Score every row of an accounts file and write it with the score columns appended.
 
@@ -125,6 +133,10 @@ def score_file(
         Without it, a file that lacks attribute columns the profile reads is refused (a
         SchemaError naming them). With it, those attributes are scored as missing on every row
         (each gets its "no known …" points) and ``missing`` is called once with their names.
+    annotations : tuple of BatchColumns
+        More columns computed batch by batch after the score (``intent_score``, ``intent``,
+        ``why_now``, ``personas_missing``): memory stays bounded by the batch with every column
+        on, and the file is written once.
 
     Returns
     -------
@@ -151,20 +163,13 @@ def score_file(
             f"{path}: {len(read.columns):,} columns, more than the limit of {max_columns:,}; "
             "if the file really is that wide, raise the limit (score --max-columns N)"
         )
-    kinds = needed_kinds(plan)
-    columns = ProspectColumns.resolve(
-        read.columns,
-        kinds,
-        source=source,
-        preset=preset,
-        file=str(path),
-        hint=MISSING_HINT if source is not None else MAP_HINT,
-        required=missing is None,
+    columns, lacking = resolve_columns(
+        plan, read.columns, source=source, preset=preset, file=str(path), required=missing is None
     )
-    lacking = {a: k for a, k in kinds.items() if a not in columns.kinds}
     if lacking and missing is not None:
         missing(list(lacking))
     generated, present = _generated(plan), set(read.columns)  # sets: linear in the width
+    generated |= {name for extra in annotations for name in extra.names}
     names = keep if keep is not None else [c for c in read.columns if c not in generated]
     absent = [c for c in names if c not in present]
     if absent:
@@ -176,28 +181,22 @@ def score_file(
         raw, frame = item
         out = plan.score_table(frame, reasons=reasons, outputs=outputs, parallel=False)
         kept = raw.select(names)
-        joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out)
+        extras = [extra(raw) for extra in annotations]
+        joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out, *extras)
         return csv_safe(joined) if suffix == ".csv" else joined
 
     done = 0
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
-    with atomic_path(target) as tmp, contextlib.closing(in_order(scored, prefetched(typed))) as run:
-        writer: Any = None
-        try:
-            for out in run:
-                if writer is None:
-                    writer, schema = _writer(tmp, suffix, out.schema), out.schema
-                elif out.schema != schema:
-                    out = out.cast(schema)
-                writer.write_table(out) if hasattr(writer, "write_table") else writer.write(out)
-                done += out.num_rows
-                if progress is not None:
-                    progress(done, read.total)
-            if writer is None:  # an empty input still gets a header
-                writer = _writer(tmp, suffix, _empty_schema(names, plan, outputs))
-        finally:
-            if writer is not None:
-                writer.close()
+    empty = _empty_schema(names, plan, outputs, annotations)  # an empty input: a header
+    with (
+        TableWriter(target, suffixes=OUTPUTS, empty_schema=empty) as writer,
+        contextlib.closing(in_order(scored, prefetched(typed))) as run,
+    ):
+        for out in run:
+            writer.write(out, guarded=True)  # guarded on the worker threads
+            done += out.num_rows
+            if progress is not None:
+                progress(done, read.total)
     return done
 
 
@@ -219,61 +218,103 @@ def _typed_batches(
     columns: ProspectColumns,
     lacking: dict[str, Kind] | None = None,
 ) -> Iterator[tuple[pl.DataFrame | pa.Table, pa.Table]]:
-    """(raw batch, its needed columns typed, with an empty column for each ``lacking``
-    attribute); typing runs on the reading thread."""
+    """(raw batch, ``type_batch`` of it); typing runs on the reading thread."""
     row = 1
     for batch in batches:
-        typed = columns.normalise_arrow(batch, first_row=row)
-        for attr, kind in (lacking or {}).items():
-            typed = typed.append_column(attr, pa.nulls(len(batch), _EMPTY[kind]))
-        yield batch, typed
+        yield batch, type_batch(columns, batch, first_row=row, lacking=lacking)
         row += len(batch)
 
 
-def _joined(raw: pa.Table, scored: pa.Table) -> pa.Table:
+def type_batch(
+    columns: ProspectColumns,
+    batch: pl.DataFrame | pa.Table,
+    *,
+    first_row: int = 1,
+    lacking: dict[str, Kind] | None = None,
+) -> pa.Table:
+    """The first half of the one batch function: a batch's needed columns typed by the prospect
+    normaliser, with an empty column for each ``lacking`` attribute (scored as missing).
+
+    A cell over the reader's size limit in a column scoring reads is refused, naming its row
+    (the CSV reader checks every column; a Parquet batch, a Spark batch and records posted to
+    the API are checked here, so every engine gives the same error)."""
+    problems = oversized_cells(batch, list(columns.origin.values()), columns.file, first_row)
+    if problems:
+        raise SchemaError(f"{columns.file}: cells too large to be values", problems)
+    typed = columns.normalise_arrow(batch, first_row=first_row)
+    if not lacking:
+        return typed
+    arrays = dict(zip(typed.column_names, typed.columns, strict=True))
+    arrays.update({attr: pa.nulls(len(batch), _EMPTY[kind]) for attr, kind in lacking.items()})
+    return pa.table(arrays)  # built at once: a table of no column has no rows to append to
+
+
+def score_batch(
+    plan: ScoringPlan,
+    columns: ProspectColumns,
+    batch: pl.DataFrame | pa.Table,
+    *,
+    first_row: int = 1,
+    lacking: dict[str, Kind] | None = None,
+    reasons: bool = True,
+    outputs: tuple[str, ...] = OUTPUT_COLUMNS,
+) -> pa.Table:
+    """The one batch function every engine runs: raw rows in (a file's batch, a Spark task's
+    Arrow batch, records posted to the API), the ``outputs`` columns out.
+
+    ``score_file`` runs its two halves on two threads (``type_batch`` while reading, then
+    ``ScoringPlan.score_table``); the Spark engine and the API's record path call it whole."""
+    typed = type_batch(columns, batch, first_row=first_row, lacking=lacking)
+    return plan.score_table(typed, reasons=reasons, outputs=outputs, parallel=False)
+
+
+def resolve_columns(
+    plan: ScoringPlan,
+    names: list[str],
+    *,
+    source: SourceConfig | None = None,
+    preset: str | None = None,
+    file: str = "input",
+    required: bool = True,
+) -> tuple[ProspectColumns, dict[str, Kind]]:
+    """Where each attribute the plan reads is found among ``names``, and the attributes found
+    nowhere (scored as missing; only when not ``required``, else a SchemaError names them)."""
+    kinds = needed_kinds(plan)
+    columns = ProspectColumns.resolve(
+        names,
+        kinds,
+        source=source,
+        preset=preset,
+        file=file,
+        hint=MISSING_HINT if source is not None else MAP_HINT,
+        required=required,
+    )
+    return columns, {a: k for a, k in kinds.items() if a not in columns.kinds}
+
+
+def _joined(raw: pa.Table, *more: pa.Table) -> pa.Table:
+    tables = (raw, *more)
     return pa.table(
-        [*raw.columns, *scored.columns], names=[*raw.column_names, *scored.column_names]
+        [c for t in tables for c in t.columns], names=[n for t in tables for n in t.column_names]
     )
 
 
-def _empty_schema(names: list[str], plan: ScoringPlan, outputs: tuple[str, ...]) -> pa.Schema:
+def _empty_schema(
+    names: list[str],
+    plan: ScoringPlan,
+    outputs: tuple[str, ...],
+    annotations: tuple[BatchColumns, ...] = (),
+) -> pa.Schema:
     score_names = [c for c in OUTPUT_COLUMNS if c in outputs]
     if "points" in outputs:
         score_names += ["base_score", *plan.points_columns()]
+    score_names += [name for extra in annotations for name in extra.names]
     return pa.schema([pa.field(c, pa.string()) for c in [*names, *score_names]])
 
 
 def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
-    if suffix == ".csv":
-        return pacsv.CSVWriter(str(tmp), schema)
-    # a dictionary page pays off for text, flags and small integers (a score, a tier); wide
-    # numbers (ids, amounts, dates) rarely repeat, and trying costs more than writing them
-    small = [
-        path
-        for f in schema
-        for path, kind in _leaves(f.name, f.type)
-        if not (
-            pa.types.is_floating(kind)
-            or pa.types.is_temporal(kind)
-            or (pa.types.is_integer(kind) and kind.bit_width > 16)
-        )
-    ]
-    return pq.ParquetWriter(str(tmp), schema, use_dictionary=small)
-
-
-def _leaves(path: str, kind: pa.DataType) -> Iterator[tuple[str, pa.DataType]]:
-    """The Parquet column paths under a field (``tags.list.element`` for a list of text), the
-    names ``use_dictionary`` matches, with their Arrow types."""
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        yield from _leaves(f"{path}.list.element", kind.value_type)
-    elif pa.types.is_map(kind):
-        yield from _leaves(f"{path}.key_value.key", kind.key_type)
-        yield from _leaves(f"{path}.key_value.value", kind.item_type)
-    elif pa.types.is_struct(kind):
-        for i in range(kind.num_fields):
-            yield from _leaves(f"{path}.{kind.field(i).name}", kind.field(i).type)
-    else:
-        yield path, kind
+    """The writer of one output format (kept for callers of the streaming writer's parts)."""
+    return pacsv.CSVWriter(str(tmp), schema) if suffix == ".csv" else parquet_writer(tmp, schema)
 
 
 def in_order(
@@ -339,41 +380,6 @@ def prefetched(batches: Iterator[Any], depth: int = 1) -> Iterator[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# CSV safety
-
-
-def csv_safe(table: pa.Table) -> pa.Table:
-    """Text cells made inert for spreadsheets; dictionaries decoded and lists joined for CSV.
-
-    The table is rebuilt once (replacing columns one by one would copy the column list per
-    column: quadratic in the width of the file)."""
-    columns = []
-    for column in table.columns:
-        chunks = [_safe_chunk(chunk) for chunk in column.chunks]
-        columns.append(pa.chunked_array(chunks, chunks[0].type) if chunks else column)
-    return pa.table(columns, names=table.column_names)
-
-
-def _safe_chunk(chunk: pa.Array) -> pa.Array:
-    if pa.types.is_dictionary(chunk.type):
-        words = _safe_chunk(chunk.dictionary)
-        return pa.DictionaryArray.from_arrays(chunk.indices, words).dictionary_decode()
-    if pa.types.is_list(chunk.type) or pa.types.is_large_list(chunk.type):
-        return _safe_chunk(pc.binary_join(chunk.cast(pa.list_(pa.string())), ";"))
-    if pa.types.is_string_view(chunk.type):
-        chunk = chunk.cast(pa.large_string())
-    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-        return chunk
-    starts = pc.match_substring_regex(chunk, _DANGER)
-    if not pc.any(starts).as_py():  # the common case: one kernel per column, nothing copied
-        return chunk
-    chunk = chunk.cast(pa.string())  # the join kernel needs one string type on every side
-    danger = pc.and_(starts, pc.invert(pc.match_substring_regex(chunk, _NUMBER)))
-    quoted = pc.binary_join_element_wise(pa.scalar("'"), chunk, "")
-    return pc.if_else(pc.fill_null(danger, False), quoted, chunk)
-
-
-# ---------------------------------------------------------------------------------------------
 # In memory: the same typing and scoring for a frame (the Python API)
 
 
@@ -386,8 +392,10 @@ def score_rows(
     source: SourceConfig | None = None,
     preset: str | None = None,
     origin: str = "input",
+    annotations: tuple[BatchColumns, ...] = (),
 ) -> pl.DataFrame:
-    """A frame's rows scored exactly as ``score_file`` scores the same rows from a file.
+    """A frame's rows scored exactly as ``score_file`` scores the same rows from a file
+    (``annotations`` too: the same ``intent_*`` / ``personas_missing`` columns).
 
     The frame's own columns come back untouched; the score columns (and, by default,
     ``base_score`` and ``points_<attribute>``) are appended, replacing columns of those names.
@@ -406,6 +414,10 @@ def score_rows(
     assert isinstance(scored, pl.DataFrame)
     text = [c for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit") if c in scored]
     scored = scored.with_columns(pl.col(text).cast(pl.Utf8))
-    generated = _generated(plan)
+    generated = _generated(plan) | {name for extra in annotations for name in extra.names}
     kept = frame.drop([c for c in frame.columns if c in generated])
+    for extra in annotations:
+        added = pl.from_arrow(extra(frame))
+        assert isinstance(added, pl.DataFrame)
+        scored = scored.hstack(added)
     return kept.hstack(scored)

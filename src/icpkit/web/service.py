@@ -16,22 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.csv as pacsv
 
 from icpkit import pipeline
-from icpkit.atomic import atomic_path
-from icpkit.config import SourceConfig, WebConfig
+from icpkit.config import WebConfig
 from icpkit.data import CrmData
-from icpkit.data import load_workspace as load_crm
 from icpkit.data.paths import resolve_source
-from icpkit.errors import ConfigError, IcpError, Problem, SchemaError
+from icpkit.data.prospects import Kind, ProspectColumns
+from icpkit.errors import ConfigError, IcpError, SchemaError
 from icpkit.lifecycle.feedback import FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
 from icpkit.personas.missing import missing_text, personas_missing
 from icpkit.profile import IcpProfile
-from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, csv_safe, explain_accounts, score_frame
-from icpkit.scoring.apply import to_arrow
+from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, explain_accounts, score_file, score_frame
+from icpkit.scoring.bulk import resolve_columns, score_batch
 from icpkit.scoring.explain import Explanation
 from icpkit.scoring.records import RecordScorer
 from icpkit.themes.pii import Scrubber
@@ -52,6 +50,7 @@ LIST_COLUMNS = ("criteria_met", "disqualifiers_hit")
 ECHO_COLUMNS = ("account_id", "name", "domain")
 DUPLICATE_SECONDS = 600  # the same verdict again by the same key within this: stored once
 FAST_ROWS = 100  # requests with up to this many accounts may take the dict fast path
+COLUMN_SETS = 256  # sets of record fields whose column resolution is kept per version
 
 
 class NotFound(IcpError):
@@ -86,6 +85,9 @@ class Service:
         self._store_files = (store, store.with_name(store.name + "-wal"))
         self._numbers: dict[str, int] = {}
         self._fast: dict[int, RecordScorer | None] = {}
+        self._columns: dict[
+            tuple[int, bool, tuple[str, ...]], tuple[ProspectColumns, dict[str, Kind]]
+        ] = {}
         self._scrubber: Scrubber | None = None
         self.fast_rows = FAST_ROWS
 
@@ -174,6 +176,7 @@ class Service:
             self._crm = self._accounts = self._check = None
             self._scrubber = None
             self._fast.clear()  # compiled against the accounts' schema, which a build may change
+            self._columns.clear()  # the accounts mapping may have changed with the config
             self._scored.clear()
             self._index.clear()
             self._intent.clear()
@@ -433,7 +436,13 @@ class Service:
         self, records: list[dict[str, Any]], map_columns: bool | None = None
     ) -> dict[str, Any]:
         """Score accounts given as JSON records in icpkit's canonical column names, or in the
-        workspace's export headers (``map_columns``; None: detected from the records' fields)."""
+        workspace's export headers (``map_columns``; None: detected from the records' fields).
+
+        Each value is read as the same cell of a CSV file would be (``json_cell``) and typed by
+        the prospect normaliser, exactly as ``icpkit score`` (with ``--map`` when mapped) and
+        ``score_accounts`` type a file or a frame: the same record scores the same everywhere.
+        A canonical attribute left out is scored as missing and named in ``missing_columns``.
+        """
         if len(records) > self.settings.max_rows:
             raise SchemaError(
                 f"{len(records)} accounts in one request; the limit is {self.settings.max_rows} "
@@ -442,35 +451,71 @@ class Service:
         number, profile = self.profile()
         if map_columns is None:
             map_columns = self.export_headers(number, profile, records)
+        names = list(dict.fromkeys(k for r in records for k in r))
         if map_columns:
-            return self.score_mapped(number, profile, records)
-        fast = self.score_fast(number, profile, records)
-        if fast is not None:
-            return fast
-        try:
-            frame = pl.DataFrame(records, infer_schema_length=None)
-        except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
-            raise SchemaError(f"the accounts could not be read as one table: {exc}") from None
-        if frame.width == 0:  # records with no field at all: one row each, every attribute missing
-            frame = pl.DataFrame({"__row__": list(range(len(records)))})
-        frame, absent = self.conform(number, profile, frame)
+            if self.workspace.config.sources.get("accounts") is None:
+                raise ConfigError(
+                    "the workspace has no [sources.accounts] mapping to reuse (map=true)"
+                )
+            if not names:
+                raise SchemaError("the records carry no field to map to the workspace's columns")
+        columns, lacking = self.record_columns(number, profile, names, mapped=map_columns)
         plan = self.plan(number, profile)
-        plan.check_columns(frame.columns, origin="request")
-        table = pl.from_arrow(plan.score_table(to_arrow(frame, plan.columns), reasons=True))
-        assert isinstance(table, pl.DataFrame)
-        keep = [c for c in ("account_id", "name", "domain") if c in frame.columns]
-        scores = table.select([c for c in OUTPUT_COLUMNS if c in table.columns]).with_columns(
-            pl.col(c).cast(pl.Utf8)
-            for c in ("tier", "reasons", *LIST_COLUMNS)
-            if c in table.columns
-        )
-        out = frame.select(keep).hstack(scores) if keep else scores
+        echo = names if map_columns else [c for c in ECHO_COLUMNS if c in names]
+        absent = [] if map_columns else [c for c in plan.columns if c in lacking]
+        scores = None if map_columns else self.score_fast(number, profile, records, columns)
+        if scores is None:
+            try:
+                table = score_batch(
+                    plan,
+                    columns,
+                    columns.record_frame(records),
+                    lacking=lacking,
+                    outputs=OUTPUT_COLUMNS,
+                )
+            except SchemaError as exc:
+                raise _request_error(exc) from None
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            frame = frame.with_columns(
+                pl.col(c).cast(pl.Utf8) for c in ("tier", "reasons", *LIST_COLUMNS)
+            )
+            scores = frame.to_dicts()
+        rows = [
+            _listify({**{c: _copy(r.get(c)) for c in echo}, **score})
+            for r, score in zip(records, scores, strict=True)
+        ]
         return {
             "version": number,
-            "mapped": False,
+            "mapped": bool(map_columns),
             "missing_columns": absent,
-            "accounts": [_listify(r) for r in out.to_dicts()],
+            "accounts": rows,
         }
+
+    def record_columns(
+        self, number: int, profile: IcpProfile, names: list[str], *, mapped: bool
+    ) -> tuple[ProspectColumns, dict[str, Kind]]:
+        """Where the records' fields go (as ``score`` finds a file's columns, through the
+        accounts mapping when ``mapped``), kept per version and set of fields: the typed values
+        it holds make a repeated request cheap."""
+        key = (number, mapped, tuple(names))
+        with self._lock:
+            found = self._columns.get(key)
+        if found is None:
+            source = self.workspace.config.sources.get("accounts") if mapped else None
+            found = resolve_columns(
+                self.plan(number, profile),
+                names,
+                source=source,
+                preset=self.workspace.config.preset if mapped else None,
+                file="request",
+                required=mapped,
+            )
+            with self._lock:
+                if len(self._columns) >= COLUMN_SETS:
+                    self._columns.clear()
+                self._columns[key] = found
+        return found
 
     def export_headers(
         self, number: int, profile: IcpProfile, records: list[dict[str, Any]]
@@ -485,38 +530,17 @@ class Service:
         canonical = {*self.plan(number, profile).columns, "account_id", "name", "domain"}
         return len(fields & export) > len(fields & canonical)
 
-    def score_mapped(
-        self, number: int, profile: IcpProfile, records: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """Score records in the export's own headers through the accounts source's mapping, as
-        `icpkit score --map` scores a file: the records' fields come back with the scores."""
-        if self.workspace.config.sources.get("accounts") is None:
-            raise ConfigError("the workspace has no [sources.accounts] mapping to reuse (map=true)")
-        names = list(dict.fromkeys(k for r in records for k in r))
-        if not names:
-            raise SchemaError("the records carry no field to map to the workspace's columns")
-        frame = pl.DataFrame(
-            {name: [_cell(r.get(name)) for r in records] for name in names},
-            schema=dict.fromkeys(names, pl.Utf8),
-        )
-        scored = pipeline.score_accounts(profile, frame, workspace=self.workspace)
-        keep = [*names, *(c for c in OUTPUT_COLUMNS if c in scored.columns and c not in names)]
-        out = scored.select(keep).with_columns(
-            pl.col(c).cast(pl.Utf8) for c in ("tier", "reasons", *LIST_COLUMNS) if c in keep
-        )
-        return {
-            "version": number,
-            "mapped": True,
-            "missing_columns": [],
-            "accounts": [_listify(r) for r in out.to_dicts()],
-        }
-
     def score_fast(
-        self, number: int, profile: IcpProfile, records: list[dict[str, Any]]
-    ) -> dict[str, Any] | None:
-        """``score_records`` without a frame (:class:`RecordScorer`), with the same answer; None
-        when a record holds a value the frame path would cast (or refuse), or a key changes type
-        between records (the frame path reads them as one table)."""
+        self,
+        number: int,
+        profile: IcpProfile,
+        records: list[dict[str, Any]],
+        columns: ProspectColumns,
+    ) -> list[dict[str, Any]] | None:
+        """The score columns of a few records without a frame: the values typed by the same
+        normaliser functions (``ProspectColumns.typed_records``), scored by :class:`RecordScorer`
+        (the same answer as the batch function). None when a value is unreadable or typed in a
+        way the compiled scorer does not take: the caller takes the batch path."""
         if not 0 < len(records) <= self.fast_rows:
             return None
         if number not in self._fast:
@@ -525,18 +549,18 @@ class Service:
             with self._lock:
                 self._fast.setdefault(number, scorer)
         scorer = self._fast[number]
-        if scorer is None or not _one_type_per_key(records):
+        if scorer is None:
             return None
-        keys = {k for r in records for k in r}
-        echo = [c for c in ECHO_COLUMNS if c in keys]
-        rows = []
-        for record in records:
-            scores = scorer.score(record)
-            if scores is None:
+        typed = columns.typed_records(records)
+        if typed is None:
+            return None
+        scores = []
+        for record in typed:
+            score = scorer.score(record)
+            if score is None:
                 return None
-            rows.append(_listify({**{c: _copy(record.get(c)) for c in echo}, **scores}))
-        absent = [c for c in scorer.columns if c not in keys]
-        return {"version": number, "mapped": False, "missing_columns": absent, "accounts": rows}
+            scores.append(score)
+        return scores
 
     def plan(self, number: int, profile: IcpProfile) -> ScoringPlan:
         """The scoring plan of a version, built once (a third of a single account's cost)."""
@@ -545,80 +569,39 @@ class Service:
                 self._plans[number] = ScoringPlan.from_profile(profile)
             return self._plans[number]
 
-    def conform(
-        self, number: int, profile: IcpProfile, frame: pl.DataFrame
-    ) -> tuple[pl.DataFrame, list[str]]:
-        """Give ``frame`` every attribute the profile scores, typed like the workspace's accounts.
-
-        An attribute left out is scored as missing, like an empty column; a value that cannot be
-        read as the workspace reads it is a SchemaError naming the column.
-        """
-        needed = self.plan(number, profile).columns
-        schema = self.accounts().schema
-        absent = [c for c in needed if c not in frame.columns]
-        frame = frame.with_columns(
-            pl.lit(None).cast(schema.get(c, pl.Utf8)).alias(c) for c in absent
-        )
-        for column in needed:
-            want = schema.get(column)
-            if want is not None and frame.schema[column] != want:
-                try:
-                    frame = frame.with_columns(pl.col(column).cast(want))
-                except pl.exceptions.PolarsError:
-                    row, value = _first_uncastable(frame[column], want)
-                    where = f" (account {row} of the request, counting from 1)" if row else ""
-                    raise SchemaError(
-                        f"column {column!r}: expected {want} values like the workspace's "
-                        f"accounts{where}",
-                        [
-                            Problem(
-                                "request",
-                                f"expected {want} values",
-                                column=column,
-                                row=row,
-                                value=value,
-                            )
-                        ],
-                    ) from None
-        return frame, absent
-
     def score_upload(self, filename: str, content: bytes, *, map_columns: bool) -> dict[str, Any]:
-        """Score an uploaded CSV; the input and the scored file stay in ``.icpkit/uploads/``."""
+        """Score an uploaded CSV as ``icpkit score`` (``--map`` with ``map_columns``) scores a
+        file, with attributes it has no column for scored as missing; the input and the scored
+        file stay in ``.icpkit/uploads/``."""
         name = safe_upload_name(filename)
         token = secrets.token_urlsafe(18)
         folder = self.upload_dir()
         source = folder / f"{token}.in{Path(name).suffix.lower() or '.csv'}"
         target = folder / f"{token}.csv"
-        source.write_bytes(content)
-        try:
-            number, profile = self.profile()
-            frame = self.read_accounts(source, map_columns=map_columns)
-        finally:
-            source.unlink(missing_ok=True)
-        n = frame.height
-        if n > self.settings.max_rows:
-            raise SchemaError(f"{n} accounts uploaded; the limit is {self.settings.max_rows}")
-        frame, _ = self.conform(number, profile, frame)
-        scored = score_frame(profile, frame)
-        flat = scored.with_columns(
-            pl.col(c).list.join("; ") for c, t in scored.schema.items() if isinstance(t, pl.List)
-        )
-        with atomic_path(target) as tmp:
-            pacsv.write_csv(csv_safe(flat.to_arrow()), tmp)
-        preview = pl.read_csv(target, n_rows=200, infer_schema_length=0)
-        return {"token": token, "n": n, "version": number, "name": name, "preview": preview}
-
-    def read_accounts(self, path: Path, *, map_columns: bool) -> pl.DataFrame:
-        """A file read and normalised like an accounts source: with ``map_columns`` through the
-        workspace's own accounts mapping (an export in the CRM's headers), else in icpkit's names."""
         accounts = self.workspace.config.sources.get("accounts")
         if map_columns and accounts is None:
             raise ConfigError("the workspace has no [sources.accounts] mapping to reuse")
-        base = accounts if map_columns and accounts is not None else SourceConfig(path="")
-        source = base.model_copy(update={"path": str(path)})
-        config = self.workspace.config.model_copy(update={"sources": {"accounts": source}})
-        frame = load_crm(config, self.root).accounts
-        return frame.with_columns(pl.col("account_id").cast(pl.Utf8))
+        source.write_bytes(content)
+        try:
+            number, profile = self.profile()
+            n = score_file(
+                profile,
+                source,
+                target,
+                outputs=OUTPUT_COLUMNS,
+                source=accounts.model_copy(update={"path": str(source)})
+                if map_columns and accounts is not None
+                else None,
+                preset=self.workspace.config.preset if map_columns else None,
+                missing=lambda _: None,
+            )
+        finally:
+            source.unlink(missing_ok=True)
+        if n > self.settings.max_rows:
+            target.unlink(missing_ok=True)
+            raise SchemaError(f"{n} accounts uploaded; the limit is {self.settings.max_rows}")
+        preview = pl.read_csv(target, n_rows=200, infer_schema_length=0)
+        return {"token": token, "n": n, "version": number, "name": name, "preview": preview}
 
     def upload_dir(self) -> Path:
         folder = self.root / ".icpkit" / UPLOAD_DIR
@@ -671,18 +654,6 @@ def _points_words(points: int, value: str) -> str:
     return f"{value}: no points either way"
 
 
-def _one_type_per_key(records: list[dict[str, Any]]) -> bool:
-    """Every key holds one Python type (or None) across the records, as one table column would."""
-    if len(records) == 1:
-        return True
-    seen: dict[str, type] = {}
-    for record in records:
-        for key, value in record.items():
-            if value is not None and seen.setdefault(key, type(value)) is not type(value):
-                return False
-    return True
-
-
 def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
 
@@ -697,28 +668,16 @@ def _listify(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _cell(value: Any) -> str | None:
-    """A JSON value as the text a CSV export would hold (lists joined with ';')."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return str(value)
-
-
-def _first_uncastable(values: pl.Series, dtype: Any) -> tuple[int | None, str | None]:
-    """The first record (counting from 1) whose value does not cast to ``dtype``, and the value
-    (cut to 60 characters); (None, None) when it cannot be told."""
-    try:
-        bad = (values.is_not_null() & values.cast(dtype, strict=False).is_null()).arg_true()
-    except pl.exceptions.PolarsError:
-        return None, None
-    if len(bad) == 0:
-        return None, None
-    first = int(bad[0])
-    return first + 1, str(values[first])[:60]
+def _request_error(exc: SchemaError) -> SchemaError:
+    """The normaliser's error about a request, naming the account as the client counts them."""
+    first = next((p for p in exc.problems if p.row is not None), None)
+    if first is None:
+        return exc
+    return SchemaError(
+        f"column {first.column!r}: {first.message} (account {first.row} of the request, "
+        "counting from 1)",
+        exc.problems,
+    )
 
 
 def public_message(message: str, root: Path) -> str:
