@@ -103,8 +103,8 @@ def test_one_date_falls_back_to_a_cross_validated_estimate_and_says_so() -> None
     validation = result.profile.validation
     assert validation is not None
     assert validation.method == "cross-validated"
-    assert validation.verdict["status"] == "pass"
-    assert "cross-validated, not out-of-time" in validation.verdict["lines"][0]
+    assert validation.verdict is not None and validation.verdict.status == "pass"
+    assert "cross-validated, not out-of-time" in validation.verdict.lines[0]
     assert any("out-of-time backtest dropped" in c for c in result.profile.caveats)
     assert any("cross-validated, not out-of-time" in c for c in validation.caveats)
     html = render_html(ReportInput(profile=result.profile))

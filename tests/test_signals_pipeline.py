@@ -42,12 +42,11 @@ def test_build_stores_the_signals_section_with_its_backtest(built: Path) -> None
     assert {t.type for t in section.triggers()} == {"funding", "leadership_change"}
     assert "typically start searching when they raise funding" in profile.statement
     backtest = section.backtest
-    assert backtest is not None and backtest["available"]
-    for outcome in ("opening", "winning"):
-        block = backtest[outcome]
-        assert block["n_events"] > 0
-        for ranking in ("fit", "fit_intent"):
-            assert 0 <= block[ranking]["auc"] <= 1
+    assert backtest is not None and backtest.available
+    for block in (backtest.opening, backtest.winning):
+        assert block is not None and block.n_events > 0
+        for ranking in (block.fit, block.fit_intent):
+            assert ranking.auc is not None and 0 <= ranking.auc <= 1
             assert block[ranking]["auc_ci"][0] <= block[ranking]["auc"]
             assert block[ranking]["top_decile_lift"]["value"] is not None
         assert block["auc_gain"]["ci"][0] <= block["auc_gain"]["value"]
@@ -136,4 +135,4 @@ def test_a_signal_with_a_bad_date_is_named_and_dropped_not_fatal(tmp_path: Path)
     assert len(named) == 1 and named[0].severity == "warning" and named[0].row is not None
     assert "signals.csv" in str(named[0]) and "31/02/2017" in str(named[0])
     section = learn_signals(crm, None, SignalsConfig())
-    assert section.intake["n_bad_date"] == 1 and section.intake["bad_date_rows"] == [3]
+    assert section.intake.n_bad_date == 1 and section.intake.bad_date_rows == [3]

@@ -55,7 +55,8 @@ def test_lead_list_profile_records_and_names_the_target() -> None:
         {"validation": {"cv_folds": 0}, "scoring": {"regularization_grid": []}}
     )
     profile = build_icp(crm, config).profile
-    assert profile.success_definition.scoring_target["target"] == "won"
+    assert profile.success_definition.scoring_target is not None
+    assert profile.success_definition.scoring_target.target == "won"
     assert profile.scorecard is not None and profile.scorecard.target == "won"
     assert profile.tiers is not None and profile.tiers.success_name == "won"
     html = render_html(ReportInput(profile=profile))

@@ -54,7 +54,18 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.personas.analysis import find_personas
 from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
 from icpkit.personas.missing import personas_missing
-from icpkit.profile import IcpProfile
+from icpkit.profile import (
+    DataQualitySection,
+    ExcludedAttribute,
+    IcpProfile,
+    MessagingSection,
+    PartitionsSection,
+    Provenance,
+    ReportedSegment,
+    SignalsBacktest,
+    SuccessDefinition,
+    TableFingerprint,
+)
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import csv_safe, fit_scorecard_and_tiers, score_file, score_frame
@@ -66,8 +77,8 @@ from icpkit.signals.backtest import backtest_intent
 from icpkit.signals.intent import intent_scores, trigger_sentence
 from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
-from icpkit.themes.messaging import Messaging, build_messaging
-from icpkit.themes.summary import messaging_section, themes_section
+from icpkit.themes.messaging import build_messaging
+from icpkit.themes.summary import themes_section
 from icpkit.version import VERSION
 
 
@@ -197,14 +208,14 @@ def build_icp(
     discovery = find_icp(
         crm.accounts, labels, screening.settings, value=_discovery_value(outcomes, crm, config)
     )
-    segments = discovery.segments.to_dict().get("segments", [])
+    segments = [ReportedSegment.model_validate(s.to_dict()) for s in discovery.segments.segments]
     # only disqualifiers with enough evidence may override the score; weaker ones subtract points
     disqualifiers = forcing_disqualifiers(
         discovery.disqualifiers, config.tiers.disqualifier_evidence, config.discovery.alpha
     )
     # which target the numbers mean: configured, or 'won' for a binary outcome (a lead list)
     target = choose_target(config.scoring.target, crm.deals)
-    scoring = config.scoring.model_copy(update={"target": target["target"]})
+    scoring = config.scoring.model_copy(update={"target": target.target})
     step("scorecard")
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
@@ -213,7 +224,7 @@ def build_icp(
         disqualifiers,
         scoring,
         config.tiers,
-        segments=[s["rule"] for s in segments],
+        segments=[s.rule for s in segments],
         deals=crm.deals,
         discovery=screening.settings,
     )
@@ -222,7 +233,9 @@ def build_icp(
         statement=discovery.statement,
         criteria=discovery.criteria,
         disqualifiers=disqualifiers,
-        success_definition={**outcomes.definition(), "scoring_target": target},
+        success_definition=SuccessDefinition.model_validate(
+            {**outcomes.definition(), "scoring_target": target}
+        ),
         counts=_counts(crm, outcomes),
         single_traits=discovery.single_traits,
         segments=segments,
@@ -231,7 +244,7 @@ def build_icp(
         data_quality=_data_quality(crm),
         caveats=[*discovery.caveats, *outcomes.notes, *screening.caveats()],
         provenance=_provenance(crm, config),
-        excluded_attributes=screening.excluded(),
+        excluded_attributes=[ExcludedAttribute.model_validate(e) for e in screening.excluded()],
     )
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
@@ -619,7 +632,7 @@ def partitions_by(accounts: pl.DataFrame, column: str) -> list[IcpPartition]:
 
 def compare_partitions(
     crm: CrmData, config: WorkspaceConfig, as_of: date | None = None
-) -> dict[str, Any]:
+) -> PartitionsSection:
     """Outcomes and discovery for each ``[[icps]]`` partition, and their comparison.
 
     Each partition ranks its own accounts (best and worst within the partition) and runs the same
@@ -653,8 +666,8 @@ def compare_partitions(
                 sub.accounts,
                 labels,
                 statement=found.statement,
-                criteria=[c.model_dump(mode="json") for c in found.criteria],
-                disqualifiers=[d.model_dump(mode="json") for d in found.disqualifiers],
+                criteria=found.criteria,
+                disqualifiers=found.disqualifiers,
             )
         )
     return compare_icps(parts, config.discovery.alpha)
@@ -723,23 +736,23 @@ def _counts(crm: CrmData, outcomes: Outcomes) -> dict[str, int]:
     return counts
 
 
-def _data_quality(crm: CrmData) -> dict[str, Any]:
+def _data_quality(crm: CrmData) -> DataQualitySection:
     warnings = [str(p) for p in crm.problems if p.severity == "warning"]
-    return {
-        "warnings": warnings[:200],
-        "n_warnings": len(warnings),
-        "tables": {k: v.height for k, v in crm.frames().items()},
-        "missing_tables": crm.missing(),
-    }
+    return DataQualitySection(
+        warnings=warnings[:200],
+        n_warnings=len(warnings),
+        tables={k: v.height for k, v in crm.frames().items()},
+        missing_tables=crm.missing(),
+    )
 
 
-def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
-    return {
-        "icpkit_version": VERSION,
-        "config_hash": config.content_hash(),
-        "sources": dict(crm.sources),
-        "fingerprint": fingerprint(crm),
-    }
+def _provenance(crm: CrmData, config: WorkspaceConfig) -> Provenance:
+    return Provenance(
+        icpkit_version=VERSION,
+        config_hash=config.content_hash(),
+        sources=dict(crm.sources),
+        fingerprint={k: TableFingerprint.model_validate(v) for k, v in fingerprint(crm).items()},
+    )
 
 
 def export_sql(
@@ -906,13 +919,13 @@ class ThemesResult:
     """Themes of the notes and the messaging assembled from them."""
 
     analysis: ThemeAnalysis
-    messaging: Messaging
+    messaging: MessagingSection
 
     def profile_sections(self) -> dict[str, Any]:
         """The profile's ``themes`` and ``messaging`` fields."""
         return {
             "themes": themes_section(self.analysis),
-            "messaging": messaging_section(self.messaging),
+            "messaging": self.messaging,
         }
 
 
@@ -1096,7 +1109,7 @@ def with_signals(
     return profile.model_copy(update={"signals": section, "statement": statement})
 
 
-def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
+def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> SignalsBacktest:
     """Fit + intent vs fit alone after the validation cut, everything learned before it."""
     try:
         cut = _configured_cut(config) or default_cut_date(
@@ -1105,17 +1118,17 @@ def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
         before, _ = split_at(crm, cut)
         built = build_icp(before, config, validate=False)
     except InsufficientDataError as exc:
-        return {"available": False, "reason": str(exc)}
+        return SignalsBacktest(available=False, reason=str(exc))
     section = built.profile.signals
     if section is None or not section.available or before.signals is None:
         reason = section.reason if section is not None else "no signals before the cut"
-        return {"available": False, "reason": reason or "no signals before the cut"}
+        return SignalsBacktest(available=False, reason=reason or "no signals before the cut")
     fit = score_frame(built.profile, crm.accounts, reasons=False)
     events = prepare_signals(before.signals, crm.accounts, cut)
     intent = intent_scores(section, events, cut, config.signals, crm.accounts["account_id"])
     assert crm.deals is not None
     result = backtest_intent(fit, intent, crm.deals, cut, config.signals.horizon_days)
-    return {"available": True, **result}
+    return SignalsBacktest.model_validate({"available": True, **result})
 
 
 def intent_for(

@@ -134,16 +134,6 @@ def _signals_fields(p: IcpProfile) -> dict[str, Any]:
     }
 
 
-def _with_sample_traits(profile: IcpProfile, sample: dict[str, Any] | None) -> IcpProfile:
-    """The profile's single traits plus sample rows for attributes the profile has none of."""
-    extra = list((sample or {}).get("single_traits") or [])
-    have = {t.get("attribute") for t in profile.single_traits}
-    extra = [t for t in extra if t.get("attribute") not in have]
-    if not extra:
-        return profile
-    return profile.model_copy(update={"single_traits": [*profile.single_traits, *extra]})
-
-
 def _version_label(report: ReportInput) -> str:
     label = f"v{report.version}" if report.version is not None else "unsaved"
     return f"{label} — {report.version_note}" if report.version_note else label

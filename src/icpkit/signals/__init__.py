@@ -21,7 +21,7 @@ import polars as pl
 
 from icpkit.config import SignalsConfig
 from icpkit.data.model import CrmData
-from icpkit.profile import SignalsSection, SignalTypeEvidence
+from icpkit.profile import SignalIntakeSummary, SignalsSection, SignalTypeEvidence
 from icpkit.signals.learn import as_of_default, learn_effects
 from icpkit.signals.sources import SignalEvents, SignalIntake, prepare_signals
 from icpkit.signals.timeline import build_timeline
@@ -84,7 +84,7 @@ def learn_signals(
         return SignalsSection(
             available=False,
             reason="no usable signal events: " + "; ".join(events.intake.notes()),
-            intake=events.intake.to_dict(),
+            intake=SignalIntakeSummary.model_validate(events.intake.to_dict()),
         )
     end = as_of or as_of_default(events, crm.deals)
     first = [events.frame["date"].min(), crm.deals["created_at"].min()]
@@ -97,6 +97,8 @@ def learn_signals(
         as_of=end.isoformat(),
         lookback_days=config.lookback_days,
         strata=list(timeline.strata),
-        intake={**events.intake.to_dict(), "notes": events.intake.notes()},
+        intake=SignalIntakeSummary.model_validate(
+            {**events.intake.to_dict(), "notes": events.intake.notes()}
+        ),
         types=types,
     )

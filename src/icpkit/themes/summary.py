@@ -1,11 +1,10 @@
-"""ThemeAnalysis and Messaging → the profile's ``themes`` and ``messaging`` sections."""
+"""ThemeAnalysis → the profile's ``themes`` section (``build_messaging`` gives ``messaging``)."""
 
 from __future__ import annotations
 
 from icpkit.profile import MessagingSection, ThemeEntry, ThemesSection, ThemeTestEntry
 from icpkit.themes.analysis import ThemeAnalysis
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest
-from icpkit.themes.messaging import Messaging
 
 HEADLINE = {"voice": ("best_vs_rest", "voice"), LOST_SOURCE: ("lost_vs_won", LOST_SOURCE)}
 
@@ -61,11 +60,6 @@ def _entry(test: ThemeTest) -> ThemeTestEntry:
         q_value=test.q_value,
         direction=test.direction,
     )
-
-
-def messaging_section(messaging: Messaging) -> MessagingSection:
-    """The messaging as the profile stores it."""
-    return MessagingSection.model_validate(messaging.to_dict())
 
 
 def summary_lines(themes: ThemesSection, messaging: MessagingSection, limit: int = 10) -> list[str]:
