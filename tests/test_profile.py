@@ -12,7 +12,6 @@ import pytest
 
 from icpkit.errors import ConfigError
 from icpkit.lifecycle.store import Store
-from icpkit.stats import Estimate
 from icpkit.profile import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -22,6 +21,7 @@ from icpkit.profile import (
     ValidationSection,
     migrate,
 )
+from icpkit.stats import Estimate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RENAMED = {
