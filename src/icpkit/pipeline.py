@@ -46,7 +46,7 @@ from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
-from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
+from icpkit.evaluation.validation import evaluate, with_held_out
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
@@ -65,6 +65,7 @@ from icpkit.profile import (
     SignalsBacktest,
     SuccessDefinition,
     TableFingerprint,
+    ValidationSection,
 )
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
@@ -131,7 +132,7 @@ class BuildResult:
     outcomes: Outcomes
     discovery: IcpDiscovery
     scored: pl.DataFrame
-    validation: ValidationResult | None
+    validation: ValidationSection | None
 
 
 def init_workspace(
@@ -327,7 +328,7 @@ def validate_icp(
     cut: date | None = None,
     *,
     costs: pl.DataFrame | None = None,
-) -> ValidationResult:
+) -> ValidationSection:
     """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
     if crm.deals is None:
         raise InsufficientDataError("a backtest needs a deals table with dates")
@@ -488,7 +489,7 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
 
 def _try_validate(
     crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
-) -> tuple[ValidationResult | None, list[str]]:
+) -> tuple[ValidationSection | None, list[str]]:
     """The held-out test the data allows, and in words what could not be done and why.
 
     Out-of-time first (deals after a cut date). When the dates cannot support it (no deals table,
@@ -497,7 +498,7 @@ def _try_validate(
     report names as such. A build without either is still a build; the notes say so out loud.
     """
     notes: list[str] = []
-    result: ValidationResult | None = None
+    result: ValidationSection | None = None
     if crm.deals is None or "created_at" not in crm.deals.columns:
         why = "no deals table" if crm.deals is None else "the deals have no created_at dates"
         notes.append(f"out-of-time backtest not possible: {why}")
@@ -506,11 +507,12 @@ def _try_validate(
             result = validate_icp(crm, config, costs=costs)
         except InsufficientDataError as exc:
             notes.append(f"out-of-time backtest dropped: {exc.message}")
-    if result is not None and result.verdict.get("status") != "missing":
+    if result is not None and (result.verdict is None or result.verdict.status != "missing"):
         return result, []
     if result is not None:
         notes.append(
-            "out-of-time backtest gave no verdict: " + "; ".join(result.verdict.get("reasons", []))
+            "out-of-time backtest gave no verdict: "
+            + "; ".join(result.verdict.reasons if result.verdict is not None else [])
         )
     if config.validation.cv_folds < 2:
         notes.append("no cross-validated estimate either (validation.cv_folds < 2)")
@@ -522,12 +524,12 @@ def _try_validate(
         return result, notes
     caveats = ("the held-out figures are cross-validated, not out-of-time", *cv.caveats)
     # the dropped out-of-time backtest is said out loud: in the profile's caveats (build output)
-    return dataclasses.replace(cv, caveats=tuple(caveats)), notes
+    return cv.model_copy(update={"caveats": list(caveats)}), notes
 
 
 def cross_validate_icp(
     crm: CrmData, config: WorkspaceConfig, *, costs: pl.DataFrame | None = None
-) -> ValidationResult:
+) -> ValidationSection:
     """A stratified k-fold estimate: every ranked account scored by an ICP built without it.
 
     Folds are stratified by the best label and fixed by a hash of the account id (row order never

@@ -2,13 +2,16 @@
 
 The profile is what every edge shows and what the report renders: statement, core criteria,
 disqualifiers (each a rule in text form with its evidence), the points scorecard, tier cut-offs,
-validation results and provenance. The sections other modules compute are typed here as frozen
-pydantic models (:class:`ScorecardSection`, :class:`TiersSection`, :class:`ValidationSection`,
-:class:`DataQualitySection`, :class:`SuccessDefinition`), so a field renamed by its producer is a
-validation error on load and a type error (mypy) in every reader, never a silent dash in a report.
-The producers still hand over plain dicts (``Scorecard.to_dict()``, ``ValidationResult.to_dict()``
-…); pydantic checks them against these models when the profile is built. This module imports only
-``errors``: every layer may read a profile.
+validation results and provenance. Every part of it is a frozen pydantic model defined here
+(:class:`SingleTrait`, :class:`ReportedSegment`, :class:`ScorecardSection`, :class:`TiersSection`,
+:class:`ValidationSection` with its :class:`HeldOutVerdict`, :class:`Provenance`,
+:class:`PartitionsSection`, :class:`MessagingSection`, :class:`SignalsSection` …), so a field
+renamed by its producer is a validation error on load and a type error (mypy) in every reader,
+never a silent dash in a report; ``IcpProfile.model_json_schema()`` describes all of it (no
+free-form object: ``tests/test_profile_types.py``). Producers build these models (evaluation's
+``evaluate`` returns the :class:`ValidationSection` itself); readers use attributes, never keys.
+This module imports only ``errors``, ``stats`` and ``vocab`` (layer 0): every layer may read a
+profile.
 
 **Adding a section** (personas, themes, signals, …): write a pydantic model for it here (frozen,
 ``extra="forbid"``), add it to :class:`IcpProfile` as an optional field with default ``None`` (old
@@ -28,7 +31,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -41,6 +44,10 @@ from pydantic import (
 
 from icpkit.errors import ConfigError
 from icpkit.stats import Estimate
+from icpkit.vocab import TIERS
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SCHEMA_VERSION = 3
 SCORECARD_FORMAT: Final = "icpkit.scorecard/1"
@@ -223,7 +230,7 @@ class TiersSection(_Section):
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation (written by icpkit.evaluation.validation: ``ValidationResult.to_dict()``)
+# Validation (computed by icpkit.evaluation.validation.evaluate)
 
 
 class GainsRow(_Section):
@@ -301,31 +308,42 @@ class HeldOutVerdict(_Section):
     """Pass, fail or missing: does the ICP rank held-out deals better than chance, and does
     Tier 1 win more often than every other tier together? (icpkit.evaluation.validation)"""
 
-    status: Literal["pass", "fail", "missing"] = Field(
-        description="pass; fail (AUC interval includes 0.5, or Tier 1 not above the rest); "
-        "missing (no held-out AUC)."
-    )
     method: str = Field("out-of-time", description="out-of-time or cross-validated.")
     outcome: str = "won vs lost deals"
     auc: Estimate | None = None
     tier1: VerdictCount | None = None
     nonfit: VerdictCount | None = None
     rest: VerdictCount | None = Field(None, description="Every tier but Tier 1.")
+    status: Literal["pass", "fail", "missing"] = Field(
+        description="pass; fail (AUC interval includes 0.5, or Tier 1 not above the rest); "
+        "missing (no held-out AUC)."
+    )
     reasons: list[str] = Field(default_factory=list, description="Why it failed or is missing.")
     lines: list[str] = Field(
         default_factory=list, description="The verdict in one or two sentences."
     )
 
 
-class ValidationSection(_Section):
-    """The out-of-time backtest stored with the profile (see ``ValidationResult`` for the maths)."""
+# The groups every KPI is given for, in the order tables show them.
+KPI_GROUPS: Final = (*TIERS, "ICP", "Non-ICP", "All")
+# Below this n a group's KPI is weak evidence.
+MIN_GROUP_N: Final = 30
 
-    cut_date: str | None = None
+
+class ValidationSection(_Section):
+    """The backtest: KPIs by tier and ICP vs non-ICP, discrimination, calibration, coverage
+    (computed by ``icpkit.evaluation.validation.evaluate``, stored with the profile).
+
+    ``kpis`` holds one estimate per (group, KPI) with its n and 95% interval. ``evidence`` is
+    ``strong``, ``moderate`` or ``weak``; ``caveats`` say in words why the evidence is limited.
+    """
+
+    cut_date: str | None = Field(None, description="The cut date (out-of-time), or None.")
     n_accounts: int = 0
-    n_deals: int = 0
+    n_deals: int = Field(0, description="Deals created on or after the cut.")
     n_closed: int = 0
     kpis: list[Estimate] = Field(default_factory=list)
-    auc: Estimate | None = None
+    auc: Estimate | None = Field(None, description="AUC of the fit score, won vs lost deals.")
     top_decile_lift: float | None = None
     gains: list[GainsRow] = Field(default_factory=list)
     brier: float | None = None
@@ -335,9 +353,13 @@ class ValidationSection(_Section):
     criteria: list[CriterionCheck] = Field(default_factory=list)
     evidence: str = "weak"
     caveats: list[str] = Field(default_factory=list)
-    accounts_with_closed: dict[str, int] = Field(default_factory=dict)
-    # 'out-of-time', or 'cross-validated' when dates cannot support a cut
-    method: str = "out-of-time"
+    accounts_with_closed: dict[str, int] = Field(
+        default_factory=dict, description="Group → accounts with a closed deal after the cut."
+    )
+    method: str = Field(
+        "out-of-time",
+        description="out-of-time, or cross-validated when dates cannot support a cut.",
+    )
     outcome: str = "won vs lost deals"
     verdict: HeldOutVerdict | None = Field(
         None, description="The held-out verdict shown on page 1 (None: no verdict was computed)."
@@ -346,6 +368,95 @@ class ValidationSection(_Section):
     def kpi(self, group: str, name: str) -> Estimate | None:
         """The estimate of one KPI for one group, or None."""
         return next((k for k in self.kpis if k.group == group and k.kpi == name), None)
+
+    def weakened_criteria(self) -> list[str]:
+        """Rules whose lift over the post-cut best customers is no longer clearly above 1."""
+        return [c.rule for c in self.criteria if c.weakened]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe dict (NaN and infinities are None)."""
+        return self.model_dump(mode="json")
+
+    def to_frame(self, *, wide: bool = False) -> pl.DataFrame:
+        """Groups × KPIs, long: group, kpi, value, n, ci_low, ci_high, weak.
+
+        ``wide=True``: one row per group and one column per KPI, each cell
+        ``value [low, high] n=…`` for printing.
+        """
+        import polars as pl
+
+        rows = [
+            {**k.to_dict(), "weak": k.n < MIN_GROUP_N}
+            for k in self.kpis
+        ]  # fmt: skip
+        schema = {"group": pl.Utf8, "kpi": pl.Utf8, "value": pl.Float64, "n": pl.Int64,
+                  "ci_low": pl.Float64, "ci_high": pl.Float64, "weak": pl.Boolean}  # fmt: skip
+        frame = pl.DataFrame(rows, schema=schema)
+        if not wide:
+            return frame
+        cells = {(k.group, k.kpi): _kpi_text(k) for k in self.kpis}
+        wide_frame = frame.with_columns(
+            pl.struct("group", "kpi")
+            .map_elements(lambda r: cells[(r["group"], r["kpi"])], return_dtype=pl.Utf8)
+            .alias("cell")
+        ).pivot(on="kpi", index="group", values="cell")
+        order = pl.DataFrame({"group": list(KPI_GROUPS)}).with_row_index("_o")
+        return wide_frame.join(order, on="group", how="left").sort("_o").drop("_o")
+
+    def summary_lines(self) -> list[str]:
+        """A few lines in words: what the backtest shows and how much to trust it."""
+        lines = list(self.verdict.lines) if self.verdict is not None else []
+        where = (
+            "Cross-validated estimate (not out-of-time)"
+            if self.method == "cross-validated"
+            else f"Backtest from {self.cut_date}"
+        )
+        lines += [
+            f"{where}: {self.n_deals} deals ({self.n_closed} closed) "
+            f"on {self.n_accounts} accounts ({self.accounts_with_closed.get('All', 0)} with a "
+            f"closed deal); evidence {self.evidence}."
+        ]
+        for group in ("Tier 1", "ICP", "Non-ICP"):
+            est = self.kpi(group, "win_rate")
+            if est is not None and est.value is not None:
+                lines.append(f"Win rate {group}: {est.text(percent=True)}")
+        if self.auc is not None and self.auc.value is not None:
+            lines.append(f"AUC (fit score, won vs lost deals): {self.auc.text()}")
+        if self.top_decile_lift is not None:
+            lines.append(f"Lift in the top decile of fit score: {self.top_decile_lift:.2f}×")
+        m = self.madkudu
+        if m.flagged_share is not None:
+            ratio = "n/a" if m.top_bottom_ratio is None else f"{m.top_bottom_ratio:.1f}×"
+            wins = "n/a" if m.wins_share is None else f"{m.wins_share:.0%}"
+            lines.append(
+                f"Tier 1+2 flag {m.flagged_share:.0%} of accounts and hold {wins} of the wins; "
+                f"top ÷ bottom tier win rate {ratio}."
+            )
+        c = self.coverage
+        if c.best_in_icp_share is not None:
+            excluded = "?" if c.excluded_share is None else f"{c.excluded_share:.0%}"
+            lines.append(
+                f"The ICP describes {c.best_in_icp_share:.0%} of the best customers after "
+                f"the cut and excludes {excluded} of accounts."
+            )
+        weak = self.weakened_criteria()
+        if weak:
+            lines.append("Criteria whose evidence weakened: " + "; ".join(weak))
+        unconfirmed = [c.rule for c in self.criteria if c.unconfirmed]
+        if unconfirmed:
+            lines.append(
+                "Criteria not yet confirmed after the cut (too few accounts to tell): "
+                + "; ".join(unconfirmed)
+            )
+        lines += [f"Caveat: {c}" for c in self.caveats]
+        return lines
+
+    def to_text(self) -> str:
+        return "\n".join(self.summary_lines())
+
+
+def _kpi_text(k: Estimate) -> str:
+    return k.text(percent=k.kpi in ("conversion", "win_rate", "churn_rate"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,7 +533,6 @@ class SingleTrait(_Section):
     kind: Literal["bin", "threshold", "level", "tag", "missing"] | None = Field(
         None, description="bin (one value range), threshold (best single cut), level, tag, missing."
     )
-    support: int = Field(description="Ranked accounts with the trait.")
     n_best: int = 0
     share_best: float | None = None
     share_best_lo: float | None = None
@@ -433,6 +543,7 @@ class SingleTrait(_Section):
     lift_best_hi: float | None = None
     p_best: float | None = None
     q_best: float | None = None
+    support: int = Field(description="Ranked accounts with the trait.")
     n_worst: int = 0
     share_worst: float | None = None
     share_worst_lo: float | None = None
