@@ -1147,7 +1147,7 @@ def intent_for(
     day = as_of or min(date.today(), latest if isinstance(latest, date) else date.today())
     events = prepare_signals(crm.signals, crm.accounts, day)
     frame = intent_scores(section, events, day, config.signals, crm.accounts["account_id"])
-    return frame, day, "; ".join(events.intake.notes())
+    return frame, day, "; ".join(events.intake.notes)
 
 
 def prioritize_accounts(

@@ -202,6 +202,20 @@ class TierBar(_Section):
     tier1_over_nonfit: float | None = None
 
 
+class TierTargets(_Section):
+    """The tier settings the cut-offs were learned with (``[tiers]`` in icpkit.toml)."""
+
+    _omit_if_unset = frozenset({"tier1_share", "tier2_share", "tier3_share",
+                                "disqualifier_evidence"})  # fmt: skip
+
+    tier1_share: float | None = Field(None, description="Target share of accounts in Tier 1.")
+    tier2_share: float | None = Field(None, description="Target share of accounts in Tier 2.")
+    tier3_share: float | None = Field(None, description="Target share of accounts in Tier 3.")
+    disqualifier_evidence: str | None = Field(
+        None, description="Least evidence for a disqualifier to force Non-fit (or 'never')."
+    )
+
+
 class TiersSection(_Section):
     """Tier cut-offs with the tier table they give on the build data.
 
@@ -215,7 +229,7 @@ class TiersSection(_Section):
     )
 
     cuts: TierCutoffs
-    targets: dict[str, float | str] | None = None
+    targets: TierTargets | None = None
     criteria_based: bool = True
     success: str | None = None
     source: str | None = None
@@ -805,8 +819,9 @@ class SignalValueEvidence(_Section):
     p_value: float = 1.0
 
 
-class SignalIntakeSummary(_Section):
-    """How the signals table was read: rows used and dropped (and why), events per type."""
+class SignalIntake(_Section):
+    """What happened to the rows of the signals table on the way in (all counts are rows): used,
+    dropped and why (``notes``, in words), events per type (icpkit.signals.sources)."""
 
     n_rows: int = 0
     n_used: int = 0
@@ -918,7 +933,7 @@ class SignalsSection(BaseModel):
     as_of: str | None = None
     lookback_days: int = 365
     strata: list[str] = Field(default_factory=list, description="Fit tiers compared within.")
-    intake: SignalIntakeSummary = Field(default_factory=SignalIntakeSummary)
+    intake: SignalIntake = Field(default_factory=SignalIntake)
     types: list[SignalTypeEvidence] = Field(default_factory=list)
     backtest: SignalsBacktest | None = None
 
@@ -1107,7 +1122,8 @@ def _v2_to_v3(raw: dict[str, Any]) -> dict[str, Any]:
         elif "available" not in backtest:
             out["signals"] = {**signals, "backtest": {"available": True, **backtest}}
     for key in ("single_traits", "segments", "provenance", "partitions", "validation",
-                "success_definition", "scorecard", "messaging", "signals", "personas"):  # fmt: skip
+                "success_definition", "scorecard", "tiers", "messaging", "signals",
+                "personas"):  # fmt: skip
         if key in out:
             out[key] = _known_as(IcpProfile.model_fields[key].annotation, out[key])
     out["schema_version"] = 3
