@@ -47,9 +47,11 @@ def test_build_stores_the_signals_section_with_its_backtest(built: Path) -> None
         assert block is not None and block.n_events > 0
         for ranking in (block.fit, block.fit_intent):
             assert ranking.auc is not None and 0 <= ranking.auc <= 1
-            assert block[ranking]["auc_ci"][0] <= block[ranking]["auc"]
-            assert block[ranking]["top_decile_lift"]["value"] is not None
-        assert block["auc_gain"]["ci"][0] <= block["auc_gain"]["value"]
+            assert ranking.auc_ci is not None and ranking.auc_ci[0] <= ranking.auc  # type: ignore[operator]
+            assert ranking.top_decile_lift.value is not None
+        gain = block.auc_gain
+        assert gain is not None and gain.ci is not None and gain.value is not None
+        assert gain.ci[0] <= gain.value  # type: ignore[operator]
 
 
 def test_prioritize_writes_the_ranked_list(built: Path, tmp_path: Path) -> None:

@@ -62,16 +62,16 @@ def build_messaging(
     pains = _pains(analysis)
     objections = _objections(analysis)
     achievements = _achievements(outcomes)
-    parts = {
-        "pains": _join([p["label"] for p in pains[:3]]) or NOT_ENOUGH,
-        "metrics": _join(achievements[:2]) or NOT_ENOUGH,
-        "buying_behaviour": _buying(outcomes, contacts) or NOT_ENOUGH,
-        "triggers": _join(triggers or []) or NOT_ENOUGH,
-    }
+    parts = StatementParts(
+        pains=_join([p["label"] for p in pains[:3]]) or NOT_ENOUGH,
+        metrics=_join(achievements[:2]) or NOT_ENOUGH,
+        buying_behaviour=_buying(outcomes, contacts) or NOT_ENOUGH,
+        triggers=_join(triggers or []) or NOT_ENOUGH,
+    )
     statement = (
-        f"{first_sentence.rstrip()} They typically struggle with {parts['pains']} and measure "
-        f"success by {parts['metrics']}. They are characterized by {parts['buying_behaviour']} "
-        f"and typically start searching for solutions when {parts['triggers']}."
+        f"{first_sentence.rstrip()} They typically struggle with {parts.pains} and measure "
+        f"success by {parts.metrics}. They are characterized by {parts.buying_behaviour} "
+        f"and typically start searching for solutions when {parts.triggers}."
     )
     mention = _account_mentions(analysis, notes)
     tiers = _per_group(scored, "tier", pains, objections, achievements, mention, outcomes)
@@ -89,7 +89,7 @@ def build_messaging(
     ]
     return MessagingSection(
         statement=statement,
-        parts=StatementParts.model_validate(parts),
+        parts=parts,
         tiers=tiers,
         personas=personas,
         disqualifier_evidence=disq,
