@@ -11,6 +11,7 @@ from typing import Any, get_args
 
 import pytest
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 from icpkit.errors import ConfigError
 from icpkit.profile import (
@@ -51,8 +52,9 @@ def _untyped(schema: Any, path: str) -> list[str]:
     return found
 
 
-def test_the_json_schema_has_no_untyped_field() -> None:
-    schema = IcpProfile.model_json_schema()
+@pytest.mark.parametrize("mode", ["validation", "serialization"])  # serialization: API responses
+def test_the_json_schema_has_no_untyped_field(mode: JsonSchemaMode) -> None:
+    schema = IcpProfile.model_json_schema(mode=mode)
     found = _untyped(schema, "IcpProfile")
     for name, sub in schema.get("$defs", {}).items():
         found += _untyped(sub, name)

@@ -65,10 +65,10 @@ class _Section(BaseModel):
     _omit_if_none: ClassVar[frozenset[str]] = frozenset()
     _omit_if_unset: ClassVar[frozenset[str]] = frozenset()
 
+    # No return annotation on purpose: pydantic would take ``dict[str, Any]`` as the serialised
+    # shape, and every response schema (OpenAPI) would become a free-form object.
     @model_serializer(mode="wrap")
-    def _drop_absent(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
         out: dict[str, Any] = handler(self)
         unset = self._omit_if_unset - self.model_fields_set
         for key in self._omit_if_none | unset:
