@@ -27,12 +27,12 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from icpkit.atomic import write_text_atomic
 from icpkit.errors import ConfigError
@@ -57,42 +57,24 @@ TOP_CRITERIA = 5
 _THREAD_LOCK = threading.Lock()
 
 
-Tier = Literal["Tier 1", "Tier 2", "Tier 3", "Non-fit"]
-assert tuple(Tier.__args__) == TIERS  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One verdict: who (key id and name), when, on which version, account and tiers, and why."""
 
-
-class FeedbackEntry(BaseModel):
-    """One stored verdict: who (key id and name), when, on which version, account and tiers, and
-    why. The same record is a line of the log and an item the API returns."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(description="12 hex digits, random.")
-    at: str = Field(description="When, ISO 8601 in UTC.")
-    by_key: str = Field(description="The API key's id (never an e-mail).")
-    by_name: str = Field(description="The key's name, scrubbed of personal data.")
-    version: int = Field(description="The profile version the rep saw.")
+    id: str
+    at: str
+    by_key: str
+    by_name: str
+    version: int
     account_id: str
-    tier_shown: Tier
-    tier_claimed: Tier = Field(description="The tier the rep thinks is right (= shown: agreed).")
-    reason: str = Field(description="Why, without e-mails, phones, links or contact names.")
+    tier_shown: str
+    tier_claimed: str
+    reason: str
     fit_score: int | None = None
-    criteria_met: list[str] = Field(
-        default_factory=list, description="The criteria the account met when it was shown."
-    )
+    criteria_met: list[str] = field(default_factory=list)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _derived(cls, data: Any) -> Any:
-        """``disputed`` follows from the tiers: a given value (e.g. from ``to_dict``) is not kept."""
-        if isinstance(data, dict) and "disputed" in data:
-            data = {k: v for k, v in data.items() if k != "disputed"}
-        return data
-
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def disputed(self) -> bool:
-        """The rep claimed another tier than the one shown."""
         return self.tier_claimed != self.tier_shown
 
     @property
@@ -100,7 +82,7 @@ class FeedbackEntry(BaseModel):
         return datetime.fromisoformat(self.at).date()
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return {**asdict(self), "disputed": self.disputed}
 
 
 def new_entry(
@@ -125,20 +107,18 @@ def new_entry(
     if len(reason) > MAX_REASON:
         raise ConfigError(f"the reason is longer than {MAX_REASON} characters")
     scrub = scrub or Scrubber(contact_names)
-    return FeedbackEntry.model_validate(
-        {
-            "id": secrets.token_hex(6),
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "by_key": by_key,
-            "by_name": Scrubber()(by_name),
-            "version": int(version),
-            "account_id": str(account_id),
-            "tier_shown": tier_shown,
-            "tier_claimed": tier_claimed,
-            "reason": scrub(reason),
-            "fit_score": fit_score,
-            "criteria_met": list(criteria_met),
-        }
+    return FeedbackEntry(
+        id=secrets.token_hex(6),
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        by_key=by_key,
+        by_name=Scrubber()(by_name),
+        version=int(version),
+        account_id=str(account_id),
+        tier_shown=tier_shown,
+        tier_claimed=tier_claimed,
+        reason=scrub(reason),
+        fit_score=fit_score,
+        criteria_met=list(criteria_met),
     )
 
 
@@ -162,8 +142,7 @@ class FeedbackLog:
 
     def append(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Add one verdict; earlier lines are kept byte for byte."""
-        record = entry.model_dump(mode="json", exclude={"disputed"})
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+        line = json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True) + "\n"
         with self._locked():
             text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
             if text and not text.endswith("\n"):
@@ -184,13 +163,14 @@ class FeedbackLog:
                 continue
             try:
                 raw = json.loads(line)
-                entry = FeedbackEntry.model_validate(raw)  # an unknown tier is a damaged line
+                entry = FeedbackEntry(**raw)
                 entry.day  # noqa: B018 - a malformed date is a damaged line
+                if entry.tier_shown not in TIERS or entry.tier_claimed not in TIERS:
+                    raise ValueError("unknown tier")
             except (ValueError, TypeError) as exc:
                 warnings.append(f"{FEEDBACK_FILE} line {number} skipped: {type(exc).__name__}")
                 continue
-            clean = {"reason": scrub(entry.reason), "by_name": scrub(entry.by_name)}
-            entries.append(entry.model_copy(update=clean))
+            entries.append(replace(entry, reason=scrub(entry.reason), by_name=scrub(entry.by_name)))
         return entries, warnings
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError, StoreError
-from icpkit.lifecycle.feedback import MAX_REASON, FeedbackEntry
+from icpkit.lifecycle.feedback import MAX_REASON
 from icpkit.profile import FeedbackSection
 from icpkit.themes.pii import MAX_QUOTE
 from icpkit.version import VERSION
@@ -124,8 +124,21 @@ class FeedbackRequest(BaseModel):
                         f"phones, links or contact names, cut to {MAX_QUOTE} characters.")  # fmt: skip
 
 
-class FeedbackItem(FeedbackEntry):
-    """One stored verdict (the log's record, as the API returns it)."""
+class FeedbackItem(BaseModel):
+    """One stored verdict."""
+
+    id: str
+    at: str
+    by_key: str = Field(description="The API key's id (never an e-mail).")
+    by_name: str
+    version: int
+    account_id: str
+    tier_shown: Tier
+    tier_claimed: Tier
+    reason: str
+    fit_score: int | None = None
+    criteria_met: list[str] = Field(default_factory=list)
+    disputed: bool
 
 
 class FeedbackList(BaseModel):
