@@ -106,7 +106,7 @@ def test_the_guard_flags_leaks_identifiers_and_won_only_fields() -> None:
 def test_a_build_leaves_flagged_and_personal_columns_out_and_says_why(built) -> None:
     _, result = built
     profile = result.profile
-    card_attrs = set(profile.scorecard.info["attributes"])
+    card_attrs = set(profile.scorecard.info.attributes or [])
     used = {
         *card_attrs,
         *(r.rule for r in profile.criteria),
@@ -123,7 +123,7 @@ def test_a_build_leaves_flagged_and_personal_columns_out_and_says_why(built) -> 
         "renewal_tier",
     ):
         assert column not in text
-    excluded = {e["column"]: e["reason"] for e in profile.excluded_attributes}
+    excluded = {e.column: e.reason for e in profile.excluded_attributes}
     assert "separates the outcome" in excluded["deal_grade"]
     assert "personal data" in excluded["owner_email"]
     assert "identifier" in excluded["lead_number"]

@@ -292,7 +292,7 @@ def test_find_icp_recovers_a_planted_segment_with_evidence() -> None:
         frame_out.columns
     )
     assert found.to_dict()["criteria"][0]["rule"] == top.rule
-    assert found.single_traits[0]["rule"] == "industry = 'Software'"
+    assert found.single_traits[0].rule == "industry = 'Software'"
 
 
 def test_find_icp_on_few_accounts_says_the_evidence_is_weak() -> None:

@@ -30,7 +30,11 @@ def traits() -> list[dict[str, object]]:
     icp = (frame["industry"].to_numpy() == "Software") & (employees >= 200) & (employees < 2000)
     best = rng.random(n) < np.where(icp, 0.6, 0.15)
     labels = np.where(best, "best", np.where(rng.random(n) < 0.3, "worst", "rest"))
-    return find_icp(frame, labels, DiscoveryConfig.model_validate({})).single_traits
+    # the typed rows, read as their JSON records
+    return [
+        t.model_dump()
+        for t in find_icp(frame, labels, DiscoveryConfig.model_validate({})).single_traits
+    ]
 
 
 def test_numeric_bins_do_not_overlap_and_their_shares_sum_to_one(traits: list) -> None:

@@ -22,7 +22,8 @@ from icpkit.lifecycle.stability import (
     psi,
     psi_level,
 )
-from icpkit.profile import IcpProfile, KpiEstimate, RuleEvidence, ValidationSection
+from icpkit.profile import IcpProfile, RuleEvidence, ValidationSection
+from icpkit.stats import Estimate
 
 SHIFT = SPECS["shifted"].shift_date
 SHIFTED_ATTRIBUTES = {"industry", "employees", "tech_stack"}  # of SPECS["shifted"].shifted_segments
@@ -201,7 +202,7 @@ def test_decay_against_the_stored_backtest() -> None:
     profile = planted_profile().model_copy(
         update={
             "validation": ValidationSection(
-                kpis=[KpiEstimate(group="Tier 1", kpi="win_rate", value=0.6, n=200)]
+                kpis=[Estimate(group="Tier 1", kpi="win_rate", value=0.6, n=200)]
             )
         }
     )

@@ -12,7 +12,7 @@ from icpkit.config import WorkspaceConfig, config_from_dict
 from icpkit.data.model import CrmData
 from icpkit.evaluation.validation import held_out_verdict, with_held_out
 from icpkit.pipeline import build_icp
-from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.profile import HeldOutVerdict, IcpProfile, RuleEvidence
 from icpkit.report import ReportInput, render_html, render_markdown
 from icpkit.stats import auc_with_ci
 
@@ -21,7 +21,7 @@ def _closed(tiers: list[str], won: list[bool], scores: list[float]) -> pl.DataFr
     return pl.DataFrame({"tier": tiers, "_won": won, "fit_score": scores})
 
 
-def _verdict(frame: pl.DataFrame) -> dict:
+def _verdict(frame: pl.DataFrame) -> HeldOutVerdict:
     auc = auc_with_ci(frame["fit_score"].to_numpy(), frame["_won"].to_numpy())
     return held_out_verdict(frame, auc, "out-of-time", "won vs lost deals")
 
@@ -33,9 +33,9 @@ def test_verdict_passes_when_the_score_ranks_and_tier1_wins_more() -> None:
     won = rng.random(n) < score / 120
     tier = np.where(score > 80, "Tier 1", np.where(score > 40, "Tier 3", "Non-fit"))
     v = _verdict(_closed(tier.tolist(), won.tolist(), score.tolist()))
-    assert v["status"] == "pass", v["reasons"]
-    assert v["tier1"]["n"] == int((tier == "Tier 1").sum())
-    assert "PASSED" in v["lines"][0] and "n=" in v["lines"][0]
+    assert v.status == "pass", v.reasons
+    assert v.tier1 is not None and v.tier1.n == int((tier == "Tier 1").sum())
+    assert "PASSED" in v.lines[0] and "n=" in v.lines[0]
 
 
 def test_verdict_fails_when_the_auc_interval_includes_half() -> None:
@@ -45,8 +45,8 @@ def test_verdict_fails_when_the_auc_interval_includes_half() -> None:
     won = rng.random(n) < 0.3  # unrelated to the score
     tier = np.where(score > 80, "Tier 1", "Tier 3")
     v = _verdict(_closed(tier.tolist(), won.tolist(), score.tolist()))
-    assert v["status"] == "fail"
-    assert any("better than chance" in r for r in v["reasons"])
+    assert v.status == "fail"
+    assert any("better than chance" in r for r in v.reasons)
 
 
 def test_verdict_fails_when_tier1_is_not_better_than_the_rest() -> None:
@@ -55,14 +55,14 @@ def test_verdict_fails_when_tier1_is_not_better_than_the_rest() -> None:
     won = [False] * 20 + [x > 100 for x in range(200)]
     tier = ["Tier 1"] * 20 + ["Tier 2"] * 200
     v = _verdict(_closed(tier, won, score))
-    assert v["status"] == "fail"
-    assert any("Tier 1 is not better than the rest" in r for r in v["reasons"])
+    assert v.status == "fail"
+    assert any("Tier 1 is not better than the rest" in r for r in v.reasons)
 
 
 def test_verdict_is_missing_without_a_lost_deal() -> None:
     v = _verdict(_closed(["Tier 1", "Non-fit"], [True, True], [80.0, 10.0]))
-    assert v["status"] == "missing"
-    assert "NOT AVAILABLE" in v["lines"][0]
+    assert v.status == "missing"
+    assert "NOT AVAILABLE" in v.lines[0]
 
 
 def _rule(evidence: str) -> RuleEvidence:
@@ -103,8 +103,8 @@ def test_one_date_falls_back_to_a_cross_validated_estimate_and_says_so() -> None
     validation = result.profile.validation
     assert validation is not None
     assert validation.method == "cross-validated"
-    assert validation.verdict["status"] == "pass"
-    assert "cross-validated, not out-of-time" in validation.verdict["lines"][0]
+    assert validation.verdict is not None and validation.verdict.status == "pass"
+    assert "cross-validated, not out-of-time" in validation.verdict.lines[0]
     assert any("out-of-time backtest dropped" in c for c in result.profile.caveats)
     assert any("cross-validated, not out-of-time" in c for c in validation.caveats)
     html = render_html(ReportInput(profile=result.profile))
@@ -137,10 +137,10 @@ def test_no_held_out_test_is_a_red_banner_too() -> None:
 
 
 def dataclass_replace_verdict(result, status: str):  # type: ignore[no-untyped-def]
-    import dataclasses
-
-    verdict = {**result.verdict, "status": status, "reasons": ["forced for the test"]}
-    return dataclasses.replace(result, verdict=verdict)
+    verdict = result.verdict.model_copy(
+        update={"status": status, "reasons": ["forced for the test"]}
+    )
+    return result.model_copy(update={"verdict": verdict})
 
 
 @pytest.mark.parametrize("folds", [0, 1])

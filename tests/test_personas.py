@@ -17,6 +17,7 @@ from icpkit.errors import InsufficientDataError
 from icpkit.personas import classify_titles
 from icpkit.personas.analysis import find_personas
 from icpkit.personas.linking import BAND_OF
+from icpkit.profile import TitleCoverage
 from icpkit.stats import mantel_haenszel
 
 
@@ -138,7 +139,7 @@ def test_blank_garbage_and_emoji_titles_are_unknown(crm: SyntheticCrm, junk: str
     contacts, deals = _small(crm)
     junked = contacts.with_columns(title=pl.lit(junk, pl.Utf8))
     section = find_personas(junked, deals)
-    assert section.title_coverage["function_known"] == 0.0
+    assert section.title_coverage.function_known == 0.0
     assert section.personas == []
     assert section.committee.by_size
 
@@ -181,7 +182,7 @@ def test_seniority_and_department_columns_stand_in_for_a_missing_title(crm: Synt
         {"deal_id": ["D1", "D2"], "account_id": ["A1", "A2"], "stage": ["won", "lost"]}
     )
     section = find_personas(contacts, deals, config=PersonasConfig(min_deals=1))
-    assert section.title_coverage == {"function_known": 1.0, "seniority_known": 1.0}
+    assert section.title_coverage == TitleCoverage(function_known=1.0, seniority_known=1.0)
 
 
 @pytest.mark.slow

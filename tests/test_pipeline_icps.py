@@ -56,23 +56,23 @@ def test_each_region_gets_its_own_icp_and_the_comparison_shows_the_difference(
     regional_build: Any,
 ) -> None:
     comparison = regional_build.profile.partitions
-    icps = {i["name"]: i for i in comparison["icps"]}
-    emea = [c["rule"] for c in icps["EMEA"]["criteria"] if c["significant"]]
-    na = [c["rule"] for c in icps["North America"]["criteria"] if c["significant"]]
+    icps = {i.name: i for i in comparison.icps}
+    emea = [c.rule for c in icps["EMEA"].criteria if c.significant]
+    na = [c.rule for c in icps["North America"].criteria if c.significant]
     assert any("industry = 'Software'" in r for r in emea), emea
     assert any("tech_stack contains 'HubSpot'" in r for r in na), na
-    verdicts = {r["rule"]: r for r in comparison["rules"]}
+    verdicts = {r.rule: r for r in comparison.rules}
     software = next(r for rule, r in verdicts.items() if "industry = 'Software'" in rule)
     hubspot = next(r for rule, r in verdicts.items() if "contains 'HubSpot'" in rule)
     for row, home, other in (
         (software, "EMEA", "North America"),
         (hubspot, "North America", "EMEA"),
     ):
-        assert row["verdict"] == "differs" and row["p_differs"] < 0.001, row
-        assert row["per_icp"][home]["lift_ci"][0] > 1.5
-        assert row["per_icp"][other]["lift_ci"][0] < 1.0
+        assert row.verdict == "differs" and row.p_differs < 0.001, row
+        assert row.per_icp[home].lift_ci[0] > 1.5
+        assert row.per_icp[other].lift_ci[0] < 1.0
     # LATAM (~3 % of accounts) is too small for evidence and says so
-    assert "too small" in icps["LATAM"]["note"]
+    assert "too small" in icps["LATAM"].note
 
 
 @pytest.mark.slow

@@ -16,15 +16,18 @@ from icpkit.profile import (
     MIGRATIONS,
     SCHEMA_VERSION,
     IcpProfile,
-    KpiEstimate,
     ScorecardSection,
     TiersSection,
     ValidationSection,
     migrate,
 )
+from icpkit.stats import Estimate
 
 FIXTURES = Path(__file__).parent / "fixtures"
-RENAMED_IN_V2 = {("tiers", "madkudu"): ("tiers", "bar")}
+RENAMED = {
+    ("tiers", "madkudu"): ("tiers", "bar"),  # in version 2
+    ("scorecard", "info", "n_train"): ("scorecard", "info", "n_rows"),  # in version 3
+}
 
 
 def _v1_text(name: str) -> str:
@@ -50,7 +53,7 @@ def _leaves(value: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any
 
 
 def _renamed(path: tuple[str, ...]) -> tuple[str, ...]:
-    for old, new in RENAMED_IN_V2.items():
+    for old, new in RENAMED.items():
         if path[: len(old)] == old:
             return (*new, *path[len(old) :])
     return path
@@ -85,7 +88,7 @@ def test_sections_are_typed_and_frozen() -> None:
     assert profile.tiers.bar is not None and profile.tiers.bar.tier12_share == pytest.approx(0.32)
     assert profile.tiers.cuts.tier1 == 70
     win = profile.validation.kpi("Tier 1", "win_rate")
-    assert isinstance(win, KpiEstimate) and win.n == 140
+    assert isinstance(win, Estimate) and win.n == 140
     assert profile.success_definition.as_of == "2025-06-30"
     with pytest.raises(ValueError, match="frozen"):
         profile.tiers.cuts.tier1 = 5  # type: ignore[misc]

@@ -206,7 +206,7 @@ def test_user_text_is_escaped_everywhere() -> None:
     planted = "<script>alert(1)</script>"
     profile = _profile("full")
     traits = [
-        {**t, "rule": "industry = '<script>alert(1)</script>'"} if i == 0 else t
+        t.model_copy(update={"rule": "industry = '<script>alert(1)</script>'"}) if i == 0 else t
         for i, t in enumerate(profile.single_traits)
     ]
     profile = profile.model_copy(

@@ -42,7 +42,7 @@ def test_bad_rows_are_dropped_counted_and_named_never_raised() -> None:
     events = prepare_signals(signals, ACCOUNTS, as_of=date(2025, 1, 1))
     intake = events.intake
     assert intake.n_rows == 8
-    assert intake.n_bad_date == 1 and intake.bad_date_rows == (4,)
+    assert intake.n_bad_date == 1 and intake.bad_date_rows == [4]
     assert intake.n_unknown_domain == 1
     assert intake.n_unmatched == 1  # neither an account nor a domain
     assert intake.n_future == 1
@@ -50,7 +50,7 @@ def test_bad_rows_are_dropped_counted_and_named_never_raised() -> None:
     assert intake.n_used == 3
     assert set(events.types) == {"funding", "hiring", "podcast_mention"}  # unknown type kept
     assert events.frame.filter(pl.col("type") == "funding")["account_id"].to_list() == ["A1"]
-    notes = " ".join(intake.notes())
+    notes = " ".join(intake.notes)
     assert "rows 4" in notes and "after the as-of date" in notes and "duplicated" in notes
 
 

@@ -42,15 +42,16 @@ def test_build_stores_the_signals_section_with_its_backtest(built: Path) -> None
     assert {t.type for t in section.triggers()} == {"funding", "leadership_change"}
     assert "typically start searching when they raise funding" in profile.statement
     backtest = section.backtest
-    assert backtest is not None and backtest["available"]
-    for outcome in ("opening", "winning"):
-        block = backtest[outcome]
-        assert block["n_events"] > 0
-        for ranking in ("fit", "fit_intent"):
-            assert 0 <= block[ranking]["auc"] <= 1
-            assert block[ranking]["auc_ci"][0] <= block[ranking]["auc"]
-            assert block[ranking]["top_decile_lift"]["value"] is not None
-        assert block["auc_gain"]["ci"][0] <= block["auc_gain"]["value"]
+    assert backtest is not None and backtest.available
+    for block in (backtest.opening, backtest.winning):
+        assert block is not None and block.n_events > 0
+        for ranking in (block.fit, block.fit_intent):
+            assert ranking.auc is not None and 0 <= ranking.auc <= 1
+            assert ranking.auc_ci is not None and ranking.auc_ci[0] <= ranking.auc  # type: ignore[operator]
+            assert ranking.top_decile_lift.value is not None
+        gain = block.auc_gain
+        assert gain is not None and gain.ci is not None and gain.value is not None
+        assert gain.ci[0] <= gain.value  # type: ignore[operator]
 
 
 def test_prioritize_writes_the_ranked_list(built: Path, tmp_path: Path) -> None:
@@ -136,7 +137,7 @@ def test_a_signal_with_a_bad_date_is_named_and_dropped_not_fatal(tmp_path: Path)
     assert len(named) == 1 and named[0].severity == "warning" and named[0].row is not None
     assert "signals.csv" in str(named[0]) and "31/02/2017" in str(named[0])
     section = learn_signals(crm, None, SignalsConfig())
-    assert section.intake["n_bad_date"] == 1 and section.intake["bad_date_rows"] == [3]
+    assert section.intake.n_bad_date == 1 and section.intake.bad_date_rows == [3]
 
 
 def test_intent_columns_are_streamed_and_the_python_api_adds_them_too(

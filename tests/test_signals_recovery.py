@@ -82,7 +82,7 @@ def test_effective_types_are_found_with_their_lift_and_decay(
         if not found.significant:
             problems.append("not significant")
         for kind, planted in (("opening", opening), ("winning", winning)):
-            got = found.lift[kind]
+            got = getattr(found.lift, kind)
             if got is None or not 1 / 1.3 <= got / planted <= 1.3:
                 problems.append(f"{kind} lift {got} vs planted {planted:.2f}")
         if spec.half_life_days is not None:

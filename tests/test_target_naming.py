@@ -27,18 +27,18 @@ def _deals(accounts: list[str], stages: list[str]) -> pl.DataFrame:
 
 def test_binary_outcome_defaults_to_won_and_says_why() -> None:
     chosen = choose_target(None, _deals(["a", "b", "c"], ["won", "lost", "open"]))
-    assert chosen["target"] == "won" and chosen["chosen"] == "auto"
-    assert "binary" in chosen["why"]
-    assert "won" in chosen["probability_of"]
+    assert chosen.target == "won" and chosen.chosen == "auto"
+    assert "binary" in chosen.why
+    assert "won" in chosen.probability_of
 
 
 def test_several_deals_per_account_or_a_setting_keep_best() -> None:
     several = _deals(["a", "a", "b"], ["won", "lost", "lost"])
-    assert choose_target(None, several)["target"] == "best"
-    assert choose_target(None, None)["target"] == "best"
-    assert choose_target(None, _deals(["a", "b"], ["won", "won"]))["target"] == "best"
+    assert choose_target(None, several).target == "best"
+    assert choose_target(None, None).target == "best"
+    assert choose_target(None, _deals(["a", "b"], ["won", "won"])).target == "best"
     configured = choose_target("best", _deals(["a", "b"], ["won", "lost"]))
-    assert configured == {**configured, "target": "best", "chosen": "config"}
+    assert configured.target == "best" and configured.chosen == "config"
 
 
 def test_lead_list_profile_records_and_names_the_target() -> None:
@@ -55,7 +55,8 @@ def test_lead_list_profile_records_and_names_the_target() -> None:
         {"validation": {"cv_folds": 0}, "scoring": {"regularization_grid": []}}
     )
     profile = build_icp(crm, config).profile
-    assert profile.success_definition.scoring_target["target"] == "won"
+    assert profile.success_definition.scoring_target is not None
+    assert profile.success_definition.scoring_target.target == "won"
     assert profile.scorecard is not None and profile.scorecard.target == "won"
     assert profile.tiers is not None and profile.tiers.success_name == "won"
     html = render_html(ReportInput(profile=profile))

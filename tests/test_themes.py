@@ -231,9 +231,9 @@ def test_messaging_says_plainly_what_is_missing(
         analysis, "Our ideal customer is a software company.", outcomes.to_frame(),
         notes=synthetic_crm.notes, contacts=synthetic_crm.contacts,
     )  # fmt: skip
-    assert messaging.parts["triggers"] == NOT_ENOUGH
+    assert messaging.parts.triggers == NOT_ENOUGH
     assert f"when {NOT_ENOUGH}" in messaging.statement
-    assert messaging.parts["pains"] != NOT_ENOUGH
+    assert messaging.parts.pains != NOT_ENOUGH
     assert messaging.disqualifier_evidence and "more common" in messaging.disqualifier_evidence[0]
     with_triggers = build_messaging(
         analysis,
@@ -242,4 +242,4 @@ def test_messaging_says_plainly_what_is_missing(
         triggers=["they hire a new VP Sales"],
     )
     assert "when they hire a new VP Sales." in with_triggers.statement
-    assert "Contact " not in str(messaging.to_dict())
+    assert "Contact " not in messaging.model_dump_json()

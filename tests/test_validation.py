@@ -17,8 +17,8 @@ from icpkit.data.model import CrmData
 from icpkit.errors import InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at
 from icpkit.evaluation.kpis import GROUPS
-from icpkit.evaluation.validation import ValidationResult, evaluate
-from icpkit.profile import IcpProfile, RuleEvidence
+from icpkit.evaluation.validation import evaluate
+from icpkit.profile import IcpProfile, RuleEvidence, ValidationSection
 from icpkit.stats import auc_with_ci, median_interval, wilson_interval
 
 START = date(2023, 1, 1)
@@ -115,7 +115,7 @@ def crm() -> CrmData:
 
 
 @pytest.fixture(scope="module")
-def backtest(crm: CrmData) -> ValidationResult:
+def backtest(crm: CrmData) -> ValidationSection:
     cut = default_cut_date(crm.deals)
     _, after = split_at(crm, cut)
     profile = IcpProfile(
@@ -193,17 +193,19 @@ _SMALL = toy_crm(n=80, seed=3)
 # -- KPIs -----------------------------------------------------------------------------------------
 
 
-def test_planted_icp_wins_more_than_the_rest(backtest: ValidationResult) -> None:
+def test_planted_icp_wins_more_than_the_rest(backtest: ValidationSection) -> None:
     icp, rest = backtest.kpi("ICP", "win_rate"), backtest.kpi("Non-ICP", "win_rate")
     assert icp is not None and rest is not None
     assert icp.ci_low > rest.ci_high  # type: ignore[operator]
     assert backtest.auc is not None and backtest.auc.ci_low > 0.5  # type: ignore[operator]
     assert backtest.top_decile_lift > 1.2  # type: ignore[operator]
     m = backtest.madkudu
-    assert m["wins_share"] > m["flagged_share"] and m["top_bottom_ratio"] > 1.5
+    assert m.wins_share is not None and m.flagged_share is not None
+    assert m.wins_share > m.flagged_share
+    assert m.top_bottom_ratio is not None and m.top_bottom_ratio > 1.5
 
 
-def test_every_kpi_has_n_and_an_interval_around_its_value(backtest: ValidationResult) -> None:
+def test_every_kpi_has_n_and_an_interval_around_its_value(backtest: ValidationSection) -> None:
     frame = backtest.to_frame()
     assert set(frame["group"]) == set(GROUPS)
     assert set(frame["kpi"]) >= {
@@ -224,31 +226,32 @@ def test_every_kpi_has_n_and_an_interval_around_its_value(backtest: ValidationRe
     assert backtest.to_frame(wide=True).height == len(GROUPS)
 
 
-def test_result_is_json_safe_and_round_trips(backtest: ValidationResult) -> None:
+def test_result_is_json_safe_and_round_trips(backtest: ValidationSection) -> None:
     data = json.loads(json.dumps(backtest.to_dict(), allow_nan=False))
-    assert ValidationResult.from_dict(data).to_dict() == backtest.to_dict()
+    assert ValidationSection.model_validate(data).to_dict() == backtest.to_dict()
     assert "Backtest from" in backtest.to_text()
 
 
-def test_gains_table_accumulates_to_all_wins(backtest: ValidationResult) -> None:
-    gains = pl.DataFrame(list(backtest.gains))
+def test_gains_table_accumulates_to_all_wins(backtest: ValidationSection) -> None:
+    gains = pl.DataFrame([g.model_dump() for g in backtest.gains])
     assert gains.height == 10 and gains["n_deals"].sum() == backtest.n_closed
     assert gains["cum_share_of_wins"][-1] == pytest.approx(1.0)
     assert (gains["cum_share_of_wins"].diff().drop_nulls() >= 0).all()
 
 
-def test_calibration_table_counts_every_closed_deal(backtest: ValidationResult) -> None:
+def test_calibration_table_counts_every_closed_deal(backtest: ValidationSection) -> None:
     assert 0 <= backtest.brier <= 1  # type: ignore[operator]
-    assert sum(r["n"] for r in backtest.reliability) == backtest.n_closed
+    assert sum(r.n for r in backtest.reliability) == backtest.n_closed
 
 
-def test_coverage_and_criteria_checks(backtest: ValidationResult) -> None:
+def test_coverage_and_criteria_checks(backtest: ValidationSection) -> None:
     cov = backtest.coverage
-    assert cov["excludes_more_than_includes"] and cov["best_in_icp_share"] > 0.3
-    by_rule = {c["rule"]: c for c in backtest.criteria}
-    assert not by_rule["industry = 'Software'"]["weakened"]
+    assert cov.excludes_more_than_includes
+    assert cov.best_in_icp_share is not None and cov.best_in_icp_share > 0.3
+    by_rule = {c.rule: c for c in backtest.criteria}
+    assert not by_rule["industry = 'Software'"].weakened
     # employees has nothing to do with winning in the toy CRM: its claimed 3× lift is gone
-    assert by_rule["employees in [0, 60)"]["weakened"]
+    assert by_rule["employees in [0, 60)"].weakened
     assert backtest.weakened_criteria() == ["employees in [0, 60)"]
 
 
@@ -271,7 +274,7 @@ def test_cac_from_tier_spend(crm: CrmData, costs: pl.DataFrame, expected_icp_spe
     assert cac is not None and cac.value == pytest.approx(expected_icp_spend / cac.n)
 
 
-def test_channel_spend_is_shared_out_in_full(backtest: ValidationResult) -> None:
+def test_channel_spend_is_shared_out_in_full(backtest: ValidationSection) -> None:
     spend = {g: backtest.kpi(g, "cac") for g in ("ICP", "Non-ICP", "All")}
     total = {g: e.value * e.n for g, e in spend.items() if e is not None and e.value}  # type: ignore[operator]
     assert total["All"] == pytest.approx(60_000.0)

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.text import Text
 
 from icpkit.errors import IcpError
 from icpkit.version import VERSION
+
+if TYPE_CHECKING:
+    from icpkit.profile import PartitionsSection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -742,11 +745,11 @@ def _print_profile(profile: Any, version: int) -> None:
     out.print(f"\nICP version {version}: {profile.statement}", markup=False)
     _print_held_out(profile)
     definition = profile.success_definition
-    target = (definition.scoring_target if definition is not None else None) or {}
-    if target:
+    target = definition.scoring_target if definition is not None else None
+    if target is not None:
         out.print(
-            f"  Scores and fit_probability predict: {target.get('probability_of')} "
-            f"(target {target.get('target')}: {target.get('why')})",
+            f"  Scores and fit_probability predict: {target.probability_of} "
+            f"(target {target.target}: {target.why})",
             markup=False,
         )
     for title, rules, group in (
@@ -775,29 +778,29 @@ def _print_profile(profile: Any, version: int) -> None:
 
 def _print_held_out(profile: Any) -> None:
     """The held-out verdict right under the statement: passed, failed (why) or not available."""
-    verdict = profile.validation.verdict if profile.validation is not None else {}
-    lines = verdict.get("lines") or [
+    verdict = profile.validation.verdict if profile.validation is not None else None
+    lines = (verdict.lines if verdict is not None else None) or [
         "Held-out test: NOT AVAILABLE — the ICP was not tested on data it was not built from."
     ]
     for line in lines:
         out.print(f"  {line}", markup=False)
 
 
-def _print_partitions(partitions: dict[str, Any] | None) -> None:
+def _print_partitions(partitions: PartitionsSection | None) -> None:
     """Several ICPs side by side: each one's statement, then what differs between them."""
-    if not partitions:
+    if partitions is None or not (partitions.icps or partitions.rules):
         return
     out.print("ICPs side by side:", markup=False)
-    for icp in partitions.get("icps", []):
-        text = icp.get("note") or icp.get("statement")
-        out.print(f"  {icp['name']} ({icp['n_accounts']} accounts): {text}", markup=False)
-    for rule in partitions.get("rules", []):
+    for icp in partitions.icps:
+        text = icp.note or icp.statement
+        out.print(f"  {icp.name} ({icp.n_accounts} accounts): {text}", markup=False)
+    for rule in partitions.rules:
         lifts = ", ".join(
-            f"{name} {m['lift']:.1f}" if m.get("lift") is not None else f"{name} -"
-            for name, m in rule["per_icp"].items()
+            f"{name} {m.lift:.1f}" if m.lift is not None else f"{name} -"
+            for name, m in rule.per_icp.items()
         )
         out.print(
-            f"  {rule['verdict']}: {rule['rule']} (lift {lifts}; p {rule['p_differs']:.2g})",
+            f"  {rule.verdict}: {rule.rule} (lift {lifts}; p {rule.p_differs:.2g})",
             markup=False,
         )
     out.print("", markup=False)

@@ -47,7 +47,7 @@ from icpkit.discovery import IcpDiscovery, find_icp
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
-from icpkit.evaluation.validation import ValidationResult, evaluate, with_held_out
+from icpkit.evaluation.validation import evaluate, with_held_out
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.store import Store, fingerprint
@@ -55,7 +55,19 @@ from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.personas.analysis import find_personas
 from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
 from icpkit.personas.missing import held_personas, personas_missing
-from icpkit.profile import IcpProfile
+from icpkit.profile import (
+    DataQualitySection,
+    ExcludedAttribute,
+    IcpProfile,
+    MessagingSection,
+    PartitionsSection,
+    Provenance,
+    ReportedSegment,
+    SignalsBacktest,
+    SuccessDefinition,
+    TableFingerprint,
+    ValidationSection,
+)
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
@@ -67,8 +79,8 @@ from icpkit.signals.backtest import backtest_intent
 from icpkit.signals.intent import intent_scores, trigger_sentence
 from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
-from icpkit.themes.messaging import Messaging, build_messaging
-from icpkit.themes.summary import messaging_section, themes_section
+from icpkit.themes.messaging import build_messaging
+from icpkit.themes.summary import themes_section
 from icpkit.version import VERSION
 
 
@@ -121,7 +133,7 @@ class BuildResult:
     outcomes: Outcomes
     discovery: IcpDiscovery
     scored: pl.DataFrame
-    validation: ValidationResult | None
+    validation: ValidationSection | None
 
 
 def init_workspace(
@@ -198,14 +210,14 @@ def build_icp(
     discovery = find_icp(
         crm.accounts, labels, screening.settings, value=_discovery_value(outcomes, crm, config)
     )
-    segments = discovery.segments.to_dict().get("segments", [])
+    segments = [ReportedSegment.model_validate(s.to_dict()) for s in discovery.segments.segments]
     # only disqualifiers with enough evidence may override the score; weaker ones subtract points
     disqualifiers = forcing_disqualifiers(
         discovery.disqualifiers, config.tiers.disqualifier_evidence, config.discovery.alpha
     )
     # which target the numbers mean: configured, or 'won' for a binary outcome (a lead list)
     target = choose_target(config.scoring.target, crm.deals)
-    scoring = config.scoring.model_copy(update={"target": target["target"]})
+    scoring = config.scoring.model_copy(update={"target": target.target})
     step("scorecard")
     scorecard, tiers = fit_scorecard_and_tiers(
         crm.accounts,
@@ -214,7 +226,7 @@ def build_icp(
         disqualifiers,
         scoring,
         config.tiers,
-        segments=[s["rule"] for s in segments],
+        segments=[s.rule for s in segments],
         deals=crm.deals,
         discovery=screening.settings,
     )
@@ -223,7 +235,9 @@ def build_icp(
         statement=discovery.statement,
         criteria=discovery.criteria,
         disqualifiers=disqualifiers,
-        success_definition={**outcomes.definition(), "scoring_target": target},
+        success_definition=SuccessDefinition.model_validate(
+            {**outcomes.definition(), "scoring_target": target}
+        ),
         counts=_counts(crm, outcomes),
         single_traits=discovery.single_traits,
         segments=segments,
@@ -232,7 +246,7 @@ def build_icp(
         data_quality=_data_quality(crm),
         caveats=[*discovery.caveats, *outcomes.notes, *screening.caveats()],
         provenance=_provenance(crm, config),
-        excluded_attributes=screening.excluded(),
+        excluded_attributes=[ExcludedAttribute.model_validate(e) for e in screening.excluded()],
     )
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
@@ -334,7 +348,7 @@ def validate_icp(
     cut: date | None = None,
     *,
     costs: pl.DataFrame | None = None,
-) -> ValidationResult:
+) -> ValidationSection:
     """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
     if crm.deals is None:
         raise InsufficientDataError("a backtest needs a deals table with dates")
@@ -495,7 +509,7 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
 
 def _try_validate(
     crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
-) -> tuple[ValidationResult | None, list[str]]:
+) -> tuple[ValidationSection | None, list[str]]:
     """The held-out test the data allows, and in words what could not be done and why.
 
     Out-of-time first (deals after a cut date). When the dates cannot support it (no deals table,
@@ -504,7 +518,7 @@ def _try_validate(
     report names as such. A build without either is still a build; the notes say so out loud.
     """
     notes: list[str] = []
-    result: ValidationResult | None = None
+    result: ValidationSection | None = None
     if crm.deals is None or "created_at" not in crm.deals.columns:
         why = "no deals table" if crm.deals is None else "the deals have no created_at dates"
         notes.append(f"out-of-time backtest not possible: {why}")
@@ -513,11 +527,12 @@ def _try_validate(
             result = validate_icp(crm, config, costs=costs)
         except InsufficientDataError as exc:
             notes.append(f"out-of-time backtest dropped: {exc.message}")
-    if result is not None and result.verdict.get("status") != "missing":
+    if result is not None and (result.verdict is None or result.verdict.status != "missing"):
         return result, []
     if result is not None:
         notes.append(
-            "out-of-time backtest gave no verdict: " + "; ".join(result.verdict.get("reasons", []))
+            "out-of-time backtest gave no verdict: "
+            + "; ".join(result.verdict.reasons if result.verdict is not None else [])
         )
     if config.validation.cv_folds < 2:
         notes.append("no cross-validated estimate either (validation.cv_folds < 2)")
@@ -529,12 +544,12 @@ def _try_validate(
         return result, notes
     caveats = ("the held-out figures are cross-validated, not out-of-time", *cv.caveats)
     # the dropped out-of-time backtest is said out loud: in the profile's caveats (build output)
-    return dataclasses.replace(cv, caveats=tuple(caveats)), notes
+    return cv.model_copy(update={"caveats": list(caveats)}), notes
 
 
 def cross_validate_icp(
     crm: CrmData, config: WorkspaceConfig, *, costs: pl.DataFrame | None = None
-) -> ValidationResult:
+) -> ValidationSection:
     """A stratified k-fold estimate: every ranked account scored by an ICP built without it.
 
     Folds are stratified by the best label and fixed by a hash of the account id (row order never
@@ -639,7 +654,7 @@ def partitions_by(accounts: pl.DataFrame, column: str) -> list[IcpPartition]:
 
 def compare_partitions(
     crm: CrmData, config: WorkspaceConfig, as_of: date | None = None
-) -> dict[str, Any]:
+) -> PartitionsSection:
     """Outcomes and discovery for each ``[[icps]]`` partition, and their comparison.
 
     Each partition ranks its own accounts (best and worst within the partition) and runs the same
@@ -673,8 +688,8 @@ def compare_partitions(
                 sub.accounts,
                 labels,
                 statement=found.statement,
-                criteria=[c.model_dump(mode="json") for c in found.criteria],
-                disqualifiers=[d.model_dump(mode="json") for d in found.disqualifiers],
+                criteria=found.criteria,
+                disqualifiers=found.disqualifiers,
             )
         )
     return compare_icps(parts, config.discovery.alpha)
@@ -743,23 +758,23 @@ def _counts(crm: CrmData, outcomes: Outcomes) -> dict[str, int]:
     return counts
 
 
-def _data_quality(crm: CrmData) -> dict[str, Any]:
+def _data_quality(crm: CrmData) -> DataQualitySection:
     warnings = [str(p) for p in crm.problems if p.severity == "warning"]
-    return {
-        "warnings": warnings[:200],
-        "n_warnings": len(warnings),
-        "tables": {k: v.height for k, v in crm.frames().items()},
-        "missing_tables": crm.missing(),
-    }
+    return DataQualitySection(
+        warnings=warnings[:200],
+        n_warnings=len(warnings),
+        tables={k: v.height for k, v in crm.frames().items()},
+        missing_tables=crm.missing(),
+    )
 
 
-def _provenance(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
-    return {
-        "icpkit_version": VERSION,
-        "config_hash": config.content_hash(),
-        "sources": dict(crm.sources),
-        "fingerprint": fingerprint(crm),
-    }
+def _provenance(crm: CrmData, config: WorkspaceConfig) -> Provenance:
+    return Provenance(
+        icpkit_version=VERSION,
+        config_hash=config.content_hash(),
+        sources=dict(crm.sources),
+        fingerprint={k: TableFingerprint.model_validate(v) for k, v in fingerprint(crm).items()},
+    )
 
 
 def export_sql(
@@ -923,13 +938,13 @@ class ThemesResult:
     """Themes of the notes and the messaging assembled from them."""
 
     analysis: ThemeAnalysis
-    messaging: Messaging
+    messaging: MessagingSection
 
     def profile_sections(self) -> dict[str, Any]:
         """The profile's ``themes`` and ``messaging`` fields."""
         return {
             "themes": themes_section(self.analysis),
-            "messaging": messaging_section(self.messaging),
+            "messaging": self.messaging,
         }
 
 
@@ -1082,7 +1097,7 @@ def with_signals(
     return profile.model_copy(update={"signals": section, "statement": statement})
 
 
-def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
+def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> SignalsBacktest:
     """Fit + intent vs fit alone after the validation cut, everything learned before it."""
     try:
         cut = _configured_cut(config) or default_cut_date(
@@ -1091,17 +1106,17 @@ def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> dict[str, Any]:
         before, _ = split_at(crm, cut)
         built = build_icp(before, config, validate=False)
     except InsufficientDataError as exc:
-        return {"available": False, "reason": str(exc)}
+        return SignalsBacktest(available=False, reason=str(exc))
     section = built.profile.signals
     if section is None or not section.available or before.signals is None:
         reason = section.reason if section is not None else "no signals before the cut"
-        return {"available": False, "reason": reason or "no signals before the cut"}
+        return SignalsBacktest(available=False, reason=reason or "no signals before the cut")
     fit = score_frame(built.profile, crm.accounts, reasons=False)
     events = prepare_signals(before.signals, crm.accounts, cut)
     intent = intent_scores(section, events, cut, config.signals, crm.accounts["account_id"])
     assert crm.deals is not None
     result = backtest_intent(fit, intent, crm.deals, cut, config.signals.horizon_days)
-    return {"available": True, **result}
+    return SignalsBacktest.model_validate({"available": True, **result})
 
 
 def intent_for(
@@ -1118,7 +1133,7 @@ def intent_for(
     day = as_of or min(date.today(), latest if isinstance(latest, date) else date.today())
     events = prepare_signals(crm.signals, crm.accounts, day)
     frame = intent_scores(section, events, day, config.signals, crm.accounts["account_id"])
-    return frame, day, "; ".join(events.intake.notes())
+    return frame, day, "; ".join(events.intake.notes)
 
 
 def prioritize_accounts(

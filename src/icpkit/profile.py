@@ -2,13 +2,16 @@
 
 The profile is what every edge shows and what the report renders: statement, core criteria,
 disqualifiers (each a rule in text form with its evidence), the points scorecard, tier cut-offs,
-validation results and provenance. The sections other modules compute are typed here as frozen
-pydantic models (:class:`ScorecardSection`, :class:`TiersSection`, :class:`ValidationSection`,
-:class:`DataQualitySection`, :class:`SuccessDefinition`), so a field renamed by its producer is a
-validation error on load and a type error (mypy) in every reader, never a silent dash in a report.
-The producers still hand over plain dicts (``Scorecard.to_dict()``, ``ValidationResult.to_dict()``
-…); pydantic checks them against these models when the profile is built. This module imports only
-``errors``: every layer may read a profile.
+validation results and provenance. Every part of it is a frozen pydantic model defined here
+(:class:`SingleTrait`, :class:`ReportedSegment`, :class:`ScorecardSection`, :class:`TiersSection`,
+:class:`ValidationSection` with its :class:`HeldOutVerdict`, :class:`Provenance`,
+:class:`PartitionsSection`, :class:`MessagingSection`, :class:`SignalsSection` …), so a field
+renamed by its producer is a validation error on load and a type error (mypy) in every reader,
+never a silent dash in a report; ``IcpProfile.model_json_schema()`` describes all of it (no
+free-form object: ``tests/test_profile_types.py``). Producers build these models (evaluation's
+``evaluate`` returns the :class:`ValidationSection` itself); readers use attributes, never keys.
+This module imports only ``errors``, ``stats`` and ``vocab`` (layer 0): every layer may read a
+profile.
 
 **Adding a section** (personas, themes, signals, …): write a pydantic model for it here (frozen,
 ``extra="forbid"``), add it to :class:`IcpProfile` as an optional field with default ``None`` (old
@@ -28,7 +31,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -40,8 +43,13 @@ from pydantic import (
 )
 
 from icpkit.errors import ConfigError
+from icpkit.stats import Estimate
+from icpkit.vocab import TIERS
 
-SCHEMA_VERSION = 2
+if TYPE_CHECKING:
+    import polars as pl
+
+SCHEMA_VERSION = 3
 SCORECARD_FORMAT: Final = "icpkit.scorecard/1"
 
 Evidence = Literal["strong", "moderate", "weak", "insufficient"]
@@ -49,17 +57,21 @@ Evidence = Literal["strong", "moderate", "weak", "insufficient"]
 
 class _Section(BaseModel):
     """A typed, frozen part of the profile. Fields named in ``_omit_if_none`` are left out of the
-    JSON when None (they only exist for some kinds of producer), so JSON round-trips unchanged."""
+    JSON when None (they only exist for some kinds of producer), and those in ``_omit_if_unset``
+    when None and never given (fields of older profiles, kept as they were written), so JSON
+    round-trips unchanged."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     _omit_if_none: ClassVar[frozenset[str]] = frozenset()
+    _omit_if_unset: ClassVar[frozenset[str]] = frozenset()
 
+    # No return annotation on purpose: pydantic would take ``dict[str, Any]`` as the serialised
+    # shape, and every response schema (OpenAPI) would become a free-form object.
     @model_serializer(mode="wrap")
-    def _drop_absent(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
         out: dict[str, Any] = handler(self)
-        for key in self._omit_if_none:
+        unset = self._omit_if_unset - self.model_fields_set
+        for key in self._omit_if_none | unset:
             if key in out and out[key] is None:
                 del out[key]
         return out
@@ -129,6 +141,22 @@ class ScorecardFeature(_Section):
     points: list[int]
 
 
+class ScorecardInfo(_Section):
+    """How the scorecard was fitted: rows and positives, the attributes used, the regularisation,
+    what its probability means; ``origin`` 'hand-written' for a spec."""
+
+    _omit_if_none = frozenset({"n_rows", "n_positive", "base_rate", "attributes",
+                               "regularization", "probability_of", "origin"})  # fmt: skip
+
+    n_rows: int | None = Field(None, description="Training rows (accounts or deals).")
+    n_positive: int | None = None
+    base_rate: float | None = Field(None, description="Weighted share of positive rows.")
+    attributes: list[str] | None = Field(None, description="Attributes the scorecard may use.")
+    regularization: float | None = Field(None, description="The chosen inverse regularisation C.")
+    probability_of: str | None = None
+    origin: str | None = None
+
+
 class ScorecardSection(_Section):
     """The points table: ``base`` plus one feature's points per bin gives the 0–100 fit score;
     ``probability`` maps each score to a calibrated probability (empty when never calibrated)."""
@@ -139,7 +167,7 @@ class ScorecardSection(_Section):
     calibration: str = "none"
     probability: list[float] = Field(default_factory=list)
     features: list[ScorecardFeature] = Field(default_factory=list)
-    info: dict[str, Any] = Field(default_factory=dict)
+    info: ScorecardInfo = Field(default_factory=ScorecardInfo)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +202,20 @@ class TierBar(_Section):
     tier1_over_nonfit: float | None = None
 
 
+class TierTargets(_Section):
+    """The tier settings the cut-offs were learned with (``[tiers]`` in icpkit.toml)."""
+
+    _omit_if_unset = frozenset({"tier1_share", "tier2_share", "tier3_share",
+                                "disqualifier_evidence"})  # fmt: skip
+
+    tier1_share: float | None = Field(None, description="Target share of accounts in Tier 1.")
+    tier2_share: float | None = Field(None, description="Target share of accounts in Tier 2.")
+    tier3_share: float | None = Field(None, description="Target share of accounts in Tier 3.")
+    disqualifier_evidence: str | None = Field(
+        None, description="Least evidence for a disqualifier to force Non-fit (or 'never')."
+    )
+
+
 class TiersSection(_Section):
     """Tier cut-offs with the tier table they give on the build data.
 
@@ -187,7 +229,7 @@ class TiersSection(_Section):
     )
 
     cuts: TierCutoffs
-    targets: dict[str, float | str] | None = None
+    targets: TierTargets | None = None
     criteria_based: bool = True
     success: str | None = None
     source: str | None = None
@@ -202,18 +244,7 @@ class TiersSection(_Section):
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation (written by icpkit.evaluation.validation: ``ValidationResult.to_dict()``)
-
-
-class KpiEstimate(_Section):
-    """A KPI for one group (a tier, 'ICP', 'Non-ICP' or 'All') with its n and 95% interval."""
-
-    group: str
-    kpi: str
-    value: float | None
-    n: int
-    ci_low: float | None = None
-    ci_high: float | None = None
+# Validation (computed by icpkit.evaluation.validation.evaluate)
 
 
 class GainsRow(_Section):
@@ -277,15 +308,56 @@ class CriterionCheck(_Section):
     unconfirmed: bool = False
 
 
-class ValidationSection(_Section):
-    """The out-of-time backtest stored with the profile (see ``ValidationResult`` for the maths)."""
+class VerdictCount(_Section):
+    """Won deals ``k`` of ``n`` held-out closed deals in a group, the rate and its 95% interval."""
 
-    cut_date: str | None = None
+    k: int
+    n: int
+    rate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class HeldOutVerdict(_Section):
+    """Pass, fail or missing: does the ICP rank held-out deals better than chance, and does
+    Tier 1 win more often than every other tier together? (icpkit.evaluation.validation)"""
+
+    method: str = Field("out-of-time", description="out-of-time or cross-validated.")
+    outcome: str = "won vs lost deals"
+    auc: Estimate | None = None
+    tier1: VerdictCount | None = None
+    nonfit: VerdictCount | None = None
+    rest: VerdictCount | None = Field(None, description="Every tier but Tier 1.")
+    status: Literal["pass", "fail", "missing"] = Field(
+        description="pass; fail (AUC interval includes 0.5, or Tier 1 not above the rest); "
+        "missing (no held-out AUC)."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why it failed or is missing.")
+    lines: list[str] = Field(
+        default_factory=list, description="The verdict in one or two sentences."
+    )
+
+
+# The groups every KPI is given for, in the order tables show them.
+KPI_GROUPS: Final = (*TIERS, "ICP", "Non-ICP", "All")
+# Below this n a group's KPI is weak evidence.
+MIN_GROUP_N: Final = 30
+
+
+class ValidationSection(_Section):
+    """The backtest: KPIs by tier and ICP vs non-ICP, discrimination, calibration, coverage
+    (computed by ``icpkit.evaluation.validation.evaluate``, stored with the profile).
+
+    ``kpis`` holds one estimate per (group, KPI) with its n and 95% interval. ``evidence`` is
+    ``strong``, ``moderate`` or ``weak``; ``caveats`` say in words why the evidence is limited.
+    """
+
+    cut_date: str | None = Field(None, description="The cut date (out-of-time), or None.")
     n_accounts: int = 0
-    n_deals: int = 0
+    n_deals: int = Field(0, description="Deals created on or after the cut.")
     n_closed: int = 0
-    kpis: list[KpiEstimate] = Field(default_factory=list)
-    auc: KpiEstimate | None = None
+    kpis: list[Estimate] = Field(default_factory=list)
+    auc: Estimate | None = Field(None, description="AUC of the fit score, won vs lost deals.")
     top_decile_lift: float | None = None
     gains: list[GainsRow] = Field(default_factory=list)
     brier: float | None = None
@@ -295,16 +367,110 @@ class ValidationSection(_Section):
     criteria: list[CriterionCheck] = Field(default_factory=list)
     evidence: str = "weak"
     caveats: list[str] = Field(default_factory=list)
-    accounts_with_closed: dict[str, int] = Field(default_factory=dict)
-    # 'out-of-time', or 'cross-validated' when dates cannot support a cut
-    method: str = "out-of-time"
+    accounts_with_closed: dict[str, int] = Field(
+        default_factory=dict, description="Group → accounts with a closed deal after the cut."
+    )
+    method: str = Field(
+        "out-of-time",
+        description="out-of-time, or cross-validated when dates cannot support a cut.",
+    )
     outcome: str = "won vs lost deals"
-    # The held-out verdict shown on page 1: status pass | fail | missing, reasons, lines, rates
-    verdict: dict[str, Any] = Field(default_factory=dict)
+    verdict: HeldOutVerdict | None = Field(
+        None, description="The held-out verdict shown on page 1 (None: no verdict was computed)."
+    )
 
-    def kpi(self, group: str, name: str) -> KpiEstimate | None:
+    def kpi(self, group: str, name: str) -> Estimate | None:
         """The estimate of one KPI for one group, or None."""
         return next((k for k in self.kpis if k.group == group and k.kpi == name), None)
+
+    def weakened_criteria(self) -> list[str]:
+        """Rules whose lift over the post-cut best customers is no longer clearly above 1."""
+        return [c.rule for c in self.criteria if c.weakened]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe dict (NaN and infinities are None)."""
+        return self.model_dump(mode="json")
+
+    def to_frame(self, *, wide: bool = False) -> pl.DataFrame:
+        """Groups × KPIs, long: group, kpi, value, n, ci_low, ci_high, weak.
+
+        ``wide=True``: one row per group and one column per KPI, each cell
+        ``value [low, high] n=…`` for printing.
+        """
+        import polars as pl
+
+        rows = [
+            {**k.to_dict(), "weak": k.n < MIN_GROUP_N}
+            for k in self.kpis
+        ]  # fmt: skip
+        schema = {"group": pl.Utf8, "kpi": pl.Utf8, "value": pl.Float64, "n": pl.Int64,
+                  "ci_low": pl.Float64, "ci_high": pl.Float64, "weak": pl.Boolean}  # fmt: skip
+        frame = pl.DataFrame(rows, schema=schema)
+        if not wide:
+            return frame
+        cells = {(k.group, k.kpi): _kpi_text(k) for k in self.kpis}
+        wide_frame = frame.with_columns(
+            pl.struct("group", "kpi")
+            .map_elements(lambda r: cells[(r["group"], r["kpi"])], return_dtype=pl.Utf8)
+            .alias("cell")
+        ).pivot(on="kpi", index="group", values="cell")
+        order = pl.DataFrame({"group": list(KPI_GROUPS)}).with_row_index("_o")
+        return wide_frame.join(order, on="group", how="left").sort("_o").drop("_o")
+
+    def summary_lines(self) -> list[str]:
+        """A few lines in words: what the backtest shows and how much to trust it."""
+        lines = list(self.verdict.lines) if self.verdict is not None else []
+        where = (
+            "Cross-validated estimate (not out-of-time)"
+            if self.method == "cross-validated"
+            else f"Backtest from {self.cut_date}"
+        )
+        lines += [
+            f"{where}: {self.n_deals} deals ({self.n_closed} closed) "
+            f"on {self.n_accounts} accounts ({self.accounts_with_closed.get('All', 0)} with a "
+            f"closed deal); evidence {self.evidence}."
+        ]
+        for group in ("Tier 1", "ICP", "Non-ICP"):
+            est = self.kpi(group, "win_rate")
+            if est is not None and est.value is not None:
+                lines.append(f"Win rate {group}: {est.text(percent=True)}")
+        if self.auc is not None and self.auc.value is not None:
+            lines.append(f"AUC (fit score, won vs lost deals): {self.auc.text()}")
+        if self.top_decile_lift is not None:
+            lines.append(f"Lift in the top decile of fit score: {self.top_decile_lift:.2f}×")
+        m = self.madkudu
+        if m.flagged_share is not None:
+            ratio = "n/a" if m.top_bottom_ratio is None else f"{m.top_bottom_ratio:.1f}×"
+            wins = "n/a" if m.wins_share is None else f"{m.wins_share:.0%}"
+            lines.append(
+                f"Tier 1+2 flag {m.flagged_share:.0%} of accounts and hold {wins} of the wins; "
+                f"top ÷ bottom tier win rate {ratio}."
+            )
+        c = self.coverage
+        if c.best_in_icp_share is not None:
+            excluded = "?" if c.excluded_share is None else f"{c.excluded_share:.0%}"
+            lines.append(
+                f"The ICP describes {c.best_in_icp_share:.0%} of the best customers after "
+                f"the cut and excludes {excluded} of accounts."
+            )
+        weak = self.weakened_criteria()
+        if weak:
+            lines.append("Criteria whose evidence weakened: " + "; ".join(weak))
+        unconfirmed = [c.rule for c in self.criteria if c.unconfirmed]
+        if unconfirmed:
+            lines.append(
+                "Criteria not yet confirmed after the cut (too few accounts to tell): "
+                + "; ".join(unconfirmed)
+            )
+        lines += [f"Caveat: {c}" for c in self.caveats]
+        return lines
+
+    def to_text(self) -> str:
+        return "\n".join(self.summary_lines())
+
+
+def _kpi_text(k: Estimate) -> str:
+    return k.text(percent=k.kpi in ("conversion", "win_rate", "churn_rate"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +485,18 @@ class SuccessMetricWeight(_Section):
     direction: Literal["higher", "lower"] = "higher"
 
 
+class ScoringTarget(_Section):
+    """What the scorecard predicts and why (icpkit.scoring.learn.choose_target)."""
+
+    target: str = Field(description="'won' (deals won) or 'best' (best customers).")
+    chosen: Literal["config", "auto"] = Field(
+        description="Set in icpkit.toml, or chosen from the data."
+    )
+    why: str = ""
+    name: str = Field("", description="What the success rate counts, in words.")
+    probability_of: str = Field("", description="What fit_probability is the probability of.")
+
+
 class SuccessDefinition(_Section):
     """Metrics, weights and group sizes behind best/worst; ``as_of`` is the data date."""
 
@@ -331,9 +509,9 @@ class SuccessDefinition(_Section):
     lost_only_is_worst: bool | None = None
     as_of: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
-    # What the scorecard predicts and why: target ('won' | 'best'), chosen ('config' | 'auto'),
-    # why, name (for rates) and probability_of (what fit_probability is the probability of)
-    scoring_target: dict[str, str] | None = None
+    scoring_target: ScoringTarget | None = Field(
+        None, description="What the scorecard predicts and why."
+    )
 
 
 class DataQualitySection(_Section):
@@ -344,6 +522,169 @@ class DataQualitySection(_Section):
     n_warnings: int = 0
     tables: dict[str, int] = Field(default_factory=dict)
     missing_tables: dict[str, str] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery's evidence tables (written by icpkit.discovery: single traits and reported segments)
+
+
+class SingleTrait(_Section):
+    """One readable single-trait row: a condition on one attribute, measured against the best and
+    against the worst customers (icpkit.discovery.traits).
+
+    ``share_*`` is the share of the group with the trait (Wilson 95% interval ``_lo``–``_hi``),
+    ``share_not_*`` the share among the other ranked accounts; ``lift_*`` the group's rate with the
+    trait ÷ its overall rate (interval ``_lo``–``_hi``); ``p_*`` two-sided, ``q_*``
+    Benjamini–Hochberg-adjusted over every condition searched. Intervals and p-values are None
+    where undefined.
+    """
+
+    _omit_if_none = frozenset({"label", "kind"})
+
+    rule: str = Field(description="The condition in rule text, e.g. industry = 'Software'.")
+    label: str | None = Field(None, description="The condition in plain words.")
+    attribute: str = Field(description="The attribute (column) the condition is on.")
+    kind: Literal["bin", "threshold", "level", "tag", "missing"] | None = Field(
+        None, description="bin (one value range), threshold (best single cut), level, tag, missing."
+    )
+    n_best: int = 0
+    share_best: float | None = None
+    share_best_lo: float | None = None
+    share_best_hi: float | None = None
+    share_not_best: float | None = None
+    lift_best: float | None = None
+    lift_best_lo: float | None = None
+    lift_best_hi: float | None = None
+    p_best: float | None = None
+    q_best: float | None = None
+    support: int = Field(description="Ranked accounts with the trait.")
+    n_worst: int = 0
+    share_worst: float | None = None
+    share_worst_lo: float | None = None
+    share_worst_hi: float | None = None
+    share_not_worst: float | None = None
+    lift_worst: float | None = None
+    lift_worst_lo: float | None = None
+    lift_worst_hi: float | None = None
+    p_worst: float | None = None
+    q_worst: float | None = None
+
+
+class ReportedSegment(_Section):
+    """A segment discovery reported for the best customers, with its full evidence.
+
+    Measured on every ranked account (``support``, ``positives`` of the target group, ``coverage``
+    = recall, ``precision``, ``lift`` with ``lift_ci``) and tested on the held-out half
+    (``holdout_*``); ``equivalents`` cover the same accounts, ``variants`` were collapsed under it
+    and ``also`` says them in words. Profiles written before version 3 may carry ``kind``,
+    ``description`` and ``points`` instead of the search's own figures.
+    """
+
+    _omit_if_none = frozenset({"quality", "positives", "holdout_support", "holdout_positives"})
+    _omit_if_unset = frozenset({"kind", "description", "points"})
+
+    rule: str = Field(description="The segment in rule text (conditions joined by AND).")
+    quality: float | None = Field(None, description="The search's quality score of the segment.")
+    support: int = Field(description="Ranked accounts the segment covers.")
+    positives: int | None = Field(None, description="Covered accounts in the target group.")
+    coverage: float
+    precision: float
+    lift: float
+    lift_ci: tuple[float, float]
+    holdout_support: int | None = None
+    holdout_positives: int | None = None
+    holdout_lift: float | None = None
+    p_value: float = 1.0
+    q_value: float = 1.0
+    significant: bool = False
+    evidence: Evidence = "insufficient"
+    equivalents: list[str] = Field(default_factory=list)
+    variants: list[str] = Field(default_factory=list)
+    also: list[str] = Field(default_factory=list, description="The variants in plain words.")
+    kind: Literal["criterion", "disqualifier"] | None = None
+    description: str | None = None
+    points: float | None = None
+
+
+class ExcludedAttribute(_Section):
+    """A column left out of the ICP, and why (personal data, a date, leakage or an identifier)."""
+
+    column: str
+    reason: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Provenance (icpkit.pipeline) and partitions (icpkit.discovery.compare)
+
+
+class TableFingerprint(_Section):
+    """Row count, column names and a content hash of one source table."""
+
+    rows: int
+    columns: list[str] = Field(default_factory=list)
+    hash: str = Field(description="16 hex digits of polars' row hashes with the column names.")
+
+
+class Provenance(_Section):
+    """Where the profile came from: icpkit version, config hash, source files, data fingerprint."""
+
+    _omit_if_none = frozenset({"icpkit_version", "config_hash", "fingerprint"})
+
+    icpkit_version: str | None = None
+    config_hash: str | None = None
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Table name → the file or query it was read from."
+    )
+    fingerprint: dict[str, TableFingerprint] | None = Field(
+        None,
+        description="Table name → its fingerprint, to tell whether two builds saw the same data.",
+    )
+
+
+class PartitionProfile(_Section):
+    """One partition's own ICP (``[[icps]]`` or ``build --by``): its rule, counts and findings."""
+
+    name: str
+    where: str = Field(description="The rule that selects the partition's accounts.")
+    n_accounts: int = 0
+    n_ranked: int = 0
+    n_best: int = 0
+    n_worst: int = 0
+    statement: str = ""
+    criteria: list[RuleEvidence] = Field(default_factory=list)
+    disqualifiers: list[RuleEvidence] = Field(default_factory=list)
+    note: str = Field("", description="Why the partition gives no evidence (e.g. too small).")
+
+
+class PartitionMeasure(_Section):
+    """A rule measured inside one partition: accounts covered, target hits, lift with interval."""
+
+    support: int
+    hits: int
+    lift: float | None = None
+    lift_ci: tuple[float, float] | None = None
+    evidence: bool = Field(description="Whether the partition has enough accounts to count.")
+
+
+class PartitionRule(_Section):
+    """A rule some partition's ICP reported, measured in every partition, with the verdict."""
+
+    rule: str
+    kind: Literal["criterion", "disqualifier"]
+    reported_by: list[str] = Field(default_factory=list)
+    verdict: Literal["differs", "shared", "unclear"]
+    p_differs: float = Field(description="p-value that the rule's target rate is equal everywhere.")
+    per_icp: dict[str, PartitionMeasure] = Field(
+        default_factory=dict, description="Partition name → the rule's measures there."
+    )
+
+
+class PartitionsSection(_Section):
+    """Several ICPs side by side and what differs between them (icpkit.discovery.compare)."""
+
+    icps: list[PartitionProfile] = Field(default_factory=list)
+    rules: list[PartitionRule] = Field(default_factory=list)
+    alpha: float = 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,16 +764,149 @@ class ThemesSection(BaseModel):
     themes: list[ThemeEntry] = Field(default_factory=list)
 
 
+class PainPoint(_Section):
+    """A pain theme the customers' voice raises more often than the rest's, for talking points."""
+
+    _omit_if_none = frozenset({"share", "share_in_group"})
+
+    theme: int | str = Field(description="The theme's id in the themes section.")
+    label: str
+    share: float | None = Field(None, description="Share of the best customers voicing it.")
+    lift: float | None = None
+    q_value: float = 1.0
+    quote: str | None = Field(None, description="One quote, PII removed.")
+    share_in_group: float | None = Field(None, description="Share of the audience voicing it.")
+
+
+class TalkingPoints(_Section):
+    """What to say to one audience (a tier or a persona), each point backed by a figure."""
+
+    audience: str
+    n_accounts: int = 0
+    pains: list[PainPoint] = Field(default_factory=list)
+    achievements: list[str] = Field(default_factory=list)
+    proof: list[str] = Field(default_factory=list, description="Kinds of customers, never one.")
+    objections: list[PainPoint] = Field(
+        default_factory=list, description="Lost-reason themes more common where nobody bought."
+    )
+
+
+class StatementParts(_Section):
+    """The pieces the completed statement is made of (each the words for 'not enough evidence'
+    when the data cannot say)."""
+
+    pains: str = Field(description="The pains the best customers voice most, joined.")
+    metrics: str = Field(description="How they measure success (their achievements).")
+    buying_behaviour: str = Field(description="How they buy (committee, cycle).")
+    triggers: str = Field(description="The events after which they start searching.")
+
+
 class MessagingSection(BaseModel):
     """Talking points and the completed ICP statement, assembled from the evidence (no LLM)."""
 
     model_config = ConfigDict(frozen=True)
 
     statement: str
-    parts: dict[str, str] = Field(default_factory=dict)
-    tiers: list[dict[str, Any]] = Field(default_factory=list)
-    personas: list[dict[str, Any]] = Field(default_factory=list)
+    parts: StatementParts
+    tiers: list[TalkingPoints] = Field(default_factory=list)
+    personas: list[TalkingPoints] = Field(default_factory=list)
     disqualifier_evidence: list[str] = Field(default_factory=list)
+
+
+class SignalRatios(_Section):
+    """Two ratios within fit tiers: deals opened, and deals won, after the signal vs without."""
+
+    opening: float | None = None
+    winning: float | None = None
+
+
+class SignalRatioIntervals(_Section):
+    """95% intervals of :class:`SignalRatios` (None where undefined)."""
+
+    opening: tuple[float, float] | None = None
+    winning: tuple[float, float] | None = None
+
+
+class SignalValueEvidence(_Section):
+    """One value class of a signal type (a funding round, a role, a tool) with enough deals."""
+
+    value_class: str
+    n_signals: int = 0
+    n_deals: int = 0
+    lift_opening: float | None = None
+    lift_winning: float | None = None
+    lift_winning_ci: tuple[float | None, float | None] | None = None
+    p_value: float = 1.0
+
+
+class SignalIntake(_Section):
+    """What happened to the rows of the signals table on the way in (all counts are rows): used,
+    dropped and why (``notes``, in words), events per type (icpkit.signals.sources)."""
+
+    n_rows: int = 0
+    n_used: int = 0
+    n_unknown_domain: int = 0
+    n_unmatched: int = 0
+    n_bad_date: int = 0
+    bad_date_rows: list[int] = Field(default_factory=list, description="The first bad rows.")
+    n_future: int = 0
+    n_duplicate: int = 0
+    types: dict[str, int] = Field(default_factory=dict, description="Events per signal type.")
+    notes: list[str] = Field(default_factory=list, description="The dropped rows in words.")
+
+
+class TopDecileLift(_Section):
+    """The event rate in the top tenth of a ranking ÷ the overall rate, with its interval."""
+
+    value: float | None = None
+    ci: tuple[float | None, float | None] | None = None
+    n: int = 0
+
+
+class RankingScores(_Section):
+    """How one ranking orders accounts for one outcome: AUC with interval, top-decile lift."""
+
+    auc: float | None = None
+    auc_ci: tuple[float | None, float | None] | None = None
+    top_decile_lift: TopDecileLift = Field(default_factory=TopDecileLift)
+
+
+class AucGain(_Section):
+    """AUC of fit + intent minus AUC of fit alone, with a bootstrap 95% interval."""
+
+    value: float | None = None
+    ci: tuple[float | None, float | None] | None = None
+
+
+class RankingComparison(_Section):
+    """Fit alone against fit + intent for one outcome (a deal opened, or won)."""
+
+    _omit_if_none = frozenset({"auc_gain"})
+
+    n_accounts: int = 0
+    n_events: int = 0
+    fit: RankingScores = Field(default_factory=RankingScores)
+    fit_intent: RankingScores = Field(default_factory=RankingScores)
+    auc_gain: AucGain | None = Field(
+        None, description="Absent when every account or none had the event."
+    )
+
+
+class SignalsBacktest(_Section):
+    """Fit + intent vs fit alone after the validation cut, everything learned before it; or why
+    it could not run (``available`` False with the ``reason``)."""
+
+    _omit_if_none = frozenset(
+        {"reason", "cut", "horizon_days", "n_with_intent", "opening", "winning"}
+    )
+
+    available: bool
+    reason: str | None = None
+    cut: str | None = None
+    horizon_days: int | None = None
+    n_with_intent: int | None = Field(None, description="Accounts whose intent lift exceeds 1.")
+    opening: RankingComparison | None = None
+    winning: RankingComparison | None = None
 
 
 class SignalTypeEvidence(BaseModel):
@@ -454,8 +928,8 @@ class SignalTypeEvidence(BaseModel):
     half_life_days: float | None = None
     half_life_ci: tuple[float, float] | None = None
     window_ci: tuple[float, float] | None = None
-    lift: dict[str, float | None] = Field(default_factory=dict)
-    lift_ci: dict[str, tuple[float, float] | None] = Field(default_factory=dict)
+    lift: SignalRatios = Field(default_factory=SignalRatios)
+    lift_ci: SignalRatioIntervals = Field(default_factory=SignalRatioIntervals)
     p_value: float = 1.0
     q_value: float = 1.0
     significant: bool = False
@@ -466,7 +940,7 @@ class SignalTypeEvidence(BaseModel):
     n_wins: int = 0
     peak_opening_ratio: float = 1.0
     peak_win_odds_ratio: float = 1.0
-    by_value: list[dict[str, Any]] = Field(default_factory=list)
+    by_value: list[SignalValueEvidence] = Field(default_factory=list)
     decay_ci_ratio: float | None = Field(
         None, description="High / low end of the decay's 95% interval (half-life or window)."
     )
@@ -487,9 +961,9 @@ class SignalsSection(BaseModel):
     as_of: str | None = None
     lookback_days: int = 365
     strata: list[str] = Field(default_factory=list, description="Fit tiers compared within.")
-    intake: dict[str, Any] = Field(default_factory=dict)
+    intake: SignalIntake = Field(default_factory=SignalIntake)
     types: list[SignalTypeEvidence] = Field(default_factory=list)
-    backtest: dict[str, Any] | None = None
+    backtest: SignalsBacktest | None = None
 
     def triggers(self) -> list[SignalTypeEvidence]:
         """The significant types that raise openings or wins, strongest first."""
@@ -516,8 +990,10 @@ class IcpProfile(BaseModel):
         default_factory=dict,
         description="n_accounts, n_best, n_worst, n_deals… the evidence rests on.",
     )
-    single_traits: list[dict[str, Any]] = Field(default_factory=list)
-    segments: list[dict[str, Any]] = Field(
+    single_traits: list[SingleTrait] = Field(
+        default_factory=list, description="Readable single-trait rows of every attribute."
+    )
+    segments: list[ReportedSegment] = Field(
         default_factory=list, description="Every reported segment with its full evidence."
     )
     scorecard: ScorecardSection | None = None
@@ -525,13 +1001,13 @@ class IcpProfile(BaseModel):
     validation: ValidationSection | None = None
     data_quality: DataQualitySection | None = None
     caveats: list[str] = Field(default_factory=list)
-    provenance: dict[str, Any] = Field(default_factory=dict)
-    excluded_attributes: list[dict[str, str]] = Field(
+    provenance: Provenance = Field(default_factory=Provenance)
+    excluded_attributes: list[ExcludedAttribute] = Field(
         default_factory=list,
         description="Columns left out of the ICP with the reason ({column, reason}): personal "
         "data, dates, and what the leakage/identifier guard flagged.",
     )
-    partitions: dict[str, Any] | None = Field(
+    partitions: PartitionsSection | None = Field(
         None,
         description="Several ICPs side by side ([[icps]]): each partition's ICP and the "
         "comparison (icpkit.discovery.compare).",
@@ -617,7 +1093,72 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _known(model: type[BaseModel], value: Any) -> Any:
+    """``value`` with the keys ``model`` does not declare left out, recursively through the
+    fields typed as models (lists of them, dicts of them, optional ones)."""
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        field = model.model_fields.get(key)
+        if field is not None:
+            out[key] = _known_as(field.annotation, item)
+    return out
+
+
+def _known_as(annotation: Any, value: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _known(annotation, value)
+    args = get_args(annotation)
+    if get_origin(annotation) is list and isinstance(value, list) and args:
+        return [_known_as(args[0], v) for v in value]
+    if get_origin(annotation) is dict and isinstance(value, dict) and len(args) == 2:
+        return {k: _known_as(args[1], v) for k, v in value.items()}
+    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    return _known(models[0], value) if len(models) == 1 and isinstance(value, dict) else value
+
+
+def _v2_to_v3(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 still kept single traits, segments, provenance, partitions, the held-out
+    verdict, the scoring target, the scorecard's info, messaging per tier and persona and the
+    signals' intake, backtest and per-value rows as free-form dicts; version 3 types them. Keys no
+    typed field holds are left out (they were never read), an empty verdict becomes an absent
+    one, a single trait's ``share_rest`` is its ``share_not_best``, the scorecard's
+    ``info.n_train`` its ``info.n_rows``, and a signals backtest
+    without ``available`` ran (it only said so when it could not)."""
+    out = dict(raw)
+    traits = []
+    for row in out.get("single_traits") or []:
+        if isinstance(row, dict) and "share_rest" in row and "share_not_best" not in row:
+            row = {**row, "share_not_best": row["share_rest"]}
+        traits.append(row)
+    out["single_traits"] = traits
+    card = out.get("scorecard")
+    if isinstance(card, dict) and isinstance(card.get("info"), dict):
+        info = dict(card["info"])
+        if "n_train" in info and "n_rows" not in info:
+            info["n_rows"] = info.pop("n_train")
+        out["scorecard"] = {**card, "info": info}
+    validation = out.get("validation")
+    if isinstance(validation, dict) and not validation.get("verdict"):
+        out["validation"] = {**validation, "verdict": None}
+    signals = out.get("signals")
+    if isinstance(signals, dict) and isinstance(signals.get("backtest"), dict):
+        backtest = signals["backtest"]
+        if backtest == {}:
+            out["signals"] = {**signals, "backtest": None}
+        elif "available" not in backtest:
+            out["signals"] = {**signals, "backtest": {"available": True, **backtest}}
+    for key in ("single_traits", "segments", "provenance", "partitions", "validation",
+                "success_definition", "scorecard", "tiers", "messaging", "signals",
+                "personas"):  # fmt: skip
+        if key in out:
+            out[key] = _known_as(IcpProfile.model_fields[key].annotation, out[key])
+    out["schema_version"] = 3
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
@@ -721,6 +1262,13 @@ class BuyingCommittee(BaseModel):
     )
 
 
+class TitleCoverage(_Section):
+    """Share of the contacts used whose title gave a function, and a seniority."""
+
+    function_known: float = 0.0
+    seniority_known: float = 0.0
+
+
 class PersonasSection(BaseModel):
     """Who to talk to inside an account: personas with their evidence and the buying committee."""
 
@@ -735,7 +1283,7 @@ class PersonasSection(BaseModel):
     n_deals: int
     n_won: int
     stratified_by: list[str] = Field(default_factory=list)
-    title_coverage: dict[str, float] = Field(default_factory=dict)
+    title_coverage: TitleCoverage = Field(default_factory=TitleCoverage)
     personas: list[PersonaEvidence] = Field(default_factory=list)
     committee: BuyingCommittee = Field(default_factory=BuyingCommittee)
     warnings: list[str] = Field(default_factory=list)

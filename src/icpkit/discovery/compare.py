@@ -19,13 +19,19 @@ say so: their evidence is too thin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
 from icpkit.discovery.statistics import lift_interval
+from icpkit.profile import (
+    PartitionMeasure,
+    PartitionProfile,
+    PartitionRule,
+    PartitionsSection,
+    RuleEvidence,
+)
 from icpkit.rules import parse_segment
 
 # A partition needs this many accounts in the target group for its rates to say anything (the
@@ -42,8 +48,8 @@ class PartitionIcp:
     accounts: pl.DataFrame
     labels: np.ndarray
     statement: str = ""
-    criteria: list[dict[str, Any]] = field(default_factory=list)
-    disqualifiers: list[dict[str, Any]] = field(default_factory=list)
+    criteria: list[RuleEvidence] = field(default_factory=list)
+    disqualifiers: list[RuleEvidence] = field(default_factory=list)
     note: str = ""
 
     @property
@@ -59,7 +65,7 @@ class PartitionIcp:
         return not self.note and self.counts[f"n_{target}"] >= MIN_TARGET
 
 
-def _measure(rule: str, part: PartitionIcp, target: str) -> dict[str, Any]:
+def _measure(rule: str, part: PartitionIcp, target: str) -> PartitionMeasure:
     ranked = part.labels != "unranked"
     frame = part.accounts.filter(pl.Series(ranked))
     hit = part.labels[ranked] == target
@@ -68,13 +74,13 @@ def _measure(rule: str, part: PartitionIcp, target: str) -> dict[str, Any]:
     base = float(hit.mean()) if hit.size else 0.0
     lo, hi = lift_interval(np.array([k]), np.array([n]), base)
     lift = (k / n) / base if n and base else None
-    return {
-        "support": n,
-        "hits": k,
-        "lift": lift,
-        "lift_ci": [float(lo[0]), float(hi[0])] if n and base else None,
-        "evidence": part.enough(target),
-    }
+    return PartitionMeasure(
+        support=n,
+        hits=k,
+        lift=lift,
+        lift_ci=(float(lo[0]), float(hi[0])) if n and base else None,
+        evidence=part.enough(target),
+    )
 
 
 def _heterogeneity_p(cells: list[tuple[int, int]]) -> float:
@@ -87,13 +93,12 @@ def _heterogeneity_p(cells: list[tuple[int, int]]) -> float:
     return float(stats.chi2_contingency(table, correction=False).pvalue)
 
 
-def compare_icps(parts: list[PartitionIcp], alpha: float = 0.05) -> dict[str, Any]:
-    """The comparison of several partitions' ICPs (plain data, stored in the profile).
+def compare_icps(parts: list[PartitionIcp], alpha: float = 0.05) -> PartitionsSection:
+    """The comparison of several partitions' ICPs (stored in the profile).
 
-    Returns ``{"icps": [...], "rules": [...], "alpha": alpha}``: per partition its name, rule,
-    counts, statement, criteria, disqualifiers and note (e.g. too small for evidence); per rule
-    its kind, the partitions whose ICP reported it, its measures in every partition, the
-    heterogeneity p-value and the verdict (see the module docstring).
+    Per partition its name, rule, counts, statement, criteria, disqualifiers and note (e.g. too
+    small for evidence); per rule its kind, the partitions whose ICP reported it, its measures in
+    every partition, the heterogeneity p-value and the verdict (see the module docstring).
     """
     icps = []
     for part in parts:
@@ -104,29 +109,29 @@ def compare_icps(parts: list[PartitionIcp], alpha: float = 0.05) -> dict[str, An
                 f"{part.counts['n_ranked']} ranked accounts (at least {MIN_TARGET} needed)"
             )
         icps.append(
-            {
-                "name": part.name,
-                "where": part.where,
+            PartitionProfile(
+                name=part.name,
+                where=part.where,
                 **part.counts,
-                "statement": part.statement,
-                "criteria": part.criteria,
-                "disqualifiers": part.disqualifiers,
-                "note": note,
-            }
+                statement=part.statement,
+                criteria=part.criteria,
+                disqualifiers=part.disqualifiers,
+                note=note,
+            )
         )
     rules: dict[tuple[str, str], list[str]] = {}
     for part in parts:
         for kind, found in (("criterion", part.criteria), ("disqualifier", part.disqualifiers)):
             for r in found:
-                if r.get("significant"):
-                    rules.setdefault((kind, str(r["rule"])), []).append(part.name)
-    rows: list[dict[str, Any]] = []
+                if r.significant:
+                    rules.setdefault((kind, r.rule), []).append(part.name)
+    rows: list[PartitionRule] = []
     for (kind, rule), reported_by in rules.items():
         target = "best" if kind == "criterion" else "worst"
         per = {part.name: _measure(rule, part, target) for part in parts}
-        usable = [per[p.name] for p in parts if per[p.name]["evidence"]]
-        above = [m["lift_ci"] is not None and m["lift_ci"][0] > 1.0 for m in usable]
-        p = _heterogeneity_p([(m["hits"], m["support"]) for m in usable])
+        usable = [per[p.name] for p in parts if per[p.name].evidence]
+        above = [m.lift_ci is not None and m.lift_ci[0] > 1.0 for m in usable]
+        p = _heterogeneity_p([(m.hits, m.support) for m in usable])
         if len(usable) >= 2 and any(above) and not all(above) and p < alpha:
             verdict = "differs"
         elif len(usable) >= 2 and all(above):
@@ -134,15 +139,17 @@ def compare_icps(parts: list[PartitionIcp], alpha: float = 0.05) -> dict[str, An
         else:
             verdict = "unclear"
         rows.append(
-            {
-                "rule": rule,
-                "kind": kind,
-                "reported_by": reported_by,
-                "verdict": verdict,
-                "p_differs": p,
-                "per_icp": per,
-            }
+            PartitionRule.model_validate(
+                {
+                    "rule": rule,
+                    "kind": kind,
+                    "reported_by": reported_by,
+                    "verdict": verdict,
+                    "p_differs": p,
+                    "per_icp": per,
+                }
+            )
         )
     order = {"differs": 0, "shared": 1, "unclear": 2}
-    rows.sort(key=lambda r: (order[r["verdict"]], r["kind"], r["p_differs"]))
-    return {"icps": icps, "rules": rows, "alpha": alpha}
+    rows.sort(key=lambda r: (order[r.verdict], r.kind, r.p_differs))
+    return PartitionsSection(icps=icps, rules=rows, alpha=alpha)

@@ -37,7 +37,7 @@ from icpkit.discovery.statement import describe_condition, describe_segment, icp
 from icpkit.discovery.statistics import enrichment_p
 from icpkit.discovery.traits import single_traits
 from icpkit.errors import ConfigError, InsufficientDataError
-from icpkit.profile import RuleEvidence
+from icpkit.profile import RuleEvidence, SingleTrait
 from icpkit.rules import Condition, Segment
 from icpkit.vocab import LABELS
 
@@ -107,7 +107,7 @@ class IcpDiscovery:
     statement: str
     segments: DiscoveryResult
     disqualifier_segments: DiscoveryResult
-    single_traits: list[dict[str, Any]]
+    single_traits: list[SingleTrait]
     caveats: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +117,7 @@ class IcpDiscovery:
             "disqualifiers": [d.model_dump(mode="json") for d in self.disqualifiers],
             "segments": self.segments.to_dict(),
             "disqualifier_segments": self.disqualifier_segments.to_dict(),
-            "single_traits": self.single_traits,
+            "single_traits": [t.model_dump(mode="json") for t in self.single_traits],
             "caveats": self.caveats,
         }
 

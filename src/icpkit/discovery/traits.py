@@ -25,6 +25,7 @@ from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount
 from icpkit.discovery.statement import describe_condition
 from icpkit.discovery.statistics import lift_interval, two_sided_p
+from icpkit.profile import SingleTrait
 from icpkit.rules import Condition
 from icpkit.stats import bh_q_values, wilson_bounds
 
@@ -69,12 +70,10 @@ def _kind(cond: Condition, edges: set[float]) -> str | None:
     return {"eq": "level", "in": "level", "contains": "tag", "missing": "missing"}[cond.op]
 
 
-def single_traits(
-    table: ConditionTable, best: np.ndarray, worst: np.ndarray
-) -> list[dict[str, Any]]:
+def single_traits(table: ConditionTable, best: np.ndarray, worst: np.ndarray) -> list[SingleTrait]:
     """The readable single-trait rows of every attribute (see the module docstring).
 
-    Each record: ``rule`` (rule text), ``label`` (plain words), ``attribute``, ``kind``,
+    Each row (a :class:`~icpkit.profile.SingleTrait`): ``rule`` (rule text), ``label`` (plain words), ``attribute``, ``kind``,
     ``support`` (accounts with the trait), ``share_best`` (share of the best customers with it,
     Wilson 95 % interval ``share_best_lo``–``share_best_hi``), ``share_not_best`` (share of the
     other ranked accounts), ``lift_best`` (best-customer rate with the trait ÷ overall rate, with
@@ -106,7 +105,7 @@ def single_traits(
     out: list[dict[str, Any]] = []
     for rows in sorted(by_attr.values(), key=lambda rs: min(r["q_best"] for _, r in rs)):
         out += _ordered(rows)
-    return out
+    return [SingleTrait.model_validate(row) for row in out]
 
 
 def _ordered(rows: list[tuple[Condition, dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 Groups are the four tiers, ICP (Tier 1 + 2) vs non-ICP, and all accounts. Deal KPIs count the
 deals created after the cut; LTV and churn count the accounts with a post-cut subscription; CAC
 shares acquisition spend out by tier or by deal source. :func:`icpkit.evaluation.validation.evaluate`
-assembles them into a :class:`~icpkit.evaluation.validation.ValidationResult`.
+assembles them into a :class:`~icpkit.profile.ValidationSection`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ the MadKudu bar and the coverage checks. Small n is said plainly.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -27,7 +26,7 @@ from icpkit.evaluation.kpis import (
     group_frames,
     group_kpis,
 )
-from icpkit.profile import IcpProfile, ValidationSection
+from icpkit.profile import MIN_GROUP_N, HeldOutVerdict, IcpProfile, ValidationSection
 from icpkit.stats import (
     Estimate,
     auc_with_ci,
@@ -36,167 +35,7 @@ from icpkit.stats import (
 )
 from icpkit.vocab import ICP_TIERS, TIERS
 
-MIN_GROUP_N = 30  # below this a group's KPI is "weak evidence"
-
-__all__ = ["MIN_GROUP_N", "ValidationResult", "evaluate", "held_out_verdict", "with_held_out"]
-
-
-# ---------------------------------------------------------------------------------------------
-# The result
-
-
-@dataclass(frozen=True)
-class ValidationResult:
-    """The backtest: KPIs by tier and ICP vs non-ICP, discrimination, calibration, coverage.
-
-    ``kpis`` holds one :class:`Estimate` per (group, KPI). ``evidence`` is ``strong``,
-    ``moderate`` or ``weak``; ``caveats`` say in words why the evidence is limited.
-    """
-
-    cut_date: str | None
-    n_accounts: int
-    n_deals: int
-    n_closed: int
-    kpis: tuple[Estimate, ...]
-    auc: Estimate | None
-    top_decile_lift: float | None
-    gains: tuple[dict[str, Any], ...]
-    brier: float | None
-    reliability: tuple[dict[str, Any], ...]
-    madkudu: dict[str, Any]
-    coverage: dict[str, Any]
-    criteria: tuple[dict[str, Any], ...]
-    evidence: str
-    caveats: tuple[str, ...] = field(default=())
-    accounts_with_closed: dict[str, int] = field(default_factory=dict)
-    method: str = "out-of-time"
-    outcome: str = "won vs lost deals"
-    verdict: dict[str, Any] = field(default_factory=dict)
-
-    def kpi(self, group: str, name: str) -> Estimate | None:
-        """The estimate of one KPI for one group (a tier, 'ICP', 'Non-ICP' or 'All')."""
-        return next((k for k in self.kpis if k.group == group and k.kpi == name), None)
-
-    def weakened_criteria(self) -> list[str]:
-        """Rules whose lift over the post-cut best customers is no longer clearly above 1."""
-        return [c["rule"] for c in self.criteria if c.get("weakened")]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (NaN and infinities become None); stored in ``IcpProfile.validation``."""
-        out = asdict(self)
-        out["kpis"] = [k.to_dict() for k in self.kpis]
-        out["auc"] = None if self.auc is None else self.auc.to_dict()
-        return json_safe(out)
-
-    def to_section(self) -> ValidationSection:
-        """The typed form stored in ``IcpProfile.validation``."""
-        return ValidationSection.model_validate(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ValidationResult:
-        """Read back :meth:`to_dict` output."""
-        try:
-            values = dict(data)
-            values["kpis"] = tuple(Estimate.from_dict(k) for k in data["kpis"])
-            values["auc"] = None if data.get("auc") is None else Estimate.from_dict(data["auc"])
-            for key in ("gains", "reliability", "criteria", "caveats"):
-                values[key] = tuple(data.get(key) or ())
-            return cls(**values)
-        except (KeyError, TypeError) as exc:
-            raise SchemaError(f"validation results are not in the expected shape: {exc}") from None
-
-    def to_frame(self, *, wide: bool = False) -> pl.DataFrame:
-        """Groups × KPIs, long: group, kpi, value, n, ci_low, ci_high, weak.
-
-        ``wide=True``: one row per group and one column per KPI, each cell
-        ``value [low, high] n=…`` for printing.
-        """
-        if wide:
-            return self._wide_frame()
-        rows = [k.to_dict() | {"weak": k.n < MIN_GROUP_N} for k in self.kpis]
-        schema = {
-            "group": pl.Utf8,
-            "kpi": pl.Utf8,
-            "value": pl.Float64,
-            "n": pl.Int64,
-            "ci_low": pl.Float64,
-            "ci_high": pl.Float64,
-            "weak": pl.Boolean,
-        }
-        return pl.DataFrame(rows, schema=schema)
-
-    def _wide_frame(self) -> pl.DataFrame:
-        frame = self.to_frame().with_columns(
-            pl.struct("kpi", "value", "n", "ci_low", "ci_high")
-            .map_elements(lambda r: _cell(r), return_dtype=pl.Utf8)
-            .alias("cell")
-        )
-        wide = frame.pivot(on="kpi", index="group", values="cell")
-        order = pl.DataFrame({"group": list(GROUPS)}).with_row_index("_o")
-        return wide.join(order, on="group", how="left").sort("_o").drop("_o")
-
-    def summary_lines(self) -> list[str]:
-        """A few lines in words: what the backtest shows and how much to trust it."""
-        lines = [*self.verdict.get("lines", [])]
-        where = (
-            "Cross-validated estimate (not out-of-time)"
-            if self.method == "cross-validated"
-            else f"Backtest from {self.cut_date}"
-        )
-        lines += [
-            f"{where}: {self.n_deals} deals ({self.n_closed} closed) "
-            f"on {self.n_accounts} accounts ({self.accounts_with_closed.get('All', 0)} with a "
-            f"closed deal); evidence {self.evidence}."
-        ]
-        for group in ("Tier 1", "ICP", "Non-ICP"):
-            est = self.kpi(group, "win_rate")
-            if est is not None and est.value is not None:
-                lines.append(f"Win rate {group}: {est.text(percent=True)}")
-        if self.auc is not None and self.auc.value is not None:
-            lines.append(f"AUC (fit score, won vs lost deals): {self.auc.text()}")
-        if self.top_decile_lift is not None:
-            lines.append(f"Lift in the top decile of fit score: {self.top_decile_lift:.2f}×")
-        m = self.madkudu
-        if m.get("flagged_share") is not None:
-            lines.append(_madkudu_line(m))
-        if self.coverage.get("best_in_icp_share") is not None:
-            c = self.coverage
-            lines.append(
-                f"The ICP describes {c['best_in_icp_share']:.0%} of the best customers after "
-                f"the cut and excludes {c['excluded_share']:.0%} of accounts."
-            )
-        weak = self.weakened_criteria()
-        if weak:
-            lines.append("Criteria whose evidence weakened: " + "; ".join(weak))
-        unconfirmed = [c["rule"] for c in self.criteria if c.get("unconfirmed")]
-        if unconfirmed:
-            lines.append(
-                "Criteria not yet confirmed after the cut (too few accounts to tell): "
-                + "; ".join(unconfirmed)
-            )
-        lines += [f"Caveat: {c}" for c in self.caveats]
-        return lines
-
-    def to_text(self) -> str:
-        return "\n".join(self.summary_lines())
-
-
-def _cell(r: dict[str, Any]) -> str:
-    est = Estimate(
-        group="", kpi=r["kpi"], value=r["value"], n=r["n"], ci_low=r["ci_low"], ci_high=r["ci_high"]
-    )
-    return est.text(percent=r["kpi"] in ("conversion", "win_rate", "churn_rate"))
-
-
-def _madkudu_line(m: dict[str, Any]) -> str:
-    ratio = m.get("top_bottom_ratio")
-    ratio_text = "n/a" if ratio is None else f"{ratio:.1f}×"
-    wins = m.get("wins_share")
-    wins_text = "n/a" if wins is None else f"{wins:.0%}"
-    return (
-        f"Tier 1+2 flag {m['flagged_share']:.0%} of accounts and hold {wins_text} of the wins; "
-        f"top ÷ bottom tier win rate {ratio_text}."
-    )
+__all__ = ["MIN_GROUP_N", "evaluate", "held_out_verdict", "with_held_out"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +53,7 @@ def evaluate(
     seed: int = 0,
     method: str = "out-of-time",
     outcome: str = "won vs lost deals",
-) -> ValidationResult:
+) -> ValidationSection:
     """Measure an ICP on the deals created after the cut.
 
     Parameters
@@ -262,32 +101,36 @@ def evaluate(
     brier, reliability = calibration_table(closed)
     accounts = {g: part["account_id"].n_unique() for g, part in group_frames(closed)}
     result_caveats = caveats + _evidence_caveats(kpis, auc, closed.height, accounts)
-    return ValidationResult(
-        cut_date=None if cut is None else cut.isoformat(),
-        n_accounts=scored.height,
-        n_deals=deals.height,
-        n_closed=closed.height,
-        kpis=tuple(kpis),
-        auc=auc,
-        top_decile_lift=gains[0]["lift"] if gains else None,
-        gains=tuple(gains),
-        brier=brier,
-        reliability=tuple(reliability),
-        madkudu=_madkudu(scored, deals, kpis),
-        coverage=_coverage(scored, outcomes),
-        criteria=tuple(_criteria_check(profile, crm_after, outcomes, result_caveats)),
-        evidence=_evidence_level(closed.height, kpis, accounts),
-        caveats=tuple(result_caveats),
-        accounts_with_closed=accounts,
-        method=method,
-        outcome=outcome,
-        verdict=held_out_verdict(closed, auc, method, outcome),
+    return ValidationSection.model_validate(
+        json_safe(
+            {
+                "cut_date": None if cut is None else cut.isoformat(),
+                "n_accounts": scored.height,
+                "n_deals": deals.height,
+                "n_closed": closed.height,
+                "kpis": [k.to_dict() for k in kpis],
+                "auc": None if auc is None else auc.to_dict(),
+                "top_decile_lift": gains[0]["lift"] if gains else None,
+                "gains": gains,
+                "brier": brier,
+                "reliability": reliability,
+                "madkudu": _madkudu(scored, deals, kpis),
+                "coverage": _coverage(scored, outcomes),
+                "criteria": _criteria_check(profile, crm_after, outcomes, result_caveats),
+                "evidence": _evidence_level(closed.height, kpis, accounts),
+                "caveats": result_caveats,
+                "accounts_with_closed": accounts,
+                "method": method,
+                "outcome": outcome,
+                "verdict": held_out_verdict(closed, auc, method, outcome),
+            }
+        )
     )
 
 
 def held_out_verdict(
     closed: pl.DataFrame, auc: Estimate | None, method: str, outcome: str
-) -> dict[str, Any]:
+) -> HeldOutVerdict:
     """Pass, fail or missing, in words: does the ICP rank the held-out deals better than chance,
     and does Tier 1 win more often than every other tier together?
 
@@ -346,7 +189,7 @@ def held_out_verdict(
     out["status"] = status
     out["reasons"] = reasons
     out["lines"] = _verdict_lines(out)
-    return json_safe(out)
+    return HeldOutVerdict.model_validate(json_safe(out))
 
 
 def _num(x: float | None) -> str:
@@ -597,7 +440,7 @@ def _evidence_caveats(
 
 
 def with_held_out(
-    profile: IcpProfile, result: ValidationResult | None, notes: list[str] | tuple[str, ...] = ()
+    profile: IcpProfile, result: ValidationSection | None, notes: list[str] | tuple[str, ...] = ()
 ) -> IcpProfile:
     """The profile with its held-out test stored and every badge the test contradicts lowered.
 
@@ -613,9 +456,9 @@ def with_held_out(
             "lost deals, or enough ranked accounts for cross-validation)"
         )
         return profile.model_copy(update={"caveats": caveats})
-    status = result.verdict.get("status")
+    status = result.verdict.status if result.verdict is not None else None
     weakened = set(result.weakened_criteria())
-    failed_why = "; ".join(result.verdict.get("reasons", []))
+    failed_why = "; ".join(result.verdict.reasons if result.verdict is not None else [])
 
     def lowered(rule: Any) -> Any:
         if rule.evidence not in ("strong", "moderate"):
@@ -643,7 +486,7 @@ def with_held_out(
         )
     return profile.model_copy(
         update={
-            "validation": result.to_section(),
+            "validation": result,
             "criteria": criteria,
             "disqualifiers": disqualifiers,
             "caveats": caveats,

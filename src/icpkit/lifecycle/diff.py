@@ -18,7 +18,6 @@ import polars as pl
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.profile import (
     IcpProfile,
-    KpiEstimate,
     RuleEvidence,
     SuccessDefinition,
     SuccessMetricWeight,
@@ -26,6 +25,7 @@ from icpkit.profile import (
     ValidationSection,
 )
 from icpkit.rules import Condition, parse_segment
+from icpkit.stats import Estimate
 from icpkit.vocab import SCORE_MAX
 
 TIER_ORDER = ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
@@ -424,11 +424,11 @@ def _material(kpi: str, before: float, after: float) -> bool:
     return abs(after - before) >= 0.10 * max(abs(before), 1e-12)
 
 
-def _value(est: KpiEstimate | None) -> float | None:
+def _value(est: Estimate | None) -> float | None:
     return None if est is None else est.value
 
 
-def _kpi_text(kpi: str, est: KpiEstimate) -> str:
+def _kpi_text(kpi: str, est: Estimate) -> str:
     value = est.value if est.value is not None else math.nan
     if kpi in PERCENT_KPIS:
         text = f"{value:.0%}"
@@ -437,7 +437,7 @@ def _kpi_text(kpi: str, est: KpiEstimate) -> str:
     return f"{text} (n={est.n})"
 
 
-def _overlap_note(a: KpiEstimate, b: KpiEstimate) -> str:
+def _overlap_note(a: Estimate, b: Estimate) -> str:
     if a.ci_low is None or a.ci_high is None or b.ci_low is None or b.ci_high is None:
         return ""
     overlap = not (b.ci_high < a.ci_low or a.ci_high < b.ci_low)

@@ -208,7 +208,7 @@ class Store:
         fingerprint : dict
             :func:`fingerprint` of the data the build used.
         validation : dict or None
-            ``ValidationResult.to_dict()``, when a backtest ran.
+            ``ValidationSection.to_dict()``, when a backtest ran.
         note : str
             The user's note (``icpkit build --note``).
         """

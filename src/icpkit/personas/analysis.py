@@ -9,7 +9,7 @@ from icpkit.personas.committee import buying_committee
 from icpkit.personas.evidence import persona_evidence
 from icpkit.personas.lexicon import Lexicon
 from icpkit.personas.linking import UNSCORED, link_committees
-from icpkit.profile import PersonasSection
+from icpkit.profile import PersonasSection, TitleCoverage
 
 
 def find_personas(
@@ -62,10 +62,10 @@ def find_personas(
         n_deals=committees.deals.height,
         n_won=int(committees.deals["won"].sum()),
         stratified_by=strata,
-        title_coverage={
-            "function_known": _share(used["function"].is_not_null()) if n_used else 0.0,
-            "seniority_known": _share(used["band"].is_not_null()) if n_used else 0.0,
-        },
+        title_coverage=TitleCoverage(
+            function_known=_share(used["function"].is_not_null()) if n_used else 0.0,
+            seniority_known=_share(used["band"].is_not_null()) if n_used else 0.0,
+        ),
         personas=persona_evidence(committees, config) if committees.deals.height else [],
         committee=buying_committee(committees),
         warnings=committees.warnings,

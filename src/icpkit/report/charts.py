@@ -37,12 +37,11 @@ def trait_shares(profile: IcpProfile, attribute: str) -> list[dict[str, Any]]:
     """
     found: list[tuple[Condition, float, float]] = []
     for t in profile.single_traits:
-        best = t.get("share_best")
-        rest = t.get("share_not_best", t.get("share_rest"))
-        if t.get("attribute") != attribute or best is None or rest is None:
+        best, rest = t.share_best, t.share_not_best
+        if t.attribute != attribute or best is None or rest is None:
             continue
         try:
-            condition = parse_condition(str(t.get("rule", "")))
+            condition = parse_condition(t.rule)
         except IcpError:
             continue
         if condition.op in ("eq", "range"):

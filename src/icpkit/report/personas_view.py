@@ -99,8 +99,8 @@ def personas_view(section: PersonasSection | None) -> PersonasView | None:
     lines = [
         f"{section.n_contacts_used:,} of {section.n_contacts:,} contacts on {section.n_deals:,} "
         f"closed deals ({section.n_won:,} won); function read from the title for "
-        f"{fmt.percent(coverage.get('function_known', 0.0))} of them, seniority for "
-        f"{fmt.percent(coverage.get('seniority_known', 0.0))}.",
+        f"{fmt.percent(coverage.function_known)} of them, seniority for "
+        f"{fmt.percent(coverage.seniority_known)}.",
         *section.notes,
     ]
     by_size = Table(

@@ -5,10 +5,16 @@ Reads the profile's ``signals`` section (computed by icpkit.signals); formats, n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from icpkit.profile import SignalsSection, SignalTypeEvidence
+from icpkit.profile import (
+    AucGain,
+    RankingComparison,
+    RankingScores,
+    SignalsBacktest,
+    SignalsSection,
+    SignalTypeEvidence,
+)
 from icpkit.report import formatting as f
 
 _NAMES = {
@@ -25,11 +31,12 @@ def type_name(signal_type: str) -> str:
     return _NAMES.get(signal_type, signal_type.replace("_", " ").capitalize())
 
 
-def _ratio(value: float | None, ci: Sequence[float] | None) -> str:
+def _ratio(value: float | None, ci: Sequence[float | None] | None) -> str:
     if value is None:
         return f.DASH
     text = f.lift(value)
-    return f"{text} [{f.interval(ci[0], ci[1])}]" if ci else text
+    low, high = ci if ci else (None, None)
+    return f"{text} [{f.interval(low, high)}]" if low is not None and high is not None else text
 
 
 def _decay(t: SignalTypeEvidence) -> str:
@@ -52,8 +59,8 @@ def reach_out_lines(section: SignalsSection | None) -> list[str]:
     for t in section.triggers():
         lines.append(
             f"{type_name(t.type)} — {_decay(t)}; next {t.window_days} days: deals open "
-            f"{_ratio(t.lift.get('opening'), t.lift_ci.get('opening'))}, win "
-            f"{_ratio(t.lift.get('winning'), t.lift_ci.get('winning'))}."
+            f"{_ratio(t.lift.opening, t.lift_ci.opening)}, win "
+            f"{_ratio(t.lift.winning, t.lift_ci.winning)}."
         )
     backtest = backtest_line(section.backtest)
     if backtest:
@@ -61,28 +68,26 @@ def reach_out_lines(section: SignalsSection | None) -> list[str]:
     return lines
 
 
-def _auc(block: Mapping[str, Any], key: str) -> str:
-    auc = (block.get(key) or {}).get("auc")
-    return f.DASH if auc is None else f"{auc:.2f}"
+def _auc(scores: RankingScores) -> str:
+    return f.DASH if scores.auc is None else f"{scores.auc:.2f}"
 
 
-def backtest_line(backtest: Mapping[str, Any] | None) -> str:
+def backtest_line(backtest: SignalsBacktest | None) -> str:
     """'Backtest after 2025-03-23 (next 90 days): AUC of a deal opening 0.56 → 0.59 (+0.03 …)'."""
-    if not backtest:
+    if backtest is None:
         return ""
-    if not backtest.get("available", True):
-        return f"Backtest of fit + intent not available: {backtest.get('reason', '')}"
+    if not backtest.available:
+        return f"Backtest of fit + intent not available: {backtest.reason or ''}"
     parts = []
-    for outcome, words in (("opening", "opening"), ("winning", "winning")):
-        block = backtest.get(outcome) or {}
-        gain = block.get("auc_gain") or {}
-        ci = gain.get("ci")
-        interval = f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""
-        value = gain.get("value")
-        change = "" if value is None else f" ({value:+.2f}{interval})"
-        parts.append(f"{words} {_auc(block, 'fit')} → {_auc(block, 'fit_intent')}{change}")
+    for words, block in (("opening", backtest.opening), ("winning", backtest.winning)):
+        block = block or RankingComparison()
+        gain = block.auc_gain or AucGain()
+        low, high = gain.ci or (None, None)
+        interval = f" [{low:+.2f}, {high:+.2f}]" if low is not None and high is not None else ""
+        change = "" if gain.value is None else f" ({gain.value:+.2f}{interval})"
+        parts.append(f"{words} {_auc(block.fit)} → {_auc(block.fit_intent)}{change}")
     return (
-        f"Backtest after {backtest.get('cut')}, next {backtest.get('horizon_days')} days, "
+        f"Backtest after {backtest.cut}, next {backtest.horizon_days} days, "
         "AUC fit alone → fit + intent: " + "; ".join(parts) + "."
     )
 
@@ -106,8 +111,8 @@ def signals_table(section: SignalsSection) -> f.Table:
             type_name(t.type),
             _decay(t),
             str(t.window_days),
-            _ratio(t.lift.get("opening"), t.lift_ci.get("opening")),
-            _ratio(t.lift.get("winning"), t.lift_ci.get("winning")),
+            _ratio(t.lift.opening, t.lift_ci.opening),
+            _ratio(t.lift.winning, t.lift_ci.winning),
             f.q_value(t.q_value),
             f"{t.n_signals:,}",
             f"{t.n_deals:,}",
@@ -119,27 +124,25 @@ def signals_table(section: SignalsSection) -> f.Table:
     return f.Table(columns, rows, numeric)
 
 
-def backtest_table(backtest: Mapping[str, Any] | None) -> f.Table:
+def backtest_table(backtest: SignalsBacktest | None) -> f.Table:
     """AUC and top-decile lift of fit alone and fit + intent, per outcome."""
-    if not backtest or not backtest.get("available", True):
+    if backtest is None or not backtest.available:
         return f.Table((), (), ())
     rows = []
-    for outcome in ("opening", "winning"):
-        block = backtest.get(outcome) or {}
-        for key, label in (("fit", "fit alone"), ("fit_intent", "fit + intent")):
-            r = block.get(key) or {}
-            ci = r.get("auc_ci")
-            auc = r.get("auc")
-            top = r.get("top_decile_lift") or {}
+    for outcome, block in (("opening", backtest.opening), ("winning", backtest.winning)):
+        block = block or RankingComparison()
+        for r, label in ((block.fit, "fit alone"), (block.fit_intent, "fit + intent")):
+            (low, high), auc, top = r.auc_ci or (None, None), r.auc, r.top_decile_lift
             rows.append(
                 (
                     "deal opened" if outcome == "opening" else "deal won",
                     label,
                     f.DASH
                     if auc is None
-                    else f"{auc:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""),
-                    _ratio(top.get("value"), top.get("ci")),
-                    f"{block.get('n_events', 0):,} / {block.get('n_accounts', 0):,}",
+                    else f"{auc:.3f}"
+                    + (f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""),
+                    _ratio(top.value, top.ci),
+                    f"{block.n_events:,} / {block.n_accounts:,}",
                 )
             )
     columns = ("outcome", "ranking", "AUC [95% CI]", "top-decile lift", "events / accounts")
@@ -151,11 +154,11 @@ def value_table(section: SignalsSection) -> f.Table:
     rows = tuple(
         (
             type_name(t.type),
-            str(v.get("value_class")),
-            f"{v.get('n_signals', 0):,}",
-            f"{v.get('n_deals', 0):,}",
-            f.DASH if v.get("lift_opening") is None else f.lift(v["lift_opening"]),
-            _ratio(v.get("lift_winning"), v.get("lift_winning_ci")),
+            v.value_class,
+            f"{v.n_signals:,}",
+            f"{v.n_deals:,}",
+            f.DASH if v.lift_opening is None else f.lift(v.lift_opening),
+            _ratio(v.lift_winning, v.lift_winning_ci),
         )
         for t in section.types
         if t.significant
@@ -177,5 +180,5 @@ def detail_note(section: SignalsSection | None) -> str:
     """The types without effect and what was dropped on the way in (unknown domains, …)."""
     if section is None or not section.available:
         return ""
-    intake = [str(n) for n in section.intake.get("notes") or []]
+    intake = section.intake.notes
     return " ".join([quiet_line(section), *(f"{n[0].upper()}{n[1:]}." for n in intake)]).strip()

@@ -11,15 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from icpkit.profile import (
-    KpiEstimate,
-    ScorecardSection,
-    TiersSection,
-    ValidationSection,
-)
+from icpkit.profile import ScorecardSection, TiersSection, ValidationSection
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
 from icpkit.report.view import Titled
+from icpkit.stats import Estimate
 
 KPI_ORDER = (
     "win_rate",
@@ -38,7 +34,7 @@ def tier_records(
 ) -> list[dict[str, Any]]:
     """The per-tier rows of the tiers result (count, success rate…) with each tier's least score.
 
-    With a backtest, each row also carries the tier's out-of-time win rate (a ``KpiEstimate``:
+    With a backtest, each row also carries the tier's out-of-time win rate (a ``Estimate``:
     value, interval, n), so the in-sample success rate is never shown alone.
     """
     if tiers is None:
@@ -60,7 +56,7 @@ def tier_records(
     return out
 
 
-def backtest_win_rates(validation: ValidationSection | None) -> dict[str, KpiEstimate]:
+def backtest_win_rates(validation: ValidationSection | None) -> dict[str, Estimate]:
     """Out-of-time win rate per tier from the backtest KPIs."""
     if validation is None:
         return {}
@@ -71,7 +67,7 @@ def backtest_win_rates(validation: ValidationSection | None) -> dict[str, KpiEst
     }
 
 
-def backtest_cell(k: KpiEstimate, *, interval: bool = True) -> str:
+def backtest_cell(k: Estimate, *, interval: bool = True) -> str:
     """'58% [51–64%] n=225' (or '58% n=225' where space is short): a rate, interval and n."""
     ci = ""
     if interval and k.ci_low is not None and k.ci_high is not None:
@@ -198,7 +194,7 @@ def scorecard_table(scorecard: ScorecardSection | None) -> tuple[Table, str]:
         f"Every account starts at {scorecard.base} points; its fit score (0–100) is that base "
         "plus the points of the bin it falls in for each attribute."
     )
-    means = scorecard.info.get("probability_of")
+    means = scorecard.info.probability_of
     if means and scorecard.probability:
         note += f" fit_probability is the calibrated probability that {means}."
     return table, note
@@ -218,7 +214,7 @@ def kpi_table(validation: ValidationSection) -> Table:
     return Table(headers, rows, (False, *(False for _ in names)))
 
 
-def _kpi_cell(k: KpiEstimate) -> str:
+def _kpi_cell(k: Estimate) -> str:
     if k.value is None:
         return fmt.DASH
     key = "rate" if k.kpi in SHARE_KPIS else "value"
@@ -236,7 +232,7 @@ def validation_lines(v: ValidationSection) -> list[str]:
         else f"Backtest from {v.cut_date or 'the cut date'}"
     )
     lines = [
-        *[str(x) for x in v.verdict.get("lines", [])],
+        *(v.verdict.lines if v.verdict is not None else []),
         f"{where}: {v.n_deals:,} deals ({v.n_closed:,} closed) on {v.n_accounts:,} accounts; "
         f"evidence {v.evidence}.",
     ]
@@ -268,7 +264,7 @@ def validation_lines(v: ValidationSection) -> list[str]:
     return lines
 
 
-def _pair(k: KpiEstimate, kind: str) -> str:
+def _pair(k: Estimate, kind: str) -> str:
     lo, hi = k.ci_low, k.ci_high
     return fmt.DASH if lo is None or hi is None else fmt.interval(lo, hi, kind)
 

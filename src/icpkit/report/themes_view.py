@@ -71,9 +71,9 @@ def pains_view(profile: IcpProfile) -> PainsView | None:
     if messaging is not None:
         p = messaging.parts
         struggle = (
-            f"They typically struggle with {p.get('pains')} and measure success by "
-            f"{p.get('metrics')}. They are characterized by {p.get('buying_behaviour')} and "
-            f"typically start searching for solutions when {p.get('triggers')}."
+            f"They typically struggle with {p.pains} and measure success by "
+            f"{p.metrics}. They are characterized by {p.buying_behaviour} and "
+            f"typically start searching for solutions when {p.triggers}."
         )
     notes = [f"Embedding: {profile.themes.embedding}; {profile.themes.n_notes:,} notes, "
              f"{profile.themes.n_unassigned:,} in no theme."]  # fmt: skip
@@ -126,12 +126,14 @@ def _talking_points(profile: IcpProfile) -> list[TierPoints]:
     found = []
     for kind, groups in (("", profile.messaging.tiers), ("Persona: ", profile.messaging.personas)):
         for group in groups:
-            lines = [
-                f"Pain: {p['label']} — “{p.get('quote') or ''}”" for p in group.get("pains", [])
-            ]
-            lines += [f"Achieved: {a}" for a in group.get("achievements", [])]
-            lines += [f"Proof: {p}" for p in group.get("proof", [])]
-            lines += [f"Objection: {o['label']} ({fmt.lift(o['lift'])} among never-bought)"
-                      for o in group.get("objections", [])]  # fmt: skip
-            found.append(TierPoints(f"{kind}{group.get('audience')}", lines))
+            lines = [f"Pain: {p.label} — “{p.quote or ''}”" for p in group.pains]
+            lines += [f"Achieved: {a}" for a in group.achievements]
+            lines += [f"Proof: {p}" for p in group.proof]
+            lines += [f"Objection: {o.label} ({_lift(o.lift)} among never-bought)"
+                      for o in group.objections]  # fmt: skip
+            found.append(TierPoints(f"{kind}{group.audience}", lines))
     return found
+
+
+def _lift(value: float | None) -> str:
+    return fmt.DASH if value is None else fmt.lift(value)

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icpkit.errors import IcpError
-from icpkit.profile import DataQualitySection, IcpProfile, RuleEvidence, ValidationSection
+from icpkit.profile import (
+    DataQualitySection,
+    IcpProfile,
+    PartitionsSection,
+    RuleEvidence,
+    SingleTrait,
+    ValidationSection,
+)
 from icpkit.report import formatting as fmt
 from icpkit.report.feedback_view import FeedbackView
 from icpkit.report.formatting import Table, records_table
@@ -199,14 +206,14 @@ def held_out(validation: ValidationSection | None, caveats: Sequence[str] = ()) 
             tuple(_sentence_case(c) + "." for c in dropped),
         )
     verdict = validation.verdict
-    if not verdict:
+    if verdict is None:
         return HeldOut(
             "missing",
             "This version stores no held-out verdict (built by an older icpkit): rebuild it.",
             (),
         )
-    status = str(verdict.get("status", "missing"))
-    lines = tuple(str(x) for x in verdict.get("lines", []))
+    status = verdict.status
+    lines = tuple(verdict.lines)
     headline = {
         "pass": "Held-out test passed.",
         "fail": "Held-out test FAILED: do not rely on this ICP's ranking or on its badges.",
@@ -309,7 +316,7 @@ TRAIT_COLUMNS = (
 TRAIT_ROWS = 12  # per attribute; the JSON profile keeps every condition
 
 
-def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
+def single_trait_tables(traits: Sequence[SingleTrait]) -> list[Titled]:
     """One table per attribute: each condition's share among the best, the rest and the worst.
 
     Rows keep discovery's order (numeric bins by value then the best threshold, levels by lift);
@@ -317,14 +324,14 @@ def single_trait_tables(traits: Sequence[Mapping[str, Any]]) -> list[Titled]:
     """
     by_attribute: dict[str, list[dict[str, Any]]] = {}
     for t in traits:
-        row = dict(t)
+        row = t.model_dump(mode="json")
         # the plain-words label; the rule text when an older profile has none (never empty)
-        row["trait"] = str(row.get("label") or row.get("rule") or "").strip() or "(no label)"
-        if row.get("kind") == "threshold":
+        row["trait"] = (t.label or t.rule).strip() or "(no label)"
+        if t.kind == "threshold":
             row["trait"] = f"best single threshold: {row['trait']}"
         for key in [k for k in row if k.endswith("_lo") and k[:-3] + "_hi" in row]:
             row[key[:-3] + "_ci"] = [row[key], row[key[:-3] + "_hi"]]
-        by_attribute.setdefault(str(t.get("attribute", "attribute")), []).append(row)
+        by_attribute.setdefault(t.attribute, []).append(row)
     out = []
     for attribute, rows in by_attribute.items():
         known = [c for c in TRAIT_COLUMNS if any(c in r for r in rows)]
@@ -341,9 +348,7 @@ def segment_records(profile: IcpProfile) -> list[dict[str, Any]]:
         # a family's variants read as one short list ("founded in 2005 or later; 200+ employees");
         # the JSON profile keeps them all
         return [
-            {**s, "also": "; ".join(list(s.get("also") or [])[:ALSO_SHOWN]) or None}
-            if "also" in s
-            else dict(s)
+            {**s.model_dump(mode="json"), "also": "; ".join(s.also[:ALSO_SHOWN]) or None}
             for s in profile.segments
         ]
     return [
@@ -466,41 +471,36 @@ VERDICT_WORDS = {
 }
 
 
-def partition_view(partitions: Mapping[str, Any] | None) -> tuple[list[str], list[Titled]]:
+def partition_view(partitions: PartitionsSection | None) -> tuple[list[str], list[Titled]]:
     """Several ICPs side by side: one line per ICP, and the table of what differs and what is
     shared, each rule with its lift (and accounts) in every ICP and the p-value of the difference."""
-    if not partitions:
+    if partitions is None or not (partitions.icps or partitions.rules):
         return [], []
-    icps = list(partitions.get("icps") or [])
     lines = []
-    for icp in icps:
-        head = (
-            f"{icp.get('name')} ({int(icp.get('n_accounts', 0)):,} accounts, "
-            f"{int(icp.get('n_best', 0)):,} best)"
-        )
-        note = icp.get("note")
-        lines.append(f"{head}: {note}." if note else f"{head}: {icp.get('statement', '')}")
-    names = [str(icp.get("name")) for icp in icps]
+    for icp in partitions.icps:
+        head = f"{icp.name} ({icp.n_accounts:,} accounts, {icp.n_best:,} best)"
+        lines.append(f"{head}: {icp.note}." if icp.note else f"{head}: {icp.statement}")
+    names = [icp.name for icp in partitions.icps]
     rows = []
-    for rule in partitions.get("rules") or []:
+    for rule in partitions.rules:
         row: dict[str, Any] = {
-            "rule": rule.get("rule"),
-            "kind": rule.get("kind"),
-            "verdict": VERDICT_WORDS.get(str(rule.get("verdict")), rule.get("verdict")),
+            "rule": rule.rule,
+            "kind": rule.kind,
+            "verdict": VERDICT_WORDS[rule.verdict],
         }
         for name in names:
-            m = (rule.get("per_icp") or {}).get(name) or {}
-            if m.get("lift") is None:
-                row[name] = f"– ({int(m.get('support', 0)):,})"
+            m = rule.per_icp.get(name)
+            if m is None or m.lift is None:
+                row[name] = f"– ({m.support if m is not None else 0:,})"
             else:
-                row[name] = f"{fmt.lift(float(m['lift']))} ({int(m.get('support', 0)):,})"
-                if not m.get("evidence"):
+                row[name] = f"{fmt.lift(m.lift)} ({m.support:,})"
+                if not m.evidence:
                     row[name] += " thin"
-        row["p_differs"] = rule.get("p_differs")
+        row["p_differs"] = rule.p_differs
         rows.append(row)
     tables = []
     if rows:
-        alpha = partitions.get("alpha", 0.05)
+        alpha = partitions.alpha
         tables.append(
             Titled(
                 "What differs and what is shared",

@@ -18,7 +18,7 @@ import polars as pl
 from icpkit.config import DiscoveryConfig, ScoringConfig, TierConfig
 from icpkit.data.attributes import choose_attributes
 from icpkit.errors import ConfigError, InsufficientDataError
-from icpkit.profile import RuleEvidence
+from icpkit.profile import RuleEvidence, ScoringTarget
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import ScoringPlan
 from icpkit.scoring.binning import kind_of, rule_mask
@@ -55,7 +55,7 @@ TARGET_WORDS = {
 }
 
 
-def choose_target(configured: str | None, deals: pl.DataFrame | None) -> dict[str, str]:
+def choose_target(configured: str | None, deals: pl.DataFrame | None) -> ScoringTarget:
     """The scorecard target and why: the configured one, or chosen from the data.
 
     Unset, the target is 'won' when the outcome is binary — a deals table with won and lost deals
@@ -64,7 +64,7 @@ def choose_target(configured: str | None, deals: pl.DataFrame | None) -> dict[st
     """
     if configured is not None:
         why = "set in icpkit.toml (scoring.target)"
-        return {"target": configured, "chosen": "config", "why": why, **_words(configured)}
+        return ScoringTarget(target=configured, chosen="config", why=why, **_words(configured))
     if deals is not None and {"stage", "account_id"} <= set(deals.columns):
         closed = deals.filter(pl.col("stage").is_in(["won", "lost"]))
         stages = set(closed["stage"].unique().to_list())
@@ -74,9 +74,9 @@ def choose_target(configured: str | None, deals: pl.DataFrame | None) -> dict[st
                 "the outcome is binary (one closed deal per account, won or lost), so the "
                 "scorecard predicts winning itself"
             )
-            return {"target": "won", "chosen": "auto", "why": why, **_words("won")}
+            return ScoringTarget(target="won", chosen="auto", why=why, **_words("won"))
     why = "accounts are ranked by a composite success score (no binary won/lost outcome)"
-    return {"target": "best", "chosen": "auto", "why": why, **_words("best")}
+    return ScoringTarget(target="best", chosen="auto", why=why, **_words("best"))
 
 
 def _words(target: str) -> dict[str, str]:

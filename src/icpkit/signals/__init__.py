@@ -21,9 +21,9 @@ import polars as pl
 
 from icpkit.config import SignalsConfig
 from icpkit.data.model import CrmData
-from icpkit.profile import SignalsSection, SignalTypeEvidence
+from icpkit.profile import SignalIntake, SignalsSection, SignalTypeEvidence
 from icpkit.signals.learn import as_of_default, learn_effects
-from icpkit.signals.sources import SignalEvents, SignalIntake, prepare_signals
+from icpkit.signals.sources import SignalEvents, prepare_signals
 from icpkit.signals.timeline import build_timeline
 
 __all__ = [
@@ -83,8 +83,8 @@ def learn_signals(
     if events.frame.height == 0:
         return SignalsSection(
             available=False,
-            reason="no usable signal events: " + "; ".join(events.intake.notes()),
-            intake=events.intake.to_dict(),
+            reason="no usable signal events: " + "; ".join(events.intake.notes),
+            intake=events.intake,
         )
     end = as_of or as_of_default(events, crm.deals)
     first = [events.frame["date"].min(), crm.deals["created_at"].min()]
@@ -97,6 +97,6 @@ def learn_signals(
         as_of=end.isoformat(),
         lookback_days=config.lookback_days,
         strata=list(timeline.strata),
-        intake={**events.intake.to_dict(), "notes": events.intake.notes()},
+        intake=events.intake,
         types=types,
     )

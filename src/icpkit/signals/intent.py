@@ -187,8 +187,8 @@ def _times(value: float | None, ci: tuple[float, float] | None) -> str:
 def effect_text(evidence: SignalTypeEvidence) -> str:
     """'deals opened within 45 days of funding win 2.4× [1.8, 3.1] more and open 2.6× as often'."""
     name = _phrases(evidence.type)[2]
-    win, opening = evidence.lift.get("winning"), evidence.lift.get("opening")
-    win_ci, open_ci = evidence.lift_ci.get("winning"), evidence.lift_ci.get("opening")
+    win, opening = evidence.lift.winning, evidence.lift.opening
+    win_ci, open_ci = evidence.lift_ci.winning, evidence.lift_ci.opening
     clauses = []
     if win is not None and win_ci is not None and (win_ci[0] > 1 or win_ci[1] < 1):
         clauses.append(f"win {_times(win, win_ci)} {'more' if win > 1 else 'as often'}")

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
 import polars as pl
 from scipy.stats import false_discovery_control
 
 from icpkit.config import SignalsConfig
-from icpkit.profile import SignalTypeEvidence
+from icpkit.profile import (
+    SignalRatioIntervals,
+    SignalRatios,
+    SignalTypeEvidence,
+    SignalValueEvidence,
+)
 from icpkit.signals.decay import KernelFit, cannot_tell, effect_window, fit_kernel
 from icpkit.signals.sources import SignalEvents
 from icpkit.signals.stratified import Ratio, rate_ratio, risk_ratio
@@ -46,7 +50,7 @@ class TypeTest:
     winning: Ratio
     tested: tuple[Ratio, Ratio]  # (opening, winning) in the fixed test window
     p_value: float
-    by_value: tuple[dict[str, Any], ...]
+    by_value: tuple[SignalValueEvidence, ...]
 
 
 def half_life_grid(lookback: int) -> np.ndarray:
@@ -146,7 +150,7 @@ def _lifts(
 
 def _by_value(
     mine: pl.DataFrame, timeline: Timeline, window: int, config: SignalsConfig
-) -> tuple[dict[str, Any], ...]:
+) -> tuple[SignalValueEvidence, ...]:
     """Lifts per value class (a funding round, a role, a tool) where enough deals follow one."""
     classes = mine["value_class"].drop_nulls().value_counts(sort=True)
     if classes.height < 2:
@@ -163,15 +167,15 @@ def _by_value(
         if won.n_exposed < config.min_class_deals:
             continue
         rows.append(
-            {
-                "value_class": value_class,
-                "n_signals": int(count),
-                "n_deals": won.n_exposed,
-                "lift_opening": opened.value,
-                "lift_winning": won.value,
-                "lift_winning_ci": list(won.ci) if won.ci else None,
-                "p_value": min(1.0, 2 * min(opened.p_value, won.p_value)),
-            }
+            SignalValueEvidence(
+                value_class=str(value_class),
+                n_signals=int(count),
+                n_deals=won.n_exposed,
+                lift_opening=opened.value,
+                lift_winning=won.value,
+                lift_winning_ci=won.ci if won.ci else None,
+                p_value=min(1.0, 2 * min(opened.p_value, won.p_value)),
+            )
         )
     return tuple(rows)
 
@@ -195,8 +199,8 @@ def _evidence(test: TypeTest, q_value: float, config: SignalsConfig) -> SignalTy
         half_life_days=test.fit.scale if significant and exponential else None,
         half_life_ci=test.fit.scale_ci if significant and exponential else None,
         window_ci=test.fit.scale_ci if significant and not exponential else None,
-        lift={"opening": opening.value, "winning": winning.value},
-        lift_ci={"opening": opening.ci, "winning": winning.ci},
+        lift=SignalRatios(opening=opening.value, winning=winning.value),
+        lift_ci=SignalRatioIntervals(opening=opening.ci, winning=winning.ci),
         p_value=test.p_value,
         q_value=q_value,
         significant=significant,

@@ -10,13 +10,13 @@ kept as its own type.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import polars as pl
 
 from icpkit.data.normalize import normalise_domains
+from icpkit.profile import SignalIntake
 from icpkit.signals.values import parse_values
 
 # Rows named in a message about unparseable dates; the rest are counted.
@@ -24,46 +24,27 @@ ROWS_NAMED = 10
 EVENT_COLUMNS = ("account_id", "date", "type", "value", "value_class", "amount")
 
 
-@dataclass(frozen=True)
-class SignalIntake:
-    """What happened to the rows of the signals table on the way in (all counts are rows)."""
-
-    n_rows: int = 0
-    n_used: int = 0
-    n_unknown_domain: int = 0
-    n_unmatched: int = 0
-    n_bad_date: int = 0
-    bad_date_rows: tuple[int, ...] = ()
-    n_future: int = 0
-    n_duplicate: int = 0
-    types: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["bad_date_rows"] = list(self.bad_date_rows)
-        return data
-
-    def notes(self) -> list[str]:
-        """The dropped rows in words, one line per reason (nothing when nothing was dropped)."""
-        lines = []
-        if self.n_unknown_domain:
-            lines.append(
-                f"{self.n_unknown_domain:,} signals name a domain that matches no account (dropped)"
-            )
-        if self.n_unmatched:
-            lines.append(f"{self.n_unmatched:,} signals have neither a known account nor a domain")
-        if self.n_bad_date:
-            rows = ", ".join(str(r) for r in self.bad_date_rows)
-            more = "" if self.n_bad_date <= len(self.bad_date_rows) else ", …"
-            lines.append(
-                f"{self.n_bad_date:,} signals have a date that is not a date "
-                f"(rows {rows}{more}; expected YYYY-MM-DD; dropped)"
-            )
-        if self.n_future:
-            lines.append(f"{self.n_future:,} signals are dated after the as-of date (excluded)")
-        if self.n_duplicate:
-            lines.append(f"{self.n_duplicate:,} duplicated signal events removed")
-        return lines
+def intake_notes(intake: SignalIntake) -> list[str]:
+    """The dropped rows in words, one line per reason (nothing when nothing was dropped)."""
+    lines = []
+    if intake.n_unknown_domain:
+        lines.append(
+            f"{intake.n_unknown_domain:,} signals name a domain that matches no account (dropped)"
+        )
+    if intake.n_unmatched:
+        lines.append(f"{intake.n_unmatched:,} signals have neither a known account nor a domain")
+    if intake.n_bad_date:
+        rows = ", ".join(str(r) for r in intake.bad_date_rows)
+        more = "" if intake.n_bad_date <= len(intake.bad_date_rows) else ", …"
+        lines.append(
+            f"{intake.n_bad_date:,} signals have a date that is not a date "
+            f"(rows {rows}{more}; expected YYYY-MM-DD; dropped)"
+        )
+    if intake.n_future:
+        lines.append(f"{intake.n_future:,} signals are dated after the as-of date (excluded)")
+    if intake.n_duplicate:
+        lines.append(f"{intake.n_duplicate:,} duplicated signal events removed")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -122,12 +103,12 @@ def prepare_signals(
         n_unknown_domain=n_unknown,
         n_unmatched=n_unmatched,
         n_bad_date=n_bad,
-        bad_date_rows=tuple(bad_rows),
+        bad_date_rows=list(bad_rows),
         n_future=n_future,
         n_duplicate=n_duplicate,
         types={str(t): int(n) for t, n in counts.iter_rows()},
     )
-    return SignalEvents(frame, intake)
+    return SignalEvents(frame, intake.model_copy(update={"notes": intake_notes(intake)}))
 
 
 def _with_row_numbers(signals: pl.DataFrame) -> pl.DataFrame:

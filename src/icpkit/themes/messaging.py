@@ -9,12 +9,12 @@ objection is a lost-reason theme more common among accounts that never bought.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from icpkit.profile import MessagingSection, StatementParts, TalkingPoints
 from icpkit.stats import json_safe
 from icpkit.themes.analysis import ThemeAnalysis
 from icpkit.themes.evidence import LOST_SOURCE
@@ -32,41 +32,6 @@ _SIZE_BANDS = [(0, 50, "under 50 employees"), (50, 200, "50–200 employees"),
                (200, 1000, "200–1,000 employees"), (1000, float("inf"), "1,000+ employees")]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class TalkingPoints:
-    """What to say to one audience (a tier or a persona), each point backed by a figure."""
-
-    audience: str
-    n_accounts: int
-    pains: list[dict[str, Any]] = field(default_factory=list)  # label, share, lift, quote
-    achievements: list[str] = field(default_factory=list)
-    proof: list[str] = field(default_factory=list)
-    objections: list[dict[str, Any]] = field(default_factory=list)  # label, lift, quote
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(json_safe(asdict(self)))
-
-
-@dataclass(frozen=True)
-class Messaging:
-    """The completed ICP statement, its parts, and talking points per tier and persona."""
-
-    statement: str
-    parts: dict[str, str]
-    tiers: list[TalkingPoints]
-    personas: list[TalkingPoints]
-    disqualifier_evidence: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "statement": self.statement,
-            "parts": self.parts,
-            "tiers": [t.to_dict() for t in self.tiers],
-            "personas": [p.to_dict() for p in self.personas],
-            "disqualifier_evidence": self.disqualifier_evidence,
-        }
-
-
 def build_messaging(
     analysis: ThemeAnalysis,
     first_sentence: str,
@@ -75,7 +40,7 @@ def build_messaging(
     contacts: pl.DataFrame | None = None,
     notes: pl.DataFrame | None = None,
     triggers: list[str] | None = None,
-) -> Messaging:
+) -> MessagingSection:
     """Talking points and the completed statement.
 
     Parameters
@@ -97,16 +62,16 @@ def build_messaging(
     pains = _pains(analysis)
     objections = _objections(analysis)
     achievements = _achievements(outcomes)
-    parts = {
-        "pains": _join([p["label"] for p in pains[:3]]) or NOT_ENOUGH,
-        "metrics": _join(achievements[:2]) or NOT_ENOUGH,
-        "buying_behaviour": _buying(outcomes, contacts) or NOT_ENOUGH,
-        "triggers": _join(triggers or []) or NOT_ENOUGH,
-    }
+    parts = StatementParts(
+        pains=_join([p["label"] for p in pains[:3]]) or NOT_ENOUGH,
+        metrics=_join(achievements[:2]) or NOT_ENOUGH,
+        buying_behaviour=_buying(outcomes, contacts) or NOT_ENOUGH,
+        triggers=_join(triggers or []) or NOT_ENOUGH,
+    )
     statement = (
-        f"{first_sentence.rstrip()} They typically struggle with {parts['pains']} and measure "
-        f"success by {parts['metrics']}. They are characterized by {parts['buying_behaviour']} "
-        f"and typically start searching for solutions when {parts['triggers']}."
+        f"{first_sentence.rstrip()} They typically struggle with {parts.pains} and measure "
+        f"success by {parts.metrics}. They are characterized by {parts.buying_behaviour} "
+        f"and typically start searching for solutions when {parts.triggers}."
     )
     mention = _account_mentions(analysis, notes)
     tiers = _per_group(scored, "tier", pains, objections, achievements, mention, outcomes)
@@ -122,7 +87,13 @@ def build_messaging(
         f"accounts that never bought (q {o['q_value']:.2g})."
         for o in objections[:3]
     ]
-    return Messaging(statement, parts, tiers, personas, disq)
+    return MessagingSection(
+        statement=statement,
+        parts=parts,
+        tiers=tiers,
+        personas=personas,
+        disqualifier_evidence=disq,
+    )
 
 
 def _join(items: list[str]) -> str:
@@ -235,13 +206,17 @@ def _per_group(
             if counts.get(p["theme"], 0) > 0
         ][:3]
         points.append(
-            TalkingPoints(
-                audience=str(value),
-                n_accounts=accounts.len(),
-                pains=group_pains,
-                achievements=achievements[:3],
-                proof=_proof(members, column, value, outcomes),
-                objections=objections[:3],
+            TalkingPoints.model_validate(
+                json_safe(
+                    {
+                        "audience": str(value),
+                        "n_accounts": accounts.len(),
+                        "pains": group_pains,
+                        "achievements": achievements[:3],
+                        "proof": _proof(members, column, value, outcomes),
+                        "objections": objections[:3],
+                    }
+                )
             )
         )
     return points

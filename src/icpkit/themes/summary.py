@@ -1,4 +1,4 @@
-"""ThemeAnalysis and Messaging → the profile's ``themes`` and ``messaging`` sections."""
+"""ThemeAnalysis → the profile's ``themes`` section (``build_messaging`` gives ``messaging``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from icpkit.profile import (
 )
 from icpkit.themes.analysis import ThemeAnalysis
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest
-from icpkit.themes.messaging import Messaging
 from icpkit.themes.subthemes import SubTheme
 
 HEADLINE = {"voice": ("best_vs_rest", "voice"), LOST_SOURCE: ("lost_vs_won", LOST_SOURCE)}
@@ -83,11 +82,6 @@ def _entry(test: ThemeTest) -> ThemeTestEntry:
         q_value=test.q_value,
         direction=test.direction,
     )
-
-
-def messaging_section(messaging: Messaging) -> MessagingSection:
-    """The messaging as the profile stores it."""
-    return MessagingSection.model_validate(messaging.to_dict())
 
 
 def summary_lines(themes: ThemesSection, messaging: MessagingSection, limit: int = 10) -> list[str]:

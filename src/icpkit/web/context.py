@@ -49,8 +49,8 @@ def trigger_text(t: SignalTypeEvidence) -> str:
     """'Funding round: within 90 days deals open 2.1× as often, win 1.4× as often.'"""
     name = t.type.replace("_", " ").strip().capitalize()
     return (
-        f"{name}: within {t.window_days} days deals open {_ratio(t.lift.get('opening'))} as "
-        f"often and are won {_ratio(t.lift.get('winning'))} as often."
+        f"{name}: within {t.window_days} days deals open {_ratio(t.lift.opening)} as "
+        f"often and are won {_ratio(t.lift.winning)} as often."
     )
 
 
