@@ -725,7 +725,7 @@ class SubThemeEntry(BaseModel):
     direction: Literal["higher", "lower", "none"] = "none"
 
 
-class ThemeEntry(BaseModel):
+class ThemeEntry(_Section):
     """A pain theme (or lost reason) found in the notes, with its headline evidence.
 
     The headline is best vs rest for the customers' voice and lost vs won for lost reasons;
@@ -733,6 +733,8 @@ class ThemeEntry(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
+    # absent in profiles written before sub-themes: left out of their JSON, which round-trips
+    _omit_if_unset: ClassVar[frozenset[str]] = frozenset({"sub_themes"})
 
     label: str
     keywords: list[str] = Field(default_factory=list)
@@ -909,7 +911,7 @@ class SignalsBacktest(_Section):
     winning: RankingComparison | None = None
 
 
-class SignalTypeEvidence(BaseModel):
+class SignalTypeEvidence(_Section):
     """What one buying-signal type is worth, learned from the CRM's history (icpkit.signals).
 
     ``lift`` and ``lift_ci`` hold two ratios within fit tiers: ``opening`` (deals opened per
@@ -921,6 +923,8 @@ class SignalTypeEvidence(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
+    # absent in profiles written before the decay interval: left out of their JSON
+    _omit_if_unset: ClassVar[frozenset[str]] = frozenset({"decay_ci_ratio", "decay_cannot_tell"})
 
     type: str
     window_days: int
@@ -944,8 +948,8 @@ class SignalTypeEvidence(BaseModel):
     decay_ci_ratio: float | None = Field(
         None, description="High / low end of the decay's 95% interval (half-life or window)."
     )
-    decay_cannot_tell: bool = Field(
-        False,
+    decay_cannot_tell: bool | None = Field(
+        None,
         description="True when the data cannot tell how fast the effect fades: the decay's "
         "interval spans an order of magnitude (ratio >= 10), or the type has no effect.",
     )
