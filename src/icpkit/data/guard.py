@@ -1,23 +1,27 @@
 """The leakage and identifier guard: columns that would give a confident ICP the data does not support.
 
-Run before discovery and scoring, on the candidate attribute columns and the outcome. A column is
-flagged when it
+Run before discovery and scoring on the candidate attribute columns. Every column gets a risk —
+low, medium or high — from several kinds of evidence (:class:`Evidence`), strong or moderate:
 
-(a) **separates the outcome almost perfectly** on its own (AUC ≥ ``SEPARATION_AUC`` of its values,
-    or of its levels' smoothed outcome rates, with enough rows of each class): a field filled in
-    during or after the sale (a status tag, a quality grade, the outcome itself under another name);
-(b) **is filled mostly for one outcome class** (fill rates ≥ ``FILL_GAP`` apart): firmographics
-    joined only for the accounts that won;
-(c) **is an identifier or sequence number**: whole numbers unique per row that are dense (1, 2, 3 …),
-    or follow the file's row order or the records' creation dates;
-(d) **was recorded after the outcome** when dates say so: a date column later than the account's
-    first closed deal for most accounts.
+(a) **separation**: its single-column held-out AUC (:mod:`icpkit.data.separation`: K-fold target
+    encoding, folds by a hash of the account id) — strong when ≥ ``SEPARATION_AUC``, or when it
+    stands far above the other columns' AUCs (robust z ≥ ``OUTLIER_Z`` against their median and
+    spread, and AUC ≥ ``OUTLIER_AUC``); moderate when well above them (≥ ``ABOVE_AUC``, z ≥
+    ``ABOVE_Z``);
+(b) **sales-process words** (:mod:`icpkit.data.sales_process`, seven languages, extendable in
+    config): the person a record is assigned to (strong: people are never traits); a status, tag,
+    activity, rating or call-count name (moderate); values that read as contact attempts or
+    results (moderate);
+(c) **missingness by outcome**: filled for far more of one class (strong ≥ ``FILL_GAP`` apart);
+(d) **identifiers and sequences**: unique per row and consecutive, or rising with the records'
+    creation date (or the account id's number) — never with the order of the file's rows;
+(e) **dates after the outcome**: later than the account's first closed deal.
 
-Flagged columns are excluded by default (``choose_attributes(flagged=…)``), listed by ``icpkit
-check`` and ``build`` and stored on the profile with their reason; ``discovery.allow`` re-admits
-one. The time-confound check warns (does not exclude) when an attribute's values or fill rate
-shift strongly with the record's creation date: a field collected only in recent months looks
-like a trait of recent — not better — customers.
+High (one strong, or two moderate from different checks) → excluded with the reasons, stored on
+the profile (``excluded_attributes``), listed by ``icpkit check``; ``discovery.allow`` re-admits
+a column. Medium → kept, and named in the caveats and ``check``. The time-confound check warns (does
+not exclude) when an attribute's values or fill rate shift strongly with the record's creation
+date: a field collected only in recent months looks like a trait of recent — not better — customers.
 """
 
 from __future__ import annotations
@@ -26,22 +30,32 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import spearmanr
 
 from icpkit.config import DiscoveryConfig
 from icpkit.data.attributes import AttributeChoice, choose_attributes
+from icpkit.data.sales_process import NAME_KINDS, VALUE_SHARE, Vocabulary, vocabulary
+from icpkit.data.separation import folds_of, held_out_auc, row_keys, standing
 from icpkit.errors import Problem
 
-SEPARATION_AUC = 0.97
+SEPARATION_AUC = 0.97  # this separation alone is never a customer trait
+OUTLIER_AUC = 0.85  # …nor this one when it stands far above the other columns
+OUTLIER_Z = 4.0
+OUTLIER_GAP = 0.25
+ABOVE_AUC = 0.70  # a second piece of evidence when well above the others
+ABOVE_Z = 2.5
 FILL_GAP = 0.6
+FILL_GAP_SOME = 0.3
 MIN_CLASS = 10
 SEQUENCE_RHO = 0.9
 AFTER_SHARE = 0.8
+AFTER_SHARE_SOME = 0.5
 CONFOUND_SHIFT = 0.5
-_SEQUENCE_NAME = re.compile(r"(^|_)(number|no|nr|num|seq|sequence|index|idx|row|serial|ref|code)$")
+ASSIGNED_PERSON = "sales process: assigned person"
 
 
 @dataclass(frozen=True)
@@ -50,97 +64,292 @@ class Flag:
 
     column: str
     reason: str
-    check: str  # separation | fill | identifier | after_outcome
+    check: str  # separation | fill | identifier | after_outcome | sales_process | time_confound
 
     def to_dict(self) -> dict[str, str]:
         return {"column": self.column, "reason": self.reason, "check": self.check}
 
 
-def _auc(scores: np.ndarray, y: np.ndarray) -> float | None:
-    """Mann–Whitney AUC (ties count half); None without both classes."""
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = rankdata(scores)
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+@dataclass(frozen=True)
+class Evidence:
+    """One reason to suspect a column: which check found it, how strong, in words."""
+
+    check: str  # separation | fill | identifier | after_outcome | sales_process[_values]
+    strong: bool
+    text: str
 
 
-def _level_scores(column: pl.Series, y: np.ndarray) -> np.ndarray:
-    """Each row's level outcome rate without the row itself (leave-one-out), smoothed towards
-    the base rate: a level seen once says nothing, so many-level columns cannot fake a separation."""
-    base = float(y.mean())
-    frame = pl.DataFrame({"level": column.cast(pl.Utf8).fill_null("\x00missing"), "y": y})
-    frame = frame.with_columns(
-        pl.col("y").sum().over("level").alias("pos"), pl.len().over("level").alias("n")
-    )
-    rate = (pl.col("pos") - pl.col("y") + 2 * base) / (pl.col("n") - 1 + 2)
-    return frame.select(rate.alias("rate"))["rate"].to_numpy()
+@dataclass(frozen=True)
+class ColumnRisk:
+    """The leakage risk of one candidate column and the evidence behind it.
+
+    high: one strong piece of evidence, or two moderate ones from different checks (a status
+    name *and* contact-result values; a rating name *and* a separation well above the other
+    columns) — excluded unless ``discovery.allow`` lists it. medium: one moderate piece — kept
+    and reported. low: nothing found.
+    """
+
+    column: str
+    evidence: tuple[Evidence, ...]
+    auc: float | None = None
+
+    @property
+    def level(self) -> str:
+        if any(e.strong for e in self.evidence):
+            return "high"
+        if len({e.check for e in self.evidence}) >= 2:
+            return "high"
+        return "medium" if self.evidence else "low"
+
+    def ordered(self) -> list[Evidence]:
+        return sorted(self.evidence, key=lambda e: not e.strong)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(e.text for e in self.ordered())
+
+    @property
+    def check(self) -> str:
+        ordered = self.ordered()
+        return ordered[0].check if ordered else ""
+
+    def flag(self) -> Flag:
+        return Flag(self.column, self.reason, self.check)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "risk": self.level,
+            "reasons": [e.text for e in self.ordered()],
+            "auc": None if self.auc is None else round(self.auc, 3),
+        }
 
 
-def _separation(column: pl.Series, y: np.ndarray) -> float | None:
-    """AUC (folded to ≥ 0.5) of the column alone, filled rows only for numbers."""
-    dtype = column.dtype
-    if isinstance(dtype, pl.List) or dtype.is_temporal():
-        return None
-    if dtype.is_numeric() and column.n_unique() > 10:
-        filled = column.is_not_null().to_numpy()
-        values = column.cast(pl.Float64).to_numpy()[filled]
-        target = y[filled]
-        if target.sum() < MIN_CLASS or (len(target) - target.sum()) < MIN_CLASS:
-            return None
-        auc = _auc(values, target)
-    else:
-        auc = _auc(_level_scores(column, y), y)
-    return None if auc is None else max(auc, 1 - auc)
-
-
-def _fill_gap(column: pl.Series, y: np.ndarray) -> tuple[float, float] | None:
+def _fill(column: pl.Series, y: np.ndarray) -> Evidence | None:
+    """Missingness that differs by outcome: filled mostly for one class."""
     filled = column.is_not_null().to_numpy()
     if isinstance(column.dtype, pl.List):
         filled = filled & (column.list.len().fill_null(0).to_numpy() > 0)
-    pos, neg = filled[y == 1].mean(), filled[y == 0].mean()
-    return (float(pos), float(neg)) if abs(pos - neg) >= FILL_GAP else None
-
-
-def _sequence(column: pl.Series, created: pl.Series | None) -> str | None:
-    """Why a numeric column is an identifier or sequence number, or None."""
-    if not column.dtype.is_numeric() or column.dtype == pl.Boolean:
-        return None
-    values = column.drop_nulls().cast(pl.Float64)
-    if len(values) < 20 or not bool((values % 1 == 0).all()):
-        return None
-    if values.n_unique() < 0.95 * len(values):
-        return None
-    span = float(values.max()) - float(values.min()) + 1  # type: ignore[arg-type]
-    if span <= 1.5 * values.n_unique():
-        return "an identifier or sequence number (whole numbers, unique per row, consecutive)"
-    filled = column.is_not_null().to_numpy()
-    numbers = column.cast(pl.Float64).to_numpy()[filled]
-    order = np.arange(len(column))[filled]
-    if _SEQUENCE_NAME.search(column.name.lower()):
-        rho = spearmanr(numbers, order).statistic
-        if math.isfinite(rho) and abs(rho) >= SEQUENCE_RHO:
-            return "a sequence number (unique per row, in the order of the file's rows)"
-    if created is not None:
-        both = filled & created.is_not_null().to_numpy()
-        if both.sum() >= 20:
-            days = created.cast(pl.Int64).to_numpy()[both]
-            rho = spearmanr(column.cast(pl.Float64).to_numpy()[both], days).statistic
-            if math.isfinite(rho) and abs(rho) >= SEQUENCE_RHO:
-                return "a sequence number (unique per row, rising with the creation date)"
+    pos, neg = float(filled[y == 1].mean()), float(filled[y == 0].mean())
+    gap = abs(pos - neg)
+    text = (
+        f"filled mostly for one outcome ({pos:.0%} of successes vs {neg:.0%} of the others): "
+        "probably recorded during or after the sale"
+    )
+    if gap >= FILL_GAP:
+        return Evidence("fill", True, text)
+    if gap >= FILL_GAP_SOME and min(pos, neg) <= 0.5 * max(pos, neg):
+        return Evidence("fill", False, text.replace("mostly", "more often"))
     return None
 
 
-def _after_outcome(column: pl.Series, closed: pl.Series | None) -> float | None:
-    """Share of accounts whose date is after their first closed deal (None: cannot tell)."""
+def _whole_numbers(column: pl.Series) -> np.ndarray | None:
+    """The column's numbers (or the digits inside its codes) when whole; None otherwise."""
+    if column.dtype == pl.Boolean:
+        return None
+    if column.dtype.is_numeric():
+        values = column.cast(pl.Float64).to_numpy()
+    elif column.dtype in (pl.Utf8, pl.Categorical):
+        digits = column.cast(pl.Utf8).str.extract(r"(\d{2,})$", 1).cast(pl.Float64, strict=False)
+        if digits.null_count() > 0.1 * len(digits):
+            return None
+        values = digits.to_numpy()
+    else:
+        return None
+    filled = values[~np.isnan(values)]
+    if len(filled) < 20 or not bool(np.all(filled % 1 == 0)):
+        return None
+    return values
+
+
+def _sequence(column: pl.Series, order: np.ndarray | None, order_name: str) -> str | None:
+    """Why a column is an identifier or sequence number, or None.
+
+    By cardinality (unique per row) and by its relation to the records' creation order — never
+    by the order of the file's rows, which a sort or a shuffle changes.
+    """
+    values = _whole_numbers(column)
+    if values is None:
+        if column.dtype in (pl.Utf8, pl.Categorical) and column.len() >= 50:
+            text = column.drop_nulls()
+            if text.n_unique() >= 0.9 * max(len(text), 1) and len(text) >= 0.5 * column.len():
+                return "an identifier (a code unique to nearly every row)"
+        return None
+    filled = ~np.isnan(values)
+    distinct = len(np.unique(values[filled]))
+    if distinct < 0.95 * filled.sum():
+        return None
+    span = float(values[filled].max() - values[filled].min()) + 1
+    if span <= 1.5 * distinct and column.dtype.is_numeric():
+        return "an identifier or sequence number (whole numbers, unique per row, consecutive)"
+    if order is not None:
+        both = filled & ~np.isnan(order)
+        if both.sum() >= 20:
+            rho = spearmanr(values[both], order[both]).statistic
+            if math.isfinite(rho) and abs(rho) >= SEQUENCE_RHO:
+                return f"a sequence number (unique per row, rising with {order_name})"
+    return None
+
+
+def _creation_order(
+    accounts: pl.DataFrame, created: pl.Series | None
+) -> tuple[np.ndarray | None, str]:
+    """Each row's creation order: the creation date, else the numeric order of the account id."""
+    if created is not None and created.null_count() < 0.5 * len(created):
+        days = created.cast(pl.Date).cast(pl.Int64).cast(pl.Float64).to_numpy()
+        return days, "the record's creation date"
+    if "account_id" in accounts.columns:
+        ids = accounts["account_id"].cast(pl.Utf8).str.extract(r"(\d+)\D*$", 1)
+        numbers = ids.cast(pl.Float64, strict=False)
+        if numbers.null_count() < 0.1 * len(numbers) and numbers.n_unique() > 0.95 * len(numbers):
+            return numbers.to_numpy(), "the account id's number"
+    return None, ""
+
+
+def _after_outcome(column: pl.Series, closed: pl.Series | None) -> Evidence | None:
+    """A date later than the account's first closed deal for most accounts."""
     if closed is None or not column.dtype.is_temporal():
         return None
     dates = column.cast(pl.Date)
     both = dates.is_not_null() & closed.is_not_null()
     if int(both.sum()) < MIN_CLASS:
         return None
-    return float((dates.filter(both) > closed.filter(both)).mean())  # type: ignore[arg-type]
+    share = float((dates.filter(both) > closed.filter(both)).mean())  # type: ignore[arg-type]
+    text = f"recorded after the outcome (later than the first closed deal for {share:.0%} of accounts)"
+    if share >= AFTER_SHARE:
+        return Evidence("after_outcome", True, text)
+    if share >= AFTER_SHARE_SOME:
+        return Evidence("after_outcome", False, text)
+    return None
+
+
+def _by_words(column: pl.Series, vocab: Vocabulary) -> list[Evidence]:
+    """Sales-process evidence from the column's name and values."""
+    found = []
+    kind = vocab.name_kind(column.name)
+    text_like = column.dtype in (pl.Utf8, pl.Categorical) or isinstance(column.dtype, pl.Enum)
+    if kind == "assigned_person":
+        distinct = column.drop_nulls().n_unique()
+        few = 2 <= distinct <= max(200, 0.1 * column.len())
+        if few and (text_like or (column.dtype.is_integer() and distinct <= 0.05 * column.len())):
+            found.append(
+                Evidence(
+                    "sales_process",
+                    True,
+                    f"{ASSIGNED_PERSON} (who a record is assigned to is not a customer trait)",
+                )
+            )
+            return found
+    elif kind is not None:
+        found.append(
+            Evidence("sales_process", False, f"sales process by its name: {NAME_KINDS[kind]}")
+        )
+    share, _ = vocab.value_share(column)
+    if share >= VALUE_SHARE:
+        found.append(
+            Evidence(
+                "sales_process_values",
+                False,
+                f"sales process by its values: {share:.0%} of them read as a contact attempt "
+                "or its result",
+            )
+        )
+    return found
+
+
+def _separation(auc: float, median: float | None, z: float | None) -> Evidence | None:
+    above = "" if median is None else f"; the other columns' median {median:.2f}"
+    if auc >= SEPARATION_AUC:
+        return Evidence(
+            "separation",
+            True,
+            f"separates the outcome almost perfectly on its own (held-out AUC {auc:.2f}): "
+            "probably recorded during or after the sale, or the outcome under another name",
+        )
+    if median is None or z is None:
+        return None
+    if auc >= OUTLIER_AUC and z >= OUTLIER_Z and auc - median >= OUTLIER_GAP:
+        return Evidence(
+            "separation",
+            True,
+            f"separates the outcome far better than the other columns (held-out AUC {auc:.2f}"
+            f"{above}): too good for a customer trait",
+        )
+    if auc >= ABOVE_AUC and z >= ABOVE_Z:
+        return Evidence(
+            "separation",
+            False,
+            f"separates the outcome well above the other columns (held-out AUC {auc:.2f}{above})",
+        )
+    return None
+
+
+def assess_columns(
+    accounts: pl.DataFrame,
+    columns: Sequence[str],
+    outcomes: Sequence[np.ndarray],
+    *,
+    created: pl.Series | None = None,
+    first_closed: pl.Series | None = None,
+    vocab: Vocabulary | None = None,
+) -> list[ColumnRisk]:
+    """The leakage risk of every column in ``columns``, with its evidence.
+
+    Parameters
+    ----------
+    accounts : the accounts table (its ``account_id`` fixes each row's fold).
+    columns : candidate attribute columns (already free of ids, names, personal data).
+    outcomes : one or more outcomes aligned with ``accounts`` rows: 1, 0, or NaN (unknown), e.g.
+        best-vs-rest and won-vs-lost; the separation of the most separated one counts.
+    created : the record's creation date per account (for sequence numbers), if known.
+    first_closed : the date of each account's first closed deal (for late dates), if known.
+    vocab : the sales-process vocabulary (default: the built-in one).
+    """
+    vocab = vocab or vocabulary()
+    fold = folds_of(row_keys(accounts))
+    order, order_name = _creation_order(accounts, created)
+    series = {n: _nan_free(accounts.get_column(n)) for n in columns}
+    evidence: dict[str, list[Evidence]] = {n: [] for n in columns}
+    best_auc: dict[str, float] = {}
+    for outcome in outcomes:
+        known = ~np.isnan(outcome)
+        y = outcome[known].astype(np.int8)
+        if y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
+            continue
+        mask = pl.Series(known)
+        aucs = {}
+        for name, column in series.items():
+            auc = held_out_auc(column.filter(mask), y, fold[known])
+            if auc is not None:
+                aucs[name] = auc
+            fill = _fill(column.filter(mask), y)
+            if fill is not None and not any(e.check == "fill" for e in evidence[name]):
+                evidence[name].append(fill)
+        ranks = standing(aucs)
+        for name, auc in aucs.items():
+            median, z = ranks.get(name, (None, None))
+            found = _separation(auc, median, z)
+            previous = [e for e in evidence[name] if e.check == "separation"]
+            if found is not None and not (previous and previous[0].strong >= found.strong):
+                evidence[name] = [e for e in evidence[name] if e.check != "separation"]
+                evidence[name].append(found)
+            best_auc[name] = max(auc, best_auc.get(name, 0.0))
+    risks = []
+    for name, column in series.items():
+        found = evidence[name]
+        sequence = _sequence(column, order, order_name)
+        if sequence is not None:
+            found.append(Evidence("identifier", True, sequence))
+        after = _after_outcome(column, first_closed)
+        if after is not None:
+            found.append(after)
+        found.extend(_by_words(column, vocab))
+        risks.append(ColumnRisk(name, tuple(found), best_auc.get(name)))
+    return risks
+
+
+def _nan_free(column: pl.Series) -> pl.Series:
+    return column.fill_nan(None) if column.dtype.is_float() else column
 
 
 def guard_columns(
@@ -150,70 +359,13 @@ def guard_columns(
     *,
     created: pl.Series | None = None,
     first_closed: pl.Series | None = None,
+    vocab: Vocabulary | None = None,
 ) -> list[Flag]:
-    """Flag the leaky, identifier and after-the-outcome columns among ``columns``.
-
-    Parameters
-    ----------
-    accounts : the accounts table.
-    columns : candidate attribute columns (already free of ids, names, personal data).
-    outcomes : one or more outcomes aligned with ``accounts`` rows: 1, 0, or NaN (unknown), e.g.
-        best-vs-rest and won-vs-lost; a column is flagged when it leaks any of them.
-    created : the record's creation date per account (for sequence numbers), if known.
-    first_closed : the date of each account's first closed deal (for check d), if known.
-    """
-    flags: list[Flag] = []
-    for name in columns:
-        column = accounts.get_column(name)
-        if column.dtype.is_float():
-            column = column.fill_nan(None)
-        flag = _flag_one(name, column, outcomes, created, first_closed)
-        if flag is not None:
-            flags.append(flag)
-    return flags
-
-
-def _flag_one(
-    name: str,
-    column: pl.Series,
-    outcomes: Sequence[np.ndarray],
-    created: pl.Series | None,
-    first_closed: pl.Series | None,
-) -> Flag | None:
-    sequence = _sequence(column, created)
-    if sequence is not None:
-        return Flag(name, sequence, "identifier")
-    after = _after_outcome(column, first_closed)
-    if after is not None and after >= AFTER_SHARE:
-        return Flag(
-            name,
-            f"recorded after the outcome (later than the first closed deal for {after:.0%} "
-            "of accounts)",
-            "after_outcome",
-        )
-    for outcome in outcomes:
-        known = ~np.isnan(outcome)
-        y = outcome[known].astype(np.int8)
-        if y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
-            continue
-        part = column.filter(pl.Series(known))
-        gap = _fill_gap(part, y)
-        if gap is not None:
-            return Flag(
-                name,
-                f"filled mostly for one outcome ({gap[0]:.0%} of successes vs {gap[1]:.0%} of "
-                "the others): probably recorded during or after the sale",
-                "fill",
-            )
-        auc = _separation(part, y)
-        if auc is not None and auc >= SEPARATION_AUC:
-            return Flag(
-                name,
-                f"separates the outcome almost perfectly on its own (AUC {auc:.2f}): probably "
-                "recorded during or after the sale, or the outcome under another name",
-                "separation",
-            )
-    return None
+    """The high-risk columns among ``columns`` (see :func:`assess_columns`), with their reason."""
+    risks = assess_columns(
+        accounts, columns, outcomes, created=created, first_closed=first_closed, vocab=vocab
+    )
+    return [r.flag() for r in risks if r.level == "high"]
 
 
 def time_confounds(
@@ -339,6 +491,11 @@ class Screening:
     flags: tuple[Flag, ...]
     confounds: tuple[Flag, ...]
     settings: DiscoveryConfig
+    risks: tuple[ColumnRisk, ...] = ()
+
+    def watched(self) -> list[ColumnRisk]:
+        """Medium-risk columns: kept, with one piece of evidence a user should look at."""
+        return [r for r in self.risks if r.level == "medium" and r.column in self.choice.columns]
 
     def excluded(self) -> list[dict[str, str]]:
         """{column, reason} for every column a user would miss (personal data, dates, guard)."""
@@ -354,6 +511,14 @@ class Screening:
             out.append(
                 f"Columns left out of the ICP: {listing}{more}. List a column in "
                 "discovery.allow to use it anyway."
+            )
+        watched = self.watched()
+        if watched:
+            listing = "; ".join(f"{r.column} ({r.reason})" for r in watched[:8])
+            more = f"; and {len(watched) - 8} more" if len(watched) > 8 else ""
+            out.append(
+                f"Kept, but possibly sales process or leakage (medium risk): {listing}{more}. "
+                "List a column in discovery.exclude to leave it out."
             )
         for flag in self.confounds:
             out.append(f"Time confound: {flag.column} is {flag.reason}.")
@@ -371,6 +536,16 @@ class Screening:
             )
             for e in self.choice.excluded
             if e.code == "guard"
+        ]
+        out += [
+            Problem(
+                file=file,
+                column=r.column,
+                severity="warning",
+                code="leakage_risk",
+                message=f"kept, medium leakage risk: {r.reason} (discovery.exclude leaves it out)",
+            )
+            for r in self.watched()
         ]
         out += [
             Problem(
@@ -406,9 +581,16 @@ def screen_attributes(
     created, first_closed = record_dates(accounts, deals)
     schema = accounts.schema
     dated = [c for c in accounts.columns if schema[c].is_temporal()]
-    flags = guard_columns(
-        accounts, [*candidates, *dated], outcomes, created=created, first_closed=first_closed
+    vocab = vocabulary(tuple(settings.sales_process_names), tuple(settings.sales_process_values))
+    risks = assess_columns(
+        accounts,
+        [*candidates, *dated],
+        outcomes,
+        created=created,
+        first_closed=first_closed,
+        vocab=vocab,
     )
+    flags = [r.flag() for r in risks if r.level == "high"]
     flagged = {f.column: f.reason for f in flags}
     choice = choose_attributes(accounts, settings, flagged)
     allowed = set(settings.allow)
@@ -419,4 +601,5 @@ def screen_attributes(
         flags=tuple(flags),
         confounds=tuple(confounds),
         settings=settings.model_copy(update={"exclude": list(dict.fromkeys(exclude))}),
+        risks=tuple(risks),
     )
