@@ -101,7 +101,7 @@ def test_the_guard_flags_leaks_identifiers_and_won_only_fields() -> None:
     del flags["hotline"], flags["account_owner"], flags["owner_email"]
     assert flags == {
         "lead_number": "identifier",
-        "deal_grade": "separation",
+        "deal_grade": "sales_process",  # a grade by its name, and a perfect separation
         "renewal_tier": "fill",
     }
 

@@ -48,6 +48,7 @@ OUTLIER_Z = 4.0
 OUTLIER_GAP = 0.25
 ABOVE_AUC = 0.70  # a second piece of evidence when well above the others
 ABOVE_Z = 2.5
+BEYOND_TRAIT_AUC = 0.80  # …or above what one customer trait rarely reaches alone
 FILL_GAP = 0.6
 FILL_GAP_SOME = 0.3
 MIN_CLASS = 10
@@ -68,6 +69,16 @@ class Flag:
 
     def to_dict(self) -> dict[str, str]:
         return {"column": self.column, "reason": self.reason, "check": self.check}
+
+
+_EXPLAINS = (
+    "identifier",
+    "after_outcome",
+    "sales_process",
+    "sales_process_values",
+    "fill",
+    "separation",
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,9 @@ class ColumnRisk:
         return "medium" if self.evidence else "low"
 
     def ordered(self) -> list[Evidence]:
-        return sorted(self.evidence, key=lambda e: not e.strong)
+        """What explains the column (a sequence, a late date, sales-process words) before what
+        only shows that it is too close to the outcome (a fill gap, a separation)."""
+        return sorted(self.evidence, key=lambda e: (_EXPLAINS.index(e.check), not e.strong))
 
     @property
     def reason(self) -> str:
@@ -267,8 +280,8 @@ def _separation(auc: float, median: float | None, z: float | None) -> Evidence |
             "probably recorded during or after the sale, or the outcome under another name",
         )
     if median is None or z is None:
-        return None
-    if auc >= OUTLIER_AUC and z >= OUTLIER_Z and auc - median >= OUTLIER_GAP:
+        median, z = None, 0.0
+    if median is not None and auc >= OUTLIER_AUC and z >= OUTLIER_Z and auc - median >= OUTLIER_GAP:
         return Evidence(
             "separation",
             True,
@@ -280,6 +293,13 @@ def _separation(auc: float, median: float | None, z: float | None) -> Evidence |
             "separation",
             False,
             f"separates the outcome well above the other columns (held-out AUC {auc:.2f}{above})",
+        )
+    if auc >= BEYOND_TRAIT_AUC:
+        return Evidence(
+            "separation",
+            False,
+            f"separates the outcome more than one customer trait rarely does alone (held-out AUC "
+            f"{auc:.2f}{above})",
         )
     return None
 

@@ -105,7 +105,7 @@ def value_auc(column: pl.Series, y: np.ndarray) -> float | None:
 def held_out_auc(column: pl.Series, y: np.ndarray, fold: np.ndarray) -> float | None:
     """The column's single-column held-out AUC (None: too few of a class, or not readable)."""
     dtype = column.dtype
-    if isinstance(dtype, pl.List) or dtype.is_temporal():
+    if isinstance(dtype, pl.List | pl.Object) or dtype.is_temporal():
         return None
     if y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
         return None
