@@ -129,6 +129,9 @@ def test_a_build_leaves_flagged_and_personal_columns_out_and_says_why(built) -> 
     excluded = {e["column"]: e["reason"] for e in profile.excluded_attributes}
     assert "separates the outcome" in excluded["deal_grade"]
     assert "personal data" in excluded["owner_email"]
+    # a person the account is assigned to: sales process first (people are never traits)
+    assert excluded["account_owner"].startswith("sales process: assigned person")
+    assert "personal data" in excluded["account_owner"]
     assert "identifier" in excluded["lead_number"]
     dumped = profile.to_json()
     assert "Lopez" not in dumped and "@seller.example" not in dumped

@@ -37,7 +37,7 @@ import polars as pl
 from scipy.stats import spearmanr
 
 from icpkit.config import DiscoveryConfig
-from icpkit.data.attributes import AttributeChoice, choose_attributes
+from icpkit.data.attributes import AttributeChoice, Exclusion, choose_attributes
 from icpkit.data.sales_process import NAME_KINDS, VALUE_SHARE, Vocabulary, vocabulary
 from icpkit.data.separation import folds_of, held_out_auc, row_keys, standing
 from icpkit.errors import Problem
@@ -580,6 +580,22 @@ class Screening:
         return out
 
 
+def _people_first(
+    choice: AttributeChoice, vocab: Vocabulary
+) -> tuple[AttributeChoice, list[ColumnRisk]]:
+    """Person names in a column named like an owner or account manager: the sales process's
+    assignment first (people are never customer traits), personal data as well."""
+    excluded, people = [], []
+    for e in choice.excluded:
+        by_person = e.code == "pii" and not re.search(r"e-mail|phone", e.reason)
+        if by_person and vocab.name_kind(e.column) == "assigned_person":
+            text = f"{ASSIGNED_PERSON} (who a record is assigned to is not a customer trait)"
+            people.append(ColumnRisk(e.column, (Evidence("sales_process", True, text),)))
+            e = Exclusion(e.column, f"{text}; {e.reason}", "guard")
+        excluded.append(e)
+    return AttributeChoice(choice.columns, tuple(excluded)), people
+
+
 def screen_attributes(
     accounts: pl.DataFrame,
     deals: pl.DataFrame | None,
@@ -612,7 +628,8 @@ def screen_attributes(
     )
     flags = [r.flag() for r in risks if r.level == "high"]
     flagged = {f.column: f.reason for f in flags}
-    choice = choose_attributes(accounts, settings, flagged)
+    choice, people = _people_first(choose_attributes(accounts, settings, flagged), vocab)
+    risks += people
     allowed = set(settings.allow)
     exclude = [*settings.exclude, *(c for c in flagged if c not in allowed)]
     confounds = time_confounds(accounts, choice.columns, created)
