@@ -150,13 +150,17 @@ def lead_list(accounts: pl.DataFrame, won: np.ndarray, name: str) -> Loaded:
 
 
 def crunchbase() -> Loaded:
-    raw = pl.read_csv(DATA / "crunchbase-startup-success" / "startup_data.csv", infer_schema_length=None)
+    raw = pl.read_csv(
+        DATA / "crunchbase-startup-success" / "startup_data.csv", infer_schema_length=None
+    )
     won = (raw["status"] == "acquired").to_numpy()
     return lead_list(raw.drop("status"), won, "crunchbase-startup-success")
 
 
 def telecom() -> Loaded:
-    raw = pl.read_csv(DATA / "bg-telecom-b2b-churn" / "Baza_customer_Telecom_v2.csv", infer_schema_length=None)
+    raw = pl.read_csv(
+        DATA / "bg-telecom-b2b-churn" / "Baza_customer_Telecom_v2.csv", infer_schema_length=None
+    )
     won = (raw["CHURN"] == "No").to_numpy()  # a retained customer is the success
     return lead_list(raw.drop("CHURN", "PID"), won, "bg-telecom-b2b-churn")
 
@@ -232,12 +236,17 @@ SETS: dict[str, tuple[str, Callable[[], Loaded]]] = {
     "bank": ("uci-bank-marketing-additional (subscribed vs not, B2C)", bank),
     "aws": ("aws-saas-sales (best by won profit)", aws),
     "maven": ("maven-crm-sales-opportunities (best by won revenue)", maven),
-    "acquisitions": ("crunchbase-2015-acquisitions (acquirers, best by acquisitions)", acquisitions),
+    "acquisitions": (
+        "crunchbase-2015-acquisitions (acquirers, best by acquisitions)",
+        acquisitions,
+    ),
 }
 
 
 def _train_frames(crm: CrmData, held: list[str]) -> CrmData:
-    out = pl.DataFrame({"account_id": held}, schema={"account_id": crm.accounts["account_id"].dtype})
+    out = pl.DataFrame(
+        {"account_id": held}, schema={"account_id": crm.accounts["account_id"].dtype}
+    )
     frames = {
         n: fr.join(out, on="account_id", how="anti") if "account_id" in fr.columns else fr
         for n, fr in crm.frames().items()
@@ -258,13 +267,17 @@ def cross_validated(crm: CrmData, y: np.ndarray, config: WorkspaceConfig, k: int
         train = _train_frames(crm, [i for i, t in zip(ids, test, strict=True) if t])
         built = build_icp(train, config, validate=False, themes=False)
         labels = compute_outcomes(train, config.success).labels_for(train.accounts)
-        chosen = list(screen_attributes(train.accounts, train.deals, labels, config.discovery).choice.columns)
+        chosen = list(
+            screen_attributes(train.accounts, train.deals, labels, config.discovery).choice.columns
+        )
         scored = score_frame(built.profile, crm.accounts.filter(pl.Series(test)), reasons=False)
         preds.setdefault("icpkit", np.empty(len(y)))[test] = scored["fit_score"].to_numpy()
         if "fit_probability" in scored.columns:
             prob[test] = scored["fit_probability"].cast(pl.Float64).to_numpy()
         top[test] = scored["tier"].cast(pl.Utf8).is_in(["Tier 1", "Tier 2"]).to_numpy()
-        for name, p in baselines(table.loc[~test, chosen], y[~test], table.loc[test, chosen]).items():
+        for name, p in baselines(
+            table.loc[~test, chosen], y[~test], table.loc[test, chosen]
+        ).items():
             preds.setdefault(name, np.empty(len(y)))[test] = p
         alone = baselines(table.loc[~test, every], y[~test], table.loc[test, every], logistic=False)
         preds.setdefault("lightgbm, every column", np.empty(len(y)))[test] = alone["lightgbm"]
@@ -282,10 +295,14 @@ def one_pager(crm: CrmData, config: WorkspaceConfig) -> tuple[list[str], Any]:
     """What page 1 says about the held-out evidence (its verdict), and the profile."""
     profile = build_icp(crm, config, themes=False).profile
     html = render_html(ReportInput(profile=profile), onepager_only=True)
-    banner = re.search(r'<section id="held-out"[^>]*data-status="([^"]*)"[^>]*>(.*?)</section>', html, re.S)
+    banner = re.search(
+        r'<section id="held-out"[^>]*data-status="([^"]*)"[^>]*>(.*?)</section>', html, re.S
+    )
     if banner:
         lines = [f"status {banner[1]}"]
-        lines += [re.sub(r"<[^>]+>", "", p).strip() for p in re.findall(r"<p>(.*?)</p>", banner[2], re.S)]
+        lines += [
+            re.sub(r"<[^>]+>", "", p).strip() for p in re.findall(r"<p>(.*?)</p>", banner[2], re.S)
+        ]
     else:
         lines = ["(no held-out banner: page 1 shows no held-out result)"]
     return lines, profile

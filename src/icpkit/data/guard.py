@@ -228,7 +228,9 @@ def _after_outcome(column: pl.Series, closed: pl.Series | None) -> Evidence | No
     if int(both.sum()) < MIN_CLASS:
         return None
     share = float((dates.filter(both) > closed.filter(both)).mean())  # type: ignore[arg-type]
-    text = f"recorded after the outcome (later than the first closed deal for {share:.0%} of accounts)"
+    text = (
+        f"recorded after the outcome (later than the first closed deal for {share:.0%} of accounts)"
+    )
     if share >= AFTER_SHARE:
         return Evidence("after_outcome", True, text)
     if share >= AFTER_SHARE_SOME:
@@ -298,8 +300,8 @@ def _separation(auc: float, median: float | None, z: float | None) -> Evidence |
         return Evidence(
             "separation",
             False,
-            f"separates the outcome more than one customer trait rarely does alone (held-out AUC "
-            f"{auc:.2f}{above})",
+            f"separates the outcome better than a single customer trait usually does (held-out "
+            f"AUC {auc:.2f}{above})",
         )
     return None
 

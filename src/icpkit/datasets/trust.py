@@ -84,7 +84,9 @@ def make_trust_leads(n: int = 3000, seed: int = 0) -> TrustLeads:
     logit = logit + np.where((employees >= 50) & (employees <= 500), 0.7, 0.0)
     won = rng.random(n) < 1 / (1 + np.exp(-logit))
     created = np.array([date(2023, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 600, n)])
-    closed = np.array([c + timedelta(days=int(d)) for c, d in zip(created, rng.integers(20, 120, n), strict=True)])
+    closed = np.array(
+        [c + timedelta(days=int(d)) for c, d in zip(created, rng.integers(20, 120, n), strict=True)]
+    )
     order = np.argsort([c.toordinal() * 10_000 + i for i, c in enumerate(created)])
     record_no = np.empty(n, dtype=np.int64)
     record_no[order] = 50_000 + np.cumsum(rng.integers(1, 7, n))  # gaps: never consecutive
@@ -92,14 +94,18 @@ def make_trust_leads(n: int = 3000, seed: int = 0) -> TrustLeads:
     truthful = _noisy(rng, won, 0.8)
     tags = np.where(truthful, rng.choice(WON_TAGS, n), rng.choice(LOST_TAGS, n)).astype(object)
     tags[rng.random(n) < 0.3] = None
-    rank = np.clip(np.where(_noisy(rng, won, 0.6), rng.integers(0, 2, n), rng.integers(2, 5, n)), 0, 4)
+    rank = np.clip(
+        np.where(_noisy(rng, won, 0.6), rng.integers(0, 2, n), rng.integers(2, 5, n)), 0, 4
+    )
     quality = np.array(QUALITY, dtype=object)[rank]
     quality[rng.random(n) < 0.4] = None
     score = np.clip(np.round(rng.normal(np.where(_noisy(rng, won, 0.7), 70, 40), 12)), 0, 100)
     activity = np.where(
         _noisy(rng, won, 0.6), rng.choice(ACTIVITY_WON, n), rng.choice(ACTIVITY_LOST, n)
     )
-    late = np.array([c + timedelta(days=int(d)) for c, d in zip(closed, rng.integers(1, 60, n), strict=True)])
+    late = np.array(
+        [c + timedelta(days=int(d)) for c, d in zip(closed, rng.integers(1, 60, n), strict=True)]
+    )
     manager = rng.choice([f"AM-{i:02d}" for i in range(1, 13)], n)
     quote = np.where(
         np.where(won, rng.random(n) < 0.9, rng.random(n) < 0.1),
