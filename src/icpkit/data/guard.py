@@ -328,34 +328,9 @@ def assess_columns(
     vocab : the sales-process vocabulary (default: the built-in one).
     """
     vocab = vocab or vocabulary()
-    fold = folds_of(row_keys(accounts))
     order, order_name = _creation_order(accounts, created)
     series = {n: _nan_free(accounts.get_column(n)) for n in columns}
-    evidence: dict[str, list[Evidence]] = {n: [] for n in columns}
-    best_auc: dict[str, float] = {}
-    for outcome in outcomes:
-        known = ~np.isnan(outcome)
-        y = outcome[known].astype(np.int8)
-        if y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
-            continue
-        mask = pl.Series(known)
-        aucs = {}
-        for name, column in series.items():
-            auc = held_out_auc(column.filter(mask), y, fold[known])
-            if auc is not None:
-                aucs[name] = auc
-            fill = _fill(column.filter(mask), y)
-            if fill is not None and not any(e.check == "fill" for e in evidence[name]):
-                evidence[name].append(fill)
-        ranks = standing(aucs)
-        for name, auc in aucs.items():
-            median, z = ranks.get(name, (None, None))
-            found = _separation(auc, median, z)
-            previous = [e for e in evidence[name] if e.check == "separation"]
-            if found is not None and not (previous and previous[0].strong >= found.strong):
-                evidence[name] = [e for e in evidence[name] if e.check != "separation"]
-                evidence[name].append(found)
-            best_auc[name] = max(auc, best_auc.get(name, 0.0))
+    evidence, best_auc = _outcome_evidence(series, outcomes, folds_of(row_keys(accounts)))
     risks = []
     for name, column in series.items():
         found = evidence[name]
@@ -368,6 +343,44 @@ def assess_columns(
         found.extend(_by_words(column, vocab))
         risks.append(ColumnRisk(name, tuple(found), best_auc.get(name)))
     return risks
+
+
+def _keep_stronger(found: list[Evidence], new: Evidence | None) -> None:
+    """Add ``new`` unless the same check already has evidence at least as strong."""
+    if new is None:
+        return
+    same = [e for e in found if e.check == new.check]
+    if same and same[0].strong >= new.strong:
+        return
+    found[:] = [e for e in found if e.check != new.check] + [new]
+
+
+def _outcome_evidence(
+    series: dict[str, pl.Series], outcomes: Sequence[np.ndarray], fold: np.ndarray
+) -> tuple[dict[str, list[Evidence]], dict[str, float]]:
+    """Fill-gap and separation evidence per column, the strongest over the outcomes, and each
+    column's best held-out AUC."""
+    evidence: dict[str, list[Evidence]] = {n: [] for n in series}
+    best_auc: dict[str, float] = {}
+    for outcome in outcomes:
+        known = ~np.isnan(outcome)
+        y = outcome[known].astype(np.int8)
+        if y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
+            continue
+        mask = pl.Series(known)
+        aucs = {}
+        for name, column in series.items():
+            part = column.filter(mask)
+            auc = held_out_auc(part, y, fold[known])
+            if auc is not None:
+                aucs[name] = auc
+                best_auc[name] = max(auc, best_auc.get(name, 0.0))
+            _keep_stronger(evidence[name], _fill(part, y))
+        ranks = standing(aucs)
+        for name, auc in aucs.items():
+            median, z = ranks.get(name, (None, None))
+            _keep_stronger(evidence[name], _separation(auc, median, z))
+    return evidence, best_auc
 
 
 def _nan_free(column: pl.Series) -> pl.Series:
