@@ -182,3 +182,21 @@ def test_real_exports_assigned_person_and_call_duration_are_excluded() -> None:
             assert risks["duration"].level == "high"
             assert "durations of contact attempts" in excluded["duration"]
             assert "separates the outcome" in excluded["duration"]
+
+
+def test_a_sequence_is_found_by_the_account_ids_order_without_a_creation_date() -> None:
+    rng = np.random.default_rng(2)
+    n = 600
+    numbers = rng.choice(np.arange(10_000, 90_000), n, replace=False)
+    y = (rng.random(n) < 0.3).astype(float)
+    frame = pl.DataFrame(
+        {
+            "account_id": [f"ACC-{k}" for k in numbers],
+            "record_no": numbers * 7 + rng.integers(0, 3, n),  # gaps: never consecutive
+            "score_band": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    flags = {f.column: f.reason for f in guard_columns(frame, ["record_no", "score_band"], [y])}
+    assert flags == {
+        "record_no": "a sequence number (unique per row, rising with the account id's number)"
+    }

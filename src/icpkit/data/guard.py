@@ -210,7 +210,8 @@ def _creation_order(
     """Each row's creation order: the creation date, else the numeric order of the account id."""
     if created is not None and created.null_count() < 0.5 * len(created):
         days = created.cast(pl.Date).cast(pl.Int64).cast(pl.Float64).to_numpy()
-        return days, "the record's creation date"
+        if np.nanmax(days) > np.nanmin(days):  # one date for every record says no order
+            return days, "the record's creation date"
     if "account_id" in accounts.columns:
         ids = accounts["account_id"].cast(pl.Utf8).str.extract(r"(\d+)\D*$", 1)
         numbers = ids.cast(pl.Float64, strict=False)
