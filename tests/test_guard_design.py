@@ -83,6 +83,9 @@ def test_the_guard_is_row_order_invariant() -> None:
     [
         ("KA_name", "assigned_person"),
         ("Kundenbetreuer", "assigned_person"),
+        ("manager_name", "assigned_person"),
+        ("commercial_segment", None),
+        ("user_agent", None),
         ("Tags", "process_state"),
         ("Statut du lead", "process_state"),
         ("Lead Quality", "rating"),

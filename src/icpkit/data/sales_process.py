@@ -49,11 +49,14 @@ def _pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     """One regex matching any term as consecutive whole words ('x*' = a word starting with x)."""
     parts = []
     for term in terms:
-        words = clean(term.strip("^*")).split()
+        words = clean(term.strip("=^*")).split()
         if not words:
             continue
         body = r"\s".join(re.escape(w) for w in words)
         body += r"[a-z0-9]*" if term.endswith("*") else ""
+        if term.startswith("="):  # the whole name, or the name plus one of its labels
+            parts.append(r"^" + body + r"(?:\s(?:name|names|id|code|initials))?$")
+            continue
         parts.append(("^" if term.startswith("^") else r"(?:^|\s)") + body)
     if not parts:
         return None
