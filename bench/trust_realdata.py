@@ -133,7 +133,11 @@ def baselines(
 
 def lead_list(accounts: pl.DataFrame, won: np.ndarray, name: str) -> Loaded:
     """A one-row-per-lead table with its outcome as one closed deal per row."""
-    ids = [f"r{i:05d}" for i in range(accounts.height)]
+    # ids without digits or order: the guard must not read a sequence into the bench's own ids
+    ids = [
+        "".join(chr(97 + b % 26) for b in hashlib.sha256(str(i).encode()).digest()[:10])
+        for i in range(accounts.height)
+    ]
     accounts = accounts.with_columns(pl.Series("account_id", ids)).select(
         "account_id", pl.exclude("account_id")
     )
@@ -225,7 +229,7 @@ def acquisitions() -> Loaded:
     ).filter(pl.col("created_at").is_not_null())
     crm = crm_from_frames({"accounts": accounts, "deals": deals}, name="acquisitions")
     config = config_from_dict(
-        {"name": "acquisitions", "success": {"metrics": [{"name": "won_deals"}]}}
+        {"name": "acquisitions", "success": {"metrics": [{"name": "n_won"}]}}
     )
     return crm, _best(crm, config), config
 
