@@ -228,9 +228,7 @@ def acquisitions() -> Loaded:
         pl.col("price_amount").cast(pl.Float64, strict=False).fill_null(0.0).alias("amount"),
     ).filter(pl.col("created_at").is_not_null())
     crm = crm_from_frames({"accounts": accounts, "deals": deals}, name="acquisitions")
-    config = config_from_dict(
-        {"name": "acquisitions", "success": {"metrics": [{"name": "n_won"}]}}
-    )
+    config = config_from_dict({"name": "acquisitions", "success": {"metrics": [{"name": "n_won"}]}})
     return crm, _best(crm, config), config
 
 

@@ -257,7 +257,8 @@ class DiscoveryConfig(_Section):
         default_factory=list,
         description="Extra words that mark a column name as sales-process state (a status, tag "
         "or rating the sales team fills in), added to the built-in vocabulary in seven languages; "
-        "'x*' matches words starting with x, '^x' only at the start of the name. A name match and "
+        "'x*' matches words starting with x, '^x' only at the start of the name, '=x' only as the "
+        "whole name. A name match and "
         "one more piece of evidence (sales-process values, a separation well above the other "
         "columns) exclude the column.",
     )

@@ -45,10 +45,20 @@ def clean(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
 
 
-def _pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex matching any term as consecutive whole words ('x*' = a word starting with x)."""
+def _pattern(terms: Iterable[str], context: Sequence[str] = ()) -> re.Pattern[str] | None:
+    """One regex matching any term as consecutive whole words ('x*' = a word starting with x,
+    '^x' = at the start, '=x' = the whole name, '~x' = the whole name or beside a ``context``
+    word)."""
+    near = "|".join(sorted({r"\s".join(map(re.escape, clean(c).split())) for c in context}))
     parts = []
     for term in terms:
+        if term.startswith("~"):
+            body = r"\s".join(map(re.escape, clean(term[1:]).split()))
+            parts.append(r"^" + body + r"(?:\s(?:name|id|code))?$")
+            if near:
+                parts.append(rf"(?:^|\s)(?:{near})(?:\s\w+){{0,2}}\s{body}")
+                parts.append(rf"(?:^|\s){body}(?:\s\w+){{0,2}}\s(?:{near})")
+            continue
         words = clean(term.strip("=^*")).split()
         if not words:
             continue
@@ -110,9 +120,10 @@ def vocabulary(extra_names: Sequence[str] = (), extra_values: Sequence[str] = ()
     data = _builtin()
     kinds = dict(data["names"])
     kinds["process_state"] = [*kinds["process_state"], *extra_names]
+    context = kinds.pop("context", [])
     compiled = []
     for kind in NAME_KINDS:
-        pattern = _pattern(kinds.get(kind, []))
+        pattern = _pattern(kinds.get(kind, []), context)
         if pattern is not None:
             compiled.append((kind, pattern))
     values = _pattern([*data["values"]["contact_result"], *extra_values])
