@@ -181,17 +181,18 @@ def _sequence(column: pl.Series, order: np.ndarray | None, order_name: str) -> s
     By cardinality (unique per row) and by its relation to the records' creation order — never
     by the order of the file's rows, which a sort or a shuffle changes.
     """
+    code = None
+    if column.dtype in (pl.Utf8, pl.Categorical) and column.len() >= 50:
+        text = column.drop_nulls()
+        if text.n_unique() >= 0.9 * max(len(text), 1) and len(text) >= 0.5 * column.len():
+            code = "an identifier (a code unique to nearly every row)"
     values = _whole_numbers(column)
     if values is None:
-        if column.dtype in (pl.Utf8, pl.Categorical) and column.len() >= 50:
-            text = column.drop_nulls()
-            if text.n_unique() >= 0.9 * max(len(text), 1) and len(text) >= 0.5 * column.len():
-                return "an identifier (a code unique to nearly every row)"
-        return None
+        return code
     filled = ~np.isnan(values)
     distinct = len(np.unique(values[filled]))
     if distinct < 0.95 * filled.sum():
-        return None
+        return code
     span = float(values[filled].max() - values[filled].min()) + 1
     if span <= 1.5 * distinct and column.dtype.is_numeric():
         return "an identifier or sequence number (whole numbers, unique per row, consecutive)"
@@ -201,7 +202,7 @@ def _sequence(column: pl.Series, order: np.ndarray | None, order_name: str) -> s
             rho = spearmanr(values[both], order[both]).statistic
             if math.isfinite(rho) and abs(rho) >= SEQUENCE_RHO:
                 return f"a sequence number (unique per row, rising with {order_name})"
-    return None
+    return code
 
 
 def _creation_order(
