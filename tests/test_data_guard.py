@@ -95,10 +95,13 @@ def test_the_guard_flags_leaks_identifiers_and_won_only_fields() -> None:
     accounts = tables["accounts"]
     won = (tables["deals"]["stage"] == "won").cast(pl.Float64).to_numpy()
     flags = {f.column: f.check for f in guard_columns(accounts, accounts.columns[1:], [won])}
-    assert "hotline" not in flags  # a level seen once says nothing
+    assert flags.get("hotline") != "separation"  # a level seen once says nothing
+    assert flags["hotline"] == "identifier"  # a code unique to each row
+    assert flags["account_owner"] == "sales_process"  # the person a record is assigned to
+    del flags["hotline"], flags["account_owner"], flags["owner_email"]
     assert flags == {
         "lead_number": "identifier",
-        "deal_grade": "separation",
+        "deal_grade": "sales_process",  # a grade by its name, and a perfect separation
         "renewal_tier": "fill",
     }
 
@@ -126,6 +129,9 @@ def test_a_build_leaves_flagged_and_personal_columns_out_and_says_why(built) -> 
     excluded = {e.column: e.reason for e in profile.excluded_attributes}
     assert "separates the outcome" in excluded["deal_grade"]
     assert "personal data" in excluded["owner_email"]
+    # a person the account is assigned to: sales process first (people are never traits)
+    assert excluded["account_owner"].startswith("sales process: assigned person")
+    assert "personal data" in excluded["account_owner"]
     assert "identifier" in excluded["lead_number"]
     dumped = profile.to_json()
     assert "Lopez" not in dumped and "@seller.example" not in dumped

@@ -253,6 +253,21 @@ class DiscoveryConfig(_Section):
         "(e-mails, phones, person names), dates, and columns the leakage/identifier guard "
         "flagged (see `icpkit check` and the report for the list and reasons).",
     )
+    sales_process_names: list[str] = Field(
+        default_factory=list,
+        description="Extra words that mark a column name as sales-process state (a status, tag "
+        "or rating the sales team fills in), added to the built-in vocabulary in seven languages; "
+        "'x*' matches words starting with x, '^x' only at the start of the name, '=x' only as the "
+        "whole name. A name match and "
+        "one more piece of evidence (sales-process values, a separation well above the other "
+        "columns) exclude the column.",
+    )
+    sales_process_values: list[str] = Field(
+        default_factory=list,
+        description="Extra values that describe a contact attempt or its result ('call back "
+        "later', 'lost to competitor'), added to the built-in vocabulary; a text column whose "
+        "values are mostly such phrases reads as sales-process state.",
+    )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seed of the holdout split and permutations."
     )

@@ -1,219 +1,65 @@
 """The leakage and identifier guard: columns that would give a confident ICP the data does not support.
 
-Run before discovery and scoring, on the candidate attribute columns and the outcome. A column is
-flagged when it
+Run before discovery and scoring on the candidate attribute columns. Every column gets a risk —
+low, medium or high — from several kinds of evidence (:class:`Evidence`), strong or moderate
+(computed in :mod:`icpkit.data.leakage`, which holds the thresholds named below):
 
-(a) **separates the outcome almost perfectly** on its own (AUC ≥ ``SEPARATION_AUC`` of its values,
-    or of its levels' smoothed outcome rates, with enough rows of each class): a field filled in
-    during or after the sale (a status tag, a quality grade, the outcome itself under another name);
-(b) **is filled mostly for one outcome class** (fill rates ≥ ``FILL_GAP`` apart): firmographics
-    joined only for the accounts that won;
-(c) **is an identifier or sequence number**: whole numbers unique per row that are dense (1, 2, 3 …),
-    or follow the file's row order or the records' creation dates;
-(d) **was recorded after the outcome** when dates say so: a date column later than the account's
-    first closed deal for most accounts.
+(a) **separation**: its single-column held-out AUC (:mod:`icpkit.data.separation`: K-fold target
+    encoding, folds by a hash of the account id) — strong when ≥ ``SEPARATION_AUC``, or when it
+    stands far above the other columns' AUCs (robust z ≥ ``OUTLIER_Z`` against their median and
+    spread, and AUC ≥ ``OUTLIER_AUC``); moderate when well above them (≥ ``ABOVE_AUC``, z ≥
+    ``ABOVE_Z``) or above what one customer trait usually reaches (≥ ``BEYOND_TRAIT_AUC``);
+(b) **sales-process words** (:mod:`icpkit.data.sales_process`, seven languages, extendable in
+    config): the person a record is assigned to (strong: people are never traits); a status, tag,
+    activity, rating or call-count name (moderate); values that read as contact attempts or
+    results (moderate);
+(c) **missingness by outcome**: filled for far more of one class (strong ≥ ``FILL_GAP`` apart);
+(d) **identifiers and sequences**: unique per row and consecutive, or rising with the records'
+    creation date (or the account id's number) — never with the order of the file's rows;
+(e) **dates after the outcome**: later than the account's first closed deal.
 
-Flagged columns are excluded by default (``choose_attributes(flagged=…)``), listed by ``icpkit
-check`` and ``build`` and stored on the profile with their reason; ``discovery.allow`` re-admits
-one. The time-confound check warns (does not exclude) when an attribute's values or fill rate
-shift strongly with the record's creation date: a field collected only in recent months looks
-like a trait of recent — not better — customers.
+High (one strong, or two moderate from different checks) → excluded with the reasons, stored on
+the profile (``excluded_attributes``), listed by ``icpkit check``; ``discovery.allow`` re-admits
+a column. Medium → kept, and named in the caveats and ``check``. The time-confound check warns (does
+not exclude) when an attribute's values or fill rate shift strongly with the record's creation
+date: a field collected only in recent months looks like a trait of recent — not better — customers.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.stats import rankdata, spearmanr
 
 from icpkit.config import DiscoveryConfig
-from icpkit.data.attributes import AttributeChoice, choose_attributes
+from icpkit.data.attributes import AttributeChoice, Exclusion, choose_attributes
+from icpkit.data.leakage import (
+    ASSIGNED_PERSON,
+    ColumnRisk,
+    Evidence,
+    Flag,
+    assess_columns,
+    guard_columns,
+)
+from icpkit.data.sales_process import Vocabulary, vocabulary
 from icpkit.errors import Problem
 
-SEPARATION_AUC = 0.97
-FILL_GAP = 0.6
-MIN_CLASS = 10
-SEQUENCE_RHO = 0.9
-AFTER_SHARE = 0.8
+__all__ = [
+    "ColumnRisk",
+    "Flag",
+    "Screening",
+    "assess_columns",
+    "guard_columns",
+    "record_dates",
+    "screen_attributes",
+    "time_confounds",
+    "won_outcome",
+]
+
 CONFOUND_SHIFT = 0.5
-_SEQUENCE_NAME = re.compile(r"(^|_)(number|no|nr|num|seq|sequence|index|idx|row|serial|ref|code)$")
-
-
-@dataclass(frozen=True)
-class Flag:
-    """One flagged column and the reason, in words."""
-
-    column: str
-    reason: str
-    check: str  # separation | fill | identifier | after_outcome
-
-    def to_dict(self) -> dict[str, str]:
-        return {"column": self.column, "reason": self.reason, "check": self.check}
-
-
-def _auc(scores: np.ndarray, y: np.ndarray) -> float | None:
-    """Mann–Whitney AUC (ties count half); None without both classes."""
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = rankdata(scores)
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _level_scores(column: pl.Series, y: np.ndarray) -> np.ndarray:
-    """Each row's level outcome rate without the row itself (leave-one-out), smoothed towards
-    the base rate: a level seen once says nothing, so many-level columns cannot fake a separation."""
-    base = float(y.mean())
-    frame = pl.DataFrame({"level": column.cast(pl.Utf8).fill_null("\x00missing"), "y": y})
-    frame = frame.with_columns(
-        pl.col("y").sum().over("level").alias("pos"), pl.len().over("level").alias("n")
-    )
-    rate = (pl.col("pos") - pl.col("y") + 2 * base) / (pl.col("n") - 1 + 2)
-    return frame.select(rate.alias("rate"))["rate"].to_numpy()
-
-
-def _separation(column: pl.Series, y: np.ndarray) -> float | None:
-    """AUC (folded to ≥ 0.5) of the column alone, filled rows only for numbers."""
-    dtype = column.dtype
-    if isinstance(dtype, pl.List) or dtype.is_temporal():
-        return None
-    if dtype.is_numeric() and column.n_unique() > 10:
-        filled = column.is_not_null().to_numpy()
-        values = column.cast(pl.Float64).to_numpy()[filled]
-        target = y[filled]
-        if target.sum() < MIN_CLASS or (len(target) - target.sum()) < MIN_CLASS:
-            return None
-        auc = _auc(values, target)
-    else:
-        auc = _auc(_level_scores(column, y), y)
-    return None if auc is None else max(auc, 1 - auc)
-
-
-def _fill_gap(column: pl.Series, y: np.ndarray) -> tuple[float, float] | None:
-    filled = column.is_not_null().to_numpy()
-    if isinstance(column.dtype, pl.List):
-        filled = filled & (column.list.len().fill_null(0).to_numpy() > 0)
-    pos, neg = filled[y == 1].mean(), filled[y == 0].mean()
-    return (float(pos), float(neg)) if abs(pos - neg) >= FILL_GAP else None
-
-
-def _sequence(column: pl.Series, created: pl.Series | None) -> str | None:
-    """Why a numeric column is an identifier or sequence number, or None."""
-    if not column.dtype.is_numeric() or column.dtype == pl.Boolean:
-        return None
-    values = column.drop_nulls().cast(pl.Float64)
-    if len(values) < 20 or not bool((values % 1 == 0).all()):
-        return None
-    if values.n_unique() < 0.95 * len(values):
-        return None
-    span = float(values.max()) - float(values.min()) + 1  # type: ignore[arg-type]
-    if span <= 1.5 * values.n_unique():
-        return "an identifier or sequence number (whole numbers, unique per row, consecutive)"
-    filled = column.is_not_null().to_numpy()
-    numbers = column.cast(pl.Float64).to_numpy()[filled]
-    order = np.arange(len(column))[filled]
-    if _SEQUENCE_NAME.search(column.name.lower()):
-        rho = spearmanr(numbers, order).statistic
-        if math.isfinite(rho) and abs(rho) >= SEQUENCE_RHO:
-            return "a sequence number (unique per row, in the order of the file's rows)"
-    if created is not None:
-        both = filled & created.is_not_null().to_numpy()
-        if both.sum() >= 20:
-            days = created.cast(pl.Int64).to_numpy()[both]
-            rho = spearmanr(column.cast(pl.Float64).to_numpy()[both], days).statistic
-            if math.isfinite(rho) and abs(rho) >= SEQUENCE_RHO:
-                return "a sequence number (unique per row, rising with the creation date)"
-    return None
-
-
-def _after_outcome(column: pl.Series, closed: pl.Series | None) -> float | None:
-    """Share of accounts whose date is after their first closed deal (None: cannot tell)."""
-    if closed is None or not column.dtype.is_temporal():
-        return None
-    dates = column.cast(pl.Date)
-    both = dates.is_not_null() & closed.is_not_null()
-    if int(both.sum()) < MIN_CLASS:
-        return None
-    return float((dates.filter(both) > closed.filter(both)).mean())  # type: ignore[arg-type]
-
-
-def guard_columns(
-    accounts: pl.DataFrame,
-    columns: Sequence[str],
-    outcomes: Sequence[np.ndarray],
-    *,
-    created: pl.Series | None = None,
-    first_closed: pl.Series | None = None,
-) -> list[Flag]:
-    """Flag the leaky, identifier and after-the-outcome columns among ``columns``.
-
-    Parameters
-    ----------
-    accounts : the accounts table.
-    columns : candidate attribute columns (already free of ids, names, personal data).
-    outcomes : one or more outcomes aligned with ``accounts`` rows: 1, 0, or NaN (unknown), e.g.
-        best-vs-rest and won-vs-lost; a column is flagged when it leaks any of them.
-    created : the record's creation date per account (for sequence numbers), if known.
-    first_closed : the date of each account's first closed deal (for check d), if known.
-    """
-    flags: list[Flag] = []
-    for name in columns:
-        column = accounts.get_column(name)
-        if column.dtype.is_float():
-            column = column.fill_nan(None)
-        flag = _flag_one(name, column, outcomes, created, first_closed)
-        if flag is not None:
-            flags.append(flag)
-    return flags
-
-
-def _flag_one(
-    name: str,
-    column: pl.Series,
-    outcomes: Sequence[np.ndarray],
-    created: pl.Series | None,
-    first_closed: pl.Series | None,
-) -> Flag | None:
-    sequence = _sequence(column, created)
-    if sequence is not None:
-        return Flag(name, sequence, "identifier")
-    after = _after_outcome(column, first_closed)
-    if after is not None and after >= AFTER_SHARE:
-        return Flag(
-            name,
-            f"recorded after the outcome (later than the first closed deal for {after:.0%} "
-            "of accounts)",
-            "after_outcome",
-        )
-    for outcome in outcomes:
-        known = ~np.isnan(outcome)
-        y = outcome[known].astype(np.int8)
-        if y.sum() < MIN_CLASS or (len(y) - y.sum()) < MIN_CLASS:
-            continue
-        part = column.filter(pl.Series(known))
-        gap = _fill_gap(part, y)
-        if gap is not None:
-            return Flag(
-                name,
-                f"filled mostly for one outcome ({gap[0]:.0%} of successes vs {gap[1]:.0%} of "
-                "the others): probably recorded during or after the sale",
-                "fill",
-            )
-        auc = _separation(part, y)
-        if auc is not None and auc >= SEPARATION_AUC:
-            return Flag(
-                name,
-                f"separates the outcome almost perfectly on its own (AUC {auc:.2f}): probably "
-                "recorded during or after the sale, or the outcome under another name",
-                "separation",
-            )
-    return None
 
 
 def time_confounds(
@@ -339,6 +185,11 @@ class Screening:
     flags: tuple[Flag, ...]
     confounds: tuple[Flag, ...]
     settings: DiscoveryConfig
+    risks: tuple[ColumnRisk, ...] = ()
+
+    def watched(self) -> list[ColumnRisk]:
+        """Medium-risk columns: kept, with one piece of evidence a user should look at."""
+        return [r for r in self.risks if r.level == "medium" and r.column in self.choice.columns]
 
     def excluded(self) -> list[dict[str, str]]:
         """{column, reason} for every column a user would miss (personal data, dates, guard)."""
@@ -354,6 +205,14 @@ class Screening:
             out.append(
                 f"Columns left out of the ICP: {listing}{more}. List a column in "
                 "discovery.allow to use it anyway."
+            )
+        watched = self.watched()
+        if watched:
+            listing = "; ".join(f"{r.column} ({r.reason})" for r in watched[:8])
+            more = f"; and {len(watched) - 8} more" if len(watched) > 8 else ""
+            out.append(
+                f"Kept, but possibly sales process or leakage (medium risk): {listing}{more}. "
+                "List a column in discovery.exclude to leave it out."
             )
         for flag in self.confounds:
             out.append(f"Time confound: {flag.column} is {flag.reason}.")
@@ -375,6 +234,16 @@ class Screening:
         out += [
             Problem(
                 file=file,
+                column=r.column,
+                severity="warning",
+                code="leakage_risk",
+                message=f"kept, medium leakage risk: {r.reason} (discovery.exclude leaves it out)",
+            )
+            for r in self.watched()
+        ]
+        out += [
+            Problem(
+                file=file,
                 column=f.column,
                 severity="warning",
                 code="time_confound",
@@ -383,6 +252,22 @@ class Screening:
             for f in self.confounds
         ]
         return out
+
+
+def _people_first(
+    choice: AttributeChoice, vocab: Vocabulary
+) -> tuple[AttributeChoice, list[ColumnRisk]]:
+    """Person names in a column named like an owner or account manager: the sales process's
+    assignment first (people are never customer traits), personal data as well."""
+    excluded, people = [], []
+    for e in choice.excluded:
+        by_person = e.code == "pii" and not re.search(r"e-mail|phone", e.reason)
+        if by_person and vocab.name_kind(e.column) == "assigned_person":
+            text = f"{ASSIGNED_PERSON} (who a record is assigned to is not a customer trait)"
+            people.append(ColumnRisk(e.column, (Evidence("sales_process", True, text),)))
+            e = Exclusion(e.column, f"{text}; {e.reason}", "guard")
+        excluded.append(e)
+    return AttributeChoice(choice.columns, tuple(excluded)), people
 
 
 def screen_attributes(
@@ -406,11 +291,19 @@ def screen_attributes(
     created, first_closed = record_dates(accounts, deals)
     schema = accounts.schema
     dated = [c for c in accounts.columns if schema[c].is_temporal()]
-    flags = guard_columns(
-        accounts, [*candidates, *dated], outcomes, created=created, first_closed=first_closed
+    vocab = vocabulary(tuple(settings.sales_process_names), tuple(settings.sales_process_values))
+    risks = assess_columns(
+        accounts,
+        [*candidates, *dated],
+        outcomes,
+        created=created,
+        first_closed=first_closed,
+        vocab=vocab,
     )
+    flags = [r.flag() for r in risks if r.level == "high"]
     flagged = {f.column: f.reason for f in flags}
-    choice = choose_attributes(accounts, settings, flagged)
+    choice, people = _people_first(choose_attributes(accounts, settings, flagged), vocab)
+    risks += people
     allowed = set(settings.allow)
     exclude = [*settings.exclude, *(c for c in flagged if c not in allowed)]
     confounds = time_confounds(accounts, choice.columns, created)
@@ -419,4 +312,5 @@ def screen_attributes(
         flags=tuple(flags),
         confounds=tuple(confounds),
         settings=settings.model_copy(update={"exclude": list(dict.fromkeys(exclude))}),
+        risks=tuple(risks),
     )
