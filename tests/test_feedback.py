@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,7 +26,7 @@ def verdict(
         by_key=by, by_name="rep", version=1, account_id=account, tier_shown=shown,
         tier_claimed=claimed, reason=reason, criteria_met=criteria,
     )  # fmt: skip
-    return replace(entry, at=f"{day}T09:00:00+00:00")
+    return entry.model_copy(update={"at": f"{day}T09:00:00+00:00"})
 
 
 def test_reasons_and_names_lose_their_pii(tmp_path: Path) -> None:
@@ -44,7 +43,12 @@ def test_reasons_and_names_lose_their_pii(tmp_path: Path) -> None:
     assert "[name]" in entry.reason and "[email]" in entry.reason and "[phone]" in entry.reason
     assert entry.disputed
     with log.path.open("a") as handle:  # a line added by hand is scrubbed when read
-        handle.write(json.dumps({**asdict(entry), "id": "x", "reason": "mail bob@x.org"}) + "\n")
+        handle.write(
+            json.dumps(
+                {**entry.model_dump(exclude={"disputed"}), "id": "x", "reason": "mail bob@x.org"}
+            )
+            + "\n"
+        )
     entries, _ = log.read()
     assert entries[-1].reason == "mail [email]"
 

@@ -4,7 +4,6 @@ stops a build, the API or the RevOps page; escape sequences never reach stored d
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ ESCAPES = (
 def good(account: str = "A1", **changes: Any) -> dict[str, Any]:
     entry = new_entry(by_key="k1", by_name="rep", version=2, account_id=account,
                       tier_shown="Tier 1", tier_claimed="Tier 3", reason="too small")  # fmt: skip
-    return {**asdict(entry), **changes}
+    return {**entry.model_dump(exclude={"disputed"}), **changes}
 
 
 DAMAGED = {

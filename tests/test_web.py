@@ -115,7 +115,7 @@ def test_openapi_lists_the_v1_endpoints(client: TestClient, keys: dict[str, str]
                  "/v1/diff", "/v1/drift", "/healthz"):  # fmt: skip
         assert path in paths
     typed = {
-        ("/v1/feedback", "post", "201"): "FeedbackItem",
+        ("/v1/feedback", "post", "201"): "FeedbackEntry",
         ("/v1/feedback", "get", "200"): "FeedbackList",
         ("/v1/builds", "post", "202"): "BuildStatus",
         ("/v1/builds/{build_id}", "get", "200"): "BuildStatus",

@@ -27,12 +27,12 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from icpkit.atomic import write_text_atomic
 from icpkit.data.controls import strip_controls
@@ -44,7 +44,7 @@ from icpkit.profile import (
     FeedbackTier,
 )
 from icpkit.themes.pii import Scrubber
-from icpkit.vocab import TIERS
+from icpkit.vocab import TIERS, TierName
 
 try:  # POSIX; elsewhere the thread lock alone serialises one server's writes
     import fcntl
@@ -58,24 +58,29 @@ TOP_CRITERIA = 5
 _THREAD_LOCK = threading.Lock()
 
 
-@dataclass(frozen=True)
-class FeedbackEntry:
-    """One verdict: who (key id and name), when, on which version, account and tiers, and why."""
+class FeedbackEntry(BaseModel):
+    """One verdict: who (key id and name), when, on which version, account and tiers, and why.
+
+    The one type of a verdict: the log stores it, summaries read it and the API returns it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
-    at: str
-    by_key: str
-    by_name: str
-    version: int
+    at: str = Field(description="When, ISO 8601 in UTC.")
+    by_key: str = Field(description="The API key's id (never an e-mail).")
+    by_name: str = Field(description="The key's name, scrubbed of personal data.")
+    version: int = Field(description="The profile version whose tier was shown.")
     account_id: str
-    tier_shown: str
-    tier_claimed: str
-    reason: str
+    tier_shown: TierName
+    tier_claimed: TierName
+    reason: str = Field(description="Why, without e-mails, phones, links or contact names.")
     fit_score: int | None = None
-    criteria_met: list[str] = field(default_factory=list)
+    criteria_met: list[str] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def disputed(self) -> bool:
+        """True when the rep claims another tier than the one shown."""
         return self.tier_claimed != self.tier_shown
 
     @property
@@ -83,7 +88,7 @@ class FeedbackEntry:
         return datetime.fromisoformat(self.at).date()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "disputed": self.disputed}
+        return self.model_dump()
 
 
 def new_entry(
@@ -143,7 +148,10 @@ class FeedbackLog:
 
     def append(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Add one verdict; earlier lines are kept byte for byte."""
-        line = json.dumps(asdict(entry), ensure_ascii=False, sort_keys=True) + "\n"
+        line = json.dumps(
+            entry.model_dump(exclude={"disputed"}), ensure_ascii=False, sort_keys=True
+        )
+        line += "\n"
         with self._locked():
             text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
             if text and not text.endswith("\n"):
@@ -173,7 +181,9 @@ class FeedbackLog:
                 damaged[number] = "not JSON (a cut or damaged line)"
                 continue
             reason, name = strip_controls(entry.reason), strip_controls(entry.by_name)
-            entries.append(replace(entry, reason=scrub(reason), by_name=scrub(name)))
+            entries.append(
+                entry.model_copy(update={"reason": scrub(reason), "by_name": scrub(name)})
+            )
         return entries, [damaged_warning(damaged)] if damaged else []
 
 
@@ -188,7 +198,7 @@ def _entry_from(raw: Any) -> FeedbackEntry:
     """A verdict from one parsed log line, every field checked for its type."""
     if not isinstance(raw, dict):
         raise _Damaged("not a JSON object")
-    unknown = set(raw) - {f for f in FeedbackEntry.__dataclass_fields__}
+    unknown = set(raw) - set(FeedbackEntry.model_fields)
     missing = {*_TEXT_FIELDS, "version", "reason"} - set(raw)
     if unknown or missing:
         raise _Damaged("unknown or missing fields")
@@ -208,7 +218,7 @@ def _entry_from(raw: Any) -> FeedbackEntry:
         raise _Damaged("criteria_met is not a list of rules")
     if raw["tier_shown"] not in TIERS or raw["tier_claimed"] not in TIERS:
         raise _Damaged("an unknown tier")
-    entry = FeedbackEntry(**raw)
+    entry = FeedbackEntry.model_validate(raw)
     try:
         entry.day  # noqa: B018 - a malformed date is a damaged line
     except ValueError:

@@ -18,15 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from icpkit.config import DriftConfig
 from icpkit.lifecycle.diff import Change
 from icpkit.lifecycle.drift import Reason, Verdict, WinPatternShift
-from icpkit.lifecycle.feedback import MAX_REASON
+from icpkit.lifecycle.feedback import MAX_REASON, FeedbackEntry
 from icpkit.lifecycle.stability import AttributeDrift
 from icpkit.lifecycle.store import VersionInfo
 from icpkit.profile import FeedbackSection, IcpProfile, PersonaEvidence, SignalTypeEvidence
 from icpkit.stats import Estimate
 from icpkit.themes.pii import MAX_QUOTE
-from icpkit.vocab import TIERS
+from icpkit.vocab import TIERS, TierName
 
-Tier = Literal["Tier 1", "Tier 2", "Tier 3", "Non-fit"]
+Tier = TierName
 assert tuple(Tier.__args__) == TIERS  # type: ignore[attr-defined]
 INT64 = 2**63 - 1
 
@@ -297,28 +297,11 @@ class FeedbackRequest(BaseModel):
                         f"phones, links or contact names, cut to {MAX_QUOTE} characters.")  # fmt: skip
 
 
-class FeedbackItem(BaseModel):
-    """One stored verdict."""
-
-    id: str
-    at: str
-    by_key: str = Field(description="The API key's id (never an e-mail).")
-    by_name: str
-    version: int
-    account_id: str
-    tier_shown: Tier
-    tier_claimed: Tier
-    reason: str
-    fit_score: int | None = None
-    criteria_met: list[str] = Field(default_factory=list)
-    disputed: bool
-
-
 class FeedbackList(BaseModel):
     """The latest verdicts, newest first, and the summary the next build reports."""
 
     n: int
-    entries: list[FeedbackItem]
+    entries: list[FeedbackEntry]
     summary: FeedbackSection | None
     agreement_rate: float | None
     warnings: list[str] = Field(default_factory=list)

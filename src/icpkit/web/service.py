@@ -23,7 +23,7 @@ from icpkit.data import CrmData
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import Kind, ProspectColumns
 from icpkit.errors import ConfigError, IcpError, SchemaError
-from icpkit.lifecycle.feedback import FeedbackLog, new_entry, summarize
+from icpkit.lifecycle.feedback import FeedbackEntry, FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
 from icpkit.personas.missing import missing_text, personas_missing
@@ -342,7 +342,7 @@ class Service:
 
     def give_feedback(
         self, key: KeyRecord, account_id: str, claimed: str, reason: str
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[FeedbackEntry, bool]:
         """Store a rep's verdict on the tier the latest version shows for an account; True when
         stored, False when the same key gave the same verdict (account, claimed tier, reason) on
         the same version within :data:`DUPLICATE_SECONDS`: that first verdict is returned."""
@@ -369,15 +369,15 @@ class Service:
                 if (old.by_key, old.account_id, old.version, old.tier_claimed, old.reason) == (
                     entry.by_key, entry.account_id, entry.version, entry.tier_claimed, entry.reason
                 ):  # fmt: skip
-                    return old.to_dict(), False
-            return log.append(entry).to_dict(), True
+                    return old, False
+            return log.append(entry), True
 
-    def feedback_entry(self, entry_id: str) -> dict[str, Any]:
+    def feedback_entry(self, entry_id: str) -> FeedbackEntry:
         """One stored verdict by its id."""
         entries, _ = FeedbackLog(self.root).read()
         for entry in entries:
             if entry.id == entry_id:
-                return entry.to_dict()
+                return entry
         raise NotFound(f"no verdict with id {entry_id[:40]!r}")
 
     def feedback(self, limit: int = 200) -> dict[str, Any]:
@@ -386,7 +386,7 @@ class Service:
         section = summarize(entries, self.crm().deals, warnings=warnings) if entries else None
         return {
             "n": len(entries),
-            "entries": [e.to_dict() for e in reversed(entries[-limit:])],
+            "entries": list(reversed(entries[-limit:])),
             "summary": None if section is None else section.model_dump(mode="json"),
             "agreement_rate": None if section is None else section.agreement_rate,
             "warnings": warnings,
