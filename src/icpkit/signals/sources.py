@@ -36,6 +36,7 @@ class SignalIntake:
     bad_date_rows: tuple[int, ...] = ()
     n_future: int = 0
     n_duplicate: int = 0
+    n_negative_amount: int = 0
     types: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,6 +64,12 @@ class SignalIntake:
             lines.append(f"{self.n_future:,} signals are dated after the as-of date (excluded)")
         if self.n_duplicate:
             lines.append(f"{self.n_duplicate:,} duplicated signal events removed")
+        if self.n_negative_amount:
+            lines.append(
+                f"{self.n_negative_amount:,} funding signals state a negative amount (such as "
+                "'-$5M'); a round cannot raise less than nothing, so the amount is read as "
+                "missing (the event is kept)"
+            )
         return lines
 
 
@@ -114,7 +121,9 @@ def prepare_signals(
     before = frame.height
     frame = frame.unique(subset=["account_id", "date", "type", "value"], keep="first")
     n_duplicate = before - frame.height
-    frame = parse_values(frame.sort("account_id", "date", "type")).select(EVENT_COLUMNS)
+    frame = parse_values(frame.sort("account_id", "date", "type"))
+    n_negative = int(frame["negative_amount"].sum())
+    frame = frame.select(EVENT_COLUMNS)
     counts = frame["type"].value_counts(sort=True)
     intake = SignalIntake(
         n_rows=n_rows,
@@ -125,6 +134,7 @@ def prepare_signals(
         bad_date_rows=tuple(bad_rows),
         n_future=n_future,
         n_duplicate=n_duplicate,
+        n_negative_amount=n_negative,
         types={str(t): int(n) for t, n in counts.iter_rows()},
     )
     return SignalEvents(frame, intake)
