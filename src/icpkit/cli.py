@@ -123,6 +123,15 @@ def handled(func: F) -> F:
                 err.print("interrupted; nothing was written")
             raise typer.Exit(130) from None
         except OSError as exc:
+            from icpkit.atomic import permission_message
+
+            denied = permission_message(exc, kwargs.get("workspace"))
+            if denied is not None:
+                if kwargs.get("as_json"):
+                    emit_json({"error": {"type": "PermissionError", "message": denied}})
+                else:
+                    err.print(f"error: {denied}", markup=False)
+                raise typer.Exit(1) from None
             if exc.errno not in _DISK_FULL:
                 raise
             err.print(
