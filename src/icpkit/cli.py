@@ -1058,7 +1058,13 @@ def keys_create(
     scope: Annotated[
         str, typer.Option(help="read: look up and score; write: also upload lists.")
     ] = "read",
-    name: Annotated[str, typer.Option(help="A label for the key (who or what uses it).")] = "",
+    name: Annotated[
+        str,
+        typer.Option(
+            help="The operator's label for the key (a team or tool: revops, sales-emea); a "
+            "person's name is shown as [name] with the verdicts given with it."
+        ),
+    ] = "",
 ) -> None:
     """Create an API key; it is printed once and stored only as a salted hash.
 

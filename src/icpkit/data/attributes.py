@@ -256,6 +256,7 @@ _GIVEN_NAMES = frozenset(
         "zhang",
     ]
 )
+GIVEN_NAMES = _GIVEN_NAMES  # for the scrubbers of free text (themes.pii)
 _PERSON = (
     r"^[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z]\.?)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){1,2}$"
 )
