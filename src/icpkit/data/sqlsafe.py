@@ -110,7 +110,7 @@ def check_select(query: str, dialect: str) -> str:
     return query
 
 
-def _reads_outside_the_tables(node: exp.Expression) -> str | None:
+def _reads_outside_the_tables(node: Any) -> str | None:
     """Why ``node`` reads something other than a table of the file (None when it does not)."""
     if isinstance(node, exp.Table):
         if not isinstance(node.this, exp.Identifier):  # FROM duckdb_settings(), range(10), …
@@ -125,7 +125,7 @@ def _reads_outside_the_tables(node: exp.Expression) -> str | None:
     return None
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: Any) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     if isinstance(node, exp.Func):
