@@ -249,3 +249,24 @@ def test_score_a_crm_export_with_its_own_headers(tmp_path: Path) -> None:
     assert scored.columns[: original.width] == original.columns
     assert "employees" not in scored.columns and "points_criterion_1" in scored.columns
     assert scored["fit_score"].cast(pl.Int64).is_between(0, 100).all()
+
+
+def test_init_skips_a_file_wider_than_max_columns_as_check_refuses_it(tmp_path: Path) -> None:
+    """Issue 25: init guessed at a 100,000-column CSV for 14 minutes; the header decides now."""
+    (tmp_path / "accounts.csv").write_text(
+        "account_id,industry,employees\n" + "".join(f"a{i},Retail,{i}\n" for i in range(20))
+    )
+    width = 100_000
+    header = ",".join(f"c{i}" for i in range(width))
+    (tmp_path / "wide.csv").write_text(header + "\n" + ",".join("1" * width) + "\n")
+    code, text = _run("init", tmp_path)
+    assert code == 0, text
+    message = "wide.csv: has 100,000 columns, more than max_columns = 5,000"
+    assert message in text and str(tmp_path) + "/wide.csv" not in text
+    assert "wide.csv" not in (tmp_path / "icpkit.toml").read_text()
+    # check says the same of the same file when it is configured
+    config = tomllib.loads((tmp_path / "icpkit.toml").read_text())
+    config["sources"]["deals"] = {"path": "wide.csv"}
+    (tmp_path / "icpkit.toml").write_text(tomli_w.dumps(config))
+    code, text = _run("check", "-w", tmp_path)
+    assert code == 1 and message in text, text

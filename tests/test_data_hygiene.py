@@ -69,8 +69,15 @@ def test_check_reports_suspected_placeholders_with_counts(tmp_path: Path) -> Non
         (["€12.500", "€3.000", "€1.250.000"], [12500.0, 3000.0, 1_250_000.0], None),
         (["3,5", "12,75", "1.234"], [3.5, 12.75, 1234.0], None),  # decimal commas: EU column
         (["1,200", "3.5", "12,000,000"], [1200.0, 3.5, 12e6], None),
-        (["1.324", "2.500"], [1.324, 2.5], "decimal point"),
+        (["1.324", "2.501"], [1.324, 2.501], "decimal point"),
         (["€12.500", "€3.000"], [12500.0, 3000.0], "thousands separator"),
+        # issue 25: the rest of the column settles a lone '1.324'
+        (["1.324", "2.500"], [1324.0, 2500.0], "end in a zero"),  # a decimal drops the 0
+        (["1.324", "€12.500", "999"], [1324.0, 12500.0, 999.0], "euro sign"),
+        (["1.324", "0.250"], [1.324, 0.25], "decimal point"),  # no thousands group starts 0
+        (["1.324", "1234.5"], [1.324, 1234.5], None),  # 1234.5 has no group dot
+        # a column mixing styles reads '€12.500' by its euro sign, not as twelve and a half
+        (["€12.500", "1,234.5", "1.234,5"], [12500.0, 1234.5, 1234.5], "mixes"),
     ],
 )
 def test_numbers_are_read_by_the_style_of_their_whole_column(cells, expected, note) -> None:
@@ -133,3 +140,22 @@ def test_a_mapping_to_a_missing_column_is_a_clear_problem(tmp_path: Path, canoni
     config, root = _workspace(tmp_path, text, source={"columns": {canonical: "Nope"}})
     report = check_workspace(config, root)  # type: ignore[arg-type]
     assert any(p.code == "missing_column" and "'Nope'" in p.message for p in report.fatal)
+
+
+def test_counts_and_money_read_a_lone_three_digit_dot_as_thousands_and_name_each_row(
+    tmp_path: Path,
+) -> None:
+    """'1.324' employees or '1.324' revenue is never silently read 1000× too small (issue 25):
+    the column's kind settles it, and every cell read by that inference is named by its row."""
+    rows = ["account_id,employees,annual_revenue,visits"]
+    rows += [f"a{i},{1 + i}.{321 + i},{i + 1}.{451 + i},{i + 1}.{451 + i}" for i in range(3)]
+    rows += [f"b{i},{50 + i},{900 + i},{i}" for i in range(3)]
+    config, root = _workspace(tmp_path, "\n".join(rows) + "\n")
+    crm = load_workspace(config, root)  # type: ignore[arg-type]
+    assert crm.accounts["employees"].head(3).to_list() == [1321.0, 2322.0, 3323.0]
+    assert crm.accounts["annual_revenue"].head(3).to_list() == [1451.0, 2452.0, 3453.0]
+    assert crm.accounts["visits"].head(3).to_list() == [1.451, 2.452, 3.453]  # any number
+    named = {(p.row, p.column) for p in crm.problems if p.code == "ambiguous_number"}
+    assert named >= {(r, c) for r in (1, 2, 3) for c in ("employees", "annual_revenue")}
+    message = next(p.message for p in crm.problems if p.code == "ambiguous_number")
+    assert "read as" in message and str(tmp_path) not in message

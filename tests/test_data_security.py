@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from icpkit.cli import app
 from icpkit.config import config_from_dict
 from icpkit.data import check_workspace, load_workspace, read_table
-from icpkit.data.sqlsafe import UnsafeQuery, check_select
-from icpkit.errors import SchemaError
+from icpkit.data.sqlsafe import UnsafeQuery, check_select, duckdb_readonly
+from icpkit.errors import ConfigError, SchemaError
 
 runner = CliRunner()
 ROWS = "account_id,industry,employees\n" + "".join(
@@ -55,6 +55,19 @@ def _check(folder: Path, source: dict[str, object]) -> tuple[int, str]:
         "INSTALL httpfs",
         "LOAD httpfs",
         "SELECT * FROM read_csv('{out}')",
+        # issue 25: table functions and the engine's own catalogue are no source either
+        "SELECT * FROM duckdb_settings()",
+        "FROM duckdb_settings()",
+        "WITH s AS (SELECT * FROM duckdb_settings()) SELECT * FROM s",
+        "SELECT * FROM accounts WHERE account_id IN (SELECT name FROM duckdb_tables())",
+        "SELECT * FROM accounts, pragma_table_info('accounts')",
+        "SELECT * FROM information_schema.tables",
+        "SELECT * FROM sqlite_master",
+        "SELECT current_setting('threads') AS account_id",
+        "SELECT * FROM range(10)",
+        "SELECT * FROM '{out}'",
+        "SUMMARIZE accounts",
+        "DESCRIBE accounts",
     ],
 )
 @pytest.mark.parametrize("suffix", [".sqlite", ".duckdb"])
@@ -65,8 +78,9 @@ def test_a_shared_config_cannot_write_a_file_during_check(
     out = tmp_path.parent / f"{tmp_path.name}-written.csv"
     before = sorted([*(p.name for p in tmp_path.iterdir()), "icpkit.toml"])
     code, text = _check(tmp_path, {"path": f"crm{suffix}", "query": query.format(out=out)})
-    assert code == 1, text
+    assert code == 2, text  # a ConfigError naming the source and what the query reads
     assert "Traceback" not in text
+    assert f"[sources.accounts] crm{suffix}: the query is refused" in text
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
@@ -87,12 +101,25 @@ def test_the_parser_names_what_it_refused() -> None:
     assert check_select("WITH a AS (SELECT 1) SELECT * FROM a UNION SELECT 2", "sqlite")
 
 
+def test_a_table_with_engine_typed_or_clashing_columns_reads(tmp_path: Path) -> None:
+    """A DuckDB VARIANT column and columns named 'value'/'column' (issue 25: a traceback)."""
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE accounts AS SELECT 'a' || range AS account_id, 'x' AS value, "
+            "'y' AS \"column\", (range % 3)::VARIANT AS typed FROM range(30)"
+        )
+    code, text = _check(tmp_path, {"path": "crm.duckdb"})
+    assert "Traceback" not in text and code == 0, text
+
+
 def test_duckdb_connection_itself_cannot_reach_files(tmp_path: Path) -> None:
     # defence in depth: even a SELECT that reads another file fails on the locked connection
     _databases(tmp_path)
     (tmp_path / "other.csv").write_text("a\n1\n")
-    with pytest.raises(SchemaError, match="DuckDB error"):
+    with pytest.raises(ConfigError, match="reads the file"):  # the parser refuses it first
         read_table(tmp_path / "crm.duckdb", query=f"SELECT * FROM '{tmp_path / 'other.csv'}'")
+    with duckdb_readonly(tmp_path / "crm.duckdb") as con, pytest.raises(duckdb.Error):
+        con.sql(f"SELECT * FROM '{tmp_path / 'other.csv'}'").fetchall()
 
 
 @pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "../outside.csv"])

@@ -75,6 +75,14 @@ def test_datetime_and_date_columns_are_accepted() -> None:
         ("leadership_change", "new CRO", "CRO", None),
         ("tech_adoption", "Snowflake", "Snowflake", None),
         ("news", "x" * 80, None, None),
+        # issue 25: separators and scales read together, European styles, words for scales
+        ("funding", "$1,500M Series D", "Series D", 1.5e9),
+        ("funding", "12,000K seed", "Seed", 12e6),
+        ("funding", "€2.5 Mio Series A", "Series A", 2.5e6),
+        ("funding", "1.2bn", None, 1.2e9),
+        ("funding", "EUR 12.500 grant", "Grant", 12_500.0),
+        ("funding", "Series 2", None, None),  # a bare number is no amount
+        ("funding", "-$5M debt", "Debt", None),  # refused, and counted (next test)
     ],
 )
 def test_values_are_read_where_they_have_a_known_shape(
@@ -85,6 +93,16 @@ def test_values_are_read_where_they_have_a_known_shape(
     )
     assert parsed["value_class"] == value_class
     assert parsed["amount"] == amount
+
+
+def test_a_negative_funding_amount_is_refused_and_counted() -> None:
+    frame = pl.DataFrame(
+        {"account_id": ["A1", "A1"], "date": ["2024-01-02", "2024-02-03"], "type": "funding"}
+    ).with_columns(pl.Series("value", ["-$5M", "$5M"]))
+    events = prepare_signals(frame, ACCOUNTS)
+    assert sorted(events.frame["amount"].to_list(), key=str) == [5e6, None]
+    assert events.intake.n_negative_amount == 1
+    assert any("negative amount" in line for line in events.intake.notes())
 
 
 # --- statistics --------------------------------------------------------------------------------

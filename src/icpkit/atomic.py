@@ -9,6 +9,7 @@ itself), so a killed bulk score does not strand gigabytes of hidden files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
@@ -25,9 +26,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(target)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
-    )
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".part", dir=target.parent
+        )
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -74,3 +78,59 @@ def write_text_atomic(target: Path, text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+# Permission errors: a read-only folder (mount, share, chmod) or a file the user may not read.
+PERMISSION_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _may(path: Path, mode: int) -> bool:
+    """os.access by the effective user (the one the kernel checks a write against)."""
+    return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
+
+
+def folder_writable(folder: Path) -> bool:
+    """Whether this process may create files in ``folder`` (a read-only mount counts as not)."""
+    return _may(folder, os.W_OK | os.X_OK)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def shown_path(path: Path, workspace: Path | None = None) -> str:
+    """A path as messages show it: relative to the workspace when inside it, else its last two
+    parts (a message never carries the server's absolute paths)."""
+    path = Path(path)
+    if workspace is not None and _inside(path, Path(workspace)):
+        return path.resolve().relative_to(Path(workspace).resolve()).as_posix()
+    return Path(*path.parts[-2:]).as_posix() if len(path.parts) > 1 else path.name
+
+
+def permission_message(exc: OSError, workspace: Path | None = None) -> str | None:
+    """One sentence for a permission error (None for any other OSError).
+
+    A failed write in a folder this process may not write to is the folder being read-only (the
+    usual case: a workspace on a read-only share or mount); a file that exists but may not be
+    read says so. Paths are shown relative to the workspace.
+    """
+    if exc.errno not in PERMISSION_ERRNOS:
+        return None
+    if not exc.filename:
+        return f"permission denied ({exc.strerror}); nothing was changed."
+    target = Path(exc.filename)
+    name = shown_path(target, workspace)
+    outside = workspace is not None and not _inside(target, Path(workspace))
+    where = "the output folder" if outside else "the workspace folder"
+    if exc.errno == errno.EROFS or (target.parent.exists() and not folder_writable(target.parent)):
+        return (
+            f"{where} is read-only: {name} cannot be written. Make the folder writable (or "
+            "copy the workspace to a writable one) and run again; nothing was changed."
+        )
+    if target.exists() and not _may(target, os.R_OK):
+        return f"{name} cannot be read: permission denied. Give this user read access to it."
+    return f"{name}: permission denied ({exc.strerror}); nothing was changed."

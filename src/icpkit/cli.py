@@ -126,6 +126,15 @@ def handled(func: F) -> F:
                 err.print("interrupted; nothing was written")
             raise typer.Exit(130) from None
         except OSError as exc:
+            from icpkit.atomic import permission_message
+
+            denied = permission_message(exc, kwargs.get("workspace"))
+            if denied is not None:
+                if kwargs.get("as_json"):
+                    emit_json({"error": {"type": "PermissionError", "message": denied}})
+                else:
+                    err.print(f"error: {denied}", markup=False)
+                raise typer.Exit(1) from None
             if exc.errno not in _DISK_FULL:
                 raise
             err.print(
@@ -1057,7 +1066,13 @@ def keys_create(
     scope: Annotated[
         str, typer.Option(help="read: look up and score; write: also upload lists.")
     ] = "read",
-    name: Annotated[str, typer.Option(help="A label for the key (who or what uses it).")] = "",
+    name: Annotated[
+        str,
+        typer.Option(
+            help="The operator's label for the key (a team or tool: revops, sales-emea); a "
+            "person's name is shown as [name] with the verdicts given with it."
+        ),
+    ] = "",
 ) -> None:
     """Create an API key; it is printed once and stored only as a salted hash.
 

@@ -380,6 +380,7 @@ def build_and_save(
     profile's ``feedback`` section. ``progress`` gets each stage's name (:data:`BUILD_STAGES`).
     """
     step = progress or _no_progress
+    workspace.store.check_writable()  # a read-only workspace is refused before a long build
     step("loading")
     crm = workspace.load()
     if as_of is not None:

@@ -845,6 +845,9 @@ class SignalIntake(_Section):
     """What happened to the rows of the signals table on the way in (all counts are rows): used,
     dropped and why (``notes``, in words), events per type (icpkit.signals.sources)."""
 
+    # absent in profiles written before negative amounts were counted: left out of their JSON
+    _omit_if_unset: ClassVar[frozenset[str]] = frozenset({"n_negative_amount"})
+
     n_rows: int = 0
     n_used: int = 0
     n_unknown_domain: int = 0
@@ -853,6 +856,9 @@ class SignalIntake(_Section):
     bad_date_rows: list[int] = Field(default_factory=list, description="The first bad rows.")
     n_future: int = 0
     n_duplicate: int = 0
+    n_negative_amount: int | None = Field(
+        None, description="Funding amounts stated as negative, read as missing (None: not counted)."
+    )
     types: dict[str, int] = Field(default_factory=dict, description="Events per signal type.")
     notes: list[str] = Field(default_factory=list, description="The dropped rows in words.")
 

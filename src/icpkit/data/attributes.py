@@ -256,6 +256,7 @@ _GIVEN_NAMES = frozenset(
         "zhang",
     ]
 )
+GIVEN_NAMES = _GIVEN_NAMES  # for the scrubbers of free text (themes.pii)
 _PERSON = (
     r"^[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z]\.?)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){1,2}$"
 )
@@ -290,6 +291,7 @@ class AttributeChoice:
         return [e for e in self.excluded if e.code not in quiet]
 
 
+_COLUMN, _CELL = "\x00column", "\x00cell"
 _FLAGS = ["yes", "no", "true", "false", "y", "n", "0", "1", "t", "f"]
 _DATED = r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$"
 
@@ -301,11 +303,14 @@ def _pii_stats(frame: pl.DataFrame, text: list[str]) -> dict[str, dict[str, obje
     The first ``_PII_SAMPLE`` rows of every column are stacked into one long column, so a table
     with 50,000 columns costs one regex pass over one column (linear in its columns).
     """
+    # the stacked names cannot be a column of the file ('value', 'column' are common ones)
     long = (
-        frame.select(pl.col(text).cast(pl.Utf8)).head(_PII_SAMPLE).unpivot(variable_name="column")
+        frame.select(pl.col(text).cast(pl.Utf8))
+        .head(_PII_SAMPLE)
+        .unpivot(variable_name=_COLUMN, value_name=_CELL)
     )
-    value = pl.col("value").str.strip_chars()
-    long = long.with_columns(value).filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+    value = pl.col(_CELL).str.strip_chars()
+    long = long.with_columns(value).filter(pl.col(_CELL).is_not_null() & (pl.col(_CELL) != ""))
     digits = value.str.replace_all(r"\D", "").str.len_chars()
     phone = (
         value.str.contains(_PHONE)
@@ -316,14 +321,14 @@ def _pii_stats(frame: pl.DataFrame, text: list[str]) -> dict[str, dict[str, obje
     )
     first = value.str.extract(r"^([A-Z][a-z]+)").str.to_lowercase()
     person = value.str.contains(_PERSON) & first.is_in(list(_GIVEN_NAMES)).fill_null(False)
-    stats = long.group_by("column").agg(
+    stats = long.group_by(_COLUMN).agg(
         pl.len().alias("n"),
         value.str.contains(_EMAIL).mean().alias("email"),
         phone.mean().alias("phone"),
         person.mean().alias("person"),
         value.str.to_lowercase().is_in(_FLAGS).all().alias("flags"),
     )
-    return {row["column"]: row for row in stats.iter_rows(named=True)}
+    return {row[_COLUMN]: row for row in stats.iter_rows(named=True)}
 
 
 def pii_from(name: str, stats: Mapping[str, object] | None) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from icpkit.config import WorkspaceConfig
 from icpkit.data import batch
 from icpkit.data.dates import parse_dates
 from icpkit.data.mapping import FLAG_COLUMNS, PRESETS, Preset, column_listing, snake_name
@@ -262,6 +263,7 @@ def _detect_preset(frames: dict[str, pl.DataFrame]) -> tuple[Preset | None, str]
     return best, f"detected: {best_hits} of its column names found"
 
 
+_MAX_COLUMNS = WorkspaceConfig.model_fields["max_columns"].default
 _CANONICAL_FLAT = {re.sub(r"[^0-9a-z]", "", c) for cols in SCHEMA.values() for c in cols}
 
 
@@ -275,9 +277,14 @@ def _read_candidates(
         relative = path.relative_to(directory).as_posix()
         key = f"{relative}:{sql_table}" if sql_table else relative
         try:
-            frame = read_table(path, table=sql_table or None)
+            # the width limit check applies, on the header before any row is parsed: a
+            # 100,000-column file is skipped in a second, not guessed at for minutes
+            frame = read_table(path, table=sql_table or None, max_columns=_MAX_COLUMNS)
         except SchemaError as exc:
-            problems += [Problem(**{**p.to_dict(), "severity": "warning"}) for p in exc.problems]  # type: ignore[arg-type]
+            problems += [
+                Problem(**{**p.to_dict(), "severity": "warning", "file": relative})  # type: ignore[arg-type]
+                for p in exc.problems
+            ]
             continue
         if frame.height:
             frames[key] = frame.head(SAMPLE_ROWS)

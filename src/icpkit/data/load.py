@@ -27,7 +27,7 @@ from icpkit.data.paths import resolve_source
 from icpkit.data.readers import header_problems, read_table
 from icpkit.data.similar import closest
 from icpkit.data.tables import normalise_table
-from icpkit.errors import Problem, SchemaError
+from icpkit.errors import ConfigError, Problem, SchemaError
 
 
 @dataclass
@@ -69,6 +69,8 @@ def _read_source(
     except SchemaError as exc:
         loaded.problems += [_relabel(p, file) for p in exc.problems]
         return None
+    except ConfigError as exc:  # e.g. a refused query: name the source it belongs to
+        raise ConfigError(f"[sources.{name}] {exc.message}") from None
     loaded.files[name] = file
     loaded.problems += header_problems(file, raw)
     if raw.height == 0:

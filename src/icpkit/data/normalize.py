@@ -60,27 +60,40 @@ _US = re.compile(
 )
 # '1.324' could be either; '0.324' cannot (no thousands group starts with 0)
 _AMBIGUOUS_DOT = re.compile(r"(?<![\d.,])[1-9]\d{0,2}\.\d{3}(?![\d.,])")
+# a dot no thousands separator can be: '0.324', '1234.5' (a thousands dot would group the 1)
+_LEADING_ZERO = re.compile(r"(?<![\d.,])(0|\d{4,})\.\d+(?![\d.,])")
 
 
-def number_style(texts: Iterable[str]) -> tuple[str | None, str | None]:
+def number_style(
+    texts: Iterable[str], two_decimals_at_most: bool = False
+) -> tuple[str | None, str | None]:
     """('eu' | 'us' | None, note) for the written numbers of one column.
 
     'eu': dots group thousands and a comma is the decimal mark (1.234.567, 3,5, 1.234,56);
     'us': commas group thousands and a dot is the decimal mark (1,234,567, 3.5). Decided from all
-    values together; a column whose only dotted values are like '1.324' (a decimal point or a
-    thousands dot?) is ambiguous: read as a decimal point unless the values carry a euro sign,
-    and the note says so.
+    values together. A column whose only dotted values are like '1.324' (a decimal point or a
+    thousands dot?) is settled by the rest of the column's evidence: a euro sign anywhere in it, a
+    value such as '12.500' (a writer of decimals drops the trailing zero), or a column of counts or
+    money in units (``two_decimals_at_most``: no '1.324' employees, no tenth of a cent) read the
+    dot as a thousands separator; a '0.324', a '1234.5' or a dollar or pound sign as a decimal
+    point. The note (None when the style was proven) says how it was read; the cells
+    read by such an inference are named one by one by the caller (:attr:`NumberParse.ambiguous`).
     """
     eu = us = 0
     ambiguous: list[str] = []
-    euro = False
+    euro = dollar = trailing_zero = leading_zero = False
     for raw in texts:
         text = _SPACES.sub(" ", raw)
         eu += bool(_EU.search(text))
         us += bool(_US.search(text))
-        if _AMBIGUOUS_DOT.search(text):
+        lower = text.lower()
+        euro = euro or "€" in text or "eur" in lower
+        dollar = dollar or bool(re.search(r"[$£]|\b(usd|gbp)\b", lower))
+        leading_zero = leading_zero or bool(_LEADING_ZERO.search(text))
+        found = _AMBIGUOUS_DOT.findall(text)
+        if found:
             ambiguous.append(raw)
-            euro = euro or "€" in text or "eur" in text.lower()
+            trailing_zero = trailing_zero or any(f.endswith("0") for f in found)
     if eu and not us:
         return "eu", None
     if us and not eu:
@@ -91,14 +104,27 @@ def number_style(texts: Iterable[str]) -> tuple[str | None, str | None]:
             "values); each value is read by its own shape"
         )
     if ambiguous:
-        style = "eu" if euro else "us"
-        reading = "a thousands separator" if euro else "a decimal point"
+        if leading_zero or (dollar and not euro):
+            style, why = "us", "the column also holds '0.xxx' or '1234.5' values or a $/£ sign"
+        elif euro and not dollar:
+            style, why = "eu", "the column carries a euro sign"
+        elif trailing_zero:
+            style, why = "eu", f"values such as {_example(ambiguous, '0')!r} end in a zero"
+        elif two_decimals_at_most:
+            style, why = "eu", "the column holds counts or money, which have two decimals at most"
+        else:
+            style, why = "us", "nothing in the column says otherwise"
+        reading = "a thousands separator" if style == "eu" else "a decimal point"
         return style, (
             f"every dotted number has three digits after the dot (e.g. {ambiguous[0]!r}), so the "
-            f"dot could be a decimal point or a thousands separator; read as {reading}. Fix the "
-            "export if that is wrong"
+            f"dot could be a decimal point or a thousands separator; read as {reading} because "
+            f"{why}. Each such cell is listed; fix the export if that is wrong"
         )
     return None, None
+
+
+def _example(values: list[str], ending: str) -> str:
+    return next((v for v in values if v.rstrip(" €$").endswith(ending)), values[0])
 
 
 def _plain_number(token: str, style: str | None = None) -> float | None:
@@ -133,6 +159,8 @@ def parse_quantity(text: str, style: str | None = None) -> float | None:
     text = _SPACES.sub(" ", text).strip().lower()
     if text in NULL_TOKENS:
         return None
+    # a euro amount in a column of undecided style: '€12.500' is twelve thousand five hundred
+    euro = style is None and bool(re.search(r"€|\beur", text))
     text = re.sub(r"[$€£¥₹]", " ", text)
     text = _UNIT_WORDS.sub(" ", text).strip()
     negative = text.startswith("-") or (text.startswith("(") and text.endswith(")"))
@@ -143,7 +171,9 @@ def parse_quantity(text: str, style: str | None = None) -> float | None:
     values: list[float] = []
     last_scale = _SCALE.get(matches[-1].group(2) or "", 1.0)
     for match in matches:
-        number = _plain_number(match.group(1), style)
+        token = match.group(1)
+        eu_token = euro and re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", token)
+        number = _plain_number(token, "eu" if eu_token else style)
         if number is None:
             return None
         scale = _SCALE.get(match.group(2) or "", last_scale if len(matches) == 2 else 1.0)
@@ -157,16 +187,23 @@ def parse_quantity(text: str, style: str | None = None) -> float | None:
 @dataclass(frozen=True)
 class NumberParse:
     """Numbers of one column: values, cells with text but no number, cells that overflow
-    (inf, 1e400, NaN — read as missing, never as ±infinity) and a note on the format (or None)."""
+    (inf, 1e400, NaN — read as missing, never as ±infinity), a note on the format (or None) and
+    the cells whose reading rests on that note ('1.324' read by the column's inferred style, or
+    by its own shape in a column that mixes styles), to be named row by row."""
 
     values: pl.Series
     bad: pl.Series
     overflow: pl.Series
     note: str | None = None
+    ambiguous: pl.Series | None = None
 
 
-def read_numbers(values: pl.Series) -> NumberParse:
-    """Numbers from any column, the separator style decided once from all its values."""
+def read_numbers(values: pl.Series, two_decimals_at_most: bool = False) -> NumberParse:
+    """Numbers from any column, the separator style decided once from all its values.
+
+    ``two_decimals_at_most``: the column holds counts or money in units (employees, revenue), so
+    a lone '1.324' is a thousands dot.
+    """
     if values.dtype.is_numeric():
         out = values.cast(pl.Float64)
         overflow = ~out.is_finite().fill_null(True)
@@ -179,7 +216,9 @@ def read_numbers(values: pl.Series) -> NumberParse:
     blank = text.is_null() | text.str.to_lowercase().is_in(list(NULL_TOKENS))
     distinct = text.drop_nulls().unique()
     marked = distinct.filter(distinct.str.contains(r"\d[.,]\d"))
-    style, note = number_style(marked.to_list()) if len(marked) else (None, None)
+    style, note = (
+        number_style(marked.to_list(), two_decimals_at_most) if len(marked) else (None, None)
+    )
     fast = text.cast(pl.Float64, strict=False)
     if style == "eu":
         fast = fast.set(text.str.contains(r"[.,]").fill_null(False), None)
@@ -191,7 +230,13 @@ def read_numbers(values: pl.Series) -> NumberParse:
         parsed = text.replace_strict(slow, default=None, return_dtype=pl.Float64)
         fast = fast.fill_null(parsed)
     bad = fast.is_null() & ~blank & ~overflow
-    return NumberParse(fast.alias(values.name), bad.alias(values.name), overflow, note)
+    ambiguous = None
+    if note is not None:
+        pattern = r"(^|[^\d.,])[1-9]\d{0,2}\.\d{3}($|[^\d.,])"  # _AMBIGUOUS_DOT, no look-around
+        ambiguous = (text.str.contains(pattern).fill_null(False) & fast.is_not_null()).alias(
+            values.name
+        )
+    return NumberParse(fast.alias(values.name), bad.alias(values.name), overflow, note, ambiguous)
 
 
 def parse_numbers(values: pl.Series) -> tuple[pl.Series, pl.Series]:

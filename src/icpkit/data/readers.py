@@ -204,9 +204,10 @@ def _sql_source(
     if query:
         try:
             return check_select(query, dialect)
-        except UnsafeQuery as exc:
-            raise _fail(
-                path, f"query refused: it {exc}", "unsafe_query", expected="one SELECT"
+        except UnsafeQuery as exc:  # a setting that must change, not data to fix: ConfigError
+            raise ConfigError(
+                f"{path.name}: the query is refused: it {exc} (expected one SELECT from the "
+                f"file's tables: {', '.join(tables[:8]) or 'none'})"
             ) from None
     if table is None:
         if len(tables) != 1:
@@ -259,9 +260,31 @@ def _read_duckdb(path: Path, table: str | None, query: str | None) -> pl.DataFra
     try:
         with duckdb_readonly(path) as connection:
             tables = [row[0] for row in connection.execute("SHOW TABLES").fetchall()]
-            return connection.sql(_sql_source(path, table, query, tables, "duckdb")).pl()
+            relation = connection.sql(_sql_source(path, table, query, tables, "duckdb"))
+            return _as_plain_types(relation).pl()
     except duckdb.Error as exc:
         raise _fail(path, f"DuckDB error: {str(exc).splitlines()[0]}", "unreadable") from None
+
+
+# DuckDB types polars reads as plain columns; any other (VARIANT, UNION, MAP, BIT, …) arrives as
+# an Arrow extension or object type nothing downstream can cast, so it is read as its text.
+_PLAIN_DUCKDB = re.compile(
+    r"^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|"
+    r"FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|DATE|TIME|TIMESTAMP.*|UUID|JSON)(\[\])*$"
+)
+
+
+def _as_plain_types(relation: Any) -> Any:
+    columns, types = relation.columns, [str(t).upper() for t in relation.types]
+    if all(_PLAIN_DUCKDB.match(t) for t in types):
+        return relation
+    quoted = ['"' + c.replace('"', '""') + '"' for c in columns]
+    return relation.project(
+        ", ".join(
+            q if _PLAIN_DUCKDB.match(t) else f"CAST({q} AS VARCHAR) AS {q}"
+            for q, t in zip(quoted, types, strict=True)
+        )
+    )
 
 
 def _check_cell_sizes(path: Path, frame: pl.DataFrame) -> None:

@@ -55,6 +55,15 @@ _FORBIDDEN: tuple[type[exp.Expression], ...] = (
     exp.Export,
 )
 _QUERY_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
+# The database's own catalogue and settings, and functions that read them or other files: a source
+# reads the rows of the file's tables, nothing about the engine or the machine it runs on.
+_SYSTEM_NAME = re.compile(
+    r"^(duckdb_|pragma_|sqlite_|pg_|read_|parquet_|iceberg_|delta_|glob$|sniff_csv$|"
+    r"current_setting$|getvariable$|which_secret$|current_database$|current_schemas?$|"
+    r"version$|database_size$|icu_|test_|checkpoint$|force_checkpoint$)",
+    re.IGNORECASE,
+)
+_SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "system", "temp"}
 _TABLE_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?|"[^"]+"')
 
 
@@ -96,7 +105,32 @@ def check_select(query: str, dialect: str) -> str:
     for node in statement.walk():
         if isinstance(node, _FORBIDDEN):
             raise UnsafeQuery(f"contains {_kind(node)}; only a read-only SELECT may run")
+        if (reason := _reads_outside_the_tables(node)) is not None:
+            raise UnsafeQuery(f"{reason}; a source query may read only the tables of its file")
     return query
+
+
+def _reads_outside_the_tables(node: Any) -> str | None:
+    """Why ``node`` reads something other than a table of the file (None when it does not)."""
+    if isinstance(node, exp.Table):
+        if not isinstance(node.this, exp.Identifier):  # FROM duckdb_settings(), range(10), …
+            return f"reads the table function {_function_name(node.this)}()"
+        name = node.name
+        if "/" in name or "\\" in name or re.search(r"\.\w{2,8}$", name):
+            return f"reads the file {name!r}"
+        if _SYSTEM_NAME.match(name) or node.db.lower() in _SYSTEM_SCHEMAS:
+            return f"reads the database's own catalogue ({node.sql()})"
+    elif isinstance(node, exp.Func) and _SYSTEM_NAME.match(_function_name(node)):
+        return f"calls {_function_name(node)}(), which reads the engine's settings or files"
+    return None
+
+
+def _function_name(node: Any) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return type(node).__name__.lower()
 
 
 def _kind(node: Any) -> str:

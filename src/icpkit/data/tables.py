@@ -38,6 +38,7 @@ CELL_REPORT_LIMIT = 20
 SPELLING_REPORT_LIMIT = 5  # pairs of near-identical values listed per column, then a count
 NON_NEGATIVE = {"employees", "annual_revenue"}  # counts and revenue; amounts are checked in schema
 FUTURE_DAYS = 366
+_COUNTS_AND_MONEY = {"employees", "annual_revenue", "amount", "mrr", "arr"}
 ID_COLUMNS = {"account_id", "deal_id", "contact_id"}
 # never checked for category spellings
 FREE_TEXT = {"name", "email", "text", "domain", "value", "description"}
@@ -106,9 +107,19 @@ class TableNormaliser:
         )
 
     def report_cells(
-        self, column: str, bad: pl.Series, expected: str, severity: Severity, code: str
+        self,
+        column: str,
+        bad: pl.Series,
+        expected: str,
+        severity: Severity,
+        code: str,
+        reading: pl.Series | None = None,
     ) -> None:
-        """One problem per bad cell (up to the limit), then one with the count of the rest."""
+        """One problem per bad cell (up to the limit), then one with the count of the rest.
+
+        ``reading``: the value each flagged cell was read as, when it was read after all (an
+        ambiguous number), so the message says what icpkit took it for.
+        """
         index = bad.fill_null(False).arg_true()
         if len(index) == 0:
             return
@@ -120,6 +131,9 @@ class TableNormaliser:
         raw = self.frame[column].cast(pl.Utf8)
         for i in index.head(CELL_REPORT_LIMIT).to_list():
             value = raw[i]
+            message = f"{str(value)[:60]!r} is not {expected.split(' such as')[0]}"
+            if reading is not None:
+                message = f"{str(value)[:60]!r} is ambiguous; read as {reading[i]:,.10g}"
             self.problems.append(
                 Problem(
                     file=self.file,
@@ -129,7 +143,7 @@ class TableNormaliser:
                     code=code,
                     value=value,
                     expected=expected,
-                    message=f"{str(value)[:60]!r} is not {expected.split(' such as')[0]}",
+                    message=message,
                 )
             )
         if len(index) > CELL_REPORT_LIMIT:
@@ -148,7 +162,9 @@ class TableNormaliser:
     # --- canonical columns -------------------------------------------------------------------
 
     def numbers(self, column: str) -> pl.Series:
-        parsed = read_numbers(self.frame[column])
+        # counts and money in units have two decimals at most: '1.324' there is a thousands dot
+        units = column in _COUNTS_AND_MONEY and column not in self.mapped.scales
+        parsed = read_numbers(self.frame[column], two_decimals_at_most=units)
         self.report_cells(column, parsed.bad, _NUMBER, "fatal", "not_a_number")
         self.number_notes(column, parsed)
         values = parsed.values
@@ -180,6 +196,15 @@ class TableNormaliser:
             )
         if parsed.note:
             self.warn(parsed.note, column, code="ambiguous_numbers")
+        if parsed.ambiguous is not None:  # each cell read by an inference, named by its row
+            self.report_cells(
+                column,
+                parsed.ambiguous,
+                "a number whose dot is unambiguous (1324, 1,324 or 1.324,0)",
+                "warning",
+                "ambiguous_number",
+                reading=parsed.values,
+            )
 
     def dates(self, column: str) -> pl.Series:
         parsed = parse_dates(self.frame[column], self.source.date_format)

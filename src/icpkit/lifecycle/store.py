@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 
-from icpkit.atomic import write_text_atomic
+from icpkit.atomic import folder_writable, write_text_atomic
 from icpkit.data.controls import strip_controls
 from icpkit.data.model import CrmData
 from icpkit.errors import StoreError
@@ -148,6 +149,12 @@ class Store:
         self.workspace_dir = Path(workspace_dir)
         self.path = self.workspace_dir / STORE_DIR / STORE_NAME
 
+    def check_writable(self) -> None:
+        """Raise StoreError when a new version could not be saved (the folder is read-only)."""
+        folder = self.path.parent if self.path.parent.exists() else self.workspace_dir
+        if folder.exists() and not folder_writable(folder):
+            raise StoreError(self._read_only())
+
     # -- connections ------------------------------------------------------------------------------
     @contextmanager
     def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
@@ -157,18 +164,27 @@ class Store:
                 "(run `icpkit build` to save the first version)"
             )
         if create:
+            self.check_writable()
+        read_only = self.path.exists() and not folder_writable(self.path.parent)
+        if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the transaction is explicit.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # In a read-only folder SQLite cannot make its WAL files: read the file as immutable
+        # (nobody can write it there either), so score and report still work.
+        where = f"file:{quote(str(self.path.resolve()))}?immutable=1" if read_only else self.path
+        conn = sqlite3.connect(where, timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=read_only)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            if not read_only:
+                conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
             if create:
                 conn.executescript(_CREATE)
             self._check_schema(conn)
             yield conn
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc).lower():  # made read-only since the check above
+                raise StoreError(self._read_only()) from None
             if _is_disk_full(exc):
                 raise StoreError(
                     f"{self.path}: the disk is full (or a file size limit was reached); nothing "
@@ -259,6 +275,13 @@ class Store:
         if damaged:
             listed = ", ".join(f"v{v} ({why})" for v, why in damaged)
             raise StoreError(self._damaged(f"version(s) {listed}"))
+
+    def _read_only(self) -> str:
+        return (
+            f"the workspace folder is read-only: {STORE_DIR}/{STORE_NAME} cannot be written, so "
+            "no version can be saved. Make the folder writable (or copy the workspace to a "
+            "writable one) and run again; nothing was changed."
+        )
 
     def _damaged(self, detail: str) -> str:
         return (

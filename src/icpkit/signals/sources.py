@@ -44,6 +44,12 @@ def intake_notes(intake: SignalIntake) -> list[str]:
         lines.append(f"{intake.n_future:,} signals are dated after the as-of date (excluded)")
     if intake.n_duplicate:
         lines.append(f"{intake.n_duplicate:,} duplicated signal events removed")
+    if intake.n_negative_amount:
+        lines.append(
+            f"{intake.n_negative_amount:,} funding signals state a negative amount (such as "
+            "'-$5M'); a round cannot raise less than nothing, so the amount is read as "
+            "missing (the event is kept)"
+        )
     return lines
 
 
@@ -95,7 +101,9 @@ def prepare_signals(
     before = frame.height
     frame = frame.unique(subset=["account_id", "date", "type", "value"], keep="first")
     n_duplicate = before - frame.height
-    frame = parse_values(frame.sort("account_id", "date", "type")).select(EVENT_COLUMNS)
+    frame = parse_values(frame.sort("account_id", "date", "type"))
+    n_negative = int(frame["negative_amount"].sum())
+    frame = frame.select(EVENT_COLUMNS)
     counts = frame["type"].value_counts(sort=True)
     intake = SignalIntake(
         n_rows=n_rows,
@@ -106,6 +114,7 @@ def prepare_signals(
         bad_date_rows=list(bad_rows),
         n_future=n_future,
         n_duplicate=n_duplicate,
+        n_negative_amount=n_negative,
         types={str(t): int(n) for t, n in counts.iter_rows()},
     )
     return SignalEvents(frame, intake.model_copy(update={"notes": intake_notes(intake)}))

@@ -8,11 +8,21 @@ A value of another shape keeps its text as the class when it is short, and none 
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
+from icpkit.data.normalize import parse_quantity
+
 _ROUND = r"(?i)\b(pre[- ]?seed|seed|series\s+[a-h]\+?|private equity|ipo|debt|grant)\b"
-_AMOUNT = r"(?i)\$?\s*(\d+(?:[.,]\d+)?)\s*([kmb])\b"
-_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
+# An amount is a number with a currency or a scale: '-$5M', '$1,500M', '12,000K', '€2.5 Mio',
+# '1.2bn', 'EUR 12.500'. A bare number ('Series 2') is none.
+_AMOUNT = re.compile(
+    r"(?i)(?<![\w.,])(?P<sign>[-−–]\s*)?(?P<cur>[$€£]|usd\b|eur\b|gbp\b)?\s*"
+    r"(?P<num>\d[\d.,']*\d|\d)\s*"
+    r"(?P<unit>thousand|million|billion|mio|mrd|mn|mm|bn|k|m|b)?(?![a-z])\s*"
+    r"(?P<cur2>[$€£]|usd\b|eur\b|gbp\b)?"
+)
 MAX_CLASS_LENGTH = 40
 
 
@@ -27,11 +37,24 @@ def _funding_round() -> pl.Expr:
     )
 
 
+def funding_amount(text: str | None) -> float | None:
+    """The amount a funding value states, in currency units; negative when it says so ('-$5M').
+
+    Thousands separators and scales are read together ('$1,500M' is 1.5 billion, '12,000K' 12
+    million), a euro amount's dot as the thousands separator it is ('€12.500').
+    """
+    for match in _AMOUNT.finditer(text or ""):
+        currency = match["cur"] or match["cur2"] or ""
+        if not (currency or match["unit"]):
+            continue
+        value = parse_quantity(f"{currency} {match['num']}{match['unit'] or ''}")
+        if value is not None:
+            return -value if match["sign"] else value
+    return None
+
+
 def _amount() -> pl.Expr:
-    number = pl.col("value").str.extract(_AMOUNT, 1).str.replace(",", ".").cast(pl.Float64)
-    unit = pl.col("value").str.extract(_AMOUNT, 2).str.to_lowercase()
-    scale = unit.replace_strict(_SCALE, default=None, return_dtype=pl.Float64)
-    return number * scale
+    return pl.col("value").map_elements(funding_amount, return_dtype=pl.Float64)
 
 
 def _role() -> pl.Expr:
@@ -66,6 +89,12 @@ def _parsed(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(short)
     )
     amount = pl.when(value_type == "funding").then(_amount())
-    return frame.with_columns(
+    frame = frame.with_columns(
         value_class.replace("", None).alias("value_class"), amount.alias("amount")
+    )
+    # a round cannot raise less than nothing: a negative amount is refused (missing, counted)
+    negative = (pl.col("amount") < 0).fill_null(False)
+    return frame.with_columns(
+        pl.when(negative).then(None).otherwise(pl.col("amount")).alias("amount"),
+        negative.alias("negative_amount"),
     )

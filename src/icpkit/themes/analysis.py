@@ -24,6 +24,7 @@ from icpkit.themes.cluster import Clustering, assign, centre, cluster_vectors, m
 from icpkit.themes.embed import MAX_CHARS, StaticEmbedder, default_embedder
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest, account_groups, compare_themes
 from icpkit.themes.label import OPENING, central_notes, filler_words, theme_keywords
+from icpkit.themes.names import person_words, without_person_names
 from icpkit.themes.pii import Scrubber, without_contact_details
 from icpkit.themes.subthemes import NoteContext, SubTheme, find_sub_themes
 
@@ -392,6 +393,7 @@ def _describe(
     fillers: set[str],
 ) -> list[Theme]:
     scrub = Scrubber(contact_names or [])
+    person = person_words(texts, contact_names or [])
     labels = clustering.labels
     keywords = theme_keywords(
         without_contact_details(texts), labels, clustering.n_themes, extra_stop_words=fillers
@@ -405,7 +407,7 @@ def _describe(
         if not members.any():
             continue
         rows = central_notes(similarity, labels, k, texts, config.quotes_per_theme)
-        words = [w for w in keywords[k] if scrub(w) == w]  # a name is never a keyword
+        words = without_person_names([w for w in keywords[k] if scrub(w) == w], person)
         label = names[k] or (", ".join(words[:3]) if words else f"theme {k + 1}")
         src, counts = np.unique(sources[members], return_counts=True)
         themes.append(

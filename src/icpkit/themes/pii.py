@@ -1,4 +1,5 @@
-"""Quotes without personal data: e-mails, phone numbers, links and known contact names removed.
+"""Quotes without personal data: e-mails (also written out: 'jane dot doe at acme dot com'),
+phone numbers, links, known contact names and other person names removed.
 
 Applied to every piece of note text that leaves icpkit (quotes, labels, statements). Links are
 dropped whole — a URL can carry a login or tracking token anywhere in it. Contact names come from
@@ -13,12 +14,46 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from icpkit.data.attributes import GIVEN_NAMES
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Written out to dodge filters: 'jane dot doe at acme dot com', 'jane [at] acme [dot] com',
+# 'jane(at)acme.com', 'jane @ acme . com'. The domain must end in a top-level domain, so 'met at
+# noon' is no address.
+_AT = r"(?:\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+at\s+|\s*@\s*)"
+_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+|\s*\.\s*)"
+_TLD = (
+    r"(?:com|org|net|edu|gov|io|co|ai|app|dev|biz|info|eu|uk|us|de|fr|nl|es|it|pt|ch|at|be|se|"
+    r"no|dk|fi|pl|cz|ie|jp|cn|in|au|nz|ca|br|mx|ru|za|sg|hk)"
+)
+OBFUSCATED_EMAIL = re.compile(
+    rf"\b[\w+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}\b", re.IGNORECASE
+)
+# A person named in passing, not in the contacts table: a common given name followed by a
+# capitalised surname ('Jane Doe', 'Jean-Luc Martin'), or a title and a surname ('Ms. Doe').
+_GIVEN = "|".join(sorted((n.capitalize() for n in GIVEN_NAMES), key=len, reverse=True))
+PERSON = re.compile(
+    rf"\b(?:(?:{_GIVEN})(?:-[A-Z][a-z]+)?\s+[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+    r"|(?:Mr|Mrs|Ms|Dr|Herr|Frau|Mme|Mlle|Sr|Sra)\.?\s+[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b"
+)
+# Any name, known or not, by where it stands: before a verb of speech ('Jonas said', 'Jonas Berg
+# wants') or as two capitalised words after 'with', 'from', 'to', 'cc', 'per', 'met', 'by' or a
+# verb of speech or contact ('says Jonas Berg', 'call Jonas Berg').
+_NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+SPEAKER = re.compile(
+    rf"\b{_NAME}(?:\s+{_NAME})?(?=\s*:?\s+(?:said|says|told|tells|asked|asks|mentioned|wrote|"
+    r"writes|thinks|wants|called|emailed|replied|confirmed|complained|noted)\b)"
+)
+MET = re.compile(
+    rf"\b(with|from|to|cc|per|met|by|says|said|told|asked|ask|call|called|emailed|contact)(\s+)"
+    rf"{_NAME}\s+{_NAME}\b"
+)
 URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
 # 7+ digits with the usual separators, optionally a leading + or (area code).
-PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
+PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s()./-]{5,}\d(?![\w])")
 DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 MAX_QUOTE = 220
+_AT_WORD = re.compile(r"\bat\b|@", re.IGNORECASE)
 
 
 def without_contact_details(texts: list[str]) -> list[str]:
@@ -26,8 +61,10 @@ def without_contact_details(texts: list[str]) -> list[str]:
     series = pl.Series(texts, dtype=pl.Utf8)
     for pattern in (EMAIL.pattern, "(?i)" + URL.pattern):
         series = series.str.replace_all(pattern, " ")
-    series = series.str.replace_all(r"\+?\(?\d[\d\s().-]{5,}\d", " ")
-    return series.to_list()
+    series = series.str.replace_all(r"\+?\(?\d[\d\s()./-]{5,}\d", " ")
+    texts = series.to_list()
+    # the obfuscated forms need look-arounds polars' engine lacks: Python, only where 'at' is
+    return [OBFUSCATED_EMAIL.sub(" ", t) if t and _AT_WORD.search(t) else t for t in texts]
 
 
 class Scrubber:
@@ -52,10 +89,14 @@ class Scrubber:
         """``text`` with PII replaced by [email], [phone], [link], [name]; cut to a quote's length."""
         text = EMAIL.sub("[email]", text)
         text = URL.sub("[link]", text)
+        text = OBFUSCATED_EMAIL.sub("[email]", text)
         text = PHONE.sub(_phone, text)
         for pattern in self._names:
             if pattern is not None:
                 text = pattern.sub("[name]", text)
+        text = PERSON.sub("[name]", text)
+        text = SPEAKER.sub("[name]", text)
+        text = MET.sub(r"\1\2[name]", text)
         text = " ".join(text.split())
         return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1].rstrip() + "…"
 
