@@ -102,7 +102,7 @@ def test_a_negative_funding_amount_is_refused_and_counted() -> None:
     events = prepare_signals(frame, ACCOUNTS)
     assert sorted(events.frame["amount"].to_list(), key=str) == [5e6, None]
     assert events.intake.n_negative_amount == 1
-    assert any("negative amount" in line for line in events.intake.notes())
+    assert any("negative amount" in line for line in events.intake.notes)
 
 
 # --- statistics --------------------------------------------------------------------------------
