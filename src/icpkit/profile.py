@@ -277,8 +277,125 @@ class CriterionCheck(_Section):
     unconfirmed: bool = False
 
 
+class TierRate(_Section):
+    """One tier's held-out success rate: k successes of n, with its 95% Wilson interval."""
+
+    tier: str
+    k: int
+    n: int
+    rate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class TierInversion(_Section):
+    """A higher tier converting below a lower one on held-out data.
+
+    ``distinct`` is True when the two intervals do not overlap (a real inversion: the test
+    fails); False when they overlap (the tiers are not distinguishable: amber)."""
+
+    higher: str
+    lower: str
+    distinct: bool
+
+
+class TierOrderCheck(_Section):
+    """Tier 1 ≥ Tier 2 ≥ Tier 3 ≥ Non-fit within their intervals, on the held-out outcomes."""
+
+    tiers: list[TierRate] = Field(default_factory=list)
+    inversions: list[TierInversion] = Field(default_factory=list)
+    in_order: bool = True
+
+
+class BarCheck(_Section):
+    """The held-out tiers against MadKudu's published bar.
+
+    The top tiers (Tier 1+2) should be 15–35% of the leads and hold ≥ 60% of the conversions
+    (``concentration_met``), and the top tier should convert ≥ 10× the bottom one
+    (``ratio_met``). Leads are the accounts with a held-out closed deal (``unit`` says so);
+    conversions those with a won one. The ratio's interval is Katz's log interval.
+    """
+
+    unit: str = "accounts"
+    n_leads: int = 0
+    n_converted: int = 0
+    top_share_of_leads: float | None = None
+    top_share_of_conversions: float | None = None
+    bottom_tier: str | None = None
+    top_bottom_ratio: float | None = None
+    ratio_ci_low: float | None = None
+    ratio_ci_high: float | None = None
+    # the bar itself, so a reader sees what was asked
+    max_top_share: float = 0.35
+    min_conversion_share: float = 0.60
+    min_ratio: float = 10.0
+    concentration_met: bool = False
+    ratio_met: bool = False
+
+    @property
+    def met(self) -> bool:
+        return self.concentration_met and self.ratio_met
+
+
+class ColumnCarrier(_Section):
+    """A scorecard input and how much of the ranking it carries: its single-column held-out AUC
+    (None when not measured) and its share of the scorecard's point range."""
+
+    name: str
+    columns: list[str] = Field(default_factory=list)
+    auc: float | None = None
+    points_share: float | None = None
+
+
+class TooGoodCheck(_Section):
+    """A fit model whose held-out AUC is above ``threshold``: evidence of leakage, not of a great
+    ICP. ``carriers`` are the inputs that carry the ranking, most first."""
+
+    auc: float
+    threshold: float
+    carriers: list[ColumnCarrier] = Field(default_factory=list)
+
+
+class CalibrationCheck(_Section):
+    """The score → probability map calibrated on the held-out cut (isotonic regression).
+
+    ``ece_before`` is the expected calibration error of the build's own fit_probability on the
+    held-out rows, ``ece_after`` that of the isotonic map, cross-fitted (each row's probability
+    comes from a map fitted without it), both in ``bins`` equal-width bins over ``n`` rows of
+    which ``n_positive`` were successes. ``probability`` maps each score 0–100 to a probability
+    (fitted on every held-out row); ``applied`` says whether the profile's scorecard now uses it
+    (``note`` says why not).
+    """
+
+    method: str = "isotonic"
+    outcome: str = ""
+    target: str = "won"
+    n: int = 0
+    n_positive: int = 0
+    bins: int = 10
+    ece_before: float | None = None
+    ece_after: float | None = None
+    brier_before: float | None = None
+    brier_after: float | None = None
+    probability: list[float] = Field(default_factory=list)
+    applied: bool = False
+    note: str = ""
+
+
+class VerdictChecks(_Section):
+    """What page 1's verdict rests on beyond the AUC: tier order, the published bar, too good."""
+
+    _omit_if_none = frozenset({"bar", "too_good"})
+
+    tier_order: TierOrderCheck = Field(default_factory=TierOrderCheck)
+    bar: BarCheck | None = None
+    too_good: TooGoodCheck | None = None
+
+
 class ValidationSection(_Section):
     """The out-of-time backtest stored with the profile (see ``ValidationResult`` for the maths)."""
+
+    _omit_if_none = frozenset({"checks", "calibration"})
 
     cut_date: str | None = None
     n_accounts: int = 0
@@ -299,8 +416,12 @@ class ValidationSection(_Section):
     # 'out-of-time', or 'cross-validated' when dates cannot support a cut
     method: str = "out-of-time"
     outcome: str = "won vs lost deals"
-    # The held-out verdict shown on page 1: status pass | fail | missing, reasons, lines, rates
+    # The held-out verdict shown on page 1: status pass | warn | fail | missing, reasons (fail),
+    # warnings (amber), lines, rates
     verdict: dict[str, Any] = Field(default_factory=dict)
+    # what the verdict rests on (tier order, the published bar, too good) and the calibration
+    checks: VerdictChecks | None = None
+    calibration: CalibrationCheck | None = None
 
     def kpi(self, group: str, name: str) -> KpiEstimate | None:
         """The estimate of one KPI for one group, or None."""

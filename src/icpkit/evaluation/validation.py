@@ -10,6 +10,7 @@ the MadKudu bar and the coverage checks. Small n is said plainly.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -27,7 +28,22 @@ from icpkit.evaluation.kpis import (
     group_frames,
     group_kpis,
 )
-from icpkit.profile import IcpProfile, ValidationSection
+from icpkit.evaluation.calibration import calibrate_held_out
+from icpkit.evaluation.checks import (
+    TOO_GOOD_AUC,
+    bar_check,
+    carriers,
+    tier_order,
+    tier_rates,
+    too_good,
+)
+from icpkit.profile import (
+    CalibrationCheck,
+    ColumnCarrier,
+    IcpProfile,
+    ValidationSection,
+    VerdictChecks,
+)
 from icpkit.stats import (
     Estimate,
     auc_with_ci,
@@ -38,7 +54,14 @@ from icpkit.vocab import ICP_TIERS, TIERS
 
 MIN_GROUP_N = 30  # below this a group's KPI is "weak evidence"
 
-__all__ = ["MIN_GROUP_N", "ValidationResult", "evaluate", "held_out_verdict", "with_held_out"]
+__all__ = [
+    "MIN_GROUP_N",
+    "ValidationResult",
+    "evaluate",
+    "held_out_verdict",
+    "verdict_checks",
+    "with_held_out",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,6 +95,9 @@ class ValidationResult:
     method: str = "out-of-time"
     outcome: str = "won vs lost deals"
     verdict: dict[str, Any] = field(default_factory=dict)
+    # typed (VerdictChecks / CalibrationCheck) in the profile; plain data here
+    checks: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
 
     def kpi(self, group: str, name: str) -> Estimate | None:
         """The estimate of one KPI for one group (a tier, 'ICP', 'Non-ICP' or 'All')."""
@@ -260,6 +286,15 @@ def evaluate(
     gains = gains_table(scores, y)
     auc = auc_with_ci(scores, y)
     brier, reliability = calibration_table(closed)
+    target = _scorecard_target(profile, outcome)
+    calibration, calibrated_rows = _held_out_calibration(closed, scored, outcomes, target, outcome)
+    if calibration is not None and calibration.ece_after is not None:
+        # the reliability curve and Brier score of the calibrated (cross-fitted) probabilities
+        reliability, brier = calibrated_rows, calibration.brier_after
+    found = None
+    if auc is not None and (auc.value or 0) > TOO_GOOD_AUC and profile and profile.scorecard:
+        found = carriers(profile.scorecard, crm_after.accounts, closed)
+    checks = verdict_checks(closed, auc, found)
     accounts = {g: part["account_id"].n_unique() for g, part in group_frames(closed)}
     result_caveats = caveats + _evidence_caveats(kpis, auc, closed.height, accounts)
     return ValidationResult(
@@ -281,20 +316,94 @@ def evaluate(
         accounts_with_closed=accounts,
         method=method,
         outcome=outcome,
-        verdict=held_out_verdict(closed, auc, method, outcome),
+        verdict=held_out_verdict(closed, auc, method, outcome, checks=checks),
+        checks=checks.model_dump(mode="json"),
+        calibration=None if calibration is None else calibration.model_dump(mode="json"),
+    )
+
+
+def _scorecard_target(profile: IcpProfile | None, outcome: str) -> str:
+    """What the evaluated scorecard's fit_probability is of: 'won' or 'best'."""
+    if profile is not None and profile.scorecard is not None:
+        return profile.scorecard.target
+    return "best" if outcome.startswith("best") else "won"
+
+
+def _held_out_calibration(
+    closed: pl.DataFrame,
+    scored: pl.DataFrame,
+    outcomes: pl.DataFrame | None,
+    target: str,
+    outcome: str,
+) -> tuple[CalibrationCheck | None, list[dict[str, Any]]]:
+    """Isotonic calibration of score → probability on the held-out rows that match the target.
+
+    Target 'won' (or a held-out outcome that *is* best vs the rest): the closed deals. Target
+    'best' measured on won/lost deals: the accounts ranked by the post-cut success score, so the
+    probability keeps meaning what the scorecard predicts. Rows go in a canonical order (by id),
+    so the cross-fitting folds do not depend on the file's row order.
+    """
+    if "fit_probability" not in scored.columns and "fit_score" not in scored.columns:
+        return None, []
+    if target == "best" and not outcome.startswith("best"):
+        if outcomes is None or "label" not in outcomes.columns:
+            return None, []
+        rows = scored.join(
+            outcomes.filter(pl.col("label").is_in(("best", "worst", "rest"))).select(
+                "account_id", "label"
+            ),
+            on="account_id",
+        ).with_columns((pl.col("label") == "best").alias("_y"))
+        rows = rows.sort(pl.col("account_id").cast(pl.Utf8))
+        what = "the account is among the best customers by the post-cut success score"
+    else:
+        keys = [c for c in ("account_id", "deal_id") if c in closed.columns]
+        rows = closed.with_columns(pl.col("_won").cast(pl.Boolean).alias("_y")).sort(
+            [pl.col(k).cast(pl.Utf8) for k in keys], maintain_order=True
+        )
+        what = outcome
+    if rows.height == 0:
+        return None, []
+    p = rows["fit_probability"].to_numpy() if "fit_probability" in rows.columns else None
+    check, table = calibrate_held_out(
+        rows["fit_score"].to_numpy(), p, rows["_y"].to_numpy(), outcome=what, target=target
+    )
+    return check, table
+
+
+def verdict_checks(
+    closed: pl.DataFrame, auc: Estimate | None, found: list[ColumnCarrier] | None = None
+) -> VerdictChecks:
+    """Tier order, the published bar and the too-good flag on the held-out closed deals."""
+    rates = tier_rates(closed)
+    return VerdictChecks(
+        tier_order=tier_order(rates),
+        bar=bar_check(closed, rates),
+        too_good=too_good(None if auc is None else auc.value, found),
     )
 
 
 def held_out_verdict(
-    closed: pl.DataFrame, auc: Estimate | None, method: str, outcome: str
+    closed: pl.DataFrame,
+    auc: Estimate | None,
+    method: str,
+    outcome: str,
+    *,
+    checks: VerdictChecks | None = None,
 ) -> dict[str, Any]:
-    """Pass, fail or missing, in words: does the ICP rank the held-out deals better than chance,
-    and does Tier 1 win more often than every other tier together?
+    """Pass, caution, fail or missing, in words: does the ICP rank the held-out deals better than
+    chance, with its tiers in order, against the published bar, and not too good to be true?
 
-    ``closed`` holds the held-out closed deals with ``tier`` and ``_won``. The test *fails* when
-    the AUC's 95% interval includes 0.5, or Tier 1's rate is not above the rest's (or Tier 1 has
-    no held-out deal); it is *missing* when there is no AUC (no won or no lost deal).
+    ``closed`` holds the held-out closed deals with ``tier`` and ``_won`` (and ``account_id``).
+    The test *fails* when the AUC's 95% interval includes 0.5, Tier 1's rate is not above the
+    rest's (or Tier 1 has no held-out deal), or a higher tier converts below a lower one with
+    intervals that do not overlap. It is amber (*warn*) when tiers are out of order within their
+    intervals (not distinguishable), when the tiers miss MadKudu's bar, or when the AUC is above
+    :data:`~icpkit.evaluation.checks.TOO_GOOD_AUC` (too good for a model fitted on CRM data). It
+    is *missing* when there is no AUC (no won or no lost deal). ``checks`` (computed when None)
+    are stored typed in the profile; ``warnings`` hold the amber reasons.
     """
+    checks = checks if checks is not None else verdict_checks(closed, auc)
     won = closed["_won"].cast(pl.Boolean)
     tier = closed["tier"].cast(pl.Utf8)
 
@@ -314,6 +423,7 @@ def held_out_verdict(
         "rest": rest,
     }
     reasons: list[str] = []
+    warnings: list[str] = []
     if auc is None or auc.value is None:
         reasons.append(
             f"no held-out AUC: the held-out data has no {'lost' if won.all() else 'won'} "
@@ -342,19 +452,104 @@ def held_out_verdict(
                 f"Tier 1 is not better than the rest ({tier1['rate']:.0%} of "
                 f"{tier1['n']} vs {rest['rate']:.0%} of {rest['n']})"
             )
-        status = "fail" if reasons else "pass"
+        inverted, blurred = _inversion_texts(checks)
+        reasons += inverted
+        warnings += check_warnings(checks, blurred)
+        status = "fail" if reasons else "warn" if warnings else "pass"
     out["status"] = status
     out["reasons"] = reasons
-    out["lines"] = _verdict_lines(out)
+    out["warnings"] = warnings
+    out["lines"] = _verdict_lines(out, checks)
     return json_safe(out)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
+
+
+def _rate_text(r: Any) -> str:
+    return f"{_pct(r.rate)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] of {r.n}"
+
+
+def _inversion_texts(checks: VerdictChecks) -> tuple[list[str], list[str]]:
+    """(real inversions: the test fails, inversions within the intervals: amber), in words."""
+    by_tier = {r.tier: r for r in checks.tier_order.tiers}
+    real, blurred = [], []
+    for inv in checks.tier_order.inversions:
+        high, low = by_tier[inv.higher], by_tier[inv.lower]
+        text = (
+            f"{inv.higher} converts below {inv.lower} ({_rate_text(high)} vs {_rate_text(low)})"
+        )
+        if inv.distinct:
+            real.append(text + ": the tiers are out of order")
+        else:
+            blurred.append(text + ": these tiers are not distinguishable")
+    return real, blurred
+
+
+def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> list[str]:
+    """The amber reasons: tiers not distinguishable, the bar missed, a too-good result."""
+    if blurred is None:
+        blurred = _inversion_texts(checks)[1]
+    out = list(blurred)
+    bar = checks.bar
+    if bar is not None and not bar.met:  # the figures are in the bar's own line
+        missed = []
+        if (bar.top_share_of_conversions or 0) < bar.min_conversion_share:
+            missed.append(f"Tier 1+2 hold under {bar.min_conversion_share:.0%} of the conversions")
+        if (bar.top_share_of_leads or 0) > bar.max_top_share:
+            missed.append(f"Tier 1+2 are over {bar.max_top_share:.0%} of the leads")
+        if not bar.ratio_met:
+            missed.append(
+                f"Tier 1 converts under {bar.min_ratio:.0f}× {bar.bottom_tier or 'the bottom tier'}"
+            )
+        out.append("below the published bar (" + "; ".join(missed) + ")")
+    good = checks.too_good
+    if good is not None:
+        text = (
+            f"too good for fit data: a held-out AUC of {good.auc:.2f} (above {good.threshold:.2f}) "
+            "from CRM attributes usually means a column filled during or after the sale leaks "
+            "the outcome"
+        )
+        if good.carriers:
+            text += "; the ranking is carried by " + ", ".join(
+                _carrier_text(c) for c in good.carriers
+            )
+            text += " (check them; exclude a leaking one with discovery.exclude)"
+        out.append(text)
+    return out
+
+
+def _ratio_text(bar: Any) -> str:
+    if bar.top_bottom_ratio is None:
+        return "an unknown multiple of"
+    return (
+        f"{bar.top_bottom_ratio:.1f}× [{_ratio(bar.ratio_ci_low)}–{_ratio(bar.ratio_ci_high)}×]"
+    )
+
+
+def _ratio(x: float | None) -> str:
+    return "?" if x is None else f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+
+def _carrier_text(c: ColumnCarrier) -> str:
+    parts = []
+    if c.auc is not None:
+        parts.append(f"AUC {c.auc:.2f} alone")
+    if c.points_share is not None:
+        parts.append(f"{c.points_share:.0%} of the points")
+    return c.name + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _num(x: float | None) -> str:
     return "?" if x is None else f"{x:.2f}"
 
 
-def _verdict_lines(v: dict[str, Any]) -> list[str]:
-    """The verdict in one or two sentences (CLI and report)."""
+HEADS = {"pass": "PASSED", "warn": "CAUTION", "fail": "FAILED", "missing": "NOT AVAILABLE"}
+
+
+def _verdict_lines(v: dict[str, Any], checks: VerdictChecks | None = None) -> list[str]:
+    """The verdict in a few sentences (CLI and report): head, why, tiers, the bar."""
     label = (
         "cross-validated, not out-of-time" if v["method"] == "cross-validated" else "out-of-time"
     )
@@ -369,13 +564,34 @@ def _verdict_lines(v: dict[str, Any]) -> list[str]:
         t1_text = "n/a" if t1["rate"] is None else f"{t1['rate']:.0%}"
         nf_text = "n/a" if nf["rate"] is None else f"{nf['rate']:.0%}"
         parts.append(f"Tier 1 {t1_text} (n={t1['n']}) vs Non-fit {nf_text} (n={nf['n']})")
-    head = {"pass": "PASSED", "fail": "FAILED", "missing": "NOT AVAILABLE"}[v["status"]]
-    line = f"Held-out test ({label}; {v['outcome']}): {head}"
+    line = f"Held-out test ({label}; {v['outcome']}): {HEADS[v['status']]}"
     if parts:
         line += " — " + "; ".join(parts)
     lines = [line + "."]
     if v["reasons"]:
         lines.append("Why: " + "; ".join(v["reasons"]) + ".")
+    if v.get("warnings"):
+        head = "Also" if v["reasons"] else "Why not passed"
+        lines.append(f"{head}: " + "; ".join(v["warnings"]) + ".")
+    if checks is not None and v["status"] != "missing":
+        shown = [r for r in checks.tier_order.tiers if r.n]
+        if shown:
+            lines.append(
+                "Held-out win rate by tier: "
+                + ", ".join(f"{r.tier} {_pct(r.rate)} (n={r.n})" for r in shown)
+                + "."
+            )
+        bar = checks.bar
+        if bar is not None:
+            lines.append(
+                f"Against the published bar (top 15–{bar.max_top_share:.0%} of leads hold "
+                f"≥ {bar.min_conversion_share:.0%} of conversions; top tier ≥ "
+                f"{bar.min_ratio:.0f}× the bottom): Tier 1+2 are "
+                f"{_pct(bar.top_share_of_leads)} of {bar.n_leads} {bar.unit} and hold "
+                f"{_pct(bar.top_share_of_conversions)} of {bar.n_converted} conversions; "
+                f"Tier 1 vs {bar.bottom_tier or 'the bottom tier'} {_ratio_text(bar)}"
+                + (" — met." if bar.met else " — not met.")
+            )
     return lines
 
 
@@ -628,6 +844,8 @@ def with_held_out(
             return rule
         return rule.model_copy(update={"evidence": "weak", "evidence_note": note})
 
+    result = _with_final_carriers(result, profile)
+    scorecard, result = _calibrated_scorecard(profile, result)
     criteria = [lowered(r) for r in profile.criteria]
     disqualifiers = [lowered(r) for r in profile.disqualifiers]
     n_lowered = sum(
@@ -644,8 +862,72 @@ def with_held_out(
     return profile.model_copy(
         update={
             "validation": result.to_section(),
+            "scorecard": scorecard,
             "criteria": criteria,
             "disqualifiers": disqualifiers,
             "caveats": caveats,
         }
     )
+
+
+def _with_final_carriers(result: ValidationResult, profile: IcpProfile) -> ValidationResult:
+    """A too-good verdict that names no column (cross-validated: no single model to ask) names
+    the inputs carrying most of the final scorecard's points, and says so again in its lines."""
+    good = result.checks.get("too_good")
+    if not good or good.get("carriers") or profile.scorecard is None:
+        return result
+    checks = VerdictChecks.model_validate(result.checks)
+    found = carriers(profile.scorecard)
+    if not found or checks.too_good is None:
+        return result
+    checks = checks.model_copy(
+        update={"too_good": checks.too_good.model_copy(update={"carriers": found})}
+    )
+    verdict = dict(result.verdict)
+    verdict["warnings"] = check_warnings(checks)
+    verdict["lines"] = _verdict_lines(verdict, checks)
+    return dataclasses.replace(
+        result, checks=checks.model_dump(mode="json"), verdict=json_safe(verdict)
+    )
+
+
+def _calibrated_scorecard(
+    profile: IcpProfile, result: ValidationResult
+) -> tuple[Any, ValidationResult]:
+    """The profile's scorecard with its score → probability map calibrated on the held-out cut.
+
+    The points are unchanged. The map is the isotonic fit on the held-out rows of the ICP built
+    before the cut, applied to the final scorecard's 0–100 score. It replaces the build's own map
+    only when it measures the scorecard's own target and its cross-fitted calibration error is
+    lower; otherwise the check says why it was kept.
+    """
+    card = profile.scorecard
+    raw = result.calibration
+    if card is None or not raw:
+        return card, result
+    check = CalibrationCheck.model_validate(raw)
+    note = check.note
+    if not check.probability:
+        pass
+    elif check.target != card.target:
+        note = f"the held-out outcome measures {check.target!r}, the scorecard {card.target!r}"
+    elif (
+        check.ece_before is not None
+        and check.ece_after is not None
+        and check.ece_after >= check.ece_before
+    ):
+        note = (
+            f"the build's own probabilities were as well calibrated on held-out data (ECE "
+            f"{check.ece_before:.3f} vs {check.ece_after:.3f} isotonic)"
+        )
+    else:
+        check = check.model_copy(update={"applied": True, "note": ""})
+        updated = card.model_copy(
+            update={
+                "probability": check.probability,
+                "calibration": f"isotonic on {check.n} held-out rows ({result.method})",
+            }
+        )
+        return updated, dataclasses.replace(result, calibration=check.model_dump(mode="json"))
+    check = check.model_copy(update={"note": note})
+    return card, dataclasses.replace(result, calibration=check.model_dump(mode="json"))
