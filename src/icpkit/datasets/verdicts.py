@@ -80,14 +80,17 @@ def verdict_world(case: Case, n: int = 2400, seed: int = 0) -> VerdictWorld:
         truth: dict[str, Any] = {"status": "fail" if case == "out_of_order" else "warn"}
     else:
         big = employees >= 100
+        # graded, so every tier truly converts above the next one
         p = np.select(
             [
                 (industry == "Software") & big,
-                industry == "Software",
                 (industry == "Finance") & big,
+                industry == "Software",
+                industry == "Finance",
+                big,
             ],
-            [0.70, 0.22, 0.30],
-            0.03,
+            [0.70, 0.30, 0.22, 0.08, 0.04],
+            0.012,
         )
         won = rng.random(n) < p
         truth = {"status": "pass" if case == "healthy" else "warn", "planted_p": p}

@@ -72,12 +72,14 @@ def reliability_rows(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> list[dic
 def isotonic_map(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Probability of each score 0–100: isotonic (non-decreasing) regression of y on the score.
 
-    Kept inside [1/(n+2), 1 − 1/(n+2)] so no score reads as certain from a finite sample.
+    One success and one failure are added at score 0 and at score 100 (a Laplace-style prior at
+    the ends), so the lowest and highest blocks — often a handful of rows all of one outcome —
+    never read as certain (0 or 1); every block in between lies between those two.
     """
-    n = len(y)
-    eps = 1.0 / (n + 2)
-    iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=eps, y_max=1 - eps)
-    iso.fit(np.asarray(scores, dtype=float), np.asarray(y, dtype=float))
+    x = np.concatenate([np.asarray(scores, dtype=float), [0.0, 0.0, SCORE_MAX, SCORE_MAX]])
+    t = np.concatenate([np.asarray(y, dtype=float), [0.0, 1.0, 0.0, 1.0]])
+    iso = IsotonicRegression(increasing=True, out_of_bounds="clip")
+    iso.fit(x, t)
     return np.asarray(iso.predict(np.arange(SCORE_MAX + 1.0)), dtype=float)
 
 

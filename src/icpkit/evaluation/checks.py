@@ -36,6 +36,8 @@ BAR_MAX_TOP_SHARE = 0.35  # MadKudu: the top 15–35% of leads…
 BAR_MIN_CONVERSION_SHARE = 0.60  # …hold at least 60% of the conversions
 BAR_MIN_RATIO = 10.0  # and the top band converts at least 10× the bottom one
 MAX_CARRIERS = 3
+CARRIER_AUC = 0.9  # besides the strongest, an input is named when it ranks this well alone…
+CARRIER_SHARE = 0.3  # …or holds this share of the scorecard's point range
 
 __all__ = [
     "TOO_GOOD_AUC",
@@ -190,4 +192,10 @@ def carriers(
         if spans[j] > 0
     ]
     found.sort(key=lambda c: (-(c.auc if c.auc is not None else 0.0), -(c.points_share or 0.0)))
-    return found[:limit]
+    # the strongest input, and any other that carries the ranking on its own or most points
+    strong = [
+        c
+        for i, c in enumerate(found)
+        if i == 0 or (c.auc or 0.0) >= CARRIER_AUC or (c.points_share or 0.0) >= CARRIER_SHARE
+    ]
+    return strong[:limit]
