@@ -121,11 +121,12 @@ def calibrate_held_out(
     scores = np.clip(np.asarray(scores, dtype=float), 0, SCORE_MAX)
     y = np.asarray(y).astype(bool)
     raw = None if probability is None else np.asarray(probability, dtype=float)
-    has_raw = raw is not None and raw.size == y.size and not np.isnan(raw).any()
+    if raw is not None and (raw.size != y.size or np.isnan(raw).any()):
+        raw = None  # the build had no probability map (a hand-written spec)
     n, n_pos = int(y.size), int(y.sum())
     before = {
-        "ece_before": expected_calibration_error(raw, y) if has_raw else None,  # type: ignore[arg-type]
-        "brier_before": float(np.mean((raw - y) ** 2)) if has_raw else None,  # type: ignore[operator]
+        "ece_before": None if raw is None else expected_calibration_error(raw, y),
+        "brier_before": None if raw is None else float(np.mean((raw - y) ** 2)),
     }
     base = {"outcome": outcome, "target": target, "n": n, "n_positive": n_pos, "bins": BINS}
     if n < MIN_ROWS or min(n_pos, n - n_pos) < MIN_PER_CLASS:
@@ -133,7 +134,7 @@ def calibrate_held_out(
             f"too few held-out rows to calibrate ({n} with {n_pos} successes; at least "
             f"{MIN_ROWS} with {MIN_PER_CLASS} of each outcome are needed)"
         )
-        rows = reliability_rows(raw, y) if has_raw else []  # type: ignore[arg-type]
+        rows = [] if raw is None else reliability_rows(raw, y)
         return CalibrationCheck(**base, **before, note=note), rows
     crossed = _cross_fitted(scores, y, seed)
     check = CalibrationCheck(

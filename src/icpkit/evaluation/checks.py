@@ -110,9 +110,7 @@ def bar_check(closed: pl.DataFrame, rates: list[TierRate]) -> BarCheck | None:
     unit = "deals"
     if "account_id" in frame.columns:
         unit = "accounts"
-        frame = frame.group_by("account_id").agg(
-            pl.col("tier").first(), pl.col("_won").any()
-        )
+        frame = frame.group_by("account_id").agg(pl.col("tier").first(), pl.col("_won").any())
     top = frame["tier"].is_in(ICP_TIERS)
     won = frame["_won"]
     n_leads, n_converted = frame.height, int(won.sum())

@@ -21,13 +21,6 @@ import polars as pl
 from icpkit.config import SuccessConfig
 from icpkit.data.model import CrmData
 from icpkit.errors import IcpError, InsufficientDataError, Problem, SchemaError
-from icpkit.evaluation.kpis import (
-    GROUPS,
-    calibration_table,
-    gains_table,
-    group_frames,
-    group_kpis,
-)
 from icpkit.evaluation.calibration import calibrate_held_out
 from icpkit.evaluation.checks import (
     TOO_GOOD_AUC,
@@ -36,6 +29,13 @@ from icpkit.evaluation.checks import (
     tier_order,
     tier_rates,
     too_good,
+)
+from icpkit.evaluation.kpis import (
+    GROUPS,
+    calibration_table,
+    gains_table,
+    group_frames,
+    group_kpis,
 )
 from icpkit.profile import (
     CalibrationCheck,
@@ -477,9 +477,7 @@ def _inversion_texts(checks: VerdictChecks) -> tuple[list[str], list[str]]:
     real, blurred = [], []
     for inv in checks.tier_order.inversions:
         high, low = by_tier[inv.higher], by_tier[inv.lower]
-        text = (
-            f"{inv.higher} converts below {inv.lower} ({_rate_text(high)} vs {_rate_text(low)})"
-        )
+        text = f"{inv.higher} converts below {inv.lower} ({_rate_text(high)} vs {_rate_text(low)})"
         if inv.distinct:
             real.append(text + ": the tiers are out of order")
         else:
@@ -495,15 +493,11 @@ def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> l
     bar = checks.bar
     if bar is not None and not bar.met:  # the figures are in the bar's own line
         missed = []
-        if (bar.top_share_of_conversions or 0) < bar.min_conversion_share:
-            missed.append(f"Tier 1+2 hold under {bar.min_conversion_share:.0%} of the conversions")
-        if (bar.top_share_of_leads or 0) > bar.max_top_share:
-            missed.append(f"Tier 1+2 are over {bar.max_top_share:.0%} of the leads")
+        if not bar.concentration_met:
+            missed.append("conversion share")
         if not bar.ratio_met:
-            missed.append(
-                f"Tier 1 converts under {bar.min_ratio:.0f}× {bar.bottom_tier or 'the bottom tier'}"
-            )
-        out.append("below the published bar (" + "; ".join(missed) + ")")
+            missed.append("top ÷ bottom ratio")
+        out.append(f"below the published bar ({' and '.join(missed)})")
     good = checks.too_good
     if good is not None:
         text = (
@@ -523,9 +517,7 @@ def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> l
 def _ratio_text(bar: Any) -> str:
     if bar.top_bottom_ratio is None:
         return "an unknown multiple of"
-    return (
-        f"{bar.top_bottom_ratio:.1f}× [{_ratio(bar.ratio_ci_low)}–{_ratio(bar.ratio_ci_high)}×]"
-    )
+    return f"{bar.top_bottom_ratio:.1f}× [{_ratio(bar.ratio_ci_low)}–{_ratio(bar.ratio_ci_high)}×]"
 
 
 def _ratio(x: float | None) -> str:
@@ -573,25 +565,16 @@ def _verdict_lines(v: dict[str, Any], checks: VerdictChecks | None = None) -> li
     if v.get("warnings"):
         head = "Also" if v["reasons"] else "Why not passed"
         lines.append(f"{head}: " + "; ".join(v["warnings"]) + ".")
-    if checks is not None and v["status"] != "missing":
-        shown = [r for r in checks.tier_order.tiers if r.n]
-        if shown:
-            lines.append(
-                "Held-out win rate by tier: "
-                + ", ".join(f"{r.tier} {_pct(r.rate)} (n={r.n})" for r in shown)
-                + "."
-            )
-        bar = checks.bar
-        if bar is not None:
-            lines.append(
-                f"Against the published bar (top 15–{bar.max_top_share:.0%} of leads hold "
-                f"≥ {bar.min_conversion_share:.0%} of conversions; top tier ≥ "
-                f"{bar.min_ratio:.0f}× the bottom): Tier 1+2 are "
-                f"{_pct(bar.top_share_of_leads)} of {bar.n_leads} {bar.unit} and hold "
-                f"{_pct(bar.top_share_of_conversions)} of {bar.n_converted} conversions; "
-                f"Tier 1 vs {bar.bottom_tier or 'the bottom tier'} {_ratio_text(bar)}"
-                + (" — met." if bar.met else " — not met.")
-            )
+    bar = None if checks is None or v["status"] == "missing" else checks.bar
+    if bar is not None:
+        lines.append(
+            f"Published bar (top ≤ {bar.max_top_share:.0%} of leads hold ≥ "
+            f"{bar.min_conversion_share:.0%} of conversions; top tier ≥ {bar.min_ratio:.0f}× the "
+            f"bottom): Tier 1+2 are {_pct(bar.top_share_of_leads)} of {bar.n_leads} {bar.unit} "
+            f"and hold {_pct(bar.top_share_of_conversions)} of {bar.n_converted} conversions; "
+            f"Tier 1 vs {bar.bottom_tier or 'the bottom tier'} {_ratio_text(bar)}"
+            + (" — met." if bar.met else " — not met.")
+        )
     return lines
 
 

@@ -273,6 +273,7 @@ def validation_lines(v: ValidationSection) -> list[str]:
 
 def calibration_line(c: CalibrationCheck) -> str:
     """The held-out calibration of fit_probability in one sentence, with its n."""
+
     def ece(x: float | None) -> str:
         return fmt.DASH if x is None else f"{x:.3f}"
 
