@@ -468,7 +468,9 @@ def _pct(x: float | None) -> str:
 
 
 def _rate_text(r: Any) -> str:
-    return f"{_pct(r.rate)} [{_pct(r.ci_low)}–{_pct(r.ci_high)}] of {r.n}"
+    if r.ci_low is None or r.ci_high is None:
+        return f"{_pct(r.rate)} of {r.n}"
+    return f"{_pct(r.rate)} [{100 * r.ci_low:.0f}–{_pct(r.ci_high)}] of {r.n}"
 
 
 def _inversion_texts(checks: VerdictChecks) -> tuple[list[str], list[str]]:
@@ -481,7 +483,7 @@ def _inversion_texts(checks: VerdictChecks) -> tuple[list[str], list[str]]:
         if inv.distinct:
             real.append(text + ": the tiers are out of order")
         else:
-            blurred.append(text + ": these tiers are not distinguishable")
+            blurred.append(text + ": not distinguishable")
     return real, blurred
 
 
@@ -492,12 +494,7 @@ def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> l
     out = list(blurred)
     bar = checks.bar
     if bar is not None and not bar.met:  # the figures are in the bar's own line
-        missed = []
-        if not bar.concentration_met:
-            missed.append("conversion share")
-        if not bar.ratio_met:
-            missed.append("top ÷ bottom ratio")
-        out.append(f"below the published bar ({' and '.join(missed)})")
+        out.append(BAR_MISSED)
     good = checks.too_good
     if good is not None:
         text = (
@@ -516,8 +513,10 @@ def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> l
 
 def _ratio_text(bar: Any) -> str:
     if bar.top_bottom_ratio is None:
-        return "an unknown multiple of"
-    return f"{bar.top_bottom_ratio:.1f}× [{_ratio(bar.ratio_ci_low)}–{_ratio(bar.ratio_ci_high)}×]"
+        return "n/a"
+    return (
+        f"{_ratio(bar.top_bottom_ratio)}× [{_ratio(bar.ratio_ci_low)}–{_ratio(bar.ratio_ci_high)}]"
+    )
 
 
 def _ratio(x: float | None) -> str:
@@ -537,6 +536,7 @@ def _num(x: float | None) -> str:
     return "?" if x is None else f"{x:.2f}"
 
 
+BAR_MISSED = "below the published bar"
 HEADS = {"pass": "PASSED", "warn": "CAUTION", "fail": "FAILED", "missing": "NOT AVAILABLE"}
 
 
@@ -562,18 +562,21 @@ def _verdict_lines(v: dict[str, Any], checks: VerdictChecks | None = None) -> li
     lines = [line + "."]
     if v["reasons"]:
         lines.append("Why: " + "; ".join(v["reasons"]) + ".")
-    if v.get("warnings"):
+    warnings = list(v.get("warnings") or [])
+    if len(warnings) > 1 and BAR_MISSED in warnings:  # the bar's own line below says it
+        warnings.remove(BAR_MISSED)
+    if warnings:
         head = "Also" if v["reasons"] else "Why not passed"
-        lines.append(f"{head}: " + "; ".join(v["warnings"]) + ".")
+        lines.append(f"{head}: " + "; ".join(warnings) + ".")
     bar = None if checks is None or v["status"] == "missing" else checks.bar
     if bar is not None:
         lines.append(
-            f"Published bar (top ≤ {bar.max_top_share:.0%} of leads hold ≥ "
-            f"{bar.min_conversion_share:.0%} of conversions; top tier ≥ {bar.min_ratio:.0f}× the "
-            f"bottom): Tier 1+2 are {_pct(bar.top_share_of_leads)} of {bar.n_leads} {bar.unit} "
-            f"and hold {_pct(bar.top_share_of_conversions)} of {bar.n_converted} conversions; "
-            f"Tier 1 vs {bar.bottom_tier or 'the bottom tier'} {_ratio_text(bar)}"
-            + (" — met." if bar.met else " — not met.")
+            f"Published bar {'met' if bar.met else 'not met'}: Tier 1+2 are "
+            f"{_pct(bar.top_share_of_leads)} of {bar.n_leads:,} {bar.unit} with "
+            f"{_pct(bar.top_share_of_conversions)} of {bar.n_converted:,} conversions (bar: ≤ "
+            f"{bar.max_top_share:.0%} with ≥ {bar.min_conversion_share:.0%}); Tier 1 converts "
+            f"{_ratio_text(bar)} {bar.bottom_tier or 'the bottom tier'} (bar: ≥ "
+            f"{bar.min_ratio:.0f}×)."
         )
     return lines
 

@@ -214,7 +214,7 @@ def held_out(validation: ValidationSection | None, caveats: Sequence[str] = ()) 
     lines = tuple(str(x) for x in verdict.get("lines", []))
     headline = {
         "pass": "Held-out test passed.",
-        "warn": "Held-out test not passed: read the reasons before relying on this ICP's tiers.",
+        "warn": "Not passed.",
         "fail": "Held-out test FAILED: do not rely on this ICP's ranking or on its badges.",
         "missing": "No held-out verdict: the held-out data could not test the ranking.",
     }.get(status, "No held-out verdict.")
