@@ -249,3 +249,30 @@ def test_calibration_does_not_depend_on_row_order() -> None:
     )
     assert a.calibration == b.calibration and a.reliability == b.reliability
     assert a.checks == b.checks and a.verdict == b.verdict
+
+
+def test_accounts_with_many_deals_are_counted_by_deal() -> None:
+    # 10 accounts with 20 closed deals each: every account has a win, so accounts cannot tell
+    tiers = ["Tier 1"] * 40 + ["Tier 3"] * 60 + ["Non-fit"] * 100
+    won = ([True] * 30 + [False] * 10) + ([True] * 10 + [False] * 50) + ([True] * 5 + [False] * 95)
+    closed = pl.DataFrame({"account_id": [i // 20 for i in range(200)], "tier": tiers, "_won": won})
+    bar = bar_check(closed, tier_rates(closed))
+    assert bar is not None and bar.unit == "deals" and bar.n_leads == 200
+    assert bar.top_share_of_conversions == pytest.approx(30 / 45)
+
+
+def test_reversed_tiers_read_as_one_sentence_per_kind() -> None:
+    rates = [0.10, 0.2, 0.3, 0.4]  # every pair inverted, within their intervals (n=20 each)
+    tiers, won = [], []
+    for name, r in zip(("Tier 1", "Tier 2", "Tier 3", "Non-fit"), rates, strict=True):
+        tiers += [name] * 20
+        won += [True] * int(r * 20) + [False] * (20 - int(r * 20))
+    closed = pl.DataFrame({"tier": tiers, "_won": won, "fit_score": range(80)})
+    from icpkit.evaluation.validation import held_out_verdict
+    from icpkit.stats import auc_with_ci
+
+    auc = auc_with_ci(closed["fit_score"].to_numpy().astype(float), np.asarray(won))
+    verdict = held_out_verdict(closed, auc, "out-of-time", "won vs lost deals")
+    blurred = [w for w in verdict["warnings"] if "not distinguishable" in w]
+    assert len(blurred) == 1 and "Tier 1 converts below Non-fit" in blurred[0]
+    assert "(and 5 more pairs)" in blurred[0]

@@ -96,8 +96,8 @@ def rate_ratio(
 def bar_check(closed: pl.DataFrame, rates: list[TierRate]) -> BarCheck | None:
     """The held-out tiers against MadKudu's bar; None without a closed deal.
 
-    Leads are the accounts with a held-out closed deal (deals when there is no ``account_id``);
-    an account converted when one of its deals was won. The ratio compares deal win rates of
+    Leads are the accounts with a held-out closed deal, converted when one of its deals was won;
+    the closed deals themselves when accounts have many each (or there is no ``account_id``). The ratio compares deal win rates of
     Tier 1 and of the lowest tier with a held-out deal.
     """
     if closed.height == 0:
@@ -108,7 +108,9 @@ def bar_check(closed: pl.DataFrame, rates: list[TierRate]) -> BarCheck | None:
         *([pl.col("account_id")] if "account_id" in closed.columns else []),
     )
     unit = "deals"
-    if "account_id" in frame.columns:
+    # a lead list (about one closed deal per account) counts accounts; accounts with many deals
+    # each would all read as converted, so their deals are counted instead
+    if "account_id" in frame.columns and frame["account_id"].n_unique() >= 0.67 * frame.height:
         unit = "accounts"
         frame = frame.group_by("account_id").agg(pl.col("tier").first(), pl.col("_won").any())
     top = frame["tier"].is_in(ICP_TIERS)

@@ -474,17 +474,36 @@ def _rate_text(r: Any) -> str:
 
 
 def _inversion_texts(checks: VerdictChecks) -> tuple[list[str], list[str]]:
-    """(real inversions: the test fails, inversions within the intervals: amber), in words."""
+    """(real inversions: the test fails, inversions within the intervals: amber), in words.
+
+    Each kind names its widest gap and counts the other pairs, so a scorecard with no order at
+    all reads as one sentence per kind, not one per pair.
+    """
     by_tier = {r.tier: r for r in checks.tier_order.tiers}
-    real, blurred = [], []
-    for inv in checks.tier_order.inversions:
-        high, low = by_tier[inv.higher], by_tier[inv.lower]
-        text = f"{inv.higher} converts below {inv.lower} ({_rate_text(high)} vs {_rate_text(low)})"
-        if inv.distinct:
-            real.append(text + ": the tiers are out of order")
-        else:
-            blurred.append(text + ": not distinguishable")
-    return real, blurred
+
+    def gap(inv: Any) -> float:
+        return float(by_tier[inv.lower].rate or 0) - float(by_tier[inv.higher].rate or 0)
+
+    out: list[list[str]] = []
+    for distinct, what in ((True, "the tiers are out of order"), (False, "not distinguishable")):
+        found = sorted(
+            (i for i in checks.tier_order.inversions if i.distinct == distinct),
+            key=gap,
+            reverse=True,
+        )
+        if not found:
+            out.append([])
+            continue
+        worst = found[0]
+        high, low = by_tier[worst.higher], by_tier[worst.lower]
+        text = (
+            f"{worst.higher} converts below {worst.lower} "
+            f"({_rate_text(high)} vs {_rate_text(low)}): {what}"
+        )
+        if len(found) > 1:
+            text += f" (and {len(found) - 1} more pair{'s' if len(found) > 2 else ''})"
+        out.append([text])
+    return out[0], out[1]
 
 
 def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> list[str]:
