@@ -276,3 +276,22 @@ def test_reversed_tiers_read_as_one_sentence_per_kind() -> None:
     blurred = [w for w in verdict["warnings"] if "not distinguishable" in w]
     assert len(blurred) == 1 and "Tier 1 converts below Non-fit" in blurred[0]
     assert "(and 5 more pairs)" in blurred[0]
+
+
+def test_a_too_good_verdict_without_a_model_to_ask_names_the_final_scorecards_inputs() -> None:
+    # cross-validated: no single model scored the held-out rows, so the final scorecard is asked
+    import dataclasses
+    from pathlib import Path
+
+    full = IcpProfile.read(Path(__file__).parent / "fixtures" / "profile_full.json")
+    assert full.scorecard is not None
+    result, _ = _planted("blurred")
+    checks = {**result.checks, "too_good": {"auc": 0.98, "threshold": 0.95, "carriers": []}}
+    result = dataclasses.replace(result, checks=checks)
+    profile = with_held_out(full, result)
+    assert profile.validation is not None and profile.validation.checks is not None
+    good = profile.validation.checks.too_good
+    assert good is not None and good.carriers
+    assert all(c.auc is None and c.points_share for c in good.carriers)  # points share only
+    lines = " ".join(profile.validation.verdict["lines"])
+    assert "too good for fit data" in lines and good.carriers[0].name in lines

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from icpkit.errors import IcpError
 from icpkit.profile import (
     BarCheck,
     ColumnCarrier,
@@ -28,6 +29,7 @@ from icpkit.profile import (
     TierRate,
     TooGoodCheck,
 )
+from icpkit.rules import parse_segment
 from icpkit.stats import Z95, auc_with_ci, wilson_interval
 from icpkit.vocab import ICP_TIERS, TIERS
 
@@ -163,32 +165,25 @@ def carriers(
     with ``accounts`` and held-out ``closed`` deals (``account_id``, ``_won``), also the AUC of that
     feature's points alone on those deals. Sorted by single-column AUC, then by points share.
     """
-    from icpkit.scoring.card import Scorecard  # scoring is a lower layer; imported when needed
-
-    card = Scorecard.from_dict(scorecard)
-    spans = np.array([max(p) - min(p) if p else 0 for p in card.points], dtype=float)
+    section = (
+        scorecard
+        if isinstance(scorecard, ScorecardSection)
+        else ScorecardSection.model_validate(scorecard)
+    )
+    features = section.features
+    spans = np.array([max(f.points) - min(f.points) if f.points else 0 for f in features], float)
     if spans.sum() <= 0:
         return []
     share = spans / spans.sum()
-    aucs: list[float | None] = [None] * len(card.features)
-    if accounts is not None and closed is not None and "account_id" in closed.columns:
-        rows = closed.select("account_id", pl.col("_won").cast(pl.Boolean)).join(
-            accounts, on="account_id", how="inner"
-        )
-        if rows.height and set(card.columns) <= set(rows.columns):
-            points = card.points_matrix(card.codes(rows.select(card.columns).to_arrow()))
-            won = rows["_won"].to_numpy().astype(bool)
-            for j in range(len(card.features)):
-                est = auc_with_ci(points[:, j].astype(float), won)
-                aucs[j] = None if est is None else est.value
+    aucs = _single_aucs(section, accounts, closed)
     found = [
         ColumnCarrier(
             name=f.name,
-            columns=list(f.columns),
+            columns=_columns(f),
             auc=aucs[j],
             points_share=float(share[j]),
         )
-        for j, f in enumerate(card.features)
+        for j, f in enumerate(features)
         if spans[j] > 0
     ]
     found.sort(key=lambda c: (-(c.auc if c.auc is not None else 0.0), -(c.points_share or 0.0)))
@@ -199,3 +194,41 @@ def carriers(
         if i == 0 or (c.auc or 0.0) >= CARRIER_AUC or (c.points_share or 0.0) >= CARRIER_SHARE
     ]
     return strong[:limit]
+
+
+def _columns(feature: Any) -> list[str]:
+    if feature.column is not None:
+        return [feature.column]
+    if feature.rule:
+        try:
+            return list(parse_segment(feature.rule).attrs)
+        except IcpError:
+            return []
+    return []
+
+
+def _single_aucs(
+    section: ScorecardSection, accounts: pl.DataFrame | None, closed: pl.DataFrame | None
+) -> list[float | None]:
+    """Held-out AUC of each feature's points alone (None where it cannot be measured: no held-out
+    rows given, a column missing, or a scorecard this version cannot read)."""
+    from icpkit.scoring.card import Scorecard  # scoring is a lower layer; imported when needed
+
+    out: list[float | None] = [None] * len(section.features)
+    if accounts is None or closed is None or "account_id" not in closed.columns:
+        return out
+    try:
+        card = Scorecard.from_dict(section)
+    except IcpError:
+        return out
+    rows = closed.select("account_id", pl.col("_won").cast(pl.Boolean)).join(
+        accounts, on="account_id", how="inner"
+    )
+    if not rows.height or not set(card.columns) <= set(rows.columns):
+        return out
+    points = card.points_matrix(card.codes(rows.select(card.columns).to_arrow()))
+    won = rows["_won"].to_numpy().astype(bool)
+    for j in range(len(card.features)):
+        est = auc_with_ci(points[:, j].astype(float), won)
+        out[j] = None if est is None else est.value
+    return out
