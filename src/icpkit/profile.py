@@ -58,8 +58,8 @@ Evidence = Literal["strong", "moderate", "weak", "insufficient"]
 class _Section(BaseModel):
     """A typed, frozen part of the profile. Fields named in ``_omit_if_none`` are left out of the
     JSON when None (they only exist for some kinds of producer), and those in ``_omit_if_unset``
-    when None and never given (fields of older profiles, kept as they were written), so JSON
-    round-trips unchanged."""
+    when None or an empty list and never given (fields of older profiles, kept as they were
+    written), so JSON round-trips unchanged."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     _omit_if_none: ClassVar[frozenset[str]] = frozenset()
@@ -71,8 +71,11 @@ class _Section(BaseModel):
     def _drop_absent(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
         out: dict[str, Any] = handler(self)
         unset = self._omit_if_unset - self.model_fields_set
-        for key in self._omit_if_none | unset:
+        for key in self._omit_if_none:
             if key in out and out[key] is None:
+                del out[key]
+        for key in unset:  # never given: its default, so leaving it out loses nothing
+            if key in out and (out[key] is None or out[key] == []):
                 del out[key]
         return out
 
@@ -308,6 +311,121 @@ class CriterionCheck(_Section):
     unconfirmed: bool = False
 
 
+class TierRate(_Section):
+    """One tier's held-out success rate: k successes of n, with its 95% Wilson interval."""
+
+    tier: str
+    k: int
+    n: int
+    rate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class TierInversion(_Section):
+    """A higher tier converting below a lower one on held-out data.
+
+    ``distinct`` is True when the two intervals do not overlap (a real inversion: the test
+    fails); False when they overlap (the tiers are not distinguishable: amber)."""
+
+    higher: str
+    lower: str
+    distinct: bool
+
+
+class TierOrderCheck(_Section):
+    """Tier 1 ≥ Tier 2 ≥ Tier 3 ≥ Non-fit within their intervals, on the held-out outcomes."""
+
+    tiers: list[TierRate] = Field(default_factory=list)
+    inversions: list[TierInversion] = Field(default_factory=list)
+    in_order: bool = True
+
+
+class BarCheck(_Section):
+    """The held-out tiers against MadKudu's published bar.
+
+    The top tiers (Tier 1+2) should be 15–35% of the leads and hold ≥ 60% of the conversions
+    (``concentration_met``), and the top tier should convert ≥ 10× the bottom one
+    (``ratio_met``). Leads are the accounts with a held-out closed deal (``unit`` says so);
+    conversions those with a won one. The ratio's interval is Katz's log interval.
+    """
+
+    unit: str = "accounts"
+    n_leads: int = 0
+    n_converted: int = 0
+    top_share_of_leads: float | None = None
+    top_share_of_conversions: float | None = None
+    bottom_tier: str | None = None
+    top_bottom_ratio: float | None = None
+    ratio_ci_low: float | None = None
+    ratio_ci_high: float | None = None
+    # the bar itself, so a reader sees what was asked
+    max_top_share: float = 0.35
+    min_conversion_share: float = 0.60
+    min_ratio: float = 10.0
+    concentration_met: bool = False
+    ratio_met: bool = False
+
+    @property
+    def met(self) -> bool:
+        return self.concentration_met and self.ratio_met
+
+
+class ColumnCarrier(_Section):
+    """A scorecard input and how much of the ranking it carries: its single-column held-out AUC
+    (None when not measured) and its share of the scorecard's point range."""
+
+    name: str
+    columns: list[str] = Field(default_factory=list)
+    auc: float | None = None
+    points_share: float | None = None
+
+
+class TooGoodCheck(_Section):
+    """A fit model whose held-out AUC is above ``threshold``: evidence of leakage, not of a great
+    ICP. ``carriers`` are the inputs that carry the ranking, most first."""
+
+    auc: float
+    threshold: float
+    carriers: list[ColumnCarrier] = Field(default_factory=list)
+
+
+class CalibrationCheck(_Section):
+    """The score → probability map calibrated on the held-out cut (isotonic regression).
+
+    ``ece_before`` is the expected calibration error of the build's own fit_probability on the
+    held-out rows, ``ece_after`` that of the isotonic map, cross-fitted (each row's probability
+    comes from a map fitted without it), both in ``bins`` equal-width bins over ``n`` rows of
+    which ``n_positive`` were successes. ``probability`` maps each score 0–100 to a probability
+    (fitted on every held-out row); ``applied`` says whether the profile's scorecard now uses it
+    (``note`` says why not).
+    """
+
+    method: str = "isotonic"
+    outcome: str = ""
+    target: str = "won"
+    n: int = 0
+    n_positive: int = 0
+    bins: int = 10
+    ece_before: float | None = None
+    ece_after: float | None = None
+    brier_before: float | None = None
+    brier_after: float | None = None
+    probability: list[float] = Field(default_factory=list)
+    applied: bool = False
+    note: str = ""
+
+
+class VerdictChecks(_Section):
+    """What page 1's verdict rests on beyond the AUC: tier order, the published bar, too good."""
+
+    _omit_if_none = frozenset({"bar", "too_good"})
+
+    tier_order: TierOrderCheck = Field(default_factory=TierOrderCheck)
+    bar: BarCheck | None = None
+    too_good: TooGoodCheck | None = None
+
+
 class VerdictCount(_Section):
     """Won deals ``k`` of ``n`` held-out closed deals in a group, the rate and its 95% interval."""
 
@@ -319,8 +437,13 @@ class VerdictCount(_Section):
 
 
 class HeldOutVerdict(_Section):
-    """Pass, fail or missing: does the ICP rank held-out deals better than chance, and does
-    Tier 1 win more often than every other tier together? (icpkit.evaluation.validation)"""
+    """Pass, warn, fail or missing: does the ICP rank held-out deals better than chance, does
+    Tier 1 win more often than every other tier together, are the tiers in order, do they meet
+    the published bar, and is the result not too good to be true? (icpkit.evaluation.validation;
+    what it rests on is ``ValidationSection.checks``)"""
+
+    # absent in profiles written before amber verdicts: left out of their JSON, which round-trips
+    _omit_if_unset: ClassVar[frozenset[str]] = frozenset({"warnings"})
 
     method: str = Field("out-of-time", description="out-of-time or cross-validated.")
     outcome: str = "won vs lost deals"
@@ -328,13 +451,18 @@ class HeldOutVerdict(_Section):
     tier1: VerdictCount | None = None
     nonfit: VerdictCount | None = None
     rest: VerdictCount | None = Field(None, description="Every tier but Tier 1.")
-    status: Literal["pass", "fail", "missing"] = Field(
-        description="pass; fail (AUC interval includes 0.5, or Tier 1 not above the rest); "
-        "missing (no held-out AUC)."
+    status: Literal["pass", "warn", "fail", "missing"] = Field(
+        description="pass; warn (amber, 'CAUTION': tiers out of order within their intervals, "
+        "the published bar not met, or a held-out AUC above 0.95, too good for fit data); fail "
+        "(AUC interval includes 0.5, Tier 1 not above the rest, or tiers out of order beyond "
+        "their intervals); missing (no held-out AUC)."
     )
     reasons: list[str] = Field(default_factory=list, description="Why it failed or is missing.")
+    warnings: list[str] = Field(
+        default_factory=list, description="Why it is amber (warn), or what else a failure shows."
+    )
     lines: list[str] = Field(
-        default_factory=list, description="The verdict in one or two sentences."
+        default_factory=list, description="The verdict in a few sentences (head, why, the bar)."
     )
 
 
@@ -350,7 +478,11 @@ class ValidationSection(_Section):
 
     ``kpis`` holds one estimate per (group, KPI) with its n and 95% interval. ``evidence`` is
     ``strong``, ``moderate`` or ``weak``; ``caveats`` say in words why the evidence is limited.
+    ``checks`` hold what the verdict rests on beyond the AUC, ``calibration`` the held-out
+    calibration of fit_probability (both absent in profiles written before them).
     """
+
+    _omit_if_none = frozenset({"checks", "calibration"})
 
     cut_date: str | None = Field(None, description="The cut date (out-of-time), or None.")
     n_accounts: int = 0
@@ -377,6 +509,12 @@ class ValidationSection(_Section):
     outcome: str = "won vs lost deals"
     verdict: HeldOutVerdict | None = Field(
         None, description="The held-out verdict shown on page 1 (None: no verdict was computed)."
+    )
+    checks: VerdictChecks | None = Field(
+        None, description="What the verdict rests on: tier order, the published bar, too good."
+    )
+    calibration: CalibrationCheck | None = Field(
+        None, description="fit_probability calibrated on the held-out cut (isotonic), its ECE."
     )
 
     def kpi(self, group: str, name: str) -> Estimate | None:

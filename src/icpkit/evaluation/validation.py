@@ -19,6 +19,15 @@ import polars as pl
 from icpkit.config import SuccessConfig
 from icpkit.data.model import CrmData
 from icpkit.errors import IcpError, InsufficientDataError, Problem, SchemaError
+from icpkit.evaluation.calibration import calibrate_held_out
+from icpkit.evaluation.checks import (
+    TOO_GOOD_AUC,
+    bar_check,
+    carriers,
+    tier_order,
+    tier_rates,
+    too_good,
+)
 from icpkit.evaluation.kpis import (
     GROUPS,
     calibration_table,
@@ -26,7 +35,19 @@ from icpkit.evaluation.kpis import (
     group_frames,
     group_kpis,
 )
-from icpkit.profile import MIN_GROUP_N, HeldOutVerdict, IcpProfile, ValidationSection
+from icpkit.profile import (
+    MIN_GROUP_N,
+    BarCheck,
+    CalibrationCheck,
+    ColumnCarrier,
+    HeldOutVerdict,
+    IcpProfile,
+    ScorecardSection,
+    TierInversion,
+    TierRate,
+    ValidationSection,
+    VerdictChecks,
+)
 from icpkit.stats import (
     Estimate,
     auc_with_ci,
@@ -35,7 +56,14 @@ from icpkit.stats import (
 )
 from icpkit.vocab import ICP_TIERS, TIERS
 
-__all__ = ["MIN_GROUP_N", "evaluate", "held_out_verdict", "with_held_out"]
+__all__ = [
+    "MIN_GROUP_N",
+    "check_warnings",
+    "evaluate",
+    "held_out_verdict",
+    "verdict_checks",
+    "with_held_out",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,6 +127,15 @@ def evaluate(
     gains = gains_table(scores, y)
     auc = auc_with_ci(scores, y)
     brier, reliability = calibration_table(closed)
+    target = _scorecard_target(profile, outcome)
+    calibration, calibrated_rows = _held_out_calibration(closed, scored, outcomes, target, outcome)
+    if calibration is not None and calibration.ece_after is not None:
+        # the reliability curve and Brier score of the calibrated (cross-fitted) probabilities
+        reliability, brier = calibrated_rows, calibration.brier_after
+    found = None
+    if auc is not None and (auc.value or 0) > TOO_GOOD_AUC and profile and profile.scorecard:
+        found = carriers(profile.scorecard, crm_after.accounts, closed)
+    checks = verdict_checks(closed, auc, found)
     accounts = {g: part["account_id"].n_unique() for g, part in group_frames(closed)}
     result_caveats = caveats + _evidence_caveats(kpis, auc, closed.height, accounts)
     return ValidationSection.model_validate(
@@ -122,22 +159,96 @@ def evaluate(
                 "accounts_with_closed": accounts,
                 "method": method,
                 "outcome": outcome,
-                "verdict": held_out_verdict(closed, auc, method, outcome),
+                "verdict": held_out_verdict(closed, auc, method, outcome, checks=checks),
+                "checks": checks,
+                "calibration": calibration,
             }
         )
     )
 
 
-def held_out_verdict(
-    closed: pl.DataFrame, auc: Estimate | None, method: str, outcome: str
-) -> HeldOutVerdict:
-    """Pass, fail or missing, in words: does the ICP rank the held-out deals better than chance,
-    and does Tier 1 win more often than every other tier together?
+def _scorecard_target(profile: IcpProfile | None, outcome: str) -> str:
+    """What the evaluated scorecard's fit_probability is of: 'won' or 'best'."""
+    if profile is not None and profile.scorecard is not None:
+        return profile.scorecard.target
+    return "best" if outcome.startswith("best") else "won"
 
-    ``closed`` holds the held-out closed deals with ``tier`` and ``_won``. The test *fails* when
-    the AUC's 95% interval includes 0.5, or Tier 1's rate is not above the rest's (or Tier 1 has
-    no held-out deal); it is *missing* when there is no AUC (no won or no lost deal).
+
+def _held_out_calibration(
+    closed: pl.DataFrame,
+    scored: pl.DataFrame,
+    outcomes: pl.DataFrame | None,
+    target: str,
+    outcome: str,
+) -> tuple[CalibrationCheck | None, list[dict[str, Any]]]:
+    """Isotonic calibration of score → probability on the held-out rows that match the target.
+
+    Target 'won' (or a held-out outcome that *is* best vs the rest): the closed deals. Target
+    'best' measured on won/lost deals: the accounts ranked by the post-cut success score, so the
+    probability keeps meaning what the scorecard predicts. Rows go in a canonical order (by id),
+    so the cross-fitting folds do not depend on the file's row order.
     """
+    if "fit_probability" not in scored.columns and "fit_score" not in scored.columns:
+        return None, []
+    if target == "best" and not outcome.startswith("best"):
+        if outcomes is None or "label" not in outcomes.columns:
+            return None, []
+        rows = scored.join(
+            outcomes.filter(pl.col("label").is_in(("best", "worst", "rest"))).select(
+                "account_id", "label"
+            ),
+            on="account_id",
+        ).with_columns((pl.col("label") == "best").alias("_y"))
+        rows = rows.sort(pl.col("account_id").cast(pl.Utf8))
+        what = "the account is among the best customers by the post-cut success score"
+    else:
+        keys = [c for c in ("account_id", "deal_id") if c in closed.columns]
+        rows = closed.with_columns(pl.col("_won").cast(pl.Boolean).alias("_y")).sort(
+            [pl.col(k).cast(pl.Utf8) for k in keys], maintain_order=True
+        )
+        what = outcome
+    if rows.height == 0:
+        return None, []
+    p = rows["fit_probability"].to_numpy() if "fit_probability" in rows.columns else None
+    check, table = calibrate_held_out(
+        rows["fit_score"].to_numpy(), p, rows["_y"].to_numpy(), outcome=what, target=target
+    )
+    return check, table
+
+
+def verdict_checks(
+    closed: pl.DataFrame, auc: Estimate | None, found: list[ColumnCarrier] | None = None
+) -> VerdictChecks:
+    """Tier order, the published bar and the too-good flag on the held-out closed deals."""
+    rates = tier_rates(closed)
+    return VerdictChecks(
+        tier_order=tier_order(rates),
+        bar=bar_check(closed, rates),
+        too_good=too_good(None if auc is None else auc.value, found),
+    )
+
+
+def held_out_verdict(
+    closed: pl.DataFrame,
+    auc: Estimate | None,
+    method: str,
+    outcome: str,
+    *,
+    checks: VerdictChecks | None = None,
+) -> HeldOutVerdict:
+    """Pass, caution, fail or missing, in words: does the ICP rank the held-out deals better than
+    chance, with its tiers in order, against the published bar, and not too good to be true?
+
+    ``closed`` holds the held-out closed deals with ``tier`` and ``_won`` (and ``account_id``).
+    The test *fails* when the AUC's 95% interval includes 0.5, Tier 1's rate is not above the
+    rest's (or Tier 1 has no held-out deal), or a higher tier converts below a lower one with
+    intervals that do not overlap. It is amber (*warn*) when tiers are out of order within their
+    intervals (not distinguishable), when the tiers miss MadKudu's bar, or when the AUC is above
+    :data:`~icpkit.evaluation.checks.TOO_GOOD_AUC` (too good for a model fitted on CRM data). It
+    is *missing* when there is no AUC (no won or no lost deal). ``checks`` (computed when None)
+    are stored typed in the profile; ``warnings`` hold the amber reasons.
+    """
+    checks = checks if checks is not None else verdict_checks(closed, auc)
     won = closed["_won"].cast(pl.Boolean)
     tier = closed["tier"].cast(pl.Utf8)
 
@@ -157,6 +268,7 @@ def held_out_verdict(
         "rest": rest,
     }
     reasons: list[str] = []
+    warnings: list[str] = []
     if auc is None or auc.value is None:
         reasons.append(
             f"no held-out AUC: the held-out data has no {'lost' if won.all() else 'won'} "
@@ -185,40 +297,144 @@ def held_out_verdict(
                 f"Tier 1 is not better than the rest ({tier1['rate']:.0%} of "
                 f"{tier1['n']} vs {rest['rate']:.0%} of {rest['n']})"
             )
-        status = "fail" if reasons else "pass"
+        inverted, blurred = _inversion_texts(checks)
+        reasons += inverted
+        warnings += check_warnings(checks, blurred)
+        status = "fail" if reasons else "warn" if warnings else "pass"
     out["status"] = status
     out["reasons"] = reasons
-    out["lines"] = _verdict_lines(out)
-    return HeldOutVerdict.model_validate(json_safe(out))
+    out["warnings"] = warnings
+    verdict = HeldOutVerdict.model_validate(json_safe(out))
+    return verdict.model_copy(update={"lines": _verdict_lines(verdict, checks)})
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
+
+
+def _rate_text(r: TierRate) -> str:
+    if r.ci_low is None or r.ci_high is None:
+        return f"{_pct(r.rate)} of {r.n}"
+    return f"{_pct(r.rate)} [{100 * r.ci_low:.0f}–{_pct(r.ci_high)}] of {r.n}"
+
+
+def _inversion_texts(checks: VerdictChecks) -> tuple[list[str], list[str]]:
+    """(real inversions: the test fails, inversions within the intervals: amber), in words.
+
+    Each kind names its widest gap and counts the other pairs, so a scorecard with no order at
+    all reads as one sentence per kind, not one per pair.
+    """
+    by_tier = {r.tier: r for r in checks.tier_order.tiers}
+
+    def gap(inv: TierInversion) -> float:
+        return float(by_tier[inv.lower].rate or 0) - float(by_tier[inv.higher].rate or 0)
+
+    out: list[list[str]] = []
+    for distinct, what in ((True, "the tiers are out of order"), (False, "not distinguishable")):
+        found = sorted(
+            (i for i in checks.tier_order.inversions if i.distinct == distinct),
+            key=gap,
+            reverse=True,
+        )
+        if not found:
+            out.append([])
+            continue
+        worst = found[0]
+        high, low = by_tier[worst.higher], by_tier[worst.lower]
+        text = (
+            f"{worst.higher} converts below {worst.lower} "
+            f"({_rate_text(high)} vs {_rate_text(low)}): {what}"
+        )
+        if len(found) > 1:
+            text += f" (and {len(found) - 1} more pair{'s' if len(found) > 2 else ''})"
+        out.append([text])
+    return out[0], out[1]
+
+
+def check_warnings(checks: VerdictChecks, blurred: list[str] | None = None) -> list[str]:
+    """The amber reasons: tiers not distinguishable, the bar missed, a too-good result."""
+    if blurred is None:
+        blurred = _inversion_texts(checks)[1]
+    out = list(blurred)
+    bar = checks.bar
+    if bar is not None and not bar.met:  # the figures are in the bar's own line
+        out.append(BAR_MISSED)
+    good = checks.too_good
+    if good is not None:
+        text = (
+            f"too good for fit data: a held-out AUC of {good.auc:.2f} (above {good.threshold:.2f}) "
+            "from CRM attributes usually means a column filled during or after the sale leaks "
+            "the outcome"
+        )
+        if good.carriers:
+            text += "; the ranking is carried by " + ", ".join(
+                _carrier_text(c) for c in good.carriers
+            )
+            text += " (check them; exclude a leaking one with discovery.exclude)"
+        out.append(text)
+    return out
+
+
+def _ratio_text(bar: BarCheck) -> str:
+    if bar.top_bottom_ratio is None:
+        return "n/a"
+    return (
+        f"{_ratio(bar.top_bottom_ratio)}× [{_ratio(bar.ratio_ci_low)}–{_ratio(bar.ratio_ci_high)}]"
+    )
+
+
+def _ratio(x: float | None) -> str:
+    return "?" if x is None else f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+
+def _carrier_text(c: ColumnCarrier) -> str:
+    parts = []
+    if c.auc is not None:
+        parts.append(f"AUC {c.auc:.2f} alone")
+    if c.points_share is not None:
+        parts.append(f"{c.points_share:.0%} of the points")
+    return c.name + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _num(x: float | None) -> str:
     return "?" if x is None else f"{x:.2f}"
 
 
-def _verdict_lines(v: dict[str, Any]) -> list[str]:
-    """The verdict in one or two sentences (CLI and report)."""
-    label = (
-        "cross-validated, not out-of-time" if v["method"] == "cross-validated" else "out-of-time"
-    )
+BAR_MISSED = "below the published bar"
+HEADS = {"pass": "PASSED", "warn": "CAUTION", "fail": "FAILED", "missing": "NOT AVAILABLE"}
+
+
+def _verdict_lines(v: HeldOutVerdict, checks: VerdictChecks | None = None) -> list[str]:
+    """The verdict in a few sentences (CLI and report): head, why, tiers, the bar."""
+    label = "cross-validated, not out-of-time" if v.method == "cross-validated" else "out-of-time"
     parts = []
-    auc = v.get("auc")
-    if auc and auc.get("value") is not None:
-        parts.append(
-            f"AUC {auc['value']:.2f} [{_num(auc.get('ci_low'))}–{_num(auc.get('ci_high'))}]"
-        )
-    t1, nf = v["tier1"], v["nonfit"]
-    if t1["n"] or nf["n"]:
-        t1_text = "n/a" if t1["rate"] is None else f"{t1['rate']:.0%}"
-        nf_text = "n/a" if nf["rate"] is None else f"{nf['rate']:.0%}"
-        parts.append(f"Tier 1 {t1_text} (n={t1['n']}) vs Non-fit {nf_text} (n={nf['n']})")
-    head = {"pass": "PASSED", "fail": "FAILED", "missing": "NOT AVAILABLE"}[v["status"]]
-    line = f"Held-out test ({label}; {v['outcome']}): {head}"
+    if v.auc is not None and v.auc.value is not None:
+        parts.append(f"AUC {v.auc.value:.2f} [{_num(v.auc.ci_low)}–{_num(v.auc.ci_high)}]")
+    t1, nf = v.tier1, v.nonfit
+    if t1 is not None and nf is not None and (t1.n or nf.n):
+        parts.append(f"Tier 1 {_pct(t1.rate)} (n={t1.n}) vs Non-fit {_pct(nf.rate)} (n={nf.n})")
+    line = f"Held-out test ({label}; {v.outcome}): {HEADS[v.status]}"
     if parts:
         line += " — " + "; ".join(parts)
     lines = [line + "."]
-    if v["reasons"]:
-        lines.append("Why: " + "; ".join(v["reasons"]) + ".")
+    if v.reasons:
+        lines.append("Why: " + "; ".join(v.reasons) + ".")
+    warnings = list(v.warnings)
+    if len(warnings) > 1 and BAR_MISSED in warnings:  # the bar's own line below says it
+        warnings.remove(BAR_MISSED)
+    if warnings:
+        head = "Also" if v.reasons else "Why not passed"
+        lines.append(f"{head}: " + "; ".join(warnings) + ".")
+    bar = None if checks is None or v.status == "missing" else checks.bar
+    if bar is not None:
+        lines.append(
+            f"Published bar {'met' if bar.met else 'not met'}: Tier 1+2 are "
+            f"{_pct(bar.top_share_of_leads)} of {bar.n_leads:,} {bar.unit} with "
+            f"{_pct(bar.top_share_of_conversions)} of {bar.n_converted:,} conversions (bar: ≤ "
+            f"{bar.max_top_share:.0%} with ≥ {bar.min_conversion_share:.0%}); Tier 1 converts "
+            f"{_ratio_text(bar)} {bar.bottom_tier or 'the bottom tier'} (bar: ≥ "
+            f"{bar.min_ratio:.0f}×)."
+        )
     return lines
 
 
@@ -447,7 +663,10 @@ def with_held_out(
     A failed verdict (AUC interval includes 0.5, or Tier 1 not better than the rest) lowers every
     'strong' or 'moderate' criterion and disqualifier to 'weak'; a criterion whose lift fell to
     1 or below after the cut is 'weak' too. Each lowered rule says why (``evidence_note``), and
-    ``notes`` (why a backtest was dropped) join the caveats, so nothing is dropped silently.
+    ``notes`` (why a backtest was dropped) join the caveats, so nothing is dropped silently. An
+    amber (warn) verdict lowers nothing. The scorecard takes the held-out isotonic probability map
+    when it is better calibrated (its points are unchanged), and a too-good verdict that names no
+    input names those carrying the final scorecard's points.
     """
     caveats = [*profile.caveats, *notes]
     if result is None:
@@ -471,6 +690,8 @@ def with_held_out(
             return rule
         return rule.model_copy(update={"evidence": "weak", "evidence_note": note})
 
+    result = _with_final_carriers(result, profile)
+    scorecard, result = _calibrated_scorecard(profile, result)
     criteria = [lowered(r) for r in profile.criteria]
     disqualifiers = [lowered(r) for r in profile.disqualifiers]
     n_lowered = sum(
@@ -487,8 +708,68 @@ def with_held_out(
     return profile.model_copy(
         update={
             "validation": result,
+            "scorecard": scorecard,
             "criteria": criteria,
             "disqualifiers": disqualifiers,
             "caveats": caveats,
         }
     )
+
+
+def _with_final_carriers(result: ValidationSection, profile: IcpProfile) -> ValidationSection:
+    """A too-good verdict that names no column (cross-validated: no single model to ask) names
+    the inputs carrying most of the final scorecard's points, and says so again in its lines."""
+    checks = result.checks
+    good = None if checks is None else checks.too_good
+    if checks is None or good is None or good.carriers or profile.scorecard is None:
+        return result
+    found = carriers(profile.scorecard)
+    if not found:
+        return result
+    checks = checks.model_copy(update={"too_good": good.model_copy(update={"carriers": found})})
+    if result.verdict is None:
+        return result.model_copy(update={"checks": checks})
+    verdict = result.verdict.model_copy(update={"warnings": check_warnings(checks)})
+    verdict = verdict.model_copy(update={"lines": _verdict_lines(verdict, checks)})
+    return result.model_copy(update={"checks": checks, "verdict": verdict})
+
+
+def _calibrated_scorecard(
+    profile: IcpProfile, result: ValidationSection
+) -> tuple[ScorecardSection | None, ValidationSection]:
+    """The profile's scorecard with its score → probability map calibrated on the held-out cut.
+
+    The points are unchanged. The map is the isotonic fit on the held-out rows of the ICP built
+    before the cut, applied to the final scorecard's 0–100 score. It replaces the build's own map
+    only when it measures the scorecard's own target and its cross-fitted calibration error is
+    lower; otherwise the check says why it was kept.
+    """
+    card = profile.scorecard
+    check = result.calibration
+    if card is None or check is None:
+        return card, result
+    note = check.note
+    if not check.probability:
+        pass
+    elif check.target != card.target:
+        note = f"the held-out outcome measures {check.target!r}, the scorecard {card.target!r}"
+    elif (
+        check.ece_before is not None
+        and check.ece_after is not None
+        and check.ece_after >= check.ece_before
+    ):
+        note = (
+            f"the build's own probabilities were as well calibrated on held-out data (ECE "
+            f"{check.ece_before:.3f} vs {check.ece_after:.3f} isotonic)"
+        )
+    else:
+        check = check.model_copy(update={"applied": True, "note": ""})
+        updated = card.model_copy(
+            update={
+                "probability": check.probability,
+                "calibration": f"isotonic on {check.n} held-out rows ({result.method})",
+            }
+        )
+        return updated, result.model_copy(update={"calibration": check})
+    check = check.model_copy(update={"note": note})
+    return card, result.model_copy(update={"calibration": check})

@@ -11,7 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from icpkit.profile import ScorecardSection, TiersSection, ValidationSection
+from icpkit.profile import (
+    CalibrationCheck,
+    ScorecardSection,
+    TiersSection,
+    ValidationSection,
+)
 from icpkit.report import formatting as fmt
 from icpkit.report.formatting import Table, records_table
 from icpkit.report.view import Titled
@@ -261,7 +266,28 @@ def validation_lines(v: ValidationSection) -> list[str]:
     weak = [r.rule for r in v.criteria if r.weakened]
     if weak:
         lines.append("Criteria whose evidence weakened after the cut: " + "; ".join(weak))
+    if v.calibration is not None:
+        lines.append(calibration_line(v.calibration))
     return lines
+
+
+def calibration_line(c: CalibrationCheck) -> str:
+    """The held-out calibration of fit_probability in one sentence, with its n."""
+
+    def ece(x: float | None) -> str:
+        return fmt.DASH if x is None else f"{x:.3f}"
+
+    text = (
+        f"Calibration of fit_probability on {c.n:,} held-out rows ({c.n_positive:,} where "
+        f"{c.outcome}): expected calibration error {ece(c.ece_before)} as built"
+    )
+    if c.ece_after is not None:
+        text += f", {ece(c.ece_after)} after isotonic calibration (cross-fitted)"
+    if c.applied:
+        text += "; fit_probability now uses the isotonic map (the points are unchanged)."
+    else:
+        text += f"; the build's own map is kept{': ' + c.note if c.note else ''}."
+    return text
 
 
 def _pair(k: Estimate, kind: str) -> str:
@@ -290,7 +316,16 @@ def validation_tables(v: ValidationSection) -> list[Titled]:
     ]
     named: tuple[tuple[Sequence[BaseModel], str, list[str] | None], ...] = (
         (v.gains, "Gains by decile of fit score", gains_cols),
-        (v.reliability, "Calibration: predicted probability vs observed win rate", None),
+        (
+            v.reliability,
+            "Calibration: predicted probability vs observed rate on held-out data"
+            + (
+                " (isotonic, cross-fitted)"
+                if v.calibration is not None and v.calibration.ece_after is not None
+                else ""
+            ),
+            None,
+        ),
         (v.criteria, "Criteria re-checked on the best customers after the cut", None),
     )
     for records, title, cols in named:

@@ -179,7 +179,7 @@ class ReportView:
 
 @dataclass(frozen=True)
 class HeldOut:
-    """The held-out verdict for page 1: 'pass', 'fail' or 'missing', a headline and lines."""
+    """The held-out verdict for page 1: 'pass', 'warn', 'fail' or 'missing', headline, lines."""
 
     status: str
     headline: str
@@ -187,8 +187,13 @@ class HeldOut:
 
     @property
     def alarm(self) -> bool:
-        """A red banner: the test failed or there is none."""
+        """Not a green banner: the test failed, there is none, or it passed only with caveats."""
         return self.status != "pass"
+
+    @property
+    def tone(self) -> str:
+        """The banner's colour class: 'ok' (passed), 'warn' (amber: caution) or 'alarm' (red)."""
+        return {"pass": "ok", "warn": "warn"}.get(self.status, "alarm")
 
 
 def held_out(validation: ValidationSection | None, caveats: Sequence[str] = ()) -> HeldOut:
@@ -216,6 +221,7 @@ def held_out(validation: ValidationSection | None, caveats: Sequence[str] = ()) 
     lines = tuple(verdict.lines)
     headline = {
         "pass": "Held-out test passed.",
+        "warn": "Not passed.",
         "fail": "Held-out test FAILED: do not rely on this ICP's ranking or on its badges.",
         "missing": "No held-out verdict: the held-out data could not test the ranking.",
     }.get(status, "No held-out verdict.")
