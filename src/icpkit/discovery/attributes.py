@@ -4,7 +4,12 @@ Every attribute becomes a small set of conditions a person can read: one ``=`` p
 a categorical column (rare levels pooled into one ``in (…)``), ranges between rounded quantile cut
 points for a numeric column (every run of adjacent bins, so ``employees in [200, 2000)`` is one
 condition), one ``contains`` per frequent tag of a multi-valued column, and ``is missing`` when
-missingness is common enough to be a trait of its own.
+missingness is common enough to be shown in the single-trait profile.
+
+A condition made only of "no answer" — ``is missing``, a placeholder level ("unknown", "other",
+"n/a", "nonexistent"…, :mod:`icpkit.data.trait_words`) — describes the data, not the customer: it
+stays in the single-trait profile but never enters the search (:func:`trait_conditions`), so no
+criterion or disqualifier is made of it, whole or in part.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import polars as pl
 
 from icpkit.config import DiscoveryConfig
 from icpkit.data.attributes import choose_attributes
+from icpkit.data.trait_words import is_placeholder
 from icpkit.discovery.bitsets import full, n_words, pack, unpack
 from icpkit.rules import Condition, Segment
 
@@ -171,7 +177,9 @@ def _categorical_conditions(
     frequent = [lv for lv, k in zip(levels, sizes, strict=True) if k >= min_count]
     frequent = frequent[: settings.max_categories]
     out = [Condition(attr, "eq", lv) for lv in frequent]
-    rare = [lv for lv in levels if lv not in set(frequent)]
+    # "other"/"unknown" never pads a pool of rare levels: the pool would read as a trait
+    extra = tuple(settings.placeholders)
+    rare = [lv for lv in levels if lv not in set(frequent) and not is_placeholder(lv, extra)]
     rare_count = sum(k for lv, k in zip(levels, sizes, strict=True) if lv in set(rare))
     if 2 <= len(rare) <= _MAX_POOLED and rare_count >= min_count:
         out.append(Condition(attr, "in", tuple(rare)))
@@ -217,6 +225,34 @@ def attribute_conditions(
     if min_count <= missing <= frame.height - min_count:
         out.append(Condition(attr, "missing"))
     return out
+
+
+def placeholder_condition(cond: Condition, extra: tuple[str, ...] = ()) -> bool:
+    """Whether a condition holds only "no answer": ``is missing``, a placeholder level, or a set
+    of placeholder levels."""
+    if cond.op == "missing":
+        return True
+    if cond.op in ("eq", "contains"):
+        return is_placeholder(cond.value, extra)
+    if cond.op == "in":
+        return all(is_placeholder(v, extra) for v in cond.value)
+    return False
+
+
+def trait_conditions(table: ConditionTable, settings: DiscoveryConfig) -> ConditionTable:
+    """``table`` without the conditions that hold only "no answer" (see
+    :func:`placeholder_condition`): what the segment search may use."""
+    extra = tuple(settings.placeholders)
+    keep = [j for j, c in enumerate(table.conditions) if not placeholder_condition(c, extra)]
+    if len(keep) == len(table):
+        return table
+    rows = np.array(keep, dtype=np.int64)
+    return ConditionTable(
+        tuple(table.conditions[j] for j in keep),
+        table.bits[rows] if len(rows) else table.bits[:0],
+        table.attr_index[rows] if len(rows) else table.attr_index[:0],
+        table.n_rows,
+    )
 
 
 def condition_table(
