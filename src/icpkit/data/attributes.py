@@ -399,6 +399,7 @@ def _pii_stats(frame: pl.DataFrame, text: list[str]) -> dict[str, dict[str, obje
         value.str.to_lowercase().is_in(_FLAGS).all().alias("flags"),
         value.str.contains(_DATED).mean().alias("dated"),
         value.n_unique().alias("distinct"),
+        value.str.contains(r"^[-+]?\d*[.,]\d+$").mean().alias("decimal"),
     )
     return {row["column"]: row for row in stats.iter_rows(named=True)}
 
@@ -436,6 +437,9 @@ def pii_from(name: str, stats: Mapping[str, object] | None) -> str | None:
         return None  # a date ("first_contact", "birth" of a company) is no personal data by name
     distinct = stats.get("distinct")
     few = isinstance(distinct, int) and distinct < _PII_MIN_DISTINCT
+    decimal = stats.get("decimal")
+    if isinstance(decimal, float) and decimal >= _PII_SHARE:
+        return None  # "AvgMobileRevenue" = 40.17: an amount, no phone number has decimals
     # a handful of levels ("contact" = cellular / telephone) is a channel, not someone's details
     if PII_NAME.search(name) and not stats.get("flags") and not few:
         return "contact details, by its name"

@@ -420,6 +420,29 @@ def _outcome_guess(
     return best[1], f"{best[0]:.0%} of its values read as won or lost", []
 
 
+def _repeated_id(frame: pl.DataFrame, guesses: list[ColumnGuess], file: str) -> Problem | None:
+    """A warning when the column guessed as the account id repeats values (a spreadsheet that
+    turned long numbers into '2.02E+12'; one lead listed twice): it cannot be an id."""
+    column = next((g.column for g in guesses if g.canonical == "account_id"), None)
+    if column is None:
+        return None
+    values = clean_text(frame[column].cast(pl.Utf8)).drop_nulls()
+    counts = values.value_counts(name="n").filter(pl.col("n") > 1)
+    counts = counts.sort(["n", column], descending=[True, False])
+    if counts.height == 0:
+        return None
+    example, n = counts.row(0)
+    return Problem(
+        file=file,
+        column=column,
+        severity="warning",
+        code="id_repeats",
+        value=str(example),
+        message=f"{column!r} cannot be the account id: {counts.height:,} values repeat (e.g. "
+        f"{str(example)!r} {n} times); each row's number is its id instead (id_is_row_number)",
+    )
+
+
 def _outcome_holder(
     frames: dict[str, pl.DataFrame], outcome: str, preset: Preset | None
 ) -> tuple[str, float, list[ColumnGuess]] | None:
@@ -552,6 +575,11 @@ def guess_config(
                 guesses = [g for g in guesses if g.column != found]
             columns += guesses
             sources[table] = _source_entry(origin[key], guesses, frames[key])
+            repeated = _repeated_id(frames[key], guesses, origin[key][0])
+            if table == "accounts" and outcome is not None and repeated is not None:
+                problems.append(repeated)
+                guesses = [g for g in guesses if g.canonical != "account_id"]
+                sources[table]["columns"].pop("account_id", None)
             if table == "accounts" and outcome is not None and "account_id" not in {
                 g.canonical for g in guesses
             }:

@@ -41,6 +41,7 @@ from icpkit.discovery.search import DepthFirstSearch, SearchTask
 from icpkit.discovery.statement import describe_condition, describe_segment, icp_statement
 from icpkit.discovery.statistics import enrichment_p
 from icpkit.discovery.traits import single_traits
+from icpkit.data.trait_words import is_placeholder
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.profile import RuleEvidence
 from icpkit.rules import Condition, Segment
@@ -520,7 +521,7 @@ def choose_criteria(
             break
         chosen.append(pick)
         covered |= covers[pick.segment]
-    return _merge_siblings(chosen, result, ctx, floor)
+    return _merge_siblings(chosen, result, ctx, floor, tuple(settings.placeholders))
 
 
 def _best_addition(
@@ -554,7 +555,11 @@ def _best_addition(
 
 
 def _merge_siblings(
-    chosen: list[SegmentEvidence], result: DiscoveryResult, ctx: EvidenceContext, floor: float
+    chosen: list[SegmentEvidence],
+    result: DiscoveryResult,
+    ctx: EvidenceContext,
+    floor: float,
+    placeholders: tuple[str, ...] = (),
 ) -> list[SegmentEvidence]:
     """Merge two criteria that differ only in one categorical level (A AND x = 'a', A AND x = 'b'
     → A AND x in ('a', 'b')) or in adjacent ranges of one numeric attribute (A AND x in [150, 300),
@@ -566,7 +571,7 @@ def _merge_siblings(
     pairs = [(a, b) for a in range(len(out)) for b in range(a + 1, len(out))]
     for i, j in pairs:
         merged = _union(out[i].segment, out[j].segment)
-        if merged is None:
+        if merged is None or _means_known(merged, ctx.frame, placeholders):
             continue
         mask = merged.mask(ctx.frame) if ctx.frame is not None else None
         if mask is None:
@@ -588,9 +593,8 @@ def _merge_siblings(
         tested = replace(
             tested, q_value=q, evidence=level, significant=level in ("strong", "moderate")
         )
-        return _merge_siblings(
-            [tested, *[s for k, s in enumerate(out) if k not in (i, j)]], result, ctx, floor
-        )
+        rest = [s for k, s in enumerate(out) if k not in (i, j)]
+        return _merge_siblings([tested, *rest], result, ctx, floor, placeholders)
     return out
 
 
@@ -611,6 +615,24 @@ def _union(a: Segment, b: Segment) -> Segment | None:
         (cb.value,) if cb.op == "eq" else cb.value
     )
     return Segment((*common, Condition(ca.attr, "in", values)))
+
+
+def _means_known(
+    segment: Segment, frame: pl.DataFrame | None, placeholders: tuple[str, ...]
+) -> bool:
+    """Whether a condition of ``segment`` lists every real level of its attribute: it then only
+    says "the field was filled in" ("origin in ('event', 'partner', 'web')" beside "unknown",
+    "Other" and blanks), the mirror image of a placeholder criterion."""
+    if frame is None:
+        return False
+    for cond in segment:
+        if cond.op != "in" or cond.attr not in frame.columns:
+            continue
+        levels = frame.get_column(cond.attr).drop_nulls().unique().to_list()
+        real = {v for v in levels if not is_placeholder(v, placeholders)}
+        if real and real <= set(cond.value):
+            return True
+    return False
 
 
 def _joined_ranges(ca: Condition, cb: Condition, common: tuple[Condition, ...]) -> Segment | None:
