@@ -30,7 +30,11 @@ from icpkit.datasets.trait_classes import (
     placeholder_levels,
 )
 from icpkit.discovery import find_icp
-from icpkit.discovery.attributes import placeholder_condition
+from icpkit.discovery.attributes import (
+    attribute_conditions,
+    numeric_sentinel,
+    placeholder_condition,
+)
 from icpkit.discovery.icp import _union
 from icpkit.outcomes import compute_outcomes
 from icpkit.rules import Condition, Segment, parse_segment
@@ -304,3 +308,16 @@ def _toml(config: dict[str, object]) -> str:
     text = tomli_w.dumps(config)
     tomllib.loads(text)
     return text
+
+
+def test_a_numeric_code_for_no_value_is_never_inside_a_range() -> None:
+    rng = np.random.default_rng(4)
+    days = np.where(rng.random(2000) < 0.9, 999, rng.integers(0, 25, 2000)).astype(float)
+    frame = pl.DataFrame({"pdays": days})
+    assert numeric_sentinel(np.sort(days)) == ("high", 999.0, float(days[days < 999].max()))
+    conditions = attribute_conditions(frame, "pdays", DiscoveryConfig())
+    assert conditions and all(c.value[1] <= 999 for c in conditions if c.op == "range")
+    for cond in conditions:
+        assert not (Segment((cond,)).mask(frame) & (days == 999)).any(), cond
+    plain = np.sort(rng.integers(0, 1200, 2000).astype(float))  # 999 is an ordinary value here
+    assert numeric_sentinel(plain) is None

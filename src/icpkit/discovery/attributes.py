@@ -150,12 +150,48 @@ def numeric_cut_points(values: np.ndarray, n_bins: int, min_count: int) -> list[
     return cuts
 
 
+# Codes that stand for "no value" in a numeric column ("pdays = 999": never contacted), when they
+# sit far outside the other values and hold a good share of the rows.
+_SENTINELS_HIGH = (99.0, 999.0, 9999.0, 99999.0, 999999.0)
+_SENTINELS_LOW = (-1.0, -9.0, -99.0, -999.0, -9999.0)
+_SENTINEL_SHARE = 0.02
+
+
+def numeric_sentinel(values: np.ndarray) -> tuple[str, float, float] | None:
+    """('high' or 'low', the code, the nearest real value) when the sorted ``values`` end in a
+    code for "no value" (999, 9999, -1, -999 …) far from the rest, else None."""
+    n = values.size
+    if n < 50:
+        return None
+    for side, code, inner in (("high", values[-1], values[values < values[-1]]),
+                              ("low", values[0], values[values > values[0]])):  # fmt: skip
+        if code not in (_SENTINELS_HIGH if side == "high" else _SENTINELS_LOW) or not inner.size:
+            continue
+        share = float(np.count_nonzero(values == code)) / n
+        near = float(inner[-1] if side == "high" else inner[0])
+        far = near < code / 2 if side == "high" else (near >= 0 or near > code / 2)
+        if share >= _SENTINEL_SHARE and far:
+            return side, float(code), near
+    return None
+
+
 def _numeric_conditions(
     attr: str, values: np.ndarray, settings: DiscoveryConfig, min_count: int
 ) -> list[Condition]:
-    """Every run of adjacent bins between rounded cut points (the whole range excluded)."""
+    """Every run of adjacent bins between rounded cut points (the whole range excluded). A code
+    for "no value" (``numeric_sentinel``) is left out of every range, like a missing value."""
+    sentinel = numeric_sentinel(values)
+    low, high = -math.inf, math.inf
+    if sentinel is not None:
+        side, code, near = sentinel
+        values = values[values != code]
+        if side == "high":
+            high = code  # [x, 999): every real value above x, never the code
+        else:
+            low = near  # [0, x): from the smallest real value, never the code
     cuts = numeric_cut_points(values, settings.numeric_bins, min_count)
-    edges = [-math.inf, *cuts, math.inf]
+    cuts = [c for c in cuts if low < c < high]
+    edges = [low, *cuts, high]
     out = []
     for i in range(len(edges) - 1):
         for j in range(i + 1, len(edges)):
