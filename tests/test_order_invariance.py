@@ -244,3 +244,28 @@ def test_shuffled_maven_crm_export_gives_the_same_profile(tmp_path: Path) -> Non
     }
     sources = {"accounts": {"path": "accounts.csv"}, "deals": {"path": "sales_pipeline.csv"}}
     _assert_order_invariant(tmp_path, frames, sources, preset="maven")
+
+
+def test_init_guesses_the_same_config_from_a_shuffled_export(tmp_path: Path) -> None:
+    from icpkit.data import guess_config
+
+    rng = np.random.default_rng(2)
+    n = 6000  # more than init's sample: which rows it reads must not depend on their order
+    frame = pl.DataFrame(
+        {
+            "Lead Number": [str(100000 + i) for i in range(n)],
+            "Website": [f"firm{i}.com" if i % 3 else None for i in range(n)],
+            "Country": rng.choice(["Germany", "France", "India", "unknown"], n),
+            "Created": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(n)],
+            "Converted": rng.choice(["0", "1"], n),
+        }
+    )
+    configs = []
+    for seed in (None, *PERMUTATIONS):
+        folder = tmp_path / str(seed)
+        folder.mkdir()
+        shuffled = frame if seed is None else frame.sample(fraction=1.0, shuffle=True, seed=seed)
+        shuffled.write_csv(folder / "leads.csv")
+        guess = guess_config(folder, outcome="Converted")
+        configs.append((guess.config["sources"], [(c.canonical, c.column) for c in guess.columns]))
+    assert all(c == configs[0] for c in configs[1:])

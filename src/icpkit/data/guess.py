@@ -39,6 +39,7 @@ from icpkit.data.trait_words import people_name
 from icpkit.errors import ConfigError, Problem, SchemaError
 
 SAMPLE_ROWS = 5000
+_KEY_COLUMNS = 50
 # The registrable part of a domain: a label with a letter, then a top-level label of 2+ letters.
 _DOMAIN = r"(^|\.)[a-z0-9\-]*[a-z][a-z0-9\-]*\.[a-z]{2,24}$"
 _FLAG_WORDS = {"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1", "1.0", "0.0"}
@@ -299,9 +300,20 @@ def _read_candidates(
             problems += [Problem(**{**p.to_dict(), "severity": "warning"}) for p in exc.problems]  # type: ignore[arg-type]
             continue
         if frame.height:
-            frames[key] = frame.head(SAMPLE_ROWS)
+            frames[key] = _sample(frame)
             origin[key] = (relative, sql_table or None)
     return frames, origin, problems
+
+
+def _sample(frame: pl.DataFrame) -> pl.DataFrame:
+    """At most ``SAMPLE_ROWS`` rows, chosen and ordered by a hash of each row's content (its first
+    ``_KEY_COLUMNS`` columns, so a wide file stays cheap): the same sample, so the same guesses,
+    whatever the order of the rows in the file."""
+    key = frame.columns[:_KEY_COLUMNS]
+    row = pl.concat_str(pl.col(key).cast(pl.Utf8).fill_null("\x00"), separator="\x1f")
+    keyed = frame.with_columns(row.hash(seed=5).alias("__hash"), row.alias("__text"))
+    ordered = keyed.sort("__hash", "__text", maintain_order=True)
+    return ordered.head(SAMPLE_ROWS).drop("__hash", "__text")
 
 
 def _assign_tables(
