@@ -321,3 +321,23 @@ def test_a_numeric_code_for_no_value_is_never_inside_a_range() -> None:
         assert not (Segment((cond,)).mask(frame) & (days == 999)).any(), cond
     plain = np.sort(rng.integers(0, 1200, 2000).astype(float))  # 999 is an ordinary value here
     assert numeric_sentinel(plain) is None
+
+
+def test_the_detail_report_lists_column_fates_and_the_sales_process_finding() -> None:
+    from icpkit.profile import ColumnFate, IcpProfile
+    from icpkit.report import ReportInput
+    from icpkit.report.render import render_html, render_markdown
+
+    fates = [
+        ColumnFate(column="industry", fate="attribute", reason="used as a customer attribute"),
+        ColumnFate(column="KA_name", fate="sales_process", reason=ASSIGNED_PERSON),
+        ColumnFate(column="origin", fate="placeholder_only", reason="only placeholders"),
+    ]
+    profile = IcpProfile(column_fates=fates)
+    assert IcpProfile.model_validate_json(profile.model_dump_json()).column_fates == fates
+    html = render_html(ReportInput(profile=profile))
+    text, _ = render_markdown(ReportInput(profile=profile))
+    for out in (html, text.replace("\\_", "_")):
+        assert "Every column of the accounts table (1 of 3 used)" in out
+        assert "Sales process: KA_name holds the assigned person" in out
+        assert "placeholder only" in out
