@@ -180,7 +180,11 @@ def test_a_churn_flag_reads_yes_as_lost(tmp_path: Path) -> None:
         {"customer": [f"C{i}" for i in range(n)], "CHURN": ["Yes"] + ["No"] * (n - 1)}
     )
     frame.write_csv(tmp_path / "customers.csv")
-    source = {"path": "customers.csv", "outcome_column": "CHURN", "columns": {"account_id": "customer"}}
+    source = {
+        "path": "customers.csv",
+        "outcome_column": "CHURN",
+        "columns": {"account_id": "customer"},
+    }
     crm = load_workspace(config_from_dict({"sources": {"accounts": source}}), tmp_path)
     assert crm.deals is not None
     assert dict(crm.deals.group_by("stage").len().iter_rows()) == {"won": n - 1, "lost": 1}

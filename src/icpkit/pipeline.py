@@ -36,8 +36,8 @@ from icpkit.data import (
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
-from icpkit.data.frames import as_polars
 from icpkit.data.attributes import choose_attributes, fate_order
+from icpkit.data.frames import as_polars
 from icpkit.data.guard import screen_attributes
 from icpkit.data.load import check_and_load
 from icpkit.data.mapping import closest_column

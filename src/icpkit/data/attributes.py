@@ -347,7 +347,9 @@ class AttributeChoice:
             for c in self.columns
         }
         for e in self.excluded:
-            out[e.column] = ColumnFate(e.column, e.fate or _FATE_OF_CODE.get(e.code, "excluded"), e.reason)
+            out[e.column] = ColumnFate(
+                e.column, e.fate or _FATE_OF_CODE.get(e.code, "excluded"), e.reason
+            )
         names = order if order is not None else list(out)
         return [out[c] for c in names if c in out]
 
@@ -519,9 +521,7 @@ def _grouped(column: pl.Series) -> str | None:
     distinct = column.drop_nulls().n_unique()
     if distinct <= GROUPED_LEVELS:
         return None
-    return (
-        f"{distinct:,} levels: the frequent ones are used, the rest grouped as 'other'"
-    )
+    return f"{distinct:,} levels: the frequent ones are used, the rest grouped as 'other'"
 
 
 def fate_order(accounts: pl.DataFrame) -> list[str]:
@@ -590,9 +590,9 @@ def choose_attributes(
             if name in flagged:
                 excluded.append(Exclusion(name, flagged[name], "guard"))
                 continue
-        why = _unusable(column, placeholders)
-        if why is not None and not (column.dtype.is_temporal() and name in allow):
-            excluded.append(Exclusion(name, why[1], "unusable", why[0]))
+        unusable = _unusable(column, placeholders)
+        if unusable is not None and not (column.dtype.is_temporal() and name in allow):
+            excluded.append(Exclusion(name, unusable[1], "unusable", unusable[0]))
             continue
         group = _grouped(column)
         if group is not None:

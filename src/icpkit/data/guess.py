@@ -592,9 +592,11 @@ def guess_config(
                 problems.append(repeated)
                 guesses = [g for g in guesses if g.canonical != "account_id"]
                 sources[table]["columns"].pop("account_id", None)
-            if table == "accounts" and outcome is not None and "account_id" not in {
-                g.canonical for g in guesses
-            }:
+            if (
+                table == "accounts"
+                and outcome is not None
+                and "account_id" not in {g.canonical for g in guesses}
+            ):
                 sources[table]["id_is_row_number"] = True
                 columns.append(
                     ColumnGuess(

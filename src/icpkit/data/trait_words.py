@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 
 import polars as pl
 
@@ -36,10 +37,11 @@ _WEAK_PEOPLE = frozenset(
      "berater", "comercial", "commercial", "commerciale", "agente"]
 )  # fmt: skip
 # "Tatiana Trifonova", "J. Smith", "Smith, John" — and initials "VM", "R.J.", "AB C".
-_FULL_NAME = r"^\p{Lu}[\p{Ll}'\-]+,?(?: \p{Lu}\.?| \p{Lu}[\p{Ll}'\-]+){1,2}$|^\p{Lu}\. ?\p{Lu}[\p{Ll}'\-]+$"
+_FULL_NAME = (
+    r"^\p{Lu}[\p{Ll}'\-]+,?(?: \p{Lu}\.?| \p{Lu}[\p{Ll}'\-]+){1,2}$|^\p{Lu}\. ?\p{Lu}[\p{Ll}'\-]+$"
+)
 _INITIALS = r"^\p{Lu}\.?(?: ?\p{Lu}\.?){1,2}$"
 _PERSON_SHARE = 0.8
-_SAMPLE = 2000
 
 
 def _fold(value: str) -> str:
@@ -50,7 +52,7 @@ def _fold(value: str) -> str:
 @cache
 def _vocabulary() -> dict[str, dict[str, list[str]]]:
     text = resources.files("icpkit.data").joinpath("vocab/traits.toml").read_text("utf-8")
-    return tomllib.loads(text)  # type: ignore[return-value]
+    return tomllib.loads(text)
 
 
 @cache
@@ -77,8 +79,8 @@ def _name_parts(column: str) -> tuple[str, set[str]]:
     parts = set(name.split("_"))
     # "accountmanager", "salesrep" written as one word, and pairs "account_manager"
     pieces = name.split("_")
-    parts |= {f"{a}_{b}" for a, b in zip(pieces, pieces[1:], strict=False)}
-    parts |= {f"{a}{b}" for a, b in zip(pieces, pieces[1:], strict=False)}
+    parts |= {f"{a}_{b}" for a, b in pairwise(pieces)}
+    parts |= {f"{a}{b}" for a, b in pairwise(pieces)}
     return name, parts
 
 
@@ -94,13 +96,16 @@ def people_name(column: str, extra: Iterable[str] = ()) -> str | None:
 
 
 def person_like_share(values: pl.Series) -> float:
-    """Share of the filled values (a sample) that read as a person's name or initials."""
+    """Share of the filled values that read as a person's name or initials (each distinct value
+    read once, weighted by its count: no sample, so no dependence on the order of the rows)."""
     text = values.cast(pl.Utf8).drop_nulls().str.strip_chars()
-    text = text.filter(text != "").head(_SAMPLE)
-    if len(text) == 0:
+    counts = text.filter(text != "").value_counts(name="n")
+    if counts.height == 0:
         return 0.0
-    person = text.str.contains(_FULL_NAME) | text.str.contains(_INITIALS)
-    return float(person.mean() or 0.0)
+    level = counts.get_column(counts.columns[0])
+    person = level.str.contains(_FULL_NAME) | level.str.contains(_INITIALS)
+    n = counts.get_column("n")
+    return float((n * person).sum()) / float(n.sum())
 
 
 def people_column(column: pl.Series, extra: Iterable[str] = ()) -> bool:
@@ -125,5 +130,5 @@ def people_column(column: pl.Series, extra: Iterable[str] = ()) -> bool:
     if share < _PERSON_SHARE or len(filled) < 50:
         return False
     # full names repeated over many rows: a handful of staff, not one contact per row
-    full = filled.cast(pl.Utf8).str.contains(_FULL_NAME).mean() or 0.0
-    return float(full) >= _PERSON_SHARE and filled.n_unique() <= 0.05 * len(filled)
+    full = int(filled.cast(pl.Utf8).str.contains(_FULL_NAME).sum())
+    return full >= _PERSON_SHARE * len(filled) and filled.n_unique() <= 0.05 * len(filled)

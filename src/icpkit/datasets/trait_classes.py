@@ -77,9 +77,8 @@ def placeholder_levels(n: int = 3000, seed: int = 0) -> TraitCase:
     everything else at 6 %."""
     rng = np.random.default_rng(seed)
     industry = _industry(n, rng)
-    origin = rng.choice(
-        ["web", "event", "partner", "unknown", "Other", None], n, p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1]
-    )
+    levels = np.array(["web", "event", "partner", "unknown", "Other", None], dtype=object)
+    origin = levels[rng.choice(len(levels), n, p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1])]
     vague = np.isin(origin, ["unknown", "Other"]) | (origin == None)  # noqa: E711
     p = np.where(vague, 0.45, np.where(industry == "Software", 0.35, 0.06))
     accounts = pl.DataFrame(

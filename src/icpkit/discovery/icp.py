@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from icpkit.config import DiscoveryConfig
+from icpkit.data.trait_words import is_placeholder
 from icpkit.discovery.attributes import (
     ConditionTable,
     attribute_columns,
@@ -41,7 +42,6 @@ from icpkit.discovery.search import DepthFirstSearch, SearchTask
 from icpkit.discovery.statement import describe_condition, describe_segment, icp_statement
 from icpkit.discovery.statistics import enrichment_p
 from icpkit.discovery.traits import single_traits
-from icpkit.data.trait_words import is_placeholder
 from icpkit.errors import ConfigError, InsufficientDataError
 from icpkit.profile import RuleEvidence
 from icpkit.rules import Condition, Segment
