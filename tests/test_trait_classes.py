@@ -341,3 +341,19 @@ def test_the_detail_report_lists_column_fates_and_the_sales_process_finding() ->
         assert "Every column of the accounts table (1 of 3 used)" in out
         assert "Sales process: KA_name holds the assigned person" in out
         assert "placeholder only" in out
+
+
+def test_a_column_named_like_an_id_with_distinct_values_is_an_id() -> None:
+    n = 200
+    accounts = pl.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(n)],
+            "PID": np.arange(123_000_000, 123_000_000 + n),
+            "Lead Number": [str(660_000 + i) for i in range(n)],
+            "employees": np.arange(n),  # distinct too, but a size, not an id
+            "zone_code": ["N", "S", "E", "W"] * (n // 4),  # a code with few values is a category
+        }
+    )
+    fates = {f.column: f.fate for f in choose_attributes(accounts).fates()}
+    assert fates["PID"] == fates["Lead Number"] == "id"
+    assert fates["employees"] == fates["zone_code"] == "attribute"

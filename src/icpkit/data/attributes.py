@@ -514,6 +514,22 @@ def _unusable(column: pl.Series, placeholders: tuple[str, ...] = ()) -> tuple[st
     return "unsupported", "not a number, category or tag list"
 
 
+# "PID", "LeadNumber", "customer_no", "CustomerID": an id by name once its values say so too.
+_ID_LIKE_NAME = re.compile(r"(id|number|num|no|nr|code|ref|key)$", re.I)
+_ID_DISTINCT_SHARE = 0.9
+
+
+def _id_like(name: str, column: pl.Series) -> bool:
+    """A column named like an id whose values are nearly all distinct (an id the name rule
+    ``ID_NAME`` misses: 'PID', 'Lead Number', numbers a spreadsheet may have mangled)."""
+    if not _ID_LIKE_NAME.search(re.sub(r"[^0-9A-Za-z]", "", name)):
+        return False
+    if isinstance(column.dtype, pl.List) or column.dtype.is_temporal():
+        return False
+    filled = column.drop_nulls()
+    return len(filled) >= 20 and filled.n_unique() >= _ID_DISTINCT_SHARE * len(filled)
+
+
 def _grouped(column: pl.Series) -> str | None:
     """Why a usable text column is grouped (more levels than the scorecard keeps), or None."""
     if column.dtype not in (pl.Utf8, pl.Categorical) and not isinstance(column.dtype, pl.Enum):
@@ -590,6 +606,10 @@ def choose_attributes(
             if name in flagged:
                 excluded.append(Exclusion(name, flagged[name], "guard"))
                 continue
+        if _id_like(name, column):
+            why = "an identifier: named like one, a different value on nearly every row"
+            excluded.append(Exclusion(name, why, "unusable", "id"))
+            continue
         unusable = _unusable(column, placeholders)
         if unusable is not None and not (column.dtype.is_temporal() and name in allow):
             excluded.append(Exclusion(name, unusable[1], "unusable", unusable[0]))
