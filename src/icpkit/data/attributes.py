@@ -31,7 +31,7 @@ import polars as pl
 
 from icpkit.config import DiscoveryConfig
 from icpkit.data.model import SCHEMA
-from icpkit.data.trait_words import ASSIGNED_PERSON, is_placeholder, people_column
+from icpkit.data.trait_words import ASSIGNED_PERSON, is_placeholder, people_column, people_name
 
 # Columns that identify or locate an account rather than describe it.
 ID_NAME = re.compile(
@@ -411,10 +411,11 @@ def _sample_rows(columns: pl.DataFrame, frame: pl.DataFrame, n: int) -> pl.DataF
     else the whole row): the same rows whatever the order of the file."""
     if frame.height <= n:
         return columns
+    flat = [c for c, t in frame.schema.items() if not t.is_nested() and t != pl.Object]
     key = (
         pl.col("account_id").cast(pl.Utf8)
         if "account_id" in frame.columns
-        else pl.concat_str(pl.all().cast(pl.Utf8), separator="\x1f", ignore_nulls=True)
+        else pl.concat_str(pl.col(flat).cast(pl.Utf8), separator="\x1f", ignore_nulls=True)
     )
     rank = frame.select(key.hash(seed=24).alias("h")).with_row_index("i")
     rows = rank.sort(["h", "i"]).head(n)["i"]
@@ -442,7 +443,10 @@ def pii_from(name: str, stats: Mapping[str, object] | None) -> str | None:
     decimal = stats.get("decimal")
     if isinstance(decimal, float) and decimal >= _PII_SHARE:
         return None  # "AvgMobileRevenue" = 40.17: an amount, no phone number has decimals
-    # a handful of levels ("contact" = cellular / telephone) is a channel, not someone's details
+    # a handful of levels ("contact" = cellular / telephone) is a channel, not someone's details;
+    # a handful of reps' initials ("sales_rep" = JS / MK) are still people
+    if few and people_name(name) is not None:
+        few = False
     if PII_NAME.search(name) and not stats.get("flags") and not few:
         return "contact details, by its name"
     return None
@@ -527,7 +531,17 @@ def _id_like(name: str, column: pl.Series) -> bool:
     if isinstance(column.dtype, pl.List) or column.dtype.is_temporal():
         return False
     filled = column.drop_nulls()
-    return len(filled) >= 20 and filled.n_unique() >= _ID_DISTINCT_SHARE * len(filled)
+    distinct = filled.n_unique()
+    if len(filled) < 20 or distinct < _ID_DISTINCT_SHARE * len(filled):
+        return False
+    if filled.dtype.is_float() and bool((filled == filled.round()).all()):
+        filled = filled.cast(pl.Int64)  # whole numbers typed as floats
+    numbers = filled.cast(pl.Int64, strict=False) if not filled.dtype.is_float() else filled
+    if numbers.dtype.is_integer() and numbers.null_count() == 0:
+        # a run of consecutive numbers is a sequence: the guard judges it against creation order
+        span = int(numbers.max()) - int(numbers.min()) + 1  # type: ignore[arg-type]
+        return span > 2 * distinct
+    return True
 
 
 def _grouped(column: pl.Series) -> str | None:
@@ -604,7 +618,8 @@ def choose_attributes(
                 excluded.append(Exclusion(name, f"personal data: {kind}", "pii"))
                 continue
             if name in flagged:
-                excluded.append(Exclusion(name, flagged[name], "guard"))
+                fate = "id" if "identifier" in flagged[name] else "leakage"
+                excluded.append(Exclusion(name, flagged[name], "guard", fate))
                 continue
         if _id_like(name, column):
             why = "an identifier: named like one, a different value on nearly every row"
