@@ -172,3 +172,25 @@ def test_check_reports_an_email_mapping_that_holds_no_emails(tmp_path: Path) -> 
     }
     report = check_workspace(config_from_dict({"sources": sources}), tmp_path)
     assert any(p.code == "wrong_type" and p.column == "visits" for p in report.warnings)
+
+
+def test_a_churn_flag_reads_yes_as_lost(tmp_path: Path) -> None:
+    n = 40
+    frame = pl.DataFrame(
+        {"customer": [f"C{i}" for i in range(n)], "CHURN": ["Yes"] + ["No"] * (n - 1)}
+    )
+    frame.write_csv(tmp_path / "customers.csv")
+    source = {
+        "path": "customers.csv",
+        "outcome_column": "CHURN",
+        "columns": {"account_id": "customer"},
+    }
+    crm = load_workspace(config_from_dict({"sources": {"accounts": source}}), tmp_path)
+    assert crm.deals is not None
+    assert dict(crm.deals.group_by("stage").len().iter_rows()) == {"won": n - 1, "lost": 1}
+    note = next(p for p in crm.problems if p.code == "outcome")
+    assert "names a bad outcome" in note.message and "'Yes' = lost" in note.message
+    # stage_values still win over the reading by name
+    source["stage_values"] = {"Yes": "won", "No": "lost"}
+    crm = load_workspace(config_from_dict({"sources": {"accounts": source}}), tmp_path)
+    assert dict(crm.deals.group_by("stage").len().iter_rows()) == {"won": 1, "lost": n - 1}

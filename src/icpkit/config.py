@@ -116,7 +116,14 @@ class SourceConfig(_Section):
     outcome_date_column: str | None = Field(
         None,
         description="Accounts only, with outcome_column: the date of each row's outcome (e.g. "
-        "the lead's creation date), so the backtest can split by time.",
+        "the lead's creation date), so the backtest can split by time. With a deals source the "
+        "deals' own dates are used and this setting is reported as unused.",
+    )
+    id_is_row_number: bool = Field(
+        False,
+        description="Accounts only: the file has no id column, so each row's number in the file "
+        "(1, 2, …) is its account_id (`icpkit init --outcome` writes this for a lead list "
+        "without ids).",
     )
     stage_default: Literal["won", "lost", "open"] | None = Field(
         None,
@@ -267,6 +274,19 @@ class DiscoveryConfig(_Section):
         description="Extra values that describe a contact attempt or its result ('call back "
         "later', 'lost to competitor'), added to the built-in vocabulary; a text column whose "
         "values are mostly such phrases reads as sales-process state.",
+    )
+    placeholders: list[str] = Field(
+        default_factory=list,
+        description="More level values that mean 'no answer' or 'anything else' (besides "
+        "unknown, other, n/a, none, -, select, not specified, nonexistent … in several "
+        "languages): a condition made only of them or of missing values is never an ICP "
+        "criterion, and a column holding nothing else is not an attribute.",
+    )
+    people: list[str] = Field(
+        default_factory=list,
+        description="More column-name words for the people of the sales process (besides "
+        "owner, rep, seller, SDR, account manager … in several languages): such a column is "
+        "never a customer trait; the report lists it as a sales-process finding.",
     )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seed of the holdout split and permutations."

@@ -35,6 +35,7 @@ from icpkit.data import (
     read_table,
 )
 from icpkit.data import load_workspace as load_crm
+from icpkit.data.attributes import choose_attributes, fate_order
 from icpkit.data.frames import as_polars
 from icpkit.data.guard import screen_attributes
 from icpkit.data.load import check_and_load
@@ -56,6 +57,7 @@ from icpkit.personas.analysis import find_personas
 from icpkit.personas.hygiene import TitleFileResult, classify_file, workspace_lexicon
 from icpkit.personas.missing import held_personas, personas_missing
 from icpkit.profile import (
+    ColumnFate,
     DataQualitySection,
     ExcludedAttribute,
     IcpProfile,
@@ -104,14 +106,20 @@ class Workspace:
         report, crm = check_and_load(self.config, self.root)
         if crm is None:
             return report
+        order = fate_order(crm.accounts)
         try:
             outcomes = compute_outcomes(crm, self.config.success)
-        except IcpError:
-            return report  # no outcomes yet: nothing to guard against
+        except IcpError:  # no outcomes yet: nothing to guard against, the rest still shown
+            choice = choose_attributes(crm.accounts, self.config.discovery)
+            return dataclasses.replace(report, columns=tuple(choice.fates(order)))
         labels = outcomes.labels_for(crm.accounts)
         screening = screen_attributes(crm.accounts, crm.deals, labels, self.config.discovery)
         file = crm.sources.get("accounts", "accounts")
-        return dataclasses.replace(report, problems=(*report.problems, *screening.problems(file)))
+        return dataclasses.replace(
+            report,
+            problems=(*report.problems, *screening.problems(file)),
+            columns=tuple(screening.choice.fates(order)),
+        )
 
     def costs(self) -> pl.DataFrame | None:
         """The acquisition-spend table for CAC (``validation.cost_source``), if configured."""
@@ -247,6 +255,9 @@ def build_icp(
         caveats=[*discovery.caveats, *outcomes.notes, *screening.caveats()],
         provenance=_provenance(crm, config),
         excluded_attributes=[ExcludedAttribute.model_validate(e) for e in screening.excluded()],
+        column_fates=[
+            ColumnFate(**f.to_dict()) for f in screening.choice.fates(fate_order(crm.accounts))
+        ],
     )
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})

@@ -662,6 +662,17 @@ class DataQualitySection(_Section):
     missing_tables: dict[str, str] = Field(default_factory=dict)
 
 
+class ColumnFate(_Section):
+    """What became of one column of the accounts table (``icpkit.data.attributes.FATES``):
+    used as an attribute, grouped (frequent levels + other), or left out and why — an id, empty,
+    constant, placeholder-only, personal data, a sales-process person, a date, free text,
+    leakage, excluded or not listed in the config."""
+
+    column: str
+    fate: str
+    reason: str
+
+
 # ---------------------------------------------------------------------------------------------
 # Discovery's evidence tables (written by icpkit.discovery: single traits and reported segments)
 
@@ -1154,6 +1165,11 @@ class IcpProfile(BaseModel):
         default_factory=list,
         description="Columns left out of the ICP with the reason ({column, reason}): personal "
         "data, dates, and what the leakage/identifier guard flagged.",
+    )
+    column_fates: list[ColumnFate] | None = Field(
+        None,
+        description="Every accounts column and what became of it (used, grouped, or left out "
+        "and why), in table order.",
     )
     partitions: PartitionsSection | None = Field(
         None,

@@ -36,9 +36,14 @@ from icpkit.data.readers import (
 )
 from icpkit.data.similar import closest, similarity
 from icpkit.data.synonyms import FILE_NAMES, SYNONYMS
+from icpkit.data.trait_words import people_name
 from icpkit.errors import ConfigError, Problem, SchemaError
 
 SAMPLE_ROWS = 5000
+_KEY_COLUMNS = 50
+# The registrable part of a domain: a label with a letter, then a top-level label of 2+ letters.
+_DOMAIN = r"(^|\.)[a-z0-9\-]*[a-z][a-z0-9\-]*\.[a-z]{2,24}$"
+_FLAG_WORDS = {"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1", "1.0", "0.0"}
 PRIMARY_ID = {"accounts": "account_id", "deals": "deal_id", "contacts": "contact_id"}
 
 
@@ -136,9 +141,20 @@ def _content_guess(canonical: str, values: pl.Series) -> float:
     if len(text) == 0:
         return 0.0
     if canonical == "domain":
-        looks = normalise_domains(text).is_not_null() & text.str.contains(r"\.")
+        # a domain parses as one and identifies an account: "01.High" (an ordinal index) has a
+        # numeric first label and few distinct values
+        domains = normalise_domains(text)
+        looks = (
+            domains.is_not_null()
+            & text.str.contains(r"\.")
+            & domains.str.contains(_DOMAIN).fill_null(False)
+        )
+        if len(text) >= 20 and text.n_unique() < 0.3 * len(text):
+            return 0.0
         return _share(looks)
     if canonical == "country":
+        if _share(text.str.to_lowercase().is_in(list(_FLAG_WORDS))) >= 0.5:
+            return 0.0  # "No"/"Yes" is a flag, not Norway
         return _share(normalise_countries(text)[0].is_not_null())
     if canonical == "stage":
         known = {"won", "lost", "closedwon", "closedlost", "open", "prospecting", "engaging"}
@@ -154,6 +170,8 @@ def _name_guess(
 ) -> tuple[float, str]:
     if preset and column in preset.columns.get(table, {}).get(canonical, ()):
         return 1.0, f"{preset.name} preset"
+    if canonical in ("name", "account_id") and people_name(column) is not None:
+        return 0.0, ""  # "KA_name", "owner_name": the rep's name, never the account's
     names = {canonical, *SYNONYMS.get(canonical, ())}
     if PRIMARY_ID.get(table) == canonical:
         names |= {"id", "record id"}
@@ -287,9 +305,20 @@ def _read_candidates(
             ]
             continue
         if frame.height:
-            frames[key] = frame.head(SAMPLE_ROWS)
+            frames[key] = _sample(frame)
             origin[key] = (relative, sql_table or None)
     return frames, origin, problems
+
+
+def _sample(frame: pl.DataFrame) -> pl.DataFrame:
+    """At most ``SAMPLE_ROWS`` rows, chosen and ordered by a hash of each row's content (its first
+    ``_KEY_COLUMNS`` columns, so a wide file stays cheap): the same sample, so the same guesses,
+    whatever the order of the rows in the file."""
+    key = frame.columns[:_KEY_COLUMNS]
+    row = pl.concat_str(pl.col(key).cast(pl.Utf8).fill_null("\x00"), separator="\x1f")
+    keyed = frame.with_columns(row.hash(seed=5).alias("__hash"), row.alias("__text"))
+    ordered = keyed.sort("__hash", "__text", maintain_order=True)
+    return ordered.head(SAMPLE_ROWS).drop("__hash", "__text")
 
 
 def _assign_tables(
@@ -408,6 +437,39 @@ def _outcome_guess(
     return best[1], f"{best[0]:.0%} of its values read as won or lost", []
 
 
+def _repeated_id(frame: pl.DataFrame, guesses: list[ColumnGuess], file: str) -> Problem | None:
+    """A warning when the column guessed as the account id repeats values (a spreadsheet that
+    turned long numbers into '2.02E+12'; one lead listed twice): it cannot be an id."""
+    column = next((g.column for g in guesses if g.canonical == "account_id"), None)
+    if column is None:
+        return None
+    values = clean_text(frame[column].cast(pl.Utf8)).drop_nulls()
+    counts = values.value_counts(name="n").filter(pl.col("n") > 1)
+    counts = counts.sort(["n", column], descending=[True, False])
+    if counts.height == 0:
+        return None
+    example, n = counts.row(0)
+    return Problem(
+        file=file,
+        column=column,
+        severity="warning",
+        code="id_repeats",
+        value=str(example),
+        message=f"{column!r} cannot be the account id: {counts.height:,} values repeat (e.g. "
+        f"{str(example)!r} {n} times); each row's number is its id instead (id_is_row_number)",
+    )
+
+
+def _outcome_holder(
+    frames: dict[str, pl.DataFrame], outcome: str, preset: Preset | None
+) -> tuple[str, float, list[ColumnGuess]] | None:
+    """The file holding the ``--outcome`` column, as the accounts table (first by name)."""
+    for key in sorted(frames):
+        if outcome in frames[key].columns:
+            return key, 1.0, guess_columns(frames[key], "accounts", preset)
+    return None
+
+
 def _only_wins(
     frames: dict[str, pl.DataFrame], deals: tuple[str, float, list[ColumnGuess]]
 ) -> bool:
@@ -505,6 +567,10 @@ def guess_config(
         )
     chosen, preset_reason = (PRESETS[preset], "given") if preset else _detect_preset(frames)
     assigned = _assign_tables(frames, chosen)
+    if "accounts" not in assigned and outcome is not None:
+        holder = _outcome_holder(frames, outcome, chosen)
+        if holder is not None:
+            assigned["accounts"] = holder
     if "accounts" not in assigned:
         raise ConfigError(_no_table_reasons(directory, frames, origin, problems, chosen))
     files, columns, sources = [], [], {}
@@ -520,11 +586,31 @@ def guess_config(
                     origin[key][1],
                 )
             )
-            columns += guesses
-            sources[table] = _source_entry(origin[key], guesses, frames[key])
-            problems += _missing_required(table, guesses, origin[key][0])
             if table == "accounts" and ("deals" not in assigned or outcome is not None):
                 found, why, notes = _outcome_guess(frames[key], guesses, outcome, origin[key][0])
+                # the outcome is the answer: it is mapped onto no other column ("No" ≠ Norway)
+                guesses = [g for g in guesses if g.column != found]
+            columns += guesses
+            sources[table] = _source_entry(origin[key], guesses, frames[key])
+            repeated = _repeated_id(frames[key], guesses, origin[key][0])
+            if table == "accounts" and outcome is not None and repeated is not None:
+                problems.append(repeated)
+                guesses = [g for g in guesses if g.canonical != "account_id"]
+                sources[table]["columns"].pop("account_id", None)
+            if (
+                table == "accounts"
+                and outcome is not None
+                and "account_id" not in {g.canonical for g in guesses}
+            ):
+                sources[table]["id_is_row_number"] = True
+                columns.append(
+                    ColumnGuess(
+                        table, "account_id", "(row number)", 0.9, "no id column: a row's number"
+                    )
+                )
+            else:
+                problems += _missing_required(table, guesses, origin[key][0])
+            if table == "accounts" and ("deals" not in assigned or outcome is not None):
                 problems += notes
                 if found is not None:
                     sources[table]["outcome_column"] = found

@@ -18,6 +18,7 @@ import polars as pl
 
 from icpkit.config import SourceConfig, WorkspaceConfig
 from icpkit.data import schema
+from icpkit.data.attributes import ColumnFate
 from icpkit.data.frames import as_polars
 from icpkit.data.mapping import PRESETS, ROW, column_listing, map_columns, snake_name
 from icpkit.data.model import TABLES, UNLOCKS, CrmData
@@ -116,6 +117,7 @@ def _load_sources(config: WorkspaceConfig, root: Path) -> _Loaded:
             continue
         raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
         raw, source = _with_default_stage(name, raw, source)
+        raw, source = _with_row_number_id(name, raw, source)
         outcome_raw = _outcome_part(name, raw, source, config, loaded)
         if outcome_raw is not None:
             raw = raw.drop(str(source.outcome_column))  # the answer is never an attribute
@@ -149,6 +151,19 @@ def _outcome_part(
     """The row numbers, outcome and outcome-date columns when accounts carry their outcome."""
     column = source.outcome_column
     if column is None:
+        if source.outcome_date_column is not None:
+            loaded.problems.append(
+                Problem(
+                    file=source.path,
+                    column=source.outcome_date_column,
+                    severity="warning",
+                    code="config",
+                    message=f"outcome_date_column {source.outcome_date_column!r} is not used: "
+                    "it dates the outcome of outcome_column, and the outcome here comes from "
+                    "the deals, dated by their own created_at/closed_at (map a date column of "
+                    "the deals file instead, or remove the setting)",
+                )
+            )
         return None
     where = source.path
     wanted = [c for c in (column, source.outcome_date_column) if c is not None]
@@ -181,6 +196,19 @@ def _outcome_part(
         loaded.problems += fatal
         return None
     return raw.select(ROW, *dict.fromkeys(wanted))
+
+
+def _with_row_number_id(
+    name: str, raw: pl.DataFrame, source: SourceConfig
+) -> tuple[pl.DataFrame, SourceConfig]:
+    """With ``id_is_row_number``: the row's number in the file becomes the account id."""
+    if name != "accounts" or not source.id_is_row_number or "account_id" in source.columns:
+        return raw, source
+    column = "row_number"
+    while column in raw.columns:
+        column = f"{column}_"
+    raw = raw.with_columns(pl.col(ROW).cast(pl.Utf8).alias(column))
+    return raw, source.model_copy(update={"columns": {**source.columns, "account_id": column}})
 
 
 def _accounts_without_deals_lost(loaded: _Loaded, file: str) -> None:
@@ -378,6 +406,7 @@ class CheckReport:
     sources: dict[str, str]
     missing: dict[str, str]
     references: tuple[str, ...] = ()
+    columns: tuple[ColumnFate, ...] = ()  # every accounts column's fate, when it loaded
 
     @property
     def fatal(self) -> list[Problem]:
@@ -402,6 +431,7 @@ class CheckReport:
             "n_fatal": len(self.fatal),
             "n_warnings": len(self.warnings),
             "problems": [p.to_dict() for p in self.problems],
+            "columns": [c.to_dict() for c in self.columns],
         }
 
     def to_frame(self) -> pl.DataFrame:
@@ -420,6 +450,13 @@ class CheckReport:
         if self.missing:
             lines.append("Optional tables not configured (add them to unlock more):")
             lines += [f"  {table:<14} {unlocks}" for table, unlocks in self.missing.items()]
+        if self.columns:
+            used = sum(c.fate in ("attribute", "grouped") for c in self.columns)
+            lines.append(f"Accounts columns: {used} of {len(self.columns)} used as attributes")
+            width = min(max(len(c.column) for c in self.columns), 28)
+            lines += [
+                f"  {c.column[:width]:<{width}}  {c.fate:<16} {c.reason}" for c in self.columns
+            ]
         lines.append(f"Problems: {len(self.fatal)} fatal, {len(self.warnings)} warnings")
         lines += [f"  FATAL    {p}" for p in self.fatal]
         lines += [f"  warning  {p}" for p in self.warnings]

@@ -9,6 +9,10 @@ with a CRM's deals. The column itself is never an attribute (it is the answer). 
 - anything else goes through the deal-stage vocabulary (open, in progress → open), and
   ``stage_values`` on the source overrides any value.
 
+A column named for a bad outcome — ``CHURN``, ``churned``, ``attrition``, ``cancelled``,
+``exited`` — says "yes" when the customer was lost: there the flags (yes/no, 1/0, true/false) read
+the other way round, and the outcome note says so.
+
 Rows without a closed outcome (blank, open) are open deals — no outcome, left out of the ranking —
 unless ``outcome_missing_is_lost = true``, which counts them as lost and says so.
 ``outcome_date_column`` dates each row's deal (created and closed) for the out-of-time backtest.
@@ -20,7 +24,7 @@ import polars as pl
 
 from icpkit.config import SourceConfig
 from icpkit.data.dates import parse_dates
-from icpkit.data.mapping import ROW
+from icpkit.data.mapping import ROW, snake_name
 from icpkit.data.normalize import clean_text, normalise_stages, stage_key
 from icpkit.errors import Problem
 
@@ -82,6 +86,33 @@ LOST = frozenset(
         "shutdown",
     ]
 )
+# Flag values that flip in a column named for a bad outcome ("CHURN" = Yes: the customer left).
+FLAGS_WON = frozenset(["1", "1.0", "true", "yes", "y", "t"])
+FLAGS_LOST = frozenset(["0", "0.0", "false", "no", "n", "f"])
+NEGATIVE_NAME = frozenset(
+    ["churn", "churned", "churner", "attrition", "cancelled", "canceled", "cancellation",
+     "exited", "left", "lost", "is_lost", "closed_lost", "defected", "unsubscribed", "lapsed"]
+)  # fmt: skip
+
+
+def negative_outcome(column: str) -> bool:
+    """Whether a column's name says its "yes" is a bad outcome (``CHURN``, ``has_churned``)."""
+    words = snake_name(column).split("_")
+    return any(w in NEGATIVE_NAME for w in words) or snake_name(column) in NEGATIVE_NAME
+
+
+def flipped_flags(values: pl.Series) -> dict[str, str]:
+    """{value: stage} for the yes/no flags of a bad-outcome column: yes → lost, no → won."""
+    out = {}
+    for raw in clean_text(values.cast(pl.Utf8)).drop_nulls().unique().sort().to_list():
+        key = stage_key(raw)
+        if key in FLAGS_WON or raw.strip().lower() in FLAGS_WON:
+            out[raw] = "lost"
+        elif key in FLAGS_LOST or raw.strip().lower() in FLAGS_LOST:
+            out[raw] = "won"
+    return out
+
+
 OUTCOME_NAME = (
     "converted",
     "conversion",
@@ -159,8 +190,11 @@ def outcome_deals(
     assert source.outcome_column is not None
     column = source.outcome_column
     problems: list[Problem] = []
+    overrides = dict(source.stage_values)
+    flipped = flipped_flags(raw[column]) if negative_outcome(column) else {}
+    flipped = {v: st for v, st in flipped.items() if v not in overrides}
     stages, guessed, defaulted = outcome_stages(
-        raw[column], source.stage_values, source.outcome_missing_is_lost
+        raw[column], {**flipped, **overrides}, source.outcome_missing_is_lost
     )
     for value, stage in sorted(guessed.items()):
         problems.append(
@@ -180,6 +214,12 @@ def outcome_deals(
         f"outcome column {column!r}: {by_stage.get('won', 0):,} won, "
         f"{by_stage.get('lost', 0):,} lost, {by_stage.get('open', 0):,} without an outcome"
     )
+    if flipped:
+        said = ", ".join(f"{v!r} = {st}" for v, st in sorted(flipped.items()))
+        message += (
+            f"; {column!r} names a bad outcome, so its flags read {said} (set stage_values "
+            "in icpkit.toml if not)"
+        )
     if defaulted:
         message += (
             f"; {defaulted:,} rows without a closed outcome counted as lost "

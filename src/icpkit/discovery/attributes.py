@@ -4,7 +4,12 @@ Every attribute becomes a small set of conditions a person can read: one ``=`` p
 a categorical column (rare levels pooled into one ``in (…)``), ranges between rounded quantile cut
 points for a numeric column (every run of adjacent bins, so ``employees in [200, 2000)`` is one
 condition), one ``contains`` per frequent tag of a multi-valued column, and ``is missing`` when
-missingness is common enough to be a trait of its own.
+missingness is common enough to be shown in the single-trait profile.
+
+A condition made only of "no answer" — ``is missing``, a placeholder level ("unknown", "other",
+"n/a", "nonexistent"…, :mod:`icpkit.data.trait_words`) — describes the data, not the customer: it
+stays in the single-trait profile but never enters the search (:func:`trait_conditions`), so no
+criterion or disqualifier is made of it, whole or in part.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import polars as pl
 
 from icpkit.config import DiscoveryConfig
 from icpkit.data.attributes import choose_attributes
+from icpkit.data.trait_words import is_placeholder
 from icpkit.discovery.bitsets import full, n_words, pack, unpack
 from icpkit.rules import Condition, Segment
 
@@ -144,12 +150,48 @@ def numeric_cut_points(values: np.ndarray, n_bins: int, min_count: int) -> list[
     return cuts
 
 
+# Codes that stand for "no value" in a numeric column ("pdays = 999": never contacted), when they
+# sit far outside the other values and hold a good share of the rows.
+_SENTINELS_HIGH = (99.0, 999.0, 9999.0, 99999.0, 999999.0)
+_SENTINELS_LOW = (-1.0, -9.0, -99.0, -999.0, -9999.0)
+_SENTINEL_SHARE = 0.02
+
+
+def numeric_sentinel(values: np.ndarray) -> tuple[str, float, float] | None:
+    """('high' or 'low', the code, the nearest real value) when the sorted ``values`` end in a
+    code for "no value" (999, 9999, -1, -999 …) far from the rest, else None."""
+    n = values.size
+    if n < 50:
+        return None
+    for side, code, inner in (("high", values[-1], values[values < values[-1]]),
+                              ("low", values[0], values[values > values[0]])):  # fmt: skip
+        if code not in (_SENTINELS_HIGH if side == "high" else _SENTINELS_LOW) or not inner.size:
+            continue
+        share = float(np.count_nonzero(values == code)) / n
+        near = float(inner[-1] if side == "high" else inner[0])
+        far = near < code / 2 if side == "high" else (near >= 0 or near > code / 2)
+        if share >= _SENTINEL_SHARE and far:
+            return side, float(code), near
+    return None
+
+
 def _numeric_conditions(
     attr: str, values: np.ndarray, settings: DiscoveryConfig, min_count: int
 ) -> list[Condition]:
-    """Every run of adjacent bins between rounded cut points (the whole range excluded)."""
+    """Every run of adjacent bins between rounded cut points (the whole range excluded). A code
+    for "no value" (``numeric_sentinel``) is left out of every range, like a missing value."""
+    sentinel = numeric_sentinel(values)
+    low, high = -math.inf, math.inf
+    if sentinel is not None:
+        side, code, near = sentinel
+        values = values[values != code]
+        if side == "high":
+            high = code  # [x, 999): every real value above x, never the code
+        else:
+            low = near  # [0, x): from the smallest real value, never the code
     cuts = numeric_cut_points(values, settings.numeric_bins, min_count)
-    edges = [-math.inf, *cuts, math.inf]
+    cuts = [c for c in cuts if low < c < high]
+    edges = [low, *cuts, high]
     out = []
     for i in range(len(edges) - 1):
         for j in range(i + 1, len(edges)):
@@ -171,7 +213,9 @@ def _categorical_conditions(
     frequent = [lv for lv, k in zip(levels, sizes, strict=True) if k >= min_count]
     frequent = frequent[: settings.max_categories]
     out = [Condition(attr, "eq", lv) for lv in frequent]
-    rare = [lv for lv in levels if lv not in set(frequent)]
+    # "other"/"unknown" never pads a pool of rare levels: the pool would read as a trait
+    extra = tuple(settings.placeholders)
+    rare = [lv for lv in levels if lv not in set(frequent) and not is_placeholder(lv, extra)]
     rare_count = sum(k for lv, k in zip(levels, sizes, strict=True) if lv in set(rare))
     if 2 <= len(rare) <= _MAX_POOLED and rare_count >= min_count:
         out.append(Condition(attr, "in", tuple(rare)))
@@ -217,6 +261,34 @@ def attribute_conditions(
     if min_count <= missing <= frame.height - min_count:
         out.append(Condition(attr, "missing"))
     return out
+
+
+def placeholder_condition(cond: Condition, extra: tuple[str, ...] = ()) -> bool:
+    """Whether a condition holds only "no answer": ``is missing``, a placeholder level, or a set
+    of placeholder levels."""
+    if cond.op == "missing":
+        return True
+    if cond.op in ("eq", "contains"):
+        return is_placeholder(cond.value, extra)
+    if cond.op == "in":
+        return all(is_placeholder(v, extra) for v in cond.value)
+    return False
+
+
+def trait_conditions(table: ConditionTable, settings: DiscoveryConfig) -> ConditionTable:
+    """``table`` without the conditions that hold only "no answer" (see
+    :func:`placeholder_condition`): what the segment search may use."""
+    extra = tuple(settings.placeholders)
+    keep = [j for j, c in enumerate(table.conditions) if not placeholder_condition(c, extra)]
+    if len(keep) == len(table):
+        return table
+    rows = np.array(keep, dtype=np.int64)
+    return ConditionTable(
+        tuple(table.conditions[j] for j in keep),
+        table.bits[rows] if len(rows) else table.bits[:0],
+        table.attr_index[rows] if len(rows) else table.attr_index[:0],
+        table.n_rows,
+    )
 
 
 def condition_table(

@@ -15,7 +15,13 @@ import numpy as np
 import polars as pl
 
 from icpkit.config import DiscoveryConfig
-from icpkit.discovery.attributes import ConditionTable, attribute_columns, condition_table
+from icpkit.data.trait_words import is_placeholder
+from icpkit.discovery.attributes import (
+    ConditionTable,
+    attribute_columns,
+    condition_table,
+    trait_conditions,
+)
 from icpkit.discovery.bitsets import pack, popcount, unpack
 from icpkit.discovery.equivalents import prefer_held_out
 from icpkit.discovery.evidence import (
@@ -152,7 +158,8 @@ def find_icp(
     if value is not None:
         value = np.asarray(value, dtype=np.float64)[ranked]
     attrs = attribute_columns(frame, settings)
-    table = condition_table(frame, attrs, settings)
+    every = condition_table(frame, attrs, settings)
+    table = trait_conditions(every, settings)  # no criterion is made of "unknown" or missing
     best, worst = labels == "best", labels == "worst"
     keys = frame["account_id"].to_numpy() if "account_id" in frame.columns else None
     split = stratified_split(labels, settings.seed, keys)  # by account, not by row position
@@ -170,7 +177,7 @@ def find_icp(
         statement=_statement(criteria, disqualifiers, found),
         segments=found,
         disqualifier_segments=avoid,
-        single_traits=single_traits(table, best, worst),
+        single_traits=single_traits(every, best, worst),
         caveats=caveats,
     )
 
@@ -514,7 +521,7 @@ def choose_criteria(
             break
         chosen.append(pick)
         covered |= covers[pick.segment]
-    return _merge_siblings(chosen, result, ctx, floor)
+    return _merge_siblings(chosen, result, ctx, floor, tuple(settings.placeholders))
 
 
 def _best_addition(
@@ -548,16 +555,23 @@ def _best_addition(
 
 
 def _merge_siblings(
-    chosen: list[SegmentEvidence], result: DiscoveryResult, ctx: EvidenceContext, floor: float
+    chosen: list[SegmentEvidence],
+    result: DiscoveryResult,
+    ctx: EvidenceContext,
+    floor: float,
+    placeholders: tuple[str, ...] = (),
 ) -> list[SegmentEvidence]:
     """Merge two criteria that differ only in one categorical level (A AND x = 'a', A AND x = 'b'
-    → A AND x in ('a', 'b')) when the merged segment keeps the floor on the search half; it is
-    then tested on the held-out half with a Bonferroni factor of the reported family size."""
+    → A AND x in ('a', 'b')) or in adjacent ranges of one numeric attribute (A AND x in [150, 300),
+    A AND x ≥ 300 → A AND x ≥ 150) when the merged segment keeps the floor on the search half; it
+    is then tested on the held-out half with a Bonferroni factor of the reported family size.
+    The merged cover is the union of two disjoint covers, so its precision lies between theirs:
+    keeping the floor, it is as good as the weaker of the two."""
     out = list(chosen)
     pairs = [(a, b) for a in range(len(out)) for b in range(a + 1, len(out))]
     for i, j in pairs:
         merged = _union(out[i].segment, out[j].segment)
-        if merged is None:
+        if merged is None or _means_known(merged, ctx.frame, placeholders):
             continue
         mask = merged.mask(ctx.frame) if ctx.frame is not None else None
         if mask is None:
@@ -579,9 +593,8 @@ def _merge_siblings(
         tested = replace(
             tested, q_value=q, evidence=level, significant=level in ("strong", "moderate")
         )
-        return _merge_siblings(
-            [tested, *[s for k, s in enumerate(out) if k not in (i, j)]], result, ctx, floor
-        )
+        rest = [s for k, s in enumerate(out) if k not in (i, j)]
+        return _merge_siblings([tested, *rest], result, ctx, floor, placeholders)
     return out
 
 
@@ -593,13 +606,47 @@ def _union(a: Segment, b: Segment) -> Segment | None:
     if len(diff) != 1:
         return None
     ca, cb = diff[0]
+    common = tuple(c for c in a if c != ca)
+    if ca.op == cb.op == "range":
+        return _joined_ranges(ca, cb, common)
     if ca.op not in ("eq", "in") or cb.op not in ("eq", "in"):
         return None
     values = tuple((ca.value,) if ca.op == "eq" else ca.value) + tuple(
         (cb.value,) if cb.op == "eq" else cb.value
     )
-    common = tuple(c for c in a if c != ca)
     return Segment((*common, Condition(ca.attr, "in", values)))
+
+
+def _means_known(
+    segment: Segment, frame: pl.DataFrame | None, placeholders: tuple[str, ...]
+) -> bool:
+    """Whether a condition of ``segment`` lists every real level of its attribute: it then only
+    says "the field was filled in" ("origin in ('event', 'partner', 'web')" beside "unknown",
+    "Other" and blanks), the mirror image of a placeholder criterion."""
+    if frame is None:
+        return False
+    for cond in segment:
+        if cond.op != "in" or cond.attr not in frame.columns:
+            continue
+        levels = frame.get_column(cond.attr).drop_nulls().unique().to_list()
+        real = {v for v in levels if not is_placeholder(v, placeholders)}
+        if real and real <= set(cond.value):
+            return True
+    return False
+
+
+def _joined_ranges(ca: Condition, cb: Condition, common: tuple[Condition, ...]) -> Segment | None:
+    """A AND x in [a, b) with A AND x in [b, c) → A AND x in [a, c): one planted group found as
+    two adjacent (or overlapping) ranges is one criterion ("employees ≥ 150", not "150–300" and
+    "300+"). None when the ranges leave a gap, or when the union is the whole range and nothing
+    else is left."""
+    (lo_a, hi_a), (lo_b, hi_b) = ca.value, cb.value
+    if lo_a > hi_b or lo_b > hi_a:
+        return None  # a gap between them: two groups
+    lo, hi = min(lo_a, lo_b), max(hi_a, hi_b)
+    if math.isinf(lo) and math.isinf(hi):
+        return Segment(common) if common else None
+    return Segment((*common, Condition(ca.attr, "range", (lo, hi))))
 
 
 def _statement(

@@ -76,6 +76,8 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
     disq = [v.criterion_row(r) for r in p.disqualifiers]
     scorecard, scorecard_note = t.scorecard_table(p.scorecard)
     quality_lines, quality_tables = v.quality_summary(p.data_quality)
+    fate_lines, fate_tables = v.column_fates_summary(p.column_fates)
+    quality_lines, quality_tables = [*quality_lines, *fate_lines], [*quality_tables, *fate_tables]
     view = v.ReportView(
         title=p.name if p.name and p.name != "icp" else "Ideal Customer Profile",
         version_label=_version_label(report),

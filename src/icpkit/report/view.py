@@ -13,6 +13,7 @@ from typing import Any
 
 from icpkit.errors import IcpError
 from icpkit.profile import (
+    ColumnFate,
     DataQualitySection,
     IcpProfile,
     PartitionsSection,
@@ -413,6 +414,26 @@ def quality_summary(quality: DataQualitySection | None) -> tuple[list[str], list
         rows = [{"table": t, "rows": v} for t, v in sizes.items()]
         tables.append(Titled("Rows per table", records_table(rows)))
     return lines, tables
+
+
+def column_fates_summary(fates: Sequence[ColumnFate] | None) -> tuple[list[str], list[Titled]]:
+    """The sales-process finding (people columns) and the table of every column's fate."""
+    if not fates:
+        return [], []
+    people = [f.column for f in fates if f.fate == "sales_process"]
+    lines = (
+        [
+            f"Sales process: {', '.join(people)} hold{'s' if len(people) == 1 else ''} the "
+            "assigned person (owner, rep or account manager); who works an account is not a "
+            "trait of the customer, so it is left out of the ICP."
+        ]
+        if people
+        else []
+    )
+    used = sum(f.fate in ("attribute", "grouped") for f in fates)
+    rows = [{"column": f.column, "fate": f.fate.replace("_", " "), "why": f.reason} for f in fates]
+    title = f"Every column of the accounts table ({used} of {len(fates)} used)"
+    return lines, [Titled(title, records_table(rows))]
 
 
 def counts_line(counts: Mapping[str, int]) -> str:
