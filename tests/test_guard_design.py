@@ -121,6 +121,11 @@ def test_planted_leaks_are_high_risk_and_the_fit_stays(seed: int) -> None:
     risks = {r.column: r for r in screening.risks}
     excluded = {e["column"]: e["reason"] for e in screening.excluded()}
     for column, reason in leads.leaks.items():
+        # an assigned person or a column named and shaped like an id is refused before any risk
+        # is measured (data/trait_words, data/attributes): excluded all the same
+        if column not in risks:
+            assert column not in screening.choice.columns, column
+            continue
         assert risks[column].level == "high", (column, risks[column].reason)
         assert excluded[column].startswith(reason) or reason in excluded[column], column
     for column in (*leads.fit, *leads.harmless):

@@ -1188,6 +1188,15 @@ class IcpProfile(BaseModel):
         "absent when nobody gave feedback.",
     )
 
+    # No return annotation (see _Section): the serialised schema stays the model's own.
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
+        out: dict[str, Any] = handler(self)
+        # written before column fates existed: a profile without them round-trips unchanged
+        if "column_fates" in out and out["column_fates"] is None:
+            del out["column_fates"]
+        return out
+
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(indent=indent)
 

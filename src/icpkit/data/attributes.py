@@ -615,7 +615,10 @@ def choose_attributes(
             # an owner's name is a sales-process fact; an owner's e-mail or phone stays personal
             contact = kind is not None and kind.startswith(("e-mail", "phone"))
             if not contact and people_column(column, settings.people):
-                excluded.append(Exclusion(name, ASSIGNED_PERSON, "sales_process"))
+                why = (
+                    ASSIGNED_PERSON if kind is None else f"{ASSIGNED_PERSON}; personal data: {kind}"
+                )
+                excluded.append(Exclusion(name, why, "sales_process"))
                 continue
             if kind is not None:
                 excluded.append(Exclusion(name, f"personal data: {kind}", "pii"))

@@ -267,7 +267,7 @@ def _people_first(
             people.append(ColumnRisk(e.column, (Evidence("sales_process", True, text),)))
             e = Exclusion(e.column, f"{text}; {e.reason}", "guard")
         excluded.append(e)
-    return AttributeChoice(choice.columns, tuple(excluded)), people
+    return AttributeChoice(choice.columns, tuple(excluded), choice.grouped), people
 
 
 def screen_attributes(
