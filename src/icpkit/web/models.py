@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from icpkit.config import DriftConfig
 from icpkit.lifecycle.diff import Change
-from icpkit.lifecycle.drift import Reason, Verdict, WinPatternShift
+from icpkit.lifecycle.drift import Reason, TierDecay, Verdict, WinPatternShift
 from icpkit.lifecycle.feedback import MAX_REASON, FeedbackEntry
 from icpkit.lifecycle.stability import AttributeDrift
 from icpkit.lifecycle.store import VersionInfo
 from icpkit.profile import FeedbackSection, IcpProfile, PersonaEvidence, SignalTypeEvidence
-from icpkit.stats import Estimate
 from icpkit.themes.pii import MAX_QUOTE
 from icpkit.vocab import TIERS, TierName
 
@@ -263,22 +262,12 @@ class DiffResponse(BaseModel):
     text: str
 
 
-class TierDecayOut(BaseModel):
-    tier: str
-    build: Estimate
-    recent: Estimate
-    p_value: float | None
-    decayed: bool
-    significant: bool
-    build_source: str
-
-
 class DriftResponse(BaseModel):
     verdict: Verdict
     reasons: list[Reason]
     population: list[AttributeDrift]
     win_patterns: list[WinPatternShift]
-    decay: TierDecayOut | None
+    decay: TierDecay | None
     age_days: int | None
     created_at: str
     settings: DriftConfig
