@@ -152,3 +152,14 @@ def test_guess_config_errors(tmp_path):
         guess_config(tmp_path)
     with pytest.raises(ConfigError, match="unknown preset"):
         guess_config(tmp_path, "pipedrive")
+
+
+def test_headers_that_read_as_wildcards_or_patterns_stay_one_column_each() -> None:
+    """Schemathesis posted {"": null, "*": null}: "*" selected every column (a 500)."""
+    from icpkit.config import SourceConfig
+
+    frame = pl.DataFrame({"": [1], "*": [2], "^a.*$": [3], "industry": ["Software"]})
+    mapped = map_columns(frame, "accounts", SourceConfig(path="x.csv"), None, "x.csv")
+    assert mapped.frame.width == 4
+    assert sorted(mapped.extras.values()) == ["", "*", "^a.*$"]
+    assert mapped.frame["industry"].to_list() == ["Software"]

@@ -184,11 +184,14 @@ def test_real_exports_assigned_person_and_call_duration_are_excluded() -> None:
         risks = {r.column: r for r in screening.risks}
         excluded = {e["column"]: e["reason"] for e in screening.excluded()}
         if outcome == "CHURN":
-            assert risks["ka_name"].level == "high"
+            # the key-account manager is refused as a trait before any risk is measured (a
+            # people column: data/trait_words), or by the guard as an assigned person
+            assert "ka_name" not in screening.choice.columns
             assert excluded["ka_name"].startswith("sales process: assigned person")
+            assert "ka_name" not in risks or risks["ka_name"].level == "high"
             # the SOURCES notes: nothing else in this file leaks the outcome
             others = [r.column for r in screening.risks if r.level == "high"]
-            assert others == ["ka_name"], others
+            assert set(others) <= {"ka_name"}, others
         else:
             assert risks["duration"].level == "high"
             assert "durations of contact attempts" in excluded["duration"]

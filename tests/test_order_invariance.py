@@ -106,7 +106,7 @@ def small_crm() -> tuple[CrmData, tuple[object, ...]]:
 
 
 @settings(
-    max_examples=examples(2),
+    max_examples=2,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -135,7 +135,7 @@ def test_binary_lead_list_profile_is_row_order_invariant() -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=examples(5), deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_row_order_invariance_on_a_bigger_crm_with_backtest(seed: int) -> None:
     crm = make_crm(1500, seed=5).to_crm_data()
@@ -157,7 +157,9 @@ def _verdict_summary(crm: CrmData, config: WorkspaceConfig) -> dict[str, object]
         "disqualifiers": [d.rule for d in p.disqualifiers],
         "scorecard": p.scorecard.model_dump(mode="json") if p.scorecard else None,
         "tier cuts": p.tiers.cuts if p.tiers else None,
-        "verdict": (v.verdict.get("status"), v.auc.value if v and v.auc else None) if v else None,
+        "verdict": (v.verdict.status if v.verdict else None, v.auc.value if v.auc else None)
+        if v
+        else None,
         "column fates": [(f.column, f.fate) for f in p.column_fates or []],
     }
 

@@ -286,10 +286,12 @@ def map_columns(
             name = f"{name}_extra"
         taken.add(name)
         extras[name] = column
-    selection = [pl.col(src).alias(canonical) for canonical, src in mapping.items()]
-    selection += [pl.col(src).alias(name) for name, src in extras.items()]
+    # columns taken as Series, not pl.col(name): a header such as "*" or "^a.*$" would be read as
+    # a wildcard or a regular expression and select every column
+    selection = [frame.get_column(src).alias(canonical) for canonical, src in mapping.items()]
+    selection += [frame.get_column(src).alias(name) for name, src in extras.items()]
     if ROW in frame.columns:
-        selection.insert(0, pl.col(ROW))
+        selection.insert(0, frame.get_column(ROW))
     factors = preset.scale.get(table, {}) if preset else {}
     scales = {c: factors[src] for c, src in mapping.items() if src in factors}
     return MappedTable(frame.select(selection), mapping, extras, scales, problems)

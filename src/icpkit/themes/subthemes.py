@@ -24,6 +24,7 @@ from icpkit.config import ThemesConfig
 from icpkit.themes.cluster import cluster_vectors, merge_themes
 from icpkit.themes.evidence import LOST_SOURCE, ThemeTest, compare_themes
 from icpkit.themes.label import theme_keywords
+from icpkit.themes.names import person_words, without_person_names
 
 MAX_PARTS = 5
 HEADLINE = {"voice": "best_vs_rest", LOST_SOURCE: "lost_vs_won"}
@@ -115,8 +116,9 @@ def _parts(
     k = int(mapping.max()) + 1
     if k < 2:
         return []
+    person = person_words(texts)  # names met in these notes never label a part either
     words = [
-        [w for w in found if scrub(w) == w]
+        without_person_names([w for w in found if scrub(w) == w], person)
         for found in theme_keywords(texts, labels, k, extra_stop_words=fillers)
     ]
     sub_tests = compare_themes(
