@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from budget import examples
 from icpkit.config import SuccessConfig, SuccessMetric, WorkspaceConfig, config_from_dict
 from icpkit.data import load_workspace
 from icpkit.data.model import CrmData
