@@ -914,3 +914,15 @@ def test_the_api_reads_typed_sections_not_the_report_views() -> None:
                 assert not (node.module or "").startswith("icpkit.report"), path.name
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("icpkit.report") for a in node.names), path.name
+
+
+@pytest.mark.parametrize("data", [b"a\rb,c\n1,2\n", b'a"\rb\n', b"\r", b"x\r\ry"])
+def test_a_carriage_return_in_an_uploaded_header_is_an_answer_not_a_500(
+    client: TestClient, keys: dict[str, str], data: bytes
+) -> None:
+    """Schemathesis: a lone CR in the header line made the CSV sniffer raise (a 500)."""
+    response = client.post(
+        "/v1/uploads", files={"file": ("file", data)}, headers=auth(keys["write"])
+    )
+    assert response.status_code in (201, 422), response.text
+    assert "Traceback" not in response.text

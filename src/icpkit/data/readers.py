@@ -495,7 +495,10 @@ def _csv_batches(
     chosen = delimiter or (
         "\t" if path.suffix.lower() in {".tsv", ".tab"} else sniff_delimiter(text)
     )
-    header = next(csv.reader(io.StringIO(text), delimiter=chosen), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
+    except csv.Error as exc:  # e.g. a lone carriage return inside the header line
+        raise _fail(path, f"its header line cannot be read as CSV ({exc})", "header") from None
     if delimiter and len(header) == 1:
         _check_wrong_delimiter(path, header[0], delimiter)
     names = _dedupe(header)
