@@ -1304,3 +1304,191 @@ def _print_feedback(profile: Any) -> None:
     for line in view.lines:
         out.print(f"  {line}", markup=False)
     out.print("", markup=False)
+
+
+# ----------------------------------------------------------------------------- holdout experiment (issue 26)
+
+experiment_app = typer.Typer(
+    help="Prove the ICP in production: a random holdout of Tier 1/2 accounts worked as business "
+    "as usual, and a read-out that is safe to check every week.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("start")
+@handled
+def experiment_start(
+    workspace: WorkspaceOpt = Path("."),
+    holdout: Annotated[
+        float, typer.Option(help="Share of the Tier 1/2 accounts held out, drawn within each tier.")
+    ] = 0.1,
+    version: Annotated[str, typer.Option(help="Profile version whose tiers are used.")] = "latest",
+    min_lift: Annotated[
+        float,
+        typer.Option("--min-lift", help="Relative lift in conversion to plan for (0.2 = +20%)."),
+    ] = 0.2,
+    alpha: Annotated[float, typer.Option(help="False-alarm rate over every look.")] = 0.05,
+    power: Annotated[
+        float, typer.Option(help="Chance to detect --min-lift when it is real.")
+    ] = 0.8,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day (default: today), YYYY-MM-DD.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the draw (default: a random one, stored).")
+    ] = None,
+    include_customers: Annotated[
+        bool, typer.Option("--include-customers", help="Also hold out accounts already won.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write-back file (.csv/.parquet): account_id, name, domain, tier, "
+            "icp_experiment_arm (routed | holdout) for the CRM's routing rules.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only the power calculation; store nothing.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a running experiment.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draw the holdout and say, before it starts, how many weeks it needs.
+
+    Example: icpkit experiment start --holdout 0.1 -o holdout.csv
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    plan, rows = pipeline.start_experiment(
+        ws,
+        version,
+        holdout_share=holdout,
+        start=_date(start, "--start"),
+        seed=seed,
+        min_lift=min_lift,
+        alpha=alpha,
+        power=power,
+        include_customers=include_customers,
+        dry_run=dry_run,
+        replace=replace,
+    )
+    if output is not None and not dry_run:
+        pipeline.write_frame(rows, output)
+    if as_json:
+        emit_json(plan.model_dump(mode="json"))
+        return
+    verb = "would hold out" if dry_run else "holds out"
+    out.print(
+        f"experiment {plan.experiment_id} (version {plan.version}, from {plan.started_on}) "
+        f"{verb} {plan.holdout:,} of {plan.accounts:,} accounts: "
+        + ", ".join(f"{s.tier} {s.holdout}/{s.accounts}" for s in plan.strata),
+        markup=False,
+    )
+    out.print(plan.power.sentence(), markup=False)
+    if output is not None and not dry_run:
+        out.print(f"write-back → {output} (column icp_experiment_arm)", markup=False)
+
+
+@experiment_app.command("report")
+@handled
+def experiment_report(
+    workspace: WorkspaceOpt = Path("."),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Read out up to this day (default: the latest deal day)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """ICP-routed vs holdout: pipeline, conversion, win rate and revenue, with intervals that stay
+    valid however often you look.
+
+    Example: icpkit experiment report
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.experiment_report(ws, _date(as_of, "--as-of"))
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out.print(
+        f"experiment {result.experiment_id}: {result.started_on} → {result.as_of} "
+        f"({result.weeks:.1f} weeks of {result.planned_weeks} planned)",
+        markup=False,
+    )
+    out.print(result.verdict, markup=False)
+    table = Table(show_header=True, header_style="bold")
+    for column in (
+        "metric",
+        "routed",
+        "holdout",
+        "effect",
+        f"{1 - result.alpha:.0%} CS",
+        "verdict",
+    ):
+        table.add_column(column)
+    for item in result.effects:
+        table.add_row(
+            _METRIC_LABELS[item.metric],
+            _metric_value(item.metric, item.routed),
+            _metric_value(item.metric, item.holdout),
+            _metric_value(item.metric, item.effect, sign=True),
+            f"[{_metric_value(item.metric, item.low, sign=True)}, "
+            f"{_metric_value(item.metric, item.high, sign=True)}]",
+            item.verdict,
+        )
+    out.print(table)
+    for arm in result.arms:
+        out.print(
+            f"  {arm.arm}: {arm.accounts:,} accounts, {arm.deals_created:,} deals created "
+            f"({arm.pipeline_amount:,.0f}), {arm.accounts_won:,} accounts won, "
+            f"revenue {arm.revenue:,.0f}",
+            markup=False,
+        )
+
+
+_METRIC_LABELS = {
+    "conversion": "accounts won",
+    "pipeline_deals": "deals / account",
+    "pipeline_amount": "pipeline / account",
+    "revenue": "revenue / account",
+    "win_rate": "win rate (closed deals)",
+}
+
+
+def _metric_value(metric: str, value: float, *, sign: bool = False) -> str:
+    import math
+
+    if not math.isfinite(value):
+        return "–"
+    plus = "+" if sign else ""
+    if metric in ("conversion", "win_rate"):
+        return f"{value * 100:{plus}.1f}%" if not sign else f"{value * 100:+.1f} pts"
+    if metric == "pipeline_deals":
+        return f"{value:{plus}.3f}"
+    return f"{value:{plus},.0f}"
+
+
+@experiment_app.command("stop")
+@handled
+def experiment_stop(
+    workspace: WorkspaceOpt = Path("."),
+    on: Annotated[str | None, typer.Option("--on", help="Last day (default: today).")] = None,
+) -> None:
+    """End the running experiment (its data stay; `experiment report` still reads it).
+
+    Example: icpkit experiment stop
+    """
+    from datetime import date
+
+    from icpkit.lifecycle.experiment import stop_experiment
+
+    plan = stop_experiment(Path(workspace), _date(on, "--on") or date.today())
+    out.print(f"experiment {plan.experiment_id} stopped on {plan.stopped_on}", markup=False)
