@@ -66,11 +66,12 @@ class FakeHubSpot(FakeCrm):
 
     # -- the test's side ---------------------------------------------------------------------
     def add(self, kind: str, props: dict[str, Any], *, companies: list[str] = (),  # type: ignore[assignment]
-            modified: int | None = None) -> str:  # fmt: skip
+            modified: int | None = None, created: int | None = None) -> str:  # fmt: skip
         self.next_id += 1
         when = modified if modified is not None else now_ms()
         clean = {k: (None if v is None else str(v)) for k, v in props.items()}
-        self.objects[kind][self.next_id] = Rec(clean, when, when, list(companies))
+        born = created if created is not None else when
+        self.objects[kind][self.next_id] = Rec(clean, when, born, list(companies))
         return str(self.next_id)
 
     def edit(

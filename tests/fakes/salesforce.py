@@ -67,10 +67,13 @@ class FakeSalesforce(FakeCrm):
         self.limit_exceeded = False
 
     # -- the test's side ---------------------------------------------------------------------
-    def add(self, obj: str, fields: dict[str, Any], *, modified: int | None = None) -> str:
+    def add(
+        self, obj: str, fields: dict[str, Any], *, modified: int | None = None,
+        created: int | None = None,
+    ) -> str:  # fmt: skip
         rid = f"{PREFIX[obj]}{next(self.counter):012d}AAA"
         when = modified if modified is not None else now_ms()
-        self.objects[obj][rid] = Rec(dict(fields), when, when)
+        self.objects[obj][rid] = Rec(dict(fields), created if created is not None else when, when)
         return rid
 
     def edit(self, obj: str, rid: str, **fields: Any) -> None:
