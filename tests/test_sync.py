@@ -10,11 +10,11 @@ from typing import Any
 
 import polars as pl
 import pytest
+
 from fakes.base import FakeClock, Killed
 from fakes.hubspot import FakeHubSpot
 from fakes.salesforce import FakeSalesforce
 from fakes.seed import load_hubspot, load_salesforce
-
 from icpkit.datasets import make_crm
 from icpkit.errors import ConfigError
 from icpkit.sync import SyncError, SyncResult, sync_workspace
@@ -62,7 +62,9 @@ def assert_equal(ws: Path, kind: str, fake: Any) -> None:
         got, want = stored(ws, kind, spec.name), fake.expected(spec.name, spec.stored)
         assert set(got) == set(want), f"{spec.name}: ids differ"
         diff = [k for k in want if got[k] != want[k]]
-        assert not diff, f"{spec.name}: {len(diff)} rows differ, e.g. {got[diff[0]]} vs {want[diff[0]]}"
+        assert not diff, (
+            f"{spec.name}: {len(diff)} rows differ, e.g. {got[diff[0]]} vs {want[diff[0]]}"
+        )
 
 
 def edit_crm(kind: str, fake: Any, rng: random.Random) -> None:
@@ -274,7 +276,9 @@ def test_malformed_json_stops_without_touching_the_tables(
     fake = make_fake(kind, small_crm, clock)
     run(tmp_path, kind, fake, clock)
     folder = tmp_path / "crm" / kind
-    tables = {p.name: p.read_bytes() for p in [*folder.glob("*.parquet"), folder / "sync-state.json"]}
+    tables = {
+        p.name: p.read_bytes() for p in [*folder.glob("*.parquet"), folder / "sync-state.json"]
+    }
     edit_crm(kind, fake, random.Random(3))
     fake.faults = {fake.requests + 2: "garbage"}  # the first object's deletes page
     with pytest.raises(SyncError, match="not JSON"):

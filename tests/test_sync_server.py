@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
+
 from fakes.asgi import asgi_app
 from fakes.hubspot import FakeHubSpot
 from fakes.seed import load_hubspot
-from typer.testing import CliRunner
-
 from icpkit.cli import app
 from icpkit.datasets import make_crm
 from icpkit.sync import hubspot as spec
@@ -59,7 +59,7 @@ def test_cli_sync_over_a_real_server_retries_a_slow_reply(
 
 
 def test_cli_sync_errors_are_one_line(served: tuple[FakeHubSpot, str], tmp_path: Path) -> None:
-    fake, url = served
+    _, url = served
     result = CliRunner().invoke(
         app, ["sync", "hubspot", "-w", str(tmp_path), "--base-url", url],
         env={"HUBSPOT_TOKEN": "wrong-token"},

@@ -117,19 +117,17 @@ class FakeHubSpot(FakeCrm):
         })  # fmt: skip
 
     def route(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if m := re.fullmatch(r"/crm/v3/objects/(\w+)", path):
-            if request.method == "GET" and m[1] in self.objects:
-                return self._list(m[1], parse_qs(request.url.query.decode()))
-        if m := re.fullmatch(r"/crm/v3/objects/(\w+)/search", path):
-            if request.method == "POST" and m[1] in self.objects:
-                return self._search(m[1], json.loads(request.content))
-        if m := re.fullmatch(r"/crm/v3/objects/(\w+)/batch/read", path):
-            if request.method == "POST" and m[1] in self.objects:
-                return self._batch_read(m[1], json.loads(request.content))
-        if m := re.fullmatch(r"/crm/v4/associations/(\w+)/(\w+)/batch/read", path):
-            if request.method == "POST" and m[1] in self.objects and m[2] == "companies":
-                return self._associations(m[1], json.loads(request.content))
+        path, method = request.url.path, request.method
+        objects = r"/crm/v3/objects/(\w+)"
+        if (m := re.fullmatch(objects, path)) and method == "GET" and m[1] in self.objects:
+            return self._list(m[1], parse_qs(request.url.query.decode()))
+        if (m := re.fullmatch(objects + "/search", path)) and m[1] in self.objects:
+            return self._search(m[1], json.loads(request.content))
+        if (m := re.fullmatch(objects + "/batch/read", path)) and m[1] in self.objects:
+            return self._batch_read(m[1], json.loads(request.content))
+        assoc = r"/crm/v4/associations/(\w+)/companies/batch/read"
+        if (m := re.fullmatch(assoc, path)) and m[1] in self.objects:
+            return self._associations(m[1], json.loads(request.content))
         return reply(404, {"status": "error", "category": "OBJECT_NOT_FOUND"})
 
     def _props(self, kind: str, rid: int, rec: Rec) -> dict[str, str | None]:

@@ -115,8 +115,10 @@ def sync_workspace(
             f"{TOKEN_VARS[source]} is not set: export the {source} API token in the environment "
             "(see docs/sync.md for the scopes it needs); it is never read from a file"
         )
-    url = base_url or os.environ.get(BASE_VARS[source]) or (
-        hubspot.DEFAULT_BASE if source == "hubspot" else ""
+    url = (
+        base_url
+        or os.environ.get(BASE_VARS[source])
+        or (hubspot.DEFAULT_BASE if source == "hubspot" else "")
     )
     if not url.startswith(("https://", "http://")):
         raise ConfigError(

@@ -110,7 +110,7 @@ class HubSpot:
         self, spec: ObjectSpec, item: dict[str, Any], assoc: list[tuple[str, bool]] | None
     ) -> dict[str, Any]:
         props = item.get("properties") or {}
-        row = {"id": str(item["id"])}
+        row: dict[str, str | None] = {"id": str(item["id"])}
         for name in (*spec.fields, *spec.extra):
             row[name] = as_text(props.get(name))
         if spec.associate:

@@ -135,7 +135,7 @@ def _quoted(value: str) -> str:
 
 
 def _row(spec: ObjectSpec, record: dict[str, Any]) -> dict[str, Any]:
-    row = {"id": str(record["Id"])}
+    row: dict[str, str | None] = {"id": str(record["Id"])}
     for name in (*spec.fields, *spec.extra):
         row[name] = as_text(record.get(name))
     return row

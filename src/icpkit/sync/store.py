@@ -88,7 +88,13 @@ class ObjectStore:
         if found.get("plan") == plan:
             return found
         self.discard()
-        fresh = {"plan": plan, "chunks": [], "deletes": [], "position": None, "phase": "records"}
+        fresh: dict[str, Any] = {
+            "plan": plan,
+            "chunks": [],
+            "deletes": [],
+            "position": None,
+            "phase": "records",
+        }
         self.staging.mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.progress_file, json.dumps(fresh))
         return fresh
@@ -119,9 +125,7 @@ class ObjectStore:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     # -- commit ---------------------------------------------------------------------------
-    def commit(
-        self, progress: dict[str, Any], *, full: bool, columns: tuple[str, ...]
-    ) -> Commit:
+    def commit(self, progress: dict[str, Any], *, full: bool, columns: tuple[str, ...]) -> Commit:
         """Merge the staged pass into the table (upsert by id, then deletes) atomically.
 
         ``full``: the pass saw every live record, so the table becomes exactly the staged records
@@ -131,12 +135,8 @@ class ObjectStore:
         old = self._read_table() if self.table.exists() else None
         staged = self._read_chunks(progress["chunks"])
         old_ids = set(old.get_column(ID).to_list()) if old is not None else set()
-        if full:
-            merged = staged
-        elif old is None:
-            merged = staged
-        else:
-            merged = pl.concat([old, staged], how="diagonal_relaxed")
+        together = [staged] if full or old is None else [old, staged]
+        merged = pl.concat(together, how="diagonal_relaxed")
         merged = merged.unique(subset=ID, keep="last", maintain_order=True)
         gone = set(progress["deletes"])
         if gone:
