@@ -357,7 +357,7 @@ def test_full_refresh_removes_what_incremental_cannot_see(small_crm: Any, tmp_pa
     fake = make_fake("hubspot", small_crm, clock)
     run(tmp_path, "hubspot", fake, clock)
     gone = fake.live_ids("companies")[4]
-    del fake.objects["companies"][int(gone)]  # purged for good: in no archived list
+    fake.purge("companies", gone)  # purged for good: in no archived list
     result = run(tmp_path, "hubspot", fake, clock, full=True)
     assert {o.mode for o in result.objects} == {"full"}
     assert gone not in stored(tmp_path, "hubspot", "companies")

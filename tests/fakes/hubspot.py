@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import time
@@ -63,6 +64,7 @@ class FakeHubSpot(FakeCrm):
         self.objects: dict[str, dict[int, Rec]] = {k: {} for k in DEFAULT_PROPS}
         self.next_id = 1000
         self.search_sent: list[float] = []
+        self.order: dict[str, list[int]] = {}  # kind → ids ascending (ids only ever grow)
 
     # -- the test's side ---------------------------------------------------------------------
     def add(self, kind: str, props: dict[str, Any], *, companies: list[str] = (),  # type: ignore[assignment]
@@ -72,6 +74,7 @@ class FakeHubSpot(FakeCrm):
         clean = {k: (None if v is None else str(v)) for k, v in props.items()}
         born = created if created is not None else when
         self.objects[kind][self.next_id] = Rec(clean, when, born, list(companies))
+        self.order.pop(kind, None)
         return str(self.next_id)
 
     def edit(
@@ -86,6 +89,11 @@ class FakeHubSpot(FakeCrm):
     def archive(self, kind: str, rid: str) -> None:
         rec = self.objects[kind][int(rid)]
         rec.archived_at = now_ms()
+
+    def purge(self, kind: str, rid: str) -> None:
+        """Delete for good (past the 90 days of 'archived'): in no list any more."""
+        del self.objects[kind][int(rid)]
+        self.order.pop(kind, None)
 
     def live_ids(self, kind: str) -> list[str]:
         return [str(i) for i, r in self.objects[kind].items() if r.archived_at is None]
@@ -161,8 +169,13 @@ class FakeHubSpot(FakeCrm):
         archived = query.get("archived", ["false"])[0] == "true"
         wanted = query["properties"][0].split(",") if "properties" in query else None
         assoc = query.get("associations", [""])[0]
-        ids = sorted(i for i, r in self.objects[kind].items()
-                     if (r.archived_at is not None) == archived and i >= after)  # fmt: skip
+        order = self.order.setdefault(kind, sorted(self.objects[kind]))
+        ids = []  # the page and the first id after it, found from the 'after' cursor on
+        for rid in order[bisect.bisect_left(order, after) :]:
+            if (self.objects[kind][rid].archived_at is not None) == archived:
+                ids.append(rid)
+                if len(ids) > limit:
+                    break
         page = ids[:limit]
         results = []
         for rid in page:
