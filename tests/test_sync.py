@@ -186,6 +186,7 @@ def test_search_windows_are_bisected_under_the_result_cap(
     result = run(tmp_path, "hubspot", fake, clock)
     assert_equal(tmp_path, "hubspot", fake)
     assert {o.table: o.added for o in result.objects}["accounts"] == 1000
+    assert fake.refused_rate == 0  # 5 searches a second at most
     searches = [p for m, p in fake.log if p.endswith("/companies/search")]
     assert len(searches) >= 1000 / 200 + 2  # split (a page read only for its total), all read
 

@@ -198,6 +198,7 @@ class FakeHubSpot(FakeCrm):
         now = self.clock()
         self.search_sent = [t for t in self.search_sent if now - t < 1.0]
         if self.rate is not None and len(self.search_sent) >= 5:
+            self.refused_rate += 1
             return reply(429, {"status": "error", "category": "RATE_LIMITS"}, {"Retry-After": "1"})
         self.search_sent.append(now)
         limit = int(body.get("limit", 10))

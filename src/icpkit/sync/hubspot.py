@@ -10,7 +10,7 @@
   until each holds at most 10,000 results (search refuses to page past 10,000). Search results
   carry no associations, so they are read for each page through the v4 associations batch
   endpoint: an incremental run never drops a deal's company. Then the archived records (``GET
-  …?archived=true``) are deletes.
+  …?archived=true``) are deletes. Search calls also keep to the search API's own 5 per second.
 - Contacts' modification time is ``lastmodifieddate``; the other objects' ``hs_lastmodifieddate``.
 """
 
@@ -21,13 +21,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from icpkit.sync.client import Api, SyncError
+from icpkit.sync.client import Api, RateLimiter, SyncError
 from icpkit.sync.spec import ObjectSpec, Page, as_text
 
 DEFAULT_BASE = "https://api.hubapi.com"
 LIST_LIMIT = 100  # the list endpoint's maximum page
 SEARCH_LIMIT = 200  # the search endpoint's maximum page
 SEARCH_CAP = 10_000  # search answers 400 for after >= 10,000
+SEARCH_PER_SECOND = 5  # the search endpoints' own rate limit
 URL_BUDGET = 2_000  # characters of properties= above which properties go in a POST body
 PRIMARY_TYPE_IDS = {5, 1}  # deal→company and contact→company "Primary" association types
 
@@ -104,6 +105,9 @@ class HubSpot:
 
     def __init__(self, api: Api) -> None:
         self.api = api
+        # search has its own limit besides the account's: 5 requests per second per token
+        clock, sleep = api.limiter.clock, api.limiter.sleep
+        self.search_limiter = RateLimiter(SEARCH_PER_SECOND, 1.0, clock=clock, sleep=sleep)
 
     # -- records ---------------------------------------------------------------------------
     def _row(
@@ -172,6 +176,7 @@ class HubSpot:
         last_id: str | None = state["last_id"]
         while windows:
             start, end = windows[0]
+            self.search_limiter.acquire()
             answer = self.api.post(
                 f"/crm/v3/objects/{spec.name}/search",
                 self._search_body(spec, start, end, last_id),
