@@ -380,3 +380,38 @@ def test_a_50000_record_sync_equals_the_crm(kind: str, tmp_path: Path) -> None:
     again = run(tmp_path, kind, fake, clock)
     assert_equal(tmp_path, kind, fake)
     assert again.api_calls * 4 < result.api_calls, (again.api_calls, result.api_calls)
+
+
+def test_notes_are_paged_in_full_and_load_as_notes(small_crm: Any, tmp_path: Path) -> None:
+    from icpkit import pipeline
+
+    clock = FakeClock()
+    fake = FakeHubSpot(clock=clock, rate=(190, 10.0))
+    load_hubspot(fake, small_crm, notes=True)
+    long_body = "Pricing was the blocker. " * 400  # 10,000 characters: never a preview
+    company = fake.live_ids("companies")[0]
+    fake.add("notes", {"hs_note_body": long_body, "hs_timestamp": "2024-03-01"},
+             companies=[company])  # fmt: skip
+    result = run(tmp_path, "hubspot", fake, clock, include_notes=True)
+    want = fake.expected("notes", hs_spec.NOTES.stored)
+    assert len(want) > 100  # more than one page
+    assert stored(tmp_path, "hubspot", "notes") == want
+    assert {o.table for o in result.objects} >= {"notes"}
+    crm = pipeline.Workspace.open(tmp_path).load()
+    assert crm.notes is not None and crm.notes.height == len(want)
+    assert long_body.strip() in set(crm.notes.get_column("text").to_list())
+
+
+def test_a_cursor_older_than_the_recycle_bin_makes_a_full_pass(
+    small_crm: Any, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    clock = FakeClock()
+    fake = make_fake("salesforce", small_crm, clock)
+    run(tmp_path, "salesforce", fake, clock)
+    later = datetime.now(UTC) + timedelta(days=16)
+    result = run(tmp_path, "salesforce", fake, clock, now=lambda: later)
+    assert {o.mode for o in result.objects} == {"full"}
+    assert all("15 days" in o.why_full for o in result.objects)
+    assert_equal(tmp_path, "salesforce", fake)
