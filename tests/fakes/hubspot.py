@@ -146,6 +146,16 @@ class FakeHubSpot(FakeCrm):
             MODIFIED.get(kind, "hs_lastmodifieddate"): iso_ms(rec.modified),
         }
 
+    def _value(self, kind: str, rid: int, rec: Rec, name: str) -> float:
+        """A property as a number for filters and sorts (times in ms), without formatting it."""
+        if name == "hs_object_id":
+            return float(rid)
+        if name == MODIFIED.get(kind, "hs_lastmodifieddate"):
+            return float(rec.modified)
+        if name == "createdate":
+            return float(rec.created)
+        return _number(rec.props.get(name))
+
     def _item(self, kind: str, rid: int, rec: Rec, wanted: list[str] | None) -> dict[str, Any]:
         props = self._props(kind, rid, rec)
         names = list(wanted) if wanted else list(DEFAULT_PROPS[kind])
@@ -208,11 +218,13 @@ class FakeHubSpot(FakeCrm):
                                "message": "Paging past 10,000 results is not supported"})  # fmt: skip
         matches = []
         for rid, rec in self.objects[kind].items():
-            if rec.archived_at is None and _matches(self._props(kind, rid, rec), body):
+            if rec.archived_at is None and _matches(
+                lambda n, r=rid, c=rec: self._value(kind, r, c, n), body
+            ):
                 matches.append((rid, rec))
         for sort in reversed(body.get("sorts") or []):
             name, desc = sort["propertyName"], sort.get("direction") == "DESCENDING"
-            matches.sort(key=lambda m, n=name: _number(self._props(kind, *m).get(n)), reverse=desc)
+            matches.sort(key=lambda m, n=name: self._value(kind, *m, n), reverse=desc)
         page = matches[after : after + limit]
         answer: dict[str, Any] = {
             "total": len(matches),
@@ -267,12 +279,12 @@ def _number(value: str | None) -> float:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
 
 
-def _matches(props: dict[str, str | None], body: dict[str, Any]) -> bool:
+def _matches(value: Any, body: dict[str, Any]) -> bool:
     groups = body.get("filterGroups") or [{"filters": []}]
     for group in groups:
         ok = True
         for f in group.get("filters") or []:
-            have, want = _number(props.get(f["propertyName"])), float(f["value"])
+            have, want = value(f["propertyName"]), float(f["value"])
             op = f["operator"]
             ok &= {
                 "GTE": have >= want, "GT": have > want, "LTE": have <= want,

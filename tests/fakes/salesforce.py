@@ -146,7 +146,8 @@ class FakeSalesforce(FakeCrm):
         for rid, rec in self.objects[obj].items():
             if rec.deleted and not include_deleted:
                 continue
-            values = self._record(obj, rid, rec, list(known))
+            values = {**rec.fields, "Id": rid, "IsDeleted": rec.deleted,
+                      "CreatedDate": _moment(rec.created), "SystemModstamp": _moment(rec.modified)}  # fmt: skip
             if all(_holds(values.get(f), op, v) for f, op, v in conditions):
                 rows.append(self._record(obj, rid, rec, names))
         if m[4]:
@@ -199,10 +200,12 @@ def _conditions(where: str) -> list[tuple[str, str, Any]] | None:
     return found
 
 
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 def _holds(have: Any, op: str, want: Any) -> bool:
-    if isinstance(want, datetime):
-        if have is None:
-            return False
+    if isinstance(want, datetime) and isinstance(have, str):
         have = datetime.strptime(have, "%Y-%m-%dT%H:%M:%S.%f%z")
     if have is None:
         return op == "!="
