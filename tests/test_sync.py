@@ -300,7 +300,7 @@ def test_request_limit_exceeded_is_explained(small_crm: Any, tmp_path: Path) -> 
 def test_personal_fields_are_refused(tmp_path: Path) -> None:
     (tmp_path / "icpkit.toml").write_text('[sync.hubspot_properties]\ncontacts = ["email"]\n')
     with pytest.raises(ConfigError, match="personal data"):
-        sync_workspace(tmp_path, "hubspot", token="t", base_url="http://crm.test")
+        sync_workspace(tmp_path, "hubspot", token="t", base_url="https://crm.test")
 
 
 def test_no_personal_data_is_stored(small_crm: Any, tmp_path: Path) -> None:
@@ -415,3 +415,12 @@ def test_a_cursor_older_than_the_recycle_bin_makes_a_full_pass(
     assert {o.mode for o in result.objects} == {"full"}
     assert all("15 days" in o.why_full for o in result.objects)
     assert_equal(tmp_path, "salesforce", fake)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://crm.example.com", "ftp://x", "https//missing-colon", "javascript:alert(1)"]
+)
+def test_a_base_url_that_would_leak_the_token_is_refused(url: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="https://"):
+        sync_workspace(tmp_path, "hubspot", token="t", base_url=url)
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@ sockets, a reply slower than the deadline (cut and retried), the summary printed
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -46,14 +47,16 @@ def test_cli_sync_over_a_real_server_retries_a_slow_reply(
     served: tuple[FakeHubSpot, str], tmp_path: Path
 ) -> None:
     fake, url = served
-    (tmp_path / "icpkit.toml").write_text("[sync]\ntimeout_seconds = 0.5\n")
-    fake.delays = {2: 3.0}  # the second request answers after the deadline
+    (tmp_path / "icpkit.toml").write_text("[sync]\ntimeout_seconds = 1.0\n")
+    fake.delays = {2: 4.0}  # the second request answers after the deadline
     result = CliRunner().invoke(
         app, ["sync", "hubspot", "-w", str(tmp_path), "--base-url", url],
         env={"HUBSPOT_TOKEN": fake.token},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "(1 retried)" in result.output and fake.token not in result.output
+    retried = re.search(r"\((\d+) retried\)", result.output)
+    assert retried and int(retried[1]) >= 1  # (more on a loaded machine: each is retried)
+    assert fake.token not in result.output
     got = pl.read_parquet(tmp_path / "crm/hubspot/deals.parquet").to_dicts()
     assert {r["id"]: r for r in got} == fake.expected("deals", spec.DEALS.stored)
 

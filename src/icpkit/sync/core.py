@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -115,17 +116,7 @@ def sync_workspace(
             f"{TOKEN_VARS[source]} is not set: export the {source} API token in the environment "
             "(see docs/sync.md for the scopes it needs); it is never read from a file"
         )
-    url = (
-        base_url
-        or os.environ.get(BASE_VARS[source])
-        or (hubspot.DEFAULT_BASE if source == "hubspot" else "")
-    )
-    if not url.startswith(("https://", "http://")):
-        raise ConfigError(
-            f"{source}: no API base URL (set --base-url or {BASE_VARS[source]}, e.g. "
-            "https://yourorg.my.salesforce.com)" if not url else
-            f"{source}: the base URL must start with https:// (got {url[:60]!r})"
-        )  # fmt: skip
+    url = _base_url(source, base_url, local_ok=transport is not None)
     specs = _specs(source, config.sync, include_notes or config.sync.notes)
     limit = config.sync.hubspot_requests_per_10s if source == "hubspot" else 0
     api = Api(
@@ -162,6 +153,26 @@ def sync_workspace(
         config_written=written,
         folder=f"crm/{source}",
     )
+
+
+def _base_url(source: str, given: str | None, *, local_ok: bool) -> str:
+    """The API's base URL: https, or http to this machine only (a token never travels in clear)."""
+    url = given or os.environ.get(BASE_VARS[source]) or (
+        hubspot.DEFAULT_BASE if source == "hubspot" else ""
+    )  # fmt: skip
+    if not url:
+        raise ConfigError(
+            f"{source}: no API base URL; set --base-url or {BASE_VARS[source]} "
+            "(e.g. https://yourorg.my.salesforce.com)"
+        )
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1") or local_ok
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise ConfigError(
+            f"{source}: the base URL must start with https:// (http:// only to this machine, "
+            f"the token would travel in clear); got {url[:60]!r}"
+        )
+    return url
 
 
 def _next_second() -> datetime:
