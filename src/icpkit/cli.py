@@ -1492,3 +1492,55 @@ def experiment_stop(
 
     plan = stop_experiment(Path(workspace), _date(on, "--on") or date.today())
     out.print(f"experiment {plan.experiment_id} stopped on {plan.stopped_on}", markup=False)
+
+
+# ----------------------------------------------------------------------------- sync (issue 26)
+
+
+@app.command()
+@handled
+def sync(
+    crm: Annotated[str, typer.Argument(help="hubspot | salesforce", metavar="CRM")],
+    workspace: WorkspaceOpt = Path("."),
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read every record instead of the changes.")
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="API base URL (default: $HUBSPOT_API_BASE or https://api.hubapi.com; "
+            "Salesforce: the org URL, default $SALESFORCE_INSTANCE_URL)."
+        ),
+    ] = None,
+    notes: Annotated[bool, typer.Option("--notes", help="Also sync notes.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull companies/accounts, deals/opportunities (with their company), contacts (job titles
+    only) and optionally notes from the CRM's API into WS/crm/CRM/ as Parquet, and point
+    icpkit.toml at them. Incremental after the first run; a killed sync resumes. The token is
+    read from HUBSPOT_TOKEN or SALESFORCE_ACCESS_TOKEN, never stored (docs/sync.md).
+
+    Example: HUBSPOT_TOKEN=pat-... icpkit sync hubspot -w my-icp/ && icpkit build -w my-icp/
+    """
+    from icpkit.sync import sync_workspace
+
+    result = sync_workspace(
+        workspace, crm.lower(), full=full, base_url=base_url, include_notes=notes
+    )
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for o in result.objects:
+        why = f" ({o.why_full})" if o.why_full else ""
+        again = ", resumed" if o.resumed else ""
+        out.print(
+            f"{o.name} → {o.table}: {o.mode}{why}{again}; +{o.added:,} added, {o.updated:,} "
+            f"updated, {o.deleted:,} deleted; {o.rows:,} rows",
+            markup=False,
+        )
+    out.print(
+        f"{result.api_calls:,} API calls ({result.retries:,} retried), "
+        f"{result.elapsed_seconds:.1f} s; tables in {result.folder}/"
+        + ("; icpkit.toml sources updated" if result.config_written else ""),
+        markup=False,
+    )

@@ -640,6 +640,54 @@ class LookalikesConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- sync (issue 26)
+
+
+class SyncConfig(_Section):
+    """Live CRM sync (`icpkit sync hubspot|salesforce`). Tokens are never settings: they come
+    from the environment (HUBSPOT_TOKEN, SALESFORCE_ACCESS_TOKEN)."""
+
+    notes: bool = Field(
+        False, description="Also sync notes (HubSpot notes, Salesforce Note) for pain themes."
+    )
+    overlap_seconds: int = Field(
+        300,
+        ge=0,
+        description="An incremental run re-reads records modified this long before the cursor "
+        "(clock skew, search-index lag); re-read records are upserted, never duplicated.",
+    )
+    hubspot_requests_per_10s: int = Field(
+        190,
+        ge=0,
+        description="Client-side HubSpot rate limit (requests per rolling 10 s; 0: none).",
+    )
+    salesforce_api_version: str = Field(
+        "v59.0", pattern=r"^v\d{2}\.\d$", description="Salesforce REST API version."
+    )
+    timeout_seconds: float = Field(
+        30.0, gt=0, description="Deadline of one API request; a slower one is retried."
+    )
+    retries: int = Field(
+        5, ge=0, description="Retries of a request answered 429, 5xx, or timed out."
+    )
+    chunk_rows: int = Field(
+        5000,
+        ge=1,
+        description="Records staged per durable chunk: a killed sync re-fetches at most this "
+        "many per object.",
+    )
+    hubspot_properties: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra HubSpot properties per object (companies, deals, contacts, notes), "
+        "kept as attributes. Names, e-mails and phones are refused.",
+    )
+    salesforce_fields: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra Salesforce fields per object (Account, Opportunity, Contact, Note), "
+        "kept as attributes. Names, e-mails and phones are refused.",
+    )
+
+
 # ----------------------------------------------------------------------------- web (icpkit serve)
 
 
@@ -747,13 +795,18 @@ class WorkspaceConfig(_Section):
         default_factory=LookalikesConfig,
         description="Target lists from a company universe (`icpkit lookalikes`).",
     )
+    sync: SyncConfig = Field(
+        default_factory=SyncConfig,
+        description="Live CRM sync (`icpkit sync hubspot|salesforce`).",
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
         # The web section serves the ICP; it does not shape it, so it stays out of the hash.
-        # Nor does the lookalikes section (it ranks other companies against the ICP).
+        # Nor does the lookalikes section (it ranks other companies against the ICP), nor sync
+        # (how the data is fetched, not what it says).
         text = json.dumps(
-            self.model_dump(mode="json", exclude={"web", "lookalikes"}), sort_keys=True
+            self.model_dump(mode="json", exclude={"web", "lookalikes", "sync"}), sort_keys=True
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
