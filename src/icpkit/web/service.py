@@ -7,6 +7,7 @@ FastAPI: the HTTP edges (``app.py``) only translate.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ from icpkit.config import WebConfig
 from icpkit.data import CrmData
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import Kind, ProspectColumns
+from icpkit.data.writers import csv_safe
 from icpkit.errors import ConfigError, IcpError, SchemaError
 from icpkit.lifecycle.feedback import FeedbackEntry, FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
@@ -37,6 +39,7 @@ from icpkit.web.builds import Builds
 from icpkit.web.context import talking_points, triggers, winning_personas
 from icpkit.web.keys import KeyRecord, KeyStore
 from icpkit.web.search import AccountIndex, Page
+from icpkit.worklist import Worklist, WorklistQuery, matching, select, worklist_table
 
 UPLOAD_DIR = "uploads"
 LOOKALIKES_MAX = 500
@@ -70,7 +73,8 @@ class Service:
         self._feedback_lock = threading.Lock()
         self._crm: CrmData | None = None
         self._accounts: pl.DataFrame | None = None
-        self._intent: dict[int, tuple[pl.DataFrame | None, str]] = {}
+        self._intent: dict[int, tuple[pl.DataFrame | None, str, str]] = {}
+        self._worklists: dict[int, tuple[pl.DataFrame, str, str]] = {}
         self._lookalikes: dict[tuple[int, str], pl.DataFrame] = {}
         self.builds = Builds(self.root, on_done=self.reload, public=self.public)
         self._scored: dict[int, pl.DataFrame] = {}
@@ -180,6 +184,7 @@ class Service:
             self._scored.clear()
             self._index.clear()
             self._intent.clear()
+            self._worklists.clear()
             self._lookalikes.clear()
 
     def public(self, message: str) -> str:
@@ -291,21 +296,54 @@ class Service:
             for p in top
         ]
 
-    def why_now(self, number: int, profile: IcpProfile, account_id: str) -> dict[str, Any]:
-        """This account's intent today (hot/warm/cold, the signals behind it) and the triggers
-        the ICP learned; ``note`` says why intent is unavailable."""
+    def intent(self, number: int, profile: IcpProfile) -> tuple[pl.DataFrame | None, str, str]:
+        """Every account's intent today (None without usable signals), the day it is scored
+        for, and the note saying why it is unavailable; computed once per version."""
         with self._lock:
             cached = self._intent.get(number)
         if cached is None:
             crm = self.crm()
             if "signals" in self.workspace.config.sources:
-                frame, _, note = pipeline.intent_for(profile, crm, self.workspace.config)
+                frame, day, note = pipeline.intent_for(profile, crm, self.workspace.config)
+                cached = (frame, str(day or ""), note)
             else:
-                frame, note = None, "no signals table in the workspace ([sources.signals])"
-            cached = (frame, note)
+                cached = (None, "", "no signals table in the workspace ([sources.signals])")
             with self._lock:
                 self._intent[number] = cached
-        frame, note = cached
+        return cached
+
+    def worklist_table(self, version: str | int = "latest") -> tuple[pl.DataFrame, str, str]:
+        """Every account ranked by priority x tier with names (:mod:`icpkit.worklist`), the
+        day intent is scored for and the note; built once per version."""
+        number, profile = self.profile(version)
+        with self._lock:
+            cached = self._worklists.get(number)
+        if cached is None:
+            number, scored = self.scored(number)
+            frame, day, note = self.intent(number, profile)
+            table = worklist_table(scored, frame, self.accounts())
+            cached = (table, day, note)
+            with self._lock:
+                self._worklists[number] = cached
+        return cached
+
+    def worklist(self, query: WorklistQuery, version: str | int = "latest") -> Worklist:
+        """One page of this week's worklist, with totals (:func:`icpkit.worklist.select`)."""
+        table, day, note = self.worklist_table(version)
+        return select(table, query, as_of=day, note=note)
+
+    def worklist_csv(self, query: WorklistQuery, version: str | int = "latest") -> bytes:
+        """Every row the query's filters keep, in its order, as CSV safe for spreadsheets."""
+        table, _, _ = self.worklist_table(version)
+        rows = matching(table, query)
+        buffer = io.BytesIO()
+        pl.from_arrow(csv_safe(rows.to_arrow())).write_csv(buffer)  # type: ignore[union-attr]
+        return buffer.getvalue()
+
+    def why_now(self, number: int, profile: IcpProfile, account_id: str) -> dict[str, Any]:
+        """This account's intent today (hot/warm/cold, the signals behind it) and the triggers
+        the ICP learned; ``note`` says why intent is unavailable."""
+        frame, _, note = self.intent(number, profile)
         out: dict[str, Any] = {
             "intent": None,
             "intent_score": None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -17,6 +17,7 @@ from icpkit.lifecycle.feedback import MAX_REASON
 from icpkit.vocab import TIERS
 from icpkit.web.deps import COOKIE, Reader, Workspace, Writer
 from icpkit.web.models import Tier
+from icpkit.web.routers.worklist import Query_ as WorklistParams
 from icpkit.web.service import NotFound, public_message
 
 HERE = Path(__file__).parent.parent
@@ -121,6 +122,28 @@ def account_page(
         tiers=TIERS,
         thanked=feedback == "saved",
     )
+
+
+# ----------------------------------------------------------------------------- rep worklist
+
+WORKLIST_SORTS = (
+    ("priority", "Priority (work now first)"), ("-fit_score", "Fit score, highest first"),
+    ("-intent_score", "Intent, highest first"), ("name", "Name A–Z"), ("tier", "Tier"),
+    ("owner", "Owner"), ("territory", "Territory"), ("industry", "Industry"),
+)  # fmt: skip
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist_page(
+    request: Request, key: Reader, service: Workspace, query: WorklistParams
+) -> HTMLResponse:
+    """This week's accounts by priority x tier, filtered and paged like GET /v1/worklist."""
+    result = service.worklist(query)
+    params = {**query.filters(), "sort": query.sort, "limit": str(query.limit)}
+    return page(
+        request, "worklist.html", scope=key.scope, w=result, sorts=WORKLIST_SORTS,
+        query=urlencode(params),
+    )  # fmt: skip
 
 
 @router.post("/revops/build")
