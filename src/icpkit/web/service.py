@@ -29,6 +29,7 @@ from icpkit.lifecycle.feedback import FeedbackEntry, FeedbackLog, new_entry, sum
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
 from icpkit.personas.missing import missing_text, personas_missing
+from icpkit.personas.reach import contacts_by_persona
 from icpkit.profile import IcpProfile
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, explain_accounts, score_file, score_frame
 from icpkit.scoring.bulk import resolve_columns, score_batch
@@ -36,7 +37,7 @@ from icpkit.scoring.explain import Explanation
 from icpkit.scoring.records import RecordScorer
 from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
-from icpkit.web.context import talking_points, triggers, winning_personas
+from icpkit.web.context import plain_reason, talking_points, triggers, winning_personas
 from icpkit.web.keys import KeyRecord, KeyStore
 from icpkit.web.search import AccountIndex, Page
 from icpkit.worklist import Worklist, WorklistQuery, matching, select, worklist_table
@@ -246,6 +247,7 @@ class Service:
             "fit_probability": row.get("fit_probability"),
             "reasons": [r for r in (row.get("reasons") or "").split("; ") if r],
             "reasons_for": why.reasons_for,
+            "reasons_words": [plain_reason(r) for r in why.reasons_for],
             "reasons_against": why.reasons_against,
             "points": points,
             "base_points": why.base,
@@ -260,28 +262,56 @@ class Service:
     def account_context(
         self, number: int, profile: IcpProfile, account_id: str, tier: str
     ) -> dict[str, Any]:
-        """Personas to reach, talking points and why now for one account, from the profile's
+        """Personas to reach, the CRM's contacts by persona (titles and counts, never names),
+        talking points for this account's tier and personas, and why now, from the profile's
         typed personas, messaging and signals sections (each empty when the profile has none)."""
+        contacts = self.account_contacts(account_id)
+        personas = self.account_personas(profile, account_id, contacts)
+        if contacts is None or not personas:
+            audience = None  # nothing known of the account's people: every winning persona
+        else:  # the personas it has, and the first one still to find
+            held = [p["persona"] for p in personas if p["has_contact"]]
+            audience = held + [p["persona"] for p in personas if not p["has_contact"]][:1]
+        config = self.workspace.config.personas
+        groups = (
+            None
+            if contacts is None
+            else contacts_by_persona(
+                contacts,
+                workspace_lexicon(config, self.root),
+                min_confidence=config.min_confidence,
+            )
+        )
         return {
-            "personas": self.account_personas(profile, account_id),
-            "talking_points": talking_points(profile, tier),
+            "personas": personas,
+            "contacts": None if groups is None else [g.to_dict() for g in groups],
+            "talking_points": talking_points(profile, tier, audience),
             "why_now": self.why_now(number, profile, account_id),
         }
 
-    def account_personas(self, profile: IcpProfile, account_id: str) -> list[dict[str, Any]]:
+    def account_contacts(self, account_id: str) -> pl.DataFrame | None:
+        """The contacts of one account (None without a contacts table)."""
+        contacts = self.crm().contacts
+        if contacts is None or "account_id" not in contacts.columns:
+            return None
+        return contacts.filter(pl.col("account_id").cast(pl.Utf8) == account_id).with_columns(
+            pl.col("account_id").cast(pl.Utf8)
+        )
+
+    def account_personas(
+        self, profile: IcpProfile, account_id: str, contacts: pl.DataFrame | None
+    ) -> list[dict[str, Any]]:
         """The winning personas, each with whether the account has a contact of it yet (None
         without a contacts table)."""
         top = winning_personas(profile)
         if not top or profile.personas is None:
             return []
-        contacts = self.crm().contacts
         missing: set[str] | None = None
-        if contacts is not None and "account_id" in contacts.columns:
-            mine = contacts.filter(pl.col("account_id").cast(pl.Utf8) == account_id)
+        if contacts is not None:
             config = self.workspace.config.personas
             text = personas_missing(
                 pl.DataFrame({"account_id": [account_id]}),
-                mine.with_columns(pl.col("account_id").cast(pl.Utf8)),
+                contacts,
                 profile.personas,
                 lexicon=workspace_lexicon(config, self.root),
                 min_confidence=config.min_confidence,

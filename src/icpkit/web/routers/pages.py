@@ -4,6 +4,7 @@ They read the same :class:`Service` as the JSON API and need the same key (the l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -22,14 +23,22 @@ from icpkit.web.service import NotFound, public_message
 
 HERE = Path(__file__).parent.parent
 PAGE_SIZE = 25
+INTERVAL = re.compile(r" \[[^\]]*\]")
 router = APIRouter(include_in_schema=False)
 
 
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    env.filters["no_intervals"] = no_intervals
+    return env
+
+
+def no_intervals(text: str) -> str:
+    """A sentence for reps: confidence intervals ('1.5× [1.2, 1.8]') left to the analysts."""
+    return INTERVAL.sub("", text)
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
