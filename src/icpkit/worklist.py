@@ -162,9 +162,7 @@ def matching(table: pl.DataFrame, query: WorklistQuery) -> pl.DataFrame:
     """Every row the query's filters keep, in the query's order (no paging)."""
     frame = table.with_row_index("_rank")
     for name, value in query.filters().items():
-        frame = frame.filter(
-            pl.col(name).cast(pl.Utf8).str.to_lowercase() == value.strip().lower()
-        )
+        frame = frame.filter(pl.col(name).cast(pl.Utf8).str.to_lowercase() == value.strip().lower())
     key = query.sort.removeprefix("-")
     descending = query.sort.startswith("-")
     if key == "priority":

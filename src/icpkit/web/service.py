@@ -39,7 +39,7 @@ from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
 from icpkit.web.context import plain_reason, talking_points, triggers, winning_personas
 from icpkit.web.keys import KeyRecord, KeyStore
-from icpkit.web.search import AccountIndex, Page
+from icpkit.web.search import AccountIndex, Page, search_text
 from icpkit.worklist import Worklist, WorklistQuery, matching, select, worklist_table
 
 UPLOAD_DIR = "uploads"
@@ -76,6 +76,7 @@ class Service:
         self._accounts: pl.DataFrame | None = None
         self._intent: dict[int, tuple[pl.DataFrame | None, str, str]] = {}
         self._worklists: dict[int, tuple[pl.DataFrame, str, str]] = {}
+        self._domains: dict[int, dict[str, list[Any]]] = {}
         self._lookalikes: dict[tuple[int, str], pl.DataFrame] = {}
         self.builds = Builds(self.root, on_done=self.reload, public=self.public)
         self._scored: dict[int, pl.DataFrame] = {}
@@ -186,6 +187,7 @@ class Service:
             self._index.clear()
             self._intent.clear()
             self._worklists.clear()
+            self._domains.clear()
             self._lookalikes.clear()
 
     def public(self, message: str) -> str:
@@ -211,6 +213,31 @@ class Service:
             with self._lock:
                 self._index[number] = index
         return index.search(query, limit, offset)
+
+    def account_by_domain(self, domain: str) -> tuple[str, int]:
+        """The best-fitting account with this domain (``https://www.acme.io/x`` reads as
+        ``acme.io``) and how many accounts share it; NotFound when none has it."""
+        wanted = search_text(domain)
+        number, scored = self.scored()
+        with self._lock:
+            table = self._domains.get(number)
+        if table is None:
+            table = {}
+            if "domain" in scored.columns:
+                ranked = scored.select("account_id", "domain", "fit_score").sort(
+                    "fit_score", descending=True, maintain_order=True
+                )
+                for account_id, value, _ in ranked.iter_rows():
+                    if value:
+                        key = search_text(str(value))
+                        found = table.setdefault(key, [str(account_id), 0])
+                        found[1] += 1
+            with self._lock:
+                self._domains[number] = table
+        hit = table.get(wanted) if wanted else None
+        if hit is None:
+            raise NotFound(f"no account with the domain {wanted or domain!r} in this workspace")
+        return str(hit[0]), int(hit[1])
 
     def scored_account(
         self, account_id: str, version: str | int = "latest"

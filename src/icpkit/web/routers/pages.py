@@ -236,6 +236,6 @@ def report(_: Reader, service: Workspace) -> HTMLResponse:
         html,
         headers={
             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'self'"
+            "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'"
         },
     )

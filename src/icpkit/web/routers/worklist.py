@@ -57,7 +57,9 @@ class WorklistPage(BaseModel):
 
 
 def worklist_query(
-    owner: Annotated[str, Query(max_length=200, description="Account owner, exactly (any case).")] = "",
+    owner: Annotated[
+        str, Query(max_length=200, description="Account owner, exactly (any case).")
+    ] = "",
     territory: Annotated[
         str, Query(max_length=200, description="Territory or region, exactly (any case).")
     ] = "",
@@ -69,8 +71,11 @@ def worklist_query(
     ] = "",
     industry: Annotated[str, Query(max_length=200, description="Industry (any case).")] = "",
     sort: Annotated[
-        Sort, Query(description="priority (default), fit_score, intent_score, name, tier, "
-                    "owner, territory or industry; '-' in front: descending.")
+        Sort,
+        Query(
+            description="priority (default), fit_score, intent_score, name, tier, "
+            "owner, territory or industry; '-' in front: descending."
+        ),
     ] = "priority",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
