@@ -12,7 +12,7 @@ from icpkit import pipeline
 from icpkit.datasets import make_crm
 
 OWNERS = ("Dana Reyes", "Sam Okafor")
-FRAMER = "http://127.0.0.1"  # the allowed frame origin (any port is the same host)
+FRAMER = "http://localhost:*"  # the allowed frame origin: the browser tests' CRM page
 SECRET = "test-embed-secret-0123456789abcdef-xyz"
 
 

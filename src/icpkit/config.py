@@ -644,7 +644,7 @@ class LookalikesConfig(_Section):
 # ----------------------------------------------------------------------------- web (icpkit serve)
 
 
-_FRAME_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$")
+_FRAME_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?$")
 
 
 class WebConfig(_Section):
@@ -708,7 +708,7 @@ class WebConfig(_Section):
             if origin != "'self'" and not _FRAME_SOURCE.match(origin):
                 raise ValueError(
                     f"{origin!r} is not an origin a frame-ancestors list takes (expected "
-                    "https://host, https://*.host or 'self', no path)"
+                    "https://host, https://*.host, an optional :port or :*, or 'self'; no path)"
                 )
         return value
 

@@ -12,12 +12,11 @@ from pydantic import BaseModel, ConfigDict
 from icpkit.signals.priority import ACTIONS
 from icpkit.web.deps import Reader, Version, Workspace
 from icpkit.web.models import Tier
-from icpkit.worklist import MAX_LIMIT, SORTS, WorklistQuery
+from icpkit.worklist import MAX_LIMIT, WorklistQuery
 
 router = APIRouter(prefix="/v1", tags=["worklist"])
 Priority = Literal["work now", "work this week", "nurture", "watch", "do not chase"]
 assert tuple(Priority.__args__) == ACTIONS  # type: ignore[attr-defined]
-Sort = Literal[tuple(s for key in SORTS for s in (key, f"-{key}"))]  # type: ignore[valid-type]
 Text = Annotated[str, Query(max_length=200)]
 
 
@@ -71,10 +70,11 @@ def worklist_query(
     ] = "",
     industry: Annotated[str, Query(max_length=200, description="Industry (any case).")] = "",
     sort: Annotated[
-        Sort,
+        str,
         Query(
+            max_length=30,
             description="priority (default), fit_score, intent_score, name, tier, "
-            "owner, territory or industry; '-' in front: descending."
+            "owner, territory or industry; '-' in front: descending.",
         ),
     ] = "priority",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
