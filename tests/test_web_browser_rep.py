@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 
@@ -258,10 +259,10 @@ def test_the_embed_card_renders_in_a_crm_frame_and_refuses_bad_links(
     crm_pages: tuple[Path, int],
     tmp_path: Path,
 ) -> None:
-    base, workspace, _ = site
     folder, port = crm_pages
-    accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
-    name, domain = accounts["name"][2], accounts["domain"][2]
+    base, _, key = site
+    rows = httpx.get(f"{base}/v1/worklist?tier=Tier 1&limit=1", headers={"X-API-Key": key})
+    name, domain = rows.json()["rows"][0]["name"], rows.json()["rows"][0]["domain"]
     links = EmbedLinks(SECRET.encode(), 720 * 3600)
     good = base + links.mint("domain", domain, 600)[0]
     expired = base + links.mint("domain", domain, 60, now=time.time() - 7200)[0]

@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from icpkit.personas.lexicon import Lexicon
-from icpkit.personas.linking import _titles_of, classified_contacts
+from icpkit.personas.linking import classified_contacts
 
 MAX_TITLES = 3
 UNCLASSIFIED = "other roles"
@@ -44,7 +44,7 @@ def contacts_by_persona(
     if contacts.height == 0:
         return []
     people = classified_contacts(contacts, lexicon, min_confidence)
-    titles = _titles_of(contacts).str.strip_chars()
+    titles = _titles(contacts)
     frame = people.select(
         persona=pl.when(pl.col("function").is_null())
         .then(pl.lit(UNCLASSIFIED))
@@ -62,3 +62,15 @@ def contacts_by_persona(
         )
         groups.append(ContactGroup(str(persona), rows.height, [str(t) for t in common]))
     return sorted(groups, key=lambda g: (g.persona == UNCLASSIFIED, -g.count, g.persona))
+
+
+def _titles(contacts: pl.DataFrame) -> pl.Series:
+    """The title shown for each contact: its job title, else its seniority and department."""
+    if "title" in contacts.columns and contacts["title"].null_count() < contacts.height:
+        return contacts["title"].cast(pl.Utf8).str.strip_chars()
+    parts = [c for c in ("seniority", "department") if c in contacts.columns]
+    if not parts:
+        return pl.Series("title", [None] * contacts.height, dtype=pl.Utf8)
+    return contacts.select(
+        pl.concat_str([pl.col(c).cast(pl.Utf8) for c in parts], separator=" ", ignore_nulls=True)
+    ).to_series()

@@ -226,6 +226,9 @@ class AccountDetail(BaseModel):
         description="The reasons for fit in a rep's words, without points; a missing value "
         "is never one.",
     )
+    reasons_against_words: list[str] = Field(
+        default_factory=list, description="The reasons against fit in a rep's words."
+    )
     contacts: list[ContactsOfPersona] | None = Field(
         None,
         description="The CRM's contacts of this account by persona: counts and titles, never "

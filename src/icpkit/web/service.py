@@ -275,6 +275,7 @@ class Service:
             "reasons": [r for r in (row.get("reasons") or "").split("; ") if r],
             "reasons_for": why.reasons_for,
             "reasons_words": [plain_reason(r) for r in why.reasons_for],
+            "reasons_against_words": [plain_reason(r) for r in why.reasons_against],
             "reasons_against": why.reasons_against,
             "points": points,
             "base_points": why.base,
