@@ -101,7 +101,12 @@ def get_worklist(_: Reader, service: Workspace, query: Query_, version: Version)
 @router.get(
     "/worklist.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "Every matching row"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "Every matching row",
+        }
+    },
 )
 def get_worklist_csv(_: Reader, service: Workspace, query: Query_, version: Version) -> Response:
     """Every row the filters keep, in the chosen order (no paging), as CSV."""
