@@ -48,17 +48,26 @@ def _first(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((lower[c] for c in candidates if c in lower), None)
 
 
+def _details(accounts: pl.DataFrame, columns: dict[str, str | None]) -> pl.DataFrame:
+    """``account_id`` (text) and the wanted columns under their worklist names (null when the
+    accounts have no such column), one row per account (the first of a repeated id)."""
+    frame = accounts.select(
+        pl.col("account_id").cast(pl.Utf8),
+        *(
+            (pl.col(source).cast(pl.Utf8) if source else pl.lit(None, pl.Utf8)).alias(name)
+            for name, source in columns.items()
+        ),
+    )
+    return frame.filter(pl.col("account_id").is_first_distinct())
+
+
 def with_names(ranked: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     """The ranked list with each account's name and domain after its id (null when the accounts
     table has no such column), in the ranked order."""
-    keep = [c for c in ("name", "domain") if c in accounts.columns]
-    names = accounts.select(pl.col("account_id").cast(pl.Utf8), *keep).unique(
-        "account_id", keep="first", maintain_order=True
+    names = _details(
+        accounts, {c: c if c in accounts.columns else None for c in ("name", "domain")}
     )
     joined = ranked.join(names, on="account_id", how="left", maintain_order="left")
-    for column in ("name", "domain"):
-        if column not in joined.columns:
-            joined = joined.with_columns(pl.lit(None, pl.Utf8).alias(column))
     rest = [c for c in ranked.columns if c != "account_id"]
     return joined.select("account_id", "name", "domain", *rest)
 
@@ -79,21 +88,20 @@ def worklist_table(
     """
     if intent is None:
         intent = no_intent(fit["account_id"])
-    ranked = with_names(prioritize(fit, intent), accounts)
-    extra = {
-        "owner": _first(accounts.columns, OWNER_COLUMNS),
-        "territory": _first(accounts.columns, TERRITORY_COLUMNS),
-        "industry": "industry" if "industry" in accounts.columns else None,
-    }
-    present = {k: v for k, v in extra.items() if v is not None}
-    more = accounts.select(
-        pl.col("account_id").cast(pl.Utf8),
-        *(pl.col(v).cast(pl.Utf8).alias(k) for k, v in present.items()),
-    ).unique("account_id", keep="first", maintain_order=True)
-    table = ranked.join(more, on="account_id", how="left", maintain_order="left")
-    for k in extra:
-        if k not in present:
-            table = table.with_columns(pl.lit(None, pl.Utf8).alias(k))
+    present = accounts.columns
+    details = _details(
+        accounts,
+        {
+            "name": "name" if "name" in present else None,
+            "domain": "domain" if "domain" in present else None,
+            "owner": _first(present, OWNER_COLUMNS),
+            "territory": _first(present, TERRITORY_COLUMNS),
+            "industry": "industry" if "industry" in present else None,
+        },
+    )
+    table = prioritize(fit, intent).join(
+        details, on="account_id", how="left", maintain_order="left"
+    )
     return table.with_columns(
         first_why_now=pl.col("why_now")
         .str.split("; ")
