@@ -55,8 +55,9 @@ def talking_points(
 
 def plain_reason(reason: str) -> str:
     """A reason without its points, as a rep says it: 'Software company (+18)' → 'Software
-    company' (the points stay in the breakdown)."""
-    return _POINTS.sub("", reason).strip()
+    company', 'not: X (−3)' → 'not X' (the points stay in the breakdown)."""
+    text = _POINTS.sub("", reason).strip()
+    return "not " + text[5:] if text.startswith("not: ") else text
 
 
 def _ratio(value: float | None) -> str:
