@@ -308,3 +308,14 @@ def test_embed_links_are_minted_by_the_api_with_a_write_key(
     both = {"domain": "a.io", "account_id": "1"}
     assert_error(client.post("/v1/embed-links", json=both, headers=auth(keys["write"])), 400,
                  "bad_request")  # fmt: skip
+
+
+def test_reasons_in_words_drop_their_points_and_rule_syntax() -> None:
+    from icpkit.web.context import plain_reason
+
+    assert plain_reason("Software company (+18)") == "Software company"
+    assert plain_reason("under 10 employees (\u221212)") == "under 10 employees"
+    assert plain_reason("not: 200+ employees and Software company (\u22123)") == (
+        "not 200+ employees and Software company"
+    )
+    assert plain_reason("uses AWS (+0)") == "uses AWS"
