@@ -1544,3 +1544,45 @@ def sync(
         + ("; icpkit.toml sources updated" if result.config_written else ""),
         markup=False,
     )
+
+
+# ----------------------------------------------------------------------------- rep views (issue 27)
+
+
+@app.command("embed-link")
+@handled
+def embed_link(
+    account: Annotated[
+        str | None, typer.Option("--account", help="The account's id in the CRM export.")
+    ] = None,
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="Or its domain (a URL is read as its domain).")
+    ] = None,
+    minutes: Annotated[int, typer.Option(min=1, help="How long the link works.")] = 60,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="The icpkit server's address, as the CRM reaches it.")
+    ] = "http://127.0.0.1:8000",
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """A signed, expiring link to one account's card, for a CRM's frame (docs/embed.md).
+
+    The secret is read from the environment variable of [web] embed_secret_env
+    (ICPKIT_EMBED_SECRET by default), the same one `icpkit serve` reads.
+    Example: ICPKIT_EMBED_SECRET=... icpkit embed-link --domain acme.io --minutes 15
+    """
+    from icpkit.config import load_config
+    from icpkit.errors import ConfigError
+    from icpkit.web.embed import EmbedLinks
+
+    if (account is None) == (domain is None):
+        raise ConfigError("give exactly one of --account and --domain")
+    links = EmbedLinks.from_settings(load_config(workspace).web)
+    if account is not None:
+        path, expires = links.mint("id", account, minutes * 60)
+    else:
+        path, expires = links.mint("domain", domain or "", minutes * 60)
+    from datetime import UTC, datetime
+
+    out.print(base_url.rstrip("/") + path, markup=False, soft_wrap=True)
+    when = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
+    err.print(f"works until {when}", markup=False)

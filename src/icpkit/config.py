@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import re
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
@@ -691,6 +692,9 @@ class SyncConfig(_Section):
 # ----------------------------------------------------------------------------- web (icpkit serve)
 
 
+_FRAME_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?$")
+
+
 class WebConfig(_Section):
     """The HTTP API and web app (`icpkit serve`). None of these changes the ICP itself."""
 
@@ -725,6 +729,36 @@ class WebConfig(_Section):
         description="The universe file uses the accounts export's headers (read it through "
         "[sources.accounts] like `lookalikes --map`).",
     )
+    # --- the account card embedded in a CRM (repweb) ---
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to show the /embed account card in a frame (CSP "
+        "frame-ancestors), e.g. https://app.hubspot.com or https://*.lightning.force.com; "
+        "empty: the card cannot be framed. Every other page is never framed.",
+    )
+    embed_secret_env: str = Field(
+        "ICPKIT_EMBED_SECRET",
+        pattern=r"^[A-Z_][A-Z0-9_]{0,63}$",
+        description="Environment variable holding the secret (32+ characters) that signs "
+        "embed links (HMAC-SHA256); unset: only an API key opens a card.",
+    )
+    embed_max_hours: int = Field(
+        720,
+        ge=1,
+        le=24 * 365,
+        description="Longest life of a signed embed link; a link expiring later is refused.",
+    )
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "'self'" and not _FRAME_SOURCE.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin a frame-ancestors list takes (expected "
+                    "https://host, https://*.host, an optional :port or :*, or 'self'; no path)"
+                )
+        return value
 
 
 class WorkspaceConfig(_Section):

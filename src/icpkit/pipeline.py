@@ -1157,7 +1157,8 @@ def prioritize_accounts(
     as_of: date | None = None,
     top: int | None = None,
 ) -> Priorities:
-    """This week's account list: fit tier, intent score, priority (the matrix) and why now.
+    """This week's account list: name, domain, fit tier, intent score, priority (the matrix)
+    and why now (the web's worklist adds owner, territory and filters: :mod:`icpkit.worklist`).
 
     Without usable signals every account is ranked by fit alone and the note says why.
     """
@@ -1173,7 +1174,9 @@ def prioritize_accounts(
             intent=pl.lit("cold"),
             why_now=pl.lit(""),
         )
-    frame = prioritize(fit, intent, top)
+    from icpkit.worklist import with_names
+
+    frame = with_names(prioritize(fit, intent, top), crm.accounts)
     return Priorities(frame, day, note)
 
 

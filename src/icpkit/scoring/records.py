@@ -28,7 +28,7 @@ from icpkit.rules import Condition, parse_segment
 from icpkit.scoring.apply import ScoringPlan
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import SCORE_MAX
-from icpkit.scoring.explain import SEPARATOR, TOP, bin_words, reason_text
+from icpkit.scoring.explain import SEPARATOR, TOP, bin_words, reason_points, reason_text
 from icpkit.vocab import TIERS
 
 EXACT = (-(2**53), 2**53)  # ints a float64 holds exactly (Arrow's safe cast refuses the rest)
@@ -174,6 +174,7 @@ class RecordScorer:
     coders: tuple[Coder, ...]
     points: tuple[tuple[int, ...], ...]
     texts: tuple[tuple[str, ...], ...]  # reason text per bin
+    listed: tuple[tuple[int, ...], ...]  # points a bin is listed with as a reason (reason_points)
     base: int
     probability: tuple[float, ...]
     criteria: tuple[_Rule, ...]
@@ -209,6 +210,7 @@ class RecordScorer:
             coders=tuple(c for c in coders if c is not None),
             points=card.points,
             texts=texts,
+            listed=tuple(reason_points(card)),
             base=card.base,
             probability=card.probability,
             criteria=tuple(r for r in criteria if r is not None),
@@ -230,7 +232,7 @@ class RecordScorer:
         points = [self.points[j][k] for j, k in enumerate(codes)]
         score = self.base + sum(points)
         ranked = sorted(range(len(points)), key=lambda j: (-points[j], j))
-        pros = [j for j in ranked if points[j] > 0][:TOP]
+        pros = [j for j in ranked if self.listed[j][codes[j]] > 0][:TOP]
         cons = [
             j for j in sorted(range(len(points)), key=lambda j: (points[j], j)) if points[j] < 0
         ]
