@@ -1304,3 +1304,83 @@ def _print_feedback(profile: Any) -> None:
     for line in view.lines:
         out.print(f"  {line}", markup=False)
     out.print("", markup=False)
+
+
+# ----------------------------------------------------------------------------- enrichment and market size (issue 29)
+
+
+@app.command()
+@handled
+def enrich(
+    workspace: WorkspaceOpt = Path("."),
+    universe: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--universe",
+            help="Company universe file (CSV/Parquet; FinanceDatabase, a purchased list, a "
+            "lookalikes output); repeat for a waterfall, first wins. Default: enrich.universes.",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace values the CRM already has.")
+    ] = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Match probability needed (default: enrich.threshold).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fill missing firmographics from company universes, with provenance; find duplicate accounts.
+
+    Example: icpkit enrich -w exports/ --universe equities.csv --universe list.parquet
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.enrich_workspace(
+        ws, universe or None, overwrite=overwrite or None, threshold=threshold
+    )
+    if as_json:
+        emit_json(result.summary.model_dump(mode="json"))
+        return
+    for line in pipeline.enrichment_lines(ws):
+        out.print(line, markup=False)
+
+
+@app.command()
+@handled
+def market(
+    workspace: WorkspaceOpt = Path("."),
+    universe: Annotated[Path, typer.Option("--universe", help="Company universe file.")] = Path(),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Also write the market report (.html or .md)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The size of the market in a universe: companies, expected wins and revenue potential per
+    tier, country and industry, with 80% intervals; penetration.
+
+    Example: icpkit market -w exports/ --universe equities.csv -o market.html
+    """
+    from icpkit import pipeline
+
+    if universe == Path():
+        from icpkit.errors import ConfigError
+
+        raise ConfigError("market needs --universe FILE")
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.market_workspace(ws, universe, version=version)
+    if output is not None:
+        from icpkit.atomic import write_text_atomic
+        from icpkit.report.enrich_view import market_html, market_markdown
+
+        text = market_markdown(result) if output.suffix.lower() == ".md" else market_html(result)
+        write_text_atomic(output, text)
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    from icpkit.report.enrich_view import market_lines
+
+    for line in market_lines(result):
+        out.print(line, markup=False)
