@@ -35,6 +35,7 @@ from icpkit.data.normalize import normalise_domains
 from icpkit.lookalikes.match import name_keys
 
 _MIN_TRAINING_PAIRS = 50
+_MIN_RANDOM_PAIRS = 20_000
 
 
 def match_key(names: pl.Series) -> pl.Series:
@@ -103,38 +104,39 @@ def _settings(link_type: str) -> Any:
         output_column_name="domain",
         comparison_levels=[
             cll.NullLevel("domain"),
-            cll.ExactMatchLevel("domain").configure(m_probability=0.85),
+            cll.ExactMatchLevel("domain").configure(m_probability=0.85, u_probability=1e-4),
             cll.CustomLevel(
                 "domain_l = domain_up_r OR domain_up_l = domain_r", label_for_charts="parent domain"
-            ).configure(m_probability=0.05),
-            cll.ElseLevel().configure(m_probability=0.10),
+            ).configure(m_probability=0.05, u_probability=1e-4),
+            cll.ElseLevel().configure(m_probability=0.10, u_probability=1 - 2e-4),
         ],
     )
     name = cl.CustomComparison(
         output_column_name="name_key",
         comparison_levels=[
             cll.NullLevel("name_key"),
-            cll.ExactMatchLevel("name_key").configure(m_probability=0.70),
-            cll.JaroWinklerLevel("name_key", 0.95).configure(m_probability=0.15),
-            cll.JaroWinklerLevel("name_key", 0.88).configure(m_probability=0.10),
-            cll.ElseLevel().configure(m_probability=0.05),
+            cll.ExactMatchLevel("name_key").configure(m_probability=0.70, u_probability=1e-4),
+            cll.JaroWinklerLevel("name_key", 0.95).configure(m_probability=0.15, u_probability=5e-4),
+            cll.JaroWinklerLevel("name_key", 0.88).configure(m_probability=0.10, u_probability=5e-3),
+            cll.ElseLevel().configure(m_probability=0.05, u_probability=1 - 5.6e-3),
         ],
     )
 
-    def exact(column: str, m: float) -> Any:
+    def exact(column: str, m: float, u: float) -> Any:
         return cl.CustomComparison(
             output_column_name=column,
             comparison_levels=[
                 cll.NullLevel(column),
-                cll.ExactMatchLevel(column).configure(m_probability=m),
-                cll.ElseLevel().configure(m_probability=1 - m),
+                cll.ExactMatchLevel(column).configure(m_probability=m, u_probability=u),
+                cll.ElseLevel().configure(m_probability=1 - m, u_probability=1 - u),
             ],
         )
 
     return SettingsCreator(
         link_type=link_type,
         comparisons=[
-            domain, name, exact("country", 0.9), exact("founded_year", 0.8), exact("emp_band", 0.7),
+            domain, name, exact("country", 0.9, 0.1), exact("founded_year", 0.8, 0.03),
+            exact("emp_band", 0.7, 0.2),
         ],
         blocking_rules_to_generate_predictions=[
             block_on("domain"),
@@ -156,12 +158,16 @@ class Model:
     trained: tuple[str, ...]  # what EM refined ('name', 'other comparisons'), or nothing
 
 
-def _train(linker: Any, pairs_by_name: int, pairs_by_domain: int, prior: float) -> Model:
+def _train(
+    linker: Any, pairs_by_name: int, pairs_by_domain: int, prior: float, total: float
+) -> Model:
     from splink import block_on
 
     trained: list[str] = []
     logging.getLogger("splink").setLevel(logging.ERROR)
-    linker.training.estimate_u_using_random_sampling(max_pairs=200_000, seed=1)
+    if total >= _MIN_RANDOM_PAIRS:  # fewer random pairs than this: the start values say more
+        linker.training.estimate_u_using_random_sampling(max_pairs=200_000, seed=1)
+        trained.append("chance agreement (u)")
     if pairs_by_name >= _MIN_TRAINING_PAIRS:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
@@ -214,7 +220,7 @@ def predict_pairs(
     settings.probability_two_random_records_match = prior
     registered = [db.register(t.to_arrow()) for t in tables]
     linker = Linker(registered if right is not None else registered[0], settings, log_level=None)
-    model = _train(linker, pairs_name, pairs_domain, prior)
+    model = _train(linker, pairs_name, pairs_domain, prior, total)
     scored = linker.inference.predict(threshold_match_probability=floor)
     frame = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
     assert isinstance(frame, pl.DataFrame)
