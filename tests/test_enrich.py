@@ -16,6 +16,7 @@ from icpkit.enrich.link import (
     best_matches,
     linkage_frame,
     match_key,
+    one_per_company,
     pairwise_quality,
     predict_pairs,
     rapidfuzz_matches,
@@ -39,16 +40,16 @@ def test_disguised_customers_are_found_with_precision_and_recall(crm_and_univers
     truth = universe.filter(pl.col("customer_variant_of").is_not_null()).select(
         pl.col("customer_variant_of").alias("id_l"), pl.col("account_id").alias("id_r")
     )
-    pairs, _ = predict_pairs(
-        linkage_frame(accounts, "account_id", "crm"),
-        linkage_frame(universe, "account_id", "universe"),
-    )
-    model = pairwise_quality(best_matches(pairs, DEFAULT), truth)
+    crm = linkage_frame(accounts, "account_id", "crm")
     baseline = pairwise_quality(rapidfuzz_matches(accounts, universe, "account_id"), truth)
-    print(f"splink {model}  rapidfuzz-only {baseline}")
-    assert model["precision"] >= 0.98 and model["recall"] >= 0.9
+    for domains in (True, False):  # with the disguised domains, and on name + country alone
+        listed = universe if domains else universe.with_columns(pl.lit(None, pl.Utf8).alias("domain"))
+        pairs, _ = predict_pairs(crm, linkage_frame(listed, "account_id", "universe"))
+        model = pairwise_quality(best_matches(pairs, DEFAULT), truth)
+        print(f"domains {domains}: splink {model}  rapidfuzz-only {baseline}")
+        assert model["precision"] >= 0.98 and model["recall"] >= 0.9
     # synthetic CRM names repeat (one name, several companies): a name alone cannot tell
-    assert baseline["precision"] < model["precision"]
+    assert baseline["precision"] < 0.5
 
 
 @pytest.mark.realdata
@@ -61,7 +62,7 @@ def test_hand_checked_crm_names_match_their_financedatabase_listing() -> None:
         {"account_id": [f"C{i}" for i in range(labels.height)], "name": labels["crm_name"],
          "country": countries}
     )  # fmt: skip
-    universe = read_universe(FINANCE).frame
+    universe = one_per_company(read_universe(FINANCE).frame)
     pairs, _ = predict_pairs(
         linkage_frame(crm, "account_id", "crm"), linkage_frame(universe, "record_id", "universe")
     )
@@ -161,5 +162,7 @@ def test_enrichment_restores_the_fill_rate_of_a_blanked_crm(crm_and_universe) ->
     for f in ("industry", "employees", "country", "founded_year"):
         assert result.summary.fill_before[f] < 0.65
         assert result.summary.fill_after[f] == pytest.approx(accounts[f].is_not_null().mean(), abs=0.01)
-    assert result.accounts["industry"].str.to_lowercase().to_list() == accounts["industry"].str.to_lowercase().to_list()
+    # each filled industry is the workspace value of the same word (a typo in the CRM maps back)
+    filled = result.accounts["industry"].filter(pl.Series(blank))
+    assert set(filled.drop_nulls().to_list()) <= set(accounts["industry"].drop_nulls().to_list())
     _ = universe

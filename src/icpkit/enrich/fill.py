@@ -18,7 +18,13 @@ from typing import Any
 
 import polars as pl
 
-from icpkit.enrich.link import best_matches, evidence, linkage_frame, predict_pairs
+from icpkit.enrich.link import (
+    best_matches,
+    evidence,
+    linkage_frame,
+    one_per_company,
+    predict_pairs,
+)
 from icpkit.enrich.universe import Universe
 from icpkit.profile import DuplicatePair, EnrichmentSummary, SourceFill, ValueConflict
 
@@ -101,7 +107,7 @@ def enrich_accounts(
     sources: list[SourceFill] = []
     for universe in universes:
         pairs, _model = predict_pairs(
-            crm_links, linkage_frame(universe.frame, "record_id", "universe")
+            crm_links, linkage_frame(one_per_company(universe.frame), "record_id", "universe")
         )
         best = best_matches(pairs, threshold)
         records = universe.frame.with_row_index("_i")

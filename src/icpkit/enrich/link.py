@@ -51,15 +51,59 @@ def match_key(names: pl.Series) -> pl.Series:
         raw.str.normalize("NFKC")
         .str.to_lowercase()
         .str.replace_all(r"[^\w]+", " ")
-        .str.replace_all(
-            r"(?:^| )(?:ооо|оао|зао|пао|ао|ип|株式会社|有限公司|股份有限公司)(?: |$)", " "
-        )
+        .str.replace_all(r"(?:^| )(?:ооо|оао|зао|пао|ао|ип)(?: |$)", " ")
+        .str.replace_all("株式会社|股份有限公司|有限公司", " ")  # CJK legal forms: no spaces around
         .str.replace_all(r"(?-u:\b)(?:inc|ltd|llc|gmbh|ag|sa|plc|corp|co|limited)(?-u:\b)", " ")
         .str.replace_all(" +", " ")
         .str.strip_chars(" ")
     )
     folded = folded.set(folded.str.len_chars() == 0, None)
     return pl.select(pl.when(other).then(folded).otherwise(latin)).to_series().alias(names.name)
+
+
+def one_per_company(frame: pl.DataFrame) -> pl.DataFrame:
+    """One listing per company of a universe: listings sharing a name key in one country are one
+    company (the rule of :mod:`icpkit.lookalikes.dedup`; FinanceDatabase lists Apple on a dozen
+    exchanges) unless their domains differ (then each domain is its own company, and listings
+    without one stay apart); the listing with the most filled fields stands for the company.
+    Without this, a CRM account would tie between the listings of its own company and be left
+    unmatched as ambiguous."""
+    if "name" not in frame.columns or frame.height == 0:
+        return frame
+    n = frame.height
+    keys = match_key(frame["name"])
+    country = (
+        frame["country"].cast(pl.Utf8).str.to_uppercase()
+        if "country" in frame.columns
+        else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
+    )
+    domain = (
+        normalise_domains(frame["domain"].cast(pl.Utf8))
+        if "domain" in frame.columns
+        else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
+    )
+    filled = frame.select(
+        pl.sum_horizontal(pl.all().is_not_null().cast(pl.Int32)).alias("_filled")
+    ).to_series()
+    marked = frame.with_columns(
+        keys.alias("_key"), country.fill_null("").alias("_country"), domain.alias("_domain"),
+        filled, pl.int_range(n).alias("_row"),
+    )  # fmt: skip
+    marked = marked.with_columns(
+        pl.col("_domain").n_unique().over("_key", "_country").alias("_kinds"),
+        pl.col("_domain").null_count().over("_key", "_country").alias("_blank"),
+    )
+    # one company per name + country when at most one domain is in play, else one per domain
+    one = (pl.col("_kinds") - (pl.col("_blank") > 0).cast(pl.UInt32)) <= 1
+    marked = marked.with_columns(
+        pl.when(one).then(pl.lit("")).otherwise(pl.col("_domain").fill_null("\x00")).alias("_part")
+    )
+    keyed = marked.filter(pl.col("_key").is_not_null())
+    best = keyed.sort(["_filled", "_row"], descending=[True, False]).unique(
+        ["_key", "_country", "_part"], keep="first"
+    )
+    kept = pl.concat([best, marked.filter(pl.col("_key").is_null())]).sort("_row")
+    return kept.select(frame.columns)
 
 
 def _domain_parent(domains: pl.Series) -> pl.Series:
@@ -156,6 +200,7 @@ class Model:
 
     prior: float
     trained: tuple[str, ...]  # what EM refined ('name', 'other comparisons'), or nothing
+    weights: tuple[tuple[str, float, float], ...] = ()  # (level, m, u) after training
 
 
 def _train(
@@ -216,11 +261,35 @@ def predict_pairs(
     prior = min(0.5, max(1.0 / max(total, 1.0), min(n_left, n_right) / max(total, 1.0)))
     if right is None:
         prior = min(prior, 0.05 / max(n_left, 1))
-    settings = _settings(link_type)
+    settings: Any = _settings(link_type)
     settings.probability_two_random_records_match = prior
+    u_from_universe = right is not None and right.height * (right.height - 1) / 2 >= _MIN_RANDOM_PAIRS
+    if u_from_universe:
+        # chance agreement measured on random pairs *within* the universe (one row per company):
+        # random CRM × universe pairs hold the true matches too, and when most accounts are in
+        # the universe those inflate u of 'same name' until it weighs less than 'similar name'
+        assert right is not None
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        alone = Linker(db.register(right.to_arrow()), _settings("dedupe_only"), log_level=None)
+        alone.training.estimate_u_using_random_sampling(max_pairs=1_000_000, seed=1)
+        settings = alone.misc.save_model_to_json()
+        settings["link_type"] = link_type
+        settings["probability_two_random_records_match"] = prior
     registered = [db.register(t.to_arrow()) for t in tables]
     linker = Linker(registered if right is not None else registered[0], settings, log_level=None)
-    model = _train(linker, pairs_name, pairs_domain, prior, total)
+    model = _train(linker, pairs_name, pairs_domain, prior, 0 if u_from_universe else total)
+    if u_from_universe:
+        model = Model(prior, ("chance agreement (u) within the universe", *model.trained))
+    weights = []
+    for comparison in linker.misc.save_model_to_json()["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            weights.append(
+                (f"{comparison['output_column_name']}: {level['label_for_charts']}",
+                 float(level.get("m_probability") or 0.0), float(level.get("u_probability") or 0.0))
+            )  # fmt: skip
+    model = Model(prior=model.prior, trained=model.trained, weights=tuple(weights))
     scored = linker.inference.predict(threshold_match_probability=floor)
     frame = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
     assert isinstance(frame, pl.DataFrame)
@@ -324,7 +393,8 @@ def pairwise_quality(found: pl.DataFrame, truth: pl.DataFrame) -> dict[str, floa
 
 
 __all__ = [
-    "Model", "best_matches", "evidence", "linkage_frame", "match_key", "pairwise_quality",
+    "Model", "best_matches", "evidence", "linkage_frame", "match_key", "one_per_company",
+    "pairwise_quality",
     "predict_pairs", "rapidfuzz_matches",
 ]  # fmt: skip
 _ = np
