@@ -265,12 +265,17 @@ def check(workspace: WorkspaceOpt = Path("."), as_json: JsonOpt = False) -> None
     """
     from icpkit import pipeline
 
-    report = pipeline.Workspace.open(workspace).check()
+    ws = pipeline.Workspace.open(workspace)
+    report = ws.check()
+    enriched = pipeline.enrichment_lines(ws)  # where filled values came from (issue 29)
     if as_json:
-        emit_json(report.to_dict())
+        summary = pipeline.enrichment_summary(ws)
+        emit_json({**report.to_dict(), **({"enrichment": summary} if summary else {})})
     else:
         for line in report.summary_lines():
             say(line, level=0 if line.startswith(("  FATAL", "OK", "NOT OK")) else 1)
+        for line in enriched:
+            say(line, level=1)
     if not report.ok:
         raise typer.Exit(1)
 

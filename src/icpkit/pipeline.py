@@ -505,9 +505,14 @@ def render_report(
     from icpkit.lifecycle.store import STORE_DIR
     from icpkit.lookalikes.runinfo import load_summary
 
+    from icpkit.enrich.store import load_market
+    from icpkit.enrich.store import load_summary as load_enrichment
+
     report = ReportInput(
         profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog,
         lookalikes=load_summary(workspace.root / STORE_DIR),  # "Where to find more"
+        enrichment=load_enrichment(workspace.root), market=load_market(workspace.root),
+        enrichment_examples=tuple(enrichment_examples(workspace)),
     )  # fmt: skip
     target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
     return render(report, fmt, target)
@@ -1534,6 +1539,33 @@ def enrichment_lines(workspace: Workspace) -> list[str]:
     return lines
 
 
+def enrichment_summary(workspace: Workspace) -> dict[str, Any] | None:
+    """The last enrichment run as JSON data (for `check --json`), or None."""
+    from icpkit.enrich.store import load_summary
+
+    summary = load_summary(workspace.root)
+    return None if summary is None else summary.model_dump(mode="json")
+
+
+def enrichment_examples(workspace: Workspace, per_field: int = 1) -> list[str]:
+    """A filled value per field with its provenance ('industry: from FinanceDatabase (record
+    AALB.AS), match 0.97, 2026-12-07'), for the report; values themselves are not shown."""
+    from icpkit.enrich.store import load_provenance, provenance_label
+
+    prov = load_provenance(workspace.root)
+    if prov is None or prov.height == 0:
+        return []
+    picked = prov.sort(["field", "account_id"]).group_by("field", maintain_order=True).head(per_field)
+    return [f"account {r['account_id']}: {provenance_label(r)}" for r in picked.to_dicts()]
+
+
+def account_enrichment(workspace: Workspace, account_id: str) -> list[dict[str, Any]]:
+    """One account's enriched values with their provenance (the account page and API)."""
+    from icpkit.enrich.store import account_provenance
+
+    return account_provenance(workspace.root, account_id)
+
+
 def market_workspace(
     workspace: Workspace,
     universe_path: Path,
@@ -1557,7 +1589,9 @@ def market_workspace(
     raw = read_table(universe_path)
     universe = read_universe(universe_path, frame=raw)
     canon = universe.frame
-    vocab = crm.accounts["industry"].drop_nulls().cast(pl.Utf8).unique().to_list()
+    vocab = (  # least frequent first: of two spellings of one word, the commoner is kept
+        crm.accounts["industry"].drop_nulls().cast(pl.Utf8).value_counts(sort=True)["industry"].reverse().to_list()
+    )
     to_vocab, _ = industry_mapper(vocab, workspace.config.enrich.industry_map)
     mapped = [to_vocab(v) if vocab else v for v in canon["industry"].to_list()]
     frame = raw.with_columns(
@@ -1591,4 +1625,7 @@ def market_workspace(
         result = result.model_copy(
             update={"warnings": [*result.warnings, f"the universe has no {', '.join(missing)}: scored as missing"]}
         )
+    from icpkit.enrich.store import save_market
+
+    save_market(workspace.root, result)  # the report's market section
     return result

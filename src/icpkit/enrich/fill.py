@@ -95,7 +95,8 @@ def enrich_accounts(
     had = {f: [v is not None and v != "" for v in current[f]] for f in fields}
     filled_by: dict[str, list[bool]] = {f: [False] * len(ids) for f in fields}
     vocab = (
-        accounts["industry"].drop_nulls().cast(pl.Utf8).unique().sort().to_list()
+        # least frequent first: of two spellings of one word, the commoner is the one kept
+        accounts["industry"].drop_nulls().cast(pl.Utf8).value_counts(sort=True)["industry"].reverse().to_list()
         if "industry" in accounts.columns
         else []
     )

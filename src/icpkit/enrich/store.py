@@ -21,7 +21,7 @@ from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.data.model import CrmData
 from icpkit.enrich.fill import Enrichment
 from icpkit.errors import StoreError
-from icpkit.profile import EnrichmentSummary
+from icpkit.profile import EnrichmentSummary, MarketSize
 
 FOLDER = Path(".icpkit") / "enrich"
 
@@ -134,6 +134,22 @@ def fold_duplicates(crm: CrmData, root: Path, threshold: float) -> CrmData:
             col = frame["account_id"].cast(pl.Utf8)
             changes[table] = frame.with_columns(col.replace(target).alias("account_id"))
     return dataclasses.replace(crm, **changes)
+
+
+def save_market(root: Path, market: MarketSize) -> Path:
+    """Keep the last market run for the report's market section."""
+    return write_text_atomic(Path(root) / FOLDER / "market.json", market.model_dump_json(indent=2))
+
+
+def load_market(root: Path) -> MarketSize | None:
+    """The last market run, or None."""
+    path = Path(root) / FOLDER / "market.json"
+    if not path.exists():
+        return None
+    try:
+        return MarketSize.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise StoreError(f"{path}: not a readable market summary; run `icpkit market` again") from None
 
 
 def summary_json(summary: EnrichmentSummary) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from icpkit.profile import MarketEstimate, MarketRow, MarketSize
+from icpkit.profile import EnrichmentSummary, MarketEstimate, MarketRow, MarketSize
 
 _ACCENT, _INK, _GRID = "#1f5f8b", "#2b2f33", "#e6e8eb"
 
@@ -137,3 +137,41 @@ def market_html(m: MarketSize) -> str:
         "table{border-collapse:collapse}td,th{border-bottom:1px solid #e6e8eb;padding:3px 8px;text-align:left}"
         "</style></head><body>" + "\n".join(body) + "</body></html>\n"
     )
+
+
+# --- the report's sections: enrichment provenance and the market (rendered by render.py) ---
+
+
+def enrichment_report_lines(summary: EnrichmentSummary | None) -> list[str]:
+    """Where the accounts' firmographics came from: each source's matches and fills, then the
+    fill rates before and after ('industry: 71% → 96%, +412 from FinanceDatabase')."""
+    if summary is None:
+        return []
+    lines = [
+        f"Enriched {summary.at[:10]} from {len(summary.sources)} universe(s) in waterfall order "
+        f"(match probability ≥ {summary.threshold:.2f}; CRM values "
+        f"{'overwritten' if summary.overwrite else 'kept'})."
+    ]
+    for s in summary.sources:
+        fills = ", ".join(f"{f} +{n:,}" for f, n in s.filled.items() if n) or "nothing"
+        lines.append(
+            f"{s.universe}: {s.matched:,} of {summary.accounts:,} accounts matched "
+            f"({s.match_rate:.0%}); filled {fills}"
+        )
+    for field, after in summary.fill_after.items():
+        before = summary.fill_before.get(field, 0.0)
+        if after != before:
+            lines.append(f"{field}: filled {before:.0%} → {after:.0%}")
+    if summary.n_conflicts:
+        lines.append(f"{summary.n_conflicts:,} values disagreed between sources; the first kept")
+    if summary.duplicates:
+        lines.append(f"{len(summary.duplicates):,} pairs of CRM accounts look like one company")
+    return lines
+
+
+def market_report_html(m: MarketSize | None) -> str:
+    """The market section's body for the HTML report (tables and charts), or ''."""
+    if m is None:
+        return ""
+    page = market_html(m)
+    return page[page.index("<body>") + 6 : page.index("</body>")]
