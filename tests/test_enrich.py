@@ -35,6 +35,7 @@ def crm_and_universe() -> tuple[pl.DataFrame, pl.DataFrame]:
     return crm.accounts, make_universe(crm, 5000, seed=3, customer_variants=150, duplicates=50)
 
 
+@pytest.mark.slow  # splink on a 5,000-company universe twice: ~10 s
 def test_disguised_customers_are_found_with_precision_and_recall(crm_and_universe) -> None:
     accounts, universe = crm_and_universe
     truth = universe.filter(pl.col("customer_variant_of").is_not_null()).select(
@@ -143,6 +144,7 @@ def test_non_latin_names_match_their_own_script() -> None:
     assert result.accounts["employees"].to_list() == [10000.0, 100000.0]
 
 
+@pytest.mark.slow
 def test_enrichment_restores_the_fill_rate_of_a_blanked_crm(crm_and_universe) -> None:
     accounts, universe = crm_and_universe
     # the universe lists every account under another spelling (with its true values)
