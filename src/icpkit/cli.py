@@ -1389,3 +1389,28 @@ def market(
 
     for line in market_lines(result):
         out.print(line, markup=False)
+
+
+@app.command()
+@handled
+def provisional(
+    seeds: Annotated[Path, typer.Option("--seeds", help="Seed accounts (names and/or domains).")],
+    universe: Annotated[Path, typer.Option("--universe", help="Company universe file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Lookalikes (.csv/.parquet).")],
+    workspace: Annotated[
+        Path | None, typer.Option("-w", "--workspace", help="Workspace (for enrich settings).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many lookalikes to keep.")] = 500,
+) -> None:
+    """A provisional ICP from a seed list when the CRM is thin: traits shrunk toward the
+    universe's base rates, lookalikes ranked by them. Labelled PROVISIONAL.
+
+    Example: icpkit provisional --seeds customers.csv --universe equities.csv -o targets.csv
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace) if workspace else None
+    result = pipeline.provisional_from_seeds(ws, seeds, universe, output, top=top)
+    for line in result.lines():
+        out.print(line, markup=False)
+    out.print(f"{result.ranked.height:,} lookalikes written to {output}", markup=False)

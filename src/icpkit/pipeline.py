@@ -1629,3 +1629,32 @@ def market_workspace(
 
     save_market(workspace.root, result)  # the report's market section
     return result
+
+
+def provisional_from_seeds(
+    workspace: Workspace | None, seeds: Path, universe_path: Path, output: Path, *, top: int = 500
+) -> Any:
+    """A thin CRM's provisional ICP: seed accounts against a universe, lookalikes written to
+    ``output`` (CSV/Parquet) and the traits beside it (``<output>.provisional.json``), labelled
+    PROVISIONAL (:mod:`icpkit.enrich.seeds`)."""
+    import json
+
+    from icpkit.enrich.seeds import provisional_icp
+    from icpkit.enrich.universe import read_universe
+
+    for path in (seeds, universe_path):
+        if not Path(path).exists():
+            raise ConfigError(f"{path}: no such file")
+    seed_frame = read_universe(seeds).frame.rename({"record_id": "account_id"})
+    universe = read_universe(universe_path)
+    threshold = workspace.config.enrich.threshold if workspace else 0.9
+    result = provisional_icp(seed_frame, universe.frame, threshold=threshold, top=top)
+    if result.matched == 0:
+        raise InsufficientDataError(
+            f"{seeds}: none of the {result.seeds} seed accounts was found in {universe_path} "
+            "(match on name + country or domain); nothing to learn from"
+        )
+    write_table(result.ranked, output)
+    side = Path(output).with_suffix(".provisional.json")
+    write_text_atomic(side, json.dumps(result.to_dict(), indent=2))
+    return result
