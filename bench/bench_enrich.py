@@ -24,15 +24,57 @@ import numpy as np
 import polars as pl
 
 SYLLABLES = np.array(
-    "ka lo mi ter va zen qui ro sa tek nor bel dra fi gal hu jor lum mar nex op pra rel sol tor ul "
-    "ver wex yan zor cal dex em fon gri hal ix jun kor lyn".split()
+    [
+        "ka",
+        "lo",
+        "mi",
+        "ter",
+        "va",
+        "zen",
+        "qui",
+        "ro",
+        "sa",
+        "tek",
+        "nor",
+        "bel",
+        "dra",
+        "fi",
+        "gal",
+        "hu",
+        "jor",
+        "lum",
+        "mar",
+        "nex",
+        "op",
+        "pra",
+        "rel",
+        "sol",
+        "tor",
+        "ul",
+        "ver",
+        "wex",
+        "yan",
+        "zor",
+        "cal",
+        "dex",
+        "em",
+        "fon",
+        "gri",
+        "hal",
+        "ix",
+        "jun",
+        "kor",
+        "lyn",
+    ]
 )
 COUNTRIES = np.array(["US", "GB", "DE", "FR", "NL", "SE", "ES", "IT", "CA", "AU", "JP", "BR"])
 
 
 def companies(n: int, rng: np.random.Generator, prefix: str) -> pl.DataFrame:
     parts = SYLLABLES[rng.integers(0, SYLLABLES.size, size=(n, 4))]
-    words = np.char.add(np.char.add(parts[:, 0], parts[:, 1]), np.char.add(parts[:, 2], parts[:, 3]))
+    words = np.char.add(
+        np.char.add(parts[:, 0], parts[:, 1]), np.char.add(parts[:, 2], parts[:, 3])
+    )
     second = SYLLABLES[rng.integers(0, SYLLABLES.size, size=n)]
     names = np.char.add(np.char.add(np.char.capitalize(words), " "), np.char.capitalize(second))
     ids = np.char.add(prefix, np.arange(n).astype(str))
@@ -58,7 +100,10 @@ def run_scale(n_crm: int, n_universe: int) -> dict[str, float]:
     drop = pl.Series(rng.random(known.height) < 0.5)
     disguised = known.with_columns(
         pl.col("name").str.to_uppercase(),
-        pl.when(drop).then(None).otherwise(pl.concat_str(pl.lit("https://www."), "domain")).alias("domain"),
+        pl.when(drop)
+        .then(None)
+        .otherwise(pl.concat_str(pl.lit("https://www."), "domain"))
+        .alias("domain"),
         pl.concat_str(pl.lit("C"), pl.col("account_id")).alias("account_id"),
     )
     crm = pl.concat([disguised, companies(n_crm - known.height, rng, "N")])
@@ -74,7 +119,8 @@ def run_scale(n_crm: int, n_universe: int) -> dict[str, float]:
     found = best_matches(pairs, 0.9)
     took = time.perf_counter() - t0
     truth = dict(zip(disguised["account_id"].to_list(), known["account_id"].to_list(), strict=True))
-    right_ = sum(1 for l, r in zip(found["id_l"].to_list(), found["id_r"].to_list(), strict=True) if truth.get(l) == r)
+    pairs_found = zip(found["id_l"].to_list(), found["id_r"].to_list(), strict=True)
+    right_ = sum(1 for a_id, r_id in pairs_found if truth.get(a_id) == r_id)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB on Linux
     return {
         "n_crm": n_crm, "n_universe": n_universe, "seconds": took, "baseline_seconds": baseline,

@@ -44,9 +44,9 @@ def main() -> None:
         .then(pl.concat_str(pl.lit("https://www."), pl.col("domain"), pl.lit("/")))
         .alias("domain"),
     )
-    universe = pl.concat(
-        [others.select(variants.columns), variants], how="vertical_relaxed"
-    ).drop("tech_stack")
+    universe = pl.concat([others.select(variants.columns), variants], how="vertical_relaxed").drop(
+        "tech_stack"
+    )
     blank = {f: rng.random(accounts.height) < 0.4 for f in FIELDS}
     blanked = accounts.with_columns(
         pl.when(pl.Series(blank[f])).then(None).otherwise(pl.col(f)).alias(f) for f in FIELDS

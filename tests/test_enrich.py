@@ -44,7 +44,9 @@ def test_disguised_customers_are_found_with_precision_and_recall(crm_and_univers
     crm = linkage_frame(accounts, "account_id", "crm")
     baseline = pairwise_quality(rapidfuzz_matches(accounts, universe, "account_id"), truth)
     for domains in (True, False):  # with the disguised domains, and on name + country alone
-        listed = universe if domains else universe.with_columns(pl.lit(None, pl.Utf8).alias("domain"))
+        listed = (
+            universe if domains else universe.with_columns(pl.lit(None, pl.Utf8).alias("domain"))
+        )
         pairs, _ = predict_pairs(crm, linkage_frame(listed, "account_id", "universe"))
         model = pairwise_quality(best_matches(pairs, DEFAULT), truth)
         print(f"domains {domains}: splink {model}  rapidfuzz-only {baseline}")
@@ -68,8 +70,16 @@ def test_hand_checked_crm_names_match_their_financedatabase_listing() -> None:
         linkage_frame(crm, "account_id", "crm"), linkage_frame(universe, "record_id", "universe")
     )
     found = best_matches(pairs, DEFAULT)
-    keys = dict(zip(universe["record_id"].to_list(), match_key(universe["name"]).to_list(), strict=True))
-    want = dict(zip(crm["account_id"].to_list(), match_key(labels["listed_name"].fill_null("")).to_list(), strict=True))
+    keys = dict(
+        zip(universe["record_id"].to_list(), match_key(universe["name"]).to_list(), strict=True)
+    )
+    want = dict(
+        zip(
+            crm["account_id"].to_list(),
+            match_key(labels["listed_name"].fill_null("")).to_list(),
+            strict=True,
+        )
+    )
     same = dict(zip(crm["account_id"].to_list(), labels["same_company"].to_list(), strict=True))
 
     def quality(pairs_found: pl.DataFrame) -> tuple[float, float]:
@@ -103,14 +113,20 @@ def test_the_first_source_in_the_waterfall_wins_and_the_conflict_is_listed() -> 
                                 "country": ["United States", "Finland"]})  # fmt: skip
     second = _universe("second", {"id": ["y1"], "name": ["Acme Robotics"],
                                   "domain": ["acme-robotics.com"], "employees": ["300"]})  # fmt: skip
-    result = enrich_accounts(crm, [first, second], threshold=DEFAULT, fields=["industry", "employees", "country"])
+    result = enrich_accounts(
+        crm, [first, second], threshold=DEFAULT, fields=["industry", "employees", "country"]
+    )
     out = result.accounts
     assert out["employees"].to_list() == [120.0, 40.0]  # A1 from 'first', A2 kept from the CRM
     assert out["country"].to_list() == ["US", "FI"]
-    conflicts = {(c.account_id, c.field, c.kept_from, c.other_from) for c in result.summary.conflicts}
+    conflicts = {
+        (c.account_id, c.field, c.kept_from, c.other_from) for c in result.summary.conflicts
+    }
     assert ("A1", "employees", "first", "second") in conflicts
     assert ("A2", "employees", "CRM", "first") in conflicts
-    prov = result.provenance.filter((pl.col("account_id") == "A1") & (pl.col("field") == "employees"))
+    prov = result.provenance.filter(
+        (pl.col("account_id") == "A1") & (pl.col("field") == "employees")
+    )
     assert prov["universe"].to_list() == ["first"] and prov["record_id"].to_list() == ["x1"]
     assert prov["probability"][0] >= DEFAULT
     # 'Food' is no workspace industry: not filled, counted as unmapped
@@ -118,12 +134,16 @@ def test_the_first_source_in_the_waterfall_wins_and_the_conflict_is_listed() -> 
     assert result.summary.unmapped_industries == {"Food": 1}
     fills = {s.universe: s.filled for s in result.summary.sources}
     assert fills["first"]["employees"] == 1 and fills["second"]["employees"] == 0
-    overwritten = enrich_accounts(crm, [first], threshold=DEFAULT, fields=["employees"], overwrite=True)
+    overwritten = enrich_accounts(
+        crm, [first], threshold=DEFAULT, fields=["employees"], overwrite=True
+    )
     assert overwritten.accounts["employees"].to_list() == [120.0, 45.0]
 
 
 def test_a_universe_with_no_common_column_is_refused_by_name() -> None:
-    with pytest.raises(SchemaError, match=r"list\.csv: no column to match companies on.*found ticker, sector"):
+    with pytest.raises(
+        SchemaError, match=r"list\.csv: no column to match companies on.*found ticker, sector"
+    ):
         _universe("list", {"ticker": ["A"], "sector": ["Software"]})
 
 
@@ -133,11 +153,15 @@ def test_duplicate_universe_ids_are_refused_with_rows() -> None:
 
 
 def test_non_latin_names_match_their_own_script() -> None:
-    keys = match_key(pl.Series(["ООО Яндекс", "Яндекс", "株式会社ソニー", "ソニー", "Sony Group Inc"]))
+    keys = match_key(
+        pl.Series(["ООО Яндекс", "Яндекс", "株式会社ソニー", "ソニー", "Sony Group Inc"])
+    )
     assert keys[0] == keys[1] == "яндекс"
     assert keys[2] == keys[3] == "ソニー"
     assert keys[4] == "sony"
-    crm = pl.DataFrame({"account_id": ["A1", "A2"], "name": ["ООО Яндекс", "ソニー"], "country": ["RU", "JP"]})
+    crm = pl.DataFrame(
+        {"account_id": ["A1", "A2"], "name": ["ООО Яндекс", "ソニー"], "country": ["RU", "JP"]}
+    )
     universe = _universe("u", {"id": ["r1", "r2", "r3"], "name": ["Яндекс", "株式会社ソニー", "Сбербанк"],
                                "country": ["Russia", "Japan", "Russia"], "employees": ["10000", "100000", "5"]})  # fmt: skip
     result = enrich_accounts(crm, [universe], threshold=DEFAULT, fields=["employees"])
@@ -160,10 +184,14 @@ def test_enrichment_restores_the_fill_rate_of_a_blanked_crm(crm_and_universe) ->
         for c in ("industry", "employees", "country", "founded_year")
     )
     u = read_universe(Path("variants.csv"), frame=variants)
-    result = enrich_accounts(blanked, [u], threshold=DEFAULT, fields=["industry", "employees", "country", "founded_year"])
+    result = enrich_accounts(
+        blanked, [u], threshold=DEFAULT, fields=["industry", "employees", "country", "founded_year"]
+    )
     for f in ("industry", "employees", "country", "founded_year"):
         assert result.summary.fill_before[f] < 0.65
-        assert result.summary.fill_after[f] == pytest.approx(accounts[f].is_not_null().mean(), abs=0.01)
+        assert result.summary.fill_after[f] == pytest.approx(
+            accounts[f].is_not_null().mean(), abs=0.01
+        )
     # each filled industry is the workspace value of the same word (a typo in the CRM maps back)
     filled = result.accounts["industry"].filter(pl.Series(blank))
     assert set(filled.drop_nulls().to_list()) <= set(accounts["industry"].drop_nulls().to_list())

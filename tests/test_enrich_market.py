@@ -11,7 +11,9 @@ from icpkit.enrich.market import market_size
 from icpkit.rules import parse_segment
 
 
-def _tiers(frame: pl.DataFrame, segments: tuple[str, ...], disqualifiers: tuple[str, ...]) -> pl.Series:
+def _tiers(
+    frame: pl.DataFrame, segments: tuple[str, ...], disqualifiers: tuple[str, ...]
+) -> pl.Series:
     """Tiers from the planted rules applied to the *observed* attributes (typos and blanks make
     them imperfect, so each tier mixes win probabilities, as a real scorecard's tiers do)."""
     fit = np.zeros(frame.height, dtype=bool)

@@ -20,7 +20,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     crm = make_crm(300, seed=3)
     accounts = crm.accounts
     blank = pl.Series(np.random.default_rng(1).random(accounts.height) < 0.4)
-    thin = accounts.with_columns(pl.when(blank).then(None).otherwise(pl.col("industry")).alias("industry"))
+    thin = accounts.with_columns(
+        pl.when(blank).then(None).otherwise(pl.col("industry")).alias("industry")
+    )
     # the same company under a second id (another export, a typo'd name)
     first = thin.row(0, named=True)
     twin = {**first, "account_id": "DUP0001", "name": first["name"].upper()}
@@ -43,7 +45,9 @@ def test_enrich_stores_provenance_applies_it_on_load_and_check_shows_it(workspac
     assert summary.fill_after["industry"] > 0.95 > before
     assert (workspace / ".icpkit" / "enrich" / "provenance.parquet").exists()
     loaded = ws.load()  # the stored values are laid over the CRM, whose files are unchanged
-    assert loaded.accounts["industry"].is_not_null().mean() == pytest.approx(summary.fill_after["industry"])
+    assert loaded.accounts["industry"].is_not_null().mean() == pytest.approx(
+        summary.fill_after["industry"]
+    )
     filled = result.provenance.filter(pl.col("field") == "industry").row(0, named=True)
     rows = pipeline.account_enrichment(ws, filled["account_id"])
     label = next(r["label"] for r in rows if r["field"] == "industry")
@@ -73,5 +77,5 @@ def test_build_folds_duplicates_when_configured(workspace: Path) -> None:
 def test_enrich_without_a_universe_says_how_to_give_one(workspace: Path) -> None:
     from icpkit.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="pass --universe FILE or set enrich.universes"):
+    with pytest.raises(ConfigError, match=r"pass --universe FILE or set enrich\.universes"):
         pipeline.enrich_workspace(pipeline.Workspace.open(workspace), [])

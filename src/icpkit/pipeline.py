@@ -502,11 +502,10 @@ def render_report(
         changelog = diff_profiles(
             previous, profile, label_a=f"v{max(earlier)}", label_b=f"v{stored.version}"
         ).to_text()
-    from icpkit.lifecycle.store import STORE_DIR
-    from icpkit.lookalikes.runinfo import load_summary
-
     from icpkit.enrich.store import load_market
     from icpkit.enrich.store import load_summary as load_enrichment
+    from icpkit.lifecycle.store import STORE_DIR
+    from icpkit.lookalikes.runinfo import load_summary
 
     report = ReportInput(
         profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog,
@@ -1555,7 +1554,9 @@ def enrichment_examples(workspace: Workspace, per_field: int = 1) -> list[str]:
     prov = load_provenance(workspace.root)
     if prov is None or prov.height == 0:
         return []
-    picked = prov.sort(["field", "account_id"]).group_by("field", maintain_order=True).head(per_field)
+    picked = (
+        prov.sort(["field", "account_id"]).group_by("field", maintain_order=True).head(per_field)
+    )
     return [f"account {r['account_id']}: {provenance_label(r)}" for r in picked.to_dicts()]
 
 
@@ -1590,12 +1591,21 @@ def market_workspace(
     universe = read_universe(universe_path, frame=raw)
     canon = universe.frame
     vocab = (  # least frequent first: of two spellings of one word, the commoner is kept
-        crm.accounts["industry"].drop_nulls().cast(pl.Utf8).value_counts(sort=True)["industry"].reverse().to_list()
+        crm.accounts["industry"]
+        .drop_nulls()
+        .cast(pl.Utf8)
+        .value_counts(sort=True)["industry"]
+        .reverse()
+        .to_list()
     )
     to_vocab, _ = industry_mapper(vocab, workspace.config.enrich.industry_map)
     mapped = [to_vocab(v) if vocab else v for v in canon["industry"].to_list()]
     frame = raw.with_columns(
-        *[canon[c] for c in ("country", "employees", "annual_revenue", "founded_year") if canon[c].null_count() < canon.height],
+        *[
+            canon[c]
+            for c in ("country", "employees", "annual_revenue", "founded_year")
+            if canon[c].null_count() < canon.height
+        ],
         pl.Series("industry", mapped, dtype=pl.Utf8),
     )
     need = ScoringPlan.from_profile(profile).columns
@@ -1603,18 +1613,24 @@ def market_workspace(
     frame = frame.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in missing])
     scored = score_rows(profile, frame, reasons=False, origin=str(universe_path))
     crm_tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
-    deals = crm.deals if crm.deals is not None else pl.DataFrame(schema={"account_id": pl.Utf8, "stage": pl.Utf8})
+    deals = (
+        crm.deals
+        if crm.deals is not None
+        else pl.DataFrame(schema={"account_id": pl.Utf8, "stage": pl.Utf8})
+    )
     won = deals.filter(pl.col("stage") == "won")["account_id"].cast(pl.Utf8).unique()
     customers = crm.accounts.filter(pl.col("account_id").cast(pl.Utf8).is_in(won.implode()))
     is_customer = pl.repeat(False, canon.height, eager=True)
     if customers.height:
         pairs, _ = predict_pairs(
-            linkage_frame(customers, "account_id", "crm"), linkage_frame(canon, "record_id", "universe")
+            linkage_frame(customers, "account_id", "crm"),
+            linkage_frame(canon, "record_id", "universe"),
         )
         matched = best_matches(pairs, workspace.config.enrich.threshold)["id_r"]
         is_customer = canon["record_id"].is_in(matched.implode())
     table = scored.select("tier").with_columns(
-        canon["country"].alias("country"), pl.Series("industry", mapped, dtype=pl.Utf8),
+        canon["country"].alias("country"),
+        pl.Series("industry", mapped, dtype=pl.Utf8),
         is_customer.alias("is_customer"),
     )
     result = market_size(
@@ -1623,7 +1639,12 @@ def market_workspace(
     )  # fmt: skip
     if missing:
         result = result.model_copy(
-            update={"warnings": [*result.warnings, f"the universe has no {', '.join(missing)}: scored as missing"]}
+            update={
+                "warnings": [
+                    *result.warnings,
+                    f"the universe has no {', '.join(missing)}: scored as missing",
+                ]
+            }
         )
     from icpkit.enrich.store import save_market
 

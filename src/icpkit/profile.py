@@ -1593,7 +1593,9 @@ class EnrichmentSummary(_Section):
     overwrite: bool
     accounts: int
     sources: list[SourceFill]
-    fill_before: dict[str, float] = Field(description="Field → share of accounts with a value before.")
+    fill_before: dict[str, float] = Field(
+        description="Field → share of accounts with a value before."
+    )
     fill_after: dict[str, float] = Field(description="Field → share with a value after.")
     conflicts: list[ValueConflict] = Field(description="The first 500 conflicts.")
     n_conflicts: int
@@ -1617,11 +1619,17 @@ class MarketRow(_Section):
     by: str = Field(description="'tier', 'country', 'industry' or 'all'.")
     value: str
     companies: int
-    customers: int = Field(description="Universe companies already customers (matched to a won account).")
+    customers: int = Field(
+        description="Universe companies already customers (matched to a won account)."
+    )
     penetration: float = Field(description="customers / companies.")
-    win_rate: MarketEstimate = Field(description="The segment's win rate from the CRM (Beta posterior).")
+    win_rate: MarketEstimate = Field(
+        description="The segment's win rate from the CRM (Beta posterior)."
+    )
     expected_wins: MarketEstimate
-    acv: MarketEstimate | None = Field(description="Average contract value from the CRM's won deals.")
+    acv: MarketEstimate | None = Field(
+        description="Average contract value from the CRM's won deals."
+    )
     revenue_potential: MarketEstimate | None = Field(description="Expected wins × ACV.")
 
 

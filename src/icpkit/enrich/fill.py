@@ -96,7 +96,12 @@ def enrich_accounts(
     filled_by: dict[str, list[bool]] = {f: [False] * len(ids) for f in fields}
     vocab = (
         # least frequent first: of two spellings of one word, the commoner is the one kept
-        accounts["industry"].drop_nulls().cast(pl.Utf8).value_counts(sort=True)["industry"].reverse().to_list()
+        accounts["industry"]
+        .drop_nulls()
+        .cast(pl.Utf8)
+        .value_counts(sort=True)["industry"]
+        .reverse()
+        .to_list()
         if "industry" in accounts.columns
         else []
     )
@@ -169,7 +174,7 @@ def enrich_accounts(
     for f in fields:
         dtype = NUMERIC.get(f, accounts.schema.get(f, pl.Utf8))
         series = pl.Series(f, current[f], dtype=None, strict=False).cast(dtype, strict=False)
-        out = out.with_columns(series) if f in out.columns else out.with_columns(series)
+        out = out.with_columns(series)  # replaces the column, or adds it
     n = len(ids)
     before = {f: sum(had[f]) / n if n else 0.0 for f in fields}
     after = {
@@ -230,6 +235,6 @@ def find_duplicates(accounts: pl.DataFrame, threshold: float) -> list[DuplicateP
             duplicate_id=max(r["id_l"], r["id_r"]),
             probability=float(r["probability"]),
             evidence=evidence(r),
-        )  # fmt: skip
+        )
         for r in kept.iter_rows(named=True)
     ]

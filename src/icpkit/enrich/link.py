@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -139,10 +139,11 @@ def linkage_frame(frame: pl.DataFrame, id_column: str, source: str) -> pl.DataFr
     )
 
 
-def _settings(link_type: str) -> Any:
+def _settings(link_type: Literal["link_only", "dedupe_only"]) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
+    from splink.blocking_rule_library import CustomRule
 
     domain = cl.CustomComparison(
         output_column_name="domain",
@@ -160,8 +161,12 @@ def _settings(link_type: str) -> Any:
         comparison_levels=[
             cll.NullLevel("name_key"),
             cll.ExactMatchLevel("name_key").configure(m_probability=0.70, u_probability=1e-4),
-            cll.JaroWinklerLevel("name_key", 0.95).configure(m_probability=0.15, u_probability=5e-4),
-            cll.JaroWinklerLevel("name_key", 0.88).configure(m_probability=0.10, u_probability=5e-3),
+            cll.JaroWinklerLevel("name_key", 0.95).configure(
+                m_probability=0.15, u_probability=5e-4
+            ),
+            cll.JaroWinklerLevel("name_key", 0.88).configure(
+                m_probability=0.10, u_probability=5e-3
+            ),
             cll.ElseLevel().configure(m_probability=0.05, u_probability=1 - 5.6e-3),
         ],
     )
@@ -184,8 +189,8 @@ def _settings(link_type: str) -> Any:
         ],
         blocking_rules_to_generate_predictions=[
             block_on("domain"),
-            "l.domain = r.domain_up",
-            "l.domain_up = r.domain",
+            CustomRule("l.domain = r.domain_up"),
+            CustomRule("l.domain_up = r.domain"),
             block_on("substr(name_key, 1, 3)"),
             block_on("substr(name_key, -3, 3)"),
         ],
@@ -250,7 +255,7 @@ def predict_pairs(
     from splink import DuckDBAPI, Linker
 
     db = DuckDBAPI()
-    link_type = "dedupe_only" if right is None else "link_only"
+    link_type: Literal["link_only", "dedupe_only"] = "dedupe_only" if right is None else "link_only"
     tables = [left] if right is None else [left, right]
     n_left = left.height
     n_right = n_left if right is None else right.height
@@ -263,7 +268,9 @@ def predict_pairs(
         prior = min(prior, 0.05 / max(n_left, 1))
     settings: Any = _settings(link_type)
     settings.probability_two_random_records_match = prior
-    u_from_universe = right is not None and right.height * (right.height - 1) / 2 >= _MIN_RANDOM_PAIRS
+    u_from_universe = (
+        right is not None and right.height * (right.height - 1) / 2 >= _MIN_RANDOM_PAIRS
+    )
     if u_from_universe:
         # chance agreement measured on random pairs *within* the universe (one row per company):
         # random CRM × universe pairs hold the true matches too, and when most accounts are in

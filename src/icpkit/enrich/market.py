@@ -151,7 +151,7 @@ def market_size(
                 expected_wins=_estimate(wins),
                 acv=mean_acv,
                 revenue_potential=revenue,
-            )  # fmt: skip
+            )
         )
     method = (
         f"{draws:,} Monte Carlo draws: each tier's win rate from a Beta(1 + won, 1 + lost) "

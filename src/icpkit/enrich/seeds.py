@@ -76,6 +76,7 @@ class ProvisionalIcp:
 
 def attribute_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The categorical attributes compared: industry, country, size band, founding decade."""
+
     def col(name: str, dtype: Any = pl.Utf8) -> pl.Series:
         if name in frame.columns:
             return frame[name].cast(dtype, strict=False)
@@ -83,12 +84,18 @@ def attribute_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
     employees = col("employees", pl.Float64)
     size = pl.select(
-        pl.when(employees.is_null()).then(None)
-        .when(employees >= 5000).then(pl.lit("5000+"))
-        .when(employees >= 1000).then(pl.lit("1000-4999"))
-        .when(employees >= 200).then(pl.lit("200-999"))
-        .when(employees >= 50).then(pl.lit("50-199"))
-        .when(employees >= 10).then(pl.lit("10-49"))
+        pl.when(employees.is_null())
+        .then(None)
+        .when(employees >= 5000)
+        .then(pl.lit("5000+"))
+        .when(employees >= 1000)
+        .then(pl.lit("1000-4999"))
+        .when(employees >= 200)
+        .then(pl.lit("200-999"))
+        .when(employees >= 50)
+        .then(pl.lit("50-199"))
+        .when(employees >= 10)
+        .then(pl.lit("10-49"))
         .otherwise(pl.lit("1-9"))
     ).to_series()
     decade = (col("founded_year", pl.Int64) // 10 * 10).cast(pl.Utf8) + "s"
@@ -111,7 +118,9 @@ def provisional_icp(
     seed_rows = companies.filter(pl.col("record_id").is_in(matched_ids))
     notes = []
     if found.height < seeds.height:
-        notes.append(f"{seeds.height - found.height} seed(s) not found in the universe are left out")
+        notes.append(
+            f"{seeds.height - found.height} seed(s) not found in the universe are left out"
+        )
     uni = attribute_frame(companies)
     own = attribute_frame(seed_rows)
     n = own.height
@@ -129,7 +138,9 @@ def provisional_icp(
             low = float(stats.beta.ppf(0.05, k + PRIOR_SEEDS * p, n - k + PRIOR_SEEDS * (1 - p)))
             if lift >= MIN_LIFT and low > p:
                 traits.append(SeedTrait(attribute, str(value), k, n, p, shrunk, lift, low))
-        score += uni[attribute].replace_strict(lifts, default=0.0, return_dtype=pl.Float64).to_numpy()
+        score += (
+            uni[attribute].replace_strict(lifts, default=0.0, return_dtype=pl.Float64).to_numpy()
+        )
     traits.sort(key=lambda t: -t.lift)
     ranked = (
         companies.with_columns(pl.Series("seed_score", np.round(score, 4)))

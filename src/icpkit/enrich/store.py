@@ -149,7 +149,9 @@ def load_market(root: Path) -> MarketSize | None:
     try:
         return MarketSize.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError:
-        raise StoreError(f"{path}: not a readable market summary; run `icpkit market` again") from None
+        raise StoreError(
+            f"{path}: not a readable market summary; run `icpkit market` again"
+        ) from None
 
 
 def summary_json(summary: EnrichmentSummary) -> str:

@@ -24,12 +24,12 @@ from icpkit.report import charts as chart_makers
 from icpkit.report import signals_view as sv
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
-from icpkit.report.feedback_view import feedback_view
 from icpkit.report.enrich_view import (
     enrichment_report_lines,
     market_markdown,
     market_report_html,
 )
+from icpkit.report.feedback_view import feedback_view
 from icpkit.report.lookalikes_view import find_more_view
 from icpkit.report.personas_view import personas_view
 from icpkit.report.themes_view import pains_view
