@@ -23,8 +23,8 @@ LAYER = {
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
     # sync reuses export's hardened HTTP client (5) and is called by the pipeline's refresh (6)
     "sync": 5.5,
-
     "worklist": 5,
+    "enrich": 5.5,  # reuses lookalikes' name keys; pipeline (6) calls it
     "pipeline": 6,
     "web": 7, "__init__": 7, "cli": 8, "__main__": 9,
 }  # fmt: skip

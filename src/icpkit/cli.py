@@ -265,12 +265,17 @@ def check(workspace: WorkspaceOpt = Path("."), as_json: JsonOpt = False) -> None
     """
     from icpkit import pipeline
 
-    report = pipeline.Workspace.open(workspace).check()
+    ws = pipeline.Workspace.open(workspace)
+    report = ws.check()
+    enriched = pipeline.enrichment_lines(ws)  # where filled values came from (issue 29)
     if as_json:
-        emit_json(report.to_dict())
+        summary = pipeline.enrichment_summary(ws)
+        emit_json({**report.to_dict(), **({"enrichment": summary} if summary else {})})
     else:
         for line in report.summary_lines():
             say(line, level=0 if line.startswith(("  FATAL", "OK", "NOT OK")) else 1)
+        for line in enriched:
+            say(line, level=1)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -1496,6 +1501,8 @@ def experiment_stop(
 
 # ----------------------------------------------------------------------------- sync (issue 26)
 
+# ----------------------------------------------------------------------------- enrichment and market size (issue 29)
+
 
 @app.command()
 @handled
@@ -1586,3 +1593,103 @@ def embed_link(
     out.print(base_url.rstrip("/") + path, markup=False, soft_wrap=True)
     when = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
     err.print(f"works until {when}", markup=False)
+
+
+def enrich(
+    workspace: WorkspaceOpt = Path("."),
+    universe: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--universe",
+            help="Company universe file (CSV/Parquet; FinanceDatabase, a purchased list, a "
+            "lookalikes output); repeat for a waterfall, first wins. Default: enrich.universes.",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace values the CRM already has.")
+    ] = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Match probability needed (default: enrich.threshold).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fill missing firmographics from company universes, with provenance; find duplicate accounts.
+
+    Example: icpkit enrich -w exports/ --universe equities.csv --universe list.parquet
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.enrich_workspace(
+        ws, universe or None, overwrite=overwrite or None, threshold=threshold
+    )
+    if as_json:
+        emit_json(result.summary.model_dump(mode="json"))
+        return
+    for line in pipeline.enrichment_lines(ws):
+        out.print(line, markup=False)
+
+
+@app.command()
+@handled
+def market(
+    workspace: WorkspaceOpt = Path("."),
+    universe: Annotated[Path, typer.Option("--universe", help="Company universe file.")] = Path(),
+    version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Also write the market report (.html or .md)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The size of the market in a universe: companies, expected wins and revenue potential per
+    tier, country and industry, with 80% intervals; penetration.
+
+    Example: icpkit market -w exports/ --universe equities.csv -o market.html
+    """
+    from icpkit import pipeline
+
+    if universe == Path():
+        from icpkit.errors import ConfigError
+
+        raise ConfigError("market needs --universe FILE")
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.market_workspace(ws, universe, version=version)
+    if output is not None:
+        from icpkit.atomic import write_text_atomic
+        from icpkit.report.enrich_view import market_html, market_markdown
+
+        text = market_markdown(result) if output.suffix.lower() == ".md" else market_html(result)
+        write_text_atomic(output, text)
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    from icpkit.report.enrich_view import market_lines
+
+    for line in market_lines(result):
+        out.print(line, markup=False)
+
+
+@app.command()
+@handled
+def provisional(
+    seeds: Annotated[Path, typer.Option("--seeds", help="Seed accounts (names and/or domains).")],
+    universe: Annotated[Path, typer.Option("--universe", help="Company universe file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Lookalikes (.csv/.parquet).")],
+    workspace: Annotated[
+        Path | None, typer.Option("-w", "--workspace", help="Workspace (for enrich settings).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many lookalikes to keep.")] = 500,
+) -> None:
+    """A provisional ICP from a seed list when the CRM is thin: traits shrunk toward the
+    universe's base rates, lookalikes ranked by them. Labelled PROVISIONAL.
+
+    Example: icpkit provisional --seeds customers.csv --universe equities.csv -o targets.csv
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace) if workspace else None
+    result = pipeline.provisional_from_seeds(ws, seeds, universe, output, top=top)
+    for line in result.lines():
+        out.print(line, markup=False)
+    out.print(f"{result.ranked.height:,} lookalikes written to {output}", markup=False)

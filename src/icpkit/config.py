@@ -689,6 +689,56 @@ class SyncConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- enrichment (issue 29)
+
+
+class EnrichConfig(_Section):
+    """Enrichment from company universes (`icpkit enrich`) and the market size (`icpkit market`)."""
+
+    universes: list[str] = Field(
+        default_factory=list,
+        description="Company universe files (CSV or Parquet), in waterfall order: a value missing "
+        "in the CRM is taken from the first universe that has it. `enrich --universe` overrides.",
+    )
+    threshold: float = Field(
+        0.9,
+        gt=0,
+        lt=1,
+        description="Match probability (the linkage model's posterior) at or above which a CRM "
+        "account and a universe record are the same company.",
+    )
+    overwrite: bool = Field(
+        False,
+        description="Replace values the CRM already has with the universe's (default: fill blanks "
+        "only; a different value is listed as a conflict).",
+    )
+    fields: list[str] = Field(
+        default_factory=lambda: [
+            "industry", "employees", "annual_revenue", "country", "founded_year", "description",
+        ],
+        description="Account columns enrichment fills.",
+    )  # fmt: skip
+    apply: bool = Field(
+        True,
+        description="Use the stored enrichment when the workspace is loaded (build, score, "
+        "report); off: the CRM as exported.",
+    )
+    fold_duplicates: bool = Field(
+        False,
+        description="`build` folds accounts the linkage model finds to be one company (the "
+        "`enrich` duplicates at or above the threshold) into the first id: deals and other "
+        "tables move to it.",
+    )
+    industry_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Universe industry label → the workspace's industry value, for labels the "
+        "automatic mapping (same word, close spelling) does not catch.",
+    )
+    draws: int = Field(
+        2000, ge=100, le=100_000, description="Monte Carlo draws behind the market-size intervals."
+    )
+
+
 # ----------------------------------------------------------------------------- web (icpkit serve)
 
 
@@ -832,6 +882,10 @@ class WorkspaceConfig(_Section):
     sync: SyncConfig = Field(
         default_factory=SyncConfig,
         description="Live CRM sync (`icpkit sync hubspot|salesforce`).",
+    )
+    enrich: EnrichConfig = Field(
+        default_factory=EnrichConfig,
+        description="Enrichment from company universes (`icpkit enrich`) and the market size.",
     )
 
     def content_hash(self) -> str:

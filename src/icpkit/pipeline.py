@@ -101,7 +101,8 @@ class Workspace:
         return cls(root=root, config=load_config(root))
 
     def load(self) -> CrmData:
-        return load_crm(self.config, self.root)
+        crm = load_crm(self.config, self.root)
+        return with_enrichment(crm, self.root, self.config)
 
     def check(self) -> CheckReport:
         """Every data problem, plus the columns the leakage/identifier guard would leave out."""
@@ -503,12 +504,16 @@ def render_report(
         changelog = diff_profiles(
             previous, profile, label_a=f"v{max(earlier)}", label_b=f"v{stored.version}"
         ).to_text()
+    from icpkit.enrich.store import load_market
+    from icpkit.enrich.store import load_summary as load_enrichment
     from icpkit.lifecycle.store import STORE_DIR
     from icpkit.lookalikes.runinfo import load_summary
 
     report = ReportInput(
         profile=profile, version=stored.version, version_note=stored.note, diff_text=changelog,
         lookalikes=load_summary(workspace.root / STORE_DIR),  # "Where to find more"
+        enrichment=load_enrichment(workspace.root), market=load_market(workspace.root),
+        enrichment_examples=tuple(enrichment_examples(workspace)),
     )  # fmt: skip
     target = output or workspace.root / "reports" / f"icp-v{stored.version}{SUFFIX[fmt]}"
     return render(report, fmt, target)
@@ -1495,3 +1500,247 @@ def _latest_deal_day(deals: pl.DataFrame | None) -> date | None:
     days = [deals[c].max() for c in ("created_at", "closed_at") if c in deals.columns]
     known = [d for d in days if isinstance(d, date)]
     return max(known) if known else None
+
+
+# --- enrichment and market size (icpkit.enrich, issue 29) ---
+
+
+def with_enrichment(crm: CrmData, root: Path, config: WorkspaceConfig) -> CrmData:
+    """The CRM with the stored enrichment laid over the accounts (``enrich.apply``) and duplicate
+    accounts folded (``enrich.fold_duplicates``); unchanged when the workspace was never enriched."""
+    from icpkit.enrich.store import FOLDER, apply_enrichment, fold_duplicates
+
+    if not (root / FOLDER).exists():
+        return crm
+    if config.enrich.apply:
+        crm = dataclasses.replace(crm, accounts=apply_enrichment(crm.accounts, root))
+    if config.enrich.fold_duplicates:
+        crm = fold_duplicates(crm, root, config.enrich.threshold)
+    return crm
+
+
+def enrich_workspace(
+    workspace: Workspace,
+    universes: list[Path] | None = None,
+    *,
+    overwrite: bool | None = None,
+    threshold: float | None = None,
+) -> Any:
+    """Link the workspace's accounts to the universes (waterfall order), fill missing
+    firmographics, find duplicate accounts, and keep it all in ``.icpkit/enrich/``.
+
+    Returns the :class:`~icpkit.enrich.Enrichment` (its ``summary`` is what `check` shows).
+    """
+    from icpkit.enrich import enrich_accounts, find_duplicates, read_universe
+    from icpkit.enrich.store import save_enrichment
+
+    settings = workspace.config.enrich
+    paths = [Path(p) for p in (universes or [])] or [
+        resolve_source(workspace.config, workspace.root, p, "enrich.universes")
+        for p in settings.universes
+    ]
+    if not paths:
+        raise ConfigError(
+            "no universe to enrich from: pass --universe FILE or set enrich.universes in icpkit.toml"
+        )
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such universe file")
+    read = [read_universe(p) for p in paths]
+    names = [u.name for u in read]
+    for i, name in enumerate(names):  # two files with one stem: tell them apart in provenance
+        if names.count(name) > 1:
+            read[i] = dataclasses.replace(read[i], name=f"{name} ({i + 1})")
+    crm = load_crm(workspace.config, workspace.root)
+    cut = settings.threshold if threshold is None else threshold
+    result = enrich_accounts(
+        crm.accounts, read, threshold=cut, fields=list(settings.fields),
+        overwrite=settings.overwrite if overwrite is None else overwrite,
+        industry_map=settings.industry_map,
+    )  # fmt: skip
+    duplicates = find_duplicates(crm.accounts, cut)
+    result = dataclasses.replace(
+        result, summary=result.summary.model_copy(update={"duplicates": duplicates})
+    )
+    save_enrichment(workspace.root, result)
+    return result
+
+
+def enrichment_lines(workspace: Workspace) -> list[str]:
+    """What `check` says about the stored enrichment: the waterfall's fill rates, conflicts and
+    duplicates, with each source named ('industry: +412 from FinanceDatabase')."""
+    from icpkit.enrich.store import load_summary
+
+    summary = load_summary(workspace.root)
+    if summary is None:
+        return []
+    applied = "applied" if workspace.config.enrich.apply else "not applied (enrich.apply = false)"
+    lines = [f"Enrichment ({summary.at[:10]}, match ≥ {summary.threshold:.2f}, {applied}):"]
+    for source in summary.sources:
+        filled = ", ".join(f"{f} +{n:,}" for f, n in source.filled.items() if n)
+        lines.append(
+            f"  {source.universe}: {source.matched:,} of {summary.accounts:,} accounts matched "
+            f"({source.match_rate:.0%}); filled {filled or 'nothing'}"
+        )
+    for field in summary.fill_after:
+        lines.append(
+            f"  {field}: filled {summary.fill_before[field]:.0%} → {summary.fill_after[field]:.0%}"
+        )
+    if summary.n_conflicts:
+        lines.append(f"  {summary.n_conflicts:,} conflicting values (first source kept), e.g.:")
+        for c in summary.conflicts[:3]:
+            lines.append(
+                f"    {c.account_id} {c.field}: kept {c.kept!r} ({c.kept_from}), "
+                f"not {c.other!r} ({c.other_from})"
+            )
+    if summary.duplicates:
+        fold = "folded by build" if workspace.config.enrich.fold_duplicates else "not folded"
+        lines.append(f"  {len(summary.duplicates):,} duplicate account pairs ({fold}), e.g.:")
+        for d in summary.duplicates[:3]:
+            lines.append(
+                f"    {d.account_id} = {d.duplicate_id} (match {d.probability:.2f}: {d.evidence})"
+            )
+    return lines
+
+
+def enrichment_summary(workspace: Workspace) -> dict[str, Any] | None:
+    """The last enrichment run as JSON data (for `check --json`), or None."""
+    from icpkit.enrich.store import load_summary
+
+    summary = load_summary(workspace.root)
+    return None if summary is None else summary.model_dump(mode="json")
+
+
+def enrichment_examples(workspace: Workspace, per_field: int = 1) -> list[str]:
+    """A filled value per field with its provenance ('industry: from FinanceDatabase (record
+    AALB.AS), match 0.97, 2026-12-07'), for the report; values themselves are not shown."""
+    from icpkit.enrich.store import load_provenance, provenance_label
+
+    prov = load_provenance(workspace.root)
+    if prov is None or prov.height == 0:
+        return []
+    picked = (
+        prov.sort(["field", "account_id"]).group_by("field", maintain_order=True).head(per_field)
+    )
+    return [f"account {r['account_id']}: {provenance_label(r)}" for r in picked.to_dicts()]
+
+
+def account_enrichment(workspace: Workspace, account_id: str) -> list[dict[str, Any]]:
+    """One account's enriched values with their provenance (the account page and API)."""
+    from icpkit.enrich.store import account_provenance
+
+    return account_provenance(workspace.root, account_id)
+
+
+def market_workspace(
+    workspace: Workspace,
+    universe_path: Path,
+    *,
+    version: str | int = "latest",
+    seed: int = 0,
+) -> Any:
+    """The size of the market in a universe file under a version's ICP (``profile.MarketSize``)."""
+    from icpkit.enrich.fill import industry_mapper
+    from icpkit.enrich.link import best_matches, linkage_frame, predict_pairs
+    from icpkit.enrich.market import market_size
+    from icpkit.enrich.universe import read_universe
+    from icpkit.scoring.apply import ScoringPlan
+
+    universe_path = Path(universe_path)
+    if not universe_path.exists():
+        raise ConfigError(f"{universe_path}: no such universe file")
+    stored = workspace.store.get(version)
+    profile = stored.profile()
+    crm = workspace.load()
+    raw = read_table(universe_path)
+    universe = read_universe(universe_path, frame=raw)
+    canon = universe.frame
+    vocab = (  # least frequent first: of two spellings of one word, the commoner is kept
+        crm.accounts["industry"]
+        .drop_nulls()
+        .cast(pl.Utf8)
+        .value_counts(sort=True)["industry"]
+        .reverse()
+        .to_list()
+    )
+    to_vocab, _ = industry_mapper(vocab, workspace.config.enrich.industry_map)
+    mapped = [to_vocab(v) if vocab else v for v in canon["industry"].to_list()]
+    frame = raw.with_columns(
+        *[
+            canon[c]
+            for c in ("country", "employees", "annual_revenue", "founded_year")
+            if canon[c].null_count() < canon.height
+        ],
+        pl.Series("industry", mapped, dtype=pl.Utf8),
+    )
+    need = ScoringPlan.from_profile(profile).columns
+    missing = [c for c in need if c not in frame.columns]
+    frame = frame.with_columns([pl.lit(None, dtype=pl.Utf8).alias(c) for c in missing])
+    scored = score_rows(profile, frame, reasons=False, origin=str(universe_path))
+    crm_tiers = score_frame(profile, crm.accounts, reasons=False).select("account_id", "tier")
+    deals = (
+        crm.deals
+        if crm.deals is not None
+        else pl.DataFrame(schema={"account_id": pl.Utf8, "stage": pl.Utf8})
+    )
+    won = deals.filter(pl.col("stage") == "won")["account_id"].cast(pl.Utf8).unique()
+    customers = crm.accounts.filter(pl.col("account_id").cast(pl.Utf8).is_in(won.implode()))
+    is_customer = pl.repeat(False, canon.height, eager=True)
+    if customers.height:
+        pairs, _ = predict_pairs(
+            linkage_frame(customers, "account_id", "crm"),
+            linkage_frame(canon, "record_id", "universe"),
+        )
+        matched = best_matches(pairs, workspace.config.enrich.threshold)["id_r"]
+        is_customer = canon["record_id"].is_in(matched.implode())
+    table = scored.select("tier").with_columns(
+        canon["country"].alias("country"),
+        pl.Series("industry", mapped, dtype=pl.Utf8),
+        is_customer.alias("is_customer"),
+    )
+    result = market_size(
+        table, crm_tiers, deals, universe_name=universe.name, version=stored.version,
+        currency=workspace.config.currency, draws=workspace.config.enrich.draws, seed=seed,
+    )  # fmt: skip
+    if missing:
+        result = result.model_copy(
+            update={
+                "warnings": [
+                    *result.warnings,
+                    f"the universe has no {', '.join(missing)}: scored as missing",
+                ]
+            }
+        )
+    from icpkit.enrich.store import save_market
+
+    save_market(workspace.root, result)  # the report's market section
+    return result
+
+
+def provisional_from_seeds(
+    workspace: Workspace | None, seeds: Path, universe_path: Path, output: Path, *, top: int = 500
+) -> Any:
+    """A thin CRM's provisional ICP: seed accounts against a universe, lookalikes written to
+    ``output`` (CSV/Parquet) and the traits beside it (``<output>.provisional.json``), labelled
+    PROVISIONAL (:mod:`icpkit.enrich.seeds`)."""
+    import json
+
+    from icpkit.enrich.seeds import provisional_icp
+    from icpkit.enrich.universe import read_universe
+
+    for path in (seeds, universe_path):
+        if not Path(path).exists():
+            raise ConfigError(f"{path}: no such file")
+    seed_frame = read_universe(seeds).frame.rename({"record_id": "account_id"})
+    universe = read_universe(universe_path)
+    threshold = workspace.config.enrich.threshold if workspace else 0.9
+    result = provisional_icp(seed_frame, universe.frame, threshold=threshold, top=top)
+    if result.matched == 0:
+        raise InsufficientDataError(
+            f"{seeds}: none of the {result.seeds} seed accounts was found in {universe_path} "
+            "(match on name + country or domain); nothing to learn from"
+        )
+    write_table(result.ranked, output)
+    side = Path(output).with_suffix(".provisional.json")
+    write_text_atomic(side, json.dumps(result.to_dict(), indent=2))
+    return result

@@ -1547,3 +1547,100 @@ class FeedbackSection(BaseModel):
 
 
 IcpProfile.model_rebuild()  # resolves the PersonasSection reference defined after it
+
+
+# --- enrichment and market size (icpkit.enrich; rendered by report/enrich_view.py) -------------
+
+
+class SourceFill(_Section):
+    """One universe of the enrichment waterfall: how many accounts it matched and what it filled."""
+
+    universe: str = Field(description="The universe's name (FinanceDatabase, or the file's stem).")
+    path: str = Field(description="The universe file.")
+    records: int
+    matched: int = Field(description="CRM accounts linked to one of its records.")
+    match_rate: float
+    filled: dict[str, int] = Field(description="Field → values this universe filled.")
+    fill_rate: dict[str, float] = Field(description="Field → share of accounts it filled.")
+
+
+class ValueConflict(_Section):
+    """Two sources disagreeing on one account's value: which was kept, which set aside."""
+
+    account_id: str
+    field: str
+    kept: str
+    kept_from: str = Field(description="'CRM' or the universe whose value was kept.")
+    other: str
+    other_from: str
+
+
+class DuplicatePair(_Section):
+    """Two CRM accounts the linkage model finds to be one company."""
+
+    account_id: str = Field(description="The id kept when `build` folds duplicates.")
+    duplicate_id: str
+    probability: float
+    evidence: str = Field(description="The comparisons behind it ('same domain; same name; …').")
+
+
+class EnrichmentSummary(_Section):
+    """One `icpkit enrich` run: the waterfall's sources, fill rates before and after, conflicts,
+    industries no workspace value could take, and duplicate accounts."""
+
+    at: str = Field(description="When the run was (UTC, ISO 8601).")
+    threshold: float
+    overwrite: bool
+    accounts: int
+    sources: list[SourceFill]
+    fill_before: dict[str, float] = Field(
+        description="Field → share of accounts with a value before."
+    )
+    fill_after: dict[str, float] = Field(description="Field → share with a value after.")
+    conflicts: list[ValueConflict] = Field(description="The first 500 conflicts.")
+    n_conflicts: int
+    unmapped_industries: dict[str, int] = Field(
+        description="Universe industry label → matched accounts it could not fill (no workspace value)."
+    )
+    duplicates: list[DuplicatePair]
+
+
+class MarketEstimate(_Section):
+    """An expected count or amount with its 80% interval (10th–90th percentile of the draws)."""
+
+    mean: float
+    low: float
+    high: float
+
+
+class MarketRow(_Section):
+    """One segment of the market (a tier, a country, an industry, or all)."""
+
+    by: str = Field(description="'tier', 'country', 'industry' or 'all'.")
+    value: str
+    companies: int
+    customers: int = Field(
+        description="Universe companies already customers (matched to a won account)."
+    )
+    penetration: float = Field(description="customers / companies.")
+    win_rate: MarketEstimate = Field(
+        description="The segment's win rate from the CRM (Beta posterior)."
+    )
+    expected_wins: MarketEstimate
+    acv: MarketEstimate | None = Field(
+        description="Average contract value from the CRM's won deals."
+    )
+    revenue_potential: MarketEstimate | None = Field(description="Expected wins × ACV.")
+
+
+class MarketSize(_Section):
+    """The size of the market in a company universe, scored by a version's ICP."""
+
+    universe: str
+    version: int
+    companies: int
+    currency: str
+    draws: int
+    method: str = Field(description="How the intervals were drawn, in one sentence.")
+    rows: list[MarketRow]
+    warnings: list[str] = Field(default_factory=list)

@@ -19,11 +19,16 @@ import jinja2
 
 from icpkit.atomic import atomic_path, write_text_atomic
 from icpkit.errors import ConfigError
-from icpkit.profile import IcpProfile
+from icpkit.profile import EnrichmentSummary, IcpProfile, MarketSize
 from icpkit.report import charts as chart_makers
 from icpkit.report import signals_view as sv
 from icpkit.report import tables_view as t
 from icpkit.report import view as v
+from icpkit.report.enrich_view import (
+    enrichment_report_lines,
+    market_markdown,
+    market_report_html,
+)
 from icpkit.report.feedback_view import feedback_view
 from icpkit.report.lookalikes_view import find_more_view
 from icpkit.report.personas_view import personas_view
@@ -49,6 +54,9 @@ class ReportInput:
     version_note: str = ""
     diff_text: str | None = None
     lookalikes: dict[str, Any] | None = None  # the last lookalikes run ("Where to find more")
+    enrichment: EnrichmentSummary | None = None  # the last `icpkit enrich` run (issue 29)
+    market: MarketSize | None = None  # the last `icpkit market` run (issue 29)
+    enrichment_examples: tuple[str, ...] = ()  # a few filled values with their provenance
 
 
 Limits = tuple[int, int]
@@ -116,6 +124,15 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
     view = replace(view, find_more=find_more_view(report.lookalikes))
+    view = replace(
+        view,
+        enrichment_lines=[
+            *enrichment_report_lines(report.enrichment),
+            *(f"e.g. {e}" for e in report.enrichment_examples),
+        ],
+        market_html=market_report_html(report.market),
+        market_markdown=market_markdown(report.market) if report.market else "",
+    )
     return _with_missing(view)
 
 

@@ -176,6 +176,9 @@ class ReportView:
     signals_tables: list[Titled] = field(default_factory=list)
     feedback: FeedbackView | None = None  # reps' verdicts (report/feedback_view.py)
     find_more: FindMoreView | None = None  # the last lookalikes run (report/lookalikes_view.py)
+    enrichment_lines: list[str] = field(default_factory=list)  # report/enrich_view.py
+    market_html: str = ""  # the last market run's tables and charts (report/enrich_view.py)
+    market_markdown: str = ""
 
 
 @dataclass(frozen=True)

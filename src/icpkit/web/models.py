@@ -202,6 +202,18 @@ class ContactsOfPersona(BaseModel):
     titles: list[str]
 
 
+class EnrichedValue(BaseModel):
+    """A value `icpkit enrich` filled, and where it came from."""
+
+    field: str
+    value: str
+    universe: str = Field(description="The universe the value came from.")
+    record_id: str = Field(description="The universe record matched to the account.")
+    probability: float = Field(description="The linkage model's match probability.")
+    at: str = Field(description="When the enrichment ran (UTC, ISO 8601).")
+    label: str = Field(description="'industry: from FinanceDatabase (record X), match 0.97, date'.")
+
+
 class AccountDetail(BaseModel):
     account_id: str
     name: str | None = None
@@ -233,6 +245,9 @@ class AccountDetail(BaseModel):
         None,
         description="The CRM's contacts of this account by persona: counts and titles, never "
         "names (null: no contacts table).",
+    )
+    enriched: list[EnrichedValue] = Field(
+        default_factory=list, description="Values filled by `icpkit enrich`, with provenance."
     )
 
 

@@ -283,6 +283,8 @@ class Service:
             "criteria_missed": why.criteria_missed,
             "disqualifiers_hit": why.disqualifiers_hit,
             **self.account_context(number, profile, account_id, row["tier"]),
+            # values filled by `icpkit enrich`, each with its source (issue 29)
+            "enriched": pipeline.account_enrichment(self.workspace, account_id),
         }
 
     # ------------------------------------------------------------------ personas, points, why now
