@@ -1595,6 +1595,8 @@ def embed_link(
     err.print(f"works until {when}", markup=False)
 
 
+@app.command()
+@handled
 def enrich(
     workspace: WorkspaceOpt = Path("."),
     universe: Annotated[
