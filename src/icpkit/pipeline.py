@@ -45,6 +45,7 @@ from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.data.readers import read_batches
 from icpkit.data.writers import write_table
 from icpkit.discovery import IcpDiscovery, find_icp
+from icpkit.usage.build import with_usage
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
@@ -209,6 +210,9 @@ def build_icp(
     ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts.
     """
     step = progress or _no_progress
+    # product usage (issue 28): behavioural features as of each account's first outcome, and
+    # usage surges/drops as signals; a no-op without a usage table
+    crm = with_usage(crm, config.usage, as_of)
     step("outcomes")
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
