@@ -45,7 +45,7 @@ from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.data.readers import read_batches
 from icpkit.data.writers import write_table
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.usage.build import with_usage
+from icpkit.usage.build import with_behaviour, with_usage
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
@@ -263,6 +263,8 @@ def build_icp(
             ColumnFate(**f.to_dict()) for f in screening.choice.fates(fate_order(crm.accounts))
         ],
     )
+    if crm.usage is not None:  # product usage: the behaviour clause, from evidence only
+        profile = with_behaviour(profile, crm, config)
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
     scored = score_frame(profile, crm.accounts)

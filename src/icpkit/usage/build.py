@@ -9,6 +9,7 @@ carry the usage surges and drops; ``check_usage`` lists what ``icpkit check`` re
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,10 @@ import polars as pl
 from icpkit.config import UsageConfig, WorkspaceConfig
 from icpkit.data.model import CrmData
 from icpkit.data.paths import allowed_roots, is_inside
-from icpkit.errors import Problem, SchemaError
+from icpkit.atomic import atomic_path
+from icpkit.errors import IcpError, Problem, SchemaError
+from icpkit.profile import IcpProfile, UsageSection
+from icpkit.usage.evidence import behaviour_clause, behaviour_traits
 from icpkit.usage.features import (
     PREFIX,
     bot_users,
@@ -209,3 +213,55 @@ def check_usage(
             f"fewer than {settings.bot_events_per_minute:,} events a minute per user",
         )
     return problems, counts
+
+
+def with_behaviour(profile: IcpProfile, crm: CrmData, config: WorkspaceConfig) -> IcpProfile:
+    """The profile with its usage section and the statement's behaviour clause (evidence only)."""
+    traits = behaviour_traits(
+        crm, list(profile.single_traits or []), config.discovery.alpha, config.usage.early_days
+    )
+    features = [c for c in crm.accounts.columns if c.startswith(PREFIX)]
+    notes = [p.message for p in crm.problems if p.code == "usage"]
+    section = UsageSection(features=features, behaviour=traits, notes=notes)
+    clause = behaviour_clause(traits)
+    statement = f"{profile.statement} {clause}".strip() if clause else profile.statement
+    return profile.model_copy(update={"usage": section, "statement": statement})
+
+
+# Parquet of the canonical columns is smaller than the JSON it comes from; this bounds it.
+OUTPUT_PER_INPUT_BYTE = 0.6
+
+
+def convert_usage(events: pl.LazyFrame, source: Path, target: Path) -> Path:
+    """Write mapped events to ``target`` (Parquet), streamed, after checking the disk has room.
+
+    Raises
+    ------
+    IcpError
+        The expected output (``OUTPUT_PER_INPUT_BYTE`` × the export's size) does not fit the free
+        space of the target's disk; nothing is written.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    expected = int(Path(source).stat().st_size * OUTPUT_PER_INPUT_BYTE)
+    free = shutil.disk_usage(target.parent).free
+    if expected > free:
+        raise IcpError(
+            f"{target.name}: converting {Path(source).name} needs about {_size(expected)} and "
+            f"{target.parent} has {_size(free)} free; nothing was written (free space, or "
+            "write to another disk)"
+        )
+    with atomic_path(target) as tmp:
+        try:
+            events.sink_parquet(tmp)
+        except pl.exceptions.PolarsError as exc:
+            raise IcpError(f"{Path(source).name}: cannot be converted: {exc}") from None
+    return target
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} bytes"
