@@ -59,15 +59,15 @@ def map_accounts(
 ) -> pl.LazyFrame:
     """The events with an ``account_id`` column (blank when no rule maps them)."""
     ids = accounts.select(pl.col("account_id").cast(pl.Utf8)).unique()
-    out = events
+    out = events.with_columns(pl.col("group_id").cast(pl.Utf8), pl.col("user_id").cast(pl.Utf8))
     candidates: list[str] = []
     if account_map is not None and account_map.height:
         lookup = account_map.select(
             pl.col("key").cast(pl.Utf8), pl.col("account_id").cast(pl.Utf8).alias("_by_map")
         ).unique(subset="key", keep="first")
-        out = out.join(lookup.lazy().rename({"key": "group_id"}), on="group_id", how="left")
+        out = out.join(lookup.lazy().rename({"key": "group_id"}), on="group_id", how="left", maintain_order="left")
         user_lookup = lookup.rename({"key": "user_id", "_by_map": "_by_user_map"})
-        out = out.join(user_lookup.lazy(), on="user_id", how="left")
+        out = out.join(user_lookup.lazy(), on="user_id", how="left", maintain_order="left")
         candidates += ["_by_map", "_by_user_map"]
     out = out.join(
         ids.lazy().with_columns(pl.col("account_id").alias("_by_group")).rename(
@@ -75,13 +75,14 @@ def map_accounts(
         ),
         on="group_id",
         how="left",
+        maintain_order="left",
     )
     candidates.append("_by_group")
     if by_email_domain:
         lookup = domain_lookup(accounts, contacts).rename({"account_id": "_by_domain"})
         out = out.with_columns(
             _domain(pl.col("user_id").str.extract(_DOMAIN, 1)).alias("_user_domain")
-        ).join(lookup.lazy().rename({"domain": "_user_domain"}), on="_user_domain", how="left")
+        ).join(lookup.lazy().rename({"domain": "_user_domain"}), on="_user_domain", how="left", maintain_order="left")
         candidates.append("_by_domain")
     out = out.with_columns(pl.coalesce([pl.col(c) for c in candidates]).alias("account_id"))
     return out.drop([*candidates, *(["_user_domain"] if by_email_domain else [])])

@@ -278,13 +278,16 @@ def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -
     if fmt in ("segment", "rudderstack"):
         _merge(schema, "anonymousId", pl.Utf8())
         _merge(schema, "type", pl.Utf8())
-    frame = pl.scan_ndjson(path, schema=schema, ignore_errors=False)
+    frame = pl.scan_ndjson(
+        path, schema=schema, ignore_errors=False, row_index_name="_line", row_index_offset=1
+    )
     if fmt in ("segment", "rudderstack"):  # track calls only; identify/page/group carry no event
         frame = frame.filter(pl.col("type").is_null() | (pl.col("type") == "track"))
     exprs = {c: _field(p) for c, p in layout.items()}
     if fmt in ("segment", "rudderstack"):
         exprs["user_id"] = pl.coalesce(pl.col("userId"), pl.col("anonymousId"))
     return frame.select(
+        "_line",
         exprs["group_id"].cast(pl.Utf8).alias("group_id"),
         exprs["user_id"].cast(pl.Utf8).alias("user_id"),
         exprs["timestamp"].alias("_raw_ts"),
@@ -296,10 +299,12 @@ def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -
 
 def _scan_table(path: Path, fmt: str, columns: dict[str, str], label: str) -> pl.LazyFrame:
     if fmt == "csv":
-        frame = pl.scan_csv(path, infer_schema=False)
+        frame = pl.scan_csv(
+            path, infer_schema=False, row_index_name="_line", row_index_offset=1
+        )
     else:
-        frame = pl.scan_parquet(path)
-    present = frame.collect_schema().names()
+        frame = pl.scan_parquet(path, row_index_name="_line", row_index_offset=1)
+    present = [c for c in frame.collect_schema().names() if c != "_line"]
     wanted = {c: columns.get(c, c) for c in USAGE_COLUMNS}
     if "group_id" not in columns and "group_id" not in present and "account_id" in present:
         wanted["group_id"] = "account_id"
@@ -325,6 +330,7 @@ def _scan_table(path: Path, fmt: str, columns: dict[str, str], label: str) -> pl
         return pl.col(source).cast(dtype, strict=False).alias(c)
 
     return frame.select(
+        "_line",
         pick("group_id", pl.Utf8),
         pick("user_id", pl.Utf8),
         pl.col(wanted["timestamp"]).alias("_raw_ts"),
@@ -337,7 +343,7 @@ def _scan_table(path: Path, fmt: str, columns: dict[str, str], label: str) -> pl
 def _check_sample(frame: pl.LazyFrame, path: Path, label: str, fmt: str) -> None:
     """Read the first rows: a malformed JSON line or an unknown timestamp stops here, named."""
     try:
-        head = frame.head(SAMPLE_ROWS).with_row_index("_line", offset=1).collect()
+        head = frame.head(SAMPLE_ROWS).collect()
     except pl.exceptions.PolarsError as exc:
         if fmt not in ("csv", "parquet") and (bad := find_bad_json_line(path)) is not None:
             raise SchemaError("", [_relabel(bad, label)]) from None
