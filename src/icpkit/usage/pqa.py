@@ -32,16 +32,20 @@ from icpkit.usage.features import FEATURES, seats_of, usage_features
 
 BANDS = ("very high", "high", "medium", "low")
 HORIZON_DAYS = 60
+MIN_AGE_DAYS = 14  # an account is scored once it has two weeks of usage to judge
 
 
 def open_accounts(crm: CrmData, at: date) -> pl.DataFrame:
-    """Accounts with an event before ``at`` and no closed deal or subscription before it."""
+    """Accounts whose first event is at least ``MIN_AGE_DAYS`` before ``at`` and that have no
+    closed deal or subscription before it."""
     assert crm.usage is not None
     moment = datetime(at.year, at.month, at.day)
     seen = (
         crm.usage.filter(pl.col("account_id").is_not_null() & (pl.col("timestamp") < moment))
+        .group_by("account_id")
+        .agg(pl.col("timestamp").min().alias("first"))
+        .filter(pl.col("first") <= moment - timedelta(days=MIN_AGE_DAYS))
         .select("account_id")
-        .unique()
         .collect(engine="streaming")
     )
     decided: list[pl.DataFrame] = []

@@ -52,7 +52,8 @@ INTEGRATIONS = ("slack", "salesforce", "hubspot", "jira", "github")
 BREADTH_CUT = 5
 CHURN_NARROW, CHURN_BROAD = 0.6, 0.12
 TTV_CUT = 3
-P_FAST, P_SLOW = 0.7, 0.04
+P_FAST, P_SLOW = 0.4, 0.04
+P_BROAD = 0.25  # breadth also helps conversion a little (several moderate effects, none alone)
 SURGE_DAYS = 14
 N_BOTS = 3
 INDUSTRIES = ("Software", "Retail", "Finance", "Healthcare", "Manufacturing")
@@ -157,7 +158,11 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
     ttv = rng.exponential(6.0, n_accounts)
     reaches_value = rng.random(n_accounts) < 0.85
     software = industry == "Software"
-    p_convert = np.where(reaches_value & (ttv < TTV_CUT), P_FAST, P_SLOW) + 0.1 * software
+    p_convert = (
+        np.where(reaches_value & (ttv < TTV_CUT), P_FAST, P_SLOW)
+        + P_BROAD * (breadth >= BREADTH_CUT)
+        + 0.1 * software
+    )
     converts = rng.random(n_accounts) < p_convert
     # conversion day: after first value (when reached), within the trial
     lo = np.where(reaches_value, np.minimum(ttv + 2, TRIAL_DAYS - 5), 7)
