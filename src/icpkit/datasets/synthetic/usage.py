@@ -202,8 +202,9 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
             day = rng.uniform(0.01, trial_end)
             events.add(i, users[0], np.array([origin + day * 86400]), "integration_connected", name)
         # the null feature: theme changes, independent of everything
+        # (all on the first day, so how long the trial lasted cannot leak into the count)
         n = rng.poisson(3)
-        events.add(i, users[0], _times(rng, origin, 0.01, trial_end, n), "theme_changed")
+        events.add(i, users[0], _times(rng, origin, 0.01, 1.0, n), "theme_changed")
         # background activity during the trial (ignored events)
         n = rng.poisson(12)
         events.add(i, users[-1], _times(rng, origin, 0.01, trial_end, n), "$pageview")
