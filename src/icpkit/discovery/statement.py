@@ -18,7 +18,7 @@ any combination of up to three conditions reads as one phrase.
 
 from __future__ import annotations
 
-from icpkit.usage.words import behaviour_words
+from icpkit.discovery.behaviour import behaviour_words
 
 import math
 

@@ -8,8 +8,10 @@ carry the usage surges and drops; ``check_usage`` lists what ``icpkit check`` re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +33,13 @@ from icpkit.usage.features import (
     usage_features,
 )
 from icpkit.usage.mapping import map_accounts
-from icpkit.usage.readers import USAGE_SUFFIXES, canonical, scan_usage
+from icpkit.usage.readers import (
+    JSON_SUFFIXES,
+    USAGE_SUFFIXES,
+    canonical,
+    find_bad_json_line,
+    scan_usage,
+)
 from icpkit.usage.signals import usage_signals
 
 
@@ -117,6 +125,13 @@ def with_usage(
     events = crm.usage
     if "account_id" not in events.collect_schema().names():
         events = map_accounts(events, crm.accounts, crm.contacts)
+    with reading(crm.sources.get("usage_file"), crm.sources.get("usage", "usage")):
+        return _with_usage(crm, events, settings, as_of, signals)
+
+
+def _with_usage(
+    crm: CrmData, events: pl.LazyFrame, settings: UsageConfig, as_of: date | None, signals: bool
+) -> CrmData:
     features = usage_features(
         events,
         settings,
@@ -265,3 +280,19 @@ def _size(n: int) -> str:
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1000  # type: ignore[assignment]
     return f"{n} bytes"
+
+
+@contextlib.contextmanager
+def reading(path: Path | str | None, shown: str) -> Iterator[None]:
+    """Turn a polars error while streaming the export into one clear SchemaError: the malformed
+    JSON line (file and line number) when there is one, else the reader's message."""
+    try:
+        yield
+    except pl.exceptions.PolarsError as exc:
+        if path is not None and Path(path).suffix.lower() in JSON_SUFFIXES:
+            bad = find_bad_json_line(Path(path))
+            if bad is not None:
+                raise SchemaError("", [Problem(**{**bad.to_dict(), "file": shown})]) from None  # type: ignore[arg-type]
+        raise SchemaError(
+            "", [Problem(file=shown, code="unreadable", message=f"cannot be read: {exc}")]
+        ) from None

@@ -17,7 +17,7 @@ import polars as pl
 from icpkit.data.model import CrmData
 from icpkit.profile import BehaviourTrait, SingleTrait
 from icpkit.rules import parse_segment
-from icpkit.usage.words import behaviour_words
+from icpkit.discovery.behaviour import behaviour_words
 
 MIN_SIDE = 20  # accounts needed on each side of a trait before its rate is compared
 

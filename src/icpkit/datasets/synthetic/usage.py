@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import tomli_w
 
 from icpkit.data.model import USAGE_SCHEMA, CrmData
 
@@ -320,3 +322,45 @@ def _events_frame(events: _Events, ids: list[str], rng: np.random.Generator) -> 
     )
     order = np.argsort(frame["timestamp"].to_numpy(), kind="stable")
     return frame[order].select([c for c in USAGE_SCHEMA if c != "account_id"])
+
+
+def posthog_lines(events: pl.DataFrame) -> pl.DataFrame:
+    """Canonical events in the shape of PostHog's events export (one JSON object per row)."""
+    return events.select(
+        pl.col("event"),
+        pl.col("user_id").alias("distinct_id"),
+        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").alias("timestamp"),
+        pl.struct(
+            pl.struct(pl.col("group_id").alias("company")).alias("$groups"),
+            pl.col("integration"),
+        ).alias("properties"),
+    )
+
+
+def segment_lines(events: pl.DataFrame) -> pl.DataFrame:
+    """Canonical events as Segment/RudderStack track calls."""
+    return events.select(
+        pl.lit("track").alias("type"),
+        pl.col("event"),
+        pl.col("user_id").alias("userId"),
+        pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").alias("timestamp"),
+        pl.struct(pl.col("integration")).alias("properties"),
+        pl.struct(pl.col("group_id").alias("groupId")).alias("context"),
+    )
+
+
+def write_usage_workspace(synthetic: SyntheticUsage, directory: Path) -> Path:
+    """The CRM tables as CSV, the events as a PostHog export, and an icpkit.toml with [usage]."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    sources = {}
+    for name in ("accounts", "deals", "subscriptions", "contacts"):
+        frame: pl.DataFrame = getattr(synthetic, name)
+        frame.write_csv(directory / f"{name}.csv")
+        sources[name] = {"path": f"{name}.csv"}
+    posthog_lines(synthetic.events).write_ndjson(directory / "events.jsonl")
+    usage = {"path": "events.jsonl", "format": "posthog", **USAGE_SETTINGS}
+    config = {"name": "usage-demo", "sources": sources, "usage": usage}
+    path = directory / "icpkit.toml"
+    path.write_text(tomli_w.dumps(config), encoding="utf-8")
+    return path
