@@ -10,11 +10,10 @@ from collections import namedtuple
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 
-from icpkit.config import UsageConfig, WorkspaceConfig
+from icpkit.config import UsageConfig
 from icpkit.datasets.synthetic.usage import USAGE_SETTINGS, make_usage_crm
 from icpkit.errors import IcpError, SchemaError
 from icpkit.usage.build import check_usage, convert_usage, with_usage
@@ -77,7 +76,12 @@ def test_each_json_export_reads_into_the_same_events(tmp_path: Path, fmt: str) -
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_plain_tables_read_with_mapped_columns(tmp_path: Path, suffix: str) -> None:
     frame = pl.DataFrame(
-        {"who": ["ann@acme.com"], "when": ["2024-03-01 10:00:00"], "what": ["x"], "account_id": ["A1"]}
+        {
+            "who": ["ann@acme.com"],
+            "when": ["2024-03-01 10:00:00"],
+            "what": ["x"],
+            "account_id": ["A1"],
+        }
     )
     path = tmp_path / f"e.{suffix}"
     frame.write_csv(path) if suffix == "csv" else frame.write_parquet(path)
@@ -115,10 +119,14 @@ def test_check_reports_unmapped_users_skew_bots_and_early_events_without_naming_
     rows += [(None, users[2], base + timedelta(seconds=i / 100), "a") for i in range(1200)]
     events = pl.DataFrame(
         rows, schema=["group_id", "user_id", "timestamp", "event"], orient="row"
-    ).with_columns(pl.lit(None, pl.Float64).alias("value"), pl.lit(None, pl.Utf8).alias("integration"))
+    ).with_columns(
+        pl.lit(None, pl.Float64).alias("value"), pl.lit(None, pl.Utf8).alias("integration")
+    )
     accounts = ACCOUNTS.with_columns(pl.Series("created_at", [date(2024, 6, 1), date(2023, 1, 1)]))
     mapped = map_accounts(events.lazy(), accounts)
-    problems, counts = check_usage(mapped, accounts, UsageConfig(), "events.jsonl", now=datetime(2025, 1, 1))
+    problems, counts = check_usage(
+        mapped, accounts, UsageConfig(), "events.jsonl", now=datetime(2025, 1, 1)
+    )
     codes = {p.code for p in problems}
     assert codes == {"unmapped_users", "before_account", "clock_skew", "bots"}
     assert counts["unmapped_users"] == 1 and counts["bots"] == 1 and counts["future"] == 1
@@ -128,18 +136,27 @@ def test_check_reports_unmapped_users_skew_bots_and_early_events_without_naming_
 
 def test_features_never_use_events_on_or_after_the_as_of_date() -> None:
     base = datetime(2024, 1, 1)
-    rows = [("A1", "u1", base + timedelta(days=d), e) for d, e in [(0, "a_used"), (2, "report_created"), (10, "b_used")]]
+    rows = [
+        ("A1", "u1", base + timedelta(days=d), e)
+        for d, e in [(0, "a_used"), (2, "report_created"), (10, "b_used")]
+    ]
     rows += [("A1", "u2", base + timedelta(days=40), "c_used")]
-    events = pl.DataFrame(rows, schema=["account_id", "user_id", "timestamp", "event"], orient="row", ).with_columns(
-        pl.lit(None, pl.Utf8).alias("integration")
-    )
+    events = pl.DataFrame(
+        rows,
+        schema=["account_id", "user_id", "timestamp", "event"],
+        orient="row",
+    ).with_columns(pl.lit(None, pl.Utf8).alias("integration"))
     settings = UsageConfig.model_validate(USAGE_SETTINGS | {"key_events": ["*_used"]})
-    early = usage_features(events.lazy(), settings, as_of=date(2024, 1, 11)).frame.row(0, named=True)
+    early = usage_features(events.lazy(), settings, as_of=date(2024, 1, 11)).frame.row(
+        0, named=True
+    )
     late = usage_features(events.lazy(), settings, as_of=date(2024, 3, 1)).frame.row(0, named=True)
     assert early["usage_breadth"] == 1 and late["usage_breadth"] == 3
     assert early["usage_days_to_value"] == pytest.approx(2.0)
     cut = pl.DataFrame({"account_id": ["A1"], "cut": [date(2024, 1, 2)]})
-    first = usage_features(events.lazy(), settings, as_of=date(2024, 3, 1), cuts=cut).frame.row(0, named=True)
+    first = usage_features(events.lazy(), settings, as_of=date(2024, 3, 1), cuts=cut).frame.row(
+        0, named=True
+    )
     assert first["usage_breadth"] == 1 and first["usage_days_to_value"] is None
 
 
@@ -163,7 +180,9 @@ def synthetic():  # type: ignore[no-untyped-def]
     return make_usage_crm(2500, seed=1)
 
 
-def test_the_post_outcome_feature_leaks_at_the_end_and_vanishes_as_of_each_outcome(synthetic) -> None:  # type: ignore[no-untyped-def]
+def test_the_post_outcome_feature_leaks_at_the_end_and_vanishes_as_of_each_outcome(
+    synthetic,
+) -> None:  # type: ignore[no-untyped-def]
     settings = UsageConfig.model_validate(USAGE_SETTINGS)
     crm = synthetic.to_crm_data()
     guarded = with_usage(crm, settings, synthetic.as_of, signals=False).accounts
@@ -191,7 +210,9 @@ def test_pqa_meets_madkudus_bar_on_the_synthetic_data(synthetic) -> None:  # typ
     fit = crm.accounts.select(
         "account_id", (0.3 + 0.3 * (pl.col("industry") == "Software")).alias("fit_probability")
     )
-    check = pqa_check(crm, UsageConfig.model_validate(USAGE_SETTINGS), synthetic.as_of - timedelta(days=90), fit)
+    check = pqa_check(
+        crm, UsageConfig.model_validate(USAGE_SETTINGS), synthetic.as_of - timedelta(days=90), fit
+    )
     assert check.top30_share_pqa >= 0.6 and check.top30_share_pqa > check.top30_share_fit
     # MadKudu's second bar (top band ≥ 10× the bottom) holds on this seed (10.9×) but not on
     # every seed (seed 2: 7.4×); asserted at 5× so the test says what is reliably true

@@ -1329,9 +1329,7 @@ def usage_features_command(
     """
     from icpkit import pipeline
 
-    result = pipeline.usage_features_of(
-        pipeline.Workspace.open(workspace), _date(as_of, "--as-of")
-    )
+    result = pipeline.usage_features_of(pipeline.Workspace.open(workspace), _date(as_of, "--as-of"))
     written = pipeline.write_frame(result.frame, output)
     for note in result.notes:
         say(note)

@@ -427,7 +427,10 @@ class UsageConfig(_Section):
         2.0, gt=1, description="Signal usage_surge: events in the signal window ≥ this × before."
     )
     drop_ratio: float = Field(
-        0.5, gt=0, lt=1, description="Signal usage_drop: events in the signal window ≤ this × before."
+        0.5,
+        gt=0,
+        lt=1,
+        description="Signal usage_drop: events in the signal window ≤ this × before.",
     )
     signal_window_days: int = Field(
         14, ge=7, le=90, description="Surges and drops compare this many days with the same before."

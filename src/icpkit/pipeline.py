@@ -45,12 +45,6 @@ from icpkit.data.prospects import ProspectColumns, kinds_of_frame
 from icpkit.data.readers import read_batches
 from icpkit.data.writers import write_table
 from icpkit.discovery import IcpDiscovery, find_icp
-from icpkit.profile import PqaCheck
-from icpkit.usage.features import UsageFeatures, seats_of, usage_features
-from icpkit.usage.pqa import HORIZON_DAYS as PQA_HORIZON
-from icpkit.usage.pqa import pqa_check, pqa_scores
-from icpkit.usage.build import reading
-from icpkit.usage.build import check_usage, load_usage, with_behaviour, with_usage
 from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
@@ -69,6 +63,7 @@ from icpkit.profile import (
     IcpProfile,
     MessagingSection,
     PartitionsSection,
+    PqaCheck,
     Provenance,
     ReportedSegment,
     SignalsBacktest,
@@ -89,6 +84,10 @@ from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
 from icpkit.themes.messaging import build_messaging
 from icpkit.themes.summary import themes_section
+from icpkit.usage.build import check_usage, load_usage, reading, with_behaviour, with_usage
+from icpkit.usage.features import UsageFeatures, seats_of, usage_features
+from icpkit.usage.pqa import HORIZON_DAYS as PQA_HORIZON
+from icpkit.usage.pqa import pqa_check, pqa_scores
 from icpkit.version import VERSION
 
 
@@ -1481,7 +1480,7 @@ def usage_features_of(workspace: Workspace, as_of: date | None = None) -> UsageF
         raise ConfigError("no usage export is configured: set [usage] path in icpkit.toml")
     with reading(crm.sources.get("usage_file"), workspace.config.usage.path):
         return usage_features(
-            crm.usage,
+            crm.usage.lazy(),
             workspace.config.usage,
             as_of=as_of,
             seats=seats_of(crm.accounts, crm.contacts, workspace.config.usage),
@@ -1501,9 +1500,7 @@ class PqaResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
-            "accounts": self.scores.select(
-                "account_id", "band", "pqa", "fit", "usage"
-            ).to_dicts(),
+            "accounts": self.scores.select("account_id", "band", "pqa", "fit", "usage").to_dicts(),
             "check": self.check.model_dump() if self.check is not None else None,
             "reason": self.reason,
         }

@@ -132,7 +132,7 @@ class CrmData:
     contacts: pl.DataFrame | None = None
     notes: pl.DataFrame | None = None
     signals: pl.DataFrame | None = None
-    usage: pl.LazyFrame | None = None  # mapped events in USAGE_SCHEMA, lazy (see USAGE_SCHEMA)
+    usage: pl.LazyFrame | pl.DataFrame | None = None  # events in USAGE_SCHEMA (lazy when read)
     problems: list[Problem] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
 

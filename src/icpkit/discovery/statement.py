@@ -18,10 +18,9 @@ any combination of up to three conditions reads as one phrase.
 
 from __future__ import annotations
 
-from icpkit.discovery.behaviour import behaviour_words
-
 import math
 
+from icpkit.discovery.behaviour import behaviour_words
 from icpkit.rules import Condition, Segment, format_number
 
 # Attributes that describe company size, and the unit each is counted in.

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import polars as pl
 
+from icpkit.atomic import atomic_path
 from icpkit.config import UsageConfig, WorkspaceConfig
 from icpkit.data.model import CrmData
 from icpkit.data.paths import allowed_roots, is_inside
-from icpkit.atomic import atomic_path
 from icpkit.errors import IcpError, Problem, SchemaError
 from icpkit.profile import IcpProfile, UsageSection
 from icpkit.usage.evidence import behaviour_clause, behaviour_traits
@@ -122,7 +122,7 @@ def with_usage(
     capped at ``as_of``) and usage surges/drops among its signals. Without usage: unchanged."""
     if crm.usage is None:
         return crm
-    events = crm.usage
+    events = crm.usage.lazy()
     if "account_id" not in events.collect_schema().names():
         events = map_accounts(events, crm.accounts, crm.contacts)
     with reading(crm.sources.get("usage_file"), crm.sources.get("usage", "usage")):
@@ -147,13 +147,17 @@ def _with_usage(
         features.frame.select(keep), on="account_id", how="left", maintain_order="left"
     )
     problems = list(crm.problems)
-    problems += [Problem(file="usage", severity="warning", code="usage", message=n) for n in features.notes]
+    problems += [
+        Problem(file="usage", severity="warning", code="usage", message=n) for n in features.notes
+    ]
     new_signals = crm.signals
     if signals:
         found = usage_signals(events, settings, as_of)
         if found.height:
             base = crm.signals
-            new_signals = found if base is None else pl.concat([base, found], how="diagonal_relaxed")
+            new_signals = (
+                found if base is None else pl.concat([base, found], how="diagonal_relaxed")
+            )
     return dataclasses.replace(
         crm, accounts=accounts, signals=new_signals, usage=events, problems=problems
     )
@@ -174,20 +178,30 @@ def check_usage(
     base = events
     if created_col in accounts.columns:
         created = accounts.select(
-            pl.col("account_id").cast(pl.Utf8), pl.col(created_col).cast(pl.Datetime("us")).alias("_created")
+            pl.col("account_id").cast(pl.Utf8),
+            pl.col(created_col).cast(pl.Datetime("us")).alias("_created"),
         )
         base = base.join(created.lazy(), on="account_id", how="left")
     else:
         base = base.with_columns(pl.lit(None, pl.Datetime("us")).alias("_created"))
-    counts = base.select(
-        pl.len().alias("events"),
-        pl.col("user_id").n_unique().alias("users"),
-        pl.col("account_id").is_null().sum().alias("unmapped_events"),
-        pl.col("user_id").filter(pl.col("account_id").is_null()).n_unique().alias("unmapped_users"),
-        pl.col("account_id").drop_nulls().n_unique().alias("accounts"),
-        (pl.col("timestamp") < pl.col("_created").dt.date().cast(pl.Datetime("us"))).sum().alias("before_created"),
-        (pl.col("timestamp") > pl.lit(future)).sum().alias("future"),
-    ).collect(engine="streaming").row(0, named=True)
+    counts = (
+        base.select(
+            pl.len().alias("events"),
+            pl.col("user_id").n_unique().alias("users"),
+            pl.col("account_id").is_null().sum().alias("unmapped_events"),
+            pl.col("user_id")
+            .filter(pl.col("account_id").is_null())
+            .n_unique()
+            .alias("unmapped_users"),
+            pl.col("account_id").drop_nulls().n_unique().alias("accounts"),
+            (pl.col("timestamp") < pl.col("_created").dt.date().cast(pl.Datetime("us")))
+            .sum()
+            .alias("before_created"),
+            (pl.col("timestamp") > pl.lit(future)).sum().alias("future"),
+        )
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
     bots = bot_users(events, settings.bot_events_per_minute).collect(engine="streaming")
     counts = {k: int(v or 0) for k, v in counts.items()} | {"bots": bots.height}
     problems = []
@@ -220,7 +234,7 @@ def check_usage(
             "timestamps up to now",
         )
     if bots.height:
-        peak = int(bots["peak_per_minute"].max() or 0)
+        peak = int(bots["peak_per_minute"].to_numpy().max())
         warn(
             "bots",
             f"{bots.height:,} users fire ≥ {settings.bot_events_per_minute:,} events in one minute "

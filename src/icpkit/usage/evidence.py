@@ -15,9 +15,9 @@ import math
 import polars as pl
 
 from icpkit.data.model import CrmData
+from icpkit.discovery.behaviour import behaviour_words
 from icpkit.profile import BehaviourTrait, SingleTrait
 from icpkit.rules import parse_segment
-from icpkit.discovery.behaviour import behaviour_words
 
 MIN_SIDE = 20  # accounts needed on each side of a trait before its rate is compared
 
@@ -52,13 +52,14 @@ def behaviour_traits(
     """The measured effect of each significant behavioural threshold (see the module docstring)."""
     flags = outcome_flags(crm)
     frame = crm.accounts.select(
-        pl.col("account_id").cast(pl.Utf8), *[c for c in crm.accounts.columns if c.startswith("usage_")]
+        pl.col("account_id").cast(pl.Utf8),
+        *[c for c in crm.accounts.columns if c.startswith("usage_")],
     ).join(flags, on="account_id", how="left")
     found: list[BehaviourTrait] = []
     for trait in traits:
         if not trait.attribute.startswith("usage_") or trait.kind != "threshold":
             continue
-        if not (trait.q_best < alpha):
+        if trait.q_best is None or trait.q_best >= alpha:
             continue
         condition = parse_segment(trait.rule).conditions[0] if trait.rule else None
         if condition is None:
@@ -84,7 +85,9 @@ def behaviour_traits(
                 continue
             ratio = r_w / r_wo
             who = "customers" if outcome == "renew" else "accounts"
-            sentence = f"{who} that {words} {verb} at {ratio:.1f}× the rate ({r_w:.0%} vs {r_wo:.0%})"
+            sentence = (
+                f"{who} that {words} {verb} at {ratio:.1f}× the rate ({r_w:.0%} vs {r_wo:.0%})"
+            )
             candidate = BehaviourTrait(
                 rule=trait.rule,
                 words=words,

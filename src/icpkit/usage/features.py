@@ -201,7 +201,9 @@ def _snake(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "x"
 
 
-def _derived(frame: pl.DataFrame, settings: UsageConfig, seats: pl.DataFrame | None) -> pl.DataFrame:
+def _derived(
+    frame: pl.DataFrame, settings: UsageConfig, seats: pl.DataFrame | None
+) -> pl.DataFrame:
     weeks = settings.recent_weeks
     frame = frame.with_columns(
         pl.when(pl.col("usage_active_users") > 0)

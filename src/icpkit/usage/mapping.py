@@ -65,14 +65,19 @@ def map_accounts(
         lookup = account_map.select(
             pl.col("key").cast(pl.Utf8), pl.col("account_id").cast(pl.Utf8).alias("_by_map")
         ).unique(subset="key", keep="first")
-        out = out.join(lookup.lazy().rename({"key": "group_id"}), on="group_id", how="left", maintain_order="left")
+        out = out.join(
+            lookup.lazy().rename({"key": "group_id"}),
+            on="group_id",
+            how="left",
+            maintain_order="left",
+        )
         user_lookup = lookup.rename({"key": "user_id", "_by_map": "_by_user_map"})
         out = out.join(user_lookup.lazy(), on="user_id", how="left", maintain_order="left")
         candidates += ["_by_map", "_by_user_map"]
     out = out.join(
-        ids.lazy().with_columns(pl.col("account_id").alias("_by_group")).rename(
-            {"account_id": "group_id"}
-        ),
+        ids.lazy()
+        .with_columns(pl.col("account_id").alias("_by_group"))
+        .rename({"account_id": "group_id"}),
         on="group_id",
         how="left",
         maintain_order="left",
@@ -82,7 +87,12 @@ def map_accounts(
         lookup = domain_lookup(accounts, contacts).rename({"account_id": "_by_domain"})
         out = out.with_columns(
             _domain(pl.col("user_id").str.extract(_DOMAIN, 1)).alias("_user_domain")
-        ).join(lookup.lazy().rename({"domain": "_user_domain"}), on="_user_domain", how="left", maintain_order="left")
+        ).join(
+            lookup.lazy().rename({"domain": "_user_domain"}),
+            on="_user_domain",
+            how="left",
+            maintain_order="left",
+        )
         candidates.append("_by_domain")
     out = out.with_columns(pl.coalesce([pl.col(c) for c in candidates]).alias("account_id"))
     return out.drop([*candidates, *(["_user_domain"] if by_email_domain else [])])

@@ -41,7 +41,8 @@ def open_accounts(crm: CrmData, at: date) -> pl.DataFrame:
     assert crm.usage is not None
     moment = datetime(at.year, at.month, at.day)
     seen = (
-        crm.usage.filter(pl.col("account_id").is_not_null() & (pl.col("timestamp") < moment))
+        crm.usage.lazy()
+        .filter(pl.col("account_id").is_not_null() & (pl.col("timestamp") < moment))
         .group_by("account_id")
         .agg(pl.col("timestamp").min().alias("first"))
         .filter(pl.col("first") <= moment - timedelta(days=MIN_AGE_DAYS))
@@ -51,12 +52,15 @@ def open_accounts(crm: CrmData, at: date) -> pl.DataFrame:
     decided: list[pl.DataFrame] = []
     if crm.deals is not None:
         decided.append(
-            crm.deals.filter(pl.col("stage").is_in(["won", "lost"]) & (pl.col("closed_at") < at))
-            .select(pl.col("account_id").cast(pl.Utf8))
+            crm.deals.filter(
+                pl.col("stage").is_in(["won", "lost"]) & (pl.col("closed_at") < at)
+            ).select(pl.col("account_id").cast(pl.Utf8))
         )
     if crm.subscriptions is not None:
         decided.append(
-            crm.subscriptions.filter(pl.col("start") < at).select(pl.col("account_id").cast(pl.Utf8))
+            crm.subscriptions.filter(pl.col("start") < at).select(
+                pl.col("account_id").cast(pl.Utf8)
+            )
         )
     for frame in decided:
         seen = seen.join(frame, on="account_id", how="anti")
@@ -70,7 +74,9 @@ def conversions(crm: CrmData, start: date, days: int) -> pl.DataFrame:
     end = start + timedelta(days=days)
     return (
         crm.deals.filter(
-            (pl.col("stage") == "won") & (pl.col("closed_at") >= start) & (pl.col("closed_at") < end)
+            (pl.col("stage") == "won")
+            & (pl.col("closed_at") >= start)
+            & (pl.col("closed_at") < end)
         )
         .select(pl.col("account_id").cast(pl.Utf8))
         .unique()
@@ -96,7 +102,7 @@ def _snapshot(crm: CrmData, settings: UsageConfig, at: date, days: int) -> pl.Da
     assert crm.usage is not None
     population = open_accounts(crm, at)
     features = usage_features(
-        crm.usage,
+        crm.usage.lazy(),
         settings,
         as_of=at,
         seats=seats_of(crm.accounts, crm.contacts, settings),
@@ -108,7 +114,7 @@ def _snapshot(crm: CrmData, settings: UsageConfig, at: date, days: int) -> pl.Da
     )
 
 
-def fit_usage_model(crm: CrmData, settings: UsageConfig, at: date, days: int = HORIZON_DAYS):  # type: ignore[no-untyped-def]
+def fit_usage_model(crm: CrmData, settings: UsageConfig, at: date, days: int = HORIZON_DAYS):
     """The usage model learned on the accounts open one horizon before ``at``."""
     train = _snapshot(crm, settings, at - timedelta(days=days), days)
     y = train["converted"].to_numpy()

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
 from icpkit.errors import Problem, SchemaError
 
-Format = Literal["auto", "posthog", "segment", "rudderstack", "amplitude", "mixpanel", "csv", "parquet"]
+Format = Literal[
+    "auto", "posthog", "segment", "rudderstack", "amplitude", "mixpanel", "csv", "parquet"
+]
 FORMATS = ("posthog", "segment", "rudderstack", "amplitude", "mixpanel", "csv", "parquet")
 JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 USAGE_SUFFIXES = JSON_SUFFIXES | {".csv", ".parquet", ".pq"}
@@ -80,7 +82,7 @@ def _struct(path: str, leaf: pl.DataType | type[pl.DataType] = pl.Utf8) -> tuple
     return parts[0], dtype
 
 
-def _merge(schema: dict[str, pl.DataType], name: str, dtype: pl.DataType) -> None:
+def _merge(schema: dict[str, Any], name: str, dtype: Any) -> None:
     """Add one (possibly nested) field to a JSON schema, merging structs that share a parent."""
     old = schema.get(name)
     if isinstance(old, pl.Struct) and isinstance(dtype, pl.Struct):
@@ -268,7 +270,7 @@ def scan_usage(
 
 def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -> pl.LazyFrame:
     layout = _json_layout(fmt, group, value, integration)
-    schema: dict[str, pl.DataType] = {}
+    schema: dict[str, Any] = {}
     leaves = {"value": pl.Float64, "timestamp": pl.Utf8}
     for canonical, dotted in layout.items():
         leaf = leaves.get(canonical, pl.Utf8)
@@ -299,9 +301,7 @@ def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -
 
 def _scan_table(path: Path, fmt: str, columns: dict[str, str], label: str) -> pl.LazyFrame:
     if fmt == "csv":
-        frame = pl.scan_csv(
-            path, infer_schema=False, row_index_name="_line", row_index_offset=1
-        )
+        frame = pl.scan_csv(path, infer_schema=False, row_index_name="_line", row_index_offset=1)
     else:
         frame = pl.scan_parquet(path, row_index_name="_line", row_index_offset=1)
     present = [c for c in frame.collect_schema().names() if c != "_line"]

@@ -70,8 +70,10 @@ def usage_signals(
         .alias("gap")
     )
     flagged = flagged.filter(pl.col("gap").is_null() | (pl.col("gap") > 14 * weeks))
-    multiple = pl.when(pl.col("type") == "usage_surge").then(pl.col("ratio")).otherwise(
-        1 / pl.col("ratio")
+    multiple = (
+        pl.when(pl.col("type") == "usage_surge")
+        .then(pl.col("ratio"))
+        .otherwise(1 / pl.col("ratio"))
     )
     return flagged.select(
         pl.col("account_id").cast(pl.Utf8),
@@ -82,4 +84,4 @@ def usage_signals(
             multiple.round(0).cast(pl.Int64).clip(lower_bound=2).cast(pl.Utf8),
             pl.lit(f"× in {weeks} week{'s' if weeks != 1 else ''}"),
         ).alias("value"),
-    ).cast(empty.schema)  # type: ignore[arg-type]
+    ).cast(empty.schema)

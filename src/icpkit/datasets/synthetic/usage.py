@@ -120,7 +120,9 @@ class SyntheticUsage:
 
 class _Events:
     def __init__(self) -> None:
-        self.rows: dict[str, list[Any]] = {k: [] for k in ("account", "user", "ts", "event", "integ")}
+        self.rows: dict[str, list[Any]] = {
+            k: [] for k in ("account", "user", "ts", "event", "integ")
+        }
 
     def add(
         self, account: int, user: Any, ts: np.ndarray, event: Any, integ: str | None = None
@@ -177,7 +179,7 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
     expands = converts & ~churns & (rng.random(n_accounts) < 0.35)
     expand_after = rng.uniform(45, 300, n_accounts)
     events = _Events()
-    deals: list[dict[str, Any]] = []
+    deals: list[tuple[Any, ...]] = []
     subs: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
     n_expansions = 0
@@ -273,7 +275,8 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
         accounts=accounts,
         deals=pl.DataFrame(deals, schema=_DEAL_SCHEMA, orient="row"),
         subscriptions=pl.DataFrame(
-            subs, schema={"account_id": pl.Utf8, "start": pl.Date, "end": pl.Date, "mrr": pl.Float64}
+            subs,
+            schema={"account_id": pl.Utf8, "start": pl.Date, "end": pl.Date, "mrr": pl.Float64},
         ),
         contacts=pl.DataFrame(contacts),
         events=frame,
@@ -312,7 +315,7 @@ def _events_frame(events: _Events, ids: list[str], rng: np.random.Generator) -> 
     group = np.where(carries_group[account], np.array(ids, dtype=object)[account], None)
     frame = pl.DataFrame(
         {
-            "group_id": pl.Series(group.tolist(), dtype=pl.Utf8),
+            "group_id": pl.Series(list(group), dtype=pl.Utf8),
             "user_id": pl.Series(np.concatenate(events.rows["user"]).tolist(), dtype=pl.Utf8),
             "timestamp": pl.Series((ts * 1e6).astype(np.int64)).cast(pl.Datetime("us")),
             "event": pl.Series(np.concatenate(events.rows["event"]).tolist(), dtype=pl.Utf8),
