@@ -192,8 +192,8 @@ def find_bad_json_line(path: Path) -> Problem | None:
     return None
 
 
-def parse_timestamp(column: pl.Expr) -> pl.Expr:
-    """Text or numbers → naive UTC datetime (µs); null where no known format fits."""
+def _parsers(column: pl.Expr) -> list[pl.Expr]:
+    """Every known timestamp reading of a column: epoch numbers, zoned ISO, naive ISO."""
     text = column.cast(pl.Utf8).str.strip_chars()
     number = text.cast(pl.Float64, strict=False)
     # epoch: seconds below 1e11 (year 5138), milliseconds above
@@ -212,7 +212,24 @@ def parse_timestamp(column: pl.Expr) -> pl.Expr:
     ]
     utc = text.str.replace(r"Z$", "")
     naive = [utc.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
-    return pl.coalesce(epoch, *zoned, *naive)
+    return [epoch, *zoned, *naive]
+
+
+def parse_timestamp(column: pl.Expr) -> pl.Expr:
+    """Text or numbers → naive UTC datetime (µs); null where no known format fits."""
+    return pl.coalesce(*_parsers(column))
+
+
+def fitted_parser(sample: pl.Series) -> pl.Expr:
+    """The one reading of ``_raw_ts`` that parses the most of a sample (ties: the first), so a
+    large export is parsed once rather than in every format; the full coalesce when none fits all."""
+    frame = sample.to_frame("_raw_ts")
+    parsers = _parsers(pl.col("_raw_ts"))
+    counts = frame.select(p.is_not_null().sum().alias(str(i)) for i, p in enumerate(parsers)).row(0)
+    best = max(range(len(parsers)), key=lambda i: (counts[i], -i))
+    if counts[best] == sample.drop_nulls().len():
+        return parsers[best]
+    return parse_timestamp(pl.col("_raw_ts"))
 
 
 def scan_usage(
@@ -264,8 +281,8 @@ def scan_usage(
         frame = _scan_table(path, chosen, columns or {}, label)
     else:
         frame = _scan_json(path, chosen, group, value, integration)
-    _check_sample(frame, path, label, chosen)
-    return frame
+    parser = _check_sample(frame, path, label, chosen)
+    return frame.with_columns(parser.alias("timestamp"))
 
 
 def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -> pl.LazyFrame:
@@ -296,7 +313,7 @@ def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -
         exprs["event"].alias("event"),
         exprs["value"].cast(pl.Float64, strict=False).alias("value"),
         exprs["integration"].cast(pl.Utf8).alias("integration"),
-    ).with_columns(parse_timestamp(pl.col("_raw_ts")).alias("timestamp"))
+    )
 
 
 def _scan_table(path: Path, fmt: str, columns: dict[str, str], label: str) -> pl.LazyFrame:
@@ -337,13 +354,15 @@ def _scan_table(path: Path, fmt: str, columns: dict[str, str], label: str) -> pl
         pick("event", pl.Utf8),
         pick("value", pl.Float64),
         pick("integration", pl.Utf8),
-    ).with_columns(parse_timestamp(pl.col("_raw_ts")).alias("timestamp"))
+    )
 
 
-def _check_sample(frame: pl.LazyFrame, path: Path, label: str, fmt: str) -> None:
-    """Read the first rows: a malformed JSON line or an unknown timestamp stops here, named."""
+def _check_sample(frame: pl.LazyFrame, path: Path, label: str, fmt: str) -> pl.Expr:
+    """Read the first rows: a malformed JSON line or an unknown timestamp stops here, named.
+    Returns the timestamp parser that fits the sample."""
     try:
         head = frame.head(SAMPLE_ROWS).collect()
+        head = head.with_columns(parse_timestamp(pl.col("_raw_ts")).alias("timestamp"))
     except pl.exceptions.PolarsError as exc:
         if fmt not in ("csv", "parquet") and (bad := find_bad_json_line(path)) is not None:
             raise SchemaError("", [_relabel(bad, label)]) from None
@@ -368,6 +387,7 @@ def _check_sample(frame: pl.LazyFrame, path: Path, label: str, fmt: str) -> None
                 )
             ],
         )
+    return fitted_parser(head["_raw_ts"])
 
 
 def _relabel(problem: Problem, label: str) -> Problem:
