@@ -218,3 +218,25 @@ def test_pqa_meets_madkudus_bar_on_the_synthetic_data(synthetic) -> None:  # typ
     # every seed (seed 2: 7.4×); asserted at 5× so the test says what is reliably true
     assert check.top_vs_bottom_pqa is not None and check.top_vs_bottom_pqa >= 5
     assert [b.band for b in check.bands] == ["very high", "high", "medium", "low"]
+
+
+def test_the_report_section_shows_behaviour_and_the_pqa_check() -> None:
+    from types import SimpleNamespace
+
+    from icpkit.profile import BehaviourTrait, PqaBand, PqaCheck, UsageSection
+    from icpkit.report.usage_view import usage_tables
+
+    trait = BehaviourTrait(
+        rule="usage_integrations in [2, inf)", words="connect 2+ integrations in the first 30 days",
+        outcome="renew", rate_with=0.9, rate_without=0.375, ratio=2.4, n_with=80, n_without=300,
+        q_value=0.001, sentence="Customers that connect 2+ integrations … renew at 2.4× the rate",
+    )  # fmt: skip
+    bands = [PqaBand(band="very high", accounts=2, conversions=2, rate=1.0)]
+    check = PqaCheck(
+        cut="2025-10-02", horizon_days=60, accounts=100, conversions=20, top30_share_pqa=0.7,
+        top30_share_fit=0.3, bands=bands,
+    )  # fmt: skip
+    profile = SimpleNamespace(usage=UsageSection(behaviour=[trait], pqa=check))
+    tables = usage_tables(profile)  # type: ignore[arg-type]
+    assert tables[0].table.rows[0][4] == "2.4×"
+    assert "top 30% hold 70%" in tables[1].title and "fit alone 30%" in tables[1].title

@@ -28,6 +28,7 @@ from icpkit.report.feedback_view import feedback_view
 from icpkit.report.lookalikes_view import find_more_view
 from icpkit.report.personas_view import personas_view
 from icpkit.report.themes_view import pains_view
+from icpkit.report.usage_view import usage_tables
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -116,6 +117,7 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
     partition_lines, partition_tables = v.partition_view(p.partitions)
     view = replace(view, partition_lines=partition_lines, partition_tables=partition_tables)
     view = replace(view, find_more=find_more_view(report.lookalikes))
+    view = replace(view, usage_tables=usage_tables(p))  # product usage (issue 28)
     return _with_missing(view)
 
 

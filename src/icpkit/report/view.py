@@ -176,6 +176,7 @@ class ReportView:
     signals_tables: list[Titled] = field(default_factory=list)
     feedback: FeedbackView | None = None  # reps' verdicts (report/feedback_view.py)
     find_more: FindMoreView | None = None  # the last lookalikes run (report/lookalikes_view.py)
+    usage_tables: list[Titled] = field(default_factory=list)  # product usage (usage_view.py)
 
 
 @dataclass(frozen=True)
