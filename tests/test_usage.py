@@ -240,3 +240,10 @@ def test_the_report_section_shows_behaviour_and_the_pqa_check() -> None:
     tables = usage_tables(profile)  # type: ignore[arg-type]
     assert tables[0].table.rows[0][4] == "2.4×"
     assert "top 30% hold 70%" in tables[1].title and "fit alone 30%" in tables[1].title
+
+
+def test_prioritize_reads_a_usage_surge_as_usage_up() -> None:
+    from icpkit.signals.intent import _phrases
+
+    template, bare, name = _phrases("usage_surge")
+    assert template.format(value="3× in 2 weeks") == "usage up 3× in 2 weeks"
