@@ -245,5 +245,5 @@ def test_the_report_section_shows_behaviour_and_the_pqa_check() -> None:
 def test_prioritize_reads_a_usage_surge_as_usage_up() -> None:
     from icpkit.signals.intent import _phrases
 
-    template, bare, name = _phrases("usage_surge")
+    template, _, _ = _phrases("usage_surge")
     assert template.format(value="3× in 2 weeks") == "usage up 3× in 2 weeks"
