@@ -50,3 +50,18 @@ def test_a_malformed_line_in_the_export_is_one_clear_line(workspace: Path, tmp_p
     result = runner.invoke(app, ["usage", "features", "-w", str(broken)])
     assert result.exit_code != 0
     assert "not valid JSON" in result.output and "Traceback" not in result.output
+
+
+def test_check_names_a_malformed_line_deep_in_the_export(workspace: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "ws2"
+    broken.mkdir()
+    for f in workspace.iterdir():
+        if f.is_file():
+            (broken / f.name).write_bytes(f.read_bytes())
+    lines = (broken / "events.jsonl").read_text().splitlines()
+    n = len(lines) + 1
+    with (broken / "events.jsonl").open("a") as handle:
+        handle.write('{"event": "x", "distinct_id"\n')
+    result = runner.invoke(app, ["check", "-w", str(broken)])
+    assert result.exit_code == 1
+    assert f"events.jsonl row {n}" in result.output and "not valid JSON" in result.output

@@ -109,7 +109,6 @@ class Workspace:
         crm.usage = load_usage(self.config, self.root, crm.accounts, crm.contacts)
         if crm.usage is not None:
             crm.sources["usage"] = self.config.usage.path
-            crm.sources["usage_file"] = str(self.root / self.config.usage.path)
         return crm
 
     def check(self) -> CheckReport:
@@ -1464,7 +1463,11 @@ def _with_usage_check(
         return dataclasses.replace(report, problems=(*exc.problems, *report.problems))
     if events is None:
         return report
-    problems, counts = check_usage(events, crm.accounts, config.usage, config.usage.path)
+    try:
+        with reading(root / config.usage.path, config.usage.path):
+            problems, counts = check_usage(events, crm.accounts, config.usage, config.usage.path)
+    except SchemaError as exc:
+        return dataclasses.replace(report, problems=(*exc.problems, *report.problems))
     return dataclasses.replace(
         report,
         problems=(*report.problems, *problems),
@@ -1478,7 +1481,7 @@ def usage_features_of(workspace: Workspace, as_of: date | None = None) -> UsageF
     crm = workspace.load()
     if crm.usage is None:
         raise ConfigError("no usage export is configured: set [usage] path in icpkit.toml")
-    with reading(crm.sources.get("usage_file"), workspace.config.usage.path):
+    with reading(workspace.root / workspace.config.usage.path, workspace.config.usage.path):
         return usage_features(
             crm.usage.lazy(),
             workspace.config.usage,
@@ -1520,7 +1523,7 @@ def product_qualified(
     blank = [c for c in built.scored.columns if c.startswith("usage_")]
     firmographic = crm.accounts.with_columns(pl.lit(None, pl.Float64).alias(c) for c in blank)
     fit = score_frame(built.profile, firmographic, reasons=False)
-    with reading(crm.sources.get("usage_file"), workspace.config.usage.path):
+    with reading(workspace.root / workspace.config.usage.path, workspace.config.usage.path):
         scores = pqa_scores(crm, workspace.config.usage, day, fit, horizon_days)
     try:
         check = pqa_check(

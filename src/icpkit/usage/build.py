@@ -125,7 +125,7 @@ def with_usage(
     events = crm.usage.lazy()
     if "account_id" not in events.collect_schema().names():
         events = map_accounts(events, crm.accounts, crm.contacts)
-    with reading(crm.sources.get("usage_file"), crm.sources.get("usage", "usage")):
+    with reading(crm.sources.get("usage"), crm.sources.get("usage", "usage")):
         return _with_usage(crm, events, settings, as_of, signals)
 
 
@@ -303,7 +303,7 @@ def reading(path: Path | str | None, shown: str) -> Iterator[None]:
     try:
         yield
     except pl.exceptions.PolarsError as exc:
-        if path is not None and Path(path).suffix.lower() in JSON_SUFFIXES:
+        if path is not None and Path(path).suffix.lower() in JSON_SUFFIXES and Path(path).is_file():
             bad = find_bad_json_line(Path(path))
             if bad is not None:
                 raise SchemaError("", [Problem(**{**bad.to_dict(), "file": shown})]) from None  # type: ignore[arg-type]
