@@ -25,6 +25,7 @@ LAYER = {
     "sync": 5.5,
     "worklist": 5,
     "enrich": 5.5,  # reuses lookalikes' name keys; pipeline (6) calls it
+    "usage": 5,
     "pipeline": 6,
     "web": 7, "__init__": 7, "cli": 8, "__main__": 9,
 }  # fmt: skip

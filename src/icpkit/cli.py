@@ -1499,9 +1499,37 @@ def experiment_stop(
     out.print(f"experiment {plan.experiment_id} stopped on {plan.stopped_on}", markup=False)
 
 
-# ----------------------------------------------------------------------------- sync (issue 26)
+# ----------------------------------------------------------------------------- product usage (issue 28)
 
-# ----------------------------------------------------------------------------- enrichment and market size (issue 29)
+usage_app = typer.Typer(help="Product usage: events export → behavioural features (docs/usage.md).")
+app.add_typer(usage_app, name="usage")
+
+
+@usage_app.command("features")
+@handled
+def usage_features_command(
+    workspace: WorkspaceOpt = Path("."),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Parquet or CSV file to write.")
+    ] = Path("usage_features.parquet"),
+    as_of: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD: no event on or after it counts.")
+    ] = None,
+) -> None:
+    """Behavioural features of every account as of a date (streamed over the export).
+
+    Example: icpkit usage features -w exports/ --as-of 2025-06-30 -o features.parquet
+    """
+    from icpkit import pipeline
+
+    result = pipeline.usage_features_of(pipeline.Workspace.open(workspace), _date(as_of, "--as-of"))
+    written = pipeline.write_frame(result.frame, output)
+    for note in result.notes:
+        say(note)
+    out.print(f"{result.frame.height:,} accounts × {len(result.columns)} features → {written}")
+
+
+# ----------------------------------------------------------------------------- sync (issue 26)
 
 
 @app.command()
@@ -1593,6 +1621,9 @@ def embed_link(
     out.print(base_url.rstrip("/") + path, markup=False, soft_wrap=True)
     when = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
     err.print(f"works until {when}", markup=False)
+
+
+# ----------------------------------------------------------------------------- enrichment and market size (issue 29)
 
 
 @app.command()
@@ -1695,3 +1726,48 @@ def provisional(
     for line in result.lines():
         out.print(line, markup=False)
     out.print(f"{result.ranked.height:,} lookalikes written to {output}", markup=False)
+
+
+@app.command()
+@handled
+def pqa(
+    workspace: WorkspaceOpt = Path("."),
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None,
+    top: Annotated[int, typer.Option(help="Accounts to list.")] = 20,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write every scored account here.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Product-qualified accounts: open/free/trial accounts ranked by fit × usage, in MadKudu-
+    style bands, with the held-out check (share of later conversions in the top 30%).
+
+    Example: icpkit pqa -w exports/ --top 50
+    """
+    from icpkit import pipeline
+
+    result = pipeline.product_qualified(pipeline.Workspace.open(workspace), _date(as_of, "--as-of"))
+    if output is not None:
+        pipeline.write_frame(result.scores.drop("converted", strict=False), output)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out.print(f"{result.scores.height:,} open accounts as of {result.as_of}", markup=False)
+    for row in result.scores.head(top).iter_rows(named=True):
+        out.print(
+            f"  {row['rank']:>4}  {row['account_id']:<16} {row['band']:<9} "
+            f"PQA {row['pqa']:.3f}  fit {row['fit']:.2f}  usage {row['usage']:.2f}",
+            markup=False,
+        )
+    check = result.check
+    if check is None:
+        say(f"held-out check: not available ({result.reason})")
+        return
+    ratio = f"{check.top_vs_bottom_pqa:.1f}×" if check.top_vs_bottom_pqa else "n/a"
+    out.print(
+        f"held-out check (open on {check.cut}, next {check.horizon_days} days, "
+        f"{check.conversions} conversions of {check.accounts}): top 30% by PQA hold "
+        f"{check.top30_share_pqa:.0%} (fit alone {check.top30_share_fit:.0%}); top band "
+        f"converts {ratio} the low band",
+        markup=False,
+    )

@@ -328,6 +328,137 @@ class ScoringConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- product usage
+
+
+class UsageConfig(_Section):
+    """Product usage ([usage]): the events export, how users map onto accounts, and how each
+    behavioural feature is defined (event-name patterns are globs: * any text, ? one character)."""
+
+    path: str = Field(
+        "",
+        description="Events export, relative to the workspace (.jsonl/.ndjson/.json, .csv, "
+        ".parquet); empty: no usage.",
+    )
+    format: Literal[
+        "auto", "posthog", "segment", "rudderstack", "amplitude", "mixpanel", "csv", "parquet"
+    ] = Field("auto", description="Export format; auto guesses from the suffix and first line.")
+    group_property: str = Field(
+        "",
+        description="Dotted path of the account/workspace id in each JSON event (default per "
+        "format: $groups.company, context.groupId, groups.company, company_id).",
+    )
+    value_property: str = Field("value", description="Event property holding a number.")
+    integration_property: str = Field(
+        "integration", description="Event property naming the integration an event connects."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="CSV/Parquet: canonical column (group_id, user_id, timestamp, event, value, "
+        "integration) → file column.",
+    )
+    account_map: str = Field(
+        "",
+        description="Optional CSV mapping ids to accounts: columns 'key' (a group/workspace or "
+        "user id) and 'account_id'.",
+    )
+    map_by_email_domain: bool = Field(
+        True,
+        description="Map a user id that is an e-mail address to the account whose domain (or "
+        "whose contacts' e-mail domain) it shares.",
+    )
+    ignore_events: list[str] = Field(
+        default_factory=lambda: ["$*", "page*", "screen*", "identify", "session*", "heartbeat"],
+        description="Events that never count as activity (page views, autocapture, sessions).",
+    )
+    key_events: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Events that are key features: breadth = distinct ones used (ignored events "
+        "excluded).",
+    )
+    value_events: list[str] = Field(
+        default_factory=lambda: ["*created", "*published", "*shared", "*invited*"],
+        description="Events that mark first value; time to value = days from the start to the "
+        "first one.",
+    )
+    integration_events: list[str] = Field(
+        default_factory=lambda: ["*integration*connected*", "*integration_added*", "*connected"],
+        description="Events that connect an integration (named by integration_property, else "
+        "by the event).",
+    )
+    counts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra counted features: name → event pattern; usage_count_<name> is the "
+        "number of matching events before the as-of date.",
+    )
+    start: Literal["first_event", "deal_close"] = Field(
+        "first_event",
+        description="When an account's clock starts (time to value, early window): its first "
+        "event (sign-up) or its first won deal's close.",
+    )
+    early_days: int = Field(
+        30, ge=1, le=365, description="Integrations are counted in the first this many days."
+    )
+    recent_weeks: int = Field(
+        4, ge=1, le=52, description="Activity window: active users, depth, frequency, trend."
+    )
+    baseline_weeks: int = Field(
+        8, ge=1, le=104, description="Trend: the recent weeks vs this many weeks before them."
+    )
+    seats_column: str = Field(
+        "seats",
+        description="Accounts column with purchased seats (active-user share); absent: the "
+        "account's contacts.",
+    )
+    created_column: str = Field(
+        "created_at",
+        description="Accounts column with the account's creation date (events before it are "
+        "reported by check).",
+    )
+    bot_events_per_minute: int = Field(
+        1000,
+        ge=10,
+        description="A user with this many events in one minute is a bot: reported by check, "
+        "excluded from features.",
+    )
+    max_clock_skew_hours: float = Field(
+        24, ge=0, description="Events later than now by more than this are clock skew."
+    )
+    surge_ratio: float = Field(
+        2.0, gt=1, description="Signal usage_surge: events in the signal window ≥ this × before."
+    )
+    drop_ratio: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Signal usage_drop: events in the signal window ≤ this × before.",
+    )
+    signal_window_days: int = Field(
+        14, ge=7, le=90, description="Surges and drops compare this many days with the same before."
+    )
+    signal_min_events: int = Field(
+        20, ge=1, description="Fewest events in the two windows before a surge or drop counts."
+    )
+    pqa_very_high: float = Field(
+        0.01, gt=0, lt=1, description="PQA: share of open accounts in the 'very high' band."
+    )
+    pqa_high: float = Field(
+        0.10, gt=0, lt=1, description="PQA: cumulative share down to the end of 'high'."
+    )
+    pqa_medium: float = Field(
+        0.30, gt=0, lt=1, description="PQA: cumulative share down to the end of 'medium'."
+    )
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> UsageConfig:
+        if not self.pqa_very_high < self.pqa_high < self.pqa_medium:
+            raise ValueError(
+                "pqa_very_high < pqa_high < pqa_medium is required; found "
+                f"{self.pqa_very_high}, {self.pqa_high}, {self.pqa_medium}"
+            )
+        return self
+
+
 class TierConfig(_Section):
     """How tiers are cut."""
 
@@ -886,6 +1017,11 @@ class WorkspaceConfig(_Section):
     enrich: EnrichConfig = Field(
         default_factory=EnrichConfig,
         description="Enrichment from company universes (`icpkit enrich`) and the market size.",
+    )
+
+    usage: UsageConfig = Field(
+        default_factory=UsageConfig,
+        description="Product usage: events export, behavioural features, PQA bands.",
     )
 
     def content_hash(self) -> str:

@@ -65,6 +65,7 @@ from icpkit.profile import (
     IcpProfile,
     MessagingSection,
     PartitionsSection,
+    PqaCheck,
     Provenance,
     ReportedSegment,
     SignalsBacktest,
@@ -85,6 +86,10 @@ from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
 from icpkit.themes.messaging import build_messaging
 from icpkit.themes.summary import themes_section
+from icpkit.usage.build import check_usage, load_usage, reading, with_behaviour, with_usage
+from icpkit.usage.features import UsageFeatures, seats_of, usage_features
+from icpkit.usage.pqa import HORIZON_DAYS as PQA_HORIZON
+from icpkit.usage.pqa import pqa_check, pqa_scores
 from icpkit.version import VERSION
 
 
@@ -102,13 +107,19 @@ class Workspace:
 
     def load(self) -> CrmData:
         crm = load_crm(self.config, self.root)
-        return with_enrichment(crm, self.root, self.config)
+        crm = with_enrichment(crm, self.root, self.config)
+        # product usage (issue 28): the events export, lazy, mapped onto the (enriched) accounts
+        crm.usage = load_usage(self.config, self.root, crm.accounts, crm.contacts)
+        if crm.usage is not None:
+            crm.sources["usage"] = self.config.usage.path
+        return crm
 
     def check(self) -> CheckReport:
         """Every data problem, plus the columns the leakage/identifier guard would leave out."""
         report, crm = check_and_load(self.config, self.root)
         if crm is None:
             return report
+        report = _with_usage_check(report, crm, self.config, self.root)
         order = fate_order(crm.accounts)
         try:
             outcomes = compute_outcomes(crm, self.config.success)
@@ -212,6 +223,9 @@ def build_icp(
     ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts.
     """
     step = progress or _no_progress
+    # product usage (issue 28): behavioural features as of each account's first outcome, and
+    # usage surges/drops as signals; a no-op without a usage table
+    crm = with_usage(crm, config.usage, as_of)
     step("outcomes")
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
@@ -262,6 +276,8 @@ def build_icp(
             ColumnFate(**f.to_dict()) for f in screening.choice.fates(fate_order(crm.accounts))
         ],
     )
+    if crm.usage is not None:  # product usage: the behaviour clause, from evidence only
+        profile = with_behaviour(profile, crm, config)
     if config.icps:
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
     scored = score_frame(profile, crm.accounts)
@@ -1744,3 +1760,90 @@ def provisional_from_seeds(
     side = Path(output).with_suffix(".provisional.json")
     write_text_atomic(side, json.dumps(result.to_dict(), indent=2))
     return result
+
+
+# ----------------------------------------------------------------------------- product usage (issue 28)
+
+
+def _with_usage_check(
+    report: CheckReport, crm: CrmData, config: WorkspaceConfig, root: Path
+) -> CheckReport:
+    """The check report with the usage export's problems (unmapped users, skew, bots …)."""
+    if not config.usage.path:
+        return report
+    try:
+        events = load_usage(config, root, crm.accounts, crm.contacts)
+    except SchemaError as exc:
+        return dataclasses.replace(report, problems=(*exc.problems, *report.problems))
+    if events is None:
+        return report
+    try:
+        with reading(root / config.usage.path, config.usage.path):
+            problems, counts = check_usage(events, crm.accounts, config.usage, config.usage.path)
+    except SchemaError as exc:
+        return dataclasses.replace(report, problems=(*exc.problems, *report.problems))
+    return dataclasses.replace(
+        report,
+        problems=(*report.problems, *problems),
+        row_counts={**report.row_counts, "usage": counts["events"]},
+        sources={**report.sources, "usage": config.usage.path},
+    )
+
+
+def usage_features_of(workspace: Workspace, as_of: date | None = None) -> UsageFeatures:
+    """Behavioural features of every account as of a date (default: after the last event)."""
+    crm = workspace.load()
+    if crm.usage is None:
+        raise ConfigError("no usage export is configured: set [usage] path in icpkit.toml")
+    with reading(workspace.root / workspace.config.usage.path, workspace.config.usage.path):
+        return usage_features(
+            crm.usage.lazy(),
+            workspace.config.usage,
+            as_of=as_of,
+            seats=seats_of(crm.accounts, crm.contacts, workspace.config.usage),
+            accounts=crm.accounts["account_id"].cast(pl.Utf8),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PqaResult:
+    """Open accounts ranked by PQA (fit × usage) and the held-out check."""
+
+    scores: pl.DataFrame
+    check: PqaCheck | None
+    as_of: date
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "accounts": self.scores.select("account_id", "band", "pqa", "fit", "usage").to_dicts(),
+            "check": self.check.model_dump() if self.check is not None else None,
+            "reason": self.reason,
+        }
+
+
+def product_qualified(
+    workspace: Workspace, as_of: date | None = None, horizon_days: int = PQA_HORIZON
+) -> PqaResult:
+    """PQA = fit × usage for the open accounts at ``as_of`` (default: today), and the held-out
+    check one horizon earlier (its fit comes from the ICP built on all data: said in the report).
+    """
+    crm = workspace.load()
+    if crm.usage is None:
+        raise ConfigError("no usage export is configured: set [usage] path in icpkit.toml")
+    day = as_of or date.today()
+    built = build_icp(crm, workspace.config, validate=False, as_of=day, themes=False)
+    blank = [c for c in built.scored.columns if c.startswith("usage_")]
+    firmographic = crm.accounts.with_columns(pl.lit(None, pl.Float64).alias(c) for c in blank)
+    fit = score_frame(built.profile, firmographic, reasons=False)
+    with reading(workspace.root / workspace.config.usage.path, workspace.config.usage.path):
+        scores = pqa_scores(crm, workspace.config.usage, day, fit, horizon_days)
+    try:
+        check = pqa_check(
+            crm, workspace.config.usage, day - timedelta(days=horizon_days), fit, horizon_days
+        )
+        reason = ""
+    except InsufficientDataError as exc:
+        check, reason = None, str(exc)
+    return PqaResult(scores=scores, check=check, as_of=day, reason=reason)

@@ -1132,6 +1132,63 @@ class SignalsSection(BaseModel):
         ]  # fmt: skip
 
 
+class BehaviourTrait(BaseModel):
+    """One behavioural trait with its measured effect (product usage, issue 28)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str = Field(description="The condition, e.g. usage_integrations in [2, inf).")
+    words: str = Field(description="The condition in plain words.")
+    outcome: str = Field(description="'renew' (customers not churned) or 'convert' (won).")
+    rate_with: float = Field(description="Outcome rate of the accounts with the trait.")
+    rate_without: float = Field(description="Outcome rate of the accounts without it.")
+    ratio: float = Field(description="rate_with ÷ rate_without.")
+    n_with: int
+    n_without: int
+    q_value: float = Field(description="BH q-value of the trait in discovery's single traits.")
+    sentence: str = Field(description="The one-pager's sentence.")
+
+
+class PqaBand(BaseModel):
+    """One PQA band of the held-out check: its accounts and how many converted later."""
+
+    model_config = ConfigDict(frozen=True)
+
+    band: str
+    accounts: int
+    conversions: int
+    rate: float
+
+
+class PqaCheck(BaseModel):
+    """The held-out check of product-qualified accounts (MadKudu's bar)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cut: str = Field(description="Accounts open at this date, scored on what was known then.")
+    horizon_days: int
+    accounts: int
+    conversions: int
+    top30_share_pqa: float = Field(description="Share of later conversions in the PQA top 30%.")
+    top30_share_fit: float = Field(description="The same, ranking by fit alone.")
+    top_vs_bottom_pqa: float | None = Field(
+        None, description="Conversion rate of the top band (very high + high) ÷ the low band."
+    )
+    top_vs_bottom_fit: float | None = None
+    bands: list[PqaBand] = Field(default_factory=list)
+
+
+class UsageSection(BaseModel):
+    """Product usage: behavioural traits with evidence, and the PQA held-out check."""
+
+    model_config = ConfigDict(frozen=True)
+
+    features: list[str] = Field(default_factory=list, description="usage_ columns measured.")
+    behaviour: list[BehaviourTrait] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    pqa: PqaCheck | None = None
+
+
 class IcpProfile(BaseModel):
     """The whole ICP. ``to_json``/``from_json`` round-trip exactly; ``from_json`` migrates."""
 
@@ -1182,6 +1239,9 @@ class IcpProfile(BaseModel):
         None, description="Buyer personas and the buying committee (when contacts were given)."
     )
     signals: SignalsSection | None = None
+    usage: UsageSection | None = Field(
+        None, description="Product usage: behavioural traits and the PQA check (issue 28)."
+    )
     feedback: FeedbackSection | None = Field(
         None,
         description="What reps said about the tiers they were shown (icpkit.lifecycle.feedback); "
@@ -1195,6 +1255,8 @@ class IcpProfile(BaseModel):
         # written before column fates existed: a profile without them round-trips unchanged
         if "column_fates" in out and out["column_fates"] is None:
             del out["column_fates"]
+        if "usage" in out and out["usage"] is None:  # profiles without usage stay unchanged
+            del out["usage"]
         return out
 
     def to_json(self, indent: int | None = 2) -> str:

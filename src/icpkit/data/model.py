@@ -96,6 +96,22 @@ UNLOCKS: dict[str, str] = {
 
 DEAL_STAGES = ("won", "lost", "open")
 
+# Product usage (issue 28): one row per event, read lazily from an export (icpkit.usage.readers)
+# and mapped onto accounts (icpkit.usage.mapping); never loaded whole, so not one of TABLES.
+USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "account_id": pl.Utf8,  # blank when no rule maps the user or group
+    "group_id": pl.Utf8,  # the account/workspace id the tool recorded
+    "user_id": pl.Utf8,  # may be an e-mail address: PII, never in reports or logs
+    "timestamp": pl.Datetime("us"),  # naive UTC
+    "event": pl.Utf8,
+    "value": pl.Float64,
+    "integration": pl.Utf8,
+}
+USAGE_UNLOCKS = (
+    "behavioural traits (breadth, depth, time to value, integrations), usage surge/drop "
+    "signals and product-qualified accounts"
+)
+
 
 @dataclass
 class CrmData:
@@ -107,6 +123,7 @@ class CrmData:
     tables) are not frames here: they appear in ``sources`` only.
     ``problems`` holds the warnings found while loading (fatal problems raise SchemaError).
     ``sources`` maps each table to the file or query it came from, for messages and fingerprints.
+    ``usage`` holds the product events (``USAGE_SCHEMA``) as a lazy frame over the export, or None.
     """
 
     accounts: pl.DataFrame
@@ -115,10 +132,13 @@ class CrmData:
     contacts: pl.DataFrame | None = None
     notes: pl.DataFrame | None = None
     signals: pl.DataFrame | None = None
+    usage: pl.LazyFrame | pl.DataFrame | None = None  # events in USAGE_SCHEMA (lazy when read)
     problems: list[Problem] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> pl.DataFrame | None:
+        if name == "usage":
+            raise KeyError("usage is lazy: use CrmData.usage")
         if name not in TABLES:
             raise KeyError(name)
         frame: pl.DataFrame | None = getattr(self, name)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+from icpkit.discovery.behaviour import behaviour_words
 from icpkit.rules import Condition, Segment, format_number
 
 # Attributes that describe company size, and the unit each is counted in.
@@ -93,6 +94,8 @@ def describe_condition(cond: Condition, plural: bool = False) -> str:
         return f"{'use' if plural else 'uses'} {cond.value}"
     if cond.op == "range":
         lo, hi = cond.value
+        if (behaviour := behaviour_words(cond, plural)) is not None:  # product usage
+            return behaviour
         if cond.attr in _FOUNDED_ATTRS:
             return _founded(lo, hi)
         unit = _SIZE_UNITS.get(cond.attr, "")
@@ -109,7 +112,7 @@ def describe_condition(cond: Condition, plural: bool = False) -> str:
 def _modifier(cond: Condition, plural: bool) -> tuple[int, str]:
     """(slot, words) of a condition after the noun; slots order the phrase."""
     words = describe_condition(cond, plural)
-    if cond.op == "contains":
+    if cond.op == "contains" or cond.attr.startswith("usage_"):
         return 5, f"that {words}"
     if cond.op in ("eq", "in") and cond.attr not in _PLACE_ATTRS and cond.attr != "industry":
         return 6, f"whose {cond.attr.replace('_', ' ')} is {_values(cond)}"

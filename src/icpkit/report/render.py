@@ -33,6 +33,7 @@ from icpkit.report.feedback_view import feedback_view
 from icpkit.report.lookalikes_view import find_more_view
 from icpkit.report.personas_view import personas_view
 from icpkit.report.themes_view import pains_view
+from icpkit.report.usage_view import usage_tables
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -133,6 +134,8 @@ def build_view(report: ReportInput, limits: Limits = ONEPAGER_LIMITS[0]) -> v.Re
         market_html=market_report_html(report.market),
         market_markdown=market_markdown(report.market) if report.market else "",
     )
+
+    view = replace(view, usage_tables=usage_tables(p))  # product usage (issue 28)
     return _with_missing(view)
 
 

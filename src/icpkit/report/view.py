@@ -180,6 +180,8 @@ class ReportView:
     market_html: str = ""  # the last market run's tables and charts (report/enrich_view.py)
     market_markdown: str = ""
 
+    usage_tables: list[Titled] = field(default_factory=list)  # product usage (usage_view.py)
+
 
 @dataclass(frozen=True)
 class HeldOut:

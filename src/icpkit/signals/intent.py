@@ -36,6 +36,9 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
     "web_visit": ("visited the {value}", "visited the website", "a web visit"),
     "intent_topic": ("researched {value}", "showed intent on a topic", "intent on a topic"),
     "news": ("was in the news ({value})", "was in the news", "news"),
+    # product usage (icpkit.usage.signals, issue 28): the value reads "3× in 2 weeks"
+    "usage_surge": ("usage up {value}", "usage surged", "a usage surge"),
+    "usage_drop": ("usage down {value}", "usage dropped", "a usage drop"),
 }  # fmt: skip
 
 
@@ -232,6 +235,8 @@ _STARTS: dict[str, str] = {
     "web_visit": "visit the website",
     "intent_topic": "research the topic",
     "news": "are in the news",
+    "usage_surge": "surge in product usage",
+    "usage_drop": "drop in product usage",
 }
 
 
