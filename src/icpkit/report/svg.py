@@ -9,7 +9,7 @@ a neutral grey, thin grey grid, labelled axes, system fonts, legible at half a p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -97,8 +97,10 @@ def grouped_bars(
     y_title: str,
     key: str,
     width: float = 250,
+    fmt: Callable[[float], str] = percent,
 ) -> str:
-    """Horizontal bars, one group per level, one bar per series (name, colour, shares)."""
+    """Horizontal bars, one group per level, one bar per series (name, colour, shares);
+    ``fmt`` writes the ticks and values (default: shares as percentages)."""
     label_width = min(LABEL_LIMIT, max(CHAR * len(_clip(v)) for v in levels)) + 8
     left = 22 + label_width
     top, band = 30, 2 * 9 + 6
@@ -113,7 +115,7 @@ def grouped_bars(
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + height}" stroke="{GRID}"/>'
         )
-        parts.append(_text(x, top + height + 14, percent(t), anchor="middle"))
+        parts.append(_text(x, top + height + 14, fmt(t), anchor="middle"))
     bar = (height / len(levels) - 6) / len(series)
     for i, level in enumerate(levels):
         y0 = top + i * height / len(levels) + 3
@@ -123,7 +125,7 @@ def grouped_bars(
             parts.append(
                 f'<rect x="{left:.1f}" y="{y0 + j * bar:.1f}" width="{w:.1f}" '
                 f'height="{bar * 0.9:.1f}" fill="{colour}"><title>{escape(level)} · '
-                f"{escape(name)}: {percent(values[i])}</title></rect>"
+                f"{escape(name)}: {fmt(values[i])}</title></rect>"
             )
     parts.append(
         f'<line x1="{left}" y1="{top + height}" x2="{left + width}" y2="{top + height}" '
