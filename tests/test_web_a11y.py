@@ -203,36 +203,33 @@ def test_a_hubspot_export_is_mapped_in_the_page_and_scored(
         page.get_by_label("CSV file").set_input_files(str(listing))
         page.get_by_role("button", name="Score", exact=True).click()
         assert page.get_by_role("heading", name="Match the columns of hubspot-companies.csv")
+        country = page.get_by_label("icpkit field for Country/Region", exact=True)
         for canonical, header in HUBSPOT.items():
             select = page.get_by_label(f"icpkit field for {header}", exact=True)
-            assert select.input_value() == canonical, (header, select.input_value())
+            if viewport is PHONE and canonical == "country":  # left out at the first upload
+                assert select.input_value() == "", "the mapping of the last upload is not kept"
+                assert "left unmapped at the last upload" in page.content()
+            else:
+                assert select.input_value() == canonical, (header, select.input_value())
         assert page.get_by_label("icpkit field for Company owner", exact=True).input_value() == ""
         assert scroll_width(page) <= viewport["width"]
         assert not serious_violations(page)
         shoot(page, f"upload-mapping{suffix}", tmp_path)
         # the user corrects a guess in the page: the country is left out of this list
-        page.get_by_label("icpkit field for Country/Region", exact=True).select_option("")
+        country.select_option("")
         page.get_by_role("button", name="Score with this mapping").click()
         heading = page.get_by_role("heading", level=2).first.inner_text()
         assert "25 accounts scored" in heading, heading
         assert "Company name → name" in page.content()
+        assert "Country/Region → country" not in page.content()
         assert scroll_width(page) <= viewport["width"]
         assert not serious_violations(page)
-        shoot(page, f"upload{suffix}", tmp_path)
+        shoot(page, f"upload-scored{suffix}", tmp_path)
         with page.expect_download() as download:
             page.get_by_role("link", name="Download the scored CSV").click()
         scored = pl.read_csv(download.value.path(), infer_schema_length=0)
         assert scored.height == 25 and {"Record ID", "tier", "fit_score"} <= set(scored.columns)
         ctx.close()
-    # remembered: the next upload proposes the corrected mapping
-    ctx = context(browser, base, keys["write"], LAPTOP)
-    page = ctx.new_page()
-    page.goto(base + "/upload")
-    page.get_by_label("CSV file").set_input_files(str(listing))
-    page.get_by_role("button", name="Score", exact=True).click()
-    assert page.get_by_label("icpkit field for Country/Region", exact=True).input_value() == ""
-    assert "chosen at the last upload" in page.content()
-    ctx.close()
 
 
 def test_screenshots_of_revops_and_the_report(

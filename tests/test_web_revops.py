@@ -255,3 +255,24 @@ def test_unknown_fields_core() -> None:
     assert unknown_fields(["account_id", "Industry", "notes"], known) == ["notes"]
     with pytest.raises(SchemaError, match="did you mean 'employees'"):
         unknown_fields(["employes"], known)
+
+
+def test_a_column_left_unmapped_stays_unmapped_next_time(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"Record ID": ["1"], "Company name": ["Acme"], "Country/Region": ["US"]})
+    targets = upload_map.targets_for([])
+    first = upload_map.propose_mapping(frame, targets)
+    assert first.mapping()["country"] == "Country/Region"
+    upload_map.remember(tmp_path, {"account_id": "Record ID", "name": "Company name"},
+                        list(frame.columns))  # fmt: skip
+    again = upload_map.propose_mapping(
+        frame, targets, remembered=upload_map.remembered(tmp_path),
+        kept=upload_map.remembered_kept(tmp_path),
+    )  # fmt: skip
+    assert "country" not in again.mapping()
+    assert {c.column: c.reason for c in again.columns}["Country/Region"] == (
+        "left unmapped at the last upload"
+    )
+    # mapping it again later forgets that it was left out
+    upload_map.remember(tmp_path, {"country": "Country/Region"}, list(frame.columns))
+    assert upload_map.remembered_kept(tmp_path) == ["Company name", "Record ID"]
+    assert upload_map.remembered(tmp_path)["country"] == "Country/Region"

@@ -90,6 +90,7 @@ def propose_mapping(
     targets: tuple[str, ...],
     *,
     remembered: dict[str, str] | None = None,
+    kept: list[str] | tuple[str, ...] = (),
     workspace: SourceConfig | None = None,
     preset: str | None = None,
 ) -> MappingProposal:
@@ -100,19 +101,23 @@ def propose_mapping(
     frame : the upload's first rows, read as text.
     targets : the fields to choose from (:func:`targets_for`).
     remembered : field → column chosen at the last upload (confidence 1.0 when the column is here).
+    kept : columns left unmapped at the last upload: kept as they are again.
     workspace : the workspace's accounts source: its ``columns`` mapping comes next (1.0).
     preset : the workspace's preset; else one is detected from the headers, as ``init`` does.
     """
     columns = list(frame.columns)
     chosen: dict[str, tuple[str, float, str]] = {}  # column → (target, confidence, reason)
+    left: set[str] = set()
 
     def take(target: str, column: str, confidence: float, reason: str) -> None:
         taken = {t for t, _, _ in chosen.values()}
-        if target in targets and column in columns and column not in chosen and target not in taken:
+        free = column in columns and column not in chosen and column not in left
+        if free and target in targets and target not in taken:
             chosen[column] = (target, confidence, reason)
 
     for target, column in (remembered or {}).items():
         take(target, column, 1.0, "chosen at the last upload")
+    left.update(c for c in kept if c in columns and c not in chosen)
     if workspace is not None:
         for target, column in workspace.columns.items():
             take(target, column, 1.0, "the workspace's accounts mapping")
@@ -135,7 +140,11 @@ def propose_mapping(
             column=c,
             target=chosen[c][0] if c in chosen else KEEP,
             confidence=round(chosen[c][1], 2) if c in chosen else 0.0,
-            reason=chosen[c][2] if c in chosen else "no field matched: kept as it is",
+            reason=chosen[c][2]
+            if c in chosen
+            else "left unmapped at the last upload"
+            if c in left
+            else "no field matched: kept as it is",
             sample=_sample(frame, c),
         )
         for c in columns
@@ -193,17 +202,27 @@ def mapped_source(path: Path, mapping: dict[str, str]) -> SourceConfig:
     return SourceConfig.model_validate({"path": str(path), "columns": mapping})
 
 
-def remembered(root: Path) -> dict[str, str]:
-    """The mapping chosen at the workspace's last upload (field → column); empty when none or
-    when the file is damaged (it is only a convenience)."""
+def _stored(root: Path) -> dict[str, Any]:
     try:
         raw = json.loads((root / REMEMBERED).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    columns = raw.get("columns") if isinstance(raw, dict) else None
+    return raw if isinstance(raw, dict) else {}
+
+
+def remembered(root: Path) -> dict[str, str]:
+    """The mapping chosen at the workspace's last uploads (field → column); empty when none or
+    when the file is damaged (it is only a convenience)."""
+    columns = _stored(root).get("columns")
     if not isinstance(columns, dict):
         return {}
-    return {str(k): str(v) for k, v in columns.items() if isinstance(v, str)}
+    return {str(k): v for k, v in columns.items() if isinstance(v, str)}
+
+
+def remembered_kept(root: Path) -> list[str]:
+    """The columns users chose to leave unmapped at the last uploads."""
+    kept = _stored(root).get("kept")
+    return [c for c in kept if isinstance(c, str)] if isinstance(kept, list) else []
 
 
 def remember(root: Path, mapping: dict[str, str], columns: list[str]) -> Path:
@@ -213,6 +232,9 @@ def remember(root: Path, mapping: dict[str, str], columns: list[str]) -> Path:
     used = set(mapping.values()) | set(columns)
     old = {f: c for f, c in remembered(root).items() if f not in mapping and c not in used}
     merged = {**old, **mapping}
+    unmapped = [c for c in columns if c not in mapping.values()]
+    kept = sorted({*(c for c in remembered_kept(root) if c not in columns), *unmapped})
     target = root / REMEMBERED
     target.parent.mkdir(parents=True, exist_ok=True)
-    return write_text_atomic(target, json.dumps({"columns": merged}, indent=2, sort_keys=True))
+    text = json.dumps({"columns": merged, "kept": kept}, indent=2, sort_keys=True)
+    return write_text_atomic(target, text)

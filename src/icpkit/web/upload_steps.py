@@ -55,6 +55,7 @@ def keep_upload(service: Service, filename: str, content: bytes) -> Pending:
         frame,
         _targets(service),
         remembered=upload_map.remembered(service.root),
+        kept=upload_map.remembered_kept(service.root),
         workspace=config.sources.get("accounts"),
         preset=config.preset,
     )
@@ -84,6 +85,7 @@ def proposal_of(service: Service, token: str, name: str) -> Pending:
         _read_sample(path),
         _targets(service),
         remembered=upload_map.remembered(service.root),
+        kept=upload_map.remembered_kept(service.root),
         workspace=config.sources.get("accounts"),
         preset=config.preset,
     )
