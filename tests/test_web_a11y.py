@@ -105,10 +105,11 @@ def context(browser: Any, base: str, key: str | None, viewport: dict[str, int]) 
     return ctx
 
 
-def shoot(page: Any, name: str, tmp_path: Path, full: bool = False) -> Path:
+def shoot(what: Any, name: str, tmp_path: Path) -> Path:
+    """A screenshot of a page (its viewport) or of one element (a locator)."""
     folder = DOCS if os.environ.get("ICPKIT_WEB_SCREENSHOTS") == "docs" else tmp_path
     target = folder / f"web-{name}.png"
-    page.screenshot(path=str(target), full_page=full)
+    what.screenshot(path=str(target))
     return target
 
 
@@ -132,7 +133,8 @@ def hubspot_file(workspace: Path, folder: Path, n: int = 25) -> Path:
     """The workspace's first accounts under a HubSpot export's own headers."""
     accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0).head(n)
     frame = accounts.select([pl.col(c).alias(h) for c, h in HUBSPOT.items()]).with_columns(
-        pl.lit("Sales EMEA").alias("Company owner")
+        pl.lit("Sales EMEA").alias("Company owner"),
+        accounts["annual_revenue"].alias("Annual Revenue USD"),  # a similar name: a weaker guess
     )
     target = folder / "hubspot-companies.csv"
     frame.write_csv(target)
@@ -235,17 +237,27 @@ def test_a_hubspot_export_is_mapped_in_the_page_and_scored(
 def test_screenshots_of_revops_and_the_report(
     site: tuple[str, Path, dict[str, str]], browser: Any, tmp_path: Path
 ) -> None:
-    base, _, keys = site
+    base, workspace, keys = site
+    accounts = pl.read_csv(workspace / "accounts.csv", infer_schema_length=0)
+    claims = [("Tier 1", "agreed, strong fit"), ("Non-fit", "no budget this year"),
+              ("Tier 2", "subsidiary of a customer")]  # fmt: skip
+    for i, (claimed, reason) in enumerate(claims):
+        verdict = {"account_id": accounts["account_id"][20 + i], "claimed_tier": claimed,
+                   "reason": reason}  # fmt: skip
+        posted = browser.new_context().request.post(
+            base + "/v1/feedback", data=verdict, headers={"X-API-Key": keys["read"]}
+        )
+        assert posted.status in (200, 201), posted.text()
     for viewport, suffix in ((LAPTOP, ""), (PHONE, "-phone")):
         ctx = context(browser, base, keys["read"], viewport)
         page = ctx.new_page()
         page.goto(base + "/revops")
         assert page.get_by_role("heading", name="At a glance").is_visible()
-        assert page.locator("figure.chart svg").count() >= 3
-        page.get_by_role("heading", name="At a glance").scroll_into_view_if_needed()
-        shoot(page, f"revops-charts{suffix}", tmp_path)
-        page.get_by_role("heading", name="Data quality").scroll_into_view_if_needed()
-        shoot(page, f"revops-quality{suffix}", tmp_path)
+        assert page.locator("figure.chart svg").count() == 4
+        assert "agreed, strong fit" in page.content()
+        for heading, name in (("At a glance", "charts"), ("Data quality", "quality")):
+            section = page.locator("section", has=page.get_by_role("heading", name=heading))
+            shoot(section, f"revops-{name}{suffix}", tmp_path)
         page.goto(base + "/revops/report")
         shoot(page, f"report{suffix}", tmp_path)
         ctx.close()
