@@ -98,15 +98,17 @@ def grouped_bars(
     key: str,
     width: float = 250,
     fmt: Callable[[float], str] = percent,
+    least: float = 0.0,
 ) -> str:
     """Horizontal bars, one group per level, one bar per series (name, colour, shares);
-    ``fmt`` writes the ticks and values (default: shares as percentages)."""
+    ``fmt`` writes the ticks and values (default: shares as percentages); the axis reaches at
+    least ``least`` (so that values all near 0 still get a readable scale)."""
     label_width = min(LABEL_LIMIT, max(CHAR * len(_clip(v)) for v in levels)) + 8
     left = 22 + label_width
     top, band = 30, 2 * 9 + 6
     height = max(112, band * len(levels))
     top_value = max((v for _, _, values in series for v in values), default=0.0)
-    ticks = nice_ticks(top_value)
+    ticks = nice_ticks(max(top_value, least))
     scale = width / ticks[-1]
     parts = [_open(left + width + 16, top + height + 44, key)]
     parts += _legend(left, 16, [(name, colour) for name, colour, _ in series])
@@ -137,12 +139,19 @@ def grouped_bars(
 
 
 def column_bars(
-    bars: Sequence[Bar], *, x_title: str, y_title: str, key: str, width: float = 250
+    bars: Sequence[Bar],
+    *,
+    x_title: str,
+    y_title: str,
+    key: str,
+    width: float = 250,
+    least: float = 0.0,
 ) -> str:
-    """Vertical bars (one per category) with an interval line and a value label each."""
+    """Vertical bars (one per category) with an interval line and a value label each; the axis
+    reaches at least ``least``."""
     left, top, height = 58, 14, 112
     top_value = max(max(b.value, b.high or 0.0) for b in bars) if bars else 0.0
-    ticks = nice_ticks(top_value)
+    ticks = nice_ticks(max(top_value, least))
     scale = height / ticks[-1]
     parts = [_open(left + width + 16, top + height + 44, key)]
     for t in ticks:

@@ -149,7 +149,8 @@ def charts(o: RevOpsOverview) -> tuple[Chart, ...]:
                 "drift",
                 "Drift per attribute",
                 "Population stability index (PSI) of each attribute, build data vs today's "
-                "accounts: under 0.1 stable, 0.1–0.25 moderate, above 0.25 major.",
+                "accounts: under 0.1 stable, 0.1–0.25 moderate, above 0.25 major (the axis "
+                "reaches 0.25 at least).",
                 grouped_bars(
                     [a.attribute for a in shown],
                     [("PSI", ACCENT, [a.psi for a in shown])],
@@ -158,6 +159,7 @@ def charts(o: RevOpsOverview) -> tuple[Chart, ...]:
                     key="Drift per attribute",
                     width=WIDTH,
                     fmt=lambda x: f"{x:.2f}",
+                    least=0.25,
                 ),
             )
         )
@@ -180,6 +182,7 @@ def charts(o: RevOpsOverview) -> tuple[Chart, ...]:
                     y_title="agreed",
                     key="Feedback agreement",
                     width=WIDTH,
+                    least=1.0,
                 ),
             )
         )
