@@ -4,6 +4,7 @@ service's typed results, drawn as SVG by the report's own chart functions
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -41,16 +42,20 @@ class RevOpsPage:
     charts: tuple[Chart, ...]
 
 
-_CHECKS: dict[int, tuple[object, CheckReport]] = {}
+_CHECKS: weakref.WeakKeyDictionary[Service, tuple[object, CheckReport]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def check_report(service: Service) -> CheckReport:
-    """``icpkit check``'s typed report, computed once per loaded workspace."""
-    crm = service.crm()  # a reload replaces it: the check is made again
-    cached = _CHECKS.get(id(service))
+    """``icpkit check``'s typed report, computed once per loaded workspace (a build from the
+    web reloads the data, and the check is made again)."""
+    crm = service.crm()
+    cached = _CHECKS.get(service)
     if cached is None or cached[0] is not crm:
-        _CHECKS[id(service)] = (crm, service.workspace.check())
-    return _CHECKS[id(service)][1]
+        cached = (crm, service.workspace.check())
+        _CHECKS[service] = cached
+    return cached[1]
 
 
 def gather(service: Service, now: datetime | None = None) -> RevOpsPage:
