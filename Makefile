@@ -58,17 +58,20 @@ test-slow: env report-deps
 	ICPKIT_HYPOTHESIS=thorough $(RUN) pytest -q -n 2 --dist loadfile -m slow || [ $$? -eq 5 ]
 
 # Debian packages the service tests need; installed with apt-get when missing (CI runs as root).
-SERVICE_DEBS := postgresql openjdk-17-jre-headless chromium
+SERVICE_DEBS := postgresql openjdk-17-jre-headless chromium npm
 services-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing from Debian:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+	@# axe-core (npm) for the accessibility check of every page, pinned by tests/js/package-lock.json
+	@[ -f tests/js/node_modules/axe-core/axe.min.js ] || npm ci --prefix tests/js --no-audit --no-fund
 
 test-services: env services-deps
 	$(RUN) pytest -q -m services
@@ -94,7 +97,7 @@ docs-images: env report-deps
 	$(RUN) python docs/make_images.py
 
 web-images: env services-deps
-	ICPKIT_WEB_SCREENSHOTS=docs $(RUN) pytest -q -m services tests/test_web_browser*.py
+	ICPKIT_WEB_SCREENSHOTS=docs $(RUN) pytest -q -m services tests/test_web_browser*.py tests/test_web_a11y.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

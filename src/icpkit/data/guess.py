@@ -281,6 +281,12 @@ def _detect_preset(frames: dict[str, pl.DataFrame]) -> tuple[Preset | None, str]
     return best, f"detected: {best_hits} of its column names found"
 
 
+def detect_preset(frames: dict[str, pl.DataFrame]) -> tuple[Preset | None, str]:
+    """The CRM preset whose column names the frames' headers use most (at least 4 names that
+    are not canonical anyway), and why; ``(None, reason)`` when none does."""
+    return _detect_preset(frames)
+
+
 _MAX_COLUMNS = WorkspaceConfig.model_fields["max_columns"].default
 _CANONICAL_FLAT = {re.sub(r"[^0-9a-z]", "", c) for cols in SCHEMA.values() for c in cols}
 

@@ -9,7 +9,7 @@ a neutral grey, thin grey grid, labelled axes, system fonts, legible at half a p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -97,14 +97,18 @@ def grouped_bars(
     y_title: str,
     key: str,
     width: float = 250,
+    fmt: Callable[[float], str] = percent,
+    least: float = 0.0,
 ) -> str:
-    """Horizontal bars, one group per level, one bar per series (name, colour, shares)."""
+    """Horizontal bars, one group per level, one bar per series (name, colour, shares);
+    ``fmt`` writes the ticks and values (default: shares as percentages); the axis reaches at
+    least ``least`` (so that values all near 0 still get a readable scale)."""
     label_width = min(LABEL_LIMIT, max(CHAR * len(_clip(v)) for v in levels)) + 8
     left = 22 + label_width
     top, band = 30, 2 * 9 + 6
     height = max(112, band * len(levels))
     top_value = max((v for _, _, values in series for v in values), default=0.0)
-    ticks = nice_ticks(top_value)
+    ticks = nice_ticks(max(top_value, least))
     scale = width / ticks[-1]
     parts = [_open(left + width + 16, top + height + 44, key)]
     parts += _legend(left, 16, [(name, colour) for name, colour, _ in series])
@@ -113,7 +117,7 @@ def grouped_bars(
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + height}" stroke="{GRID}"/>'
         )
-        parts.append(_text(x, top + height + 14, percent(t), anchor="middle"))
+        parts.append(_text(x, top + height + 14, fmt(t), anchor="middle"))
     bar = (height / len(levels) - 6) / len(series)
     for i, level in enumerate(levels):
         y0 = top + i * height / len(levels) + 3
@@ -123,7 +127,7 @@ def grouped_bars(
             parts.append(
                 f'<rect x="{left:.1f}" y="{y0 + j * bar:.1f}" width="{w:.1f}" '
                 f'height="{bar * 0.9:.1f}" fill="{colour}"><title>{escape(level)} · '
-                f"{escape(name)}: {percent(values[i])}</title></rect>"
+                f"{escape(name)}: {fmt(values[i])}</title></rect>"
             )
     parts.append(
         f'<line x1="{left}" y1="{top + height}" x2="{left + width}" y2="{top + height}" '
@@ -135,12 +139,19 @@ def grouped_bars(
 
 
 def column_bars(
-    bars: Sequence[Bar], *, x_title: str, y_title: str, key: str, width: float = 250
+    bars: Sequence[Bar],
+    *,
+    x_title: str,
+    y_title: str,
+    key: str,
+    width: float = 250,
+    least: float = 0.0,
 ) -> str:
-    """Vertical bars (one per category) with an interval line and a value label each."""
+    """Vertical bars (one per category) with an interval line and a value label each; the axis
+    reaches at least ``least``."""
     left, top, height = 58, 14, 112
     top_value = max(max(b.value, b.high or 0.0) for b in bars) if bars else 0.0
-    ticks = nice_ticks(top_value)
+    ticks = nice_ticks(max(top_value, least))
     scale = height / ticks[-1]
     parts = [_open(left + width + 16, top + height + 44, key)]
     for t in ticks:

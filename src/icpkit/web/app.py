@@ -22,7 +22,7 @@ from icpkit.version import VERSION
 from icpkit.web import errors
 from icpkit.web.errors import ERRORS, route_of
 from icpkit.web.idempotency import Idempotency, IdempotencyStore
-from icpkit.web.routers import API, embed, meta, pages
+from icpkit.web.routers import API, embed, meta, pages, revops_pages
 from icpkit.web.security import BodyLimit, RateLimiter
 from icpkit.web.service import Service
 
@@ -98,6 +98,7 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
     app.include_router(meta.router)
     for router in API:
         app.include_router(router)
+    app.include_router(revops_pages.router)  # before pages: /upload, /revops
     app.include_router(pages.router)
     app.include_router(embed.router)  # /embed/…: framed by [web] frame_ancestors only
     app.include_router(embed.api)

@@ -106,6 +106,11 @@ class ScoreResponse(BaseModel):
     missing_columns: list[str] = Field(
         default_factory=list, description="Attributes the profile scores that no record had."
     )
+    ignored_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields icpkit does not read, ignored (without map). A field close to a "
+        "known name (`industy`) is a 422 naming the closest name instead.",
+    )
     accounts: list[ScoredAccount]
 
 

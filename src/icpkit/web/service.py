@@ -21,6 +21,8 @@ import polars as pl
 from icpkit import pipeline
 from icpkit.config import WebConfig
 from icpkit.data import CrmData
+from icpkit.data.mapping import PRESETS
+from icpkit.data.model import SCHEMA
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import Kind, ProspectColumns
 from icpkit.data.writers import csv_safe
@@ -34,6 +36,7 @@ from icpkit.profile import IcpProfile
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, explain_accounts, score_file, score_frame
 from icpkit.scoring.bulk import resolve_columns, score_batch
 from icpkit.scoring.explain import Explanation
+from icpkit.scoring.fields import require_mapped_field, unknown_fields
 from icpkit.scoring.records import RecordScorer
 from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
@@ -557,6 +560,8 @@ class Service:
                 )
             if not names:
                 raise SchemaError("the records carry no field to map to the workspace's columns")
+            require_mapped_field(names, self.export_names())
+        ignored = [] if map_columns else unknown_fields(names, self.known_fields(number, profile))
         columns, lacking = self.record_columns(number, profile, names, mapped=map_columns)
         plan = self.plan(number, profile)
         echo = names if map_columns else [c for c in ECHO_COLUMNS if c in names]
@@ -587,8 +592,29 @@ class Service:
             "version": number,
             "mapped": bool(map_columns),
             "missing_columns": absent,
+            "ignored_fields": ignored,
             "accounts": rows,
         }
+
+    def known_fields(self, number: int, profile: IcpProfile) -> list[str]:
+        """The field names ``/v1/score`` reads without mapping: the attributes the profile
+        scores, the accounts table's columns (canonical and the workspace's own) and the score
+        columns (a scored row sent back is not a typo)."""
+        return list(
+            dict.fromkeys([*self.plan(number, profile).columns, *SCHEMA["accounts"],
+                           *ECHO_COLUMNS, *self.accounts().columns, *OUTPUT_COLUMNS])
+        )  # fmt: skip
+
+    def export_names(self) -> list[str]:
+        """The headers ``/v1/score?map=true`` can read: the accounts mapping's columns, the
+        preset's names for the accounts table, and icpkit's own names."""
+        config = self.workspace.config
+        source = config.sources.get("accounts")
+        preset = PRESETS.get(config.preset) if config.preset else None
+        names = list(source.columns.values()) if source is not None else []
+        if preset is not None:
+            names += [n for ns in preset.columns.get("accounts", {}).values() for n in ns]
+        return list(dict.fromkeys([*names, *SCHEMA["accounts"]]))
 
     def record_columns(
         self, number: int, profile: IcpProfile, names: list[str], *, mapped: bool

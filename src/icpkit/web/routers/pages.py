@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from icpkit.errors import ConfigError, IcpError
 from icpkit.lifecycle.feedback import MAX_REASON
 from icpkit.vocab import TIERS
-from icpkit.web.deps import COOKIE, Reader, Workspace, Writer
+from icpkit.web.deps import COOKIE, Reader, Workspace
 from icpkit.web.models import Tier
 from icpkit.web.routers.worklist import Query_ as WorklistParams
-from icpkit.web.service import NotFound, public_message
+from icpkit.web.service import NotFound
 
 HERE = Path(__file__).parent.parent
 PAGE_SIZE = 25
@@ -155,78 +154,7 @@ def worklist_page(
     )  # fmt: skip
 
 
-@router.post("/revops/build")
-def revops_build(key: Writer, service: Workspace) -> RedirectResponse:
-    service.builds.start(key.key_id)
-    return RedirectResponse("/revops#build", status_code=303)
-
-
-@router.get("/upload", response_class=HTMLResponse)
-def upload_form(request: Request, key: Writer) -> HTMLResponse:
-    return page(request, "upload.html", scope=key.scope)
-
-
-@router.post("/upload", response_class=HTMLResponse)
-def upload(
-    request: Request,
-    key: Writer,
-    service: Workspace,
-    file: Annotated[UploadFile | None, File()] = None,
-    text: Annotated[str, Form()] = "",
-    map_columns: Annotated[bool, Form(alias="map")] = False,
-) -> HTMLResponse:
-    if file is not None and file.filename:
-        name, content = file.filename, file.file.read()
-    elif text.strip():
-        name, content = "pasted.csv", text.encode()
-    else:
-        raise ConfigError("choose a CSV file or paste CSV text")
-    result = service.score_upload(name, content, map_columns=map_columns)
-    frame = result["preview"]
-    first = [
-        c
-        for c in ("account_id", "name", "domain", "tier", "fit_score", "reasons")
-        if c in frame.columns
-    ]
-    return page(
-        request,
-        "upload.html",
-        scope=key.scope,
-        result=result,
-        columns=first,
-        rows=frame.select(first).head(100).rows(),
-    )
-
-
-@router.get("/uploads/{token}.csv", response_class=FileResponse)
-def download(_: Reader, service: Workspace, token: str) -> FileResponse:
-    return FileResponse(service.scored_upload(token), media_type="text/csv", filename="scored.csv")
-
-
-@router.get("/revops", response_class=HTMLResponse)
-def revops(request: Request, key: Reader, service: Workspace) -> HTMLResponse:
-    versions = service.versions()
-    diff = service.diff("previous", "latest") if len(versions) > 1 else None
-    try:
-        drift: dict[str, Any] | None = service.drift("latest") if versions else None
-        drift_error = None
-    except IcpError as exc:
-        drift, drift_error = None, public_message(exc.message, service.root)
-    number, profile = service.profile() if versions else (None, None)
-    return page(
-        request,
-        "revops.html",
-        scope=key.scope,
-        versions=list(reversed(versions)),
-        diff=diff,
-        drift=drift,
-        drift_error=drift_error,
-        version=number,
-        profile=profile,
-        check=service.check_lines(),
-        build=service.builds.latest(),
-        feedback=service.feedback(limit=50),
-    )
+# The RevOps page and the upload page (with its mapping step): routers/revops_pages.py.
 
 
 @router.get("/revops/report", response_class=HTMLResponse)
