@@ -21,7 +21,7 @@ LAYER = {
     "profile": 3, "datasets": 3, "outcomes": 3,
     "scoring": 4, "discovery": 4, "themes": 4, "personas": 4, "signals": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
-    "pipeline": 6,
+    "pipeline": 6, "refresh": 6.5,
     "web": 7, "__init__": 7, "cli": 8, "__main__": 9,
 }  # fmt: skip
 EDGES = {"cli", "web", "__main__"}

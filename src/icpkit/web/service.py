@@ -23,6 +23,7 @@ from icpkit.data import CrmData
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import Kind, ProspectColumns
 from icpkit.errors import ConfigError, IcpError, SchemaError
+from icpkit.lifecycle.audit import record as audit_record
 from icpkit.lifecycle.feedback import FeedbackEntry, FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
@@ -370,7 +371,14 @@ class Service:
                     entry.by_key, entry.account_id, entry.version, entry.tier_claimed, entry.reason
                 ):  # fmt: skip
                     return old, False
-            return log.append(entry), True
+            stored = log.append(entry)
+        audit_record(
+            self.root, "feedback",
+            f"verdict {stored.id[:12]} on v{number}: {stored.tier_shown} shown, "
+            f"{stored.tier_claimed} claimed",
+            version=number, who=key.name or f"key {key.key_id}",
+        )  # fmt: skip
+        return stored, True
 
     def feedback_entry(self, entry_id: str) -> FeedbackEntry:
         """One stored verdict by its id."""
