@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from webhook import webhook_receiver
 
 from icpkit.lifecycle.alerts import ENV_URLS, Alert, alert_urls, scrub, send
+from webhook import webhook_receiver
 
 
 def test_alert_reaches_a_json_webhook_with_title_and_body() -> None:

@@ -109,3 +109,34 @@ def test_cli_versions_promote_rollback(tmp_path: Path) -> None:
     assert again.exit_code == 0 and '"live": 1' in again.output
     missing = runner.invoke(app, ["promote", "v7", "-w", str(tmp_path)])
     assert missing.exit_code != 0 and "no version 7" in missing.output
+
+
+def test_the_server_follows_promote_and_rollback_and_shows_the_audit(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from icpkit.datasets import make_crm
+    from icpkit.scoring.spec import spec_to_profile
+    from icpkit.web.app import create_app
+    from icpkit.web.keys import KeyStore
+
+    make_crm(60, seed=1).write_workspace(tmp_path)
+    store = Store(tmp_path)
+    for rule, candidate in (("industry = 'Software'", False), ("region = 'EMEA'", True)):
+        profile = spec_to_profile({"criteria": [{"rule": rule, "points": 40}]})
+        store.save(profile.to_json(), config_hash="x", fingerprint={}, validation=None,
+                   candidate=candidate)  # fmt: skip
+    key = KeyStore(tmp_path).create("read", "revops")[0]
+    client = TestClient(create_app(tmp_path), raise_server_exceptions=False)
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def served() -> int:
+        return int(client.get("/v1/profile", headers=headers).json()["version"])
+
+    assert served() == 1
+    promote(tmp_path, 2, who="ops")
+    assert served() == 2
+    rollback(tmp_path)
+    assert served() == 1
+    page = client.get("/revops", headers=headers).text
+    assert "Audit log" in page and "Version in use: <strong>v1</strong>" in page
+    assert "rollback" in page and "hash chain is intact" in page

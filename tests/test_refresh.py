@@ -11,7 +11,6 @@ import polars as pl
 import pytest
 import tomli_w
 from typer.testing import CliRunner
-from webhook import webhook_receiver
 
 from icpkit.cli import app
 from icpkit.datasets import SyntheticCrm, make_crm
@@ -22,6 +21,7 @@ from icpkit.lifecycle.store import fingerprint
 from icpkit.pipeline import Workspace
 from icpkit.refresh.run import EXIT_CODES, changed_rows, refresh
 from icpkit.scoring.spec import spec_to_profile
+from webhook import webhook_receiver
 
 SPEC = {"criteria": [{"rule": "industry = 'Software'", "points": 40}]}
 
@@ -152,7 +152,9 @@ def test_changed_rows_counts_moves_into_tier1_and_work_now() -> None:
 def test_refresh_end_to_end_promotes_pushes_changes_and_rolls_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crm = _workspace(tmp_path, n=500, seed=4, push="salesforce", min_closed=20)
+    crm = _workspace(
+        tmp_path, n=500, seed=4, push="salesforce", min_closed=20, id_property="Icp_Key__c"
+    )
     first = _live_from_these_files(tmp_path)  # a weak hand-written champion
     with webhook_receiver() as hook:
         monkeypatch.setenv(ENV_URLS, hook.url)

@@ -474,6 +474,11 @@ def drift_check(
     """
     profile = workspace.store.get(version).profile()
     crm = workspace.load()
+    if profile.success_definition.as_of is None:  # a hand-written spec: no data date
+        raise InsufficientDataError(
+            "this version has no data date (a hand-written spec): drift is measured from the "
+            "data a build learned from; build from data to check drift"
+        )
     built_on = date.fromisoformat(str(profile.success_definition.as_of))
     before, after = split_at(crm, built_on + timedelta(days=1))
     current = crm.accounts

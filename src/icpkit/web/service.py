@@ -128,6 +128,15 @@ class Service:
                 state.append(None)
         return tuple(state)
 
+    def audit(self, limit: int = 20) -> dict[str, Any]:
+        """The version in use and the last audit events, newest first (the RevOps page)."""
+        from icpkit.lifecycle import audit as audit_log
+
+        checked = audit_log.verify(self.root)
+        events = [e.to_dict() for e in reversed(audit_log.read(self.root, limit=limit))]
+        live = self.workspace.store.live()
+        return {"live": live, "events": events, "ok": checked.ok, "problems": checked.problems}
+
     def versions(self) -> list[dict[str, Any]]:
         return [info.to_dict() for info in self.workspace.store.list()]
 

@@ -194,6 +194,7 @@ def revops(request: Request, key: Reader, service: Workspace) -> HTMLResponse:
         check=service.check_lines(),
         build=service.builds.latest(),
         feedback=service.feedback(limit=50),
+        audit=service.audit(limit=20),
     )
 
 
