@@ -206,7 +206,7 @@ def record(
             raise AuditError(
                 f"{path}: the audit event ({event}) could not be written ({exc.strerror})"
             ) from None
-    return AuditEvent(**body, hash=digest)  # type: ignore[arg-type]
+    return AuditEvent(**body, hash=digest)
 
 
 def read(workspace: Path | str, limit: int | None = None) -> list[AuditEvent]:
