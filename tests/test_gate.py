@@ -118,3 +118,25 @@ def test_paired_bootstrap_by_account() -> None:
         seed=1,
     )  # fmt: skip
     assert same is not None and same.ci_low == same.ci_high == 0.0
+
+
+def test_a_champion_that_saw_the_held_out_deals_is_rebuilt_with_its_own_settings(
+    crm: CrmData,
+) -> None:
+    """Out-of-time on both sides: the champion's settings rebuild it from the pre-cut data."""
+    assert crm.deals is not None
+    newest = crm.deals["created_at"].max()
+    until = date.fromordinal(newest.toordinal() - 5)  # it saw the held-out deals, few newer ones
+    good, bad = spec_to_profile(GOOD), spec_to_profile(BAD)
+    champion_settings = _config(min_closed=100_000)  # tells the builder which side it builds
+
+    def builder(before: CrmData, config: WorkspaceConfig) -> IcpProfile:
+        return good if config is champion_settings else bad
+
+    decision = decide(
+        crm, _config(min_closed=40), candidate=2, champion=1, champion_profile=bad,
+        champion_until=until, pre_cut_builder=builder, champion_config=champion_settings,
+    )  # fmt: skip
+    assert decision.champion_seen_share is not None and decision.champion_seen_share > 0
+    assert decision.decision == "reject"  # judged against the rebuilt (good) champion
+    assert any("rebuilt from the same pre-cut data" in r for r in decision.reasons)

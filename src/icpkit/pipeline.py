@@ -423,6 +423,7 @@ def build_and_save(
         candidate=candidate,
         data_until=data_until(crm),
         who=who or current_user(),
+        config_json=config.model_dump_json(exclude={"web", "alerts", "refresh", "lookalikes"}),
     )
     kind = "candidate" if candidate else "version in use"
     audit_record(

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS version_state (
     reason     TEXT NOT NULL DEFAULT '',
     decided_at TEXT NOT NULL,
     data_until TEXT,
-    gate       TEXT
+    gate       TEXT,
+    config     TEXT
 );
 CREATE TABLE IF NOT EXISTS live_history (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -239,6 +240,7 @@ class Store:
         candidate: bool = False,
         data_until: str | None = None,
         who: str = "",
+        config_json: str | None = None,
     ) -> int:
         """Save a new version atomically and return its number (1, 2, …; unique and gap-free).
 
@@ -265,6 +267,9 @@ class Store:
             gate can compare a later candidate with this one on deals it never saw.
         who : str
             Who built it (an API key's name or the OS user), for the live pointer's history.
+        config_json : str or None
+            The settings that shaped the build (no secrets), so the gate can rebuild this
+            version's procedure on a later cut.
         """
         name = IcpProfile.from_json(profile_json).name
         note = strip_controls(note)  # printed by `versions` and the reports: no escapes
@@ -290,8 +295,14 @@ class Store:
                 )
                 conn.execute(
                     "INSERT OR REPLACE INTO version_state (version, status, reason, decided_at,"
-                    " data_until) VALUES (?, ?, '', ?, ?)",
-                    (version, "candidate" if candidate else "built", stamp, data_until),
+                    " data_until, config) VALUES (?, ?, '', ?, ?, ?)",
+                    (
+                        version,
+                        "candidate" if candidate else "built",
+                        stamp,
+                        data_until,
+                        config_json,
+                    ),
                 )
                 if not candidate:
                     _move_live(conn, version, stamp, "build", who)
@@ -448,7 +459,8 @@ class Store:
         if row is None:
             status = "live" if version == live else ""
             return {"version": version, "status": status, "stored_status": "built", "reason": "",
-                    "decided_at": None, "data_until": None, "gate": None}  # fmt: skip
+                    "decided_at": None, "data_until": None, "gate": None,
+                    "config": None}  # fmt: skip
         return {
             "version": version,
             "status": _shown_status(version, live, row[0]),
@@ -457,6 +469,7 @@ class Store:
             "decided_at": row[2],
             "data_until": row[3],
             "gate": None if row[4] is None else json.loads(row[4]),
+            "config": None if row[5] is None else json.loads(row[5]),
         }
 
     def set_live(self, version: int | str, *, action: str, who: str = "") -> tuple[int | None, int]:
@@ -551,7 +564,8 @@ def _state_row(conn: sqlite3.Connection, version: int) -> tuple[Any, ...] | None
     if not _has_table(conn, "version_state"):
         return None
     row = conn.execute(
-        "SELECT status, reason, decided_at, data_until, gate FROM version_state WHERE version = ?",
+        "SELECT status, reason, decided_at, data_until, gate, config FROM version_state"
+        " WHERE version = ?",
         (version,),
     ).fetchone()
     return None if row is None else tuple(row)

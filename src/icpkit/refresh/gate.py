@@ -265,6 +265,7 @@ def decide(
     champion_profile: IcpProfile | None,
     champion_until: date | None,
     pre_cut_builder: Any = None,
+    champion_config: WorkspaceConfig | None = None,
 ) -> GateDecision:
     """Compare a candidate with the champion on the same out-of-time cut (module docstring).
 
@@ -283,6 +284,11 @@ def decide(
     pre_cut_builder : callable, optional
         ``(crm_before, config) -> IcpProfile``: the candidate's procedure on the pre-cut data
         (default: ``pipeline.build_icp`` without validation or themes).
+    champion_config : WorkspaceConfig, optional
+        The settings the champion was built with. When the champion has seen some of the
+        held-out deals (too few newer ones), its stored profile would be judged partly in-sample;
+        with its settings known, its procedure is rebuilt from the same pre-cut data instead, so
+        both sides are out-of-time on the same cut.
     """
     rules: RefreshConfig = config.refresh
     if champion is None or champion_profile is None:
@@ -293,8 +299,11 @@ def decide(
         return _undecided(rules, candidate, champion, f"no out-of-time cut: {exc.message}")
     before, after = split_at(crm, cut)
     build = pre_cut_builder or _build_before
+    rebuilt = bool(seen) and champion_config is not None
     try:
         cand_profile = build(before, config)
+        if rebuilt and champion_config is not None:
+            champion_profile = build(before, champion_config)
         cand_scored = score_frame(cand_profile, crm.accounts, reasons=False)
         champ_scored = score_frame(champion_profile, crm.accounts, reasons=False)
         cand_val = evaluate(cand_scored, after, cut=cut, profile=cand_profile)
@@ -340,7 +349,13 @@ def decide(
             + "; ".join(FAILURES[k] for k in new)
         )
     notes = []
-    if seen:
+    if rebuilt:
+        notes.append(
+            f"the champion had already seen {seen:.0%} of these held-out deals when it was built "
+            "(too few newer ones), so its own settings were rebuilt from the same pre-cut data: "
+            "both sides are out-of-time"
+        )
+    elif seen:
         notes.append(
             f"the champion had already seen {seen:.0%} of these held-out deals when it was built "
             "(too few newer ones), which favours the champion"

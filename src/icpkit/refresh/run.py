@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from icpkit.atomic import atomic_path, write_text_atomic
+from icpkit.config import WorkspaceConfig
 from icpkit.errors import IcpError
 from icpkit.lifecycle import alerts as alerting
 from icpkit.lifecycle.alerts import Alert, AlertDelivery
@@ -219,10 +220,12 @@ def refresh(
 
     # -- gate ---------------------------------------------------------------------------------
     champion_profile = store.get(live).profile() if live is not None else None
-    until = store.state(live).get("data_until") if live is not None else None
+    state = store.state(live) if live is not None else {}
+    until = state.get("data_until")
     decision = decide(
         crm, ws.config, candidate=candidate, champion=live, champion_profile=champion_profile,
         champion_until=date.fromisoformat(until) if until else None,
+        champion_config=_stored_config(state.get("config")),
     )  # fmt: skip
     run.facts["gate"] = decision
     if decision.promote:
@@ -254,6 +257,16 @@ def refresh(
     if decision.promote:
         return run.finish("promoted")
     return run.finish("rejected" if decision.decision == "reject" else "undecided")
+
+
+def _stored_config(raw: dict[str, Any] | None) -> WorkspaceConfig | None:
+    """The champion's settings as stored with it, or None (absent, or no longer valid)."""
+    if raw is None:
+        return None
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValueError:  # a setting this icpkit no longer knows: judge the stored profile
+        return None
 
 
 def _already_judged(ws: Workspace, crm: Any, live: int) -> str | None:
