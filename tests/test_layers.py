@@ -26,7 +26,7 @@ LAYER = {
     "worklist": 5,
     "enrich": 5.5,  # reuses lookalikes' name keys; pipeline (6) calls it
     "usage": 5,
-    "pipeline": 6,
+    "pipeline": 6, "refresh": 6.5,
     "web": 7, "__init__": 7, "cli": 8, "__main__": 9,
 }  # fmt: skip
 EDGES = {"cli", "web", "__main__"}

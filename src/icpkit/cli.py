@@ -342,8 +342,18 @@ def build(
             "and compare them in the report (shortcut for [[icps]]).",
         ),
     ] = None,
+    candidate: Annotated[
+        bool,
+        typer.Option(
+            "--candidate",
+            help="Save as a candidate: the version in use does not change until `icpkit promote` "
+            "(or the gate of `icpkit refresh`) makes it live.",
+        ),
+    ] = False,
 ) -> None:
     """Outcomes → discovery → scorecard → tiers → backtest; save a new version; print the ICP.
+
+    A plain build becomes the version in use at once; with --candidate it waits for a promote.
 
     Example: icpkit build -w exports/ --note "after Q3 data"; icpkit build --by region
     """
@@ -351,7 +361,9 @@ def build(
     from icpkit.atomic import write_text_atomic
 
     ws = pipeline.Workspace.open(workspace)
-    version, result = pipeline.build_and_save(ws, note=note, as_of=_date(as_of, "--as-of"), by=by)
+    version, result = pipeline.build_and_save(
+        ws, note=note, as_of=_date(as_of, "--as-of"), by=by, candidate=candidate
+    )
     target = output if output is not None else ws.root / "icp-profile.json"
     write_text_atomic(target, result.profile.to_json())
     if as_json:
@@ -360,6 +372,8 @@ def build(
     _print_profile(result.profile, version)
     _print_partitions(result.profile.partitions)
     _print_feedback(result.profile)
+    if candidate:
+        say(f"v{version} saved as a candidate; `icpkit promote {version}` puts it in use")
     quality = result.profile.data_quality
     for warning in quality.warnings if quality is not None else []:
         say(f"data warning: {warning}", level=2)  # --verbose
@@ -1493,9 +1507,11 @@ def experiment_stop(
     """
     from datetime import date
 
+    from icpkit.lifecycle.audit import record
     from icpkit.lifecycle.experiment import stop_experiment
 
     plan = stop_experiment(Path(workspace), _date(on, "--on") or date.today())
+    record(workspace, "experiment", f"experiment {plan.experiment_id} stopped on {plan.stopped_on}")
     out.print(f"experiment {plan.experiment_id} stopped on {plan.stopped_on}", markup=False)
 
 
@@ -1557,10 +1573,17 @@ def sync(
 
     Example: HUBSPOT_TOKEN=pat-... icpkit sync hubspot -w my-icp/ && icpkit build -w my-icp/
     """
+    from icpkit.lifecycle.audit import record
     from icpkit.sync import sync_workspace
 
     result = sync_workspace(
         workspace, crm.lower(), full=full, base_url=base_url, include_notes=notes
+    )
+    record(
+        workspace,
+        "sync",
+        f"synced from {crm.lower()}: {result.api_calls} API calls, "
+        + ", ".join(f"{o.name} +{o.added}/~{o.updated}/-{o.deleted}" for o in result.objects),
     )
     if as_json:
         emit_json(result.to_dict())
@@ -1621,6 +1644,100 @@ def embed_link(
     out.print(base_url.rstrip("/") + path, markup=False, soft_wrap=True)
     when = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
     err.print(f"works until {when}", markup=False)
+
+
+# ------------------------------------------- refresh, promotion gate, promote/rollback, audit (issue 26)
+
+
+@app.command()
+@handled
+def promote(
+    version: Annotated[str, typer.Argument(help="The version to put in use: 7, v7 or newest.")],
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a version the one in use (score, prioritize, exports and the server follow it).
+
+    Example: icpkit promote 7
+    """
+    from icpkit.refresh.live import promote as promote_version
+
+    change = promote_version(workspace, version)
+    if as_json:
+        emit_json(change.to_dict())
+        return
+    out.print(change.line(), markup=False)
+
+
+@app.command()
+@handled
+def rollback(
+    version: Annotated[
+        str | None,
+        typer.Argument(help="The version to go back to (default: the one in use before)."),
+    ] = None,
+    workspace: WorkspaceOpt = Path("."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Go back to an earlier version in one step; every version stays stored.
+
+    Example: icpkit rollback        (or: icpkit rollback 4)
+    """
+    from icpkit.refresh.live import rollback as rollback_version
+
+    change = rollback_version(workspace, version)
+    if as_json:
+        emit_json(change.to_dict())
+        return
+    out.print(change.line(), markup=False)
+
+
+REFRESH_EXIT = """Exit codes: 0 promoted or nothing to do; 10 candidate rejected (the version in
+use stays); 11 the gate could not judge (too few held-out deals); 20 data check failed; 21 sync
+failed; 22 build failed; 30 push partly or wholly refused; 1 a usage or config error.
+See docs/operations.md."""
+
+
+@app.command(epilog=REFRESH_EXIT)
+def refresh(
+    workspace: WorkspaceOpt = Path("."),
+    push: Annotated[
+        str | None,
+        typer.Option(help="Push changed rows to hubspot or salesforce (default: [refresh] push)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Push: write the requests; send nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Build a candidate even when no data changed.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sync → check → candidate → promotion gate → rescore → push changes → alerts, for a scheduler.
+
+    Example: icpkit refresh -w /srv/icp   (cron, systemd, Kubernetes, Airflow: docs/operations.md)
+    """
+    if push is not None and push not in ("hubspot", "salesforce", "none"):
+        err.print(f"error: --push must be hubspot, salesforce or none; got {push!r}")
+        raise typer.Exit(2)
+    result = _refresh_run(
+        workspace=workspace, push=push, dry_run=dry_run, force=force, as_json=as_json
+    )
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        for line in result.lines():
+            out.print(line, markup=False)
+    raise typer.Exit(result.exit_code)
+
+
+@handled
+def _refresh_run(
+    workspace: Path, push: str | None, dry_run: bool, force: bool, as_json: bool
+) -> Any:
+    from icpkit.refresh.run import refresh as run_refresh
+
+    return run_refresh(workspace, push=push, dry_run=dry_run, force=force)
 
 
 # ----------------------------------------------------------------------------- enrichment and market size (issue 29)
@@ -1771,3 +1888,41 @@ def pqa(
         f"converts {ratio} the low band",
         markup=False,
     )
+
+
+@app.command()
+@handled
+def audit(
+    workspace: WorkspaceOpt = Path("."),
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the hash chain: exit 1 if a line was edited.")
+    ] = False,
+    last: Annotated[int, typer.Option(help="Show the last N events (0: all).", min=0)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The audit log: who synced, built, promoted, rolled back, pushed, made keys, gave feedback.
+
+    Example: icpkit audit --last 20; icpkit audit --verify
+    """
+    from icpkit.lifecycle import audit as audit_log
+
+    if verify:
+        found = audit_log.verify(workspace)
+        if as_json:
+            emit_json(found.to_dict())
+        else:
+            state = "intact" if found.ok else "TAMPERED"
+            out.print(f"{found.lines} events; the chain is {state}", markup=False)
+            for problem in found.problems:
+                out.print(f"  {problem}", markup=False)
+        if not found.ok:
+            raise typer.Exit(1)
+        return
+    events = audit_log.read(workspace, limit=last or None)
+    if as_json:
+        emit_json({"events": [e.to_dict() for e in events]})
+        return
+    if not events:
+        out.print("no audit events yet", markup=False)
+    for event in events:
+        out.print(event.line(), markup=False)

@@ -942,6 +942,100 @@ class WebConfig(_Section):
         return value
 
 
+class RefreshConfig(_Section):
+    """`icpkit refresh`: the scheduled sync → build → promotion gate → rescore → push → alerts.
+
+    The gate compares the candidate with the version in use on the same out-of-time cut and
+    promotes it only when it is not worse (docs/operations.md).
+    """
+
+    source: Literal["hubspot", "salesforce"] | None = Field(
+        None,
+        description="CRM to sync before building (`icpkit sync <source>`); none: the workspace's "
+        "files are read as they are.",
+    )
+    full_sync: bool = Field(False, description="Sync everything each time, not incrementally.")
+    include_notes: bool = Field(False, description="Also sync notes/engagements.")
+    base_url: str | None = Field(
+        None, description="CRM API base URL for the sync (default: the CRM's own)."
+    )
+    always_promote: bool = Field(
+        False,
+        description="Promote every candidate that builds, without the gate (the gate's "
+        "comparison is still computed and logged).",
+    )
+    auc_tolerance: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="A candidate is worse when the upper end of the interval of its held-out AUC "
+        "minus the champion's is below minus this.",
+    )
+    lift_tolerance: float = Field(
+        0.0,
+        ge=0,
+        description="A candidate is worse when the upper end of the interval of its Tier 1 vs "
+        "rest lift minus the champion's is below minus this.",
+    )
+    new_failures_block: bool = Field(
+        True,
+        description="Reject a candidate whose held-out verdict (page 1) fails a test the "
+        "champion's passes on the same cut.",
+    )
+    confidence: float = Field(
+        0.95, gt=0.5, lt=1, description="Confidence of the paired bootstrap intervals."
+    )
+    bootstrap: int = Field(
+        400, ge=50, le=10000, description="Paired bootstrap resamples (by account)."
+    )
+    seed: int = Field(0, description="Seed of the bootstrap.")
+    min_closed: int = Field(
+        40,
+        ge=1,
+        description="Fewest held-out closed deals the gate needs to compare; with fewer, the "
+        "champion is kept (exit code 11) unless always_promote.",
+    )
+    push: Literal["none", "hubspot", "salesforce"] = Field(
+        "none",
+        description="CRM to push changed rows to after a promotion (tokens from the environment, "
+        "as `icpkit push`).",
+    )
+    push_folder: str = Field(
+        ".icpkit/refresh/push",
+        description="Folder (relative to the workspace) for the push files and resumable log.",
+    )
+    id_property: str | None = Field(
+        None,
+        description="Push: HubSpot unique property / Salesforce external ID field holding "
+        "account_id (default: update by record id).",
+    )
+    score_change: float = Field(
+        1.0,
+        ge=0,
+        description="Push a row when its fit score moved by at least this many points (or its "
+        "tier changed).",
+    )
+
+
+class AlertsConfig(_Section):
+    """Alerts (through apprise): Slack, Microsoft Teams, e-mail, generic JSON webhooks.
+
+    URLs carry secrets (webhook tokens, mail passwords): prefer the ICPKIT_ALERT_URLS environment
+    variable (space or comma separated) to writing them here; both are used when both are set.
+    """
+
+    urls: list[str] = Field(
+        default_factory=list,
+        description="apprise URLs (slack://…, msteams://…, mailtos://…, json://host/path); "
+        "see docs/operations.md. Never printed or logged.",
+    )
+    tier1_moves: int = Field(
+        10,
+        ge=1,
+        description="Alert when at least this many accounts moved into Tier 1 in one refresh.",
+    )
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -1023,14 +1117,25 @@ class WorkspaceConfig(_Section):
         default_factory=UsageConfig,
         description="Product usage: events export, behavioural features, PQA bands.",
     )
+    refresh: RefreshConfig = Field(
+        default_factory=RefreshConfig,
+        description="Scheduled refresh and its promotion gate (`icpkit refresh`).",
+    )
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Alerts of `icpkit refresh` (apprise URLs)."
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
         # The web section serves the ICP; it does not shape it, so it stays out of the hash.
         # Nor does the lookalikes section (it ranks other companies against the ICP), nor sync
-        # (how the data is fetched, not what it says).
+        # (how the data is fetched, not what it says), nor the refresh and alerts sections (they
+        # decide when a version goes live, not what it is).
         text = json.dumps(
-            self.model_dump(mode="json", exclude={"web", "lookalikes", "sync"}), sort_keys=True
+            self.model_dump(
+                mode="json", exclude={"web", "lookalikes", "sync", "refresh", "alerts"}
+            ),
+            sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaEr
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
 from icpkit.evaluation.validation import evaluate, with_held_out
 from icpkit.lifecycle import experiment
+from icpkit.lifecycle.audit import current_user
+from icpkit.lifecycle.audit import record as audit_record
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
 from icpkit.lifecycle.experiment import ExperimentPlan, ExperimentReport
@@ -400,8 +402,15 @@ def build_and_save(
     as_of: date | None = None,
     by: str | None = None,
     progress: Callable[[str], None] | None = None,
+    candidate: bool = False,
+    who: str | None = None,
 ) -> tuple[int, BuildResult]:
     """Build from the workspace's data and save the result as a new version.
+
+    A plain build becomes the version in use at once (what scoring, the server and exports
+    follow); ``candidate=True`` stores it beside the live one for the promotion gate or
+    ``icpkit promote`` (``icpkit build --candidate``). The build is written to the audit log as
+    ``who`` (an API key's name; default the OS user).
 
     ``as_of`` builds from what was known on that date only (deals created before it, outcomes as
     they stood then), so a version can be checked later against what happened after it. ``by``
@@ -430,8 +439,28 @@ def build_and_save(
         fingerprint=fingerprint(crm),
         validation=None if result.validation is None else result.validation.to_dict(),
         note=note,
+        candidate=candidate,
+        data_until=data_until(crm),
+        who=who or current_user(),
+        config_json=config.model_dump_json(exclude={"web", "alerts", "refresh", "lookalikes"}),
     )
+    kind = "candidate" if candidate else "version in use"
+    audit_record(
+        workspace.root, "build", f"built v{version} ({kind}) from {crm.accounts.height} accounts",
+        version=version, who=who, details={"candidate": candidate, "as_of": as_of, "by": by},
+    )  # fmt: skip
     return version, result
+
+
+def data_until(crm: CrmData) -> str | None:
+    """The last day of data a build saw: the newest deal's created_at (ISO), or None."""
+    deals = crm.deals
+    if deals is None or "created_at" not in deals.columns or deals.height == 0:
+        return None
+    newest = deals["created_at"].max()
+    if isinstance(newest, datetime):
+        newest = newest.date()
+    return newest.isoformat() if isinstance(newest, date) else None
 
 
 def diff_versions(workspace: Workspace, a: str | int, b: str | int) -> ProfileDiff:
@@ -465,6 +494,11 @@ def drift_check(
     """
     profile = workspace.store.get(version).profile()
     crm = workspace.load()
+    if profile.success_definition.as_of is None:  # a hand-written spec: no data date
+        raise InsufficientDataError(
+            "this version has no data date (a hand-written spec): drift is measured from the "
+            "data a build learned from; build from data to check drift"
+        )
     built_on = date.fromisoformat(str(profile.success_definition.as_of))
     before, after = split_at(crm, built_on + timedelta(days=1))
     current = crm.accounts
@@ -1359,25 +1393,61 @@ def push_hubspot(
     base_url: str | None = None,
     version: str | int = "latest",
     max_wait: float | None = None,
+    only: Collection[str] | None = None,
+    who: str | None = None,
 ) -> dict[str, Any]:
     """Export the HubSpot files into ``folder``, build the CRM v3 batch requests, and send them
     (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them.
-    ``max_wait``: the longest Retry-After obeyed, in seconds (default 120)."""
+    ``max_wait``: the longest Retry-After obeyed, in seconds (default 120). ``only``: push just
+    these account ids (``icpkit refresh`` sends the rows whose tier or score changed)."""
     from icpkit.export.http import DEFAULT_MAX_WAIT
     from icpkit.export.push import HUBSPOT, deliver, hubspot_requests
 
     key = "record-id" if id_property is None else "account-id"
     export = export_crm(workspace, "hubspot", folder, version=version, key=key)
-    companies = pl.read_csv(folder / "hubspot-companies.csv", infer_schema_length=0)
+    companies = _only_rows(
+        pl.read_csv(folder / "hubspot-companies.csv", infer_schema_length=0), only
+    )
     requests = hubspot_requests(companies, id_property=id_property)
     needs = "set HUBSPOT_TOKEN (a private app token) to push, or use --dry-run"
-    return {
-        "rows": export.n_rows,
+    summary = {
+        "rows": companies.height,
         "left_out": export.skipped,
         **deliver(requests, folder, crm=HUBSPOT, token=token, base_url=base_url,
                   dry_run=dry_run, needs=needs,
                   max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait),
     }  # fmt: skip
+    _audit_push(workspace, "HubSpot", summary, version, dry_run, who)
+    return summary
+
+
+def _only_rows(table: pl.DataFrame, only: Collection[str] | None) -> pl.DataFrame:
+    """The rows whose key (the first column: a record id or account_id) is in ``only``."""
+    if only is None:
+        return table
+    return table.filter(pl.col(table.columns[0]).is_in(list(only)))
+
+
+def _audit_push(
+    workspace: Workspace,
+    crm: str,
+    summary: dict[str, Any],
+    version: str | int,
+    dry_run: bool,
+    who: str | None,
+) -> None:
+    """One audit line per push that sent something (a dry run sends nothing)."""
+    if dry_run:
+        return
+    refused = len(summary.get("failed") or [])
+    audit_record(
+        workspace.root, "push",
+        f"pushed {summary['rows']} rows to {crm}: {summary.get('sent', 0)} batches sent, "
+        f"{refused} records refused",
+        version=workspace.store.get(version).version, who=who,
+        details={"crm": crm, "rows": summary["rows"], "sent": summary.get("sent", 0),
+                 "refused": refused},
+    )  # fmt: skip
 
 
 def push_salesforce(
@@ -1390,6 +1460,8 @@ def push_salesforce(
     external_id: str | None = None,
     version: str | int = "latest",
     max_wait: float | None = None,
+    only: Collection[str] | None = None,
+    who: str | None = None,
 ) -> dict[str, Any]:
     """Export the Salesforce files into ``folder``, build the sObject Collections requests (update
     by Account Id, or upsert by the ``external_id`` field) and send them to ``instance_url``
@@ -1402,7 +1474,9 @@ def push_salesforce(
     from icpkit.export.push import SALESFORCE, deliver, salesforce_requests
 
     export = export_crm(workspace, "salesforce", folder, version=version, external_id=external_id)
-    accounts = pl.read_csv(folder / "salesforce-accounts.csv", infer_schema_length=0)
+    accounts = _only_rows(
+        pl.read_csv(folder / "salesforce-accounts.csv", infer_schema_length=0), only
+    )
     requests = salesforce_requests(accounts, external_id=external_id)
     needs = (
         "set SALESFORCE_INSTANCE_URL (https://<MyDomain>.my.salesforce.com) and "
@@ -1412,13 +1486,15 @@ def push_salesforce(
         raise ConfigError(
             f"the Salesforce instance URL must start with https://; got {instance_url!r}"
         )
-    return {
-        "rows": export.n_rows,
+    summary = {
+        "rows": accounts.height,
         "left_out": export.skipped,
         **deliver(requests, folder, crm=SALESFORCE, token=token, base_url=instance_url,
                   dry_run=dry_run, needs=needs,
                   max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait),
     }  # fmt: skip
+    _audit_push(workspace, "Salesforce", summary, version, dry_run, who)
+    return summary
 
 
 # --- Feedback from the field and build progress (issue 17) -----------------------------------
@@ -1497,6 +1573,14 @@ def start_experiment(
     )
     if not dry_run:
         experiment.save_experiment(workspace.root, plan, assignments, replace=replace)
+        audit_record(
+            workspace.root,
+            "experiment",
+            f"experiment {plan.experiment_id} started: {plan.holdout} of {plan.accounts} "
+            f"Tier 1/2 accounts held out",
+            version=plan.version,
+            details={"accounts": plan.accounts, "holdout": plan.holdout},
+        )
     return plan, experiment.writeback_frame(assignments, crm.accounts)
 
 

@@ -17,7 +17,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,28 @@ CREATE TABLE IF NOT EXISTS versions (
     profile_json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS version_state (
+    version    INTEGER PRIMARY KEY,
+    status     TEXT NOT NULL,
+    reason     TEXT NOT NULL DEFAULT '',
+    decided_at TEXT NOT NULL,
+    data_until TEXT,
+    gate       TEXT,
+    config     TEXT
+);
+CREATE TABLE IF NOT EXISTS live_history (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    version  INTEGER NOT NULL,
+    previous INTEGER,
+    at       TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    who      TEXT NOT NULL DEFAULT ''
+);
 """
+
+# What a version is to the lifecycle (``version_state.status``): built by hand (``icpkit build``,
+# live at once), a candidate waiting for the gate, rejected by it, or promoted by it or by hand.
+STATUSES = ("built", "candidate", "rejected", "promoted")
 
 _INFO_COLUMNS = "version, created_at, name, config_hash, note, fingerprint"
 
@@ -94,6 +115,7 @@ class VersionInfo:
     config_hash: str
     note: str
     rows: dict[str, int] = field(default_factory=dict)
+    status: str = ""  # live, candidate, rejected or empty
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +123,10 @@ class VersionInfo:
     def summary_line(self) -> str:
         rows = ", ".join(f"{t} {n}" for t, n in self.rows.items())
         note = f"  {self.note}" if self.note else ""
-        return f"v{self.version}  {self.created_at}  config {self.config_hash}  ({rows}){note}"
+        mark = f"  [{self.status}]" if self.status else ""
+        return (
+            f"v{self.version}  {self.created_at}  config {self.config_hash}  ({rows}){mark}{note}"
+        )
 
 
 @dataclass(frozen=True)
@@ -212,8 +237,16 @@ class Store:
         fingerprint: dict[str, Any],
         validation: dict[str, Any] | None,
         note: str = "",
+        candidate: bool = False,
+        data_until: str | None = None,
+        who: str = "",
+        config_json: str | None = None,
     ) -> int:
         """Save a new version atomically and return its number (1, 2, …; unique and gap-free).
+
+        A plain save makes the new version the one in use (the live pointer moves in the same
+        transaction); ``candidate=True`` stores it beside the live one, waiting for the promotion
+        gate (:mod:`icpkit.refresh.gate`) or ``icpkit promote``.
 
         Parameters
         ----------
@@ -227,6 +260,16 @@ class Store:
             ``ValidationSection.to_dict()``, when a backtest ran.
         note : str
             The user's note (``icpkit build --note``).
+        candidate : bool
+            Save as a candidate: the live version does not change.
+        data_until : str or None
+            The last day of data the build saw (ISO date: the newest deal's created_at), so the
+            gate can compare a later candidate with this one on deals it never saw.
+        who : str
+            Who built it (an API key's name or the OS user), for the live pointer's history.
+        config_json : str or None
+            The settings that shaped the build (no secrets), so the gate can rebuild this
+            version's procedure on a later cut.
         """
         name = IcpProfile.from_json(profile_json).name
         note = strip_controls(note)  # printed by `versions` and the reports: no escapes
@@ -250,6 +293,19 @@ class Store:
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
                     (str(STORE_SCHEMA),),
                 )
+                conn.execute(
+                    "INSERT OR REPLACE INTO version_state (version, status, reason, decided_at,"
+                    " data_until, config) VALUES (?, ?, '', ?, ?, ?)",
+                    (
+                        version,
+                        "candidate" if candidate else "built",
+                        stamp,
+                        data_until,
+                        config_json,
+                    ),
+                )
+                if not candidate:
+                    _move_live(conn, version, stamp, "build", who)
                 conn.execute("COMMIT")
             except BaseException as exc:
                 # SQLite may already have rolled back (disk full, I/O error): rolling back again
@@ -324,7 +380,12 @@ class Store:
         with self._connect(create=False) as conn:
             rows = conn.execute(f"SELECT {_INFO_COLUMNS} FROM versions ORDER BY version").fetchall()
             damaged = dict(_damaged_versions(conn))
-        return [_info_from_row(r, damaged.get(int(r[0]))) for r in rows]
+            live = _live(conn)
+            states = _states(conn)
+        infos = [_info_from_row(r, damaged.get(int(r[0]))) for r in rows]
+        return [
+            replace(i, status=_shown_status(i.version, live, states.get(i.version))) for i in infos
+        ]
 
     def to_frame(self) -> pl.DataFrame:
         """The version list as a frame (version, created_at, name, config_hash, note)."""
@@ -352,7 +413,7 @@ class Store:
             existing = [
                 int(r[0]) for r in conn.execute("SELECT version FROM versions ORDER BY version")
             ]
-            number = _resolve(version, existing, self.path)
+            number = _resolve(version, existing, self.path, conn)
             row = conn.execute(
                 "SELECT version, created_at, name, config_hash, note, fingerprint, validation,"
                 " profile_json FROM versions WHERE version = ?",
@@ -374,8 +435,186 @@ class Store:
         )
 
     def latest(self) -> StoredVersion:
-        """The newest version."""
+        """The version in use (the live one; see :meth:`live`)."""
         return self.get("latest")
+
+    # -- the version in use -----------------------------------------------------------------------
+    def live(self) -> int | None:
+        """The number of the version in use, or None when the store is empty or absent.
+
+        The live pointer is kept in the ``meta`` table; a store written before it existed has
+        none, and then the newest version that is not a candidate or rejected is the one in use
+        (what every earlier icpkit did: the newest build).
+        """
+        if not self.path.exists():
+            return None
+        with self._connect(create=False) as conn:
+            return _live(conn)
+
+    def state(self, version: int) -> dict[str, Any]:
+        """The lifecycle state of one version: status, reason, decided_at, data_until, gate."""
+        with self._connect(create=False) as conn:
+            live = _live(conn)
+            row = _state_row(conn, version)
+        if row is None:
+            status = "live" if version == live else ""
+            return {"version": version, "status": status, "stored_status": "built", "reason": "",
+                    "decided_at": None, "data_until": None, "gate": None,
+                    "config": None}  # fmt: skip
+        return {
+            "version": version,
+            "status": _shown_status(version, live, row[0]),
+            "stored_status": row[0],
+            "reason": row[1],
+            "decided_at": row[2],
+            "data_until": row[3],
+            "gate": None if row[4] is None else json.loads(row[4]),
+            "config": None if row[5] is None else json.loads(row[5]),
+        }
+
+    def set_live(self, version: int | str, *, action: str, who: str = "") -> tuple[int | None, int]:
+        """Make ``version`` the one in use in one transaction; return (previous live, new live).
+
+        Every version stays stored; only the pointer (and its history) changes, so a promote or a
+        rollback takes one small SQLite write. ``action`` (promote, rollback, gate) is recorded.
+        """
+        stamp = datetime.now(UTC).isoformat(timespec="microseconds")
+        with self._connect(create=True) as conn:
+            self._refuse_if_damaged(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing = [
+                    int(r[0]) for r in conn.execute("SELECT version FROM versions ORDER BY version")
+                ]
+                number = _resolve(version, existing, self.path, conn)
+                before = _live(conn)
+                _move_live(conn, number, stamp, action, who)
+                if action != "rollback":
+                    conn.execute(
+                        "UPDATE version_state SET status = 'promoted', decided_at = ? "
+                        "WHERE version = ? AND status IN ('candidate', 'rejected')",
+                        (stamp, number),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+        return before, number
+
+    def mark(
+        self, version: int, status: str, reason: str = "", gate: dict[str, Any] | None = None
+    ) -> None:
+        """Record the gate's decision on a version (status one of :data:`STATUSES`)."""
+        if status not in STATUSES:
+            raise StoreError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+        stamp = datetime.now(UTC).isoformat(timespec="microseconds")
+        gate_text = None if gate is None else json.dumps(gate, default=str)
+        with self._connect(create=True) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if _state_row(conn, version) is None:
+                    conn.execute(
+                        "INSERT INTO version_state (version, status, reason, decided_at, gate)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (version, status, strip_controls(reason), stamp, gate_text),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE version_state SET status = ?, reason = ?, decided_at = ?,"
+                        " gate = COALESCE(?, gate) WHERE version = ?",
+                        (status, strip_controls(reason), stamp, gate_text, version),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+
+    def history(self) -> builtins.list[dict[str, Any]]:
+        """Every move of the live pointer, oldest first (version, previous, at, action, who)."""
+        with self._connect(create=False) as conn:
+            if not _has_table(conn, "live_history"):
+                return []
+            rows = conn.execute(
+                "SELECT version, previous, at, action, who FROM live_history ORDER BY seq"
+            ).fetchall()
+        return [
+            {"version": r[0], "previous": r[1], "at": r[2], "action": r[3], "who": r[4]}
+            for r in rows
+        ]
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _states(conn: sqlite3.Connection) -> dict[int, str]:
+    if not _has_table(conn, "version_state"):
+        return {}
+    return {int(v): s for v, s in conn.execute("SELECT version, status FROM version_state")}
+
+
+def _state_row(conn: sqlite3.Connection, version: int) -> tuple[Any, ...] | None:
+    if not _has_table(conn, "version_state"):
+        return None
+    row = conn.execute(
+        "SELECT status, reason, decided_at, data_until, gate, config FROM version_state"
+        " WHERE version = ?",
+        (version,),
+    ).fetchone()
+    return None if row is None else tuple(row)
+
+
+def _live(conn: sqlite3.Connection) -> int | None:
+    """The live pointer; for a store without one, the newest version not waiting or rejected."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'live'").fetchone()
+    if row is not None:
+        return int(row[0])
+    states = _states(conn)
+    numbers = [int(r[0]) for r in conn.execute("SELECT version FROM versions ORDER BY version")]
+    usable = [n for n in numbers if states.get(n) not in ("candidate", "rejected")]
+    return usable[-1] if usable else None
+
+
+def _move_live(conn: sqlite3.Connection, version: int, stamp: str, action: str, who: str) -> None:
+    before = _live(conn)
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('live', ?)", (str(version),))
+    conn.execute(
+        "INSERT INTO live_history (version, previous, at, action, who) VALUES (?, ?, ?, ?, ?)",
+        (version, before, stamp, action, strip_controls(who)),
+    )
+
+
+def _previous_live(conn: sqlite3.Connection, existing: builtins.list[int]) -> int | None:
+    """The version in use before the current one: from the pointer's history, else the newest
+    usable version below the live one."""
+    live = _live(conn)
+    if _has_table(conn, "live_history"):
+        for (previous,) in conn.execute(
+            "SELECT previous FROM live_history WHERE version = ? ORDER BY seq DESC", (live,)
+        ):
+            if previous is not None and previous != live and previous in existing:
+                return int(previous)
+    states = _states(conn)
+    below = [
+        n
+        for n in existing
+        if (live is None or n < live) and states.get(n) not in ("candidate", "rejected")
+    ]
+    return below[-1] if below else None
+
+
+def _shown_status(version: int, live: int | None, stored: str | None) -> str:
+    """What `icpkit versions` shows: live, candidate, rejected, or nothing (an earlier version)."""
+    if version == live:
+        return "live"
+    return stored if stored in ("candidate", "rejected") else ""
 
 
 def _info_from_row(row: tuple[Any, ...], damaged: str | None = None) -> VersionInfo:
@@ -421,24 +660,39 @@ def _is_disk_full(exc: sqlite3.Error) -> bool:
     return "full" in text or "disk i/o" in text or "too large" in text
 
 
-def _resolve(version: int | str, existing: list[int], path: Path) -> int:
-    """Turn a user's version reference into a stored version number."""
+def _resolve(
+    version: int | str, existing: list[int], path: Path, conn: sqlite3.Connection | None = None
+) -> int:
+    """Turn a user's version reference into a stored version number.
+
+    'latest' (and 'live') is the version in use, which is the newest one unless a candidate waits
+    or was rejected, or a promote/rollback moved the pointer; 'newest' is the highest number;
+    'previous' the version in use before the current one.
+    """
     listed = ", ".join(f"v{v}" for v in existing) or "none"
     if not existing:
         raise StoreError(f"{path}: the store holds no versions yet (run `icpkit build`)")
     if isinstance(version, str):
         text = version.strip().lower()
-        if text == "latest":
+        if text == "newest":
             return existing[-1]
+        if text in ("latest", "live"):
+            live = None if conn is None else _live(conn)
+            if live is None or live not in existing:
+                return existing[-1]
+            return live
         if text == "previous":
-            if len(existing) < 2:
+            previous = None if conn is None else _previous_live(conn, existing)
+            if previous is None and conn is None and len(existing) >= 2:
+                previous = existing[-2]
+            if previous is None:
                 raise StoreError(f"{path}: there is no previous version (versions: {listed})")
-            return existing[-2]
+            return previous
         digits = text[1:] if text.startswith("v") else text
         if not (digits.isascii() and digits.isdigit()):
             raise StoreError(
-                f"version {version!r} is not understood (expected a number, 'v3', 'latest' or "
-                f"'previous'; versions: {listed})"
+                f"version {version!r} is not understood (expected a number, 'v3', 'latest', "
+                f"'live', 'newest' or 'previous'; versions: {listed})"
             )
         version = int(digits)
     if version not in existing:

@@ -178,8 +178,9 @@ class Builds:
         try:
             workspace = pipeline.Workspace.open(self.root)
             version, _ = pipeline.build_and_save(
-                workspace, note=note or "built from the web app", progress=progress
-            )
+                workspace, note=note or "built from the web app", progress=progress,
+                who=f"key {self._jobs[job_id].by_key}",
+            )  # fmt: skip
         except IcpError as exc:
             self._update(
                 job_id, status="failed", error=self.public(exc.message), finished_at=_now()

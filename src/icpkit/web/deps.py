@@ -20,7 +20,7 @@ from icpkit.web.security import RateLimiter
 from icpkit.web.service import Service
 
 COOKIE = "icpkit_key"
-VERSION = re.compile(r"^(latest|previous|[vV]?[0-9]{1,9})$")
+VERSION = re.compile(r"^(latest|live|newest|previous|[vV]?[0-9]{1,9})$")
 
 bearer = HTTPBearer(
     auto_error=False, scheme_name="bearer", description="Authorization: Bearer <key>"
@@ -96,7 +96,8 @@ def version_param(name: str, value: str) -> str:
     if not VERSION.match(value):
         raise ApiError(
             400,
-            f"{name} must be a version number (3 or v3), 'latest' or 'previous'",
+            f"{name} must be a version number (3 or v3), 'latest' (the version in use), "
+            "'live', 'newest' or 'previous'",
             {"parameter": name},
         )
     return value

@@ -23,6 +23,7 @@ from typing import Literal
 
 from icpkit.atomic import write_text_atomic
 from icpkit.errors import ConfigError
+from icpkit.lifecycle.audit import record as audit_record
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[str, ...] = ("read", "write")
@@ -71,6 +72,7 @@ class KeyStore:
     """The keys of one workspace, in ``<workspace>/.icpkit/api-keys.json``."""
 
     def __init__(self, workspace: Path) -> None:
+        self.root = Path(workspace)
         self.path = Path(workspace) / ".icpkit" / KEYS_FILE
 
     def records(self) -> list[KeyRecord]:
@@ -120,11 +122,15 @@ class KeyStore:
         )
         with self._locked():
             self._write([*self.records(), record])
+        label = f" named {name!r}" if name else ""
+        audit_record(self.root, "key_created", f"API key {key_id} ({scope}){label} created")
         return f"{PREFIX}_{key_id}_{secret}", record
 
     def revoke(self, key_id: str) -> KeyRecord:
         with self._locked():
-            return self._revoke(key_id)
+            record = self._revoke(key_id)
+        audit_record(self.root, "key_revoked", f"API key {record.key_id} revoked")
+        return record
 
     def _revoke(self, key_id: str) -> KeyRecord:
         records = self.records()

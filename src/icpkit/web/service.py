@@ -27,6 +27,7 @@ from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import Kind, ProspectColumns
 from icpkit.data.writers import csv_safe
 from icpkit.errors import ConfigError, IcpError, SchemaError
+from icpkit.lifecycle.audit import record as audit_record
 from icpkit.lifecycle.feedback import FeedbackEntry, FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
@@ -135,6 +136,15 @@ class Service:
             except OSError:
                 state.append(None)
         return tuple(state)
+
+    def audit(self, limit: int = 20) -> dict[str, Any]:
+        """The version in use and the last audit events, newest first (the RevOps page)."""
+        from icpkit.lifecycle import audit as audit_log
+
+        checked = audit_log.verify(self.root)
+        events = [e.to_dict() for e in reversed(audit_log.read(self.root, limit=limit))]
+        live = self.workspace.store.live()
+        return {"live": live, "events": events, "ok": checked.ok, "problems": checked.problems}
 
     def versions(self) -> list[dict[str, Any]]:
         return [info.to_dict() for info in self.workspace.store.list()]
@@ -471,7 +481,14 @@ class Service:
                     entry.by_key, entry.account_id, entry.version, entry.tier_claimed, entry.reason
                 ):  # fmt: skip
                     return old, False
-            return log.append(entry), True
+            stored = log.append(entry)
+        audit_record(
+            self.root, "feedback",
+            f"verdict {stored.id[:12]} on v{number}: {stored.tier_shown} shown, "
+            f"{stored.tier_claimed} claimed",
+            version=number, who=key.name or f"key {key.key_id}",
+        )  # fmt: skip
+        return stored, True
 
     def feedback_entry(self, entry_id: str) -> FeedbackEntry:
         """One stored verdict by its id."""

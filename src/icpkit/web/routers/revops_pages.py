@@ -51,6 +51,7 @@ def revops(request: Request, key: Reader, service: Workspace) -> HTMLResponse:
         profile=profile,
         build=service.builds.latest(),
         feedback=service.feedback(limit=50),
+        audit=service.audit(limit=20),
         ago=lambda at: ago(at, now),
     )
 
