@@ -20,6 +20,7 @@ LAYER = {
     "data": 2, "rules": 2,
     "profile": 3, "datasets": 3, "outcomes": 3,
     "scoring": 4, "discovery": 4, "themes": 4, "personas": 4, "signals": 4,
+    "timing": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
     "pipeline": 6,
     "web": 7, "__init__": 7, "cli": 8, "__main__": 9,

@@ -83,6 +83,7 @@ from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
 from icpkit.themes.messaging import build_messaging
 from icpkit.themes.summary import themes_section
+from icpkit.timing import StepClock
 from icpkit.version import VERSION
 
 
@@ -200,19 +201,27 @@ def build_icp(
     themes: bool = True,
     root: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    clock: StepClock | None = None,
+    core_only: bool = False,
 ) -> BuildResult:
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile.
 
     With a notes table (and ``themes``), the profile also gets pain themes and messaging. With a
     contacts table, the buyer personas and buying committee are added (``root`` is the
     workspace folder that relative settings such as ``personas.title_overrides`` are read from).
-    ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts.
+    ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts; each
+    stage's wall time goes to the profile's ``timings`` (on ``clock`` when the caller started one
+    for steps of its own, as :func:`build_and_save` does). ``core_only`` stops after the scorecard
+    and tiers (no partitions, signals, themes or personas): what the held-out builds of the
+    backtests score with, at a fraction of the time.
     """
-    step = progress or _no_progress
+    clock = clock or StepClock(progress)
+    step = clock.step
     step("outcomes")
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
     # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
+    step("guard")
     screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
     step("discovery")
     discovery = find_icp(
@@ -259,8 +268,17 @@ def build_icp(
             ColumnFate(**f.to_dict()) for f in screening.choice.fates(fate_order(crm.accounts))
         ],
     )
+    if core_only:
+        step("scoring")
+        scored = score_frame(profile, crm.accounts)
+        return BuildResult(
+            profile.model_copy(update={"timings": clock.section()}), outcomes, discovery, scored,
+            None,
+        )  # fmt: skip
     if config.icps:
+        step("partitions")
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
+    step("scoring")
     scored = score_frame(profile, crm.accounts)
     result = None
     if validate:
@@ -275,6 +293,7 @@ def build_icp(
         profile = _with_themes(profile, crm, config, outcomes, scored)
     step("personas")
     profile = _with_personas(profile, crm, config, scored, root)
+    profile = profile.model_copy(update={"timings": clock.section()})
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
@@ -369,7 +388,7 @@ def validate_icp(
         or default_cut_date(crm.deals, config.validation.holdout_share)
     )
     before, after = split_at(crm, cut)
-    built = build_icp(before, config, validate=False, themes=False)
+    built = build_icp(before, config, validate=False, core_only=True)
     scored = score_frame(built.profile, crm.accounts, reasons=False)
     return evaluate(scored, after, costs=costs, cut=cut, profile=built.profile)
 
@@ -390,7 +409,8 @@ def build_and_save(
     Reps' feedback on earlier versions (``.icpkit/feedback.jsonl``) is summarised into the
     profile's ``feedback`` section. ``progress`` gets each stage's name (:data:`BUILD_STAGES`).
     """
-    step = progress or _no_progress
+    clock = StepClock(progress)
+    step = clock.step
     workspace.store.check_writable()  # a read-only workspace is refused before a long build
     step("loading")
     crm = workspace.load()
@@ -400,19 +420,23 @@ def build_and_save(
     if by:
         config = config.model_copy(update={"icps": partitions_by(crm.accounts, by)})
     result = build_icp(
-        crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root, progress=progress
+        crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root, clock=clock
     )
     step("feedback")
     result = with_feedback(result, workspace, crm, as_of=as_of)
     step("saving")
+    stored = result.profile.model_copy(update={"timings": clock.section(close=False)})
     version = workspace.store.save(
-        result.profile.to_json(),
+        stored.to_json(),
         config_hash=config.content_hash(),
         fingerprint=fingerprint(crm),
         validation=None if result.validation is None else result.validation.to_dict(),
         note=note,
     )
-    return version, result
+    # the saving step is known only now: in the returned profile (icp-profile.json), not the store
+    return version, dataclasses.replace(
+        result, profile=result.profile.model_copy(update={"timings": clock.section()})
+    )
 
 
 def diff_versions(workspace: Workspace, a: str | int, b: str | int) -> ProfileDiff:
@@ -587,7 +611,7 @@ def cross_validate_icp(
     for fold in range(k):
         held = folds.filter(pl.col("_fold") == fold).select("account_id")
         train = _without_accounts(crm, held)
-        built = build_icp(train, config, validate=False)
+        built = build_icp(train, config, validate=False, core_only=True)
         held_accounts = crm.accounts.join(held, on="account_id", how="semi")
         parts.append(
             score_frame(built.profile, held_accounts, reasons=False).select(
@@ -1116,10 +1140,11 @@ def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> SignalsBacktest:
             crm.deals, config.validation.holdout_share
         )
         before, _ = split_at(crm, cut)
-        built = build_icp(before, config, validate=False)
+        # the scorecard and the signals learned before the cut; themes and personas play no part
+        built = build_icp(before, config, validate=False, core_only=True)
+        section = with_signals(built.profile, before, config, built.scored, validate=False).signals
     except InsufficientDataError as exc:
         return SignalsBacktest(available=False, reason=str(exc))
-    section = built.profile.signals
     if section is None or not section.available or before.signals is None:
         reason = section.reason if section is not None else "no signals before the cut"
         return SignalsBacktest(available=False, reason=reason or "no signals before the cut")
@@ -1399,13 +1424,9 @@ def push_salesforce(
 
 # The stages of `build_and_save`, in order, as passed to its ``progress`` callback.
 BUILD_STAGES: tuple[str, ...] = (
-    "loading", "outcomes", "discovery", "scorecard", "validation", "signals", "themes",
-    "personas", "feedback", "saving",
+    "loading", "outcomes", "guard", "discovery", "scorecard", "partitions", "scoring",
+    "validation", "signals", "themes", "personas", "feedback", "saving",
 )  # fmt: skip
-
-
-def _no_progress(stage: str) -> None:
-    """The progress callback of a build nobody watches."""
 
 
 def feedback_summary(
