@@ -281,12 +281,15 @@ def build_icp(
     step("scoring")
     scored = score_frame(profile, crm.accounts)
     result = None
+    held_out: _HeldOutBuilds = {}  # the backtest and the signals backtest cut at the same date
     if validate:
         step("validation")
-        result, dropped = _try_validate(crm, config, costs)
+        result, dropped = _try_validate(crm, config, costs, reuse=held_out)
         profile = with_held_out(profile, result, dropped)
     step("signals")
-    profile = with_signals(profile, crm, config, scored, as_of=as_of, validate=validate)
+    profile = with_signals(
+        profile, crm, config, scored, as_of=as_of, validate=validate, reuse=held_out
+    )
     # after signals: the themes' statement ends with the triggers signals learned
     if themes:
         step("themes")
@@ -378,8 +381,12 @@ def validate_icp(
     cut: date | None = None,
     *,
     costs: pl.DataFrame | None = None,
+    reuse: _HeldOutBuilds | None = None,
 ) -> ValidationSection:
-    """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
+    """Out-of-time backtest: build from what was known before the cut, measure on deals after it.
+
+    ``reuse`` keeps the build before each cut, for the signals backtest of the same build.
+    """
     if crm.deals is None:
         raise InsufficientDataError("a backtest needs a deals table with dates")
     cut = (
@@ -387,8 +394,8 @@ def validate_icp(
         or _configured_cut(config)
         or default_cut_date(crm.deals, config.validation.holdout_share)
     )
-    before, after = split_at(crm, cut)
-    built = build_icp(before, config, validate=False, core_only=True)
+    _, after = split_at(crm, cut)
+    _, built = _built_before(crm, config, cut, reuse)
     scored = score_frame(built.profile, crm.accounts, reasons=False)
     return evaluate(scored, after, costs=costs, cut=cut, profile=built.profile)
 
@@ -544,7 +551,11 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
 
 
 def _try_validate(
-    crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
+    crm: CrmData,
+    config: WorkspaceConfig,
+    costs: pl.DataFrame | None,
+    *,
+    reuse: _HeldOutBuilds | None = None,
 ) -> tuple[ValidationSection | None, list[str]]:
     """The held-out test the data allows, and in words what could not be done and why.
 
@@ -560,7 +571,7 @@ def _try_validate(
         notes.append(f"out-of-time backtest not possible: {why}")
     else:
         try:
-            result = validate_icp(crm, config, costs=costs)
+            result = validate_icp(crm, config, costs=costs, reuse=reuse)
         except InsufficientDataError as exc:
             notes.append(f"out-of-time backtest dropped: {exc.message}")
     if result is not None and (result.verdict is None or result.verdict.status != "missing"):
@@ -581,6 +592,24 @@ def _try_validate(
     caveats = ("the held-out figures are cross-validated, not out-of-time", *cv.caveats)
     # the dropped out-of-time backtest is said out loud: in the profile's caveats (build output)
     return cv.model_copy(update={"caveats": list(caveats)}), notes
+
+
+# The core builds before a cut date, by date: the out-of-time backtest and the signals backtest of
+# one build cut the same data at the same date, so the second reuses the first's build.
+_HeldOutBuilds = dict[date, tuple[CrmData, "BuildResult"]]
+
+
+def _built_before(
+    crm: CrmData, config: WorkspaceConfig, cut: date, reuse: _HeldOutBuilds | None
+) -> tuple[CrmData, BuildResult]:
+    """The data before ``cut`` and the core build from it (from ``reuse`` when it has them)."""
+    if reuse is not None and cut in reuse:
+        return reuse[cut]
+    before, _ = split_at(crm, cut)
+    built = build_icp(before, config, validate=False, core_only=True)
+    if reuse is not None:
+        reuse[cut] = (before, built)
+    return before, built
 
 
 def cross_validate_icp(
@@ -1119,6 +1148,7 @@ def with_signals(
     *,
     as_of: date | None = None,
     validate: bool = True,
+    reuse: _HeldOutBuilds | None = None,
 ) -> IcpProfile:
     """The profile with its signals section (and the out-of-time backtest when validating).
 
@@ -1127,21 +1157,24 @@ def with_signals(
     tiers = scored.select("account_id", "tier") if "tier" in scored.columns else None
     section = learn_signals(crm, tiers, config.signals, as_of)
     if section.available and validate:
-        section = section.model_copy(update={"backtest": _signals_backtest(crm, config)})
+        backtest = _signals_backtest(crm, config, reuse)
+        section = section.model_copy(update={"backtest": backtest})
     sentence = trigger_sentence(section) if section.available else ""
     statement = f"{profile.statement} {sentence}".strip() if sentence else profile.statement
     return profile.model_copy(update={"signals": section, "statement": statement})
 
 
-def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> SignalsBacktest:
-    """Fit + intent vs fit alone after the validation cut, everything learned before it."""
+def _signals_backtest(
+    crm: CrmData, config: WorkspaceConfig, reuse: _HeldOutBuilds | None = None
+) -> SignalsBacktest:
+    """Fit + intent vs fit alone after the validation cut, everything learned before it (the
+    build before the cut is the backtest's own when ``reuse`` holds it: same data, same cut)."""
     try:
         cut = _configured_cut(config) or default_cut_date(
             crm.deals, config.validation.holdout_share
         )
-        before, _ = split_at(crm, cut)
         # the scorecard and the signals learned before the cut; themes and personas play no part
-        built = build_icp(before, config, validate=False, core_only=True)
+        before, built = _built_before(crm, config, cut, reuse)
         section = with_signals(built.profile, before, config, built.scored, validate=False).signals
     except InsufficientDataError as exc:
         return SignalsBacktest(available=False, reason=str(exc))
