@@ -31,9 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-MAVEN = (
-    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "maven-crm-sales-opportunities"
-)
+# ../shared/datasets beside the repo (a worktree one level further down looks one more up)
+_FOLDERS = [p / "shared" / "datasets" / "maven-crm-sales-opportunities"
+            for p in Path(__file__).resolve().parents[2:4]]  # fmt: skip
+MAVEN = next((p for p in _FOLDERS if p.exists()), _FOLDERS[0])
 
 
 def _load() -> str:
@@ -91,6 +92,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=["maven", "demo"])
     parser.add_argument("--no-cold", action="store_true", help="Only the compiled mode.")
+    parser.add_argument(
+        "--baseline", type=Path, help="Also build with this src folder (e.g. main's), interleaved."
+    )
     options = parser.parse_args()
     print(f"load before: {_load()}  (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -99,6 +103,8 @@ def main() -> None:
         compiled = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         cold = dict(compiled, PYTHONPYCACHEPREFIX=str(tmp / "no-bytecode"))
         modes = [("compiled", compiled)] + ([] if options.no_cold else [("cold", cold)])
+        if options.baseline:  # another source tree (e.g. main's), interleaved: same load
+            modes.append(("baseline", dict(compiled, PYTHONPATH=str(options.baseline))))
         for name, root in workspaces.items():
             times: dict[str, list[float]] = {m: [] for m, _ in modes}
             cpu: dict[str, list[float]] = {m: [] for m, _ in modes}
@@ -114,6 +120,10 @@ def main() -> None:
                     f"{statistics.median(times[mode]):.2f} s | CPU best {min(cpu[mode]):.2f} s, "
                     f"median {statistics.median(cpu[mode]):.2f} s ({options.repeats} runs)"
                 )
+            if "baseline" in times:
+                ratio = statistics.median(cpu["baseline"]) / statistics.median(cpu["compiled"])
+                wall = statistics.median(times["baseline"]) / statistics.median(times["compiled"])
+                print(f"{name}: baseline/this tree {ratio:.2f}x CPU, {wall:.2f}x wall (medians)")
             if "cold" in times:
                 ratio = statistics.median(times["cold"]) / statistics.median(times["compiled"])
                 print(f"{name}: cold/compiled {ratio:.2f}x (median wall)")
