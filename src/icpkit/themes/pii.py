@@ -72,19 +72,8 @@ class Scrubber:
     """Removes PII from text; built once per run with the contact names of the workspace."""
 
     def __init__(self, names: Iterable[str] = ()) -> None:
-        full: set[str] = set()
-        parts: set[str] = set()
-        for name in names:
-            if not isinstance(name, str) or not name.strip():
-                continue
-            full.add(name.strip())
-            parts.update(p for p in re.split(r"[\s,.]+", name) if len(p) >= 3 and p.isalpha())
-        # Full names in any case; single name parts only as written (capitalised), so that a
-        # first name that is also a word ("Will", "Grant") survives in lower case.
-        self._names = [
-            _Names(full, ignore_case=True),
-            _Names({p for p in parts if p[0].isupper()}, ignore_case=False),
-        ]
+        # one build makes several scrubbers of the same contact names: their matchers are shared
+        self._names = _matchers(tuple(names))
 
     def __call__(self, text: str) -> str:
         """``text`` with PII replaced by [email], [phone], [link], [name]; cut to a quote's length."""
@@ -102,6 +91,23 @@ class Scrubber:
 
 
 _WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=4)
+def _matchers(names: tuple[str, ...]) -> tuple[_Names, _Names]:
+    """Full names in any case; single name parts only as written (capitalised), so that a first
+    name that is also a word ("Will", "Grant") survives in lower case."""
+    full: set[str] = set()
+    parts: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            continue
+        full.add(name.strip())
+        parts.update(p for p in re.split(r"[\s,.]+", name) if len(p) >= 3 and p.isalpha())
+    return (
+        _Names(full, ignore_case=True),
+        _Names({p for p in parts if p[0].isupper()}, ignore_case=False),
+    )
 
 
 class _Names:
