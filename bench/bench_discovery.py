@@ -146,7 +146,55 @@ def big(rows: int) -> None:
             f"bitsets; top: {result.candidates[0].segment}",
             flush=True,
         )
+    popcount_rate(frame)
     print(f"  peak memory: {peak_mb(lambda: icpkit_search(frame, None)):.0f} MB (tracemalloc)")
+
+
+def popcount_rate(frame: pl.DataFrame, repeats: int = 3) -> None:
+    """How close the search's inner loop comes to the machine's popcount rate (issue 30).
+
+    The search counts children by gather + AND + popcount over packed words
+    (``_BitsetCounter.children``); its rate is the bytes of words it counts per second of CPU
+    inside that function. The ceiling is a plain ``np.bitwise_count`` + row sum of an array of
+    the same words' size, already in memory (no gather, no AND). Best of ``repeats`` each.
+    """
+    from icpkit.discovery import search
+
+    original = search._BitsetCounter.children
+    spent = {"bytes": 0, "cpu": 0.0, "tile": 0}
+
+    def counted(self, state, cand):  # type: ignore[no-untyped-def]
+        started = time.process_time()
+        out = original(self, state, cand)
+        spent["cpu"] += time.process_time() - started
+        touched = sum(1 for lo, hi, _ in self.spans if state[lo:hi].any())
+        spent["bytes"] += int(cand.size) * touched * self.width * 8
+        spent["tile"] = max(spent["tile"], self.width)
+        return out
+
+    rates = []
+    search._BitsetCounter.children = counted  # type: ignore[method-assign]
+    try:
+        for _ in range(repeats):
+            spent.update(bytes=0, cpu=0.0)
+            icpkit_search(frame, None)
+            rates.append(spent["bytes"] / max(spent["cpu"], 1e-9))
+    finally:
+        search._BitsetCounter.children = original  # type: ignore[method-assign]
+    words = np.random.default_rng(0).integers(0, 2**63, (512, spent["tile"]), dtype=np.uint64)
+    plain = []
+    for _ in range(repeats):
+        started, n = time.process_time(), 0
+        while time.process_time() - started < 0.5:
+            np.bitwise_count(words).sum(axis=-1, dtype=np.uint32)
+            n += 1
+        plain.append(n * words.nbytes / (time.process_time() - started))
+    print(
+        f"  popcount: the search's inner loop counted {max(rates) / 1e9:.2f} GB/s of words "
+        f"(gather + AND + popcount, CPU time in _BitsetCounter.children); a plain numpy "
+        f"bitwise_count + row sum of the same word width in memory {max(plain) / 1e9:.2f} GB/s: "
+        f"{max(rates) / max(plain):.0%} of it"
+    )
 
 
 def main() -> None:
@@ -154,10 +202,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--algorithms", default="DFS,Apriori,BestFirstSearch")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="Skip pysubgroup (no .bench-venv to run it)."
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores")
-    compare(args.rows, args.algorithms)
+    if not args.no_reference:
+        compare(args.rows, args.algorithms)
     if args.big:
         big(args.big)
 

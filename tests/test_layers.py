@@ -20,6 +20,7 @@ LAYER = {
     "data": 2, "rules": 2,
     "profile": 3, "datasets": 3, "outcomes": 3,
     "scoring": 4, "discovery": 4, "themes": 4, "personas": 4, "signals": 4,
+    "timing": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
     # sync reuses export's hardened HTTP client (5) and is called by the pipeline's refresh (6)
     "sync": 5.5,

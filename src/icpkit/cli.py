@@ -377,6 +377,7 @@ def build(
     quality = result.profile.data_quality
     for warning in quality.warnings if quality is not None else []:
         say(f"data warning: {warning}", level=2)  # --verbose
+    _print_timings(result.profile.timings)  # --verbose
     say(f"profile JSON written to {target}")
 
 
@@ -1310,6 +1311,19 @@ def _push_report(summary: dict[str, Any], output: Path, noun: str) -> None:
 
 
 # ----------------------------------------------------------------------------- feedback (issue 17)
+
+
+def _print_timings(timings: Any) -> None:
+    """With --verbose: the wall time of every build step (the profile's ``timings``)."""
+    if timings is None or not timings.steps:
+        return
+    total = timings.total_seconds or sum(s.seconds for s in timings.steps) or 1.0
+    say("build steps (wall time):", level=2)
+    for step in timings.steps:
+        share = 100 * step.seconds / total
+        say(f"  {step.name:<11} {step.seconds:7.2f} s  {share:3.0f}%", level=2)
+    memory = f", peak memory {timings.peak_rss_mb:,.0f} MB" if timings.peak_rss_mb else ""
+    say(f"  {'total':<11} {timings.total_seconds:7.2f} s{memory}", level=2)
 
 
 def _print_feedback(profile: Any) -> None:

@@ -88,6 +88,7 @@ from icpkit.signals.priority import prioritize
 from icpkit.themes.analysis import ThemeAnalysis, find_themes
 from icpkit.themes.messaging import build_messaging
 from icpkit.themes.summary import themes_section
+from icpkit.timing import StepClock
 from icpkit.usage.build import check_usage, load_usage, reading, with_behaviour, with_usage
 from icpkit.usage.features import UsageFeatures, seats_of, usage_features
 from icpkit.usage.pqa import HORIZON_DAYS as PQA_HORIZON
@@ -216,15 +217,22 @@ def build_icp(
     themes: bool = True,
     root: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    clock: StepClock | None = None,
+    core_only: bool = False,
 ) -> BuildResult:
     """Outcomes → discovery → scorecard → tiers (→ out-of-time validation) → an IcpProfile.
 
     With a notes table (and ``themes``), the profile also gets pain themes and messaging. With a
     contacts table, the buyer personas and buying committee are added (``root`` is the
     workspace folder that relative settings such as ``personas.title_overrides`` are read from).
-    ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts.
+    ``progress`` is called with each stage's name (:data:`BUILD_STAGES`) as it starts; each
+    stage's wall time goes to the profile's ``timings`` (on ``clock`` when the caller started one
+    for steps of its own, as :func:`build_and_save` does). ``core_only`` stops after the scorecard
+    and tiers (no partitions, signals, themes or personas): what the held-out builds of the
+    backtests score with, at a fraction of the time.
     """
-    step = progress or _no_progress
+    clock = clock or StepClock(progress)
+    step = clock.step
     # product usage (issue 28): behavioural features as of each account's first outcome, and
     # usage surges/drops as signals; a no-op without a usage table
     crm = with_usage(crm, config.usage, as_of)
@@ -232,6 +240,7 @@ def build_icp(
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
     # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
+    step("guard")
     screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
     step("discovery")
     discovery = find_icp(
@@ -278,24 +287,37 @@ def build_icp(
             ColumnFate(**f.to_dict()) for f in screening.choice.fates(fate_order(crm.accounts))
         ],
     )
+    if core_only:
+        step("scoring")
+        scored = score_frame(profile, crm.accounts)
+        return BuildResult(
+            profile.model_copy(update={"timings": clock.section()}), outcomes, discovery, scored,
+            None,
+        )  # fmt: skip
     if crm.usage is not None:  # product usage: the behaviour clause, from evidence only
         profile = with_behaviour(profile, crm, config)
     if config.icps:
+        step("partitions")
         profile = profile.model_copy(update={"partitions": compare_partitions(crm, config, as_of)})
+    step("scoring")
     scored = score_frame(profile, crm.accounts)
     result = None
+    held_out: _HeldOutBuilds = {}  # the backtest and the signals backtest cut at the same date
     if validate:
         step("validation")
-        result, dropped = _try_validate(crm, config, costs)
+        result, dropped = _try_validate(crm, config, costs, reuse=held_out)
         profile = with_held_out(profile, result, dropped)
     step("signals")
-    profile = with_signals(profile, crm, config, scored, as_of=as_of, validate=validate)
+    profile = with_signals(
+        profile, crm, config, scored, as_of=as_of, validate=validate, reuse=held_out
+    )
     # after signals: the themes' statement ends with the triggers signals learned
     if themes:
         step("themes")
         profile = _with_themes(profile, crm, config, outcomes, scored)
     step("personas")
     profile = _with_personas(profile, crm, config, scored, root)
+    profile = profile.model_copy(update={"timings": clock.section()})
     return BuildResult(profile, outcomes, discovery, scored, result)
 
 
@@ -380,8 +402,12 @@ def validate_icp(
     cut: date | None = None,
     *,
     costs: pl.DataFrame | None = None,
+    reuse: _HeldOutBuilds | None = None,
 ) -> ValidationSection:
-    """Out-of-time backtest: build from what was known before the cut, measure on deals after it."""
+    """Out-of-time backtest: build from what was known before the cut, measure on deals after it.
+
+    ``reuse`` keeps the build before each cut, for the signals backtest of the same build.
+    """
     if crm.deals is None:
         raise InsufficientDataError("a backtest needs a deals table with dates")
     cut = (
@@ -389,8 +415,8 @@ def validate_icp(
         or _configured_cut(config)
         or default_cut_date(crm.deals, config.validation.holdout_share)
     )
-    before, after = split_at(crm, cut)
-    built = build_icp(before, config, validate=False, themes=False)
+    _, after = split_at(crm, cut)
+    _, built = _built_before(crm, config, cut, reuse)
     scored = score_frame(built.profile, crm.accounts, reasons=False)
     return evaluate(scored, after, costs=costs, cut=cut, profile=built.profile)
 
@@ -418,7 +444,8 @@ def build_and_save(
     Reps' feedback on earlier versions (``.icpkit/feedback.jsonl``) is summarised into the
     profile's ``feedback`` section. ``progress`` gets each stage's name (:data:`BUILD_STAGES`).
     """
-    step = progress or _no_progress
+    clock = StepClock(progress)
+    step = clock.step
     workspace.store.check_writable()  # a read-only workspace is refused before a long build
     step("loading")
     crm = workspace.load()
@@ -428,13 +455,14 @@ def build_and_save(
     if by:
         config = config.model_copy(update={"icps": partitions_by(crm.accounts, by)})
     result = build_icp(
-        crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root, progress=progress
+        crm, config, as_of=as_of, costs=workspace.costs(), root=workspace.root, clock=clock
     )
     step("feedback")
     result = with_feedback(result, workspace, crm, as_of=as_of)
     step("saving")
+    stored = result.profile.model_copy(update={"timings": clock.section(close=False)})
     version = workspace.store.save(
-        result.profile.to_json(),
+        stored.to_json(),
         config_hash=config.content_hash(),
         fingerprint=fingerprint(crm),
         validation=None if result.validation is None else result.validation.to_dict(),
@@ -449,7 +477,10 @@ def build_and_save(
         workspace.root, "build", f"built v{version} ({kind}) from {crm.accounts.height} accounts",
         version=version, who=who, details={"candidate": candidate, "as_of": as_of, "by": by},
     )  # fmt: skip
-    return version, result
+    # the saving step is known only now: in the returned profile (icp-profile.json), not the store
+    return version, dataclasses.replace(
+        result, profile=result.profile.model_copy(update={"timings": clock.section()})
+    )
 
 
 def data_until(crm: CrmData) -> str | None:
@@ -577,7 +608,11 @@ def _scored_deals(crm: CrmData, tiers: pl.DataFrame) -> pl.DataFrame | None:
 
 
 def _try_validate(
-    crm: CrmData, config: WorkspaceConfig, costs: pl.DataFrame | None
+    crm: CrmData,
+    config: WorkspaceConfig,
+    costs: pl.DataFrame | None,
+    *,
+    reuse: _HeldOutBuilds | None = None,
 ) -> tuple[ValidationSection | None, list[str]]:
     """The held-out test the data allows, and in words what could not be done and why.
 
@@ -593,7 +628,7 @@ def _try_validate(
         notes.append(f"out-of-time backtest not possible: {why}")
     else:
         try:
-            result = validate_icp(crm, config, costs=costs)
+            result = validate_icp(crm, config, costs=costs, reuse=reuse)
         except InsufficientDataError as exc:
             notes.append(f"out-of-time backtest dropped: {exc.message}")
     if result is not None and (result.verdict is None or result.verdict.status != "missing"):
@@ -614,6 +649,24 @@ def _try_validate(
     caveats = ("the held-out figures are cross-validated, not out-of-time", *cv.caveats)
     # the dropped out-of-time backtest is said out loud: in the profile's caveats (build output)
     return cv.model_copy(update={"caveats": list(caveats)}), notes
+
+
+# The core builds before a cut date, by date: the out-of-time backtest and the signals backtest of
+# one build cut the same data at the same date, so the second reuses the first's build.
+_HeldOutBuilds = dict[date, tuple[CrmData, "BuildResult"]]
+
+
+def _built_before(
+    crm: CrmData, config: WorkspaceConfig, cut: date, reuse: _HeldOutBuilds | None
+) -> tuple[CrmData, BuildResult]:
+    """The data before ``cut`` and the core build from it (from ``reuse`` when it has them)."""
+    if reuse is not None and cut in reuse:
+        return reuse[cut]
+    before, _ = split_at(crm, cut)
+    built = build_icp(before, config, validate=False, core_only=True)
+    if reuse is not None:
+        reuse[cut] = (before, built)
+    return before, built
 
 
 def cross_validate_icp(
@@ -644,7 +697,7 @@ def cross_validate_icp(
     for fold in range(k):
         held = folds.filter(pl.col("_fold") == fold).select("account_id")
         train = _without_accounts(crm, held)
-        built = build_icp(train, config, validate=False)
+        built = build_icp(train, config, validate=False, core_only=True)
         held_accounts = crm.accounts.join(held, on="account_id", how="semi")
         parts.append(
             score_frame(built.profile, held_accounts, reasons=False).select(
@@ -1152,6 +1205,7 @@ def with_signals(
     *,
     as_of: date | None = None,
     validate: bool = True,
+    reuse: _HeldOutBuilds | None = None,
 ) -> IcpProfile:
     """The profile with its signals section (and the out-of-time backtest when validating).
 
@@ -1160,23 +1214,27 @@ def with_signals(
     tiers = scored.select("account_id", "tier") if "tier" in scored.columns else None
     section = learn_signals(crm, tiers, config.signals, as_of)
     if section.available and validate:
-        section = section.model_copy(update={"backtest": _signals_backtest(crm, config)})
+        backtest = _signals_backtest(crm, config, reuse)
+        section = section.model_copy(update={"backtest": backtest})
     sentence = trigger_sentence(section) if section.available else ""
     statement = f"{profile.statement} {sentence}".strip() if sentence else profile.statement
     return profile.model_copy(update={"signals": section, "statement": statement})
 
 
-def _signals_backtest(crm: CrmData, config: WorkspaceConfig) -> SignalsBacktest:
-    """Fit + intent vs fit alone after the validation cut, everything learned before it."""
+def _signals_backtest(
+    crm: CrmData, config: WorkspaceConfig, reuse: _HeldOutBuilds | None = None
+) -> SignalsBacktest:
+    """Fit + intent vs fit alone after the validation cut, everything learned before it (the
+    build before the cut is the backtest's own when ``reuse`` holds it: same data, same cut)."""
     try:
         cut = _configured_cut(config) or default_cut_date(
             crm.deals, config.validation.holdout_share
         )
-        before, _ = split_at(crm, cut)
-        built = build_icp(before, config, validate=False)
+        # the scorecard and the signals learned before the cut; themes and personas play no part
+        before, built = _built_before(crm, config, cut, reuse)
+        section = with_signals(built.profile, before, config, built.scored, validate=False).signals
     except InsufficientDataError as exc:
         return SignalsBacktest(available=False, reason=str(exc))
-    section = built.profile.signals
     if section is None or not section.available or before.signals is None:
         reason = section.reason if section is not None else "no signals before the cut"
         return SignalsBacktest(available=False, reason=reason or "no signals before the cut")
@@ -1501,13 +1559,9 @@ def push_salesforce(
 
 # The stages of `build_and_save`, in order, as passed to its ``progress`` callback.
 BUILD_STAGES: tuple[str, ...] = (
-    "loading", "outcomes", "discovery", "scorecard", "validation", "signals", "themes",
-    "personas", "feedback", "saving",
+    "loading", "outcomes", "guard", "discovery", "scorecard", "partitions", "scoring",
+    "validation", "signals", "themes", "personas", "feedback", "saving",
 )  # fmt: skip
-
-
-def _no_progress(stage: str) -> None:
-    """The progress callback of a build nobody watches."""
 
 
 def feedback_summary(

@@ -1189,6 +1189,42 @@ class UsageSection(BaseModel):
     pqa: PqaCheck | None = None
 
 
+# ---------------------------------------------------------------------------------------------
+# Build timings (written by icpkit.timing.StepClock; issue 30)
+
+
+class StepTiming(_Section):
+    """One step of a build and its wall time in seconds."""
+
+    name: str = Field(
+        description="loading, outcomes, guard, discovery, scorecard, partitions, scoring, "
+        "validation, signals, themes, personas, feedback or saving."
+    )
+    seconds: float
+
+
+class BuildTimings(_Section):
+    """Where the build's time went: every step in order, the total and the peak memory.
+
+    The steps run back to back, so their seconds add up to ``total_seconds`` (the build from
+    loading the data on). ``saving`` (writing the version) is known only once the stored copy is
+    written: it is in ``icp-profile.json`` and the CLI's output, not in the stored version.
+    ``peak_rss_mb`` is the process's peak resident memory when the build ended (imports and
+    anything the process did before the build included). Absent from profiles built before
+    issue 30 and from hand-written specs.
+    """
+
+    _omit_if_none = frozenset({"peak_rss_mb"})
+
+    steps: list[StepTiming] = Field(default_factory=list)
+    total_seconds: float = 0.0
+    peak_rss_mb: float | None = None
+
+    def seconds(self, name: str) -> float:
+        """Seconds of the named step (summed if it ran more than once; 0 if it never ran)."""
+        return sum(s.seconds for s in self.steps if s.name == name)
+
+
 class IcpProfile(BaseModel):
     """The whole ICP. ``to_json``/``from_json`` round-trip exactly; ``from_json`` migrates."""
 
@@ -1247,6 +1283,9 @@ class IcpProfile(BaseModel):
         description="What reps said about the tiers they were shown (icpkit.lifecycle.feedback); "
         "absent when nobody gave feedback.",
     )
+    timings: BuildTimings | None = Field(
+        None, description="Wall time of every build step (absent in older profiles)."
+    )
 
     # No return annotation (see _Section): the serialised schema stays the model's own.
     @model_serializer(mode="wrap")
@@ -1257,6 +1296,9 @@ class IcpProfile(BaseModel):
             del out["column_fates"]
         if "usage" in out and out["usage"] is None:  # profiles without usage stay unchanged
             del out["usage"]
+        # likewise a profile from before build timings (issue 30), or one built without them
+        if "timings" in out and out["timings"] is None:
+            del out["timings"]
         return out
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -119,6 +119,15 @@ class Condition:
         object.__setattr__(self, "value", value)
 
     def __str__(self) -> str:
+        # computed once per condition: discovery sorts and prints the same conditions ~10^5
+        # times (the instance dict is not a field: equality and hashing ignore it)
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = self._format()
+            self.__dict__["_text"] = text
+        return text
+
+    def _format(self) -> str:
         attr = _format_attr(self.attr)
         if self.op == "eq":
             return f"{attr} = {_format_literal(self.value)}"
@@ -132,7 +141,11 @@ class Condition:
         return f"{attr} is missing"
 
     def sort_key(self) -> tuple[str, int, str]:
-        return (self.attr, OPS.index(self.op), str(self))
+        key = self.__dict__.get("_key")
+        if key is None:
+            key = (self.attr, OPS.index(self.op), str(self))
+            self.__dict__["_key"] = key
+        return key
 
     def expr(self) -> pl.Expr:
         """A polars boolean expression (never null) that is True on the covered rows."""

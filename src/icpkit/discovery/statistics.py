@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import scipy.special._ufuncs as _ufuncs  # scipy's own hypergeometric tail (boost)
 from scipy import stats
 
 from icpkit.stats import wilson_bounds
@@ -50,7 +53,33 @@ def enrichment_p(
 ) -> np.ndarray:
     """One-sided p of at least ``in_target`` target accounts among ``size`` (hypergeometric)."""
     k = np.asarray(in_target)
-    return np.clip(stats.hypergeom.sf(k - 1, n_total, n_target, np.asarray(size)), 0.0, 1.0)
+    draws = np.asarray(size)
+    fast = _hypergeom_sf(k - 1, n_total, n_target, draws)
+    if fast is not None:
+        return fast
+    return np.clip(stats.hypergeom.sf(k - 1, n_total, n_target, draws), 0.0, 1.0)
+
+
+def _hypergeom_sf(k: Any, total: Any, good: Any, draws: Any) -> np.ndarray | None:
+    """``scipy.stats.hypergeom.sf(k, total, good, draws)`` for whole-number counts, through the
+    same boost function scipy's ``hypergeom._sf`` calls, without the generic distribution
+    machinery (argument parsing and broadcasting cost ~0.2 ms a call; discovery's refinement makes
+    thousands of them). Outside the support it is 1 below and 0 above, as scipy's ``sf``; None
+    for anything but integer arrays of valid counts, for scipy to answer."""
+    k, total, good, draws = np.broadcast_arrays(k, total, good, draws)
+    if k.ndim != 1 or any(a.dtype.kind not in "iu" for a in (k, total, good, draws)):
+        return None
+    if k.size and (
+        good.min() < 0 or draws.min() < 0 or np.any(good > total) or np.any(draws > total)
+    ):
+        return None
+    low = np.maximum(draws - (total - good), 0)
+    inside = (k >= low) & (k < np.minimum(good, draws))
+    out = (k < low).astype(np.float64)
+    if inside.any():
+        values = _ufuncs._hypergeom_sf(k[inside], good[inside], draws[inside], total[inside])
+        out[inside] = np.clip(values, 0.0, 1.0)
+    return out
 
 
 def mean_shift_p(values: np.ndarray, covered: np.ndarray) -> float:

@@ -189,12 +189,25 @@ class NoteProfiles:
         np.add.at(self.by_theme, (labels[keep], account[keep], source[keep]), 1)
         self.index = {a: i for i, a in enumerate(self.accounts.tolist())}
 
-    def keys(self, theme: int, accounts: list[str], *, without_theme: bool) -> np.ndarray:
-        """One integer per account: its profile, with or without the theme's notes (-1: no note)."""
+    def rows_of(self, accounts: list[str]) -> np.ndarray:
+        """Each account's row in the profiles (-1: no note), for :meth:`keys`."""
+        return np.array([self.index.get(a, -1) for a in accounts], dtype=np.int64)
+
+    def keys(
+        self,
+        theme: int,
+        accounts: list[str],
+        *,
+        without_theme: bool,
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One integer per account: its profile, with or without the theme's notes (-1: no note).
+
+        ``rows`` is ``rows_of(accounts)`` when the caller asks for many themes of one list."""
         counts = self.total - self.by_theme[theme] if without_theme else self.total
         other = np.minimum(counts, NOTE_CAP)
         code = other @ ((NOTE_CAP + 1) ** np.arange(other.shape[1]))
-        rows = np.array([self.index.get(a, -1) for a in accounts], dtype=np.int64)
+        rows = self.rows_of(accounts) if rows is None else rows
         return np.where(rows >= 0, code[np.maximum(rows, 0)], -1)
 
 
@@ -216,6 +229,7 @@ def _compare_family(
         if isinstance(strata, dict)
         else None
     )
+    at = strata.rows_of(accounts) if isinstance(strata, NoteProfiles) else None
     rows = []
     for theme, accounts_with in enumerate(mentioned):
         hit = np.zeros(len(accounts), dtype=bool)
@@ -228,7 +242,9 @@ def _compare_family(
         else:  # both ways of counting the chances must show the difference (see NoteProfiles)
             assert isinstance(strata, NoteProfiles)
             both = [
-                _stratified(*_cells(strata.keys(theme, accounts, without_theme=w), hit, in_a))
+                _stratified(
+                    *_cells(strata.keys(theme, accounts, without_theme=w, rows=at), hit, in_a)
+                )
                 for w in (False, True)
             ]
             lift, low, high, p_value = max(both, key=lambda r: r[3])

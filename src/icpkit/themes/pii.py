@@ -9,6 +9,7 @@ replaced (whole words), so "Maria" is caught in "Maria said" as well as "Maria L
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -71,19 +72,8 @@ class Scrubber:
     """Removes PII from text; built once per run with the contact names of the workspace."""
 
     def __init__(self, names: Iterable[str] = ()) -> None:
-        full: set[str] = set()
-        parts: set[str] = set()
-        for name in names:
-            if not isinstance(name, str) or not name.strip():
-                continue
-            full.add(name.strip())
-            parts.update(p for p in re.split(r"[\s,.]+", name) if len(p) >= 3 and p.isalpha())
-        # Full names in any case; single name parts only as written (capitalised), so that a
-        # first name that is also a word ("Will", "Grant") survives in lower case.
-        self._names = [
-            _alternation(full, re.IGNORECASE),
-            _alternation({p for p in parts if p[0].isupper()}, 0),
-        ]
+        # one build makes several scrubbers of the same contact names: their matchers are shared
+        self._names = _matchers(tuple(names))
 
     def __call__(self, text: str) -> str:
         """``text`` with PII replaced by [email], [phone], [link], [name]; cut to a quote's length."""
@@ -91,9 +81,8 @@ class Scrubber:
         text = URL.sub("[link]", text)
         text = OBFUSCATED_EMAIL.sub("[email]", text)
         text = PHONE.sub(_phone, text)
-        for pattern in self._names:
-            if pattern is not None:
-                text = pattern.sub("[name]", text)
+        for names in self._names:
+            text = names.sub("[name]", text)
         text = PERSON.sub("[name]", text)
         text = SPEAKER.sub("[name]", text)
         text = MET.sub(r"\1\2[name]", text)
@@ -101,10 +90,68 @@ class Scrubber:
         return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1].rstrip() + "…"
 
 
-def _alternation(words: set[str], flags: int) -> re.Pattern[str] | None:
-    if not words:
-        return None
-    ordered = sorted(words, key=len, reverse=True)
+_WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=4)
+def _matchers(names: tuple[str, ...]) -> tuple[_Names, _Names]:
+    """Full names in any case; single name parts only as written (capitalised), so that a first
+    name that is also a word ("Will", "Grant") survives in lower case."""
+    full: set[str] = set()
+    parts: set[str] = set()
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            continue
+        full.add(name.strip())
+        parts.update(p for p in re.split(r"[\s,.]+", name) if len(p) >= 3 and p.isalpha())
+    return (
+        _Names(full, ignore_case=True),
+        _Names({p for p in parts if p[0].isupper()}, ignore_case=False),
+    )
+
+
+class _Names:
+    """Whole-word replacement of any of ``words`` (longest first), compiled per text.
+
+    One alternation of every contact name of a workspace (thousands) took Python's ``re`` close
+    to a second to compile, for a few hundred quotes. A name can only match where the text has a
+    word equal to the name's first word, so each text gets a small alternation of just those
+    candidates, in the same longest-first order: the same matches, the same replacement. Names
+    whose first word is not plain ASCII (or that start with no word at all), and texts that are
+    not plain ASCII, keep the full alternation (compiled once, when first needed), since case-
+    insensitive matching of other letters is not a plain ``lower()``.
+    """
+
+    def __init__(self, words: set[str], *, ignore_case: bool) -> None:
+        self._flags = re.IGNORECASE if ignore_case else 0
+        self._ordered = tuple(sorted(words, key=len, reverse=True))
+        self._by_word: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for i, word in enumerate(self._ordered):
+            first = _WORD.match(word)
+            if first is None or not first.group().isascii():
+                self._always.append(i)
+            else:
+                key = first.group().lower() if ignore_case else first.group()
+                self._by_word.setdefault(key, []).append(i)
+
+    def sub(self, replacement: str, text: str) -> str:
+        if not self._ordered:
+            return text
+        if not text.isascii():
+            return _alternation(self._ordered, self._flags).sub(replacement, text)
+        fold = self._flags != 0
+        found = set(self._always)
+        for word in set(_WORD.findall(text)):
+            found.update(self._by_word.get(word.lower() if fold else word, ()))
+        if not found:
+            return text
+        words = tuple(self._ordered[i] for i in sorted(found))
+        return _alternation(words, self._flags).sub(replacement, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _alternation(ordered: tuple[str, ...], flags: int) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, ordered)) + r")\b", flags)
 
 
