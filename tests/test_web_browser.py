@@ -187,6 +187,10 @@ def test_revops_builds_a_new_version_and_watches_its_progress(
     shoot(page, "revops-build", tmp_path)
     # build.js polls /v1/builds/{id} and reloads the page when the build has finished
     page.get_by_text("Build finished: version 2").wait_for(timeout=240_000)
-    assert page.get_by_role("cell", name="v2").is_visible()
+    assert (
+        page.get_by_role("region", name="Version list")
+        .get_by_role("cell", name="v2", exact=True)
+        .is_visible()
+    )
     page.evaluate("window.scrollTo(0, 0)")
     shoot(page, "revops", tmp_path)
