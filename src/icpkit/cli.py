@@ -371,6 +371,9 @@ then:
                      "Software company (+18); under 10 employees (−12)"
   criteria_met       the ICP criteria the row meets (rule text, joined with '; ')
   disqualifiers_hit  the disqualifiers the row hits
+  calibrated_score   0-100 on the familiar band scale: the tier cuts map to 85 / 70 / 50
+                     (configurable, [bands]); monotone in fit_score
+  fit_band           very good (85+) | good (70-84) | medium (50-69) | low (<50), by default
   base_score         the points every account starts with
   points_<attr>      the points of each scorecard attribute (all tags of a tag column together;
                      points_criterion_<n> / points_disqualifier_<n> / points_rule_<n> for rules)
@@ -492,6 +495,7 @@ def score(
                 "max_columns": max_columns,
                 "missing": lacking.extend if allow_missing else None,
                 "annotations": annotations,
+                "bands": pipeline.band_scale(ws),
             }
             if map_columns and ws is not None:
                 n = pipeline.score_export(ws, profile, source, sink, **options)

@@ -73,6 +73,7 @@ from icpkit.profile import (
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring.bands import BandScale
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
@@ -348,9 +349,16 @@ def score_accounts(
         workspace, profile, frame.columns, contacts=people, mapped=workspace is not None
     )
     scored = score_rows(
-        profile, frame, source=source, preset=preset, origin=origin, annotations=annotations
-    )
+        profile, frame, source=source, preset=preset, origin=origin, annotations=annotations,
+        bands=band_scale(workspace),
+    )  # fmt: skip
     return scored if back is None else back(scored)
+
+
+def band_scale(workspace: Workspace | None) -> BandScale:
+    """The workspace's ``[bands]`` scale of ``calibrated_score`` / ``fit_band`` (MadKudu's when
+    there is no workspace)."""
+    return BandScale.from_config(workspace.config.bands if workspace is not None else None)
 
 
 def validate_icp(
@@ -1315,7 +1323,7 @@ def export_crm(
     from icpkit.export.crm import hubspot_files, salesforce_files
 
     stored = workspace.store.get(version)
-    scored = score_frame(stored.profile(), workspace.load().accounts)
+    scored = score_frame(stored.profile(), workspace.load().accounts, bands=band_scale(workspace))
     if crm == "hubspot":
         return hubspot_files(scored, stored.version, output, key=key)  # type: ignore[arg-type]
     if crm == "salesforce":

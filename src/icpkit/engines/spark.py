@@ -166,6 +166,8 @@ def score_spark(
             T.StructField("reasons", T.StringType()),
             T.StructField("criteria_met", T.StringType()),
             T.StructField("disqualifiers_hit", T.StringType()),
+            T.StructField("calibrated_score", T.ShortType()),
+            T.StructField("fit_band", T.StringType()),
         ]
     )
     task = _arrow_batches(
