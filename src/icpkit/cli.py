@@ -1140,20 +1140,27 @@ def export_hubspot(
     key: Annotated[
         str,
         typer.Option(
-            help="domain (Company Domain Name) or record-id (account_id is the Record ID)."
+            help="domain (Company Domain Name), record-id (account_id is the Record ID) or "
+            "account-id (account_id is the value of the unique --id-property)."
         ),
     ] = "domain",
+    id_property: Annotated[
+        str,
+        typer.Option(help="The unique company property that holds account_id (defined too)."),
+    ] = "icp_account_key",
 ) -> None:
-    """HubSpot companies import CSV (icp_tier, icp_fit_score, icp_reasons, icp_version) and the
-    property definitions (body of POST /crm/v3/properties/companies/batch/create).
+    """HubSpot companies import CSV (icp_tier, icp_fit_score, icp_reasons, icp_version,
+    icp_calibrated_score, icp_band), the property definitions with the unique ID property (body
+    of POST /crm/v3/properties/companies/batch/create) and their property group.
 
     Example: icpkit export hubspot -o crm/ --key record-id
     """
     from icpkit import pipeline
 
     result = pipeline.export_crm(
-        pipeline.Workspace.open(workspace), "hubspot", output, version=version, key=key
-    )
+        pipeline.Workspace.open(workspace), "hubspot", output, version=version, key=key,
+        id_property=id_property,
+    )  # fmt: skip
     for line in result.summary_lines():
         out.print(line, markup=False)
 
@@ -1164,17 +1171,24 @@ def export_salesforce(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.")],
     workspace: WorkspaceOpt = Path("."),
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    external_id_field: Annotated[
+        str | None,
+        typer.Option(help="Key the CSV by this external ID field of Account (value: account_id)."),
+    ] = None,
 ) -> None:
     """Salesforce Account update CSV by Id (ICP_Tier__c, ICP_Fit_Score__c, ICP_Reasons__c,
-    ICP_Version__c) and the CustomField metadata (SFDX source + package.xml, and JSON).
+    ICP_Version__c, ICP_Calibrated_Score__c, ICP_Band__c) and a deployable SFDX project in
+    salesforce-sfdx/ (the fields, the external-ID field, permission sets, a layout): cd there and
+    run sf project deploy start --source-dir force-app.
 
     Example: icpkit export salesforce -o crm/
     """
     from icpkit import pipeline
 
     result = pipeline.export_crm(
-        pipeline.Workspace.open(workspace), "salesforce", output, version=version
-    )
+        pipeline.Workspace.open(workspace), "salesforce", output, version=version,
+        external_id=external_id_field,
+    )  # fmt: skip
     for line in result.summary_lines():
         out.print(line, markup=False)
 
@@ -1208,16 +1222,23 @@ def push_hubspot(
     dry_run: DryRun = False,
     id_property: Annotated[
         str | None,
-        typer.Option(help="Upsert by this unique company property (value: account_id)."),
+        typer.Option(help="Update by this unique company property (value: account_id)."),
     ] = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Also create the companies no --id-property value matches (batch upsert).",
+        ),
+    ] = False,
     base_url: Annotated[
         str | None, typer.Option(help="API base URL (default: https://api.hubapi.com).")
     ] = None,
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
     max_wait: MaxWait = 120.0,
 ) -> None:
-    """Update companies by Record ID (CRM v3 batch update), or upsert by --id-property; the token
-    is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
+    """Update companies by Record ID or by --id-property (CRM v3 batch update: never creates a
+    company); --create upserts by --id-property instead. The token is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
 
     Example: icpkit push hubspot -o crm/ --dry-run
     """
@@ -1228,7 +1249,7 @@ def push_hubspot(
     summary = pipeline.push_hubspot(
         pipeline.Workspace.open(workspace), output, token=os.environ.get("HUBSPOT_TOKEN"),
         dry_run=dry_run, id_property=id_property, base_url=base_url, version=version,
-        max_wait=max_wait,
+        max_wait=max_wait, create=create,
     )  # fmt: skip
     _push_report(summary, output, "companies")
 

@@ -1313,6 +1313,7 @@ def export_crm(
     version: str | int = "latest",
     key: str = "domain",
     external_id: str | None = None,
+    id_property: str | None = None,
 ) -> Any:
     """Write-back files for HubSpot or Salesforce: every workspace account with its ICP tier,
     fit score, reasons and version, plus the custom property / field definitions to create.
@@ -1320,14 +1321,20 @@ def export_crm(
 
     Returns the :class:`~icpkit.export.crm.CrmExport` (files written, rows, rows left out and why).
     """
-    from icpkit.export.crm import hubspot_files, salesforce_files
+    from icpkit.export.crm import HUBSPOT_ID_PROPERTY, hubspot_files, salesforce_files
 
     stored = workspace.store.get(version)
-    scored = score_frame(stored.profile(), workspace.load().accounts, bands=band_scale(workspace))
+    scale = band_scale(workspace)
+    scored = score_frame(stored.profile(), workspace.load().accounts, bands=scale)
     if crm == "hubspot":
-        return hubspot_files(scored, stored.version, output, key=key)  # type: ignore[arg-type]
+        return hubspot_files(
+            scored, stored.version, output, key=key,  # type: ignore[arg-type]
+            id_property=id_property or HUBSPOT_ID_PROPERTY, bands=scale.names,
+        )  # fmt: skip
     if crm == "salesforce":
-        return salesforce_files(scored, stored.version, output, external_id=external_id)
+        return salesforce_files(
+            scored, stored.version, output, external_id=external_id, bands=scale.names
+        )
     raise ConfigError(f"unknown CRM {crm!r} (expected hubspot or salesforce)")
 
 
@@ -1341,24 +1348,35 @@ def push_hubspot(
     base_url: str | None = None,
     version: str | int = "latest",
     max_wait: float | None = None,
+    create: bool = False,
+    transport: Any = None,
 ) -> dict[str, Any]:
     """Export the HubSpot files into ``folder``, build the CRM v3 batch requests, and send them
     (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them.
-    ``max_wait``: the longest Retry-After obeyed, in seconds (default 120)."""
+    ``max_wait``: the longest Retry-After obeyed, in seconds (default 120).
+
+    Companies are updated (batch update by Record ID, or by the unique ``id_property``); only
+    ``create`` upserts (batch upsert by ``id_property``), creating the companies no value
+    matches. ``transport``: an httpx transport instead of the network (tests)."""
     from icpkit.export.http import DEFAULT_MAX_WAIT
-    from icpkit.export.push import HUBSPOT, deliver, hubspot_requests
+    from icpkit.export.push import CREATE_NEEDS_KEY, HUBSPOT, deliver, hubspot_requests
 
     key = "record-id" if id_property is None else "account-id"
-    export = export_crm(workspace, "hubspot", folder, version=version, key=key)
+    if create and not id_property:  # before anything is written
+        raise ConfigError(CREATE_NEEDS_KEY)
+    export = export_crm(
+        workspace, "hubspot", folder, version=version, key=key, id_property=id_property
+    )
     companies = pl.read_csv(folder / "hubspot-companies.csv", infer_schema_length=0)
-    requests = hubspot_requests(companies, id_property=id_property)
+    requests = hubspot_requests(companies, id_property=id_property, create=create)
     needs = "set HUBSPOT_TOKEN (a private app token) to push, or use --dry-run"
     return {
         "rows": export.n_rows,
         "left_out": export.skipped,
         **deliver(requests, folder, crm=HUBSPOT, token=token, base_url=base_url,
                   dry_run=dry_run, needs=needs,
-                  max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait),
+                  max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait,
+                  transport=transport),
     }  # fmt: skip
 
 
