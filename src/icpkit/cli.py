@@ -911,19 +911,40 @@ def export_sql(
         str,
         typer.Option(help="Tag columns as 'array' or 'delimited' text (';'); auto: by dialect."),
     ] = "auto",
-    dbt: Annotated[bool, typer.Option("--dbt", help="Write a dbt model file.")] = False,
+    dbt: Annotated[
+        bool,
+        typer.Option(
+            "--dbt",
+            help="Write a dbt package into the -o folder: the model (source() for schema.table, "
+            "ref() for a model name), schema.yml with tests, sources.yml.",
+        ),
+    ] = False,
+    model: Annotated[str, typer.Option(help="The dbt model's name, with --dbt.")] = "icp_score",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to a file (default: stdout).")
+        Path | None,
+        typer.Option("-o", "--output", help="Write to a file (default: stdout); --dbt: a folder."),
     ] = None,
 ) -> None:
-    """The scorecard as one SELECT: fit_score, tier, fit_probability, criteria, reasons per row.
+    """The scorecard as one SELECT: fit_score, tier, fit_probability, criteria, reasons,
+    calibrated_score and fit_band per row.
 
     Example: icpkit export sql --dialect snowflake --table crm.accounts -o icp_score.sql
+    (dbt: icpkit export sql --table crm.accounts --dbt -o my_project/models/icp/)
     """
     from icpkit import pipeline
     from icpkit.atomic import write_text_atomic
 
     ws = pipeline.Workspace.open(workspace) if spec is None else None
+    if dbt:
+        if output is None:
+            raise IcpError("--dbt writes a folder (model, schema.yml, sources.yml): give -o FOLDER")
+        files = pipeline.export_dbt(
+            ws, table, dialect, output, version=version, spec=spec, id_column=id_column,
+            tags=tags, model=model,
+        )  # fmt: skip
+        for path in files:
+            err.print(f"wrote {path}", markup=False)
+        return
     sql = pipeline.export_sql(
         ws, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags, dbt=dbt
     )

@@ -797,6 +797,40 @@ def _provenance(crm: CrmData, config: WorkspaceConfig) -> Provenance:
     )
 
 
+def _sql_export(
+    workspace: Workspace | None,
+    table: str,
+    dialect: str,
+    *,
+    version: str | int,
+    spec: Path | None,
+    id_column: str,
+    tags: str,
+) -> tuple[Any, dict[str, str | int]]:
+    """The SqlExport of a version (or a hand-written spec) and its dbt meta (the ICP version)."""
+    from icpkit.export import scorecard_sql
+    from icpkit.scoring import load_spec
+
+    if spec is not None:
+        profile, number = load_spec(spec), None
+    elif workspace is not None:
+        stored = workspace.store.get(version)
+        profile, number = stored.profile(), stored.version
+    else:
+        raise ConfigError("export sql needs a workspace with a built version, or --spec")
+    if tags not in ("auto", "array", "delimited"):
+        raise ConfigError(f"--tags must be auto, array or delimited; got {tags!r}")
+    export = scorecard_sql(
+        profile, table, dialect, id_column=id_column, tags=tags,  # type: ignore[arg-type]
+        bands=band_scale(workspace),
+    )  # fmt: skip
+    meta: dict[str, str | int] = {
+        "icp_version": number if number is not None else "hand-written",
+        "icpkit_version": VERSION,
+    }
+    return export, meta
+
+
 def export_sql(
     workspace: Workspace | None,
     table: str,
@@ -810,21 +844,37 @@ def export_sql(
 ) -> str:
     """The scorecard of a version (or a hand-written spec) as one SELECT over ``table``.
 
-    With ``dbt`` the text is a dbt model file (``{{ config(...) }}`` header) rather than a bare query.
+    With ``dbt`` the text is a dbt model file (``{{ config(...) }}`` header with the ICP version,
+    the table read through ``source()`` or ``ref()``) rather than a bare query; ``export_dbt``
+    writes it with its schema.yml and sources.yml.
     """
-    from icpkit.export import scorecard_sql
-    from icpkit.scoring import load_spec
+    export, meta = _sql_export(
+        workspace, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags
+    )
+    return export.dbt_model(meta) if dbt else export.sql + "\n"
 
-    if spec is not None:
-        profile = load_spec(spec)
-    elif workspace is not None:
-        profile = workspace.store.get(version).profile()
-    else:
-        raise ConfigError("export sql needs a workspace with a built version, or --spec")
-    if tags not in ("auto", "array", "delimited"):
-        raise ConfigError(f"--tags must be auto, array or delimited; got {tags!r}")
-    export = scorecard_sql(profile, table, dialect, id_column=id_column, tags=tags)  # type: ignore[arg-type]
-    return export.dbt_model() if dbt else export.sql + "\n"
+
+def export_dbt(
+    workspace: Workspace | None,
+    table: str,
+    dialect: str,
+    folder: Path,
+    *,
+    version: str | int = "latest",
+    spec: Path | None = None,
+    id_column: str = "account_id",
+    tags: str = "auto",
+    model: str = "icp_score",
+) -> list[Path]:
+    """The dbt package of the scorecard in ``folder``: ``<model>.sql``, ``schema.yml`` with
+    column descriptions and tests, ``sources.yml`` for a schema-qualified table
+    (:mod:`icpkit.export.dbt`). Returns the files written."""
+    from icpkit.export.dbt import write_dbt_package
+
+    export, meta = _sql_export(
+        workspace, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags
+    )
+    return write_dbt_package(export, Path(folder), model=model, meta=meta)
 
 
 def score_on_spark(
