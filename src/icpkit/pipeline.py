@@ -289,6 +289,7 @@ def score_export(
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
     annotations: tuple[Any, ...] = (),
+    bands: BandScale | None = None,
 ) -> int:
     """Score a file in the same export format as the workspace's accounts source (``--map``).
 
@@ -309,6 +310,7 @@ def score_export(
         max_columns=max_columns,
         missing=missing,
         annotations=annotations,
+        bands=bands or band_scale(workspace),
     )
 
 
