@@ -895,7 +895,10 @@ def score_on_spark(
     if workspace is not None and mapping is None:
         raise ConfigError("the workspace has no [sources.accounts] whose mapping could be reused")
     preset = workspace.config.preset if workspace is not None else None
-    return score_spark(profile, source, output, master=master, mapping=mapping, preset=preset)
+    return score_spark(
+        profile, source, output, master=master, mapping=mapping, preset=preset,
+        bands=band_scale(workspace),
+    )  # fmt: skip
 
 
 def _check_universe_names(columns: dict[str, str], profile: IcpProfile) -> None:
