@@ -29,6 +29,7 @@ the score and still be Non-fit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from icpkit.config import BandsConfig
 from icpkit.scoring.tiers import TierCuts
 from icpkit.vocab import SCORE_MAX
 
-__all__ = ["DEFAULT_BANDS", "BandScale", "Bands", "calibrate"]
+__all__ = ["DEFAULT_BANDS", "BandScale", "Bands", "calibrate", "calibrate_one"]
 
 
 @dataclass(frozen=True)
@@ -90,21 +91,46 @@ class Bands:
         return [self.scale.names[int(i)] for i in self.band]
 
 
+def _formula(scores: np.ndarray, cuts: TierCuts, scale: BandScale) -> np.ndarray:
+    raws, cals = scale.knots(cuts)
+    clipped = np.clip(np.asarray(scores, dtype=float), 0, SCORE_MAX)
+    # rounded down: a score just below a cut never reads as the band that cut opens
+    return np.floor(np.interp(clipped, raws, cals) + 1e-9).astype(np.int16)
+
+
+@lru_cache(maxsize=256)
+def _table(cuts: TierCuts, scale: BandScale) -> tuple[np.ndarray, np.ndarray]:
+    """The calibrated score and band of every integer score 0–100 (scores are integers: a
+    lookup, not the interpolation, per row)."""
+    calibrated = _formula(np.arange(SCORE_MAX + 1), cuts, scale)
+    return calibrated, scale.band_of(calibrated).astype(np.int8)
+
+
 def calibrate(scores: np.ndarray, cuts: TierCuts, scale: BandScale | None = None) -> Bands:
     """Calibrated score and band of raw fit scores (see the module's table).
 
     Parameters
     ----------
     scores : numpy.ndarray
-        Raw fit scores, 0–100.
+        Raw fit scores, 0–100 (integers, as the scorecard gives them; others are interpolated).
     cuts : TierCuts
         The profile's tier cuts (the knots of the map).
     scale : BandScale, optional
         Band names, edges and anchors; MadKudu's scale by default.
     """
-    scale = scale or BandScale()
-    raws, cals = scale.knots(cuts)
-    clipped = np.clip(np.asarray(scores, dtype=float), 0, SCORE_MAX)
-    # rounded down: a score just below a cut never reads as the band that cut opens
-    calibrated = np.floor(np.interp(clipped, raws, cals) + 1e-9).astype(np.int16)
+    scale = scale or DEFAULT_BANDS
+    values = np.asarray(scores)
+    if np.issubdtype(values.dtype, np.integer):
+        calibrated, band = _table(cuts, scale)
+        index = np.clip(values, 0, SCORE_MAX)
+        return Bands(calibrated[index], band[index], scale)
+    calibrated = _formula(values, cuts, scale)
     return Bands(calibrated, scale.band_of(calibrated), scale)
+
+
+def calibrate_one(score: int, cuts: TierCuts, scale: BandScale | None = None) -> tuple[int, str]:
+    """``calibrate`` for one integer score (the API's record path): (calibrated score, band)."""
+    scale = scale or DEFAULT_BANDS
+    calibrated, band = _table(cuts, scale)
+    at = min(max(int(score), 0), SCORE_MAX)
+    return int(calibrated[at]), scale.names[int(band[at])]

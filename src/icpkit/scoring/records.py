@@ -22,12 +22,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from icpkit.rules import Condition, parse_segment
 from icpkit.scoring.apply import ScoringPlan
-from icpkit.scoring.bands import DEFAULT_BANDS, BandScale, calibrate
+from icpkit.scoring.bands import DEFAULT_BANDS, BandScale, calibrate_one
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import SCORE_MAX
 from icpkit.scoring.explain import SEPARATOR, TOP, bin_words, reason_text
@@ -243,7 +242,7 @@ class RecordScorer:
         met = [rule.met(record) for rule in self.criteria]
         hit = [rule.met(record) for rule in self.disqualifiers]
         probability = self.probability[min(max(score, 0), SCORE_MAX)] if self.probability else None
-        read = calibrate(np.array([score]), TierCuts(*self.cuts), self.bands)
+        calibrated, band = calibrate_one(score, TierCuts(*self.cuts), self.bands)
         return {
             "fit_score": score,
             "fit_probability": None
@@ -257,8 +256,8 @@ class RecordScorer:
             "disqualifiers_hit": SEPARATOR.join(
                 r.text for r, h in zip(self.disqualifiers, hit, strict=True) if h
             ),
-            "calibrated_score": int(read.calibrated[0]),
-            "fit_band": read.labels[0],
+            "calibrated_score": calibrated,
+            "fit_band": band,
         }
 
     def _tier(
