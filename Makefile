@@ -94,7 +94,7 @@ docs-images: env report-deps
 	$(RUN) python docs/make_images.py
 
 web-images: env services-deps
-	ICPKIT_WEB_SCREENSHOTS=docs $(RUN) pytest -q -m services tests/test_web_browser.py
+	ICPKIT_WEB_SCREENSHOTS=docs $(RUN) pytest -q -m services tests/test_web_browser*.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

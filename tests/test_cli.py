@@ -30,6 +30,7 @@ VERBS = (
     "themes",
     "titles",
     "prioritize",
+    "sync",
 )
 runner = CliRunner()
 

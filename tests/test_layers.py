@@ -21,6 +21,10 @@ LAYER = {
     "profile": 3, "datasets": 3, "outcomes": 3,
     "scoring": 4, "discovery": 4, "themes": 4, "personas": 4, "signals": 4,
     "evaluation": 5, "lifecycle": 5, "report": 5, "export": 5, "engines": 5, "lookalikes": 5,
+    # sync reuses export's hardened HTTP client (5) and is called by the pipeline's refresh (6)
+    "sync": 5.5,
+
+    "worklist": 5,
     "pipeline": 6,
     "web": 7, "__init__": 7, "cli": 8, "__main__": 9,
 }  # fmt: skip

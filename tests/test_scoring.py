@@ -313,7 +313,8 @@ def test_reasons_built_once_per_distinct_list_equal_the_row_by_row_join(
     assert not pa.types.is_dictionary(plain.type)
     assert plain.to_pylist() == fast.dictionary_decode().to_pylist()
     texts, offsets = explain.reason_table(card)
-    picks = explain._picks(points, codes, offsets, explain.TOP, len(texts))
+    listed = explain.listed_points(points, codes, card)
+    picks = explain._picks(listed, codes, offsets, explain.TOP, len(texts))
     slow = explain._joined_reasons(texts, picks)
     assert fast.dictionary_decode().to_pylist() == slow.to_pylist()
     for i in (0, 1, 2, 999):

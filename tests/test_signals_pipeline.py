@@ -61,9 +61,10 @@ def test_prioritize_writes_the_ranked_list(built: Path, tmp_path: Path) -> None:
     assert "intent as of 2025-06-01" in text
     ranked = pl.read_csv(out)
     assert ranked.height == 40
-    assert ranked.columns == ["account_id", "fit_score", "tier", "intent_score", "intent",
+    assert ranked.columns == ["account_id", "name", "domain", "fit_score", "tier", "intent_score", "intent",
                               "priority", "why_now"]  # fmt: skip
     assert ranked["priority"][0] == "work now"
+    assert ranked["name"].null_count() == 0 and ranked["domain"].null_count() == 0
     assert (
         ranked.filter(pl.col("intent") == "hot")["why_now"]
         .str.contains("(ago|today|yesterday): ")

@@ -107,8 +107,11 @@ def test_a_rep_looks_up_an_account_and_sees_tier_and_reasons(
     tier = page.locator(".tier.big").inner_text()
     assert tier in ("Tier 1", "Tier 2", "Tier 3", "Non-fit")
     assert page.get_by_role("heading", name="Why", exact=True).is_visible()
-    assert page.locator("text=points").first.is_visible()
+    assert page.get_by_role("heading", name="Who to reach").is_visible()
+    page.get_by_text("Analyst details").click()  # rules and points: one click away for reps
     assert page.get_by_role("heading", name="ICP criteria").is_visible()
+    assert page.locator("text=points").first.is_visible()
+    page.get_by_text("Analyst details").click()
     shoot(page, "account", tmp_path)
     phone = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     phone.context.add_cookies(page.context.cookies())

@@ -1350,3 +1350,285 @@ def _print_feedback(profile: Any) -> None:
     for line in view.lines:
         out.print(f"  {line}", markup=False)
     out.print("", markup=False)
+
+
+# ----------------------------------------------------------------------------- holdout experiment (issue 26)
+
+experiment_app = typer.Typer(
+    help="Prove the ICP in production: a random holdout of Tier 1/2 accounts worked as business "
+    "as usual, and a read-out that is safe to check every week.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("start")
+@handled
+def experiment_start(
+    workspace: WorkspaceOpt = Path("."),
+    holdout: Annotated[
+        float, typer.Option(help="Share of the Tier 1/2 accounts held out, drawn within each tier.")
+    ] = 0.1,
+    version: Annotated[str, typer.Option(help="Profile version whose tiers are used.")] = "latest",
+    min_lift: Annotated[
+        float,
+        typer.Option("--min-lift", help="Relative lift in conversion to plan for (0.2 = +20%)."),
+    ] = 0.2,
+    alpha: Annotated[float, typer.Option(help="False-alarm rate over every look.")] = 0.05,
+    power: Annotated[
+        float, typer.Option(help="Chance to detect --min-lift when it is real.")
+    ] = 0.8,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First day (default: today), YYYY-MM-DD.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the draw (default: a random one, stored).")
+    ] = None,
+    include_customers: Annotated[
+        bool, typer.Option("--include-customers", help="Also hold out accounts already won.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write-back file (.csv/.parquet): account_id, name, domain, tier, "
+            "icp_experiment_arm (routed | holdout) for the CRM's routing rules.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only the power calculation; store nothing.")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a running experiment.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draw the holdout and say, before it starts, how many weeks it needs.
+
+    Example: icpkit experiment start --holdout 0.1 -o holdout.csv
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    plan, rows = pipeline.start_experiment(
+        ws,
+        version,
+        holdout_share=holdout,
+        start=_date(start, "--start"),
+        seed=seed,
+        min_lift=min_lift,
+        alpha=alpha,
+        power=power,
+        include_customers=include_customers,
+        dry_run=dry_run,
+        replace=replace,
+    )
+    if output is not None and not dry_run:
+        pipeline.write_frame(rows, output)
+    if as_json:
+        emit_json(plan.model_dump(mode="json"))
+        return
+    verb = "would hold out" if dry_run else "holds out"
+    out.print(
+        f"experiment {plan.experiment_id} (version {plan.version}, from {plan.started_on}) "
+        f"{verb} {plan.holdout:,} of {plan.accounts:,} accounts: "
+        + ", ".join(f"{s.tier} {s.holdout}/{s.accounts}" for s in plan.strata),
+        markup=False,
+    )
+    out.print(plan.power.sentence(), markup=False)
+    if output is not None and not dry_run:
+        out.print(f"write-back → {output} (column icp_experiment_arm)", markup=False)
+
+
+@experiment_app.command("report")
+@handled
+def experiment_report(
+    workspace: WorkspaceOpt = Path("."),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Read out up to this day (default: the latest deal day)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """ICP-routed vs holdout: pipeline, conversion, win rate and revenue, with intervals that stay
+    valid however often you look.
+
+    Example: icpkit experiment report
+    """
+    from icpkit import pipeline
+
+    ws = pipeline.Workspace.open(workspace)
+    result = pipeline.experiment_report(ws, _date(as_of, "--as-of"))
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    out.print(
+        f"experiment {result.experiment_id}: {result.started_on} → {result.as_of} "
+        f"({result.weeks:.1f} weeks of {result.planned_weeks} planned)",
+        markup=False,
+    )
+    out.print(result.verdict, markup=False)
+    table = Table(show_header=True, header_style="bold")
+    for column in (
+        "metric",
+        "routed",
+        "holdout",
+        "effect",
+        f"{1 - result.alpha:.0%} CS",
+        "verdict",
+    ):
+        table.add_column(column)
+    for item in result.effects:
+        table.add_row(
+            _METRIC_LABELS[item.metric],
+            _metric_value(item.metric, item.routed),
+            _metric_value(item.metric, item.holdout),
+            _metric_value(item.metric, item.effect, sign=True),
+            f"[{_metric_value(item.metric, item.low, sign=True)}, "
+            f"{_metric_value(item.metric, item.high, sign=True)}]",
+            item.verdict,
+        )
+    out.print(table)
+    for arm in result.arms:
+        out.print(
+            f"  {arm.arm}: {arm.accounts:,} accounts, {arm.deals_created:,} deals created "
+            f"({arm.pipeline_amount:,.0f}), {arm.accounts_won:,} accounts won, "
+            f"revenue {arm.revenue:,.0f}",
+            markup=False,
+        )
+
+
+_METRIC_LABELS = {
+    "conversion": "accounts won",
+    "pipeline_deals": "deals / account",
+    "pipeline_amount": "pipeline / account",
+    "revenue": "revenue / account",
+    "win_rate": "win rate (closed deals)",
+}
+
+
+def _metric_value(metric: str, value: float, *, sign: bool = False) -> str:
+    import math
+
+    if not math.isfinite(value):
+        return "–"
+    plus = "+" if sign else ""
+    if metric in ("conversion", "win_rate"):
+        return f"{value * 100:{plus}.1f}%" if not sign else f"{value * 100:+.1f} pts"
+    if metric == "pipeline_deals":
+        return f"{value:{plus}.3f}"
+    return f"{value:{plus},.0f}"
+
+
+@experiment_app.command("stop")
+@handled
+def experiment_stop(
+    workspace: WorkspaceOpt = Path("."),
+    on: Annotated[str | None, typer.Option("--on", help="Last day (default: today).")] = None,
+) -> None:
+    """End the running experiment (its data stay; `experiment report` still reads it).
+
+    Example: icpkit experiment stop
+    """
+    from datetime import date
+
+    from icpkit.lifecycle.experiment import stop_experiment
+
+    plan = stop_experiment(Path(workspace), _date(on, "--on") or date.today())
+    out.print(f"experiment {plan.experiment_id} stopped on {plan.stopped_on}", markup=False)
+
+
+# ----------------------------------------------------------------------------- sync (issue 26)
+
+
+@app.command()
+@handled
+def sync(
+    crm: Annotated[str, typer.Argument(help="hubspot | salesforce", metavar="CRM")],
+    workspace: WorkspaceOpt = Path("."),
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read every record instead of the changes.")
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="API base URL (default: $HUBSPOT_API_BASE or https://api.hubapi.com; "
+            "Salesforce: the org URL, default $SALESFORCE_INSTANCE_URL)."
+        ),
+    ] = None,
+    notes: Annotated[bool, typer.Option("--notes", help="Also sync notes.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull companies/accounts, deals/opportunities (with their company), contacts (job titles
+    only) and optionally notes from the CRM's API into WS/crm/CRM/ as Parquet, and point
+    icpkit.toml at them. Incremental after the first run; a killed sync resumes. The token is
+    read from HUBSPOT_TOKEN or SALESFORCE_ACCESS_TOKEN, never stored (docs/sync.md).
+
+    Example: HUBSPOT_TOKEN=pat-... icpkit sync hubspot -w my-icp/ && icpkit build -w my-icp/
+    """
+    from icpkit.sync import sync_workspace
+
+    result = sync_workspace(
+        workspace, crm.lower(), full=full, base_url=base_url, include_notes=notes
+    )
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for o in result.objects:
+        why = f" ({o.why_full})" if o.why_full else ""
+        again = ", resumed" if o.resumed else ""
+        out.print(
+            f"{o.name} → {o.table}: {o.mode}{why}{again}; +{o.added:,} added, {o.updated:,} "
+            f"updated, {o.deleted:,} deleted; {o.rows:,} rows",
+            markup=False,
+        )
+    out.print(
+        f"{result.api_calls:,} API calls ({result.retries:,} retried), "
+        f"{result.elapsed_seconds:.1f} s; tables in {result.folder}/"
+        + ("; icpkit.toml sources updated" if result.config_written else ""),
+        markup=False,
+    )
+
+
+# ----------------------------------------------------------------------------- rep views (issue 27)
+
+
+@app.command("embed-link")
+@handled
+def embed_link(
+    account: Annotated[
+        str | None, typer.Option("--account", help="The account's id in the CRM export.")
+    ] = None,
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="Or its domain (a URL is read as its domain).")
+    ] = None,
+    minutes: Annotated[int, typer.Option(min=1, help="How long the link works.")] = 60,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="The icpkit server's address, as the CRM reaches it.")
+    ] = "http://127.0.0.1:8000",
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """A signed, expiring link to one account's card, for a CRM's frame (docs/embed.md).
+
+    The secret is read from the environment variable of [web] embed_secret_env
+    (ICPKIT_EMBED_SECRET by default), the same one `icpkit serve` reads.
+    Example: ICPKIT_EMBED_SECRET=... icpkit embed-link --domain acme.io --minutes 15
+    """
+    from icpkit.config import load_config
+    from icpkit.errors import ConfigError
+    from icpkit.web.embed import EmbedLinks
+
+    if (account is None) == (domain is None):
+        raise ConfigError("give exactly one of --account and --domain")
+    links = EmbedLinks.from_settings(load_config(workspace).web)
+    if account is not None:
+        path, expires = links.mint("id", account, minutes * 60)
+    else:
+        path, expires = links.mint("domain", domain or "", minutes * 60)
+    from datetime import UTC, datetime
+
+    out.print(base_url.rstrip("/") + path, markup=False, soft_wrap=True)
+    when = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
+    err.print(f"works until {when}", markup=False)

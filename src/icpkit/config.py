@@ -12,6 +12,7 @@ import codecs
 import hashlib
 import itertools
 import json
+import re
 import tomllib
 from datetime import date, timedelta
 from pathlib import Path
@@ -686,7 +687,58 @@ class LookalikesConfig(_Section):
     )
 
 
+# ----------------------------------------------------------------------------- sync (issue 26)
+
+
+class SyncConfig(_Section):
+    """Live CRM sync (`icpkit sync hubspot|salesforce`). Tokens are never settings: they come
+    from the environment (HUBSPOT_TOKEN, SALESFORCE_ACCESS_TOKEN)."""
+
+    notes: bool = Field(
+        False, description="Also sync notes (HubSpot notes, Salesforce Note) for pain themes."
+    )
+    overlap_seconds: int = Field(
+        300,
+        ge=0,
+        description="An incremental run re-reads records modified this long before the cursor "
+        "(clock skew, search-index lag); re-read records are upserted, never duplicated.",
+    )
+    hubspot_requests_per_10s: int = Field(
+        190,
+        ge=0,
+        description="Client-side HubSpot rate limit (requests per rolling 10 s; 0: none).",
+    )
+    salesforce_api_version: str = Field(
+        "v59.0", pattern=r"^v\d{2}\.\d$", description="Salesforce REST API version."
+    )
+    timeout_seconds: float = Field(
+        30.0, gt=0, description="Deadline of one API request; a slower one is retried."
+    )
+    retries: int = Field(
+        5, ge=0, description="Retries of a request answered 429, 5xx, or timed out."
+    )
+    chunk_rows: int = Field(
+        5000,
+        ge=1,
+        description="Records staged per durable chunk: a killed sync re-fetches at most this "
+        "many per object.",
+    )
+    hubspot_properties: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra HubSpot properties per object (companies, deals, contacts, notes), "
+        "kept as attributes. Names, e-mails and phones are refused.",
+    )
+    salesforce_fields: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra Salesforce fields per object (Account, Opportunity, Contact, Note), "
+        "kept as attributes. Names, e-mails and phones are refused.",
+    )
+
+
 # ----------------------------------------------------------------------------- web (icpkit serve)
+
+
+_FRAME_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?$")
 
 
 class WebConfig(_Section):
@@ -723,6 +775,36 @@ class WebConfig(_Section):
         description="The universe file uses the accounts export's headers (read it through "
         "[sources.accounts] like `lookalikes --map`).",
     )
+    # --- the account card embedded in a CRM (repweb) ---
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to show the /embed account card in a frame (CSP "
+        "frame-ancestors), e.g. https://app.hubspot.com or https://*.lightning.force.com; "
+        "empty: the card cannot be framed. Every other page is never framed.",
+    )
+    embed_secret_env: str = Field(
+        "ICPKIT_EMBED_SECRET",
+        pattern=r"^[A-Z_][A-Z0-9_]{0,63}$",
+        description="Environment variable holding the secret (32+ characters) that signs "
+        "embed links (HMAC-SHA256); unset: only an API key opens a card.",
+    )
+    embed_max_hours: int = Field(
+        720,
+        ge=1,
+        le=24 * 365,
+        description="Longest life of a signed embed link; a link expiring later is refused.",
+    )
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "'self'" and not _FRAME_SOURCE.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin a frame-ancestors list takes (expected "
+                    "https://host, https://*.host, an optional :port or :*, or 'self'; no path)"
+                )
+        return value
 
 
 class WorkspaceConfig(_Section):
@@ -796,14 +878,20 @@ class WorkspaceConfig(_Section):
         default_factory=LookalikesConfig,
         description="Target lists from a company universe (`icpkit lookalikes`).",
     )
+    sync: SyncConfig = Field(
+        default_factory=SyncConfig,
+        description="Live CRM sync (`icpkit sync hubspot|salesforce`).",
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
         # The web section serves the ICP; it does not shape it, so it stays out of the hash.
-        # Nor does the lookalikes section (it ranks other companies against the ICP), nor the
-        # bands (a reading of the score, computed when scoring).
+        # Nor does the lookalikes section (it ranks other companies against the ICP), nor sync
+        # (how the data is fetched, not what it says), nor the bands (a reading of the score,
+        # computed when scoring).
         text = json.dumps(
-            self.model_dump(mode="json", exclude={"web", "lookalikes", "bands"}), sort_keys=True
+            self.model_dump(mode="json", exclude={"web", "lookalikes", "sync", "bands"}),
+            sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

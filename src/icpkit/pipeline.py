@@ -49,8 +49,10 @@ from icpkit.discovery.compare import PartitionIcp, compare_icps
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError
 from icpkit.evaluation.backtest import default_cut_date, split_at, stratified_folds
 from icpkit.evaluation.validation import evaluate, with_held_out
+from icpkit.lifecycle import experiment
 from icpkit.lifecycle.diff import ProfileDiff, diff_profiles
 from icpkit.lifecycle.drift import DriftResult, drift_report
+from icpkit.lifecycle.experiment import ExperimentPlan, ExperimentReport
 from icpkit.lifecycle.store import Store, fingerprint
 from icpkit.outcomes import Outcomes, compute_outcomes
 from icpkit.personas.analysis import find_personas
@@ -1218,7 +1220,8 @@ def prioritize_accounts(
     as_of: date | None = None,
     top: int | None = None,
 ) -> Priorities:
-    """This week's account list: fit tier, intent score, priority (the matrix) and why now.
+    """This week's account list: name, domain, fit tier, intent score, priority (the matrix)
+    and why now (the web's worklist adds owner, territory and filters: :mod:`icpkit.worklist`).
 
     Without usable signals every account is ranked by fit alone and the note says why.
     """
@@ -1234,7 +1237,9 @@ def prioritize_accounts(
             intent=pl.lit("cold"),
             why_now=pl.lit(""),
         )
-    frame = prioritize(fit, intent, top)
+    from icpkit.worklist import with_names
+
+    frame = with_names(prioritize(fit, intent, top), crm.accounts)
     return Priorities(frame, day, note)
 
 
@@ -1511,3 +1516,63 @@ def with_feedback(
         return result
     profile = result.profile.model_copy(update={"feedback": section})
     return dataclasses.replace(result, profile=profile)
+
+
+# ----------------------------------------------------------------------------- holdout experiment
+
+
+def start_experiment(
+    workspace: Workspace,
+    version: str | int = "latest",
+    *,
+    holdout_share: float = 0.1,
+    start: date | None = None,
+    seed: int | None = None,
+    min_lift: float = 0.2,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    include_customers: bool = False,
+    dry_run: bool = False,
+    replace: bool = False,
+) -> tuple[ExperimentPlan, pl.DataFrame]:
+    """Plan a holdout experiment on the version's Tier 1/2 accounts and (unless ``dry_run``) store it.
+
+    Returns the plan and the write-back rows (account_id, name, domain, tier, icp_experiment_arm).
+    """
+    stored = workspace.store.get(version)
+    crm = workspace.load()
+    scored = score_frame(stored.profile(), crm.accounts, reasons=False)
+    day = start or date.today()
+    plan, assignments = experiment.start_experiment(
+        scored,
+        crm.deals,
+        start=day,
+        holdout_share=holdout_share,
+        seed=seed,
+        version=stored.version,
+        include_customers=include_customers,
+        min_lift=min_lift,
+        alpha=alpha,
+        power=power,
+    )
+    if not dry_run:
+        experiment.save_experiment(workspace.root, plan, assignments, replace=replace)
+    return plan, experiment.writeback_frame(assignments, crm.accounts)
+
+
+def experiment_report(workspace: Workspace, as_of: date | None = None) -> ExperimentReport:
+    """Read out the workspace's experiment on its current deals (default: up to the latest deal day)."""
+    plan, assignments = experiment.load_experiment(workspace.root)
+    deals = workspace.load().deals
+    if as_of is None:
+        as_of = _latest_deal_day(deals) or plan.started_on
+        as_of = max(plan.started_on, min(as_of, plan.stopped_on or date.today()))
+    return experiment.experiment_report(plan, assignments, deals, as_of)
+
+
+def _latest_deal_day(deals: pl.DataFrame | None) -> date | None:
+    if deals is None or deals.height == 0:
+        return None
+    days = [deals[c].max() for c in ("created_at", "closed_at") if c in deals.columns]
+    known = [d for d in days if isinstance(d, date)]
+    return max(known) if known else None

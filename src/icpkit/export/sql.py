@@ -43,7 +43,7 @@ from icpkit.rules import Condition, parse_segment
 from icpkit.scoring.bands import BandScale
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import Scorecard
-from icpkit.scoring.explain import SEPARATOR, TOP, reason_table
+from icpkit.scoring.explain import SEPARATOR, TOP, missing_bin, reason_points, reason_table
 from icpkit.scoring.tiers import TierCuts, cuts_of
 from icpkit.vocab import SCORE_MAX, TIERS
 
@@ -462,6 +462,14 @@ def _feature_names(card: Scorecard) -> list[str]:
     return out
 
 
+def _listed(card: Scorecard, i: int) -> str:
+    """Feature ``i``'s points as a reason for (:func:`reason_points`: a missing value's positive
+    points are 0), ``p_<i>`` itself when no bin differs."""
+    if reason_points(card)[i] == tuple(int(p) for p in card.points[i]):
+        return f"p_{i}"
+    return f"(CASE WHEN b_{i} = {missing_bin(card.features[i])} THEN 0 ELSE p_{i} END)"
+
+
 def _ranks(card: Scorecard) -> list[str]:
     """Each feature's place among the row's reasons for (``r_i``) and against (``a_i``).
 
@@ -472,9 +480,10 @@ def _ranks(card: Scorecard) -> list[str]:
     n = len(card.features)
     out = []
     for side, name in ((">", "r"), ("<", "a")):
+        p = [_listed(card, i) if side == ">" else f"p_{i}" for i in range(n)]
         for i in range(n):
             terms = [
-                f"CASE WHEN p_{j} {side}{'=' if j < i else ''} p_{i} THEN 1 ELSE 0 END"
+                f"CASE WHEN {p[j]} {side}{'=' if j < i else ''} {p[i]} THEN 1 ELSE 0 END"
                 for j in range(n)
                 if j != i
             ]
@@ -485,6 +494,7 @@ def _ranks(card: Scorecard) -> list[str]:
 def _reasons(card: Scorecard) -> str:
     """The reasons ``icpkit score`` gives, word for word: the top reasons for, then against."""
     texts, offsets = reason_table(card)
+    listed_points = reason_points(card)
     slots: list[str] = []
     for side, name in ((">", "r"), ("<", "a")):
         for place in range(1, TOP + 1):
@@ -493,11 +503,12 @@ def _reasons(card: Scorecard) -> str:
                 listed = [
                     f"WHEN {k} THEN {_lit(SEPARATOR + texts[int(offsets[i]) + k])}"
                     for k, p in enumerate(pts)
-                    if (p > 0 if side == ">" else p < 0)
+                    if (listed_points[i][k] > 0 if side == ">" else p < 0)
                 ]
                 if listed:
                     text = f"CASE b_{i} {' '.join(listed)} ELSE '' END"
-                    whens.append(f"WHEN p_{i} {side} 0 AND {name}_{i} = {place} THEN {text}")
+                    value = _listed(card, i) if side == ">" else f"p_{i}"
+                    whens.append(f"WHEN {value} {side} 0 AND {name}_{i} = {place} THEN {text}")
             if whens:
                 slots.append(f"CASE {' '.join(whens)} ELSE '' END")
     if not slots:

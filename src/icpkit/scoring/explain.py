@@ -69,6 +69,43 @@ def bin_words(feature: Feature, code: int) -> str:
     return _words(Condition(feature.column, "eq", feature.levels[code]))
 
 
+def missing_bin(feature: Feature) -> int | None:
+    """The code of the bin holding accounts with no value for the feature (None without one)."""
+    if feature.kind == "tag":
+        return 1 if feature.tag == "" else None
+    if feature.kind in ("numeric", "categorical"):
+        return feature.n_bins - 1
+    return None
+
+
+def reason_points(card: Scorecard) -> list[tuple[int, ...]]:
+    """The points each bin may be listed with among the reasons: a missing value's positive
+    points become 0, so "no known founded year" is never a reason *for* fit (its points stay
+    in the score and the breakdown; a missing value's negative points are still a reason
+    against)."""
+    out = []
+    for feature, pts in zip(card.features, card.points, strict=True):
+        gone = missing_bin(feature)
+        out.append(tuple(0 if k == gone and p > 0 else int(p) for k, p in enumerate(pts)))
+    return out
+
+
+def listed_points(points: np.ndarray, codes: np.ndarray, card: Scorecard) -> np.ndarray:
+    """``points`` (rows x features) as reasons list them (:func:`reason_points`): a copy with
+    the positive points of missing values set to 0; ``points`` itself when no bin changes."""
+    changed = [
+        j
+        for j, (a, b) in enumerate(zip(reason_points(card), card.points, strict=True))
+        if a != tuple(int(p) for p in b)
+    ]
+    if not changed:
+        return points
+    points = points.copy()  # the caller's points stay exact: they are the score
+    for j in changed:
+        points[(codes[:, j] == missing_bin(card.features[j])) & (points[:, j] > 0), j] = 0
+    return points
+
+
 def reason_table(card: Scorecard) -> tuple[list[str], np.ndarray]:
     """Text of every bin of every feature, and the offset of each feature's first bin."""
     texts = [
@@ -91,13 +128,14 @@ def top_reasons(
     """Top ``top`` reasons for and against per row, as a text column.
 
     Reasons for come first (largest points first), then reasons against (most negative first);
-    bins worth 0 points are never listed. Rows share few distinct lists of reasons, so the text
+    bins worth 0 points, and a missing value's positive points, are never listed (see
+    :func:`reason_points`). Rows share few distinct lists of reasons, so the text
     is built once per distinct list and returned dictionary-encoded (rows → list), assembled by
     Arrow kernels (take + join), never by a Python loop over rows.
     """
     texts, offsets = reason_table(card)
     none = len(texts)
-    picks = _picks(points, codes, offsets, top, none, parallel)
+    picks = _picks(listed_points(points, codes, card), codes, offsets, top, none, parallel)
     if not picks:
         return pa.array([""] * points.shape[0], pa.string())
     bits = none.bit_length()
@@ -279,6 +317,10 @@ def explanation(
     pts = {f.name: int(p[c]) for f, p, c in zip(card.features, card.points, codes_row, strict=True)}
     bins = {f.name: f.labels[c] for f, c in zip(card.features, codes_row, strict=True)}
     words = {f.name: bin_words(f, int(c)) for f, c in zip(card.features, codes_row, strict=True)}
+    listed = {
+        f.name: rp[int(c)]
+        for f, rp, c in zip(card.features, reason_points(card), codes_row, strict=True)
+    }
     score = card.base + sum(pts.values())
     ranked = sorted(pts, key=lambda name: -pts[name])
     prob = card.probabilities(np.array([score]))[0]
@@ -287,7 +329,7 @@ def explanation(
         base=card.base,
         points=pts,
         bins=bins,
-        reasons_for=[reason_text(pts[n], words[n]) for n in ranked if pts[n] > 0][:TOP],
+        reasons_for=[reason_text(pts[n], words[n]) for n in ranked if listed[n] > 0][:TOP],
         reasons_against=[reason_text(pts[n], words[n]) for n in reversed(ranked) if pts[n] < 0][
             :TOP
         ],

@@ -29,7 +29,7 @@ from icpkit.scoring.apply import ScoringPlan
 from icpkit.scoring.bands import DEFAULT_BANDS, BandScale, calibrate_one
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import SCORE_MAX
-from icpkit.scoring.explain import SEPARATOR, TOP, bin_words, reason_text
+from icpkit.scoring.explain import SEPARATOR, TOP, bin_words, reason_points, reason_text
 from icpkit.scoring.tiers import TierCuts
 from icpkit.vocab import TIERS
 
@@ -176,6 +176,7 @@ class RecordScorer:
     coders: tuple[Coder, ...]
     points: tuple[tuple[int, ...], ...]
     texts: tuple[tuple[str, ...], ...]  # reason text per bin
+    listed: tuple[tuple[int, ...], ...]  # points a bin is listed with as a reason (reason_points)
     base: int
     probability: tuple[float, ...]
     criteria: tuple[_Rule, ...]
@@ -212,6 +213,7 @@ class RecordScorer:
             coders=tuple(c for c in coders if c is not None),
             points=card.points,
             texts=texts,
+            listed=tuple(reason_points(card)),
             base=card.base,
             probability=card.probability,
             criteria=tuple(r for r in criteria if r is not None),
@@ -234,7 +236,7 @@ class RecordScorer:
         points = [self.points[j][k] for j, k in enumerate(codes)]
         score = self.base + sum(points)
         ranked = sorted(range(len(points)), key=lambda j: (-points[j], j))
-        pros = [j for j in ranked if points[j] > 0][:TOP]
+        pros = [j for j in ranked if self.listed[j][codes[j]] > 0][:TOP]
         cons = [
             j for j in sorted(range(len(points)), key=lambda j: (points[j], j)) if points[j] < 0
         ]

@@ -22,7 +22,7 @@ from icpkit.version import VERSION
 from icpkit.web import errors
 from icpkit.web.errors import ERRORS, route_of
 from icpkit.web.idempotency import Idempotency, IdempotencyStore
-from icpkit.web.routers import API, meta, pages
+from icpkit.web.routers import API, embed, meta, pages
 from icpkit.web.security import BodyLimit, RateLimiter
 from icpkit.web.service import Service
 
@@ -63,11 +63,12 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if not request.url.path.startswith("/embed/"):  # the card sets its own frame policy
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-            "frame-ancestors 'self'",
+            "frame-ancestors 'none'",
         )
         # Route templates only: no query string, no account names or ids in the log.
         log.info(
@@ -98,4 +99,6 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
     for router in API:
         app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(embed.router)  # /embed/…: framed by [web] frame_ancestors only
+    app.include_router(embed.api)
     return app

@@ -5,13 +5,18 @@ report column or rewording a report line does not change the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel
 
 from icpkit.profile import IcpProfile, PersonaEvidence, SignalsSection, SignalTypeEvidence
+from icpkit.vocab import TIERS
 from icpkit.web.models import TalkingPoints, Trigger
+
+NON_FIT = TIERS[-1]
+_POINTS = re.compile(r"\s*\([+\u2212-]\d+\)$")
 
 
 def winning_personas(profile: IcpProfile) -> list[PersonaEvidence]:
@@ -31,14 +36,28 @@ def _points(groups: Sequence[object], kind: Literal["tier", "persona"]) -> list[
     return found
 
 
-def talking_points(profile: IcpProfile, tier: str) -> list[TalkingPoints]:
-    """The talking points of the account's tier, then those of the winning personas."""
-    if profile.messaging is None:
+def talking_points(
+    profile: IcpProfile, tier: str, personas: Sequence[str] | None = None
+) -> list[TalkingPoints]:
+    """The talking points of the account's tier, then those of its personas.
+
+    A Non-fit account gets none: it is not to be pitched. ``personas``: the personas this
+    account has contacts of (and the first one still to find); None when the account's people
+    are unknown (then every winning persona's)."""
+    if profile.messaging is None or tier == NON_FIT:
         return []
-    personas = {p.persona for p in winning_personas(profile)}
+    winners = {p.persona for p in winning_personas(profile)}
+    wanted = winners if personas is None else winners & set(personas)
     found = [t for t in _points(profile.messaging.tiers, "tier") if t.audience == tier]
-    found += [t for t in _points(profile.messaging.personas, "persona") if t.audience in personas]
+    found += [t for t in _points(profile.messaging.personas, "persona") if t.audience in wanted]
     return [t for t in found if t.pains or t.achievements or t.proof or t.objections]
+
+
+def plain_reason(reason: str) -> str:
+    """A reason without its points, as a rep says it: 'Software company (+18)' → 'Software
+    company', 'not: X (−3)' → 'not X' (the points stay in the breakdown)."""
+    text = _POINTS.sub("", reason).strip()
+    return "not " + text[5:] if text.startswith("not: ") else text
 
 
 def _ratio(value: float | None) -> str:

@@ -200,6 +200,14 @@ class WhyNow(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list)
 
 
+class ContactsOfPersona(BaseModel):
+    """The account's contacts of one persona: how many and their commonest titles (no names)."""
+
+    persona: str
+    count: int
+    titles: list[str]
+
+
 class AccountDetail(BaseModel):
     account_id: str
     name: str | None = None
@@ -219,6 +227,19 @@ class AccountDetail(BaseModel):
     personas: list[PersonaToReach]
     talking_points: list[TalkingPoints]
     why_now: WhyNow
+    reasons_words: list[str] = Field(
+        default_factory=list,
+        description="The reasons for fit in a rep's words, without points; a missing value "
+        "is never one.",
+    )
+    reasons_against_words: list[str] = Field(
+        default_factory=list, description="The reasons against fit in a rep's words."
+    )
+    contacts: list[ContactsOfPersona] | None = Field(
+        None,
+        description="The CRM's contacts of this account by persona: counts and titles, never "
+        "names (null: no contacts table).",
+    )
 
 
 class Lookalike(BaseModel):

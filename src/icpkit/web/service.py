@@ -7,6 +7,7 @@ FastAPI: the HTTP edges (``app.py``) only translate.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
@@ -22,11 +23,13 @@ from icpkit.config import WebConfig
 from icpkit.data import CrmData
 from icpkit.data.paths import resolve_source
 from icpkit.data.prospects import Kind, ProspectColumns
+from icpkit.data.writers import csv_safe
 from icpkit.errors import ConfigError, IcpError, SchemaError
 from icpkit.lifecycle.feedback import FeedbackEntry, FeedbackLog, new_entry, summarize
 from icpkit.lifecycle.store import StoredVersion
 from icpkit.personas.hygiene import workspace_lexicon
 from icpkit.personas.missing import missing_text, personas_missing
+from icpkit.personas.reach import contacts_by_persona
 from icpkit.profile import IcpProfile
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, explain_accounts, score_file, score_frame
 from icpkit.scoring.bands import BandScale
@@ -35,9 +38,10 @@ from icpkit.scoring.explain import Explanation
 from icpkit.scoring.records import RecordScorer
 from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
-from icpkit.web.context import talking_points, triggers, winning_personas
+from icpkit.web.context import plain_reason, talking_points, triggers, winning_personas
 from icpkit.web.keys import KeyRecord, KeyStore
-from icpkit.web.search import AccountIndex, Page
+from icpkit.web.search import AccountIndex, Page, search_text
+from icpkit.worklist import Worklist, WorklistQuery, matching, select, worklist_table
 
 UPLOAD_DIR = "uploads"
 LOOKALIKES_MAX = 500
@@ -71,7 +75,9 @@ class Service:
         self._feedback_lock = threading.Lock()
         self._crm: CrmData | None = None
         self._accounts: pl.DataFrame | None = None
-        self._intent: dict[int, tuple[pl.DataFrame | None, str]] = {}
+        self._intent: dict[int, tuple[pl.DataFrame | None, str, str]] = {}
+        self._worklists: dict[int, tuple[pl.DataFrame, str, str]] = {}
+        self._domains: dict[int, dict[str, list[Any]]] = {}
         self._lookalikes: dict[tuple[int, str], pl.DataFrame] = {}
         self.builds = Builds(self.root, on_done=self.reload, public=self.public)
         self._scored: dict[int, pl.DataFrame] = {}
@@ -181,6 +187,8 @@ class Service:
             self._scored.clear()
             self._index.clear()
             self._intent.clear()
+            self._worklists.clear()
+            self._domains.clear()
             self._lookalikes.clear()
 
     def public(self, message: str) -> str:
@@ -206,6 +214,31 @@ class Service:
             with self._lock:
                 self._index[number] = index
         return index.search(query, limit, offset)
+
+    def account_by_domain(self, domain: str) -> tuple[str, int]:
+        """The best-fitting account with this domain (``https://www.acme.io/x`` reads as
+        ``acme.io``) and how many accounts share it; NotFound when none has it."""
+        wanted = search_text(domain)
+        number, scored = self.scored()
+        with self._lock:
+            table = self._domains.get(number)
+        if table is None:
+            table = {}
+            if "domain" in scored.columns:
+                ranked = scored.select("account_id", "domain", "fit_score").sort(
+                    "fit_score", descending=True, maintain_order=True
+                )
+                for account_id, value, _ in ranked.iter_rows():
+                    if value:
+                        key = search_text(str(value))
+                        found = table.setdefault(key, [str(account_id), 0])
+                        found[1] += 1
+            with self._lock:
+                self._domains[number] = table
+        hit = table.get(wanted) if wanted else None
+        if hit is None:
+            raise NotFound(f"no account with the domain {wanted or domain!r} in this workspace")
+        return str(hit[0]), int(hit[1])
 
     def scored_account(
         self, account_id: str, version: str | int = "latest"
@@ -242,6 +275,8 @@ class Service:
             "fit_probability": row.get("fit_probability"),
             "reasons": [r for r in (row.get("reasons") or "").split("; ") if r],
             "reasons_for": why.reasons_for,
+            "reasons_words": [plain_reason(r) for r in why.reasons_for],
+            "reasons_against_words": [plain_reason(r) for r in why.reasons_against],
             "reasons_against": why.reasons_against,
             "points": points,
             "base_points": why.base,
@@ -256,28 +291,56 @@ class Service:
     def account_context(
         self, number: int, profile: IcpProfile, account_id: str, tier: str
     ) -> dict[str, Any]:
-        """Personas to reach, talking points and why now for one account, from the profile's
+        """Personas to reach, the CRM's contacts by persona (titles and counts, never names),
+        talking points for this account's tier and personas, and why now, from the profile's
         typed personas, messaging and signals sections (each empty when the profile has none)."""
+        contacts = self.account_contacts(account_id)
+        personas = self.account_personas(profile, account_id, contacts)
+        if contacts is None or not personas:
+            audience = None  # nothing known of the account's people: every winning persona
+        else:  # the personas it has, and the first one still to find
+            held = [p["persona"] for p in personas if p["has_contact"]]
+            audience = held + [p["persona"] for p in personas if not p["has_contact"]][:1]
+        config = self.workspace.config.personas
+        groups = (
+            None
+            if contacts is None
+            else contacts_by_persona(
+                contacts,
+                workspace_lexicon(config, self.root),
+                min_confidence=config.min_confidence,
+            )
+        )
         return {
-            "personas": self.account_personas(profile, account_id),
-            "talking_points": talking_points(profile, tier),
+            "personas": personas,
+            "contacts": None if groups is None else [g.to_dict() for g in groups],
+            "talking_points": talking_points(profile, tier, audience),
             "why_now": self.why_now(number, profile, account_id),
         }
 
-    def account_personas(self, profile: IcpProfile, account_id: str) -> list[dict[str, Any]]:
+    def account_contacts(self, account_id: str) -> pl.DataFrame | None:
+        """The contacts of one account (None without a contacts table)."""
+        contacts = self.crm().contacts
+        if contacts is None or "account_id" not in contacts.columns:
+            return None
+        return contacts.filter(pl.col("account_id").cast(pl.Utf8) == account_id).with_columns(
+            pl.col("account_id").cast(pl.Utf8)
+        )
+
+    def account_personas(
+        self, profile: IcpProfile, account_id: str, contacts: pl.DataFrame | None
+    ) -> list[dict[str, Any]]:
         """The winning personas, each with whether the account has a contact of it yet (None
         without a contacts table)."""
         top = winning_personas(profile)
         if not top or profile.personas is None:
             return []
-        contacts = self.crm().contacts
         missing: set[str] | None = None
-        if contacts is not None and "account_id" in contacts.columns:
-            mine = contacts.filter(pl.col("account_id").cast(pl.Utf8) == account_id)
+        if contacts is not None:
             config = self.workspace.config.personas
             text = personas_missing(
                 pl.DataFrame({"account_id": [account_id]}),
-                mine.with_columns(pl.col("account_id").cast(pl.Utf8)),
+                contacts,
                 profile.personas,
                 lexicon=workspace_lexicon(config, self.root),
                 min_confidence=config.min_confidence,
@@ -292,21 +355,54 @@ class Service:
             for p in top
         ]
 
-    def why_now(self, number: int, profile: IcpProfile, account_id: str) -> dict[str, Any]:
-        """This account's intent today (hot/warm/cold, the signals behind it) and the triggers
-        the ICP learned; ``note`` says why intent is unavailable."""
+    def intent(self, number: int, profile: IcpProfile) -> tuple[pl.DataFrame | None, str, str]:
+        """Every account's intent today (None without usable signals), the day it is scored
+        for, and the note saying why it is unavailable; computed once per version."""
         with self._lock:
             cached = self._intent.get(number)
         if cached is None:
             crm = self.crm()
             if "signals" in self.workspace.config.sources:
-                frame, _, note = pipeline.intent_for(profile, crm, self.workspace.config)
+                frame, day, note = pipeline.intent_for(profile, crm, self.workspace.config)
+                cached = (frame, str(day or ""), note)
             else:
-                frame, note = None, "no signals table in the workspace ([sources.signals])"
-            cached = (frame, note)
+                cached = (None, "", "no signals table in the workspace ([sources.signals])")
             with self._lock:
                 self._intent[number] = cached
-        frame, note = cached
+        return cached
+
+    def worklist_table(self, version: str | int = "latest") -> tuple[pl.DataFrame, str, str]:
+        """Every account ranked by priority x tier with names (:mod:`icpkit.worklist`), the
+        day intent is scored for and the note; built once per version."""
+        number, profile = self.profile(version)
+        with self._lock:
+            cached = self._worklists.get(number)
+        if cached is None:
+            number, scored = self.scored(number)
+            frame, day, note = self.intent(number, profile)
+            table = worklist_table(scored, frame, self.accounts())
+            cached = (table, day, note)
+            with self._lock:
+                self._worklists[number] = cached
+        return cached
+
+    def worklist(self, query: WorklistQuery, version: str | int = "latest") -> Worklist:
+        """One page of this week's worklist, with totals (:func:`icpkit.worklist.select`)."""
+        table, day, note = self.worklist_table(version)
+        return select(table, query, as_of=day, note=note)
+
+    def worklist_csv(self, query: WorklistQuery, version: str | int = "latest") -> bytes:
+        """Every row the query's filters keep, in its order, as CSV safe for spreadsheets."""
+        table, _, _ = self.worklist_table(version)
+        rows = matching(table, query)
+        buffer = io.BytesIO()
+        pl.from_arrow(csv_safe(rows.to_arrow())).write_csv(buffer)  # type: ignore[union-attr]
+        return buffer.getvalue()
+
+    def why_now(self, number: int, profile: IcpProfile, account_id: str) -> dict[str, Any]:
+        """This account's intent today (hot/warm/cold, the signals behind it) and the triggers
+        the ICP learned; ``note`` says why intent is unavailable."""
+        frame, _, note = self.intent(number, profile)
         out: dict[str, Any] = {
             "intent": None,
             "intent_score": None,

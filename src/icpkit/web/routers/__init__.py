@@ -12,6 +12,7 @@ from icpkit.web.routers import (
     score,
     uploads,
     versions,
+    worklist,
 )
 
 API = (
@@ -23,5 +24,6 @@ API = (
     builds.router,
     uploads.router,
     lookalikes.router,
+    worklist.router,
 )
 __all__ = ["API", "meta", "pages"]

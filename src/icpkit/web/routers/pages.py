@@ -4,9 +4,10 @@ They read the same :class:`Service` as the JSON API and need the same key (the l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -17,18 +18,27 @@ from icpkit.lifecycle.feedback import MAX_REASON
 from icpkit.vocab import TIERS
 from icpkit.web.deps import COOKIE, Reader, Workspace, Writer
 from icpkit.web.models import Tier
+from icpkit.web.routers.worklist import Query_ as WorklistParams
 from icpkit.web.service import NotFound, public_message
 
 HERE = Path(__file__).parent.parent
 PAGE_SIZE = 25
+INTERVAL = re.compile(r" \[[^\]]*\]")
 router = APIRouter(include_in_schema=False)
 
 
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    env.filters["no_intervals"] = no_intervals
+    return env
+
+
+def no_intervals(text: str) -> str:
+    """A sentence for reps: confidence intervals ('1.5× [1.2, 1.8]') left to the analysts."""
+    return INTERVAL.sub("", text)
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -123,6 +133,28 @@ def account_page(
     )
 
 
+# ----------------------------------------------------------------------------- rep worklist
+
+WORKLIST_SORTS = (
+    ("priority", "Priority (work now first)"), ("-fit_score", "Fit score, highest first"),
+    ("-intent_score", "Intent, highest first"), ("name", "Name A–Z"), ("tier", "Tier"),
+    ("owner", "Owner"), ("territory", "Territory"), ("industry", "Industry"),
+)  # fmt: skip
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist_page(
+    request: Request, key: Reader, service: Workspace, query: WorklistParams
+) -> HTMLResponse:
+    """This week's accounts by priority x tier, filtered and paged like GET /v1/worklist."""
+    result = service.worklist(query)
+    params = {**query.filters(), "sort": query.sort, "limit": str(query.limit)}
+    return page(
+        request, "worklist.html", scope=key.scope, w=result, sorts=WORKLIST_SORTS,
+        query=urlencode(params),
+    )  # fmt: skip
+
+
 @router.post("/revops/build")
 def revops_build(key: Writer, service: Workspace) -> RedirectResponse:
     service.builds.start(key.key_id)
@@ -204,6 +236,6 @@ def report(_: Reader, service: Workspace) -> HTMLResponse:
         html,
         headers={
             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'self'"
+            "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'"
         },
     )
