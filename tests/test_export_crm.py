@@ -39,6 +39,8 @@ def scored() -> pl.DataFrame:
                 '=HYPERLINK("x")',
                 "",
             ],
+            "calibrated_score": [95, 78, 14, 55],
+            "fit_band": ["very good", "good", "low", "medium"],
         }
     )
 
@@ -67,6 +69,8 @@ def test_hubspot_by_domain(tmp_path: Path) -> None:
         "icp_fit_score",
         "icp_reasons",
         "icp_version",
+        "icp_calibrated_score",
+        "icp_band",
     ]
     # acme.com twice → one row (the first); no domain → left out; both counted
     assert companies["Company Domain Name"].to_list() == ["acme.com", "globex.io"]
@@ -74,7 +78,19 @@ def test_hubspot_by_domain(tmp_path: Path) -> None:
     assert set(companies["icp_version"]) == {"v3"}
     assert sum(result.skipped.values()) == 2 and result.n_rows == 2
     props = json.loads((tmp_path / "hubspot-properties.json").read_text())["inputs"]
-    assert [p["name"] for p in props] == ["icp_tier", "icp_fit_score", "icp_reasons", "icp_version"]
+    assert [p["name"] for p in props] == [
+        "icp_tier",
+        "icp_fit_score",
+        "icp_reasons",
+        "icp_version",
+        "icp_calibrated_score",
+        "icp_band",
+        "icp_account_key",
+    ]
+    assert [p["name"] for p in props if p.get("hasUniqueValue")] == ["icp_account_key"]
+    assert companies["icp_band"].to_list() == ["very good", "medium"]
+    group = json.loads((tmp_path / "hubspot-property-group.json").read_text())
+    assert {p["groupName"] for p in props} == {group["name"]}
     tier = props[0]
     assert tier["type"] == "enumeration" and [o["value"] for o in tier["options"]] == list(TIERS)
     assert set(companies["icp_tier"]) <= set(TIERS)
@@ -92,6 +108,19 @@ def test_hubspot_by_record_id(tmp_path: Path) -> None:
         hubspot_files(scored(), 1, tmp_path, key="email")  # type: ignore[arg-type]
 
 
+def test_hubspot_by_the_unique_id_property_is_headed_with_its_name(tmp_path: Path) -> None:
+    hubspot_files(scored(), 1, tmp_path, key="account-id", id_property="crm_key")
+    companies = pl.read_csv(tmp_path / "hubspot-companies.csv", infer_schema_length=0)
+    assert companies.columns[0] == "crm_key" and "account_id" not in companies.columns
+    assert companies["crm_key"].to_list() == scored()["account_id"].to_list()
+    props = json.loads((tmp_path / "hubspot-properties.json").read_text())["inputs"]
+    key = next(p for p in props if p["name"] == "crm_key")
+    assert key["hasUniqueValue"] is True and key["type"] == "string"
+    for bad in ("Has Space", "hs_object_id", ""):
+        with pytest.raises(ConfigError, match="--id-property"):
+            hubspot_files(scored(), 1, tmp_path, key="account-id", id_property=bad)
+
+
 def test_salesforce_update_file_and_field_metadata(tmp_path: Path) -> None:
     result = salesforce_files(scored(), 2, tmp_path)
     accounts = pl.read_csv(tmp_path / "salesforce-accounts.csv")
@@ -101,10 +130,13 @@ def test_salesforce_update_file_and_field_metadata(tmp_path: Path) -> None:
         "ICP_Fit_Score__c",
         "ICP_Reasons__c",
         "ICP_Version__c",
+        "ICP_Calibrated_Score__c",
+        "ICP_Band__c",
     ]
     assert accounts["Id"].to_list() == ["0015g00000AbCdEAAV", "001A00000000001"]
     assert result.skipped["account_id is not a Salesforce Account Id (15 or 18 characters)"] == 2
-    fields = tmp_path / "salesforce-metadata" / "objects" / "Account" / "fields"
+    fields = tmp_path / "salesforce-sfdx" / "force-app" / "main" / "default" / "objects"
+    fields = fields / "Account" / "fields"
     for spec in SALESFORCE_FIELDS:
         root = ET.parse(fields / f"{spec['fullName']}.field-meta.xml").getroot()
         assert root.tag == f"{MD}CustomField"
@@ -113,9 +145,6 @@ def test_salesforce_update_file_and_field_metadata(tmp_path: Path) -> None:
     picklist = ET.parse(fields / "ICP_Tier__c.field-meta.xml").getroot()
     values = [v.findtext(f"{MD}fullName") for v in picklist.iter(f"{MD}value")]
     assert values == list(TIERS)
-    package = ET.parse(tmp_path / "salesforce-metadata" / "package.xml").getroot()
-    members = [m.text for m in package.iter(f"{MD}members")]
-    assert members == [f"Account.{f['fullName']}" for f in SALESFORCE_FIELDS]
     assert json.loads((tmp_path / "salesforce-fields.json").read_text())["object"] == "Account"
 
 
@@ -147,8 +176,9 @@ def test_export_commands_on_a_workspace(tmp_path: Path) -> None:
     bodies = sorted((tmp_path / "push" / "requests").glob("request-*.json"))
     assert len(bodies) == -(-accounts.height // 100)
     first = json.loads(bodies[0].read_text())
-    assert first["path"] == "/crm/v3/objects/companies/batch/upsert"
+    assert first["path"] == "/crm/v3/objects/companies/batch/update"  # never creates
     assert first["body"]["inputs"][0]["idProperty"] == "icp_account_key"
+    assert pl.read_csv(tmp_path / "push" / "hubspot-companies.csv").columns[0] == "icp_account_key"
     no_token = runner.invoke(cli, ["push", "hubspot", "-w", str(ws), "-o", str(tmp_path / "p2"),
                                    "--id-property", "k"], env={"HUBSPOT_TOKEN": ""})  # fmt: skip
     assert no_token.exit_code != 0 and "HUBSPOT_TOKEN" in no_token.output

@@ -113,11 +113,13 @@ class FakeHubSpot(FakeCrm):
             return
         for item in inputs:
             want = {"id", "properties"} | ({"idProperty"} if upsert else set())
-            if set(item) != want or not isinstance(item["id"], str):
+            if set(item) - {"idProperty"} != {"id", "properties"} or not want <= set(item):
+                self.problems.append(f"input keys {sorted(item)}")
+            if not isinstance(item["id"], str):
                 self.problems.append(f"input keys {sorted(item)}")
             props = item.get("properties", {})
             if set(props) != set(PROPERTIES) or not all(isinstance(v, str) for v in props.values()):
-                self.problems.append("properties: four strings")
+                self.problems.append("properties: the ICP properties, as strings")
             if props.get("icp_tier") not in TIERS:
                 self.problems.append("icp_tier value")
 
@@ -219,6 +221,8 @@ def table(n: int, key: str) -> pl.DataFrame:
             names[1]: [str(i % 100) for i in range(n)],
             names[2]: [f"industry = 'Software' (+{i % 9})" if i % 7 else None for i in range(n)],
             names[3]: ["v2"] * n,
+            names[4]: [str(50 + i % 50) for i in range(n)],
+            names[5]: [("very good", "good", "medium", "low")[i % 4] for i in range(n)],
         }
     )
 
@@ -238,7 +242,7 @@ def test_requests_follow_the_batch_update_and_upsert_shapes(
     assert [len(r.body["inputs"]) for r in update] == [100, 100, 50]
     push(update, TOKEN, tmp_path / "log.jsonl", base_url=hubspot.url)
     upsert = hubspot_requests(
-        companies(5).rename({"Record ID": "account_id"}), id_property="icp_key"
+        companies(5).rename({"Record ID": "icp_key"}), id_property="icp_key", create=True
     )
     push(upsert, TOKEN, tmp_path / "log2.jsonl", base_url=hubspot.url)
     assert hubspot.problems == []
@@ -445,3 +449,51 @@ def test_push_max_wait_is_a_setting_of_the_command(
     assert "longer than the 5 s allowed (--max-wait)" in result.output
     assert "run the same command again after" in result.output
     assert salesforce.requests == 1
+
+
+# ----------------------------------------------------------------------------- issue 27: --create
+
+
+def test_push_hubspot_never_calls_an_endpoint_that_creates_unless_create(
+    built: Path, tmp_path: Path
+) -> None:
+    """Through the whole push (an httpx mock transport in place of HubSpot): updates by default,
+    by Record ID or by the unique --id-property; batch upsert (which creates) only with
+    --create."""
+    import httpx
+
+    from icpkit.errors import ConfigError
+    from icpkit.export.push import CREATING_PATHS
+
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append((request.method, request.url.path, json.loads(request.content)))
+        return httpx.Response(200, json={"status": "COMPLETE", "results": []})
+
+    mock = httpx.MockTransport(handler)
+    ws = pipeline.Workspace.open(built)
+    dry = pipeline.push_hubspot(ws, tmp_path / "dry", dry_run=True, id_property="icp_account_key")
+    written = [json.loads(Path(p).read_text())["path"] for p in dry["requests"]]
+    assert written and not set(written) & CREATING_PATHS
+    sent = pipeline.push_hubspot(
+        ws, tmp_path / "update", token=TOKEN, id_property="icp_account_key", transport=mock
+    )
+    assert sent["sent"] == 3 and len(calls) == 3  # 300 accounts, 100 a batch
+    assert {path for _, path, _ in calls} == {"/crm/v3/objects/companies/batch/update"}
+    assert all(i["idProperty"] == "icp_account_key" for *_, body in calls for i in body["inputs"])
+    by_record_id = pipeline.push_hubspot(ws, tmp_path / "rid", token=TOKEN, transport=mock)
+    assert by_record_id["batches"] == 0  # the demo's ids are no Record IDs: nothing sent
+    calls.clear()
+    pipeline.push_hubspot(
+        ws, tmp_path / "create", token=TOKEN, id_property="icp_account_key", create=True,
+        transport=mock,
+    )  # fmt: skip
+    assert {path for _, path, _ in calls} == {"/crm/v3/objects/companies/batch/upsert"}
+    calls.clear()
+    with pytest.raises(ConfigError, match="--create needs --id-property"):
+        pipeline.push_hubspot(ws, tmp_path / "x", token=TOKEN, create=True, transport=mock)
+    assert calls == [] and not (tmp_path / "x").exists()
+    refused = CliRunner().invoke(cli, ["push", "hubspot", "-w", str(built), "-o",
+                                       str(tmp_path / "y"), "--create", "--dry-run"])  # fmt: skip
+    assert refused.exit_code != 0 and "--create needs --id-property" in refused.output

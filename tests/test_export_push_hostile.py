@@ -100,6 +100,8 @@ def companies(n: int) -> pl.DataFrame:
             "icp_fit_score": ["80"] * n,
             "icp_reasons": ["Software (+10)"] * n,
             "icp_version": ["v1"] * n,
+            "icp_calibrated_score": ["70"] * n,
+            "icp_band": ["good"] * n,
         }
     )
 

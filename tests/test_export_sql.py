@@ -26,7 +26,15 @@ from icpkit.scoring.apply import score_frame
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = Path(__file__).parent / "golden" / "export_sql"
-COMPARED = ["fit_score", "tier", "criteria_met", "disqualifiers_hit", "reasons"]
+COMPARED = [
+    "fit_score",
+    "tier",
+    "criteria_met",
+    "disqualifiers_hit",
+    "reasons",
+    "calibrated_score",
+    "fit_band",
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +77,9 @@ def _expected(profile, accounts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _check(expected: pl.DataFrame, got: pl.DataFrame) -> None:
-    got = got.with_columns(pl.col("fit_score").cast(pl.Int64), pl.col("tier").cast(pl.String))
-    joined = expected.with_columns(pl.col("fit_score").cast(pl.Int64)).join(
+    ints = pl.col("fit_score", "calibrated_score").cast(pl.Int64)
+    got = got.with_columns(ints, pl.col("tier", "fit_band").cast(pl.String))
+    joined = expected.with_columns(ints).join(
         got, on="account_id", suffix="_sql", how="full", coalesce=True
     )
     assert joined.height == expected.height == got.height
@@ -242,7 +251,7 @@ def test_dbt_model_keeps_jinja_from_the_data_as_text(tmp_path: Path, dialect: st
     assert body == export.sql
 
 
-@pytest.mark.parametrize("table", ["o'brien", 'my"model', "analytics.stg", "a b", "x') }}{{ y"])
+@pytest.mark.parametrize("table", ["o'brien", 'my"model', "a.b.c.d", "a b", "x') }}{{ y"])
 def test_dbt_model_refuses_a_table_that_is_not_a_model_name(spec, table: str) -> None:
     export = scorecard_sql(spec, table, "duckdb")
     with pytest.raises(ConfigError, match="dbt model name"):

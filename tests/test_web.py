@@ -934,3 +934,23 @@ def test_a_carriage_return_in_an_uploaded_header_is_an_answer_not_a_500(
     )
     assert response.status_code in (201, 422), response.text
     assert "Traceback" not in response.text
+
+
+# ----------------------------------------------------------------------------- bands (issue 27)
+
+
+def test_score_gives_the_calibrated_score_and_band_of_the_workspace(
+    client: TestClient, keys: dict[str, str], workspace: Path
+) -> None:
+    from icpkit.scoring.bands import BandScale, calibrate
+    from icpkit.scoring.tiers import cuts_of
+
+    ws = pipeline.Workspace.open(workspace)
+    cuts = cuts_of(ws.store.get("latest").profile().tiers)
+    records = [{"account_id": f"b{i}", "employees": e} for i, e in enumerate((5, 250, 5000))]
+    fast = client.post("/v1/score", headers=auth(keys["read"]), json={"accounts": records})
+    assert fast.status_code == 200, fast.text
+    for row in fast.json()["accounts"]:
+        read = calibrate(pl.Series([row["fit_score"]]).to_numpy(), cuts, BandScale())
+        assert row["calibrated_score"] == int(read.calibrated[0])
+        assert row["fit_band"] == read.labels[0]

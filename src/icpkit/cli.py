@@ -391,6 +391,9 @@ then:
                      "Software company (+18); under 10 employees (−12)"
   criteria_met       the ICP criteria the row meets (rule text, joined with '; ')
   disqualifiers_hit  the disqualifiers the row hits
+  calibrated_score   0-100 on the familiar band scale: the tier cuts map to 85 / 70 / 50
+                     (configurable, [bands]); monotone in fit_score
+  fit_band           very good (85+) | good (70-84) | medium (50-69) | low (<50), by default
   base_score         the points every account starts with
   points_<attr>      the points of each scorecard attribute (all tags of a tag column together;
                      points_criterion_<n> / points_disqualifier_<n> / points_rule_<n> for rules)
@@ -512,6 +515,7 @@ def score(
                 "max_columns": max_columns,
                 "missing": lacking.extend if allow_missing else None,
                 "annotations": annotations,
+                "bands": pipeline.band_scale(ws),
             }
             if map_columns and ws is not None:
                 n = pipeline.score_export(ws, profile, source, sink, **options)
@@ -927,19 +931,40 @@ def export_sql(
         str,
         typer.Option(help="Tag columns as 'array' or 'delimited' text (';'); auto: by dialect."),
     ] = "auto",
-    dbt: Annotated[bool, typer.Option("--dbt", help="Write a dbt model file.")] = False,
+    dbt: Annotated[
+        bool,
+        typer.Option(
+            "--dbt",
+            help="Write a dbt package into the -o folder: the model (source() for schema.table, "
+            "ref() for a model name), schema.yml with tests, sources.yml.",
+        ),
+    ] = False,
+    model: Annotated[str, typer.Option(help="The dbt model's name, with --dbt.")] = "icp_score",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to a file (default: stdout).")
+        Path | None,
+        typer.Option("-o", "--output", help="Write to a file (default: stdout); --dbt: a folder."),
     ] = None,
 ) -> None:
-    """The scorecard as one SELECT: fit_score, tier, fit_probability, criteria, reasons per row.
+    """The scorecard as one SELECT: fit_score, tier, fit_probability, criteria, reasons,
+    calibrated_score and fit_band per row.
 
     Example: icpkit export sql --dialect snowflake --table crm.accounts -o icp_score.sql
+    (dbt: icpkit export sql --table crm.accounts --dbt -o my_project/models/icp/)
     """
     from icpkit import pipeline
     from icpkit.atomic import write_text_atomic
 
     ws = pipeline.Workspace.open(workspace) if spec is None else None
+    if dbt:
+        if output is None:
+            raise IcpError("--dbt writes a folder (model, schema.yml, sources.yml): give -o FOLDER")
+        files = pipeline.export_dbt(
+            ws, table, dialect, output, version=version, spec=spec, id_column=id_column,
+            tags=tags, model=model,
+        )  # fmt: skip
+        for path in files:
+            err.print(f"wrote {path}", markup=False)
+        return
     sql = pipeline.export_sql(
         ws, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags, dbt=dbt
     )
@@ -1156,20 +1181,27 @@ def export_hubspot(
     key: Annotated[
         str,
         typer.Option(
-            help="domain (Company Domain Name) or record-id (account_id is the Record ID)."
+            help="domain (Company Domain Name), record-id (account_id is the Record ID) or "
+            "account-id (account_id is the value of the unique --id-property)."
         ),
     ] = "domain",
+    id_property: Annotated[
+        str,
+        typer.Option(help="The unique company property that holds account_id (defined too)."),
+    ] = "icp_account_key",
 ) -> None:
-    """HubSpot companies import CSV (icp_tier, icp_fit_score, icp_reasons, icp_version) and the
-    property definitions (body of POST /crm/v3/properties/companies/batch/create).
+    """HubSpot companies import CSV (icp_tier, icp_fit_score, icp_reasons, icp_version,
+    icp_calibrated_score, icp_band), the property definitions with the unique ID property (body
+    of POST /crm/v3/properties/companies/batch/create) and their property group.
 
     Example: icpkit export hubspot -o crm/ --key record-id
     """
     from icpkit import pipeline
 
     result = pipeline.export_crm(
-        pipeline.Workspace.open(workspace), "hubspot", output, version=version, key=key
-    )
+        pipeline.Workspace.open(workspace), "hubspot", output, version=version, key=key,
+        id_property=id_property,
+    )  # fmt: skip
     for line in result.summary_lines():
         out.print(line, markup=False)
 
@@ -1180,17 +1212,24 @@ def export_salesforce(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the files.")],
     workspace: WorkspaceOpt = Path("."),
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
+    external_id_field: Annotated[
+        str | None,
+        typer.Option(help="Key the CSV by this external ID field of Account (value: account_id)."),
+    ] = None,
 ) -> None:
     """Salesforce Account update CSV by Id (ICP_Tier__c, ICP_Fit_Score__c, ICP_Reasons__c,
-    ICP_Version__c) and the CustomField metadata (SFDX source + package.xml, and JSON).
+    ICP_Version__c, ICP_Calibrated_Score__c, ICP_Band__c) and a deployable SFDX project in
+    salesforce-sfdx/ (the fields, the external-ID field, permission sets, a layout): cd there and
+    run sf project deploy start --source-dir force-app.
 
     Example: icpkit export salesforce -o crm/
     """
     from icpkit import pipeline
 
     result = pipeline.export_crm(
-        pipeline.Workspace.open(workspace), "salesforce", output, version=version
-    )
+        pipeline.Workspace.open(workspace), "salesforce", output, version=version,
+        external_id=external_id_field,
+    )  # fmt: skip
     for line in result.summary_lines():
         out.print(line, markup=False)
 
@@ -1224,16 +1263,23 @@ def push_hubspot(
     dry_run: DryRun = False,
     id_property: Annotated[
         str | None,
-        typer.Option(help="Upsert by this unique company property (value: account_id)."),
+        typer.Option(help="Update by this unique company property (value: account_id)."),
     ] = None,
+    create: Annotated[
+        bool,
+        typer.Option(
+            "--create",
+            help="Also create the companies no --id-property value matches (batch upsert).",
+        ),
+    ] = False,
     base_url: Annotated[
         str | None, typer.Option(help="API base URL (default: https://api.hubapi.com).")
     ] = None,
     version: Annotated[str, typer.Option(help="Profile version to score with.")] = "latest",
     max_wait: MaxWait = 120.0,
 ) -> None:
-    """Update companies by Record ID (CRM v3 batch update), or upsert by --id-property; the token
-    is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
+    """Update companies by Record ID or by --id-property (CRM v3 batch update: never creates a
+    company); --create upserts by --id-property instead. The token is read from HUBSPOT_TOKEN. Re-running with the same -o resumes where a push stopped.
 
     Example: icpkit push hubspot -o crm/ --dry-run
     """
@@ -1244,7 +1290,7 @@ def push_hubspot(
     summary = pipeline.push_hubspot(
         pipeline.Workspace.open(workspace), output, token=os.environ.get("HUBSPOT_TOKEN"),
         dry_run=dry_run, id_property=id_property, base_url=base_url, version=version,
-        max_wait=max_wait,
+        max_wait=max_wait, create=create,
     )  # fmt: skip
     _push_report(summary, output, "companies")
 

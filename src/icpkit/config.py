@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import json
 import re
 import tomllib
@@ -482,6 +483,51 @@ class TierConfig(_Section):
         "to make an account Non-fit whatever its score; weaker ones only subtract points. "
         "never: no learned disqualifier overrides the score.",
     )
+
+
+class BandsConfig(_Section):
+    """The familiar 0–100 band scale shown beside the tiers (issue 27), and the calibrated score.
+
+    Defaults follow MadKudu's scale (very good 85–100, good 70–84, medium 50–69, low < 50); for
+    6sense's (strong 81+, moderate 50–80, weak < 50) set ``names = ["strong", "moderate",
+    "weak"]``, ``edges = [81, 50]``, ``anchors = [81, 65, 50]``. Tiers keep their own rules.
+    """
+
+    names: list[str] = Field(
+        default_factory=lambda: ["very good", "good", "medium", "low"],
+        description="Band names, best first (one more than edges).",
+    )
+    edges: list[int] = Field(
+        default_factory=lambda: [85, 70, 50],
+        description="Least calibrated score of each band but the last, descending, within 1–100.",
+    )
+    anchors: list[int] = Field(
+        default_factory=lambda: [85, 70, 50],
+        description="Calibrated score given to the Tier 1, Tier 2 and Tier 3 cut of the raw "
+        "score (descending, within 1–99); between anchors the mapping is linear, so a Tier 1 "
+        "account reads at least anchors[0].",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BandsConfig:
+        if len(self.names) != len(self.edges) + 1 or len(set(self.names)) != len(self.names):
+            raise ValueError(
+                f"bands.names needs one distinct name more than bands.edges; got "
+                f"{len(self.names)} names for {len(self.edges)} edges"
+            )
+        for key, values, low, high, size in (
+            ("edges", self.edges, 1, 100, None),
+            ("anchors", self.anchors, 1, 99, 3),
+        ):
+            if size is not None and len(values) != size:
+                raise ValueError(f"bands.{key} needs {size} values (Tier 1, 2, 3); got {values}")
+            if any(not low <= v <= high for v in values) or any(
+                a <= b for a, b in itertools.pairwise(values)
+            ):
+                raise ValueError(
+                    f"bands.{key} must be strictly descending within {low}–{high}; got {values}"
+                )
+        return self
 
 
 class ValidationConfig(_Section):
@@ -1055,6 +1101,9 @@ class WorkspaceConfig(_Section):
     )
     scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Scorecard.")
     tiers: TierConfig = Field(default_factory=TierConfig, description="Tier cut-offs.")
+    bands: BandsConfig = Field(
+        default_factory=BandsConfig, description="Familiar 0–100 bands beside the tiers."
+    )
     validation: ValidationConfig = Field(default_factory=ValidationConfig, description="Backtest.")
     drift: DriftConfig = Field(
         default_factory=DriftConfig, description="Drift verdict thresholds (`icpkit drift`)."
@@ -1130,10 +1179,11 @@ class WorkspaceConfig(_Section):
         # The web section serves the ICP; it does not shape it, so it stays out of the hash.
         # Nor does the lookalikes section (it ranks other companies against the ICP), nor sync
         # (how the data is fetched, not what it says), nor the refresh and alerts sections (they
-        # decide when a version goes live, not what it is).
+        # decide when a version goes live, not what it is), nor the bands (a reading of the
+        # score, computed when scoring).
         text = json.dumps(
             self.model_dump(
-                mode="json", exclude={"web", "lookalikes", "sync", "refresh", "alerts"}
+                mode="json", exclude={"web", "lookalikes", "sync", "refresh", "alerts", "bands"}
             ),
             sort_keys=True,
         )

@@ -78,6 +78,7 @@ from icpkit.profile import (
 from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
+from icpkit.scoring.bands import BandScale
 from icpkit.scoring.bulk import MAX_COLUMNS, score_rows
 from icpkit.scoring.learn import choose_target
 from icpkit.scoring.tiers import forcing_disqualifiers
@@ -331,6 +332,7 @@ def score_export(
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
     annotations: tuple[Any, ...] = (),
+    bands: BandScale | None = None,
 ) -> int:
     """Score a file in the same export format as the workspace's accounts source (``--map``).
 
@@ -351,6 +353,7 @@ def score_export(
         max_columns=max_columns,
         missing=missing,
         annotations=annotations,
+        bands=bands or band_scale(workspace),
     )
 
 
@@ -391,9 +394,16 @@ def score_accounts(
         workspace, profile, frame.columns, contacts=people, mapped=workspace is not None
     )
     scored = score_rows(
-        profile, frame, source=source, preset=preset, origin=origin, annotations=annotations
-    )
+        profile, frame, source=source, preset=preset, origin=origin, annotations=annotations,
+        bands=band_scale(workspace),
+    )  # fmt: skip
     return scored if back is None else back(scored)
+
+
+def band_scale(workspace: Workspace | None) -> BandScale:
+    """The workspace's ``[bands]`` scale of ``calibrated_score`` / ``fit_band`` (MadKudu's when
+    there is no workspace)."""
+    return BandScale.from_config(workspace.config.bands if workspace is not None else None)
 
 
 def validate_icp(
@@ -899,6 +909,40 @@ def _provenance(crm: CrmData, config: WorkspaceConfig) -> Provenance:
     )
 
 
+def _sql_export(
+    workspace: Workspace | None,
+    table: str,
+    dialect: str,
+    *,
+    version: str | int,
+    spec: Path | None,
+    id_column: str,
+    tags: str,
+) -> tuple[Any, dict[str, str | int]]:
+    """The SqlExport of a version (or a hand-written spec) and its dbt meta (the ICP version)."""
+    from icpkit.export import scorecard_sql
+    from icpkit.scoring import load_spec
+
+    if spec is not None:
+        profile, number = load_spec(spec), None
+    elif workspace is not None:
+        stored = workspace.store.get(version)
+        profile, number = stored.profile(), stored.version
+    else:
+        raise ConfigError("export sql needs a workspace with a built version, or --spec")
+    if tags not in ("auto", "array", "delimited"):
+        raise ConfigError(f"--tags must be auto, array or delimited; got {tags!r}")
+    export = scorecard_sql(
+        profile, table, dialect, id_column=id_column, tags=tags,  # type: ignore[arg-type]
+        bands=band_scale(workspace),
+    )  # fmt: skip
+    meta: dict[str, str | int] = {
+        "icp_version": number if number is not None else "hand-written",
+        "icpkit_version": VERSION,
+    }
+    return export, meta
+
+
 def export_sql(
     workspace: Workspace | None,
     table: str,
@@ -912,21 +956,37 @@ def export_sql(
 ) -> str:
     """The scorecard of a version (or a hand-written spec) as one SELECT over ``table``.
 
-    With ``dbt`` the text is a dbt model file (``{{ config(...) }}`` header) rather than a bare query.
+    With ``dbt`` the text is a dbt model file (``{{ config(...) }}`` header with the ICP version,
+    the table read through ``source()`` or ``ref()``) rather than a bare query; ``export_dbt``
+    writes it with its schema.yml and sources.yml.
     """
-    from icpkit.export import scorecard_sql
-    from icpkit.scoring import load_spec
+    export, meta = _sql_export(
+        workspace, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags
+    )
+    return export.dbt_model(meta) if dbt else export.sql + "\n"
 
-    if spec is not None:
-        profile = load_spec(spec)
-    elif workspace is not None:
-        profile = workspace.store.get(version).profile()
-    else:
-        raise ConfigError("export sql needs a workspace with a built version, or --spec")
-    if tags not in ("auto", "array", "delimited"):
-        raise ConfigError(f"--tags must be auto, array or delimited; got {tags!r}")
-    export = scorecard_sql(profile, table, dialect, id_column=id_column, tags=tags)  # type: ignore[arg-type]
-    return export.dbt_model() if dbt else export.sql + "\n"
+
+def export_dbt(
+    workspace: Workspace | None,
+    table: str,
+    dialect: str,
+    folder: Path,
+    *,
+    version: str | int = "latest",
+    spec: Path | None = None,
+    id_column: str = "account_id",
+    tags: str = "auto",
+    model: str = "icp_score",
+) -> list[Path]:
+    """The dbt package of the scorecard in ``folder``: ``<model>.sql``, ``schema.yml`` with
+    column descriptions and tests, ``sources.yml`` for a schema-qualified table
+    (:mod:`icpkit.export.dbt`). Returns the files written."""
+    from icpkit.export.dbt import write_dbt_package
+
+    export, meta = _sql_export(
+        workspace, table, dialect, version=version, spec=spec, id_column=id_column, tags=tags
+    )
+    return write_dbt_package(export, Path(folder), model=model, meta=meta)
 
 
 def score_on_spark(
@@ -945,7 +1005,10 @@ def score_on_spark(
     if workspace is not None and mapping is None:
         raise ConfigError("the workspace has no [sources.accounts] whose mapping could be reused")
     preset = workspace.config.preset if workspace is not None else None
-    return score_spark(profile, source, output, master=master, mapping=mapping, preset=preset)
+    return score_spark(
+        profile, source, output, master=master, mapping=mapping, preset=preset,
+        bands=band_scale(workspace),
+    )  # fmt: skip
 
 
 def _check_universe_names(columns: dict[str, str], profile: IcpProfile) -> None:
@@ -1423,6 +1486,7 @@ def export_crm(
     version: str | int = "latest",
     key: str = "domain",
     external_id: str | None = None,
+    id_property: str | None = None,
 ) -> Any:
     """Write-back files for HubSpot or Salesforce: every workspace account with its ICP tier,
     fit score, reasons and version, plus the custom property / field definitions to create.
@@ -1430,14 +1494,20 @@ def export_crm(
 
     Returns the :class:`~icpkit.export.crm.CrmExport` (files written, rows, rows left out and why).
     """
-    from icpkit.export.crm import hubspot_files, salesforce_files
+    from icpkit.export.crm import HUBSPOT_ID_PROPERTY, hubspot_files, salesforce_files
 
     stored = workspace.store.get(version)
-    scored = score_frame(stored.profile(), workspace.load().accounts)
+    scale = band_scale(workspace)
+    scored = score_frame(stored.profile(), workspace.load().accounts, bands=scale)
     if crm == "hubspot":
-        return hubspot_files(scored, stored.version, output, key=key)  # type: ignore[arg-type]
+        return hubspot_files(
+            scored, stored.version, output, key=key,  # type: ignore[arg-type]
+            id_property=id_property or HUBSPOT_ID_PROPERTY, bands=scale.names,
+        )  # fmt: skip
     if crm == "salesforce":
-        return salesforce_files(scored, stored.version, output, external_id=external_id)
+        return salesforce_files(
+            scored, stored.version, output, external_id=external_id, bands=scale.names
+        )
     raise ConfigError(f"unknown CRM {crm!r} (expected hubspot or salesforce)")
 
 
@@ -1453,27 +1523,38 @@ def push_hubspot(
     max_wait: float | None = None,
     only: Collection[str] | None = None,
     who: str | None = None,
+    create: bool = False,
+    transport: Any = None,
 ) -> dict[str, Any]:
     """Export the HubSpot files into ``folder``, build the CRM v3 batch requests, and send them
     (resumably, logged in ``folder/push-log.jsonl``) unless ``dry_run``, which writes them.
     ``max_wait``: the longest Retry-After obeyed, in seconds (default 120). ``only``: push just
-    these account ids (``icpkit refresh`` sends the rows whose tier or score changed)."""
+    these account ids (``icpkit refresh`` sends the rows whose tier or score changed).
+
+    Companies are updated (batch update by Record ID, or by the unique ``id_property``); only
+    ``create`` upserts (batch upsert by ``id_property``), creating the companies no value
+    matches. ``transport``: an httpx transport instead of the network (tests)."""
     from icpkit.export.http import DEFAULT_MAX_WAIT
-    from icpkit.export.push import HUBSPOT, deliver, hubspot_requests
+    from icpkit.export.push import CREATE_NEEDS_KEY, HUBSPOT, deliver, hubspot_requests
 
     key = "record-id" if id_property is None else "account-id"
-    export = export_crm(workspace, "hubspot", folder, version=version, key=key)
+    if create and not id_property:  # before anything is written
+        raise ConfigError(CREATE_NEEDS_KEY)
+    export = export_crm(
+        workspace, "hubspot", folder, version=version, key=key, id_property=id_property
+    )
     companies = _only_rows(
         pl.read_csv(folder / "hubspot-companies.csv", infer_schema_length=0), only
     )
-    requests = hubspot_requests(companies, id_property=id_property)
+    requests = hubspot_requests(companies, id_property=id_property, create=create)
     needs = "set HUBSPOT_TOKEN (a private app token) to push, or use --dry-run"
     summary = {
         "rows": companies.height,
         "left_out": export.skipped,
         **deliver(requests, folder, crm=HUBSPOT, token=token, base_url=base_url,
                   dry_run=dry_run, needs=needs,
-                  max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait),
+                  max_wait=DEFAULT_MAX_WAIT if max_wait is None else max_wait,
+                  transport=transport),
     }  # fmt: skip
     _audit_push(workspace, "HubSpot", summary, version, dry_run, who)
     return summary

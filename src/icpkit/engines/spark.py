@@ -27,6 +27,7 @@ from icpkit.config import SourceConfig
 from icpkit.errors import ConfigError, Problem, SchemaError
 from icpkit.profile import IcpProfile
 from icpkit.scoring.apply import OUTPUT_COLUMNS, ScoringPlan
+from icpkit.scoring.bands import BandScale
 from icpkit.scoring.bulk import resolve_columns
 
 # A SchemaError raised in a task crosses to the driver as text inside Spark's own error: it is
@@ -66,6 +67,7 @@ def _arrow_batches(
     source_json: str | None = None,
     preset: str | None = None,
     label: str = "input",
+    bands: tuple[tuple[str, ...], tuple[int, ...], tuple[int, int, int]] | None = None,
 ) -> Any:
     """The function each Spark task runs over its Arrow batches (a closure over plain text, so it
     pickles to the executors without the profile object)."""
@@ -76,9 +78,11 @@ def _arrow_batches(
 
         from icpkit.profile import IcpProfile
         from icpkit.scoring.apply import ScoringPlan
+        from icpkit.scoring.bands import BandScale
         from icpkit.scoring.bulk import resolve_columns, score_batch
 
-        plan = ScoringPlan.from_profile(IcpProfile.from_json(profile_json))
+        scale = BandScale(*bands) if bands is not None else None
+        plan = ScoringPlan.from_profile(IcpProfile.from_json(profile_json), scale)
         source = None if source_json is None else SourceConfig.model_validate_json(source_json)
         context = TaskContext.get()
         part = f"{label} (Spark partition {context.partitionId() if context else 0})"
@@ -143,6 +147,7 @@ def score_spark(
     reasons: bool = True,
     mapping: SourceConfig | None = None,
     preset: str | None = None,
+    bands: BandScale | None = None,
 ) -> int:
     """Score ``source`` (a .parquet/.csv path or a catalog table) into Parquet at ``output``.
 
@@ -154,7 +159,7 @@ def score_spark(
     from pyspark.sql import types as T
 
     frame = _read(session, source)
-    plan = ScoringPlan.from_profile(profile)
+    plan = ScoringPlan.from_profile(profile, bands)
     resolve_columns(plan, list(frame.columns), source=mapping, preset=preset, file=str(source))
     kept = [f for f in frame.schema.fields if f.name not in OUTPUT_COLUMNS]
     schema = T.StructType(
@@ -166,6 +171,8 @@ def score_spark(
             T.StructField("reasons", T.StringType()),
             T.StructField("criteria_met", T.StringType()),
             T.StructField("disqualifiers_hit", T.StringType()),
+            T.StructField("calibrated_score", T.ShortType()),
+            T.StructField("fit_band", T.StringType()),
         ]
     )
     task = _arrow_batches(
@@ -174,6 +181,7 @@ def score_spark(
         None if mapping is None else mapping.model_dump_json(),
         preset,
         str(source),
+        (plan.bands.names, plan.bands.edges, plan.bands.anchors),
     )
     scored = frame.mapInArrow(task, schema)
     try:

@@ -4,8 +4,10 @@ HubSpot: a companies import CSV keyed by company domain (or Record ID) with the 
 ``icp_tier``, ``icp_fit_score``, ``icp_reasons``, ``icp_version``, plus the property definitions as
 the body of ``POST /crm/v3/properties/companies/batch/create``. Salesforce: an Account update CSV
 keyed by ``Id`` (Data Loader / Bulk API 2.0) with ``ICP_Tier__c``, ``ICP_Fit_Score__c``,
-``ICP_Reasons__c``, ``ICP_Version__c``, plus the CustomField metadata (SFDX source format and a
-``package.xml``) and the same fields as JSON.
+``ICP_Reasons__c``, ``ICP_Version__c``, ``ICP_Calibrated_Score__c``, ``ICP_Band__c``, plus a
+deployable SFDX project (fields, the external-ID field, permission sets, a layout:
+:mod:`icpkit.export.sfdx`) and the same fields as JSON. HubSpot also gets
+``icp_calibrated_score`` and ``icp_band``, a property group and the unique ID property.
 
 Reasons are written "employees in [180, inf) (+6)": they start with a letter, so no spreadsheet
 reads a cell as a formula and no apostrophe guard ends up stored in the CRM. The files go through
@@ -20,13 +22,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 import polars as pl
 
 from icpkit.atomic import write_text_atomic
 from icpkit.data.writers import write_table
 from icpkit.errors import ConfigError
+from icpkit.export.sfdx import write_project
+from icpkit.scoring.bands import DEFAULT_BANDS
 from icpkit.vocab import TIERS
 
 HubspotKey = Literal["domain", "record-id", "account-id"]
@@ -70,12 +73,16 @@ def crm_reasons(text: str | None, limit: int) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1] + "…"
 
 
+SCORED = ("account_id", "tier", "fit_score", "reasons", "calibrated_score", "fit_band")
+
+
 def _scored_columns(scored: pl.DataFrame, version: int, limit: int) -> pl.DataFrame:
-    missing = [c for c in ("account_id", "tier", "fit_score", "reasons") if c not in scored.columns]
+    missing = [c for c in SCORED if c not in scored.columns]
     if missing:
         raise ConfigError(f"the scored accounts lack {', '.join(missing)}")
     return scored.with_columns(
         pl.col("fit_score").cast(pl.Int64),
+        pl.col("calibrated_score").cast(pl.Int64),
         pl.col("reasons")
         .map_elements(lambda t: crm_reasons(t, limit), return_dtype=pl.Utf8)
         .alias("reasons"),
@@ -97,9 +104,33 @@ def normalise_domain(value: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def hubspot_properties(version: int) -> dict[str, Any]:
-    """Body of ``POST /crm/v3/properties/companies/batch/create`` for the four ICP properties."""
-    group = "companyinformation"
+HUBSPOT_GROUP = "icpkit"
+HUBSPOT_ID_PROPERTY = "icp_account_key"
+HUBSPOT_PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+
+
+def hubspot_property_group() -> dict[str, Any]:
+    """Body of ``POST /crm/v3/properties/companies/groups``: the group the ICP properties sit in
+    (a section of their own in the company's "About" card and in the property settings)."""
+    return {"name": HUBSPOT_GROUP, "label": "ICP (icpkit)", "displayOrder": -1}
+
+
+def _options(values: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    return [
+        {"label": v, "value": v, "displayOrder": i, "hidden": False} for i, v in enumerate(values)
+    ]
+
+
+def hubspot_properties(
+    version: int,
+    *,
+    id_property: str = HUBSPOT_ID_PROPERTY,
+    bands: tuple[str, ...] = DEFAULT_BANDS.names,
+) -> dict[str, Any]:
+    """Body of ``POST /crm/v3/properties/companies/batch/create``: the ICP properties and the
+    unique ID property (``hasUniqueValue``: HubSpot refuses a second company with the same
+    value, so it can key updates and, with ``push --create``, upserts)."""
+    group = HUBSPOT_GROUP
     return {
         "inputs": [
             {
@@ -109,10 +140,7 @@ def hubspot_properties(version: int) -> dict[str, Any]:
                 "fieldType": "select",
                 "groupName": group,
                 "description": "Ideal Customer Profile tier from icpkit.",
-                "options": [
-                    {"label": t, "value": t, "displayOrder": i, "hidden": False}
-                    for i, t in enumerate(TIERS)
-                ],
+                "options": _options(TIERS),
             },
             {
                 "name": "icp_fit_score",
@@ -138,16 +166,61 @@ def hubspot_properties(version: int) -> dict[str, Any]:
                 "groupName": group,
                 "description": f"The icpkit ICP version that scored the company (now v{version}).",
             },
+            {
+                "name": "icp_calibrated_score",
+                "label": "ICP calibrated score",
+                "type": "number",
+                "fieldType": "number",
+                "groupName": group,
+                "description": "The fit score on the familiar 0–100 band scale (the tier cuts "
+                "read 85 / 70 / 50 by default).",
+            },
+            {
+                "name": "icp_band",
+                "label": "ICP band",
+                "type": "enumeration",
+                "fieldType": "select",
+                "groupName": group,
+                "description": "The band of the calibrated score (icpkit [bands]).",
+                "options": _options(bands),
+            },
+            {
+                "name": id_property,
+                "label": "ICP account key",
+                "type": "string",
+                "fieldType": "text",
+                "groupName": group,
+                "hasUniqueValue": True,
+                "description": "The account's key in icpkit (unique): updates find the company "
+                "by it.",
+            },
         ]
     }
 
 
 def hubspot_files(
-    scored: pl.DataFrame, version: int, out_dir: Path, *, key: HubspotKey = "domain"
+    scored: pl.DataFrame,
+    version: int,
+    out_dir: Path,
+    *,
+    key: HubspotKey = "domain",
+    id_property: str = HUBSPOT_ID_PROPERTY,
+    bands: tuple[str, ...] = DEFAULT_BANDS.names,
 ) -> CrmExport:
-    """``hubspot-companies.csv`` (import, update existing companies) and ``hubspot-properties.json``."""
+    """``hubspot-companies.csv`` (import, update existing companies), ``hubspot-properties.json``
+    (the property definitions) and ``hubspot-property-group.json`` (their group).
+
+    ``key`` names the CSV's first column: ``Company Domain Name``, ``Record ID``, or with
+    ``account-id`` the unique ID property itself (``id_property``), so the import maps the column
+    to the property by name.
+    """
     if key not in ("domain", "record-id", "account-id"):
         raise ConfigError(f"--key must be domain, record-id or account-id; got {key!r}")
+    if not HUBSPOT_PROPERTY_NAME.match(id_property) or id_property.startswith("hs_"):
+        raise ConfigError(
+            f"--id-property must be a HubSpot internal property name (lower case letters, digits "
+            f"and _, not hs_…), like {HUBSPOT_ID_PROPERTY}; got {id_property!r}"
+        )
     frame = _scored_columns(scored, version, HUBSPOT_REASONS_MAX)
     skipped: dict[str, int] = {}
     if key == "domain":
@@ -168,9 +241,12 @@ def hubspot_files(
             n - frame.height
         )
         header = "Company Domain Name"
-    elif key == "account-id":  # the value of a unique company property the user names
+    elif key == "account-id":  # the value of the unique ID property, under its own name
         frame = frame.with_columns(pl.col("account_id").cast(pl.Utf8).alias("_key"))
-        header = "account_id"
+        n = frame.height
+        frame = frame.filter(pl.col("_key").is_not_null() & (pl.col("_key") != ""))
+        skipped["no account_id"] = n - frame.height
+        header = id_property
     else:
         frame = frame.with_columns(pl.col("account_id").cast(pl.Utf8).alias("_key"))
         n = frame.height
@@ -183,14 +259,19 @@ def hubspot_files(
         pl.col("fit_score").alias("icp_fit_score"),
         pl.col("reasons").alias("icp_reasons"),
         pl.col("version").alias("icp_version"),
+        pl.col("calibrated_score").alias("icp_calibrated_score"),
+        pl.col("fit_band").alias("icp_band"),
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     companies = out_dir / "hubspot-companies.csv"
     properties = out_dir / "hubspot-properties.json"
+    group = out_dir / "hubspot-property-group.json"
     _write_csv(out, companies)
-    write_text_atomic(properties, json.dumps(hubspot_properties(version), indent=2) + "\n")
-    return CrmExport("HubSpot", [companies, properties], out.height, skipped)
+    definitions = hubspot_properties(version, id_property=id_property, bands=bands)
+    write_text_atomic(properties, json.dumps(definitions, indent=2) + "\n")
+    write_text_atomic(group, json.dumps(hubspot_property_group(), indent=2) + "\n")
+    return CrmExport("HubSpot", [companies, properties, group], out.height, skipped)
 
 
 SALESFORCE_FIELDS: tuple[dict[str, Any], ...] = (
@@ -224,58 +305,64 @@ SALESFORCE_FIELDS: tuple[dict[str, Any], ...] = (
         "length": 20,
         "description": "The icpkit ICP version that scored the account.",
     },
+    {
+        "fullName": "ICP_Calibrated_Score__c",
+        "label": "ICP Calibrated Score",
+        "type": "Number",
+        "precision": 3,
+        "scale": 0,
+        "description": "The fit score on the familiar 0-100 band scale (tier cuts read 85/70/50).",
+    },
+    {
+        "fullName": "ICP_Band__c",
+        "label": "ICP Band",
+        "type": "Picklist",
+        "description": "The band of the calibrated score (icpkit [bands]).",
+        "values": list(DEFAULT_BANDS.names),
+    },
 )
+SALESFORCE_KEY_FIELD = "ICP_Account_Key__c"
 
 
-def salesforce_field_xml(spec: dict[str, Any]) -> str:
-    """One CustomField in Metadata API source format (``<name>.field-meta.xml``)."""
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">',
-        f"    <fullName>{escape(spec['fullName'])}</fullName>",
-        f"    <description>{escape(spec['description'])}</description>",
-        "    <externalId>false</externalId>",
-        f"    <label>{escape(spec['label'])}</label>",
-        "    <required>false</required>",
-        "    <trackHistory>false</trackHistory>",
-        f"    <type>{spec['type']}</type>",
+def salesforce_key_field(name: str = SALESFORCE_KEY_FIELD) -> dict[str, Any]:
+    """The external-ID field: the account's key in icpkit, unique and case-insensitive."""
+    return {
+        "fullName": name,
+        "label": "ICP Account Key",
+        "type": "Text",
+        "length": 255,
+        "caseSensitive": False,
+        "externalId": True,
+        "unique": True,
+        "description": "The account's key in icpkit (external ID): updates find the Account by it.",
+    }
+
+
+def salesforce_field_specs(
+    bands: tuple[str, ...] = DEFAULT_BANDS.names, key_field: str | None = SALESFORCE_KEY_FIELD
+) -> list[dict[str, Any]]:
+    """Every field of the package: the ICP fields (the band picklist holds ``bands``) and, when
+    it is a custom field (``…__c``), the external-ID field."""
+    specs = [
+        {**spec, "values": list(bands)} if spec["fullName"] == "ICP_Band__c" else dict(spec)
+        for spec in SALESFORCE_FIELDS
     ]
-    for tag in ("length", "precision", "scale", "visibleLines"):
-        if tag in spec:
-            lines.append(f"    <{tag}>{spec[tag]}</{tag}>")
-    if spec["type"] == "Picklist":
-        lines += ["    <valueSet>", "        <restricted>true</restricted>"]
-        lines += ["        <valueSetDefinition>", "            <sorted>false</sorted>"]
-        for value in spec["values"]:
-            lines += [
-                "            <value>",
-                f"                <fullName>{escape(value)}</fullName>",
-                "                <default>false</default>",
-                f"                <label>{escape(value)}</label>",
-                "            </value>",
-            ]
-        lines += ["        </valueSetDefinition>", "    </valueSet>"]
-    lines.append("</CustomField>")
-    return "\n".join(lines) + "\n"
-
-
-def salesforce_package_xml() -> str:
-    members = "\n".join(
-        f"        <members>Account.{f['fullName']}</members>" for f in SALESFORCE_FIELDS
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-        f"    <types>\n{members}\n        <name>CustomField</name>\n    </types>\n"
-        f"    <version>{SALESFORCE_API_VERSION}</version>\n</Package>\n"
-    )
+    if key_field and key_field.endswith("__c"):
+        specs.append(salesforce_key_field(key_field))
+    return specs
 
 
 def salesforce_files(
-    scored: pl.DataFrame, version: int, out_dir: Path, *, external_id: str | None = None
+    scored: pl.DataFrame,
+    version: int,
+    out_dir: Path,
+    *,
+    external_id: str | None = None,
+    bands: tuple[str, ...] = DEFAULT_BANDS.names,
 ) -> CrmExport:
     """``salesforce-accounts.csv`` (update by Id, or with ``external_id`` keyed by that external
-    ID field of Account, holding account_id), the field metadata as XML and as JSON."""
+    ID field of Account, holding account_id), the SFDX project ``salesforce-sfdx/`` (see
+    :mod:`icpkit.export.sfdx`) and the fields as JSON."""
     frame = _scored_columns(scored, version, SALESFORCE_REASONS_MAX)
     frame = frame.with_columns(pl.col("account_id").cast(pl.Utf8))
     n = frame.height
@@ -297,21 +384,17 @@ def salesforce_files(
         pl.col("fit_score").alias("ICP_Fit_Score__c"),
         pl.col("reasons").alias("ICP_Reasons__c"),
         pl.col("version").alias("ICP_Version__c"),
+        pl.col("calibrated_score").alias("ICP_Calibrated_Score__c"),
+        pl.col("fit_band").alias("ICP_Band__c"),
     )
     out_dir = Path(out_dir)
-    fields_dir = out_dir / "salesforce-metadata" / "objects" / "Account" / "fields"
-    fields_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     accounts = out_dir / "salesforce-accounts.csv"
     _write_csv(out, accounts)
-    files = [accounts]
-    for spec in SALESFORCE_FIELDS:
-        target = fields_dir / f"{spec['fullName']}.field-meta.xml"
-        write_text_atomic(target, salesforce_field_xml(spec))
-        files.append(target)
-    package = out_dir / "salesforce-metadata" / "package.xml"
-    write_text_atomic(package, salesforce_package_xml())
+    specs = salesforce_field_specs(bands, external_id or SALESFORCE_KEY_FIELD)
+    project = write_project(out_dir / "salesforce-sfdx", specs, SALESFORCE_API_VERSION)
     fields_json = out_dir / "salesforce-fields.json"
     write_text_atomic(
-        fields_json, json.dumps({"object": "Account", "fields": SALESFORCE_FIELDS}, indent=2) + "\n"
+        fields_json, json.dumps({"object": "Account", "fields": specs}, indent=2) + "\n"
     )
-    return CrmExport("Salesforce", [*files, package, fields_json], out.height, skipped)
+    return CrmExport("Salesforce", [accounts, *project, fields_json], out.height, skipped)

@@ -1,9 +1,10 @@
 """Push the ICP fields to HubSpot or Salesforce over their batch REST APIs, resumably.
 
 HubSpot (CRM v3): ``POST /crm/v3/objects/companies/batch/update`` (``{"inputs": [{"id": <Record
-ID>, "properties": {...}}]}``) or, with a unique ID property, ``POST
-/crm/v3/objects/companies/batch/upsert`` (``{"inputs": [{"idProperty": ..., "id": ...,
-"properties": {...}}]}``), at most 100 inputs each; 200 when all succeed, 207 Multi-Status with
+ID>, "properties": {...}}]}``, or with a unique ID property ``{"idProperty": ..., "id": <its
+value>, ...}``: "Update a batch of records by internal ID, or unique property values"), which
+never creates a company; only with ``--create``, ``POST /crm/v3/objects/companies/batch/upsert``
+(same inputs; creates the companies no value matches), at most 100 inputs each; 200 when all succeed, 207 Multi-Status with
 ``errors: [{"category", "context": {"ids": [...]}, …}]`` when some fail (HubSpot changelog,
 "Simplifying batch update response codes for CRM v3 APIs"; the batch/update API reference).
 
@@ -54,7 +55,21 @@ from icpkit.export.http import DEFAULT_MAX_WAIT, Call, HttpError, HttpPolicy, se
 
 HUBSPOT_API = "https://api.hubapi.com"
 BATCH_LIMIT = 100
-PROPERTIES = ("icp_tier", "icp_fit_score", "icp_reasons", "icp_version")
+PROPERTIES = (
+    "icp_tier",
+    "icp_fit_score",
+    "icp_reasons",
+    "icp_version",
+    "icp_calibrated_score",
+    "icp_band",
+)
+CREATE_NEEDS_KEY = (
+    "--create needs --id-property: a new company can only be keyed by a unique property "
+    "(HubSpot assigns Record IDs itself)"
+)
+# The endpoints that create records: a push sends them only when asked (``--create``).
+CREATING_PATHS = frozenset({"/crm/v3/objects/companies/batch/upsert",
+                            "/crm/v3/objects/companies/batch/create"})  # fmt: skip
 SALESFORCE_BATCH_LIMIT = 200
 SALESFORCE_COLLECTIONS = f"/services/data/v{SALESFORCE_API_VERSION}/composite/sobjects"
 SALESFORCE_VALUES = tuple(str(f["fullName"]) for f in SALESFORCE_FIELDS)
@@ -115,16 +130,30 @@ def _keyed_rows(
 
 
 def hubspot_requests(
-    companies: pl.DataFrame, *, id_property: str | None = None, batch: int = BATCH_LIMIT
+    companies: pl.DataFrame,
+    *,
+    id_property: str | None = None,
+    create: bool = False,
+    batch: int = BATCH_LIMIT,
 ) -> list[Request]:
-    """Batch requests from ``hubspot-companies.csv`` rows keyed by ``Record ID`` (update) or, with
-    ``id_property``, by that unique property's value in the first column (upsert)."""
+    """Batch requests from ``hubspot-companies.csv`` rows.
+
+    By default an update (``batch/update``, which never creates a company): by ``Record ID``
+    (the first column), or with ``id_property`` by that unique property (the first column, named
+    after it; each input carries ``idProperty``). Only ``create`` sends ``batch/upsert``, which
+    creates the companies no value matches; it needs ``id_property`` (a Record ID cannot be
+    given to a new company).
+    """
+    if create and not id_property:
+        raise ConfigError(CREATE_NEEDS_KEY)
+    key_name = id_property or "Record ID"
     hint = (
-        "pushing by update needs Record IDs (export with --key record-id), or name a unique "
-        "company property with --id-property to upsert"
+        f"pushing by {'update' if not create else 'upsert'} needs the first column "
+        f"{key_name!r}; found {companies.columns[0]!r} (export with --key "
+        f"{'account-id' if id_property else 'record-id'})"
     )
-    key, rows = _keyed_rows(companies, PROPERTIES, "Record ID", id_property is None, hint)
-    path = "/crm/v3/objects/companies/batch/" + ("upsert" if id_property else "update")
+    key, rows = _keyed_rows(companies, PROPERTIES, key_name, True, hint)
+    path = "/crm/v3/objects/companies/batch/" + ("upsert" if create else "update")
     requests = []
     for chunk in _batches(rows, batch, BATCH_LIMIT, "HubSpot"):
         inputs = []
@@ -175,7 +204,7 @@ def _salesforce_value(name: str, value: Any) -> Any:
     """A field value as Salesforce types it: the score a number, empty text null (clears it)."""
     if value is None or value == "":
         return None
-    if name == "ICP_Fit_Score__c":
+    if name in ("ICP_Fit_Score__c", "ICP_Calibrated_Score__c"):
         return int(float(value))
     return str(value)
 
@@ -369,13 +398,17 @@ def deliver(
     dry_run: bool,
     needs: str,
     max_wait: float = DEFAULT_MAX_WAIT,
+    transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
     """Write the requests (``dry_run``) into ``folder/requests``, or send them with the log
     ``folder/push-log.jsonl``; ``needs`` says what to set when the token or URL is missing;
-    ``max_wait`` is the longest Retry-After obeyed (seconds)."""
+    ``max_wait`` is the longest Retry-After obeyed (seconds); ``transport`` replaces the network
+    (tests)."""
     if dry_run:
         return {"requests": write_dry_run(requests, folder / "requests")}
     if not token or not (base_url or crm.base_url):
         raise ConfigError(needs)
     log = folder / "push-log.jsonl"
-    return push(requests, token, log, crm=crm, base_url=base_url, max_wait=max_wait)
+    return push(
+        requests, token, log, crm=crm, base_url=base_url, max_wait=max_wait, transport=transport
+    )

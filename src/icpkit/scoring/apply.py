@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
+from icpkit.scoring.bands import DEFAULT_BANDS, BandScale, calibrate
 from icpkit.scoring.binning import condition_mask
 from icpkit.scoring.card import Scorecard
 from icpkit.scoring.explain import SEPARATOR, Explanation, explanation, top_reasons
@@ -33,6 +34,8 @@ OUTPUT_COLUMNS = (
     "reasons",
     "criteria_met",
     "disqualifiers_hit",
+    "calibrated_score",
+    "fit_band",
 )
 # A scored file also carries every point: base_score + Σ points_<attribute> = fit_score, exactly.
 FILE_OUTPUTS = (*OUTPUT_COLUMNS, "points")
@@ -70,9 +73,10 @@ class ScoringPlan:
     disqualifiers: tuple[str, ...]
     cuts: TierCuts
     soft: frozenset[str] = frozenset()  # disqualifiers that only subtract points (weak evidence)
+    bands: BandScale = DEFAULT_BANDS  # calibrated_score and fit_band (scoring/bands.py)
 
     @classmethod
-    def from_profile(cls, profile: IcpProfile) -> ScoringPlan:
+    def from_profile(cls, profile: IcpProfile, bands: BandScale | None = None) -> ScoringPlan:
         if profile.scorecard is None:
             raise ConfigError("this profile has no scorecard yet (run `icpkit build` first)")
         return cls(
@@ -81,6 +85,7 @@ class ScoringPlan:
             disqualifiers=tuple(d.rule for d in profile.disqualifiers),
             cuts=cuts_of(profile.tiers),
             soft=frozenset(d.rule for d in profile.disqualifiers if not d.forces_nonfit),
+            bands=bands or BandScale(),
         )
 
     @property
@@ -180,6 +185,12 @@ class ScoringPlan:
                 if reasons
                 else pa.nulls(batch.num_rows, pa.string())
             )
+        if {"calibrated_score", "fit_band"} & set(outputs):
+            read = calibrate(scores, self.cuts, self.bands)
+            columns["calibrated_score"] = pa.array(read.calibrated, pa.int16())
+            columns["fit_band"] = pa.DictionaryArray.from_arrays(
+                pa.array(read.band, pa.int8()), pa.array(self.bands.names, pa.string())
+            )
         if "points" in outputs:
             columns["base_score"] = pa.array(np.full(batch.num_rows, self.card.base, np.int16))
             for name, members in self.points_groups().items():
@@ -224,7 +235,9 @@ def _columns_of(frame: Any) -> list[str]:
     raise SchemaError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
 
 
-def score_frame(profile: IcpProfile, frame: Any, *, reasons: bool = True) -> Any:
+def score_frame(
+    profile: IcpProfile, frame: Any, *, reasons: bool = True, bands: BandScale | None = None
+) -> Any:
     """Score an account table with a profile; same frame type back, with the output columns added.
 
     Parameters
@@ -235,12 +248,15 @@ def score_frame(profile: IcpProfile, frame: Any, *, reasons: bool = True) -> Any
         One row per account, with the profile's attribute columns (extra columns are kept).
     reasons : bool, default True
         Build the ``reasons`` text (the costly part on millions of rows); null when False.
+    bands : BandScale, optional
+        The band scale of ``calibrated_score`` / ``fit_band`` (default: MadKudu's).
 
     Returns
     -------
     Same type as ``frame``, with ``fit_score`` (0–100), ``fit_probability``, ``tier``
     ('Tier 1' | 'Tier 2' | 'Tier 3' | 'Non-fit'), ``reasons`` (top 3 for, then top 3 against,
-    joined with '; '), ``criteria_met`` and ``disqualifiers_hit`` (rule texts joined with '; ').
+    joined with '; '), ``criteria_met`` and ``disqualifiers_hit`` (rule texts joined with '; '),
+    ``calibrated_score`` (0–100 on the band scale) and ``fit_band`` (``scoring/bands.py``).
     Existing columns of those names are replaced.
 
     Raises
@@ -248,18 +264,18 @@ def score_frame(profile: IcpProfile, frame: Any, *, reasons: bool = True) -> Any
     SchemaError
         When the frame lacks attribute columns the profile needs (all of them are named).
     """
-    plan = ScoringPlan.from_profile(profile)
+    plan = ScoringPlan.from_profile(profile, bands)
     plan.check_columns(_columns_of(frame))
     out = plan.score_table(to_arrow(frame, plan.columns), reasons=reasons)
     if isinstance(frame, pl.DataFrame):
         scored = pl.from_arrow(out)
         assert isinstance(scored, pl.DataFrame)
         scored = scored.with_columns(
-            pl.col("tier", "reasons", "criteria_met", "disqualifiers_hit").cast(pl.Utf8)
+            pl.col("tier", "reasons", "criteria_met", "disqualifiers_hit", "fit_band").cast(pl.Utf8)
         )
         return frame.drop([c for c in OUTPUT_COLUMNS if c in frame.columns]).hstack(scored)
     result = out.to_pandas()
-    for name in ("tier", "reasons", "criteria_met", "disqualifiers_hit"):
+    for name in ("tier", "reasons", "criteria_met", "disqualifiers_hit", "fit_band"):
         result[name] = result[name].astype(object)
     result.index = frame.index
     kept = frame.drop(columns=[c for c in OUTPUT_COLUMNS if c in frame.columns])

@@ -36,6 +36,7 @@ from icpkit.data.writers import TableWriter, csv_safe, parquet_writer
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
+from icpkit.scoring.bands import BandScale
 
 if TYPE_CHECKING:
     from icpkit.profile import IcpProfile
@@ -102,6 +103,7 @@ def score_file(
     max_columns: int = MAX_COLUMNS,
     missing: Callable[[list[str]], None] | None = None,
     annotations: tuple[BatchColumns, ...] = (),
+    bands: BandScale | None = None,
 ) -> int:
     """Score every row of an accounts file and write it with the score columns appended.
 
@@ -137,6 +139,8 @@ def score_file(
         More columns computed batch by batch after the score (``intent_score``, ``intent``,
         ``why_now``, ``personas_missing``): memory stays bounded by the batch with every column
         on, and the file is written once.
+    bands : BandScale, optional
+        The scale of ``calibrated_score`` / ``fit_band`` (the workspace's ``[bands]``).
 
     Returns
     -------
@@ -146,7 +150,7 @@ def score_file(
     path, target = Path(input_path), Path(output_path)
     if target.suffix.lower() not in OUTPUTS:
         raise ConfigError(f"{target}: output must be one of {OUTPUTS}; got {target.suffix!r}")
-    plan = ScoringPlan.from_profile(profile)
+    plan = ScoringPlan.from_profile(profile, bands)
     unknown = [c for c in outputs if c not in FILE_OUTPUTS]
     if unknown:
         raise ConfigError(f"unknown output columns {unknown} (expected some of {FILE_OUTPUTS})")
@@ -393,6 +397,7 @@ def score_rows(
     preset: str | None = None,
     origin: str = "input",
     annotations: tuple[BatchColumns, ...] = (),
+    bands: BandScale | None = None,
 ) -> pl.DataFrame:
     """A frame's rows scored exactly as ``score_file`` scores the same rows from a file
     (``annotations`` too: the same ``intent_*`` / ``personas_missing`` columns).
@@ -400,7 +405,7 @@ def score_rows(
     The frame's own columns come back untouched; the score columns (and, by default,
     ``base_score`` and ``points_<attribute>``) are appended, replacing columns of those names.
     """
-    plan = ScoringPlan.from_profile(profile)
+    plan = ScoringPlan.from_profile(profile, bands)
     columns = ProspectColumns.resolve(
         list(frame.columns),
         needed_kinds(plan),
@@ -412,7 +417,11 @@ def score_rows(
     typed = columns.normalise_arrow(frame)
     scored = pl.from_arrow(plan.score_table(typed, reasons=reasons, outputs=outputs))
     assert isinstance(scored, pl.DataFrame)
-    text = [c for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit") if c in scored]
+    text = [
+        c
+        for c in ("tier", "reasons", "criteria_met", "disqualifiers_hit", "fit_band")
+        if c in scored
+    ]
     scored = scored.with_columns(pl.col(text).cast(pl.Utf8))
     generated = _generated(plan) | {name for extra in annotations for name in extra.names}
     kept = frame.drop([c for c in frame.columns if c in generated])

@@ -26,9 +26,11 @@ import polars as pl
 
 from icpkit.rules import Condition, parse_segment
 from icpkit.scoring.apply import ScoringPlan
+from icpkit.scoring.bands import DEFAULT_BANDS, BandScale, calibrate_one
 from icpkit.scoring.binning import Feature
 from icpkit.scoring.card import SCORE_MAX
 from icpkit.scoring.explain import SEPARATOR, TOP, bin_words, reason_points, reason_text
+from icpkit.scoring.tiers import TierCuts
 from icpkit.vocab import TIERS
 
 EXACT = (-(2**53), 2**53)  # ints a float64 holds exactly (Arrow's safe cast refuses the rest)
@@ -181,6 +183,7 @@ class RecordScorer:
     disqualifiers: tuple[_Rule, ...]
     forcing: tuple[bool, ...]  # disqualifiers that override the score (the rest subtract points)
     cuts: tuple[int, int, int]
+    bands: BandScale = DEFAULT_BANDS
 
     @classmethod
     def compile(cls, plan: ScoringPlan, schema: Mapping[str, pl.DataType]) -> RecordScorer | None:
@@ -217,6 +220,7 @@ class RecordScorer:
             disqualifiers=tuple(r for r in disqualifiers if r is not None),
             forcing=tuple(r not in plan.soft for r in plan.disqualifiers),
             cuts=(plan.cuts.tier1, plan.cuts.tier2, plan.cuts.tier3),
+            bands=plan.bands,
         )
 
     def accepts(self, record: Mapping[str, Any]) -> bool:
@@ -240,6 +244,7 @@ class RecordScorer:
         met = [rule.met(record) for rule in self.criteria]
         hit = [rule.met(record) for rule in self.disqualifiers]
         probability = self.probability[min(max(score, 0), SCORE_MAX)] if self.probability else None
+        calibrated, band = calibrate_one(score, TierCuts(*self.cuts), self.bands)
         return {
             "fit_score": score,
             "fit_probability": None
@@ -253,6 +258,8 @@ class RecordScorer:
             "disqualifiers_hit": SEPARATOR.join(
                 r.text for r, h in zip(self.disqualifiers, hit, strict=True) if h
             ),
+            "calibrated_score": calibrated,
+            "fit_band": band,
         }
 
     def _tier(

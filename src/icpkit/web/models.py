@@ -98,6 +98,12 @@ class ScoredAccount(BaseModel):
     reasons: str | None = None
     criteria_met: list[str] = Field(default_factory=list)
     disqualifiers_hit: list[str] = Field(default_factory=list)
+    calibrated_score: int | None = Field(
+        None, description="0–100 on the familiar band scale ([bands]; monotone in fit_score)."
+    )
+    fit_band: str | None = Field(
+        None, description="The band of calibrated_score (default: very good/good/medium/low)."
+    )
 
 
 class ScoreResponse(BaseModel):

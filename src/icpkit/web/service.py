@@ -35,6 +35,7 @@ from icpkit.personas.missing import missing_text, personas_missing
 from icpkit.personas.reach import contacts_by_persona
 from icpkit.profile import IcpProfile
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, explain_accounts, score_file, score_frame
+from icpkit.scoring.bands import BandScale
 from icpkit.scoring.bulk import resolve_columns, score_batch
 from icpkit.scoring.explain import Explanation
 from icpkit.scoring.fields import require_mapped_field, unknown_fields
@@ -212,7 +213,7 @@ class Service:
         accounts = self.accounts()
         with self._lock:
             if number not in self._scored:
-                self._scored[number] = score_frame(profile, accounts)
+                self._scored[number] = score_frame(profile, accounts, bands=self.bands())
             return number, self._scored[number]
 
     def search(self, query: str, limit: int = 25, offset: int = 0) -> Page:
@@ -598,7 +599,7 @@ class Service:
             frame = pl.from_arrow(table)
             assert isinstance(frame, pl.DataFrame)
             frame = frame.with_columns(
-                pl.col(c).cast(pl.Utf8) for c in ("tier", "reasons", *LIST_COLUMNS)
+                pl.col(c).cast(pl.Utf8) for c in ("tier", "reasons", "fit_band", *LIST_COLUMNS)
             )
             scores = frame.to_dicts()
         rows = [
@@ -707,8 +708,12 @@ class Service:
         """The scoring plan of a version, built once (a third of a single account's cost)."""
         with self._lock:
             if number not in self._plans:
-                self._plans[number] = ScoringPlan.from_profile(profile)
+                self._plans[number] = ScoringPlan.from_profile(profile, self.bands())
             return self._plans[number]
+
+    def bands(self) -> BandScale:
+        """The workspace's band scale (``[bands]``) of ``calibrated_score`` / ``fit_band``."""
+        return BandScale.from_config(self.workspace.config.bands)
 
     def score_upload(self, filename: str, content: bytes, *, map_columns: bool) -> dict[str, Any]:
         """Score an uploaded CSV as ``icpkit score`` (``--map`` with ``map_columns``) scores a
@@ -735,6 +740,7 @@ class Service:
                 else None,
                 preset=self.workspace.config.preset if map_columns else None,
                 missing=lambda _: None,
+                bands=self.bands(),
             )
         finally:
             source.unlink(missing_ok=True)

@@ -118,7 +118,35 @@ WITH src AS (
       WHEN disqualified = 0 AND fit_score >= 30
       THEN 'Tier 3'
       ELSE 'Non-fit'
-    END AS tier
+    END AS tier,
+    CASE
+      WHEN CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) >= 100.0
+      THEN 100
+      WHEN CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) >= 60.0
+      THEN CAST(FLOOR(
+        CAST(0.375 AS DOUBLE) * (
+          CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) - 60.0
+        ) + 85.0 + CAST(1e-09 AS DOUBLE)
+      ) AS INT)
+      WHEN CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) >= 45.0
+      THEN CAST(FLOOR(
+        CAST(1.0 AS DOUBLE) * (
+          CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) - 45.0
+        ) + 70.0 + CAST(1e-09 AS DOUBLE)
+      ) AS INT)
+      WHEN CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) >= 30.0
+      THEN CAST(FLOOR(
+        CAST(1.3333333333333333 AS DOUBLE) * (
+          CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) - 30.0
+        ) + 50.0 + CAST(1e-09 AS DOUBLE)
+      ) AS INT)
+      WHEN CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) >= 0.0
+      THEN CAST(FLOOR(
+        CAST(1.6666666666666667 AS DOUBLE) * (
+          CAST(CASE WHEN fit_score < 0 THEN 0 WHEN fit_score > 100 THEN 100 ELSE fit_score END AS DOUBLE) - 0.0
+        ) + 0.0 + CAST(1e-09 AS DOUBLE)
+      ) AS INT)
+    END AS calibrated_score
   FROM scored
 ), ranked AS (
   SELECT
@@ -257,6 +285,16 @@ SELECT
     3,
     100000
   ) AS reasons,
+  calibrated_score,
+  CASE
+    WHEN calibrated_score >= 85
+    THEN 'very good'
+    WHEN calibrated_score >= 70
+    THEN 'good'
+    WHEN calibrated_score >= 50
+    THEN 'medium'
+    ELSE 'low'
+  END AS fit_band,
   p_0 AS "points_employees_in_50_1000_and_industry_software",
   p_1 AS "points_region_emea_and_tech_stack_contains_snowflake",
   p_2 AS "points_employees_in_1_10",
