@@ -122,8 +122,9 @@ class KeyStore:
         )
         with self._locked():
             self._write([*self.records(), record])
-        label = f" named {name!r}" if name else ""
-        audit_record(self.root, "key_created", f"API key {key_id} ({scope}){label} created")
+        # the operator's label stays in the key file: it may be a person's name, and the audit
+        # log is shown on the RevOps page and shipped to others
+        audit_record(self.root, "key_created", f"API key {key_id} ({scope}) created")
         return f"{PREFIX}_{key_id}_{secret}", record
 
     def revoke(self, key_id: str) -> KeyRecord:
