@@ -43,6 +43,7 @@ _MIN_TRAINING_PAIRS = 50
 _MIN_RANDOM_PAIRS = 20_000
 BLOCK_CAP = 200  # universe records one block key may hold before it is sub-blocked
 _TRAINING_ROWS = 50_000  # EM learns m from a sample of this many CRM rows at most
+_PREDICT_ROWS = 100_000  # CRM rows scored against the universe at a time
 
 
 def match_key(names: pl.Series) -> pl.Series:
@@ -371,7 +372,7 @@ def predict_pairs(
         )  # fmt: skip
         settings = trainer.misc.save_model_to_json()
         model = Model(prior, (*model.trained, f"on a sample of {_TRAINING_ROWS:,} accounts"))
-        linker = Linker([db.register(t.to_arrow()) for t in tables], settings, log_level=None)
+        linker = trainer
     else:
         registered = [db.register(t.to_arrow()) for t in tables]
         linker = Linker(
@@ -393,9 +394,24 @@ def predict_pairs(
         prior=model.prior, trained=model.trained, weights=tuple(weights),
         skipped=tuple(skipped.items()), candidates=tuple(candidates.items()),
     )  # fmt: skip
-    scored = linker.inference.predict(threshold_match_probability=floor)
-    frame = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
-    assert isinstance(frame, pl.DataFrame)
+    if right is not None and left.height > _TRAINING_ROWS:
+        # the CRM in chunks against the universe registered once in DuckDB: the blocked pairs of
+        # one chunk at a time are held, so memory stays bounded however large the CRM
+        trained = linker.misc.save_model_to_json()
+        universe = db.register(right.to_arrow())
+        parts = []
+        for chunk in left.iter_slices(_PREDICT_ROWS):
+            part = Linker([db.register(chunk.to_arrow()), universe], trained, log_level=None)
+            scored = part.inference.predict(threshold_match_probability=floor)
+            parts.append(pl.from_arrow(scored.as_duckdbpyrelation().arrow()))
+            scored.drop_table_from_database_and_remove_from_cache()
+        found = [p for p in parts if isinstance(p, pl.DataFrame) and p.height]
+        frame = pl.concat(found) if found else pl.DataFrame()
+    else:
+        scored = linker.inference.predict(threshold_match_probability=floor)
+        whole = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
+        assert isinstance(whole, pl.DataFrame)
+        frame = whole
     if frame.height == 0:
         return _empty_pairs(), model
     flip = (
