@@ -331,8 +331,9 @@ def predict_pairs(
 
     left, right, skipped, candidates = block_keys(left, right, block_cap)
     db = DuckDBAPI()
+    # the universe is registered in DuckDB once, for the u estimate, training and each chunk
+    universe = db.register(right.to_arrow()) if right is not None else None
     link_type: Literal["link_only", "dedupe_only"] = "dedupe_only" if right is None else "link_only"
-    tables = [left] if right is None else [left, right]
     n_left = left.height
     n_right = n_left if right is None else right.height
     pairs_name = _count_pairs(left, right, "name_key")
@@ -351,19 +352,19 @@ def predict_pairs(
         # chance agreement measured on random pairs *within* the universe (one row per company):
         # random CRM × universe pairs hold the true matches too, and when most accounts are in
         # the universe those inflate u of 'same name' until it weighs less than 'similar name'
-        assert right is not None
+        assert right is not None and universe is not None
         logging.getLogger("splink").setLevel(logging.ERROR)
-        alone = Linker(db.register(right.to_arrow()), _settings("dedupe_only"), log_level=None)
+        alone = Linker(universe, _settings("dedupe_only"), log_level=None)
         alone.training.estimate_u_using_random_sampling(max_pairs=1_000_000, seed=1)
         settings = alone.misc.save_model_to_json()
         settings["link_type"] = link_type
         settings["probability_two_random_records_match"] = prior
-    if right is not None and left.height > _TRAINING_ROWS:
+    if universe is not None and left.height > _TRAINING_ROWS:
         # EM learns m from a sample of the CRM: the parameters settle long before 1M accounts
         sample = left.sample(_TRAINING_ROWS, seed=1)
         scale = _TRAINING_ROWS / left.height
         trainer = Linker(
-            [db.register(sample.to_arrow()), db.register(right.to_arrow())], settings,
+            [db.register(sample.to_arrow()), universe], settings,
             log_level=None,
         )  # fmt: skip
         model = _train(
@@ -374,10 +375,8 @@ def predict_pairs(
         model = Model(prior, (*model.trained, f"on a sample of {_TRAINING_ROWS:,} accounts"))
         linker = trainer
     else:
-        registered = [db.register(t.to_arrow()) for t in tables]
-        linker = Linker(
-            registered if right is not None else registered[0], settings, log_level=None
-        )
+        crm = db.register(left.to_arrow())
+        linker = Linker(crm if universe is None else [crm, universe], settings, log_level=None)
         model = _train(linker, pairs_name, pairs_domain, prior, 0 if u_from_universe else total)
     if u_from_universe:
         model = Model(prior, ("chance agreement (u) within the universe", *model.trained))
@@ -394,11 +393,10 @@ def predict_pairs(
         prior=model.prior, trained=model.trained, weights=tuple(weights),
         skipped=tuple(skipped.items()), candidates=tuple(candidates.items()),
     )  # fmt: skip
-    if right is not None and left.height > _TRAINING_ROWS:
+    if universe is not None and left.height > _TRAINING_ROWS:
         # the CRM in chunks against the universe registered once in DuckDB: the blocked pairs of
         # one chunk at a time are held, so memory stays bounded however large the CRM
         trained = linker.misc.save_model_to_json()
-        universe = db.register(right.to_arrow())
         parts = []
         for chunk in left.iter_slices(_PREDICT_ROWS):
             part = Linker([db.register(chunk.to_arrow()), universe], trained, log_level=None)
