@@ -196,3 +196,54 @@ def test_enrichment_restores_the_fill_rate_of_a_blanked_crm(crm_and_universe) ->
     filled = result.accounts["industry"].filter(pl.Series(blank))
     assert set(filled.drop_nulls().to_list()) <= set(accounts["industry"].drop_nulls().to_list())
     _ = universe
+
+
+def test_a_giant_name_block_is_sub_blocked_by_country_and_a_still_giant_one_skipped() -> None:
+    from icpkit.enrich.link import block_keys
+
+    # 30 universe companies share the prefix 'acm' (10 per country), 5 carry no country
+    names = [f"Acme{i:02d}" for i in range(30)] + [f"Acmx{i}" for i in range(5)]
+    countries = ["US", "DE", "FR"] * 10 + [None] * 5
+    universe = linkage_frame(
+        pl.DataFrame({"id": [f"U{i}" for i in range(35)], "name": names, "country": countries}),
+        "id", "universe",
+    )  # fmt: skip
+    crm = linkage_frame(
+        pl.DataFrame({"account_id": ["A", "B"], "name": ["Acme07", "Acmy"], "country": ["DE", None]}),
+        "account_id", "crm",
+    )  # fmt: skip
+    left, right, skipped, candidates = block_keys(crm, universe, cap=12)
+    assert right is not None
+    head = dict(zip(left["account_id"] if "account_id" in left.columns else left["unique_id"],
+                    left["b_head"], strict=True))  # fmt: skip
+    assert head["A"] == "1:acm|DE"  # 35 share 'acm' (> 12), 10 share 'acm|DE'
+    assert head["B"] is None  # no country: its only small key does not exist, so it is left out
+    assert dict(skipped)["b_head"] == 1
+    # A meets the 10 German 'acm' companies in that rule, not all 35
+    assert candidates["b_head"] == 10
+    # the full name key is a small block: A meets its namesake
+    assert left["b_name"][0] == "0:acme07" and candidates["b_name"] == 1
+
+
+@pytest.mark.slow  # splink twice on 1,000 × 5,000: ~10 s
+def test_chunked_scoring_of_a_large_crm_finds_the_same_matches(
+    crm_and_universe, monkeypatch
+) -> None:
+    from icpkit.enrich import link
+
+    accounts, universe = crm_and_universe
+    crm = linkage_frame(accounts, "account_id", "crm")
+    listed = linkage_frame(universe, "account_id", "universe")
+    whole = best_matches(predict_pairs(crm, listed)[0], DEFAULT)
+    # train on 300 accounts and score 400 at a time: the path a 1M-account CRM takes
+    monkeypatch.setattr(link, "_TRAINING_ROWS", 300)
+    monkeypatch.setattr(link, "_PREDICT_ROWS", 400)
+    pairs, model = predict_pairs(crm, listed)
+    chunked = best_matches(pairs, DEFAULT)
+    assert any("sample" in t for t in model.trained)
+    truth = universe.filter(pl.col("customer_variant_of").is_not_null()).select(
+        pl.col("customer_variant_of").alias("id_l"), pl.col("account_id").alias("id_r")
+    )
+    quality = pairwise_quality(chunked, truth)
+    assert quality["precision"] >= 0.98 and quality["recall"] >= 0.9
+    assert chunked.join(whole, on=["id_l", "id_r"]).height >= 0.98 * whole.height

@@ -14,8 +14,13 @@ The comparisons, each with a null level that weighs nothing:
   dropped; non-Latin names keep their own letters) equal, or Jaro–Winkler ≥ 0.95 / ≥ 0.88;
 - **country**, **founded year**, **employee band** (half-decades of log10): equal or not.
 
-Candidate pairs ("blocking") share a domain (or parent), the first three or the last three letters
-of the name key. The m probabilities start from expert values, the u probabilities (chance
+Candidate pairs ("blocking") share a domain (or parent), the name key, or the first or the last
+three letters of the name key. A block key that more than ``block_cap`` universe records share
+(a generic name, a common prefix in a 10M-company universe) is sub-blocked — the key plus the
+country, then a longer prefix (suffix) plus the country — and a block still larger than the cap is
+skipped and counted in :attr:`Model.skipped`. The candidate pairs then grow linearly with the CRM
+(at most ``block_cap`` per account and rule) instead of with CRM × universe / distinct prefixes,
+which is what made a 1M × 10M run extrapolate to hours (bench/RESULTS.md, issue 29). The m probabilities start from expert values, the u probabilities (chance
 agreement) are measured on random pairs of these very tables, and EM refines m on the pairs that
 share a name key (training the other comparisons) and on those that share a domain (training the
 name) when there are enough of them; a model that cannot be trained keeps its starting values.
@@ -36,6 +41,9 @@ from icpkit.lookalikes.match import name_keys
 
 _MIN_TRAINING_PAIRS = 50
 _MIN_RANDOM_PAIRS = 20_000
+BLOCK_CAP = 200  # universe records one block key may hold before it is sub-blocked
+_TRAINING_ROWS = 50_000  # EM learns m from a sample of this many CRM rows at most
+_PREDICT_ROWS = 100_000  # CRM rows scored against the universe at a time
 
 
 def match_key(names: pl.Series) -> pl.Series:
@@ -139,6 +147,64 @@ def linkage_frame(frame: pl.DataFrame, id_column: str, source: str) -> pl.DataFr
     )
 
 
+def _block_levels() -> dict[str, list[pl.Expr]]:
+    """Each name blocking rule's keys, coarse to fine: a key too common is replaced by the next."""
+    nk, cc = pl.col("name_key"), pl.col("country")
+
+    def with_country(e: pl.Expr) -> pl.Expr:
+        return pl.concat_str([e, cc], separator="|")
+
+    return {
+        "b_name": [nk, with_country(nk)],
+        "b_head": [nk.str.slice(0, 3), *(with_country(nk.str.slice(0, k)) for k in (3, 5, 8))],
+        "b_tail": [nk.str.slice(-3), *(with_country(nk.str.slice(-k)) for k in (3, 5, 8))],
+    }
+
+
+def block_keys(
+    left: pl.DataFrame, right: pl.DataFrame | None, cap: int = BLOCK_CAP
+) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, int], dict[str, int]]:
+    """Add the capped blocking keys ``b_name``, ``b_head``, ``b_tail`` to both linkage frames.
+
+    Per rule, each row takes the coarsest key that at most ``cap`` rows of the reference side
+    (the universe; ``left`` itself when deduplicating) share; the choice depends on the key
+    value alone, so two rows sharing a small block choose it alike. Returns the frames, the rows
+    of ``left`` each rule left out (their every key is a giant block) and the candidate pairs
+    each rule yields (before pairs found by an earlier rule are dropped)."""
+    skipped: dict[str, int] = {}
+    candidates: dict[str, int] = {}
+    outs: list[pl.DataFrame] = [left] if right is None else [left, right]
+    for rule, levels in _block_levels().items():
+        keyed = [f.select([e.alias(f"_k{i}") for i, e in enumerate(levels)]) for f in outs]
+        ref_keys = keyed[0] if right is None else keyed[1]
+        chosen: list[pl.Series] = [
+            pl.repeat(None, f.height, dtype=pl.Utf8, eager=True) for f in outs
+        ]
+        for i in range(len(levels)):
+            column = f"_k{i}"
+            counts = ref_keys[column].drop_nulls().value_counts(name="_n")
+            big = counts.filter(pl.col("_n") > cap)[column]
+            for j, k in enumerate(keyed):
+                key = k[column]
+                # a key no reference row holds is its own (empty) block: not giant either
+                take = chosen[j].is_null() & key.is_not_null() & ~key.is_in(big.implode())
+                chosen[j] = pl.select(
+                    pl.when(take).then(pl.lit(f"{i}:") + key).otherwise(chosen[j])
+                ).to_series()
+        outs = [f.with_columns(c.alias(rule)) for f, c in zip(outs, chosen, strict=True)]
+        has_name = outs[0]["name_key"].is_not_null()
+        skipped[rule] = int((has_name & outs[0][rule].is_null()).sum())
+        if right is None:
+            n = outs[0][rule].drop_nulls().value_counts(name="_n")["_n"].cast(pl.Int64)
+            candidates[rule] = int((n * (n - 1) // 2).sum())
+        else:
+            a = outs[0][rule].drop_nulls().value_counts(name="_a")
+            b = outs[1][rule].drop_nulls().value_counts(name="_b")
+            both = a.join(b, on=rule)
+            candidates[rule] = int((both["_a"].cast(pl.Int64) * both["_b"].cast(pl.Int64)).sum())
+    return outs[0], (outs[1] if right is not None else None), skipped, candidates
+
+
 def _settings(link_type: Literal["link_only", "dedupe_only"]) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -191,8 +257,9 @@ def _settings(link_type: Literal["link_only", "dedupe_only"]) -> Any:
             block_on("domain"),
             CustomRule("l.domain = r.domain_up"),
             CustomRule("l.domain_up = r.domain"),
-            block_on("substr(name_key, 1, 3)"),
-            block_on("substr(name_key, -3, 3)"),
+            block_on("b_name"),
+            block_on("b_head"),
+            block_on("b_tail"),
         ],
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
@@ -206,6 +273,8 @@ class Model:
     prior: float
     trained: tuple[str, ...]  # what EM refined ('name', 'other comparisons'), or nothing
     weights: tuple[tuple[str, float, float], ...] = ()  # (level, m, u) after training
+    skipped: tuple[tuple[str, int], ...] = ()  # (blocking rule, rows left out of it: giant blocks)
+    candidates: tuple[tuple[str, int], ...] = ()  # (blocking rule, candidate pairs it adds at most)
 
 
 def _train(
@@ -248,15 +317,23 @@ def _count_pairs(left: pl.DataFrame, right: pl.DataFrame | None, column: str) ->
 
 
 def predict_pairs(
-    left: pl.DataFrame, right: pl.DataFrame | None, *, floor: float = 0.05
+    left: pl.DataFrame,
+    right: pl.DataFrame | None,
+    *,
+    floor: float = 0.05,
+    block_cap: int = BLOCK_CAP,
 ) -> tuple[pl.DataFrame, Model]:
     """Scored candidate pairs between two linkage frames (or within ``left`` when ``right`` is
-    None): ``id_l``, ``id_r``, ``probability`` and the comparison levels (the evidence)."""
+    None): ``id_l``, ``id_r``, ``probability`` and the comparison levels (the evidence).
+    ``block_cap``: universe records a name block may hold before it is sub-blocked (see the
+    module docstring)."""
     from splink import DuckDBAPI, Linker
 
+    left, right, skipped, candidates = block_keys(left, right, block_cap)
     db = DuckDBAPI()
+    # the universe is registered in DuckDB once, for the u estimate, training and each chunk
+    universe = db.register(right.to_arrow()) if right is not None else None
     link_type: Literal["link_only", "dedupe_only"] = "dedupe_only" if right is None else "link_only"
-    tables = [left] if right is None else [left, right]
     n_left = left.height
     n_right = n_left if right is None else right.height
     pairs_name = _count_pairs(left, right, "name_key")
@@ -275,16 +352,32 @@ def predict_pairs(
         # chance agreement measured on random pairs *within* the universe (one row per company):
         # random CRM × universe pairs hold the true matches too, and when most accounts are in
         # the universe those inflate u of 'same name' until it weighs less than 'similar name'
-        assert right is not None
+        assert right is not None and universe is not None
         logging.getLogger("splink").setLevel(logging.ERROR)
-        alone = Linker(db.register(right.to_arrow()), _settings("dedupe_only"), log_level=None)
+        alone = Linker(universe, _settings("dedupe_only"), log_level=None)
         alone.training.estimate_u_using_random_sampling(max_pairs=1_000_000, seed=1)
         settings = alone.misc.save_model_to_json()
         settings["link_type"] = link_type
         settings["probability_two_random_records_match"] = prior
-    registered = [db.register(t.to_arrow()) for t in tables]
-    linker = Linker(registered if right is not None else registered[0], settings, log_level=None)
-    model = _train(linker, pairs_name, pairs_domain, prior, 0 if u_from_universe else total)
+    if universe is not None and left.height > _TRAINING_ROWS:
+        # EM learns m from a sample of the CRM: the parameters settle long before 1M accounts
+        sample = left.sample(_TRAINING_ROWS, seed=1)
+        scale = _TRAINING_ROWS / left.height
+        trainer = Linker(
+            [db.register(sample.to_arrow()), universe], settings,
+            log_level=None,
+        )  # fmt: skip
+        model = _train(
+            trainer, int(pairs_name * scale), int(pairs_domain * scale), prior,
+            0 if u_from_universe else total,
+        )  # fmt: skip
+        settings = trainer.misc.save_model_to_json()
+        model = Model(prior, (*model.trained, f"on a sample of {_TRAINING_ROWS:,} accounts"))
+        linker = trainer
+    else:
+        crm = db.register(left.to_arrow())
+        linker = Linker(crm if universe is None else [crm, universe], settings, log_level=None)
+        model = _train(linker, pairs_name, pairs_domain, prior, 0 if u_from_universe else total)
     if u_from_universe:
         model = Model(prior, ("chance agreement (u) within the universe", *model.trained))
     weights = []
@@ -296,10 +389,27 @@ def predict_pairs(
                 (f"{comparison['output_column_name']}: {level['label_for_charts']}",
                  float(level.get("m_probability") or 0.0), float(level.get("u_probability") or 0.0))
             )  # fmt: skip
-    model = Model(prior=model.prior, trained=model.trained, weights=tuple(weights))
-    scored = linker.inference.predict(threshold_match_probability=floor)
-    frame = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
-    assert isinstance(frame, pl.DataFrame)
+    model = Model(
+        prior=model.prior, trained=model.trained, weights=tuple(weights),
+        skipped=tuple(skipped.items()), candidates=tuple(candidates.items()),
+    )  # fmt: skip
+    if universe is not None and left.height > _TRAINING_ROWS:
+        # the CRM in chunks against the universe registered once in DuckDB: the blocked pairs of
+        # one chunk at a time are held, so memory stays bounded however large the CRM
+        trained = linker.misc.save_model_to_json()
+        parts = []
+        for chunk in left.iter_slices(_PREDICT_ROWS):
+            part = Linker([db.register(chunk.to_arrow()), universe], trained, log_level=None)
+            scored = part.inference.predict(threshold_match_probability=floor)
+            parts.append(pl.from_arrow(scored.as_duckdbpyrelation().arrow()))
+            scored.drop_table_from_database_and_remove_from_cache()
+        found = [p for p in parts if isinstance(p, pl.DataFrame) and p.height]
+        frame = pl.concat(found) if found else pl.DataFrame()
+    else:
+        scored = linker.inference.predict(threshold_match_probability=floor)
+        whole = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
+        assert isinstance(whole, pl.DataFrame)
+        frame = whole
     if frame.height == 0:
         return _empty_pairs(), model
     flip = (
@@ -400,7 +510,7 @@ def pairwise_quality(found: pl.DataFrame, truth: pl.DataFrame) -> dict[str, floa
 
 
 __all__ = [
-    "Model", "best_matches", "evidence", "linkage_frame", "match_key", "one_per_company",
+    "BLOCK_CAP", "Model", "best_matches", "block_keys", "evidence", "linkage_frame", "match_key", "one_per_company",
     "pairwise_quality",
     "predict_pairs", "rapidfuzz_matches",
 ]  # fmt: skip
