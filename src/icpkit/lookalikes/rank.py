@@ -6,8 +6,9 @@ Each universe company gets two numbers, shown apart and never blended out of sig
 - **likeness**: the cosine similarity of the company to its ``neighbours`` nearest best customers in
   the scorecard's encoded space (one dimension per readable bin of each attribute, weighted by how
   much that attribute moves the score; a missing value is no dimension, so an attribute the universe
-  lacks neither helps nor hurts). Exact nearest neighbours by default: blocked float32 matrix
-  products over the dimensions the best customers use, then a row sort for the nearest;
+  lacks neither helps nor hurts). Exact nearest neighbours by default: blocked matrix products
+  over the dimensions the best customers use (exact, so a row's similarity is the same in any
+  batch: :mod:`icpkit.lookalikes.dots`), then a row sort for the nearest;
   ``index="ann"`` searches a faiss IVF index over the best customers instead (the ``ann`` extra;
   it pays only when the best customers number in the tens of thousands, see docs/lookalikes.md).
 
