@@ -27,8 +27,10 @@ def fixed(vectors: np.ndarray) -> np.ndarray:
 
 
 def dots(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``rows @ columns`` of :func:`fixed` vectors as cosines: exact, so independent of blocking."""
-    return (rows @ columns) * (1.0 / (_SCALE * _SCALE))
+    """``rows @ columns`` of :func:`fixed` vectors as float32 cosines: the float64 product is
+    exact, so independent of blocking, and its rounding to float32 is per cell (float32 sorts
+    five times faster, and holds what a cosine needs)."""
+    return ((rows @ columns) * (1.0 / (_SCALE * _SCALE))).astype(np.float32)
 
 
 def mean_top(block: np.ndarray, k: int) -> np.ndarray:
@@ -36,7 +38,7 @@ def mean_top(block: np.ndarray, k: int) -> np.ndarray:
     a row's mean does not depend on the other rows of its block."""
     m = block.shape[1]
     top = np.partition(block, m - k, axis=1)[:, m - k :] if k < m else block
-    top = np.sort(top, axis=1)
+    top = np.sort(top, axis=1).astype(np.float64)
     total = top[:, 0].copy()
     for j in range(1, top.shape[1]):
         total += top[:, j]
