@@ -10,7 +10,8 @@ points, and flipped its rounded ``rank_score``: streamed and whole rankings diff
 Here each component is rounded to a multiple of 2⁻²⁵ and held in float64. A product of two such
 components is an integer multiple of 2⁻⁵⁰ and, for unit vectors, every partial sum stays below
 2⁵³ of those units (Cauchy–Schwarz), so float64 adds them exactly in any order: the result is the
-same bits whatever the block, the kernel or the number of threads. The rounding moves a cosine by
+same bits whatever the block, the kernel or the number of threads (then rounded to float32 cell
+by cell, which does not depend on the block either). The rounding moves a cosine by
 at most about 2⁻²⁵·√dims (3·10⁻⁷ at 128 dimensions), below what the scores show.
 """
 
