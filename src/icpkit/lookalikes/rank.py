@@ -6,8 +6,9 @@ Each universe company gets two numbers, shown apart and never blended out of sig
 - **likeness**: the cosine similarity of the company to its ``neighbours`` nearest best customers in
   the scorecard's encoded space (one dimension per readable bin of each attribute, weighted by how
   much that attribute moves the score; a missing value is no dimension, so an attribute the universe
-  lacks neither helps nor hurts). Exact nearest neighbours by default: blocked float32 matrix
-  products over the dimensions the best customers use, then a row sort for the nearest;
+  lacks neither helps nor hurts). Exact nearest neighbours by default: blocked matrix products
+  over the dimensions the best customers use (exact, so a row's similarity is the same in any
+  batch: :mod:`icpkit.lookalikes.dots`), then a row sort for the nearest;
   ``index="ann"`` searches a faiss IVF index over the best customers instead (the ``ann`` extra;
   it pays only when the best customers number in the tens of thousands, see docs/lookalikes.md).
 
@@ -45,6 +46,7 @@ from icpkit.data.model import CrmData
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.lookalikes import text as text_part
 from icpkit.lookalikes.dedup import Rereadable, UniverseGroups, frame_lookup
+from icpkit.lookalikes.dots import dots, fixed, mean_top
 from icpkit.lookalikes.match import CompanyIndex
 from icpkit.profile import IcpProfile
 from icpkit.rules import parse_segment
@@ -55,7 +57,7 @@ from icpkit.vocab import TIERS
 
 NEIGHBOURS = 5
 SIMILAR_AT = 0.8  # cosine similarity at or above which a best customer counts as "similar"
-MAX_CELLS = 4_000_000  # similarity cells per block (float32: 16 MB)
+MAX_CELLS = 2_000_000  # similarity cells per block (float64: 16 MB)
 INDEXES = ("exact", "ann")
 NPROBE = 8
 TEXT_WEIGHT = 0.5  # weight of the description part in rank_score (lookalikes.text_weight)
@@ -537,6 +539,7 @@ class _Space:
         self.column = np.full(int(self.offsets[-1]), -1, dtype=np.int64)
         self.column[self.support] = np.arange(len(self.support))
         self.best = np.ascontiguousarray(dense[:, self.support].T, dtype=np.float32)  # (dims, best)
+        self.best_fixed = fixed(self.best)  # for exact, batch-independent dot products
         self.ann = _IvfIndex(self.best.T, nlist, nprobe) if index == "ann" else None
 
     def exact(self) -> _Space:
@@ -622,16 +625,17 @@ class _Space:
         similarity = np.empty(n)
         n_similar = np.empty(n, dtype=np.int64)
         step = max(1, MAX_CELLS // max(m, 1))
+        # exact dot products: a row's similarity is the same bits in any batch (lookalikes.dots)
         for start in range(0, n, step):
-            block = vectors[start : start + step] @ self.best
+            block = dots(fixed(vectors[start : start + step]), self.best_fixed)
             n_similar[start : start + step] = (block >= SIMILAR_AT - 1e-6).sum(axis=1)
             block.sort(axis=1)  # a SIMD sort of each row beats a partition on tied values
-            similarity[start : start + step] = block[:, m - k :].mean(axis=1)
+            similarity[start : start + step] = mean_top(block[:, m - k :], k)
         return similarity, n_similar
 
     def nearest(self, table: pa.Table) -> np.ndarray:
         """Indices of the nearest best customers of each row (exact; for the final list)."""
-        block = self.encode(self._codes(table)) @ self.best
+        block = dots(fixed(self.encode(self._codes(table))), self.best_fixed)
         m = block.shape[1]
         k = self.neighbours
         if k < m:

@@ -35,13 +35,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from icpkit.lookalikes.dots import dots, fixed, mean_top
+
 DESCRIPTION = "description"
 MIN_BEST = 5  # best customers with a description needed for the text part
 REFERENCE_ROWS = 5_000  # descriptions sampled to calibrate text_score (and close_at on the CRM)
 MIN_REFERENCE = 50  # universe descriptions needed to rank within the universe
 REFERENCE_SCAN = 500_000  # most universe rows read ahead (and held) to find the reference
 CLOSE_QUANTILE = 0.95
-MAX_CELLS = 20_000_000  # similarity cells per block (× 4 bytes)
+MAX_CELLS = 10_000_000  # similarity cells per block (× 8 bytes)
 
 
 def _texts(frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -145,10 +147,11 @@ class TextPart:
         close = np.empty(len(vectors), dtype=np.int64)
         step = max(1, MAX_CELLS // len(self.best))
         k = self.neighbours
+        # exact dot products: a row's similarity is the same bits in any batch (lookalikes.dots)
+        best = fixed(self.best).T
         for start in range(0, len(vectors), step):
-            block = vectors[start : start + step] @ self.best.T
-            top = np.partition(block, block.shape[1] - k, axis=1)[:, -k:]
-            similarity[start : start + step] = top.mean(axis=1)
+            block = dots(fixed(vectors[start : start + step]), best)
+            similarity[start : start + step] = mean_top(block, k)
             close[start : start + step] = (block >= self.close_at).sum(axis=1)
         return similarity, close
 
