@@ -467,9 +467,8 @@ def _duckdb_copy(
                 writer = None
                 try:
                     for batch in batches:
-                        part = pl.from_arrow(batch)
-                        assert isinstance(part, pl.DataFrame)
-                        part = part.select(
+                        chunk = pl.DataFrame(pl.from_arrow(batch))
+                        table = chunk.select(
                             "group_id",
                             "user_id",
                             parser.alias("timestamp"),
@@ -478,8 +477,8 @@ def _duckdb_copy(
                             "integration",
                         ).to_arrow()
                         if writer is None:
-                            writer = pq.ParquetWriter(tmp, part.schema, compression="zstd")
-                        writer.write_table(part)
+                            writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                        writer.write_table(table)
                 finally:
                     if writer is not None:
                         writer.close()
