@@ -72,6 +72,7 @@ def json_of(model) -> str:  # type: ignore[no-untyped-def]
     return model.model_dump_json() if model is not None else ""
 
 
+@pytest.mark.slow  # a full build on 2,000 accounts: ~15 s on a quiet machine, over the 3 s budget
 def test_planted_usage_effects_are_recovered_on_one_seed() -> None:
     check_recovery(seed=3, n_accounts=2000)
 
