@@ -4,13 +4,15 @@ written directly in DuckDB SQL, in the same run (issue 28).
 Writes N events for A accounts as a PostHog export and as Segment track calls (JSON lines), then
 for each format runs, each in its own child process (so peak RSS is that step's alone):
 
-- icpkit: ``scan_usage`` → ``map_accounts`` → ``usage_features`` (as of one date);
+- icpkit: ``scan_usage`` → ``map_accounts`` → ``usage_features`` (as of one date): DuckDB parses
+  the JSON lines once into a Parquet copy, polars detects bots and aggregates over it;
 - duckdb: ``read_json`` + one GROUP BY computing the same features (active users, breadth,
   events per user, active days a week, days to value, integrations in the first 30 days).
 
-Prints wall time, peak RSS and the icpkit/duckdb time ratio per format.
+Prints wall time, peak RSS and the icpkit/duckdb time ratio per format (best and median of
+``--repeat`` runs, the two sides alternating so load changes hit both).
 
-    PYTHONPATH=src python bench/bench_usage.py --events 10000000 --accounts 100000
+    PYTHONPATH=src python bench/bench_usage.py --events 10000000 --accounts 100000 --repeat 3
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,9 +90,12 @@ def run_icpkit(path: str, fmt: str, accounts: int) -> dict:
     )
     events = map_accounts(canonical(scan_usage(Path(path), fmt)), ids, by_email_domain=False)
     result = usage_features(events, settings, as_of=date.fromisoformat(AS_OF))
+    frame = result.frame
     return {
-        "accounts": result.frame.height,
-        "breadth_sum": int(result.frame["usage_breadth"].sum()),
+        "accounts": frame.height,
+        "breadth_sum": int(frame["usage_breadth"].sum()),
+        "active_users_sum": int(frame["usage_active_users"].sum()),
+        "integrations_sum": int(frame["usage_integrations"].sum()),
     }
 
 
@@ -122,7 +128,12 @@ def run_duckdb(path: str, fmt: str, accounts: int) -> dict:
     con = duckdb.connect()
     con.execute("SET memory_limit='2GB'")
     frame = con.sql(sql).pl()
-    return {"accounts": frame.height, "breadth_sum": int(frame["breadth"].sum())}
+    return {
+        "accounts": frame.height,
+        "breadth_sum": int(frame["breadth"].sum()),
+        "active_users_sum": int(frame["active_users"].sum()),
+        "integrations_sum": int(frame["integrations"].sum()),
+    }
 
 
 def child(kind: str, path: str, fmt: str, accounts: int) -> None:
@@ -142,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
@@ -158,28 +170,33 @@ def main() -> None:
             print(
                 f"{fmt}: {args.events:,} events, {size:.2f} GB written in {time.perf_counter() - t0:.0f} s"
             )
-            results = {}
-            for kind in ("icpkit", "duckdb"):
-                cmd = [
-                    sys.executable,
-                    __file__,
-                    "--child",
-                    kind,
-                    str(path),
-                    fmt,
-                    str(args.accounts),
-                ]
-                done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                if done.returncode != 0:
-                    print(f"  {kind}: failed: {done.stderr.strip().splitlines()[-1:]}")
-                    continue
-                results[kind] = json.loads(done.stdout.strip().splitlines()[-1])
-                r = results[kind]
-                print(f"  {kind:<7} {r['seconds']:7.1f} s  peak RSS {r['peak_rss_mb']:7.0f} MB  "
-                      f"{r['accounts']:,} accounts, breadth sum {r['breadth_sum']:,}")  # fmt: skip
-            if len(results) == 2:
-                ratio = results["icpkit"]["seconds"] / results["duckdb"]["seconds"]
-                print(f"  icpkit / duckdb time: {ratio:.2f}×")
+            runs: dict[str, list[dict]] = {"icpkit": [], "duckdb": []}
+            for _ in range(args.repeat):
+                for kind in ("icpkit", "duckdb"):
+                    cmd = [sys.executable, __file__, "--child", kind, str(path), fmt,
+                           str(args.accounts)]  # fmt: skip
+                    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                    if done.returncode != 0:
+                        print(f"  {kind}: failed: {done.stderr.strip().splitlines()[-1:]}")
+                        continue
+                    r = json.loads(done.stdout.strip().splitlines()[-1])
+                    runs[kind].append(r)
+                    print(f"  {kind:<7} {r['seconds']:7.1f} s  peak RSS {r['peak_rss_mb']:7.0f} MB  "
+                          f"{r['accounts']:,} accounts, breadth sum {r['breadth_sum']:,}, active "
+                          f"users {r['active_users_sum']:,}, integrations {r['integrations_sum']:,}")  # fmt: skip
+            if runs["icpkit"] and runs["duckdb"]:
+                keys = ("accounts", "breadth_sum", "active_users_sum", "integrations_sum")
+                same = all(r[k] == runs["duckdb"][0][k] for r in runs["icpkit"] for k in keys)
+                summary = {}
+                for kind, rs in runs.items():
+                    secs = [r["seconds"] for r in rs]
+                    rss = max(r["peak_rss_mb"] for r in rs)
+                    summary[kind] = (min(secs), statistics.median(secs))
+                    print(f"  {kind:<7} best {min(secs):6.1f} s  median "
+                          f"{statistics.median(secs):6.1f} s  max peak RSS {rss:5.0f} MB")  # fmt: skip
+                print(f"  icpkit / duckdb time: best {summary['icpkit'][0] / summary['duckdb'][0]:.2f}×"
+                      f"  median {summary['icpkit'][1] / summary['duckdb'][1]:.2f}×  "
+                      f"same sums: {same}")  # fmt: skip
             path.unlink()
     print(f"load average after: {os.getloadavg()}")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from icpkit.config import UsageConfig
 from icpkit.datasets.synthetic.usage import USAGE_SETTINGS, make_usage_crm
@@ -71,6 +72,36 @@ def test_each_json_export_reads_into_the_same_events(tmp_path: Path, fmt: str) -
         assert events["timestamp"][0] == datetime(2024, 3, 1, 10)
         assert events["timestamp"][1] == datetime(2024, 3, 2, 10)
         assert events["integration"][1] == "slack"
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_duckdb_parses_each_json_export_into_the_same_events_as_polars(
+    tmp_path: Path, fmt: str
+) -> None:
+    records = [*FORMATS[fmt], {**FORMATS[fmt][0], "extra": {"nested": [1, 2]}}]
+    if fmt != "mixpanel":  # a numeric value property
+        key = "event_properties" if fmt == "amplitude" else "properties"
+        records.append({**FORMATS[fmt][0], key: {"value": 2.5, "integration": "jira"}})
+    path = _lines(tmp_path / "events.jsonl", records)
+    streamed = canonical(scan_usage(path, fmt, engine="polars")).collect()
+    copied = scan_usage(path, fmt, engine="duckdb")
+    assert "parquet" in copied.explain().lower()  # read from the copy, not the JSON
+    assert_frame_equal(canonical(copied).collect(), streamed)
+
+
+def test_a_malformed_line_past_the_sample_is_named_by_the_duckdb_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import icpkit.usage.readers as readers
+
+    monkeypatch.setattr(readers, "SAMPLE_ROWS", 1)  # line 3 lies past the checked sample
+    records = [json.dumps(r) for r in FORMATS["posthog"]]
+    path = tmp_path / "events.jsonl"
+    path.write_text(records[0] + "\n" + records[1] + "\n" + '{"event": "x", "distinct_id": \n')
+    with pytest.raises(SchemaError) as err:
+        scan_usage(path, "posthog", shown="events.jsonl", engine="duckdb")
+    text = str(err.value)
+    assert "events.jsonl row 3" in text and "not valid JSON" in text
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])

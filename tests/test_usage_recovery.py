@@ -72,6 +72,7 @@ def json_of(model) -> str:  # type: ignore[no-untyped-def]
     return model.model_dump_json() if model is not None else ""
 
 
+@pytest.mark.slow  # a full build on 2,000 accounts: ~15 s on a quiet machine, over the 3 s budget
 def test_planted_usage_effects_are_recovered_on_one_seed() -> None:
     check_recovery(seed=3, n_accounts=2000)
 
@@ -85,9 +86,11 @@ def test_planted_usage_effects_are_recovered_on_ten_seeds(seed: int) -> None:
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
-    reason="known gap: the null feature (independent of every outcome, Mann-Whitney p=0.43 on "
-    "seed 101) still enters a criterion as a refinement, or a single-trait row with q < 0.05, "
-    "on 5 of 10 seeds — discovery's false positives on a small-integer count, to be fixed there",
+    reason="known gap, narrowed: with each condition of a segment confirmed on the held-out half "
+    "(discovery.refine.confirmed) the null feature (independent of every outcome in the generator: "
+    "Mann-Whitney p 0.05-0.83 against won on seeds 100-109) still enters one criterion (seed 108, "
+    "as a third condition, p 0.008 on all accounts) and has a single-trait row with BH q < 0.05 on "
+    "seeds 105 and 107 (raw p 0.003: BH over ~150 mostly real conditions passes such a row)",
 )
 @pytest.mark.parametrize("seed", range(10))
 def test_the_null_feature_stays_out_of_the_icp_on_ten_seeds(seed: int) -> None:

@@ -37,7 +37,7 @@ from icpkit.discovery.evidence import (
 )
 from icpkit.discovery.levels import with_level_sets
 from icpkit.discovery.quality import BinomialZ, Counts, Population, Quality, quality_named
-from icpkit.discovery.refine import productive
+from icpkit.discovery.refine import confirmed, productive
 from icpkit.discovery.search import DepthFirstSearch, SearchTask
 from icpkit.discovery.statement import describe_condition, describe_segment, icp_statement
 from icpkit.discovery.statistics import enrichment_p
@@ -235,8 +235,15 @@ def discover(
         math.ceil(settings.min_support_count / 2),
         math.ceil(settings.min_support * search_table.n_rows),
     )
+    held_out = subset_table(table, split.holdout)
     families, n_tried = find_families(
-        search_table, goal, quality, settings, min_support, settings.top_k
+        search_table,
+        goal,
+        quality,
+        settings,
+        min_support,
+        settings.top_k,
+        holdout=(held_out, pack(np.asarray(in_target[split.holdout], dtype=bool))),
     )
     ctx = EvidenceContext(
         table, in_target, split, settings.alpha, frame, value if quality.numeric_target else None
@@ -287,6 +294,7 @@ def find_families(
     settings: DiscoveryConfig,
     min_support: int,
     limit: int,
+    holdout: tuple[ConditionTable, np.ndarray] | None = None,
 ) -> tuple[list[Family], int]:
     """Distinct segment families by sequential covering (CN2's covering loop, with DSSD's
     cover-based redundancy test); returns the families and the number of segments counted.
@@ -297,7 +305,9 @@ def find_families(
     starts a new family. The new families' rows then leave the search, so the next round finds the
     next distinct group instead of more variants of the first: a small strong segment beside a
     large one comes out in round two. A round of variants only removes the rows of its best
-    candidate and goes on. ``table`` and ``goal`` cover the search half.
+    candidate and goes on. ``table`` and ``goal`` cover the search half; ``holdout`` (the held-out
+    half's table and packed target) confirms each condition of a minimal segment
+    (:func:`icpkit.discovery.refine.confirmed`).
     """
     positives = goal if goal.dtype == bool else goal > float(np.mean(goal)) if goal.size else goal
     target_bits = pack(np.asarray(positives, dtype=bool))
@@ -341,6 +351,8 @@ def find_families(
             elif len(pending) < budget:
                 if not quality.numeric_target:
                     segment = productive(segment, searched, target_bits, settings.alpha)
+                    if holdout is not None:
+                        segment = confirmed(segment, *holdout, settings.alpha)
                 pending.setdefault(segment, cover_bits(table, segment))
         segments = list(pending)
         scores = _scores_on(segments, table, goal, quality, remaining)

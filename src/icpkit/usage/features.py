@@ -61,9 +61,19 @@ def matches(patterns: list[str]) -> pl.Expr:
 
 
 def bot_users(events: pl.LazyFrame, per_minute: int) -> pl.LazyFrame:
-    """Users with at least ``per_minute`` events within one calendar minute, and their peak."""
+    """Users with at least ``per_minute`` events within one calendar minute, and their peak.
+
+    Only users with at least ``per_minute`` events in all are counted by minute: one key per
+    (user, minute) for every user would hold nearly one key per event of a large export."""
+    heavy = (
+        events.group_by("user_id")
+        .agg(pl.len().alias("n"))
+        .filter(pl.col("n") >= per_minute)
+        .select("user_id")
+    )
     return (
-        events.group_by("user_id", pl.col("timestamp").dt.truncate("1m").alias("minute"))
+        events.join(heavy, on="user_id", how="semi")
+        .group_by("user_id", pl.col("timestamp").dt.truncate("1m").alias("minute"))
         .agg(pl.len().alias("n"))
         .filter(pl.col("n") >= per_minute)
         .group_by("user_id")
@@ -170,31 +180,57 @@ def usage_features(
 
 
 def _aggregate(events: pl.LazyFrame, settings: UsageConfig, start: pl.Expr) -> pl.LazyFrame:
-    recent_start = pl.col("cut").first() - pl.duration(weeks=settings.recent_weeks)
-    base_start = recent_start - pl.duration(weeks=settings.baseline_weeks)
+    """One group-by of plain aggregations over row-level flags (a filter inside an aggregation, or
+    an expression mixing a row with its group's minimum, makes polars evaluate group by group).
+    The integrations connected in the first ``early_days`` need each account's start, so they are
+    a second, small group-by over the integration events only, joined on."""
+    cut = pl.col("cut")
     ts = pl.col("timestamp")
-    recent = ts >= recent_start
-    baseline = (ts >= base_start) & (ts < recent_start)
-    integration_name = pl.coalesce(pl.col("integration"), pl.col("event"))
-    early = ts < start + pl.duration(days=settings.early_days)
-    aggregations = [
+    recent_start = cut - pl.duration(weeks=settings.recent_weeks)
+    base_start = recent_start - pl.duration(weeks=settings.baseline_weeks)
+    counts = {f"usage_count_{_snake(n)}": p for n, p in settings.counts.items()}
+    flagged = events.with_columns(
+        (ts >= recent_start).alias("_recent"),
+        ((ts >= base_start) & (ts < recent_start)).alias("_baseline"),
+        matches(settings.key_events).alias("_key"),
+        matches(settings.value_events).alias("_value"),
+        matches(settings.integration_events).alias("_connects"),
+        *(matches([p]).alias(f"_{c}") for c, p in counts.items()),
+    )
+    recent = pl.col("_recent")
+    main = flagged.group_by("account_id").agg(
         pl.len().alias("usage_events"),
         start.alias("_start"),
-        pl.col("cut").first().alias("_cut"),
-        pl.col("user_id").filter(recent).n_unique().alias("usage_active_users"),
+        cut.first().alias("_cut"),
+        pl.when(recent).then(pl.col("user_id")).drop_nulls().n_unique().alias("usage_active_users"),
         recent.sum().alias("_recent_events"),
-        baseline.sum().alias("_baseline_events"),
-        ts.filter(recent).dt.date().n_unique().alias("_active_days"),
-        pl.col("event").filter(matches(settings.key_events)).n_unique().alias("usage_breadth"),
-        ts.filter(matches(settings.value_events)).min().alias("_first_value"),
-        integration_name.filter(matches(settings.integration_events) & early)
+        pl.col("_baseline").sum().alias("_baseline_events"),
+        pl.when(recent).then(ts.dt.date()).drop_nulls().n_unique().alias("_active_days"),
+        # distinct names of a few dozen events: counted as categories (exact, and far faster
+        # than distinct strings per group)
+        pl.when(pl.col("_key"))
+        .then(pl.col("event").cast(pl.Categorical))
         .drop_nulls()
         .n_unique()
-        .alias("usage_integrations"),
-    ]
-    for name, pattern in settings.counts.items():
-        aggregations.append(matches([pattern]).sum().alias(f"usage_count_{_snake(name)}"))
-    return events.group_by("account_id").agg(aggregations)
+        .alias("usage_breadth"),
+        pl.when(pl.col("_value")).then(ts).min().alias("_first_value"),
+        *(pl.col(f"_{c}").sum().alias(c) for c in counts),
+    )
+    connections = (
+        flagged.filter(pl.col("_connects"))
+        .with_columns(pl.coalesce(pl.col("integration"), pl.col("event")).alias("_name"))
+        .group_by("account_id", "_name")
+        .agg(ts.min().alias("_first"))
+    )
+    early = (
+        connections.join(main.select("account_id", "_start"), on="account_id", how="inner")
+        .filter(pl.col("_first") < pl.col("_start") + pl.duration(days=settings.early_days))
+        .group_by("account_id")
+        .agg(pl.len().cast(pl.UInt32).alias("usage_integrations"))
+    )
+    return main.join(early, on="account_id", how="left").with_columns(
+        pl.col("usage_integrations").fill_null(0)
+    )
 
 
 def _snake(name: str) -> str:

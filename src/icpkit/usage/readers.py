@@ -20,18 +20,28 @@ Formats (``[usage] format``; ``auto`` guesses from the suffix and the first line
   ``[usage] columns``.
 
 Nothing is read into memory here: each reader returns a ``polars.LazyFrame`` over the file, so a
-10-million-event export streams through the feature aggregation. A malformed JSON line is
+10-million-event export streams through the feature aggregation. A JSON-lines export larger than
+``CONVERT_ABOVE_BYTES`` is parsed once, by DuckDB (when installed: the ``sql`` extra), into a
+temporary Parquet file of only the fields the features need (removed when the process exits,
+reused while the export is unchanged); every later pass — bot detection, features, signals —
+reads that columnar copy instead of parsing the JSON again. Without DuckDB, or when the temporary
+folder lacks the space, polars parses the JSON lines itself (same events, slower). A malformed JSON line is
 reported with its file and line number; a timestamp in no known format with its line and value.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
+from icpkit.atomic import atomic_path
 from icpkit.errors import Problem, SchemaError
 
 Format = Literal[
@@ -71,6 +81,11 @@ KNOWN_TIMESTAMPS = (
     "or epoch seconds / milliseconds"
 )
 SAMPLE_ROWS = 20_000  # rows whose timestamps are checked before anything is aggregated
+CONVERT_ABOVE_BYTES = 32_000_000  # JSON exports above this are parsed once by DuckDB (see above)
+# the Parquet copy of the needed fields is far smaller than the JSON; this bounds it
+COPY_PER_INPUT_BYTE = 0.6
+COPY_BATCH_ROWS = 500_000  # rows DuckDB hands over at a time: bounds the copy's memory
+Engine = Literal["auto", "duckdb", "polars"]
 
 
 def _struct(path: str, leaf: pl.DataType | type[pl.DataType] = pl.Utf8) -> tuple[str, pl.DataType]:
@@ -241,6 +256,7 @@ def scan_usage(
     integration: str = "integration",
     columns: dict[str, str] | None = None,
     shown: str | None = None,
+    engine: Engine = "auto",
 ) -> pl.LazyFrame:
     """A lazy frame of canonical events over one export file (see the module docstring).
 
@@ -252,6 +268,9 @@ def scan_usage(
     value, integration : property names of the event's value and of the integration it names.
     columns : for CSV/Parquet, canonical column → file column.
     shown : how the file is named in messages (default: the path).
+    engine : who parses a JSON-lines export: ``duckdb`` (once, into a temporary Parquet copy),
+        ``polars`` (streamed, on every pass), or ``auto`` (DuckDB above ``CONVERT_ABOVE_BYTES``
+        when it is installed and the temporary folder has room).
 
     Raises
     ------
@@ -282,6 +301,9 @@ def scan_usage(
     else:
         frame = _scan_json(path, chosen, group, value, integration)
     parser = _check_sample(frame, path, label, chosen)
+    if chosen not in ("csv", "parquet") and _use_duckdb(path, engine):
+        layout = _json_layout(chosen, group, value, integration)
+        return _duckdb_copy(path, chosen, layout, label, parser)
     return frame.with_columns(parser.alias("timestamp"))
 
 
@@ -313,6 +335,168 @@ def _scan_json(path: Path, fmt: str, group: str, value: str, integration: str) -
         exprs["event"].alias("event"),
         exprs["value"].cast(pl.Float64, strict=False).alias("value"),
         exprs["integration"].cast(pl.Utf8).alias("integration"),
+    )
+
+
+def _use_duckdb(path: Path, engine: Engine) -> bool:
+    if engine == "polars":
+        return False
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        if engine == "duckdb":
+            raise SchemaError(
+                "",
+                [
+                    Problem(
+                        file=str(path),
+                        code="config",
+                        message="engine 'duckdb' needs the duckdb package (pip install "
+                        "'icpkit[sql]')",
+                    )
+                ],
+            ) from None
+        return False
+    if engine == "duckdb":
+        return True
+    size = path.stat().st_size
+    return size > CONVERT_ABOVE_BYTES and shutil.disk_usage(_copies_dir()).free > (
+        size * COPY_PER_INPUT_BYTE
+    )
+
+
+_COPIES: dict[tuple[object, ...], Path] = {}
+_COPIES_DIR: list[Path] = []
+
+
+def _copies_dir() -> Path:
+    """This process's folder of Parquet copies, removed when the process exits."""
+    if not _COPIES_DIR:
+        folder = Path(tempfile.mkdtemp(prefix="icpkit-usage-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _COPIES_DIR.append(folder)
+    return _COPIES_DIR[0]
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_type(tree: dict[str, Any] | str) -> str:
+    if isinstance(tree, str):
+        return tree
+    return "STRUCT(" + ", ".join(f"{_sql_name(k)} {_sql_type(v)}" for k, v in tree.items()) + ")"
+
+
+def _sql_field(path: str) -> str:
+    head, *rest = path.split(".")
+    return _sql_name(head) + "".join(f"[{_sql_text(p)}]" for p in rest)
+
+
+def _duckdb_copy(
+    path: Path, fmt: str, layout: dict[str, str], label: str, parser: pl.Expr
+) -> pl.LazyFrame:
+    """Parse the JSON lines once with DuckDB, batch by batch, into a Parquet copy of the columns
+    ``_scan_json`` selects with the timestamp already read by ``parser`` (the same polars
+    expression as the streamed path, so the events are identical); later passes read only it."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    stat = path.stat()
+    key = (
+        str(path.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        fmt,
+        tuple(layout.items()),
+        str(parser),
+    )
+    copy = _COPIES.get(key)
+    if copy is None or not copy.is_file():
+        tree: dict[str, Any] = {}
+        for canonical_name, dotted in layout.items():
+            leaf = "DOUBLE" if (fmt, canonical_name) == ("mixpanel", "timestamp") else "VARCHAR"
+            node = tree
+            *parents, last = dotted.split(".")
+            for part in parents:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):  # a leaf and a struct share a name: keep the struct
+                    child = node[part] = {}
+                node = child
+            if not isinstance(node.get(last), dict):
+                node[last] = leaf
+        segment = fmt in ("segment", "rudderstack")
+        if segment:
+            tree |= {"anonymousId": "VARCHAR", "type": "VARCHAR"}
+        columns = (
+            "{"
+            + ", ".join(f"{_sql_text(k)}: {_sql_text(_sql_type(v))}" for k, v in tree.items())
+            + "}"
+        )
+        user = _sql_field(layout["user_id"])
+        if segment:
+            user = f"coalesce({user}, {_sql_name('anonymousId')})"
+        select = (
+            f"CAST({_sql_field(layout['group_id'])} AS VARCHAR) AS group_id, "
+            f"CAST({user} AS VARCHAR) AS user_id, "
+            f"{_sql_field(layout['timestamp'])} AS _raw_ts, "
+            f"{_sql_field(layout['event'])} AS event, "
+            f"TRY_CAST({_sql_field(layout['value'])} AS DOUBLE) AS value, "
+            f"CAST({_sql_field(layout['integration'])} AS VARCHAR) AS integration"
+        )
+        where = " WHERE type IS NULL OR type = 'track'" if segment else ""
+        copy = _copies_dir() / f"{len(_COPIES)}-{path.stem[:40]}.parquet"
+        source = (
+            f"read_json({_sql_text(str(path))}, format='newline_delimited', columns={columns}, "
+            "maximum_object_size=16777216)"
+        )
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET temp_directory = {_sql_text(str(_copies_dir()))}")
+            con.execute("SET memory_limit = '1GB'")
+            query = con.sql(f"SELECT {select} FROM {source}{where}")
+            if hasattr(query, "to_arrow_reader"):  # duckdb ≥ 2.0
+                batches = query.to_arrow_reader(COPY_BATCH_ROWS)
+            else:  # duckdb 1.x
+                batches = query.fetch_arrow_reader(COPY_BATCH_ROWS)
+            with atomic_path(copy) as tmp:
+                writer = None
+                try:
+                    for batch in batches:
+                        chunk = pl.DataFrame(pl.from_arrow(batch))
+                        table = chunk.select(
+                            "group_id",
+                            "user_id",
+                            parser.alias("timestamp"),
+                            "event",
+                            "value",
+                            "integration",
+                        ).to_arrow()
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                        writer.write_table(table)
+                finally:
+                    if writer is not None:
+                        writer.close()
+                if writer is None:  # no events at all: an empty copy with the canonical columns
+                    pl.DataFrame(schema=USAGE_COLUMNS).write_parquet(tmp)
+        except duckdb.Error as exc:
+            with contextlib.suppress(OSError):
+                copy.unlink()
+            if (bad := find_bad_json_line(path)) is not None:
+                raise SchemaError("", [_relabel(bad, label)]) from None
+            raise SchemaError(
+                "", [Problem(file=label, code="unreadable", message=f"cannot be read: {exc}")]
+            ) from None
+        finally:
+            con.close()
+        _COPIES[key] = copy
+    return pl.scan_parquet(copy, row_index_name="_line", row_index_offset=1).select(
+        "_line", pl.col("timestamp").alias("_raw_ts"), *USAGE_COLUMNS
     )
 
 
