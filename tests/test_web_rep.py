@@ -183,6 +183,17 @@ def test_a_non_fit_account_gets_no_pitch(client: TestClient, keys: dict[str, str
     )
 
 
+def test_the_account_shows_its_familiar_band_as_scoring_gives_it(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    h = auth(keys["read"])
+    tier1 = client.get("/v1/worklist?tier=Tier 1&limit=1", headers=h).json()["rows"][0]
+    body = client.get(f"/v1/accounts/{tier1['account_id']}", headers=h).json()
+    assert body["calibrated_score"] >= 85 and body["fit_band"]  # Tier 1 reads >= 85 (bands.py)
+    page = client.get(f"/accounts/{tier1['account_id']}", headers=h).text
+    assert f"{body['fit_band']} · {body['calibrated_score']}" in page
+
+
 # ----------------------------------------------------------------------------- reasons in words
 
 

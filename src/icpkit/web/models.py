@@ -232,6 +232,10 @@ class AccountDetail(BaseModel):
     version: int
     tier: Tier
     fit_score: int
+    calibrated_score: int | None = Field(
+        None, description="0–100 on the familiar band scale ([bands]; monotone in fit_score)."
+    )
+    fit_band: str | None = Field(None, description="The band of calibrated_score.")
     fit_probability: float | None = None
     reasons: list[str]
     reasons_for: list[str]

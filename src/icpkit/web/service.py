@@ -35,11 +35,12 @@ from icpkit.personas.missing import missing_text, personas_missing
 from icpkit.personas.reach import contacts_by_persona
 from icpkit.profile import IcpProfile
 from icpkit.scoring import OUTPUT_COLUMNS, ScoringPlan, explain_accounts, score_file, score_frame
-from icpkit.scoring.bands import BandScale
+from icpkit.scoring.bands import BandScale, calibrate_one
 from icpkit.scoring.bulk import resolve_columns, score_batch
 from icpkit.scoring.explain import Explanation
 from icpkit.scoring.fields import require_mapped_field, unknown_fields
 from icpkit.scoring.records import RecordScorer
+from icpkit.scoring.tiers import cuts_of
 from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
 from icpkit.web.context import plain_reason, talking_points, triggers, winning_personas
@@ -285,6 +286,7 @@ class Service:
             "version": number,
             "tier": row["tier"],
             "fit_score": int(row["fit_score"]),
+            **self._band(profile, int(row["fit_score"])),
             "fit_probability": row.get("fit_probability"),
             "reasons": [r for r in (row.get("reasons") or "").split("; ") if r],
             "reasons_for": why.reasons_for,
@@ -710,6 +712,13 @@ class Service:
             if number not in self._plans:
                 self._plans[number] = ScoringPlan.from_profile(profile, self.bands())
             return self._plans[number]
+
+    def _band(self, profile: IcpProfile, score: int) -> dict[str, Any]:
+        """The familiar 0-100 reading of a fit score and its band ([bands]), as scoring adds them."""
+        if profile.tiers is None:
+            return {"calibrated_score": None, "fit_band": None}
+        calibrated, band = calibrate_one(score, cuts_of(profile.tiers), self.bands())
+        return {"calibrated_score": calibrated, "fit_band": band}
 
     def bands(self) -> BandScale:
         """The workspace's band scale (``[bands]``) of ``calibrated_score`` / ``fit_band``."""
