@@ -91,3 +91,19 @@ def _approx(value: object) -> object:
     if isinstance(value, list | tuple):
         return type(value)(_approx(v) for v in value)
     return value
+
+
+def test_a_stratum_all_lost_or_all_won_leaves_the_fit_unchanged() -> None:
+    """Its intercept goes to -inf / +inf: the fit is the fit without it (and it converges)."""
+    data = _deals(5)
+    counts = data.counts()
+    extra_lost = WinCounts(np.full(30, 7), np.arange(30.0), np.full(30, 3.0), np.zeros(30))
+    extra_won = WinCounts(np.full(5, 8), np.arange(5.0), np.full(5, 2.0), np.full(5, 2.0))
+    both = WinCounts(
+        *(np.concatenate([getattr(c, f) for c in (counts, extra_lost, extra_won)])
+          for f in ("stratum", "age", "n", "won"))
+    )  # fmt: skip
+    for scale in (5.0, 40.0):
+        alone = fit_win(counts, kernel("exponential", scale, counts.age))
+        with_separated = fit_win(both, kernel("exponential", scale, both.age))
+        assert with_separated == pytest.approx(alone, rel=1e-12)

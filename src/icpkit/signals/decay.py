@@ -150,9 +150,20 @@ def fit_win(data: WinCounts, weight: np.ndarray) -> tuple[float, float]:
     n_strata = int(data.stratum.max()) + 1
     k, n = data.won, data.n
     x = weight
+    # A stratum whose deals were all won or all lost has its intercept at +-infinity whatever
+    # beta is: its deals add nothing to the likelihood at the optimum, nor to beta's fit, and
+    # left in they keep Newton from converging (the intercept creeps by ~1 a step).
+    n_s = np.bincount(data.stratum, n, minlength=n_strata)
+    k_s = np.bincount(data.stratum, k, minlength=n_strata)
+    mixed = ((k_s > 0) & (k_s < n_s))[data.stratum]
+    if not mixed.all():
+        data = WinCounts(data.stratum[mixed], data.age[mixed], n[mixed], k[mixed])
+        k, n, x = data.won, data.n, x[mixed]
+        if not len(k) or not x.any():
+            return 0.0, _null_win_ll(data)
     intercept = np.zeros(n_strata)
     beta = 0.0
-    for _ in range(40):
+    for _step in range(40):
         eta = np.clip(intercept[data.stratum] + beta * x, -30, 30)
         p = 1.0 / (1.0 + np.exp(-eta))
         w = n * np.maximum(p * (1 - p), 1e-9)
