@@ -50,7 +50,9 @@ def main() -> None:
         base = min(base, best(lambda: plan.score_table(table, reasons=False, outputs=without), 1))
         more = min(more, best(lambda: plan.score_table(table, reasons=False, outputs=banded), 1))
     print(f"{args.rows:,} rows, fit_score + tier:               {base:.3f} s")
-    print(f"{args.rows:,} rows, + calibrated_score + fit_band:   {more:.3f} s  ({more / base:.3f}x)")
+    print(
+        f"{args.rows:,} rows, + calibrated_score + fit_band:   {more:.3f} s  ({more / base:.3f}x)"
+    )
     scores = np.random.default_rng(0).integers(0, 101, 10_000)
     n = len(scores)
     one = best(lambda: [calibrate_one(int(s), plan.cuts, plan.bands) for s in scores], 3) / n

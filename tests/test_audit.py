@@ -109,5 +109,7 @@ def test_key_create_and_revoke_are_audited(tmp_path: Path) -> None:
     events = read(tmp_path)
     assert [e.event for e in events] == ["key_created", "key_revoked"]
     assert rec.key_id in events[0].what
-    assert "revops" not in events[0].what  # a label may be a person's name: it stays in the key file
+    assert (
+        "revops" not in events[0].what
+    )  # a label may be a person's name: it stays in the key file
     assert secret not in audit_path(tmp_path).read_text(encoding="utf-8")  # never the key

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from icpkit import datasets, pipeline
 from icpkit.cli import app as cli
 from icpkit.web.app import create_app
+from icpkit.web.builds import Builds
 from icpkit.web.keys import KeyStore
 from icpkit.web.security import RateLimiter
 
@@ -470,6 +471,7 @@ def test_one_build_at_a_time_with_progress(
         return 7, None
 
     monkeypatch.setattr(pipeline, "build_and_save", fake_build)
+    monkeypatch.setattr(Builds, "separate_process", False)  # the fake build is in this process
     client = TestClient(create_app(workspace), raise_server_exceptions=False)
     assert_error(client.post("/v1/builds", headers=auth(keys["read"])), 403, "forbidden")
     started = client.post("/v1/builds", headers=auth(keys["write"]))
@@ -507,6 +509,7 @@ def test_a_failed_build_reports_why_without_paths(
         raise InsufficientDataError(f"{workspace}/accounts.csv has too few outcomes")
 
     monkeypatch.setattr(pipeline, "build_and_save", failing)
+    monkeypatch.setattr(Builds, "separate_process", False)
     client = TestClient(create_app(workspace), raise_server_exceptions=False)
     job = client.post("/v1/builds", headers=auth(keys["write"])).json()["id"]
     client.app.state.service.builds.wait(10)
@@ -889,6 +892,43 @@ def test_an_idempotency_key_returns_the_first_answer_even_after_a_restart(
     one = restarted.post("/v1/score", headers={**h, "Idempotency-Key": "s1"}, json=score)
     two = restarted.post("/v1/score", headers={**h, "Idempotency-Key": "s1"}, json=score)
     assert one.json() == two.json() and two.headers["idempotent-replayed"] == "true"
+
+
+def test_a_build_holding_the_lock_is_running_for_every_worker(tmp_path: Path) -> None:
+    """Another worker's build process holds the lock: this worker neither starts a second build
+    nor calls the running one stopped; once the lock is free, a new server does."""
+    import fcntl
+
+    from icpkit.web.builds import LOCK, STOPPED, BuildBusy, Builds
+
+    folder = tmp_path / ".icpkit" / "web" / "builds"
+    folder.mkdir(parents=True)
+    job = {"id": "0123456789abcdef", "status": "running", "stage": "discovery", "progress": 0.4,
+           "started_at": "2026-01-01T00:00:00+00:00", "by_key": "k1"}  # fmt: skip
+    (folder / "0123456789abcdef.json").write_text(json.dumps(job), encoding="utf-8")
+    with (folder / LOCK).open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        builds = Builds(tmp_path)
+        assert builds.get("0123456789abcdef").status == "running"
+        with pytest.raises(BuildBusy, match="0123456789abcdef is running"):
+            builds.start("k2")
+    assert Builds(tmp_path).get("0123456789abcdef").error == STOPPED
+
+
+def test_a_build_process_that_fails_says_why(tmp_path: Path) -> None:
+    """The build runs in its own process; an empty workspace fails there and the status says so."""
+    from icpkit.web.builds import Builds
+
+    (tmp_path / "icpkit.toml").write_text("", encoding="utf-8")
+    builds = Builds(tmp_path)
+    job = builds.start("k1")
+    builds.wait(120)
+    done = builds.get(job.id)
+    assert done.status == "failed" and done.error, done
+    assert str(tmp_path) not in done.error
+    again = builds.start("k1")  # the lock went with the process
+    builds.wait(120)
+    assert builds.get(again.id).status == "failed"
 
 
 def test_a_build_running_when_the_server_stopped_reads_as_failed(tmp_path: Path) -> None:

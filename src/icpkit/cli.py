@@ -1069,16 +1069,24 @@ def serve(
         str, typer.Option(help="Address to bind (default: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes answering requests (rate limits apply per process; builds "
+            "run one at a time across them, each in its own process).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the JSON API (/v1, /openapi.json) and the web app for reps and RevOps.
 
     Every request needs an API key (`icpkit keys create`). Needs the `web` extra.
-    Example: icpkit serve -w my-icp/ --port 8000
+    Example: icpkit serve -w my-icp/ --port 8000 --workers 4
     """
     try:
         import uvicorn
 
-        from icpkit.web.app import create_app
+        from icpkit.web.app import WORKSPACE_ENV, create_app
     except ImportError:
         raise IcpError("`icpkit serve` needs the web extra: pip install 'icpkit[web]'") from None
     import logging
@@ -1092,6 +1100,15 @@ def serve(
         )
     out.print(f"serving {workspace} on http://{host}:{port}/ (Ctrl-C stops)", markup=False)
     # uvicorn's own access log prints query strings (account names); icpkit.web logs routes only.
+    if workers > 1:  # each worker process opens the workspace itself
+        import os
+
+        os.environ[WORKSPACE_ENV] = str(Path(workspace).resolve())
+        uvicorn.run(
+            "icpkit.web.app:app_from_environment", factory=True, workers=workers, host=host,
+            port=port, access_log=False, log_level="warning",
+        )  # fmt: skip
+        return
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
 
 

@@ -73,6 +73,47 @@ class WinData:
     won: np.ndarray
     age: np.ndarray
 
+    def counts(self) -> WinCounts:
+        """The deals grouped by (stratum, age): what the win model's likelihood depends on.
+
+        Deals sharing a stratum and a signal age have the same linear predictor under every
+        kernel, so the logistic likelihood over the deals equals the binomial likelihood over the
+        groups (wins out of deals). Ages are whole days, so a stratum has at most ``lookback + 1``
+        groups however many deals it holds. Ages the kernel weighs 0 (NaN, negative) form one
+        group per stratum.
+        """
+        n_deals = len(self.won)
+        if not n_deals:
+            empty = np.zeros(0)
+            return WinCounts(np.zeros(0, dtype=np.int64), empty, empty, empty)
+        age = np.asarray(self.age, dtype=float)
+        age = np.where(np.isfinite(age) & (age >= 0), age, -1.0)
+        ages, age_code = np.unique(age, return_inverse=True)
+        stratum = np.asarray(self.stratum, dtype=np.int64)
+        keys, group = np.unique(stratum * len(ages) + age_code.ravel(), return_inverse=True)
+        group = group.ravel()
+        size = np.bincount(group, minlength=len(keys)).astype(float)
+        wins = np.bincount(group, np.asarray(self.won, dtype=float), minlength=len(keys))
+        group_age = ages[keys % len(ages)]
+        return WinCounts(keys // len(ages), np.where(group_age < 0, np.nan, group_age), size, wins)
+
+
+@dataclass(frozen=True)
+class WinCounts:
+    """Closed deals grouped by stratum and signal age: deals and wins per group."""
+
+    stratum: np.ndarray
+    age: np.ndarray
+    n: np.ndarray
+    won: np.ndarray
+
+    @classmethod
+    def per_deal(cls, data: WinData) -> WinCounts:
+        """One group per deal (the ungrouped likelihood; for checking the grouped one)."""
+        won = np.asarray(data.won, dtype=float)
+        return cls(np.asarray(data.stratum, dtype=np.int64), np.asarray(data.age, dtype=float),
+                   np.ones(len(won)), won)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class OpenData:
@@ -96,24 +137,37 @@ class KernelFit:
     log_likelihood: float
 
 
-def fit_win(data: WinData, weight: np.ndarray) -> tuple[float, float]:
+def fit_win(data: WinCounts, weight: np.ndarray) -> tuple[float, float]:
     """(beta, log-likelihood) of won ~ stratum + beta * weight, by Newton–Raphson.
 
-    The stratum intercepts make the Hessian an arrow matrix, solved through its Schur complement
-    in O(n) per step, so hundreds of kernels are cheap to profile.
+    ``weight`` is the kernel at each group's age. The model is fitted on the binomial counts of
+    the groups (:meth:`WinData.counts`), which has the same likelihood as the logistic model
+    over the deals. The stratum intercepts make the Hessian an arrow matrix, solved through its
+    Schur complement in O(groups) per step, so hundreds of kernels are cheap to profile.
     """
     if not len(data.won) or not weight.any():
         return 0.0, _null_win_ll(data)
     n_strata = int(data.stratum.max()) + 1
-    y = data.won.astype(float)
+    k, n = data.won, data.n
     x = weight
+    # A stratum whose deals were all won or all lost has its intercept at +-infinity whatever
+    # beta is: its deals add nothing to the likelihood at the optimum, nor to beta's fit, and
+    # left in they keep Newton from converging (the intercept creeps by ~1 a step).
+    n_s = np.bincount(data.stratum, n, minlength=n_strata)
+    k_s = np.bincount(data.stratum, k, minlength=n_strata)
+    mixed = ((k_s > 0) & (k_s < n_s))[data.stratum]
+    if not mixed.all():
+        data = WinCounts(data.stratum[mixed], data.age[mixed], n[mixed], k[mixed])
+        k, n, x = data.won, data.n, x[mixed]
+        if not len(k) or not x.any():
+            return 0.0, _null_win_ll(data)
     intercept = np.zeros(n_strata)
     beta = 0.0
-    for _ in range(40):
+    for _step in range(40):
         eta = np.clip(intercept[data.stratum] + beta * x, -30, 30)
         p = 1.0 / (1.0 + np.exp(-eta))
-        w = np.maximum(p * (1 - p), 1e-9)
-        r = y - p
+        w = n * np.maximum(p * (1 - p), 1e-9)
+        r = k - n * p
         g_s = np.bincount(data.stratum, r, minlength=n_strata)
         h_s = np.bincount(data.stratum, w, minlength=n_strata) + 1e-9
         h_sb = np.bincount(data.stratum, w * x, minlength=n_strata)
@@ -126,12 +180,12 @@ def fit_win(data: WinData, weight: np.ndarray) -> tuple[float, float]:
         if abs(d_beta) < 1e-7 and np.abs(d_s).max() < 1e-7:
             break
     eta = np.clip(intercept[data.stratum] + beta * x, -30, 30)
-    return beta, float((y * eta - np.logaddexp(0, eta)).sum())
+    return beta, float((k * eta - n * np.logaddexp(0, eta)).sum())
 
 
-def _null_win_ll(data: WinData) -> float:
-    n = np.bincount(data.stratum, minlength=1).astype(float)
-    k = np.bincount(data.stratum, data.won.astype(float), minlength=1)
+def _null_win_ll(data: WinCounts) -> float:
+    n = np.bincount(data.stratum, data.n, minlength=1)
+    k = np.bincount(data.stratum, data.won, minlength=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(k > 0, k * np.log(k / n), 0) + np.where(
             n > k, (n - k) * np.log(1 - k / n), 0
@@ -160,7 +214,7 @@ def _open_ll(data: OpenData, weight: np.ndarray, alpha: float, counts: np.ndarra
     return float((data.events * np.log(factor)).sum() + (counts * rate).sum() - counts.sum())
 
 
-def fit_kernel(win: WinData, opening: OpenData, grid: np.ndarray) -> KernelFit:
+def fit_kernel(win: WinData | WinCounts, opening: OpenData, grid: np.ndarray) -> KernelFit:
     """Profile the joint log-likelihood over both shapes and the grid of half-lives / windows.
 
     The flat window is chosen only when it fits better than the exponential decay by at least
@@ -168,8 +222,11 @@ def fit_kernel(win: WinData, opening: OpenData, grid: np.ndarray) -> KernelFit:
     so its best grid point overfits the deals that happen to open just inside it, and a smooth
     decay is the better default when the data cannot tell the two apart. Within the chosen
     shape, the estimate and the interval are read off the profile between grid points
-    (:func:`profile_interval`), so they do not snap to the grid.
+    (:func:`profile_interval`), so they do not snap to the grid. The deals are grouped once
+    (:meth:`WinData.counts`) and every kernel is fitted on the groups.
     """
+    if isinstance(win, WinData):
+        win = win.counts()
     n_bins = opening.events.shape[1]
     parts: dict[Shape, tuple[np.ndarray, np.ndarray]] = {}
     effects: dict[Shape, list[tuple[float, float]]] = {}
@@ -199,7 +256,7 @@ def fit_kernel(win: WinData, opening: OpenData, grid: np.ndarray) -> KernelFit:
 
 
 def _informative(
-    win: WinData, opening: OpenData, parts: dict[Shape, tuple[np.ndarray, np.ndarray]]
+    win: WinCounts, opening: OpenData, parts: dict[Shape, tuple[np.ndarray, np.ndarray]]
 ) -> tuple[float, float]:
     """(1 or 0, 1 or 0): whether the winning and the opening model each show an effect.
 

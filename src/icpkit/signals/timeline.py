@@ -175,10 +175,11 @@ def opening_data(
     age = ages(timeline.deal_account, timeline.deal_day, signal_account, signal_day)
     age = np.where(age < lookback, age, np.nan)
     hit = np.isfinite(age)
-    events = np.zeros((n_cells, n_bins))
     bins = (age[hit] // BIN_DAYS).astype(np.int64)
     signal_time = timeline.deal_day[hit] - age[hit] + bins * BIN_DAYS
-    np.add.at(events, (timeline.cell(timeline.deal_account[hit], signal_time), bins), 1.0)
+    flat = timeline.cell(timeline.deal_account[hit], signal_time) * n_bins + bins
+    # counts of (cell, bin): bincount is np.add.at's sum of ones without its per-item overhead
+    events = np.bincount(flat, minlength=n_cells * n_bins).astype(float).reshape(n_cells, n_bins)
     unexposed_time = timeline.account_days() - timeline.covered_days(
         signal_account, signal_day, span
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,14 +164,23 @@ def _warn(warnings: list[str], count: int, text: str) -> None:
         warnings.append(f"{count:,} " + text.replace("{s}", "" if count == 1 else "s"))
 
 
+_ASCII_LETTERS = string.ascii_letters.encode()
+
+
 def _looks_foreign(text: str) -> bool:
     """Mostly non-Latin letters, or 6+ words with almost no English function words."""
-    letters = [c for c in text[:2000] if c.isalpha()]
-    if len(letters) < 12:
+    head = text[:2000]
+    if head.isascii():  # the letters are A-Z and a-z: count them in C, not per character
+        raw = head.encode()
+        n_letters, n_foreign = len(raw) - len(raw.translate(None, _ASCII_LETTERS)), 0
+    else:
+        letters = [c for c in head if c.isalpha()]
+        n_letters, n_foreign = len(letters), sum(not c.isascii() for c in letters)
+    if n_letters < 12:
         return False
-    if sum(not c.isascii() for c in letters) / len(letters) > 0.3:
+    if n_foreign / n_letters > 0.3:
         return True
-    words = re.findall(r"[^\W\d_]+", text[:2000].lower())
+    words = re.findall(r"[^\W\d_]+", head.lower())
     return len(words) >= 6 and sum(w in ENGLISH_STOP_WORDS for w in words) / len(words) < 0.08
 
 

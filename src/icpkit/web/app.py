@@ -11,6 +11,7 @@ builds need a ``write`` key (:mod:`icpkit.web.deps`).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -103,3 +104,11 @@ def create_app(workspace: Path | str = ".") -> FastAPI:
     app.include_router(embed.router)  # /embed/…: framed by [web] frame_ancestors only
     app.include_router(embed.api)
     return app
+
+
+WORKSPACE_ENV = "ICPKIT_SERVE_WORKSPACE"  # set by `icpkit serve --workers N` for its workers
+
+
+def app_from_environment() -> FastAPI:
+    """The application of the workspace named by ``ICPKIT_SERVE_WORKSPACE`` (uvicorn workers)."""
+    return create_app(os.environ.get(WORKSPACE_ENV, "."))

@@ -1,16 +1,27 @@
-"""Builds started from the web: one at a time, in a background thread, with the pipeline's stages
+"""Builds started from the web: one at a time, in a separate process, with the pipeline's stages
 as progress. A second start while one runs is refused (:class:`BuildBusy`, HTTP 409).
 
-Each build's status is kept in ``.icpkit/web/builds/<id>.json`` (written atomically on every
-change), so a restarted server still answers ``GET /v1/builds/<id>`` for the last :data:`KEEP`
-builds; one that was running when the server stopped reads as failed, saying so."""
+The build runs in its own Python process (``python -m icpkit.web.builds``), so its CPU-bound
+work never holds the server's GIL: the API keeps answering while a build runs. "One at a time"
+holds across server workers (``icpkit serve --workers N``) and restarts: the build process
+holds an exclusive lock on ``.icpkit/web/builds/running.lock`` (``flock``, released by the
+kernel when the process ends, however it ends).
+
+Each build's status is kept in ``.icpkit/web/builds/<id>.json`` (written atomically by the
+build process on every change) and read from there, so every worker and a restarted server
+answer ``GET /v1/builds/<id>`` for the last :data:`KEEP` builds; one that was running when its
+process stopped reads as failed, saying so."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import re
 import secrets
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -25,6 +36,7 @@ from icpkit.errors import IcpError
 log = logging.getLogger("icpkit.web")
 KEEP = 20  # finished builds remembered for GET /v1/builds/{id}
 FOLDER = (".icpkit", "web", "builds")
+LOCK = "running.lock"
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 STOPPED = "the server stopped before this build finished; start it again"
 
@@ -63,8 +75,44 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _read(path: Path) -> BuildJob | None:
+    try:
+        return BuildJob(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError):
+        log.warning("build status %s is damaged; skipped", path.name)
+        return None
+
+
+def _write(folder: Path, job: BuildJob) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / f"{job.id}.json", json.dumps(job.to_dict()))
+    except OSError as exc:  # a read-only workspace: the build still runs, unkept
+        log.warning("build %s: status not kept (%s)", job.id, type(exc).__name__)
+
+
+def _lock(folder: Path) -> int | None:
+    """The build lock's file descriptor, held exclusively; None when a build holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 class Builds:
-    """The builds of one workspace started by this server."""
+    """The builds of one workspace started from the web (by any worker of the server).
+
+    ``separate_process`` False runs the build in a thread of this process instead (tests that
+    replace :func:`icpkit.pipeline.build_and_save` in this process use it).
+    """
+
+    separate_process = True
 
     def __init__(
         self,
@@ -76,48 +124,45 @@ class Builds:
         self.on_done = on_done
         self.public = public
         self._lock = threading.Lock()
-        self._jobs: dict[str, BuildJob] = {}
-        self._order: list[str] = []
         self._thread: threading.Thread | None = None
         self.folder = root.joinpath(*FOLDER)
         self._load()
 
     def _load(self) -> None:
-        """The builds kept by earlier runs of the server; running ones did not finish."""
+        """Builds left running by a process that has stopped did not finish: say so."""
         if not self.folder.is_dir():
             return
-        jobs = []
-        for path in self.folder.glob("*.json"):
-            if not JOB_ID.match(path.stem):
-                continue
-            try:
-                job = BuildJob(**json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError):
-                log.warning("build status %s is damaged; skipped", path.name)
-                continue
-            if job.status == "running":
-                job = replace(job, status="failed", error=STOPPED, finished_at=_now())
-                self._write(job)
-            jobs.append(job)
-        for job in sorted(jobs, key=lambda j: (j.started_at, j.id))[-KEEP:]:
-            self._order.append(job.id)
-            self._jobs[job.id] = job
-
-    def _write(self, job: BuildJob) -> None:
+        fd = _lock(self.folder)
+        if fd is None:  # a build process is alive (another worker's): its job is running
+            return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.folder / f"{job.id}.json", json.dumps(job.to_dict()))
-        except OSError as exc:  # a read-only workspace: the build still runs, unkept
-            log.warning("build %s: status not kept (%s)", job.id, type(exc).__name__)
+            for job in self._jobs():
+                if job.status == "running":
+                    _write(self.folder, replace(job, status="failed", error=STOPPED,
+                                                finished_at=_now()))  # fmt: skip
+        finally:
+            os.close(fd)
+
+    def _jobs(self) -> list[BuildJob]:
+        """The kept builds, oldest first."""
+        if not self.folder.is_dir():
+            return []
+        jobs = [
+            job
+            for path in self.folder.glob("*.json")
+            if JOB_ID.match(path.stem) and (job := _read(path)) is not None
+        ]
+        return sorted(jobs, key=lambda j: (j.started_at, j.id))
 
     def start(self, by_key: str, note: str = "") -> BuildJob:
-        """Start a build in a background thread, or raise BuildBusy while one runs."""
+        """Start a build in a separate process, or raise BuildBusy while one runs."""
         with self._lock:
-            running = self.running()
-            if running is not None:
-                raise BuildBusy(
-                    f"build {running.id} is running ({running.stage}); wait for it to finish"
-                )
+            fd = _lock(self.folder)
+            if fd is None:
+                running = self.running()
+                what = f"build {running.id} is running ({running.stage})" if running else (
+                    "a build is running")  # fmt: skip
+                raise BuildBusy(f"{what}; wait for it to finish")
             job = BuildJob(
                 id=secrets.token_hex(8),
                 status="running",
@@ -126,77 +171,119 @@ class Builds:
                 started_at=_now(),
                 by_key=by_key,
             )
-            self._store(job)
+            _write(self.folder, job)
+            for old in self._jobs()[:-KEEP]:
+                (self.folder / f"{old.id}.json").unlink(missing_ok=True)
+            run = self._watch if self.separate_process else self._in_thread
             self._thread = threading.Thread(
-                target=self._run, args=(job.id, note), name=f"icpkit-build-{job.id}", daemon=True
+                target=run, args=(job.id, note, fd), name=f"icpkit-build-{job.id}", daemon=True
             )
             self._thread.start()
             return job
 
+    def _watch(self, job_id: str, note: str, fd: int) -> None:
+        """Run the build process (it inherits the lock) and wait for it."""
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "icpkit.web.builds", str(self.root), job_id, note],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            os.close(fd)
+            self._finish(job_id, error=f"the build process could not start ({exc.strerror})")
+            return
+        os.close(fd)  # the child's copy of the descriptor holds the lock now
+        code = child.wait()
+        job = _read(self.folder / f"{job_id}.json")
+        if job is not None and job.status == "running":  # killed before it could say why
+            log.error("build %s: its process ended with code %s", job_id, code)
+            self._finish(job_id, error="the build process stopped; the server log has the code")
+        elif job is not None and job.version is not None and self.on_done is not None:
+            self.on_done(job.version)
+
+    def _in_thread(self, job_id: str, note: str, fd: int) -> None:
+        try:
+            version = run_build(self.root, job_id, note, self.public)
+        finally:
+            os.close(fd)
+        if version is not None and self.on_done is not None:
+            self.on_done(version)
+
+    def _finish(self, job_id: str, error: str) -> None:
+        job = _read(self.folder / f"{job_id}.json")
+        if job is not None:
+            _write(self.folder, replace(job, status="failed", error=error, finished_at=_now()))
+
     def get(self, job_id: str) -> BuildJob:
-        with self._lock:
-            job = self._jobs.get(job_id)
+        job = _read(self.folder / f"{job_id}.json") if JOB_ID.match(job_id) else None
         if job is None:
             raise NoSuchBuild(f"no build with id {job_id[:40]!r} among the last {KEEP} builds")
         return job
 
     def latest(self) -> BuildJob | None:
-        with self._lock:
-            return self._jobs[self._order[-1]] if self._order else None
+        jobs = self._jobs()
+        return jobs[-1] if jobs else None
 
     def running(self) -> BuildJob | None:
-        latest = self._jobs[self._order[-1]] if self._order else None
+        latest = self.latest()
         return latest if latest is not None and latest.status == "running" else None
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for the running build's thread (tests, shutdown)."""
+        """Wait for the build started by this server (tests, shutdown)."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
 
-    def _store(self, job: BuildJob) -> None:
-        if job.id not in self._jobs:
-            self._order.append(job.id)
-        self._jobs[job.id] = job
-        self._write(job)
-        for old in self._order[:-KEEP]:
-            self._jobs.pop(old, None)
-            (self.folder / f"{old}.json").unlink(missing_ok=True)
-        self._order = self._order[-KEEP:]
 
-    def _update(self, job_id: str, **changes: Any) -> None:
-        with self._lock:
-            self._store(replace(self._jobs[job_id], **changes))
+def run_build(root: Path, job_id: str, note: str, public: Callable[[str], str] = str) -> int | None:
+    """Build the workspace, writing the job's stage and result to its status file."""
+    folder = root.joinpath(*FOLDER)
+    path = folder / f"{job_id}.json"
+    stages = pipeline.BUILD_STAGES
 
-    def _run(self, job_id: str, note: str) -> None:
-        stages = pipeline.BUILD_STAGES
+    def update(**changes: Any) -> None:
+        job = _read(path)
+        if job is not None:
+            _write(folder, replace(job, **changes))
 
-        def progress(stage: str) -> None:
-            done = stages.index(stage) / len(stages) if stage in stages else 0.0
-            self._update(job_id, stage=stage, progress=round(done, 3))
+    def progress(stage: str) -> None:
+        done = stages.index(stage) / len(stages) if stage in stages else 0.0
+        update(stage=stage, progress=round(done, 3))
 
-        try:
-            workspace = pipeline.Workspace.open(self.root)
-            version, _ = pipeline.build_and_save(
-                workspace, note=note or "built from the web app", progress=progress,
-                who=f"key {self._jobs[job_id].by_key}",
-            )  # fmt: skip
-        except IcpError as exc:
-            self._update(
-                job_id, status="failed", error=self.public(exc.message), finished_at=_now()
-            )
-            return
-        except Exception as exc:  # a thread must report, never die silently
-            log.error("build %s failed: %s", job_id, type(exc).__name__)
-            self._update(
-                job_id,
-                status="failed",
-                error="internal error; the server log has the cause",
-                finished_at=_now(),
-            )
-            return
-        if self.on_done is not None:
-            self.on_done(version)
-        self._update(
-            job_id, status="done", stage="done", progress=1.0, version=version, finished_at=_now()
-        )
+    job = _read(path)
+    by_key = job.by_key if job is not None else "-"
+    try:
+        workspace = pipeline.Workspace.open(root)
+        version, _ = pipeline.build_and_save(
+            workspace, note=note or "built from the web app", progress=progress,
+            who=f"key {by_key}",
+        )  # fmt: skip
+    except IcpError as exc:
+        update(status="failed", error=public(exc.message), finished_at=_now())
+        return None
+    except Exception as exc:  # report, never die silently
+        log.error("build %s failed: %s", job_id, type(exc).__name__)
+        update(
+            status="failed", error="internal error; the server log has the cause",
+            finished_at=_now(),
+        )  # fmt: skip
+        return None
+    update(status="done", stage="done", progress=1.0, version=version, finished_at=_now())
+    return version
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m icpkit.web.builds ROOT JOB_ID NOTE``: the build process."""
+    from icpkit.web.service import public_message
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    root, job_id, note = Path(argv[0]), argv[1], argv[2]
+    if not JOB_ID.match(job_id):
+        return 2
+    version = run_build(root, job_id, note, lambda m: public_message(m, root.resolve()))
+    return 0 if version is not None else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
