@@ -102,6 +102,7 @@ def test_no_module_writes_a_table_around_the_one_writer() -> None:
         SRC / "sync" / "store.py",  # the synced CRM tables and their staging chunks
         SRC / "enrich" / "store.py",  # the stored enrichment
         SRC / "lifecycle" / "experiment.py",  # the experiment's assignments
+        SRC / "usage" / "readers.py",  # a temporary Parquet copy of a large JSON usage export
         SRC / "refresh" / "run.py",  # the last scores, the baseline of "changed"
         SRC / "web" / "service.py",  # the worklist CSV: csv_safe (the writer's guard) into a buffer
     }
