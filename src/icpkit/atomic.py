@@ -12,6 +12,7 @@ import contextlib
 import errno
 import glob
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +135,24 @@ def permission_message(exc: OSError, workspace: Path | None = None) -> str | Non
     if target.exists() and not _may(target, os.R_OK):
         return f"{name} cannot be read: permission denied. Give this user read access to it."
     return f"{name}: permission denied ({exc.strerror}); nothing was changed."
+
+
+# An exclusive, non-blocking lock on an open file (one push log, one sync at a time): raises
+# OSError when another process holds it.
+if sys.platform == "win32":  # pragma: no cover
+    import msvcrt
+
+    def lock_nonblocking(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+    def unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def lock_nonblocking(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

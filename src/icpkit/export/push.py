@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +47,8 @@ from typing import Any
 import httpx
 import polars as pl
 
+from icpkit.atomic import lock_nonblocking as _lock
+from icpkit.atomic import unlock as _unlock
 from icpkit.atomic import write_text_atomic
 from icpkit.errors import ConfigError
 from icpkit.export.crm import SALESFORCE_API_VERSION, SALESFORCE_FIELDS
@@ -313,25 +314,6 @@ def _exclusive(log: Path) -> Iterator[None]:
             yield
         finally:
             _unlock(handle.fileno())
-
-
-if sys.platform == "win32":  # pragma: no cover
-    import msvcrt
-
-    def _lock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-    def _unlock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def push(

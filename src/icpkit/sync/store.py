@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 import polars as pl
 
 from icpkit.atomic import atomic_path, write_text_atomic
+from icpkit.atomic import lock_nonblocking as _lock
+from icpkit.atomic import unlock as _unlock
 from icpkit.sync.client import SyncError
 
 ID = "id"
@@ -187,22 +188,3 @@ def exclusive(root: Path, service: str) -> Iterator[None]:
             yield
         finally:
             _unlock(handle.fileno())
-
-
-if sys.platform == "win32":  # pragma: no cover
-    import msvcrt
-
-    def _lock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-    def _unlock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
