@@ -17,10 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,14 +28,12 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("playwright.sync_api")
 
-import uvicorn
-from playwright import sync_api as playwright
 
+from browser_kit import CHROMIUM, chromium, serving
 from icpkit.web.app import create_app
 from icpkit.web.keys import KeyStore
 
 pytestmark = pytest.mark.services
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 DOCS = ROOT / "docs"
@@ -66,29 +60,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
     workspace = make_workspace(tmp_path_factory.mktemp("a11y"))
     store = KeyStore(workspace)
     keys = {scope: store.create(scope, name="revops")[0] for scope in ("read", "write")}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(workspace), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", workspace, keys
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(workspace)) as base:
+        yield base, workspace, keys
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def context(browser: Any, base: str, key: str | None, viewport: dict[str, int]) -> Any:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,26 +24,18 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("playwright.sync_api")
 
-import uvicorn
-from playwright import sync_api as playwright
 
+from browser_kit import CHROMIUM, chromium, free_port, serving, shoot
 from icpkit.web.app import create_app
 from icpkit.web.embed import EmbedLinks
 from icpkit.web.keys import KeyStore
 from rep_fixture import OWNERS, SECRET, rep_workspace
 
 pytestmark = pytest.mark.services
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 ENV = "ICPKIT_TEST_EMBED_SECRET"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -55,35 +45,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
     workspace = rep_workspace(tmp_path_factory.mktemp("rep-browser"))
     key = KeyStore(workspace).create("read")[0]
     os.environ[ENV] = SECRET  # read by the server per request; removed below
-    port = _port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(workspace), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", workspace, key
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(workspace)) as base:
+        yield base, workspace, key
     os.environ.pop(ENV, None)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def shoot(page: object, name: str, tmp_path: Path) -> Path:
-    folder = DOCS if os.environ.get("ICPKIT_WEB_SCREENSHOTS") == "docs" else tmp_path
-    target = folder / f"web-{name}.png"
-    page.screenshot(path=str(target))  # type: ignore[attr-defined]
-    return target
+    with chromium() as browser:
+        yield browser
 
 
 def logged_in(browser: object, base: str, key: str, viewport: dict[str, int]) -> object:
@@ -231,7 +201,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def crm_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     """A stand-in for the CRM: static pages that frame the card, served on another port."""
     folder = tmp_path_factory.mktemp("crm")
-    port = _port()
+    port = free_port()
     httpd = ThreadingHTTPServer(
         ("127.0.0.1", port), functools.partial(_Quiet, directory=str(folder))
     )
