@@ -275,7 +275,7 @@ def run_build(root: Path, job_id: str, note: str, public: Callable[[str], str] =
 
 def _main(argv: list[str]) -> int:
     """``python -m icpkit.web.builds ROOT JOB_ID NOTE``: the build process."""
-    from icpkit.web.service import public_message
+    from icpkit.web.messages import public_message
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     root, job_id, note = Path(argv[0]), argv[1], argv[2]

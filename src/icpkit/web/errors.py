@@ -19,9 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from icpkit.errors import ConfigError, IcpError, InsufficientDataError, SchemaError, StoreError
 from icpkit.web.builds import BuildBusy, NoSuchBuild
 from icpkit.web.deps import ApiError
+from icpkit.web.messages import public_message
 from icpkit.web.models import ErrorResponse
 from icpkit.web.security import error_body
-from icpkit.web.service import NotFound, public_message
+from icpkit.web.service import NotFound
 
 log = logging.getLogger("icpkit.web")
 

@@ -45,6 +45,7 @@ from icpkit.themes.pii import Scrubber
 from icpkit.web.builds import Builds
 from icpkit.web.context import plain_reason, talking_points, triggers, winning_personas
 from icpkit.web.keys import KeyRecord, KeyStore
+from icpkit.web.messages import public_message
 from icpkit.web.search import AccountIndex, Page, search_text
 from icpkit.worklist import Worklist, WorklistQuery, matching, select, worklist_table
 
@@ -53,7 +54,6 @@ LOOKALIKES_MAX = 500
 LOOKALIKE_COLUMNS = ("rank", "account_id", "name", "domain", "industry", "country", "tier",
                      "fit_score", "similarity", "similar_best_customers", "rank_score", "why",
                      "reasons")  # fmt: skip
-_ABSOLUTE = re.compile(r"(?<![\w.:/<~])/(?!v1/)(?:[^\s/'\"`:,;()<>]+/)+([^\s/'\"`:,;()<>]+)")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,120}$")
 LIST_COLUMNS = ("criteria_met", "disqualifiers_hit")
@@ -834,11 +834,3 @@ def _request_error(exc: SchemaError) -> SchemaError:
         "counting from 1)",
         exc.problems,
     )
-
-
-def public_message(message: str, root: Path) -> str:
-    """An error message without the server's own folders: a path in the workspace is shown
-    relative to it, the home folder as ``~``, any other absolute path by its file name only."""
-    text = message.replace(str(root) + os.sep, "").replace(str(root), "the workspace")
-    text = text.replace(str(Path.home()) + os.sep, "~/")
-    return _ABSOLUTE.sub(lambda m: m.group(1), text)
