@@ -14,6 +14,7 @@ import glob
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +157,19 @@ else:
 
     def unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def locked_beside(path: Path, thread_lock: threading.Lock) -> Iterator[None]:
+    """Hold ``thread_lock`` and an exclusive (waiting) lock on ``<path>.lock``: one writer at a
+    time across threads and processes (the feedback log, the audit log). Where flock does not
+    exist the thread lock alone serialises one server's writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with thread_lock, open(path.with_suffix(".lock"), "a") as handle:
+        if sys.platform != "win32":
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if sys.platform != "win32":
+                fcntl.flock(handle, fcntl.LOCK_UN)

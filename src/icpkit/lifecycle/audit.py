@@ -21,20 +21,14 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from icpkit.atomic import write_text_atomic
+from icpkit.atomic import locked_beside, write_text_atomic
 from icpkit.data.controls import strip_controls
 from icpkit.errors import IcpError
-
-try:  # POSIX only; on Windows appends are serialised by the thread lock alone
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 AUDIT_FILE = "audit.jsonl"
 HEAD_FILE = "audit.head"
@@ -115,17 +109,8 @@ def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _THREAD_LOCK, open(path.with_suffix(".lock"), "a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+def _locked(path: Path) -> contextlib.AbstractContextManager[None]:
+    return locked_beside(path, _THREAD_LOCK)
 
 
 def _last(path: Path) -> tuple[int, str]:

@@ -26,7 +26,7 @@ import json
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from icpkit.atomic import write_text_atomic
+from icpkit.atomic import locked_beside, write_text_atomic
 from icpkit.data.controls import strip_controls
 from icpkit.errors import ConfigError
 from icpkit.profile import (
@@ -45,11 +45,6 @@ from icpkit.profile import (
 )
 from icpkit.themes.pii import Scrubber
 from icpkit.vocab import TIERS, TierName
-
-try:  # POSIX; elsewhere the thread lock alone serialises one server's writes
-    import fcntl
-except ImportError:  # pragma: no cover - not on Linux
-    fcntl = None  # type: ignore[assignment]
 
 FEEDBACK_FILE = "feedback.jsonl"
 MAX_REASON = 1000
@@ -134,17 +129,8 @@ class FeedbackLog:
     def __init__(self, workspace: Path | str) -> None:
         self.path = Path(workspace) / ".icpkit" / FEEDBACK_FILE
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _THREAD_LOCK, open(self.path.with_suffix(".lock"), "a") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return locked_beside(self.path, _THREAD_LOCK)
 
     def append(self, entry: FeedbackEntry) -> FeedbackEntry:
         """Add one verdict; earlier lines are kept byte for byte."""
