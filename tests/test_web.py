@@ -994,3 +994,26 @@ def test_score_gives_the_calibrated_score_and_band_of_the_workspace(
         read = calibrate(pl.Series([row["fit_score"]]).to_numpy(), cuts, BandScale())
         assert row["calibrated_score"] == int(read.calibrated[0])
         assert row["fit_band"] == read.labels[0]
+
+
+def test_every_worker_loads_the_accounts_again_after_another_one_built(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """Two server workers on one workspace: the data one worker loaded is not kept once the
+    version store changed under it (a build or a promotion from another worker or a shell)."""
+    import shutil
+
+    from icpkit.web.service import Service
+
+    root = tmp_path / "ws"
+    shutil.copytree(workspace, root, ignore=shutil.ignore_patterns("web"))
+    worker = Service(root)
+    before = worker.accounts().height
+    accounts = pl.read_csv(root / "accounts.csv", infer_schema_length=0)
+    accounts.head(before - 7).write_csv(root / "accounts.csv")
+    assert worker.accounts().height == before  # nothing saved yet: the loaded tables stand
+    other = Service(root)  # another worker (or `icpkit promote` in a shell) writes the store
+    store = other.workspace.store
+    store.set_live(store.latest().version, action="promote")
+    assert worker.accounts().height == before - 7
+    assert worker.scored()[1].height == before - 7

@@ -79,6 +79,7 @@ class Service:
         self._lock = threading.Lock()
         self._feedback_lock = threading.Lock()
         self._crm: CrmData | None = None
+        self._data_key: tuple[object, ...] | None = None  # the store's state when it was loaded
         self._accounts: pl.DataFrame | None = None
         self._intent: dict[int, tuple[pl.DataFrame | None, str, str]] = {}
         self._worklists: dict[int, tuple[pl.DataFrame, str, str]] = {}
@@ -177,10 +178,19 @@ class Service:
     # ------------------------------------------------------------------ accounts
 
     def crm(self) -> CrmData:
-        """The workspace's CRM tables, loaded once (again after a build from the web)."""
+        """The workspace's CRM tables, loaded once, and again after the version store changed.
+
+        A build started from another server worker (or ``icpkit build``/``promote`` in a shell)
+        may have read newer files: every worker notices it from the store's files (one stat()
+        each) and loads the tables again, instead of only the worker that started the build.
+        """
+        key = self._store_state()
         with self._lock:
+            if self._crm is not None and self._data_key != key:
+                self._forget_data()
             if self._crm is None:
                 self._crm = self.workspace.load()
+                self._data_key = key
             return self._crm
 
     def accounts(self) -> pl.DataFrame:
@@ -193,17 +203,21 @@ class Service:
     def reload(self, version: int | None = None) -> None:
         """Forget the loaded data (a build may have read newer files); versions stay cached."""
         with self._lock:
-            self.workspace = pipeline.Workspace.open(self.root)
-            self._crm = self._accounts = self._check = None
-            self._scrubber = None
-            self._fast.clear()  # compiled against the accounts' schema, which a build may change
-            self._columns.clear()  # the accounts mapping may have changed with the config
-            self._scored.clear()
-            self._index.clear()
-            self._intent.clear()
-            self._worklists.clear()
-            self._domains.clear()
-            self._lookalikes.clear()
+            self._forget_data()
+
+    def _forget_data(self) -> None:
+        """What :meth:`reload` forgets; the caller holds ``self._lock``."""
+        self.workspace = pipeline.Workspace.open(self.root)
+        self._crm = self._accounts = self._check = None
+        self._scrubber = None
+        self._fast.clear()  # compiled against the accounts' schema, which a build may change
+        self._columns.clear()  # the accounts mapping may have changed with the config
+        self._scored.clear()
+        self._index.clear()
+        self._intent.clear()
+        self._worklists.clear()
+        self._domains.clear()
+        self._lookalikes.clear()
 
     def public(self, message: str) -> str:
         """An error message without the server's own folders."""
