@@ -9,6 +9,8 @@ exact top-k, as an exhaustive search would give.
 
 All children of a segment are counted at once: AND of the segment's bitset with every remaining
 condition's bitset, then popcount (binary target) — or one matrix product (numeric target).
+Triples (binary target) are counted in two passes: the positives, then the negatives of only
+those triples whose bound from the exact positives can still beat the threshold.
 """
 
 from __future__ import annotations
@@ -426,23 +428,24 @@ class DepthFirstSearch:
             if not cand.size:
                 continue
             prefix = (int(a), int(b))
-            if self._task.quality.numeric_target:
+            counter = self._counter
+            if not isinstance(counter, _BitsetCounter):  # a numeric target
                 self._keep(prefix, cand, self._count(prefix, cand))
                 continue
             # positives first (a sixth of the words at a 16 % base rate): with the exact
             # positives and the fewest negatives the pairs allow, the bound is tight enough to
             # skip counting the negatives of most triples. A skipped triple's quality is at most
             # its bound, at most the threshold: it could never enter the top-k.
-            state = self._counter.state(prefix)
-            spans = self._counter._span(state)
-            pos = self._counter.part(state, cand, positive=True, spans=spans)
+            state = counter.state(prefix)
+            spans = counter._span(state)
+            pos = counter.part(state, cand, positive=True, spans=spans)
             low = self._triple_negatives(int(a), int(b), cand)
             bound = self._quality(Counts(size=pos + low, positives=pos))
             keep = bound > self._top.threshold
             self._evaluated += int(np.count_nonzero(~keep))
             if keep.any():
                 cand, pos = cand[keep], pos[keep]
-                neg = self._counter.part(state, cand, positive=False, spans=spans)
+                neg = counter.part(state, cand, positive=False, spans=spans)
                 self._keep(prefix, cand, Counts(size=pos + neg, positives=pos))
 
 
