@@ -7,7 +7,7 @@ VENV := .venv
 RUN := $(UV) run --frozen
 DEMO_DIR ?= demo
 
-.PHONY: help env report-deps demo test test-slow test-services services-deps test-all lint format bench docs docs-images web-images clean
+.PHONY: help env report-deps demo test test-slow test-services services-deps test-all lint format bench docs docs-images web-images clean bench-venv
 
 help:
 	@echo "make demo        create the environment and run the whole pipeline on the synthetic CRM"
@@ -17,6 +17,7 @@ help:
 	@echo "make web-images  regenerate the web app screenshots docs/web-*.png (headless chromium)"
 	@echo "make lint        ruff check + ruff format --check + mypy"
 	@echo "make bench       run the benchmarks (see bench/RESULTS.md)"
+	@echo "make bench-venv  build .bench-venv (pysubgroup + numpy<2, pinned) for bench/bench_discovery.py"
 	@echo "make docs        regenerate docs/config.md from the typed settings"
 	@echo "make docs-images regenerate the report screenshots in docs/"
 
@@ -89,6 +90,17 @@ format: env
 
 bench: env
 	$(RUN) python bench/run_all.py
+
+# --- discovery reference (issue 30): pysubgroup pins numpy < 2, so it gets its own venv, built from
+# PyPI alone with exact pins; bench/bench_discovery.py runs bench/pysubgroup_ref.py inside it.
+BENCH_VENV := .bench-venv
+$(BENCH_VENV)/.pinned: bench/pysubgroup-requirements.txt
+	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	$(UV) venv --allow-existing --python 3.11 $(BENCH_VENV)
+	$(UV) pip install --python $(BENCH_VENV)/bin/python -r bench/pysubgroup-requirements.txt
+	@touch $@
+
+bench-venv: $(BENCH_VENV)/.pinned
 
 docs: env
 	$(RUN) python -c "from icpkit.config import settings_markdown as m; print(m(), end='')" > docs/config.md

@@ -1,10 +1,16 @@
 """Speed of the segment search against pysubgroup, and icpkit alone at 1M accounts.
 
-Run: ``uv run --frozen python bench/bench_discovery.py [--rows 100000] [--big 1000000]``.
-pysubgroup pins numpy<2, so it runs in a separate venv (.bench-venv, created here when missing)
-as a subprocess on the same data written to a temporary CSV file, with its own selectors;
-icpkit runs the same task (WRAcc, depth 3, top-10) on exactly those selectors. Prints the top-10
-agreement, the times, the ratio and peak memory.
+Run: ``uv run --frozen python bench/bench_discovery.py [--rows 100000] [--big 1000000]
+[--repeats 3] [--baseline OLD/src]``.
+pysubgroup pins numpy<2, so it runs in a separate venv (.bench-venv: ``make bench-venv``, or built
+here when missing, from the exact pins in bench/pysubgroup-requirements.txt) as a subprocess on the
+same data written to a temporary CSV file, with its own selectors; icpkit runs the same task (WRAcc,
+depth 3, top-10) on exactly those selectors. The two alternate ``--repeats`` times; prints the
+top-10 agreement, best and median times and ratios, and peak memory.
+
+``--baseline`` (the ``src`` folder of another checkout, e.g. ``git archive main src | tar -x -C
+/tmp/base``) times the 1M-row search of that code against this one, each run in a fresh
+subprocess, alternating, and checks that both give the same top-10.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,11 +56,13 @@ def make_accounts(n: int, seed: int) -> pl.DataFrame:
 
 
 def ensure_venv() -> Path:
+    """The python of .bench-venv, built as ``make bench-venv`` does when missing."""
     python = VENV / "bin" / "python"
     if not python.exists():
+        pins = ROOT / "bench" / "pysubgroup-requirements.txt"
         subprocess.run(["uv", "venv", str(VENV), "--python", "3.11"], check=True)
         subprocess.run(
-            ["uv", "pip", "install", "--python", str(python), "pysubgroup", "pandas"], check=True
+            ["uv", "pip", "install", "--python", str(python), "-r", str(pins)], check=True
         )
     return python
 
@@ -82,15 +91,26 @@ def to_condition(record: dict) -> Condition:
     return Condition(record["attr"], "eq", record["value"])
 
 
-def icpkit_search(frame: pl.DataFrame, conditions: list[Condition] | None, top_k: int = 10):
-    """Prepare the condition bitsets and run the search; returns (result, seconds)."""
-    start = time.perf_counter()
+def icpkit_search(  # type: ignore[no-untyped-def]
+    frame: pl.DataFrame,
+    conditions: list[Condition] | None,
+    top_k: int = 10,
+    phases: dict[str, float] | None = None,
+):
+    """Prepare the condition bitsets and run the search; returns (result, seconds).
+
+    ``phases`` (optional) receives the CPU seconds of binning (``condition_table``) and search.
+    """
+    start, cpu = time.perf_counter(), cpu_seconds()
     attrs = [c for c in frame.columns if c != "target"]
     settings = DiscoveryConfig.model_validate({"min_support": 1e-9, "min_support_count": 1})
     table = condition_table(frame, attrs, settings, conditions)
+    binned = cpu_seconds()
     target = frame["target"].to_numpy()
     task = SearchTask(table, target, WRAcc(), 3, 1, top_k)
     result = DepthFirstSearch().run(task)
+    if phases is not None:
+        phases.update(binning_cpu=binned - cpu, search_cpu=cpu_seconds() - binned)
     return result, time.perf_counter() - start
 
 
@@ -102,31 +122,62 @@ def peak_mb(func) -> float:  # type: ignore[no-untyped-def]
     return peak / 2**20
 
 
-def compare(rows: int, algorithms: str) -> None:
+def spread(values: list[float]) -> str:
+    """'best / median' of a list of figures."""
+    return f"{min(values):.3f} / {float(np.median(values)):.3f}"
+
+
+def compare(rows: int, algorithms: str, repeats: int = 3) -> None:
+    """pysubgroup and icpkit on the same task, alternating ``repeats`` times."""
     frame = make_accounts(rows, 0)
-    ref = run_pysubgroup(frame, algorithms)
-    conditions = [to_condition(r) for r in ref["selectors"]]
-    result, seconds = icpkit_search(frame, conditions)
-    ours = [round(c.quality, 12) for c in result.candidates]
-    print(f"{rows:,} accounts × 30 attributes, {len(conditions)} selectors, WRAcc top-10, depth 3")
-    print(f"  icpkit DepthFirstSearch: {seconds:.3f} s ({result.n_evaluated:,} segments counted)")
-    fastest = math.inf
-    for name, run in ref["runs"].items():
-        theirs = [round(t["quality"], 12) for t in run["top"]]
-        same = np.allclose(sorted(theirs, reverse=True), ours, rtol=1e-9, atol=1e-12)
-        texts_ref = {
-            " AND ".join(sorted(str(to_condition(s)) for s in t["segment"])) for t in run["top"]
-        }
+    ours_s: list[float] = []
+    theirs_s: dict[str, list[float]] = {}
+    ratios: dict[str, list[float]] = {}
+    cpu_ratios: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        ref = run_pysubgroup(frame, algorithms)
+        conditions = [to_condition(r) for r in ref["selectors"]]
+        cpu = cpu_seconds()
+        result, seconds = icpkit_search(frame, conditions)
+        cpu = cpu_seconds() - cpu
+        ours_s.append(seconds)
+        ours = [round(c.quality, 12) for c in result.candidates]
         texts_ours = {
             " AND ".join(sorted(str(c) for c in cand.segment)) for cand in result.candidates
         }
+        for name, run in ref["runs"].items():
+            theirs = [round(t["quality"], 12) for t in run["top"]]
+            same = np.allclose(sorted(theirs, reverse=True), ours, rtol=1e-9, atol=1e-12)
+            texts_ref = {
+                " AND ".join(sorted(str(to_condition(s)) for s in t["segment"])) for t in run["top"]
+            }
+            theirs_s.setdefault(name, []).append(run["seconds"])
+            ratios.setdefault(name, []).append(run["seconds"] / seconds)
+            if "cpu" in run:
+                cpu_ratios.setdefault(name, []).append(run["cpu"] / cpu)
+            print(
+                f"  run {len(ours_s)}: pysubgroup {name} {run['seconds']:.3f} s "
+                f"({run.get('cpu', math.nan):.3f} s CPU), icpkit {seconds:.3f} s ({cpu:.3f} s "
+                f"CPU) → {run['seconds'] / seconds:.1f}× wall, "
+                f"{run.get('cpu', math.nan) / cpu:.1f}× CPU; same top-10 qualities: {same}; "
+                f"same segments: {len(texts_ref & texts_ours)}/10",
+                flush=True,
+            )
+    print(f"{rows:,} accounts × 30 attributes, {len(conditions)} selectors, WRAcc top-10, depth 3")
+    print(
+        f"  icpkit DepthFirstSearch: {spread(ours_s)} s best / median of {repeats} "
+        f"({result.n_evaluated:,} segments counted)"
+    )
+    for name in theirs_s:
+        r = ratios[name]
         print(
-            f"  pysubgroup {name}: {run['seconds']:.3f} s; same top-10 qualities: {same}; "
-            f"same segments: {len(texts_ref & texts_ours)}/10; "
-            f"icpkit is {run['seconds'] / seconds:.1f}× faster"
+            f"  pysubgroup {name}: {spread(theirs_s[name])} s; icpkit faster by "
+            f"{max(r):.1f}× best, {float(np.median(r)):.1f}× median in wall time (ratio per "
+            f"alternating pair)"
         )
-        fastest = min(fastest, run["seconds"])
-    print(f"  ratio vs pysubgroup's fastest: {fastest / seconds:.1f}×")
+        if cpu_ratios.get(name):
+            c = cpu_ratios[name]
+            print(f"    in CPU time: {max(c):.1f}× best, {float(np.median(c)):.1f}× median")
     print(
         f"  peak memory: icpkit {peak_mb(lambda: icpkit_search(frame, conditions)):.0f} MB "
         f"(tracemalloc, search incl. bitsets); pysubgroup process max RSS "
@@ -134,18 +185,27 @@ def compare(rows: int, algorithms: str) -> None:
     )
 
 
-def big(rows: int) -> None:
+def cpu_seconds() -> float:
+    """CPU time of this process and its threads (polars sorts and filters on several)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def big(rows: int, repeats: int = 3) -> None:
     frame = make_accounts(rows, 1)
-    for _ in range(2):
-        cpu = time.process_time()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        cpu = cpu_seconds()
         result, seconds = icpkit_search(frame, None)
-        cpu = time.process_time() - cpu
+        cpus.append(cpu_seconds() - cpu)
+        walls.append(seconds)
         print(
             f"{rows:,} accounts × 30 attributes, icpkit's own conditions ({result.n_conditions}), "
-            f"WRAcc top-10, depth 3: {seconds:.2f} s wall ({cpu:.2f} s CPU) incl. binning and "
-            f"bitsets; top: {result.candidates[0].segment}",
+            f"WRAcc top-10, depth 3: {seconds:.2f} s wall ({cpus[-1]:.2f} s CPU) incl. binning "
+            f"and bitsets; top: {result.candidates[0].segment}",
             flush=True,
         )
+    print(f"  best / median of {repeats}: {spread(walls)} s wall, {spread(cpus)} s CPU")
     popcount_rate(frame)
     print(f"  peak memory: {peak_mb(lambda: icpkit_search(frame, None)):.0f} MB (tracemalloc)")
 
@@ -153,34 +213,43 @@ def big(rows: int) -> None:
 def popcount_rate(frame: pl.DataFrame, repeats: int = 3) -> None:
     """How close the search's inner loop comes to the machine's popcount rate (issue 30).
 
-    The search counts children by gather + AND + popcount over packed words
-    (``_BitsetCounter.children``); its rate is the bytes of words it counts per second of CPU
+    The search counts children by gather (or an in-place slice) + AND + popcount over packed
+    words (``_BitsetCounter.part``); its rate is the bytes of words it counts per second of CPU
     inside that function. The ceiling is a plain ``np.bitwise_count`` + row sum of an array of
     the same words' size, already in memory (no gather, no AND). Best of ``repeats`` each.
     """
     from icpkit.discovery import search
 
-    original = search._BitsetCounter.children
+    # the inner loop: `part` (children counts are two of them) gathers or slices, ANDs and
+    # popcounts tiles; its bytes are the words handed to popcount, its time the CPU inside it
+    counter_cls = search._BitsetCounter
+    inner = getattr(counter_cls, "part", None) or counter_cls.children
+    name = "part" if hasattr(counter_cls, "part") else "children"
+    original_popcount = search.popcount
     spent = {"bytes": 0, "cpu": 0.0, "tile": 0}
 
-    def counted(self, state, cand):  # type: ignore[no-untyped-def]
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         started = time.process_time()
-        out = original(self, state, cand)
+        out = inner(self, *args, **kwargs)
         spent["cpu"] += time.process_time() - started
-        touched = sum(1 for lo, hi, _ in self.spans if state[lo:hi].any())
-        spent["bytes"] += int(cand.size) * touched * self.width * 8
         spent["tile"] = max(spent["tile"], self.width)
         return out
 
+    def popcount(bits, scratch=None):  # type: ignore[no-untyped-def]
+        spent["bytes"] += bits.nbytes
+        return original_popcount(bits, scratch)
+
     rates = []
-    search._BitsetCounter.children = counted  # type: ignore[method-assign]
+    setattr(counter_cls, name, counted)
+    search.popcount = popcount
     try:
         for _ in range(repeats):
             spent.update(bytes=0, cpu=0.0)
             icpkit_search(frame, None)
             rates.append(spent["bytes"] / max(spent["cpu"], 1e-9))
     finally:
-        search._BitsetCounter.children = original  # type: ignore[method-assign]
+        setattr(counter_cls, name, inner)
+        search.popcount = original_popcount
     words = np.random.default_rng(0).integers(0, 2**63, (512, spent["tile"]), dtype=np.uint64)
     plain = []
     for _ in range(repeats):
@@ -191,9 +260,58 @@ def popcount_rate(frame: pl.DataFrame, repeats: int = 3) -> None:
         plain.append(n * words.nbytes / (time.process_time() - started))
     print(
         f"  popcount: the search's inner loop counted {max(rates) / 1e9:.2f} GB/s of words "
-        f"(gather + AND + popcount, CPU time in _BitsetCounter.children); a plain numpy "
+        f"(gather + AND + popcount, CPU time in _BitsetCounter.{name}); a plain numpy "
         f"bitwise_count + row sum of the same word width in memory {max(plain) / 1e9:.2f} GB/s: "
         f"{max(rates) / max(plain):.0%} of it"
+    )
+
+
+def once(rows: int) -> None:
+    """One 1M-row run in this process (the child of ``--baseline``): JSON on stdout."""
+    frame = make_accounts(rows, 1)
+    cpu, phases = cpu_seconds(), {}
+    result, seconds = icpkit_search(frame, None, phases=phases)
+    top = [
+        [" AND ".join(sorted(str(c) for c in cand.segment)), cand.quality, cand.size]
+        for cand in result.candidates
+    ]
+    record = {"wall": seconds, "cpu": cpu_seconds() - cpu, "top": top, **phases}
+    print(json.dumps(record))
+
+
+def against_baseline(rows: int, baseline: Path, repeats: int) -> None:
+    """This code and ``baseline`` (a src folder), each in a fresh process, alternating."""
+    runs: dict[str, list[dict]] = {"baseline": [], "current": []}
+    for _ in range(repeats):
+        for name, src in (("baseline", baseline), ("current", ROOT / "src")):
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            out = subprocess.run(
+                [sys.executable, __file__, "--once", str(rows)],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+            r = runs[name][-1]
+            print(
+                f"  {name}: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU "
+                f"(binning {r['binning_cpu']:.2f}, search {r['search_cpu']:.2f})",
+                flush=True,
+            )
+    same = all(r["top"] == runs["baseline"][0]["top"] for r in runs["baseline"] + runs["current"])
+    print(f"{rows:,} × 30, icpkit's own conditions, incl. binning: best / median of {repeats}")
+    for name, rs in runs.items():
+        print(
+            f"  {name}: {spread([r['wall'] for r in rs])} s wall, "
+            f"{spread([r['cpu'] for r in rs])} s CPU"
+        )
+    cpu_ratio = [
+        b["cpu"] / c["cpu"] for b, c in zip(runs["baseline"], runs["current"], strict=True)
+    ]
+    print(
+        f"  baseline CPU / current CPU per pair: best {max(cpu_ratio):.2f}×, median "
+        f"{float(np.median(cpu_ratio)):.2f}×; identical top-10 (segments, qualities, sizes): {same}"
     )
 
 
@@ -205,13 +323,24 @@ def main() -> None:
     parser.add_argument(
         "--no-reference", action="store_true", help="Skip pysubgroup (no .bench-venv to run it)."
     )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="src folder of the code to compare with")
+    parser.add_argument("--once", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.once:
+        once(args.once)
+        return
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores")
+    if args.baseline:
+        against_baseline(args.big, args.baseline.resolve(), args.repeats)
+        return
     if not args.no_reference:
-        compare(args.rows, args.algorithms)
+        compare(args.rows, args.algorithms, args.repeats)
     if args.big:
-        big(args.big)
+        big(args.big, args.repeats)
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from icpkit.config import DiscoveryConfig
 from icpkit.data.attributes import choose_attributes
@@ -251,9 +252,11 @@ def attribute_conditions(
     dtype = column.dtype
     if isinstance(dtype, pl.List):
         out = _tag_conditions(attr, column, settings, min_count)
-    elif dtype.is_numeric() and column.drop_nulls().n_unique() > settings.numeric_bins:
+    elif dtype.is_numeric() and _distinct_above(
+        ordered := column.drop_nulls().sort(), settings.numeric_bins
+    ):
         # sorted by polars (multi-threaded); numpy would sort each 1M-row column on one core
-        values = column.drop_nulls().cast(pl.Float64).sort().to_numpy()
+        values = ordered.cast(pl.Float64).to_numpy()
         out = _numeric_conditions(attr, values, settings, min_count)
     else:
         out = _categorical_conditions(attr, column, settings, min_count)
@@ -261,6 +264,13 @@ def attribute_conditions(
     if min_count <= missing <= frame.height - min_count:
         out.append(Condition(attr, "missing"))
     return out
+
+
+def _distinct_above(ordered: pl.Series, n: int) -> bool:
+    """Whether a sorted column without nulls holds more than ``n`` distinct values (neighbours
+    compared, instead of hashing every value as ``n_unique`` does)."""
+    values = ordered.to_numpy()
+    return bool(values.size) and 1 + int(np.count_nonzero(values[1:] != values[:-1])) > n
 
 
 def placeholder_condition(cond: Condition, extra: tuple[str, ...] = ()) -> bool:
@@ -291,6 +301,26 @@ def trait_conditions(table: ConditionTable, settings: DiscoveryConfig) -> Condit
     )
 
 
+def _packed_column(column: pl.Series) -> np.ndarray:
+    """A boolean column as packed words (``bitsets.pack``), copied from Arrow's own bitmap (the
+    same layout: 8 rows a byte, first row in the lowest bit) instead of unpacking to one byte a
+    row and packing again; any null counts as False."""
+    n = column.len()
+    array = column.to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.offset % 8 or array.null_count or array.type != pa.bool_():
+        return pack(column.fill_null(False).to_numpy())
+    words = np.zeros(n_words(n), dtype=np.uint64)
+    raw = words.view(np.uint8)
+    used = -(-n // 8)
+    start = array.offset // 8
+    raw[:used] = np.frombuffer(array.buffers()[1], dtype=np.uint8, count=start + used)[start:]
+    if n % 8:  # Arrow leaves the bits past the end undefined; the words' padding is 0
+        raw[used - 1] &= np.uint8((1 << (n % 8)) - 1)
+    return words
+
+
 def condition_table(
     frame: pl.DataFrame,
     attributes: list[str],
@@ -313,14 +343,15 @@ def condition_table(
     for start in range(0, len(conditions), _MASK_BATCH):
         batch = conditions[start : start + _MASK_BATCH]
         try:
-            masks = (
-                clean.select(Segment((c,)).expr().alias(f"c{j}") for j, c in enumerate(batch))
-                .to_numpy()
-                .T
+            evaluated = clean.select(
+                Segment((c,)).expr().alias(f"c{j}") for j, c in enumerate(batch)
             )
         except pl.exceptions.PolarsError:
             masks = np.stack([Segment((c,)).mask(frame) for c in batch])  # names the bad column
-        bits[start : start + len(batch)] = pack(masks)
+            bits[start : start + len(batch)] = pack(masks)
+            continue
+        for j, column in enumerate(evaluated.iter_columns()):
+            bits[start + j] = _packed_column(column)
     order = {a: i for i, a in enumerate(dict.fromkeys(c.attr for c in conditions))}
     attr_index = np.array([order[c.attr] for c in conditions], dtype=np.int64)
     return ConditionTable(tuple(conditions), bits, attr_index, frame.height)
