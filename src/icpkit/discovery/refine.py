@@ -62,6 +62,7 @@ class _Part:
 def _parts(segment: Segment, table: ConditionTable, target: np.ndarray) -> list[_Part]:
     """The parts of ``segment``; ``table`` covers the search half, ``target`` is packed."""
     bits = cover_bits(table, segment)
+    attrs = {c.attr for c in table.conditions}  # once per segment, not once per condition
     out = []
     for cond in segment:
         rest = tuple(c for c in segment if c != cond)
@@ -75,7 +76,7 @@ def _parts(segment: Segment, table: ConditionTable, target: np.ndarray) -> list[
                 _Part(
                     bits,
                     general & ~bits,
-                    len({c.attr for c in table.conditions} - taken),
+                    len(attrs - taken),
                     Segment(rest),
                     excluded >= MIN_EXCLUDED_SHARE,
                 )
