@@ -1399,6 +1399,8 @@ def _print_timings(timings: Any) -> None:
 
 def _print_feedback(profile: Any) -> None:
     """Reps' verdicts the build summarised: agreement, and who later outcomes proved right."""
+    if profile.feedback is None:  # nothing to show: skip importing the report package (jinja2)
+        return
     from icpkit.report.feedback_view import feedback_view
 
     view = feedback_view(profile.feedback)
