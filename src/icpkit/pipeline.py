@@ -75,7 +75,6 @@ from icpkit.profile import (
     TableFingerprint,
     ValidationSection,
 )
-from icpkit.report.render import SUFFIX, ReportInput, render
 from icpkit.rules import Condition, Segment, parse_segment
 from icpkit.scoring import fit_scorecard_and_tiers, score_file, score_frame
 from icpkit.scoring.bands import BandScale
@@ -584,6 +583,8 @@ def render_report(
     The default output is ``<workspace>/reports/icp-v<N>.<format>``. The changelog is computed
     here, so the report only renders.
     """
+    from icpkit.report.render import SUFFIX, ReportInput, render  # jinja2: not needed by a build
+
     if fmt not in SUFFIX:
         raise ConfigError(f"unknown report format {fmt!r} (expected one of {', '.join(SUFFIX)})")
     stored = workspace.store.get(version)

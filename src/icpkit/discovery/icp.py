@@ -316,6 +316,7 @@ def find_families(
     families: list[Family] = []
     variants: list[list[Segment]] = []
     n_tried = 0
+    held_memo: dict[Segment, Segment] = {}  # confirmed() walks: one held-out table throughout
     for _ in range(2 * limit):
         if len(families) >= limit or int(remaining.sum()) < min_support:
             break
@@ -339,6 +340,7 @@ def find_families(
         # the costly step, so only as many as could still become families
         pending: dict[Segment, np.ndarray] = {}
         budget = _SIMPLIFY_PER_SLOT * (limit - len(families))
+        memo: dict[Segment, Segment] = {}  # productive() walks on this round's rows
         # a purer sub-group escapes its family only when it would pass a Bonferroni test over
         # the round's candidates (a chance slice of a head stays one of its variants)
         dominance = settings.alpha / max(len(result.candidates), 1)
@@ -350,9 +352,9 @@ def find_families(
                     variants[owner].append(segment)
             elif len(pending) < budget:
                 if not quality.numeric_target:
-                    segment = productive(segment, searched, target_bits, settings.alpha)
+                    segment = productive(segment, searched, target_bits, settings.alpha, memo)
                     if holdout is not None:
-                        segment = confirmed(segment, *holdout, settings.alpha)
+                        segment = confirmed(segment, *holdout, settings.alpha, held_memo)
                 pending.setdefault(segment, cover_bits(table, segment))
         segments = list(pending)
         scores = _scores_on(segments, table, goal, quality, remaining)

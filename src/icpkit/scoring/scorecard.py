@@ -11,6 +11,7 @@ attribute (mid-size companies best) needs no special handling, and a bin never s
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, validate_data
+from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from icpkit.errors import ConfigError, NotFittedError
 from icpkit.scoring.binning import Feature, fit_features
@@ -31,6 +33,19 @@ from icpkit.scoring.card import SCORE_MAX, Scorecard, integer_points, sigmoid_ta
 
 Calibration = Literal["sigmoid", "isotonic", "none"]
 NumericEncoding = Literal["onehot", "steps"]
+
+# A fit on at most this many rows runs its BLAS and OpenMP work on one thread. The logistic fits'
+# parallel regions (scikit-learn's loss and gradient loops, the Newton steps' products) are a few
+# thousand rows each: waking and synchronising a second thread costs more than it saves, and
+# waiting threads spin on a busy machine. Measured (bench/RESULTS.md, issue 30, bsmall): the
+# Maven build's scorecard step 0.23 → 0.08 s of CPU; FitScorer.fit on 20,000 synthetic rows
+# 1.0–1.2 → 0.6 s of CPU and less wall time; the fitted scorecards are identical.
+ONE_THREAD_ROWS = 20_000
+
+
+def _threads_for(rows: int) -> AbstractContextManager[Any]:
+    """One BLAS/OpenMP thread for a small fit; the default for a large one."""
+    return threadpool_limits(limits=1) if rows <= ONE_THREAD_ROWS else nullcontext()
 
 
 class ScorerNotFittedError(NotFittedError, SklearnNotFittedError):
@@ -165,6 +180,10 @@ class FitScorer(ClassifierMixin, BaseEstimator):
         frame, y = self._frame(X, reset=True, y=y)
         if frame.height == 0:
             raise ValueError("FitScorer.fit needs at least one row; got 0")
+        with _threads_for(frame.height):
+            return self._fit(frame, y, sample_weight)
+
+    def _fit(self, frame: pl.DataFrame, y: Any, sample_weight: Any) -> FitScorer:
         target = self._target(y, frame.height)
         weight = _check_sample_weight(sample_weight, np.empty(frame.height), dtype=np.float64)
         if np.bincount(target, weights=weight, minlength=2).min() <= 0:
