@@ -346,7 +346,9 @@ def _design(
     tau: float,
     fit: pl.DataFrame | None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    xs, ys, columns = [], [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    columns: list[str] = []
     for snap in snaps:
         frame, columns = _features(snap, settings, names, tau)
         x = np.column_stack(
@@ -505,7 +507,9 @@ def wilson(conversions: int, n: int, z: float = Z95) -> tuple[float, float]:
     p = conversions / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if conversions == 0 else max(0.0, centre - half)  # exact at the edges: no 1e-17
+    high = 1.0 if conversions == n else min(1.0, centre + half)
+    return low, high
 
 
 def ratio_interval(a: int, n1: int, c: int, n2: int, z: float = Z95) -> tuple[float, float] | None:

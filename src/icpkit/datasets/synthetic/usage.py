@@ -17,6 +17,13 @@ open (free / trial accounts, the PQA population). Planted, with the truth in
   after converting (more of it the longer they stay) — measured as of the outcome it is absent
   for everyone, measured at the end it separates customers perfectly: it must be excluded;
 - a fit effect: Software accounts convert more (so fit alone ranks open accounts somewhat).
+
+Not planted as an effect, but a property of the funnel a model can read: an account's trial
+events are spread over its trial, which for a converter ends at its conversion, so an account
+heading for conversion on day 20 is about three times as active per day as one that lets its
+60-day trial lapse (activity ramps before a purchase). :func:`conversion_posterior`, the
+Bayes-optimal score from the planted effects, does not use it; a model reading event rates can
+rank beyond it (bench/RESULTS.md, pqa section).
 """
 
 from __future__ import annotations
