@@ -245,8 +245,9 @@ def test_pqa_meets_madkudus_bar_on_the_synthetic_data(synthetic) -> None:  # typ
         crm, UsageConfig.model_validate(USAGE_SETTINGS), synthetic.as_of - timedelta(days=90), fit
     )
     assert check.top30_share_pqa >= 0.6 and check.top30_share_pqa > check.top30_share_fit
-    # MadKudu's second bar (top band ≥ 10× the bottom) holds on this seed (10.9×) but not on
-    # every seed (seed 2: 7.4×); asserted at 5× so the test says what is reliably true
+    # MadKudu's second bar (top 10% ≥ 10× the low band): 14.5× here, but its 95% interval on
+    # 114 open accounts and 13 conversions is 4.2–45×, and on 10k accounts it is met on some
+    # seeds only (bench/usage_pqa_seeds.py); asserted at 5× so the test says what is reliably true
     assert check.top_vs_bottom_pqa is not None and check.top_vs_bottom_pqa >= 5
     assert [b.band for b in check.bands] == ["very high", "high", "medium", "low"]
 

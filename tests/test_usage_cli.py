@@ -65,3 +65,31 @@ def test_check_names_a_malformed_line_deep_in_the_export(workspace: Path, tmp_pa
     result = runner.invoke(app, ["check", "-w", str(broken)])
     assert result.exit_code == 1
     assert f"events.jsonl row {n}" in result.output and "not valid JSON" in result.output
+
+
+@pytest.mark.slow  # two ICP builds (today's fit and the fit as known on the cut): over 3 s
+def test_pqa_ranks_open_accounts_and_runs_the_check_on_what_the_cut_knew(workspace: Path) -> None:
+    import json
+
+    result = runner.invoke(app, ["pqa", "-w", str(workspace), "--as-of", "2025-12-31", "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    order = ["very high", "high", "medium", "low"]
+    bands = [order.index(row["band"]) for row in found["accounts"]]
+    # fewer than 100 open accounts: the top 1% is empty, the top 10% is "high"
+    assert bands == sorted(bands) and bands[-1] == 3
+    n = len(bands)
+    assert bands.count(0) == int(n * 0.01) and bands.count(1) == int(n * 0.10) - int(n * 0.01)
+    check = found["check"]
+    assert check is not None, found["reason"]
+    assert check["cut"] == "2025-11-01" and [b["band"] for b in check["bands"]] == [
+        "very high",
+        "high",
+        "medium",
+        "low",
+    ]
+    for band in check["bands"]:
+        assert band["rate_low"] <= band["rate"] <= band["rate_high"]
+    text = runner.invoke(app, ["pqa", "-w", str(workspace), "--as-of", "2025-12-31"])
+    assert text.exit_code == 0, text.output
+    assert "'very high' (top 1%)" in text.output and "95%" in text.output

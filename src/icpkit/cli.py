@@ -1949,6 +1949,7 @@ def pqa(
     Example: icpkit pqa -w exports/ --top 50
     """
     from icpkit import pipeline
+    from icpkit.report.usage_view import ratio_words
 
     result = pipeline.product_qualified(pipeline.Workspace.open(workspace), _date(as_of, "--as-of"))
     if output is not None:
@@ -1967,14 +1968,22 @@ def pqa(
     if check is None:
         say(f"held-out check: not available ({result.reason})")
         return
-    ratio = f"{check.top_vs_bottom_pqa:.1f}×" if check.top_vs_bottom_pqa else "n/a"
     out.print(
         f"held-out check (open on {check.cut}, next {check.horizon_days} days, "
         f"{check.conversions} conversions of {check.accounts}): top 30% by PQA hold "
-        f"{check.top30_share_pqa:.0%} (fit alone {check.top30_share_fit:.0%}); top band "
-        f"converts {ratio} the low band",
+        f"{check.top30_share_pqa:.0%} (fit alone {check.top30_share_fit:.0%}); the top 10% "
+        f"convert {ratio_words(check.top_vs_bottom_pqa, check.top_vs_bottom_pqa_ci)} the low "
+        f"band (fit alone {ratio_words(check.top_vs_bottom_fit, check.top_vs_bottom_fit_ci)}), "
+        f"'very high' (top 1%) "
+        f"{ratio_words(check.very_high_vs_low_pqa, check.very_high_vs_low_pqa_ci)}",
         markup=False,
     )
+    for band in check.bands:
+        out.print(
+            f"  {band.band:<9} {band.conversions:>4} of {band.accounts:<5} converted "
+            f"({band.rate:.0%}, 95% {band.rate_low or 0:.0%}–{band.rate_high or 1:.0%})",
+            markup=False,
+        )
 
 
 @app.command()

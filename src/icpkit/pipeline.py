@@ -92,7 +92,7 @@ from icpkit.timing import StepClock
 from icpkit.usage.build import check_usage, load_usage, reading, with_behaviour, with_usage
 from icpkit.usage.features import UsageFeatures, seats_of, usage_features
 from icpkit.usage.pqa import HORIZON_DAYS as PQA_HORIZON
-from icpkit.usage.pqa import pqa_check, pqa_scores
+from icpkit.usage.pqa import known_on, pqa_check, pqa_scores
 from icpkit.version import VERSION
 
 
@@ -2046,8 +2046,9 @@ class PqaResult:
 def product_qualified(
     workspace: Workspace, as_of: date | None = None, horizon_days: int = PQA_HORIZON
 ) -> PqaResult:
-    """PQA = fit × usage for the open accounts at ``as_of`` (default: today), and the held-out
-    check one horizon earlier (its fit comes from the ICP built on all data: said in the report).
+    """PQA (fit × usage, learned) for the open accounts at ``as_of`` (default: today), and the
+    held-out check one horizon earlier, whose fit comes from the ICP built on the CRM as it
+    stood on that cut (:func:`icpkit.usage.pqa.known_on`).
     """
     crm = workspace.load()
     if crm.usage is None:
@@ -2060,9 +2061,18 @@ def product_qualified(
     with reading(workspace.root / workspace.config.usage.path, workspace.config.usage.path):
         scores = pqa_scores(crm, workspace.config.usage, day, fit, horizon_days)
     try:
-        check = pqa_check(
-            crm, workspace.config.usage, day - timedelta(days=horizon_days), fit, horizon_days
+        # the check's fit is built on the CRM as it stood on the cut, so no later outcome
+        # reaches the accounts it ranks
+        cut = day - timedelta(days=horizon_days)
+        then = known_on(crm, cut)
+        built_then = build_icp(then, workspace.config, validate=False, as_of=cut, themes=False)
+        firmographic_then = then.accounts.with_columns(
+            pl.lit(None, pl.Float64).alias(c)
+            for c in built_then.scored.columns
+            if c.startswith("usage_")
         )
+        fit_then = score_frame(built_then.profile, firmographic_then, reasons=False)
+        check = pqa_check(crm, workspace.config.usage, cut, fit_then, horizon_days)
         reason = ""
     except InsufficientDataError as exc:
         check, reason = None, str(exc)

@@ -1158,6 +1158,8 @@ class PqaBand(BaseModel):
     accounts: int
     conversions: int
     rate: float
+    rate_low: float | None = Field(None, description="95% Wilson interval of the rate: low end.")
+    rate_high: float | None = Field(None, description="95% Wilson interval: high end.")
 
 
 class PqaCheck(BaseModel):
@@ -1175,7 +1177,24 @@ class PqaCheck(BaseModel):
         None, description="Conversion rate of the top band (very high + high) ÷ the low band."
     )
     top_vs_bottom_fit: float | None = None
+    top_vs_bottom_pqa_ci: tuple[float, float] | None = Field(
+        None, description="95% Katz interval of top_vs_bottom_pqa."
+    )
+    top_vs_bottom_fit_ci: tuple[float, float] | None = None
+    very_high_vs_low_pqa: float | None = Field(
+        None,
+        description="Conversion rate of the published top band alone ('very high', top 1%) ÷ "
+        "the low band.",
+    )
+    very_high_vs_low_fit: float | None = None
+    very_high_vs_low_pqa_ci: tuple[float, float] | None = Field(
+        None, description="95% Katz interval of very_high_vs_low_pqa."
+    )
+    very_high_vs_low_fit_ci: tuple[float, float] | None = None
     bands: list[PqaBand] = Field(default_factory=list)
+    bands_fit: list[PqaBand] = Field(
+        default_factory=list, description="The same bands when ranking by fit alone."
+    )
 
 
 class UsageSection(BaseModel):

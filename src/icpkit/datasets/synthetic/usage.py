@@ -17,6 +17,13 @@ open (free / trial accounts, the PQA population). Planted, with the truth in
   after converting (more of it the longer they stay) — measured as of the outcome it is absent
   for everyone, measured at the end it separates customers perfectly: it must be excluded;
 - a fit effect: Software accounts convert more (so fit alone ranks open accounts somewhat).
+
+Not planted as an effect, but a property of the funnel a model can read: an account's trial
+events are spread over its trial, which for a converter ends at its conversion, so an account
+heading for conversion on day 20 is about three times as active per day as one that lets its
+60-day trial lapse (activity ramps before a purchase). :func:`conversion_posterior`, the
+Bayes-optimal score from the planted effects, does not use it; a model reading event rates can
+rank beyond it (bench/RESULTS.md, pqa section).
 """
 
 from __future__ import annotations
@@ -105,6 +112,9 @@ class SyntheticUsage:
     events: pl.DataFrame
     truth: UsageTruth = field(default_factory=UsageTruth)
     as_of: date = AS_OF
+    # per account, the generator's hidden draws (never read by icpkit's models: it is the
+    # answer key, used to compute the best ranking any model could reach on these data)
+    latent: pl.DataFrame | None = None
 
     def to_crm_data(self) -> CrmData:
         """The tables as CrmData, the events (mapped by e-mail domain later) as ``usage``."""
@@ -271,6 +281,20 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
         }
     )
     truth = UsageTruth(bot_users=tuple(bots), expansions=n_expansions)
+    latent = pl.DataFrame(
+        {
+            "account_id": ids,
+            "signup_day": signup,
+            "p_convert": p_convert,
+            "converts": converts,
+            "convert_lo": lo,
+            "outcome_day": outcome_day,
+            "reaches_value": reaches_value,
+            "ttv": ttv,
+            "breadth": breadth,
+            "software": software,
+        }
+    )
     return SyntheticUsage(
         accounts=accounts,
         deals=pl.DataFrame(deals, schema=_DEAL_SCHEMA, orient="row"),
@@ -281,6 +305,7 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
         contacts=pl.DataFrame(contacts),
         events=frame,
         truth=truth,
+        latent=latent,
     )
 
 
@@ -367,3 +392,29 @@ def write_usage_workspace(synthetic: SyntheticUsage, directory: Path) -> Path:
     path = directory / "icpkit.toml"
     path.write_text(tomli_w.dumps(config), encoding="utf-8")
     return path
+
+
+def conversion_posterior(synthetic: SyntheticUsage, cut: date, ids: pl.Series) -> pl.DataFrame:
+    """The true probability that each open account ``ids`` converts after ``cut``, from the
+    generator's hidden draws: its conversion probability ``p`` and conversion window, updated on
+    the fact that it had not converted by ``cut``.
+
+    A converter converts uniformly in ``[lo, TRIAL_DAYS)`` days after sign-up, so at age ``a`` it
+    is still open with probability ``S = (TRIAL_DAYS - max(a, lo)) / (TRIAL_DAYS - lo)``; a
+    non-converter stays open until ``TRIAL_DAYS``. Hence ``q = p·S / (p·S + (1 - p))``: the
+    Bayes-optimal score. Ranking by ``q`` is the best any model can do on these data (it knows
+    more than the events show), so its band ratio bounds what a PQA model can reach.
+    """
+    assert synthetic.latent is not None
+    day = float((cut - START).days)
+    latent = pl.DataFrame({"account_id": ids.cast(pl.Utf8)}).join(
+        synthetic.latent, on="account_id", how="left"
+    )
+    age = day - latent["signup_day"].to_numpy()
+    lo = latent["convert_lo"].to_numpy()
+    p = latent["p_convert"].to_numpy()
+    still = np.clip((TRIAL_DAYS - np.maximum(age, lo)) / (TRIAL_DAYS - lo), 0.0, 1.0)
+    open_if_not = (age < TRIAL_DAYS).astype(float)
+    denominator = p * still + (1 - p) * open_if_not
+    q = np.divide(p * still, denominator, out=np.zeros_like(p), where=denominator > 0)
+    return pl.DataFrame({"account_id": latent["account_id"], "q": q, "p": p, "age": age})
