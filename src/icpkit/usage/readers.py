@@ -88,8 +88,8 @@ COPY_BATCH_ROWS = 500_000  # rows DuckDB hands over at a time: bounds the copy's
 # Dictionary pages for the text columns only (a timestamp or value column has nearly one value
 # per row: pyarrow's attempt at a dictionary for it is wasted), and min/max statistics only for
 # the columns later filters compare (timestamp < cut, value): min/max over 10M strings costs
-# more than it saves. Together about a third less write CPU and a slightly smaller copy
-# (measured at 2M events, bench/RESULTS.md "usbench").
+# more than it saves. Together about a fifth less write CPU and a 10% smaller copy
+# (bench/usage_parsers.py at 2M events, bench/RESULTS.md "usbench").
 COPY_WRITE_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "use_dictionary": ["group_id", "user_id", "event", "integration"],
