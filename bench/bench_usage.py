@@ -9,10 +9,19 @@ for each format runs, each in its own child process (so peak RSS is that step's 
 - duckdb: ``read_json`` + one GROUP BY computing the same features (active users, breadth,
   events per user, active days a week, days to value, integrations in the first 30 days).
 
-Prints wall time, peak RSS and the icpkit/duckdb time ratio per format (best and median of
-``--repeat`` runs, the two sides alternating so load changes hit both).
+Prints wall time, CPU time (user + system of the child, DuckDB's and polars' threads included),
+peak RSS and the icpkit/duckdb ratios per format (best and median of ``--repeat`` runs, the two
+sides alternating so load changes hit both).
 
     PYTHONPATH=src python bench/bench_usage.py --events 10000000 --accounts 100000 --repeat 3
+
+``--stages`` profiles icpkit's path instead: wall, CPU and peak RSS of each stage (parse = the
+sample check and DuckDB's Parquet copy; bots = mapping + the bot pass; features = the feature
+group-by; write = the features to Parquet), and with ``--baseline SRC`` the same for another
+source tree (e.g. ``git archive`` of main) in alternation:
+
+    PYTHONPATH=src python bench/bench_usage.py --events 2000000 --stages --repeat 2 \
+        --baseline /tmp/main/src
 """
 
 from __future__ import annotations
@@ -136,17 +145,107 @@ def run_duckdb(path: str, fmt: str, accounts: int) -> dict:
     }
 
 
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_stages(path: str, fmt: str, accounts: int) -> dict:
+    """icpkit's path stage by stage: wall, CPU and peak RSS after each."""
+    from datetime import date
+
+    from icpkit.config import UsageConfig
+    from icpkit.usage.features import bot_users, usage_features
+    from icpkit.usage.mapping import map_accounts
+    from icpkit.usage.readers import canonical, scan_usage
+
+    stages: dict[str, dict] = {}
+    last = [time.perf_counter(), _cpu()]
+
+    def stage(name: str) -> None:
+        wall, cpu = time.perf_counter(), _cpu()
+        stages[name] = {
+            "wall": wall - last[0],
+            "cpu": cpu - last[1],
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        last[:] = [wall, cpu]
+
+    ids = pl.DataFrame({"account_id": [f"A{a:06d}" for a in range(accounts)]})
+    settings = UsageConfig.model_validate(
+        {"value_events": ["report_created"], "integration_events": ["integration_connected"]}
+    )
+    scanned = scan_usage(Path(path), fmt)
+    stage("parse")
+    events = map_accounts(canonical(scanned), ids, by_email_domain=False)
+    mapped = events.filter(pl.col("account_id").is_not_null() & pl.col("timestamp").is_not_null())
+    bot_users(mapped, settings.bot_events_per_minute).collect(engine="streaming")
+    stage("map+bots")
+    result = usage_features(events, settings, as_of=date.fromisoformat(AS_OF), exclude_bots=False)
+    stage("features")
+    with tempfile.TemporaryDirectory() as tmp:
+        result.frame.write_parquet(Path(tmp) / "features.parquet")
+    stage("write")
+    return {"stages": stages, "breadth_sum": int(result.frame["usage_breadth"].sum())}
+
+
 def child(kind: str, path: str, fmt: str, accounts: int) -> None:
-    if kind == "icpkit":  # imports are not the aggregation: load them before the clock starts
+    if kind in ("icpkit", "stages"):  # imports are not the aggregation: load them first
         import icpkit.usage.features
         import icpkit.usage.readers  # noqa: F401
     else:
         import duckdb  # noqa: F401
-    t0 = time.perf_counter()
-    out = (run_icpkit if kind == "icpkit" else run_duckdb)(path, fmt, accounts)
+    t0, c0 = time.perf_counter(), _cpu()
+    run = {"icpkit": run_icpkit, "duckdb": run_duckdb, "stages": run_stages}[kind]
+    out = run(path, fmt, accounts)
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = _cpu() - c0
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
+
+
+def _child(kind: str, path: Path, fmt: str, accounts: int, src: str | None = None) -> dict | None:
+    env = dict(os.environ)
+    if src is not None:  # the baseline tree's icpkit instead of this one's
+        env["PYTHONPATH"] = os.pathsep.join([src, *env.get("PYTHONPATH", "").split(os.pathsep)])
+    cmd = [sys.executable, __file__, "--child", kind, str(path), fmt, str(accounts)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        print(f"  {kind}: failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _export(folder: Path, fmt: str, events: int, accounts: int) -> Path:
+    path = folder / f"{fmt}-{events}-{accounts}.jsonl"
+    if not path.is_file():  # reused when --data names a folder that already holds it
+        t0 = time.perf_counter()
+        generate(path, fmt, events, accounts)
+        print(f"{fmt}: {events:,} events written in {time.perf_counter() - t0:.0f} s")
+    print(f"{fmt}: {events:,} events, {path.stat().st_size / 1e9:.2f} GB ({path.name})")
+    return path
+
+
+def _stages(path: Path, fmt: str, args: argparse.Namespace) -> None:
+    sides = {"this tree": None, **({"baseline": args.baseline} if args.baseline else {})}
+    runs: dict[str, list[dict]] = {side: [] for side in sides}
+    for _ in range(args.repeat):
+        for side, src in sides.items():
+            if (r := _child("stages", path, fmt, args.accounts, src)) is not None:
+                runs[side].append(r)
+                cells = "  ".join(
+                    f"{name} {v['wall']:6.1f}/{v['cpu']:5.1f} s {v['peak_rss_mb']:5.0f} MB"
+                    for name, v in r["stages"].items()
+                )
+                print(f"  {side:<9} wall/CPU, peak RSS: {cells}  total CPU "
+                      f"{r['cpu_seconds']:.1f} s  breadth {r['breadth_sum']:,}")  # fmt: skip
+    if len(runs) == 2 and all(runs.values()):
+        for name in runs["this tree"][0]["stages"]:
+            best = {s: min(r["stages"][name]["cpu"] for r in rs) for s, rs in runs.items()}
+            ratio = best["baseline"] / best["this tree"] if best["this tree"] else float("nan")
+            print(f"  {name:<9} best CPU baseline {best['baseline']:6.2f} s, this tree "
+                  f"{best['this tree']:6.2f} s ({ratio:.2f}×)")  # fmt: skip
 
 
 def main() -> None:
@@ -154,6 +253,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--formats", default="posthog,segment")
+    parser.add_argument("--data", help="folder for the generated exports (kept and reused)")
+    parser.add_argument("--stages", action="store_true", help="profile icpkit's stages")
+    parser.add_argument("--baseline", help="with --stages: another tree's src/ to compare")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
@@ -162,42 +265,43 @@ def main() -> None:
         return
     print(f"load average: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in ("posthog", "segment"):
-            path = Path(tmp) / f"{fmt}.jsonl"
-            t0 = time.perf_counter()
-            generate(path, fmt, args.events, args.accounts)
-            size = path.stat().st_size / 1e9
-            print(
-                f"{fmt}: {args.events:,} events, {size:.2f} GB written in {time.perf_counter() - t0:.0f} s"
-            )
+        folder = Path(args.data) if args.data else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt in args.formats.split(","):
+            path = _export(folder, fmt, args.events, args.accounts)
+            if args.stages:
+                _stages(path, fmt, args)
+                continue
             runs: dict[str, list[dict]] = {"icpkit": [], "duckdb": []}
             for _ in range(args.repeat):
                 for kind in ("icpkit", "duckdb"):
-                    cmd = [sys.executable, __file__, "--child", kind, str(path), fmt,
-                           str(args.accounts)]  # fmt: skip
-                    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                    if done.returncode != 0:
-                        print(f"  {kind}: failed: {done.stderr.strip().splitlines()[-1:]}")
+                    if (r := _child(kind, path, fmt, args.accounts)) is None:
                         continue
-                    r = json.loads(done.stdout.strip().splitlines()[-1])
                     runs[kind].append(r)
-                    print(f"  {kind:<7} {r['seconds']:7.1f} s  peak RSS {r['peak_rss_mb']:7.0f} MB  "
-                          f"{r['accounts']:,} accounts, breadth sum {r['breadth_sum']:,}, active "
-                          f"users {r['active_users_sum']:,}, integrations {r['integrations_sum']:,}")  # fmt: skip
+                    print(f"  {kind:<7} {r['seconds']:7.1f} s  CPU {r['cpu_seconds']:6.1f} s  "
+                          f"peak RSS {r['peak_rss_mb']:6.0f} MB  {r['accounts']:,} accounts, "
+                          f"breadth sum {r['breadth_sum']:,}, active users "
+                          f"{r['active_users_sum']:,}, integrations {r['integrations_sum']:,}  "
+                          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
             if runs["icpkit"] and runs["duckdb"]:
                 keys = ("accounts", "breadth_sum", "active_users_sum", "integrations_sum")
                 same = all(r[k] == runs["duckdb"][0][k] for r in runs["icpkit"] for k in keys)
                 summary = {}
                 for kind, rs in runs.items():
                     secs = [r["seconds"] for r in rs]
+                    cpus = [r["cpu_seconds"] for r in rs]
                     rss = max(r["peak_rss_mb"] for r in rs)
-                    summary[kind] = (min(secs), statistics.median(secs))
-                    print(f"  {kind:<7} best {min(secs):6.1f} s  median "
-                          f"{statistics.median(secs):6.1f} s  max peak RSS {rss:5.0f} MB")  # fmt: skip
-                print(f"  icpkit / duckdb time: best {summary['icpkit'][0] / summary['duckdb'][0]:.2f}×"
-                      f"  median {summary['icpkit'][1] / summary['duckdb'][1]:.2f}×  "
+                    summary[kind] = (min(secs), statistics.median(secs), min(cpus),
+                                     statistics.median(cpus))  # fmt: skip
+                    print(f"  {kind:<7} wall best {min(secs):6.1f} s  median "
+                          f"{statistics.median(secs):6.1f} s  CPU best {min(cpus):6.1f} s  "
+                          f"median {statistics.median(cpus):6.1f} s  max peak RSS {rss:5.0f} MB")  # fmt: skip
+                a, b = summary["icpkit"], summary["duckdb"]
+                print(f"  icpkit / duckdb: wall best {a[0] / b[0]:.2f}×  median {a[1] / b[1]:.2f}×"
+                      f"  CPU best {a[2] / b[2]:.2f}×  median {a[3] / b[3]:.2f}×  "
                       f"same sums: {same}")  # fmt: skip
-            path.unlink()
+            if not args.data:
+                path.unlink()
     print(f"load average after: {os.getloadavg()}")
 
 
