@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from icpkit.rules import Condition, describe_condition, parse_segment
 from icpkit.scoring.binning import Feature
@@ -206,10 +207,13 @@ _PAIR_TABLE = 300_000  # most entries of a table of pairs of pieces (built once 
 def _piece_table(texts: tuple[str, ...], pairs: bool) -> tuple[pa.Array, int]:
     """Every piece (bare text, separated text, empty), or every pair of pieces, as text, and
     the longest one's length in bytes."""
-    pieces = [*texts, *(SEPARATOR + t for t in texts), ""]
-    if pairs:
-        pieces = [a + b for a in pieces for b in pieces]
-    return pa.array(pieces, type=pa.string()), max(len(p.encode()) for p in pieces)
+    table = pa.array([*texts, *(SEPARATOR + t for t in texts), ""], type=pa.string())
+    if pairs:  # joined by an Arrow kernel: a Python loop over the ~10^5 pairs took ~0.3 s
+        width = np.arange(len(table))
+        table = pc.binary_join_element_wise(
+            table.take(np.repeat(width, len(table))), table.take(np.tile(width, len(table))), ""
+        )
+    return table, int(pc.max(pc.binary_length(table)).as_py() or 0)
 
 
 _TILE = 32_768  # rows ranked at a time: the running top keys of a tile stay in cache
