@@ -8,6 +8,11 @@ Each method runs in a fresh child process so its peak memory (max RSS) is its ow
 
     uv run --frozen python bench/bench_scoring.py            # 10M rows, 3 interleaved runs each
     uv run --frozen python bench/bench_scoring.py --rows 1000000 --repeat 1
+    uv run --frozen python bench/bench_scoring.py --only "score + tier" reasons duckdb bare \
+        --baseline-src ../main/src                  # before/after, interleaved
+
+Every run prints wall time and the CPU seconds of all its threads (the machine is shared: CPU
+moves less with the load than wall time does).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -88,6 +94,13 @@ def run_icpkit(src: Path, dst: Path, profile: Any) -> int:
     return score_file(profile, src, dst, keep=["account_id"], outputs=("fit_score",))
 
 
+def run_icpkit_tier(src: Path, dst: Path, profile: Any) -> int:
+    """Score + tier (the issue's "score + tier" comparison with hand-written SQL)."""
+    from icpkit.scoring import score_file
+
+    return score_file(profile, src, dst, keep=["account_id"], outputs=("fit_score", "tier"))
+
+
 def run_icpkit_reasons(src: Path, dst: Path, profile: Any) -> int:
     """The score columns: probability, tier, top-3 reasons for/against, criteria, disqualifiers."""
     from icpkit.scoring import score_file
@@ -146,12 +159,27 @@ def run_numpy(src: Path, dst: Path, profile: Any) -> int:
     return done
 
 
+def run_bare_read(src: Path, dst: Path, profile: Any) -> int:
+    """The physical floor: pyarrow reading the columns scoring reads (+ account_id), text as
+    dictionaries, in the batches and with the buffering ``score_file`` reads them; nothing
+    written (``dst`` is left alone)."""
+    from icpkit.scoring import Scorecard
+
+    card = Scorecard.from_dict(profile.scorecard)
+    columns = ["account_id", *card.columns]
+    text = [f.column for f in card.features if f.kind == "categorical"]
+    handle = pq.ParquetFile(str(src), read_dictionary=text, pre_buffer=False, buffer_size=1 << 20)
+    return sum(b.num_rows for b in handle.iter_batches(batch_size=500_000, columns=columns))
+
+
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def run_duckdb(src: Path, dst: Path, profile: Any) -> int:
-    """Hand-written SQL: one CASE WHEN per attribute, summed, COPY to Parquet."""
+def run_duckdb(src: Path, dst: Path, profile: Any, tier: bool = False) -> int:
+    """Hand-written SQL: one CASE WHEN per attribute, summed, COPY to Parquet (with ``tier``,
+    also the tier from the profile's cuts: the bench profile has no criterion or
+    disqualifier, so a tier is the score's band)."""
     import duckdb
 
     base, tables = _tables(profile)
@@ -169,13 +197,24 @@ def run_duckdb(src: Path, dst: Path, profile: Any) -> int:
                 f"WHEN {col} = {_sql_literal(v)} THEN {pts[i]}" for i, v in enumerate(f.levels)
             ]
             terms.append(f"(CASE {' '.join(whens)} ELSE {pts[len(f.levels)]} END)")
-    query = (
-        f"COPY (SELECT account_id, CAST({base} + {' + '.join(terms)} AS SMALLINT) AS fit_score "
-        f"FROM read_parquet('{src}')) TO '{dst}' (FORMAT PARQUET)"
-    )
+    score = f"CAST({base} + {' + '.join(terms)} AS SMALLINT)"
+    select = f"SELECT account_id, {score} AS fit_score FROM read_parquet('{src}')"
+    if tier:
+        assert not profile.criteria and not profile.disqualifiers, "tiers here are score bands"
+        c = profile.tiers.cuts
+        select = (
+            "SELECT account_id, fit_score, CASE WHEN fit_score >= "
+            f"{c.tier1} THEN 'Tier 1' WHEN fit_score >= {c.tier2} THEN 'Tier 2' WHEN "
+            f"fit_score >= {c.tier3} THEN 'Tier 3' ELSE 'Non-fit' END AS tier FROM ({select})"
+        )
+    query = f"COPY ({select}) TO '{dst}' (FORMAT PARQUET)"
     con = duckdb.connect()
     con.execute(query)
     return int(con.execute(f"SELECT count(*) FROM read_parquet('{dst}')").fetchone()[0])
+
+
+def run_duckdb_tier(src: Path, dst: Path, profile: Any) -> int:
+    return run_duckdb(src, dst, profile, tier=True)
 
 
 def run_polars(src: Path, dst: Path, profile: Any) -> int:
@@ -239,16 +278,23 @@ def run_pandas_rowwise(src: Path, dst: Path, profile: Any, rows: int = 100_000) 
 
 METHODS = {
     "icpkit score_file (score only)": run_icpkit,
+    "icpkit score_file (score + tier)": run_icpkit_tier,
     "icpkit score_file (score columns, reasons)": run_icpkit_reasons,
     "icpkit score_file (all columns, reasons)": run_icpkit_full,
     "numpy lookup-table scan": run_numpy,
     "duckdb hand-written SQL": run_duckdb,
+    "duckdb hand-written SQL (score + tier)": run_duckdb_tier,
+    "pyarrow bare read (same columns)": run_bare_read,
     "polars hand-written expression": run_polars,
     "pandas row-wise apply (100k rows)": run_pandas_rowwise,
 }
 
 
-def _child(method: Any, src: Path, dst: Path, profile_json: str, queue: Any) -> None:
+def _child(
+    method: Any, src: Path, dst: Path, profile_json: str, queue: Any, code: str | None = None
+) -> None:
+    if code is not None:  # another checkout's icpkit (--baseline-src), imported from there
+        sys.path.insert(0, code)
     import duckdb  # noqa: F401  (every library is imported before the clock starts)
     import pandas  # noqa: F401
     import polars  # noqa: F401
@@ -257,23 +303,33 @@ def _child(method: Any, src: Path, dst: Path, profile_json: str, queue: Any) -> 
     from icpkit.profile import IcpProfile
 
     profile = IcpProfile.from_json(profile_json)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     rows = method(src, dst, profile)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((rows, seconds, peak_mb))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    queue.put((rows, seconds, after.ru_maxrss / 1024, cpu))
 
 
-def measure(method: Any, src: Path, dst: Path, profile_json: str) -> tuple[int, float, float]:
-    """(rows, seconds, peak RSS MB) of ``method(src, dst, profile)`` in a fresh child process
-    (a module-level function: the child imports it by name)."""
+def measure_cpu(
+    method: Any, src: Path, dst: Path, profile_json: str, code: str | None = None
+) -> tuple[int, float, float, float]:
+    """(rows, seconds, peak RSS MB, CPU seconds of all the child's threads) of
+    ``method(src, dst, profile)`` in a fresh child process (a module-level function: the child
+    imports it by name), with icpkit imported from ``code`` when given."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(method, src, dst, profile_json, queue))
+    proc = ctx.Process(target=_child, args=(method, src, dst, profile_json, queue, code))
     proc.start()
     result = queue.get()
     proc.join()
     return result
+
+
+def measure(method: Any, src: Path, dst: Path, profile_json: str) -> tuple[int, float, float]:
+    """(rows, seconds, peak RSS MB) of ``method(src, dst, profile)`` in a fresh child process."""
+    return measure_cpu(method, src, dst, profile_json)[:3]
 
 
 def check_agreement(out_dir: Path) -> None:
@@ -296,6 +352,15 @@ def main() -> None:
         default=3,
         help="runs of each method, interleaved (the machine is shared: best and median shown)",
     )
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="run only the methods whose name has one of these"
+    )
+    parser.add_argument(
+        "--baseline-src",
+        default=None,
+        help="another checkout's src/ folder: its icpkit runs the score + tier and reasons "
+        "methods too, interleaved with this one's ('before' beside 'after')",
+    )
     args = parser.parse_args()
     src = make_parquet(args.rows)
     profile = make_profile(src)
@@ -305,43 +370,78 @@ def main() -> None:
         f"{src.stat().st_size / 1e6:.0f} MB Parquet; load average "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.repeat} interleaved runs per method"
     )
-    runs: dict[str, list[tuple[int, float, float]]] = {name: [] for name in METHODS}
+    methods: dict[str, tuple[Any, str | None]] = {k: (v, None) for k, v in METHODS.items()}
+    if args.baseline_src:
+        for name in ("score + tier", "score columns, reasons"):
+            methods[f"baseline icpkit ({name})"] = (
+                METHODS[f"icpkit score_file ({name})"],
+                str(Path(args.baseline_src).resolve()),
+            )
+    if args.only:
+        methods = {k: v for k, v in methods.items() if any(o in k for o in args.only)}
+    runs: dict[str, list[tuple[int, float, float, float]]] = {name: [] for name in methods}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for rep in range(args.repeat):
-            for i, name in enumerate(METHODS):
+            for i, (name, (method, code)) in enumerate(methods.items()):
                 if name.startswith("pandas") and rep:  # 300× slower: one run says enough
                     continue
-                rows, seconds, peak = measure(
-                    METHODS[name], src, out / f"m{i}.parquet", profile.to_json()
-                )
-                runs[name].append((rows, seconds, peak))
+                run = measure_cpu(method, src, out / f"m{i}.parquet", profile.to_json(), code)
+                runs[name].append(run)
+                rows, seconds, peak, cpu = run
                 print(
                     f"  run {rep + 1}  {name:44s} {rows:>11,} rows {seconds:7.2f} s "
-                    f"{rows / seconds / 1e6:7.3f} M rows/s  peak RSS {peak:6.0f} MB",
+                    f"{rows / seconds / 1e6:7.3f} M rows/s  CPU {cpu:6.2f} s  "
+                    f"peak RSS {peak:6.0f} MB",
                     flush=True,
                 )
         check_agreement(out)
-    best = {k: max(r / s for r, s, _ in v) for k, v in runs.items()}
-    median = {k: float(np.median([r / s for r, s, _ in v])) for k, v in runs.items()}
-    print("\nmethod                                        best M rows/s  median  peak RSS")
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    best = {k: max(r / s for r, s, _, _ in v) for k, v in runs.items()}
+    median = {k: float(np.median([r / s for r, s, _, _ in v])) for k, v in runs.items()}
+    cpu = {k: min(c for _, _, _, c in v) for k, v in runs.items()}
+    print(
+        "\nmethod                                        best M rows/s  median  min CPU s  peak RSS"
+    )
     for name, v in runs.items():
-        peak = max(p for _, _, p in v)
-        print(f"  {name:44s} {best[name] / 1e6:8.3f} {median[name] / 1e6:8.3f} {peak:6.0f} MB")
-    for label, rate in (("best", best), ("median", median)):
-        ours = rate["icpkit score_file (score only)"]
-        hand = max(rate["duckdb hand-written SQL"], rate["polars hand-written expression"])
-        print(f"[{label}] icpkit score only ÷ best hand-written expression: {ours / hand:.2f}×")
+        peak = max(p for _, _, p, _ in v)
         print(
-            f"[{label}] icpkit ÷ numpy lookup-table scan: {ours / rate['numpy lookup-table scan']:.2f}×"
+            f"  {name:44s} {best[name] / 1e6:8.3f} {median[name] / 1e6:8.3f} "
+            f"{cpu[name]:8.2f} {peak:6.0f} MB"
         )
+
+    def ratio(ours: str, theirs: str, label: str) -> None:
+        if ours not in runs or theirs not in runs:
+            return
+        pairs = [a[1] / b[1] for a, b in zip(runs[theirs], runs[ours], strict=False)]
         print(
-            f"[{label}] icpkit ÷ pandas row-wise apply: "
-            f"{ours / rate['pandas row-wise apply (100k rows)']:.0f}×"
+            f"{label}: {best[ours] / best[theirs]:.2f}× best, {median[ours] / median[theirs]:.2f}× "
+            f"median, {float(np.median(pairs)):.2f}× median of the runs paired by repeat; "
+            f"CPU {cpu[theirs] / cpu[ours]:.2f}× (least CPU seconds of each)"
         )
-        for name in ("score columns", "all columns"):
-            full = rate[f"icpkit score_file ({name}, reasons)"]
-            print(f"[{label}] icpkit with reasons ({name}): {full / 1e6:.2f}M rows/s")
+
+    tier, sql_tier = "icpkit score_file (score + tier)", "duckdb hand-written SQL (score + tier)"
+    ratio(tier, sql_tier, "icpkit score + tier ÷ hand-written DuckDB SQL score + tier")
+    ratio(
+        tier, "duckdb hand-written SQL", "icpkit score + tier ÷ hand-written DuckDB SQL score only"
+    )
+    ratio("icpkit score_file (score only)", "duckdb hand-written SQL", "icpkit score only ÷ DuckDB")
+    floor = "pyarrow bare read (same columns)"
+    ratio(tier, floor, "icpkit score + tier ÷ pyarrow bare read of the same columns (speed)")
+    reasons = "icpkit score_file (score columns, reasons)"
+    ratio(reasons, floor, "icpkit score columns with reasons ÷ pyarrow bare read (speed)")
+    ratio(tier, "baseline icpkit (score + tier)", "score + tier ÷ baseline checkout")
+    ratio(reasons, "baseline icpkit (score columns, reasons)", "reasons ÷ baseline checkout")
+    for name in ("score columns", "all columns"):
+        key = f"icpkit score_file ({name}, reasons)"
+        if key in runs:
+            print(
+                f"icpkit with reasons ({name}): {best[key] / 1e6:.2f}M rows/s best, "
+                f"{median[key] / 1e6:.2f}M median"
+            )
+    for other in ("numpy lookup-table scan", "pandas row-wise apply (100k rows)"):
+        ratio("icpkit score_file (score only)", other, f"icpkit score only ÷ {other}")
 
 
 if __name__ == "__main__":

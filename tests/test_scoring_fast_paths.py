@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -235,3 +236,43 @@ def test_list_columns_keep_their_dictionary_pages(tmp_path) -> None:
     assert "RLE_DICTIONARY" in encodings["tags.list.element"]
     assert "RLE_DICTIONARY" in encodings["score"]
     assert "RLE_DICTIONARY" not in encodings["revenue"]
+
+
+def _random_card(rng: np.random.Generator, k: int, scale: int) -> Any:
+    """A scorecard of ``k`` categorical features with many tied points and positive points on
+    some missing bins (listed as 0 among the reasons for)."""
+    from icpkit.scoring.binning import Feature
+    from icpkit.scoring.card import Scorecard
+
+    features, points = [], []
+    for j in range(k):
+        levels = tuple(f"v{i}" for i in range(int(rng.integers(1, 7))))
+        features.append(Feature(name=f"c{j}", kind="categorical", column=f"c{j}", levels=levels))
+        points.append(tuple(int(p) * scale for p in rng.integers(-3, 4, len(levels) + 2)))
+    return Scorecard(features=tuple(features), points=tuple(points), base=50)
+
+
+@pytest.mark.parametrize("scale", [1, 1000])
+@pytest.mark.parametrize("k", [1, 3, 20, 150])  # 150 features: over 254 ranked bins (uint16)
+@pytest.mark.parametrize("tiles, parallel", [(1, False), (3, True)])
+def test_ranked_picks_equal_the_packed_key_picks(
+    k: int, scale: int, tiles: int, parallel: bool
+) -> None:
+    """Reason picks from per-bin ranks (the bulk path) equal the packed-key top-k of the listed
+    points, pick for pick, on every row: ties, missing bins worth points, uint8 and uint16
+    ranks, several tiles, on threads."""
+    rng = np.random.default_rng(k * scale)
+    card = _random_card(rng, k, scale)
+    n = 2000 if tiles == 1 else explain._TILE * tiles + 5
+    sizes = np.array([f.n_bins for f in card.features])
+    codes = np.asfortranarray((rng.random((n, k)) * sizes).astype(np.int32))
+    points = card.points_matrix(codes)
+    texts, offsets = explain.reason_table(card)
+    want = explain._picks(
+        explain.listed_points(points, codes, card), codes, offsets, 3, len(texts), parallel
+    )
+    got = explain.ranked_picks(codes, card, 3, parallel)
+    for a, b in zip(got, want, strict=True):
+        assert a.tolist() == b.tolist()
+    narrow = explain.ranked_picks(np.asfortranarray(codes.astype(np.uint8)), card, 3, parallel)
+    assert [p.tolist() for p in narrow] == [p.tolist() for p in got]

@@ -579,7 +579,9 @@ def _unreadable(path: Path, delimiter: str, exc: Exception) -> SchemaError:
     )
 
 
-def _parquet_batches(path: Path, batch_rows: int, arrow: bool = False) -> Batches:
+def _parquet_batches(
+    path: Path, batch_rows: int, arrow: bool = False, columns: list[str] | None = None
+) -> Batches:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -604,9 +606,17 @@ def _parquet_batches(path: Path, batch_rows: int, arrow: bool = False) -> Batche
         str(path), read_dictionary=text or None, pre_buffer=False, buffer_size=1 << 20
     )
 
+    # only the columns asked for are decoded (names as in the file; None, or a file whose
+    # names repeat, reads them all)
+    names = list(schema.names)
+    read = None
+    if columns is not None and len(set(names)) == len(names):
+        wanted = set(columns)
+        read = [n for n in names if n in wanted]
+
     def batches() -> Iterator[pl.DataFrame]:
         try:
-            for batch in handle.iter_batches(batch_size=batch_rows):
+            for batch in handle.iter_batches(batch_size=batch_rows, columns=read):
                 table = pa.Table.from_batches([batch])
                 if arrow:  # as decoded: no round trip through polars (bulk scoring)
                     yield table
@@ -628,6 +638,7 @@ def read_batches(
     encoding: str | None = None,
     batch_rows: int = BATCH_ROWS,
     arrow: bool = False,
+    columns: list[str] | None = None,
 ) -> Batches:
     """Read a source in batches of about ``batch_rows`` rows (bounded memory).
 
@@ -636,12 +647,15 @@ def read_batches(
     concatenated batches equal ``read_table``'s frame; Parquet streams its row groups; other
     formats are read whole as one batch. Errors are ``read_table``'s. ``arrow=True`` gives
     Parquet batches as the Arrow tables they decode to (every other format stays polars).
+    ``columns`` limits a Parquet file's batches to those columns (the others are never
+    decoded); ``Batches.columns`` still names every column of the file. Other formats ignore
+    it.
     """
     path = Path(path)
     _check_file(path)
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        return _parquet_batches(path, batch_rows, arrow)
+        return _parquet_batches(path, batch_rows, arrow, columns)
     if suffix in TEXT_SUFFIXES:
         return _csv_batches(path, delimiter, encoding, batch_rows)
     frame = read_table(path, sheet=sheet, delimiter=delimiter, encoding=encoding)

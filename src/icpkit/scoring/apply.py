@@ -7,6 +7,7 @@ Parquet batch, a polars frame and a pandas frame are scored by the same code.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +148,34 @@ class ScoringPlan:
         forcing = np.array([r not in self.soft for r in self.disqualifiers], dtype=bool)
         return RuleMasks(met, near, hit, forcing)
 
+    @functools.cached_property
+    def _tier_table(self) -> tuple[int, np.ndarray]:
+        """The tier of every possible score under each of the 8 (clear of forcing
+        disqualifiers, near a criterion, meets one) combinations: ``assign_tiers`` once per
+        score and combination, so a batch's tiers are one gather."""
+        low, high = self.card.score_range()
+        scores = np.arange(low, high + 1, dtype=np.int64)
+        width = len(scores)
+        table = np.empty((8, width), dtype=np.int8)
+        for combo in range(8):
+            flag = [np.full(width, bool(combo >> bit & 1)) for bit in range(3)]
+            table[combo] = assign_tiers(scores, Fit(flag[0], flag[1], ~flag[2]), self.cuts)
+        return low, table
+
+    def tiers(self, scores: np.ndarray, masks: RuleMasks) -> np.ndarray:
+        """``assign_tiers(scores, masks.fit(...), cuts)``, by a gather from :attr:`_tier_table`
+        (every score lies in the scorecard's range: it is the base plus one bin's points a
+        feature)."""
+        low, table = self._tier_table
+        index = np.subtract(scores, low, dtype=np.intp)
+        forcing = masks.hit if masks.forcing is None else masks.hit[:, masks.forcing]
+        if not self.criteria and not forcing.shape[1]:  # the score alone: one row of the table
+            return table[0b111].take(index)
+        fit = masks.fit(bool(self.criteria))
+        combo = np.add(fit.meets_criterion, fit.near_criterion.astype(np.intp) << 1)
+        combo += (~fit.disqualified).astype(np.intp) << 2
+        return table.ravel().take(combo * table.shape[1] + index)
+
     def score_table(
         self,
         batch: pa.Table,
@@ -173,7 +202,7 @@ class ScoringPlan:
             columns["fit_probability"] = pa.array(p, pa.float64(), from_pandas=True)
         if {"tier", "criteria_met", "disqualifiers_hit"} & set(outputs):
             masks = self.masks(batch)
-            tier = assign_tiers(scores, masks.fit(bool(self.criteria)), self.cuts)
+            tier = self.tiers(scores, masks)
             columns["tier"] = pa.DictionaryArray.from_arrays(
                 pa.array(tier, pa.int8()), pa.array(TIERS)
             )

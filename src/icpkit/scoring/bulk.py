@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 
 from icpkit.config import SourceConfig
 from icpkit.data.prospects import Kind, ProspectColumns, oversized_cells
-from icpkit.data.readers import read_batches
+from icpkit.data.readers import PARQUET_SUFFIXES, Batches, read_batches
 from icpkit.data.writers import TableWriter, csv_safe, parquet_writer
 from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
@@ -178,7 +178,12 @@ def score_file(
     absent = [c for c in names if c not in present]
     if absent:
         raise ConfigError(f"{path}: columns to keep {absent} are not in the input")
-    typed = _typed_batches(read.batches, columns, lacking)
+    if annotations:  # they read columns of their own from the raw batch: keep them all
+        batches = read.batches
+    else:  # a Parquet file: decode only what is kept and what scoring reads
+        needed = list(dict.fromkeys([*names, *columns.origin.values()]))
+        batches = _projected(read, path, source, batch_rows, needed)
+    typed = _typed_batches(batches, columns, lacking)
     suffix = target.suffix.lower()
 
     def scored(item: tuple[pl.DataFrame | pa.Table, pa.Table]) -> pa.Table:
@@ -202,6 +207,29 @@ def score_file(
             if progress is not None:
                 progress(done, read.total)
     return done
+
+
+def _projected(
+    read: Batches,
+    path: Path,
+    source: SourceConfig | None,
+    batch_rows: int,
+    needed: list[str],
+) -> Iterator[pl.DataFrame | pa.Table]:
+    """The batches of ``read`` holding only the ``needed`` columns: for Parquet, the file read
+    again with the other columns never decoded (``read``'s own batches are never started);
+    other formats as ``read`` gives them."""
+    if path.suffix.lower() not in PARQUET_SUFFIXES or len(needed) >= len(read.columns):
+        return read.batches
+    return read_batches(
+        path,
+        sheet=source.sheet if source else None,
+        delimiter=source.delimiter if source else None,
+        encoding=source.encoding if source else None,
+        batch_rows=batch_rows,
+        arrow=True,
+        columns=needed,
+    ).batches
 
 
 def _generated(plan: ScoringPlan) -> set[str]:

@@ -75,7 +75,8 @@ class Scorecard:
             )
 
     def codes(self, batch: pa.Table) -> np.ndarray:
-        """Bin index per row and feature, shape (rows, features), column-major."""
+        """Bin index per row and feature, shape (rows, features), column-major (of
+        :attr:`code_dtype`)."""
         return self.codes_and_points(batch)[0]
 
     def codes_and_points(
@@ -88,7 +89,7 @@ class Scorecard:
         at once turn it off.
         """
         shape = (batch.num_rows, len(self.features))
-        codes = np.empty(shape, dtype=np.int32, order="F")
+        codes = np.empty(shape, dtype=self.code_dtype, order="F")
         points = np.empty(shape, dtype=np.int16, order="F")
         tables = self.point_tables()
 
@@ -101,6 +102,12 @@ class Scorecard:
             for j in range(len(self.features)):
                 fill(j)
         return codes, points
+
+    @property
+    def code_dtype(self) -> type[np.unsignedinteger[Any]] | type[np.signedinteger[Any]]:
+        """The narrowest type of the bin codes: one byte when every feature has at most 256
+        bins (a quarter of the memory traffic of int32 codes in bulk scoring)."""
+        return np.uint8 if max((f.n_bins for f in self.features), default=0) <= 256 else np.int32
 
     def score_only(self, batch: pa.Table, parallel: bool = True) -> np.ndarray:
         """Scores (int16) without keeping codes or points per feature: the bulk fast path."""
