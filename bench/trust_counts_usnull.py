@@ -1,10 +1,10 @@
-"""Run bench/trust_realdata.py's page-1 build only, printing criteria and significant single-trait attributes."""
+"""(usnull, issue 28) Run bench/trust_realdata.py's page-1 build only, printing criteria and significant single-trait attributes."""
 
 import runpy
 import sys
 
 sys.argv = ["trust_realdata.py", "--folds", "2"]
-import icpkit.pipeline as P
+import icpkit.pipeline as P  # noqa: E402
 
 orig = P.build_icp
 
