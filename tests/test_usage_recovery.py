@@ -86,11 +86,13 @@ def test_planted_usage_effects_are_recovered_on_ten_seeds(seed: int) -> None:
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
-    reason="known gap, narrowed: with each condition of a segment confirmed on the held-out half "
-    "(discovery.refine.confirmed) the null feature (independent of every outcome in the generator: "
-    "Mann-Whitney p 0.05-0.83 against won on seeds 100-109) still enters one criterion (seed 108, "
-    "as a third condition, p 0.008 on all accounts) and has a single-trait row with BH q < 0.05 on "
-    "seeds 105 and 107 (raw p 0.003: BH over ~150 mostly real conditions passes such a row)",
+    reason="known gap, narrowed twice: the null feature is independent of every outcome in the "
+    "generator (Mann-Whitney p against won uniform over 40 seeds, KS p 0.45), and its single-trait "
+    "q-values are now selection-aware (discovery.selection: a fresh null draw has a q < 0.05 row in "
+    "40/1000 draws, nominal 5 %; before 14.7 %). Seeds 100-104, 106, 107, 109 pass. Seed 105 "
+    "(q 0.015: its draw is associated with renewal, Mann-Whitney p 0.003) and seed 108 (q 0.04, "
+    "and a criterion's third condition) are the chance associations a 5 % procedure lets through; "
+    "the criteria channel (a chance trim confirmed on the held-out half) is not yet calibrated",
 )
 @pytest.mark.parametrize("seed", range(10))
 def test_the_null_feature_stays_out_of_the_icp_on_ten_seeds(seed: int) -> None:

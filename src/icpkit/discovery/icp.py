@@ -177,7 +177,7 @@ def find_icp(
         statement=_statement(criteria, disqualifiers, found),
         segments=found,
         disqualifier_segments=avoid,
-        single_traits=single_traits(every, best, worst),
+        single_traits=single_traits(every, best, worst, seed=settings.seed),
         caveats=caveats,
     )
 

@@ -12,6 +12,10 @@ significant first):
 - ``is missing`` when missing values are common enough (``kind = "missing"``).
 
 The search's conditions also hold every run of adjacent bins; those overlap and are left out here.
+
+The q-values are selection-aware (:mod:`icpkit.discovery.selection`): each row's p-value is
+adjusted for the choice among its attribute's rows (bins, thresholds, levels), the attribute must
+pass Benjamini–Hochberg across attributes, and a row's q-value is the larger of the two.
 """
 
 from __future__ import annotations
@@ -23,15 +27,19 @@ import numpy as np
 
 from icpkit.discovery.attributes import ConditionTable
 from icpkit.discovery.bitsets import pack, popcount
+from icpkit.discovery.selection import hierarchical_q
 from icpkit.discovery.statement import describe_condition
 from icpkit.discovery.statistics import lift_interval, two_sided_p
 from icpkit.profile import SingleTrait
 from icpkit.rules import Condition
-from icpkit.stats import bh_q_values, wilson_bounds
+from icpkit.stats import wilson_bounds
 
 
-def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict[str, np.ndarray]:
-    """Share, lift (with interval) and two-sided p of each condition for one target group."""
+def _group_columns(
+    table: ConditionTable, target: np.ndarray, name: str, shown: np.ndarray, seed: int
+) -> dict[str, np.ndarray]:
+    """Share, lift (with interval), two-sided p and selection-aware q of each condition for one
+    target group (q only for the ``shown`` conditions, NaN for the others)."""
     n_total = table.n_rows
     n_target = int(np.count_nonzero(target))
     size = popcount(table.bits)
@@ -45,6 +53,12 @@ def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict
     p = np.array(
         [two_sided_p(int(h), int(s), n_target, n_total) for h, s in zip(hits, size, strict=True)]
     )
+    q = np.full(len(p), np.nan)
+    if shown.any():
+        rows = np.flatnonzero(shown)
+        q[rows] = hierarchical_q(
+            table.bits[rows], n_total, target, p[rows], table.attr_index[rows], seed=seed
+        )
     return {
         f"n_{name}": hits,
         f"share_{name}": share,
@@ -55,7 +69,7 @@ def _group_columns(table: ConditionTable, target: np.ndarray, name: str) -> dict
         f"lift_{name}_lo": lift_lo,
         f"lift_{name}_hi": lift_hi,
         f"p_{name}": p,
-        f"q_{name}": bh_q_values(p),
+        f"q_{name}": q,
         "support": size,
     }
 
@@ -70,26 +84,34 @@ def _kind(cond: Condition, edges: set[float]) -> str | None:
     return {"eq": "level", "in": "level", "contains": "tag", "missing": "missing"}[cond.op]
 
 
-def single_traits(table: ConditionTable, best: np.ndarray, worst: np.ndarray) -> list[SingleTrait]:
+def single_traits(
+    table: ConditionTable, best: np.ndarray, worst: np.ndarray, seed: int = 0
+) -> list[SingleTrait]:
     """The readable single-trait rows of every attribute (see the module docstring).
 
     Each row (a :class:`~icpkit.profile.SingleTrait`): ``rule`` (rule text), ``label`` (plain words), ``attribute``, ``kind``,
     ``support`` (accounts with the trait), ``share_best`` (share of the best customers with it,
     Wilson 95 % interval ``share_best_lo``–``share_best_hi``), ``share_not_best`` (share of the
     other ranked accounts), ``lift_best`` (best-customer rate with the trait ÷ overall rate, with
-    interval), ``p_best`` (two-sided Fisher for small samples, else chi-square) and ``q_best``
-    (Benjamini–Hochberg over all the search's conditions); the same with ``worst``.
+    interval), ``p_best`` (two-sided Fisher for small samples, else chi-square; the row's own
+    test) and ``q_best`` (selection-aware, see :mod:`icpkit.discovery.selection`; its null draws
+    are seeded by ``seed``); the same with ``worst``.
     """
     if len(table) == 0:
         return []
-    columns = {**_group_columns(table, best, "best"), **_group_columns(table, worst, "worst")}
     edges: dict[str, set[float]] = {}
     for cond in table.conditions:
         if cond.op == "range":
             edges.setdefault(cond.attr, set()).update(e for e in cond.value if math.isfinite(e))
+    kinds = [_kind(cond, edges.get(cond.attr, set())) for cond in table.conditions]
+    shown = np.array([k is not None for k in kinds])
+    columns = {
+        **_group_columns(table, best, "best", shown, seed),
+        **_group_columns(table, worst, "worst", shown, seed),
+    }
     by_attr: dict[str, list[tuple[Condition, dict[str, Any]]]] = {}
     for j, cond in enumerate(table.conditions):
-        kind = _kind(cond, edges.get(cond.attr, set()))
+        kind = kinds[j]
         if kind is None:
             continue
         row: dict[str, Any] = {
