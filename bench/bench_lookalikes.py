@@ -235,12 +235,17 @@ def main() -> None:
         help="only the description part's cost: exact runs with and without it, interleaved",
     )
     parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs (--text-only)")
+    parser.add_argument(
+        "--dir", type=Path, help="keep the workspace and universe here (reused when present)"
+    )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = args.dir or Path(tmp)
         started = time.perf_counter()
-        prepare(root, args.rows)
+        if not (root / "universe.parquet").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            prepare(root, args.rows)
         ws = root / "ws"
         src = root / "universe.parquet"
         parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
