@@ -99,7 +99,9 @@ def _child(kind: str, ws: Path, src: Path, dst: Path, queue: Any) -> None:
     if kind == "notext":  # the same run with the description part off (lookalikes.text_weight 0)
         config = workspace.config
         off = config.lookalikes.model_copy(update={"text_weight": 0.0})
-        workspace = Workspace(root=workspace.root, config=config.model_copy(update={"lookalikes": off}))
+        workspace = Workspace(
+            root=workspace.root, config=config.model_copy(update={"lookalikes": off})
+        )
         kind = "exact"
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
