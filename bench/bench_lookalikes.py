@@ -15,6 +15,9 @@
    hundred: the usual case) and a large seed set of universe rows (``--seeds``): rows/s and the
    tie-aware recall@k of the neighbours (an ANN neighbour counts when its exact similarity
    reaches the exact k-th best).
+
+``--text-only --repeat 3``: the cost of the description part alone, with and without it in
+alternating child processes (see :func:`text_cost`).
 """
 
 from __future__ import annotations
@@ -93,6 +96,14 @@ def _child(kind: str, ws: Path, src: Path, dst: Path, queue: Any) -> None:
 
     workspace = Workspace.open(ws)
     profile = workspace.store.get("latest").profile()
+    if kind == "notext":  # the same run with the description part off (lookalikes.text_weight 0)
+        config = workspace.config
+        off = config.lookalikes.model_copy(update={"text_weight": 0.0})
+        workspace = Workspace(
+            root=workspace.root, config=config.model_copy(update={"lookalikes": off})
+        )
+        kind = "exact"
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     if kind == "score_file":
         rows = score_file(profile, src, dst, reasons=False)
@@ -102,7 +113,12 @@ def _child(kind: str, ws: Path, src: Path, dst: Path, queue: Any) -> None:
         rows = result.n_universe
         extra = {"excluded": result.n_excluded, "duplicates": result.n_duplicates}
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    extra["cpu"] = round(
+        after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2
+    )  # every thread of the process
+    extra["text"] = result.text.get("used") if kind != "score_file" else None
+    peak_mb = after.ru_maxrss / 1024
     queue.put((rows, seconds, peak_mb, extra))
 
 
@@ -179,18 +195,59 @@ def kernel(label: str, card: Any, seeds: pl.DataFrame, queries: pl.DataFrame, np
     )
 
 
+def text_cost(root: Path, ws: Path, src: Path, repeat: int) -> None:
+    """``find_targets`` with the description part (text_weight as configured) and without it
+    (text_weight 0), alternating, each run in its own child: wall and CPU, best and median, and
+    the ratios; the two lists compared (the text part may reorder, not change the sizes)."""
+    runs: dict[str, list[tuple[float, float]]] = {"exact": [], "notext": []}
+    for r in range(repeat):
+        for kind in ("exact", "notext") if r % 2 == 0 else ("notext", "exact"):
+            rows, seconds, peak, extra = measure(kind, ws, src, root / f"{kind}.parquet")
+            runs[kind].append((seconds, extra["cpu"]))
+            print(
+                f"  {kind:7s} run {r + 1}: {rows:,} rows {seconds:7.1f} s wall {extra['cpu']:7.1f} s "
+                f"CPU {rows / seconds:>10,.0f} rows/s peak RSS {peak:6.0f} MB text used "
+                f"{extra['text']} load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    for i, what in ((0, "wall"), (1, "CPU")):
+        with_text = sorted(t[i] for t in runs["exact"])
+        without = sorted(t[i] for t in runs["notext"])
+        best = with_text[0] / without[0]
+        median = float(np.median(with_text)) / float(np.median(without))
+        pairs = [a[i] / b[i] for a, b in zip(runs["exact"], runs["notext"], strict=True)]
+        print(
+            f"  {what}: with descriptions best {with_text[0]:.1f} s / median "
+            f"{np.median(with_text):.1f} s; without best {without[0]:.1f} s / median "
+            f"{np.median(without):.1f} s; ratio best {best:.2f}×, median {median:.2f}×, per pair "
+            f"{', '.join(f'{p:.2f}×' for p in pairs)}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--seeds", type=int, default=50_000, help="large seed set (kernel)")
     parser.add_argument("--queries", type=int, default=200_000, help="rows (kernel)")
     parser.add_argument("--nprobe", type=int, default=8)
+    parser.add_argument(
+        "--text-only",
+        action="store_true",
+        help="only the description part's cost: exact runs with and without it, interleaved",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs (--text-only)")
+    parser.add_argument(
+        "--dir", type=Path, help="keep the workspace and universe here (reused when present)"
+    )
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = args.dir or Path(tmp)
         started = time.perf_counter()
-        prepare(root, args.rows)
+        if not (root / "universe.parquet").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            prepare(root, args.rows)
         ws = root / "ws"
         src = root / "universe.parquet"
         parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -200,6 +257,10 @@ def main() -> None:
             "floor under each child's figure)",
             flush=True,
         )
+        if args.text_only:
+            text_cost(root, ws, src, args.repeat)
+            print(f"done, load {os.getloadavg()}")
+            return
         rates = {}
         for kind in ("score_file", "exact", "ann"):
             dst = root / f"{kind}.parquet"

@@ -32,11 +32,16 @@ def world():
     return crm, profile, universe
 
 
-def test_pruned_ranking_is_the_ranking_of_every_row_fully_scored(world, monkeypatch) -> None:
+@pytest.mark.parametrize("text_weight", [0.0, 0.5])
+def test_pruned_ranking_is_the_ranking_of_every_row_fully_scored(
+    world, monkeypatch, text_weight
+) -> None:
     crm, profile, universe = world
     data = crm.to_crm_data()
-    # the description part is off: with it on every company is compared (no fit-only bound)
-    pruned = rank_universe(profile, universe, data, top=150, batch_rows=1500, text_weight=0)
+    # with the description part on, its text_score is one more bounded part of the pruning
+    options = {"top": 150, "batch_rows": 1500, "text_weight": text_weight}
+    pruned = rank_universe(profile, universe, data, **options)
+    assert pruned.text["used"] == (text_weight > 0)
     computed: list[int] = []
     likeness = rank._likeness
 
@@ -45,8 +50,8 @@ def test_pruned_ranking_is_the_ranking_of_every_row_fully_scored(world, monkeypa
         return likeness(space, scored)
 
     monkeypatch.setattr(rank, "_likeness", spy)
-    monkeypatch.setattr(rank, "_prune", lambda scored, kept, keep, space: scored)
-    full = rank_universe(profile, universe, data, top=150, batch_rows=1500, text_weight=0)
+    monkeypatch.setattr(rank, "_prune", lambda scored, kept, keep, space, text=None: scored)
+    full = rank_universe(profile, universe, data, **options)
     assert pruned.frame.equals(full.frame)
     assert pruned.tier_counts == full.tier_counts and pruned.n_excluded == full.n_excluded
     assert sum(computed) == universe.height - full.n_excluded  # the control run scored all
@@ -64,6 +69,21 @@ def test_pruning_skips_most_rows(world, monkeypatch) -> None:
     monkeypatch.setattr(rank, "_likeness", spy)
     rank_universe(profile, universe, crm.to_crm_data(), top=50, batch_rows=2000, text_weight=0)
     assert sum(computed) < 0.5 * universe.height, computed
+
+
+def test_descriptions_are_embedded_only_for_rows_that_can_make_the_list(world, monkeypatch) -> None:
+    crm, profile, universe = world
+    embedded: list[int] = []
+    add = rank.text_part.TextPart.add
+
+    def spy(self, scored, frame):
+        embedded.append(frame.height)
+        return add(self, scored, frame)
+
+    monkeypatch.setattr(rank.text_part.TextPart, "add", spy)
+    result = rank_universe(profile, universe, crm.to_crm_data(), top=50, batch_rows=2000)
+    assert result.text["used"] and result.text["note"] is None
+    assert sum(embedded) < 0.5 * universe.height, embedded
 
 
 def test_vectorised_encoding_is_the_sparse_unit_vectors(world) -> None:

@@ -23,7 +23,8 @@ Fit is computed for every company, the likeness parts only for companies that ca
 candidates. Each part lies in [0, 1], so the fit alone bounds ``rank_score`` from above and below;
 a company whose upper bound is below the ``keep``-th best lower bound seen so far cannot make the
 list and is skipped. The pruning is exact: the list is the one every company fully scored gives.
-(With the description part on, every company is compared: that part is weighted on its own.)
+(With the description part on, it is one more part in these bounds for the rows that have a
+description, so only the rows that can still make the list have their description embedded.)
 Duplicates (one company listed several times) are folded across the whole universe
 (:mod:`icpkit.lookalikes.dedup`).
 """
@@ -56,6 +57,7 @@ from icpkit.scoring.card import Scorecard
 from icpkit.vocab import TIERS
 
 NEIGHBOURS = 5
+_DESCRIBED = "_described"  # per batch row: has a description (the text part's pruning bounds)
 SIMILAR_AT = 0.8  # cosine similarity at or above which a best customer counts as "similar"
 MAX_CELLS = 2_000_000  # similarity cells per block (float64: 16 MB)
 INDEXES = ("exact", "ann")
@@ -205,8 +207,8 @@ def rank_universe(
                 seen[column] += frame.height - frame[column].null_count()
             scored = _fit(profile, frame, n_universe, weights)
             groups.add(scored, n_universe)  # whole-universe de-duplication (lookalikes.dedup)
-            if text is not None:  # the description part, on rows still aligned with the batch
-                scored = _with_text(text, _likeness(space, scored), frame)
+            if text is not None:  # rows with a description: the text part's bounds (and its note)
+                scored = scored.with_columns(pl.Series(_DESCRIBED, text.count(frame)))
             n_universe += scored.height
             for tier, count in scored["tier"].value_counts().iter_rows():
                 tier_counts[tier] += int(count)
@@ -215,8 +217,9 @@ def rank_universe(
                 n_excluded += excluded
             # only rows that can still be among the best `keep` get their likeness computed, and
             # only the best `keep` rows seen so far are kept: memory stays bounded
-            if text is None:
-                scored = _likeness(space, _prune(scored, kept, keep, space))
+            scored = _likeness(space, _prune(scored, kept, keep, space, text))
+            if text is not None:  # the description part, on the rows that can still make the list
+                scored = _with_text(text, scored, scored).drop(_DESCRIBED)
             both = scored if kept is None else pl.concat([kept, scored], how="diagonal_relaxed")
             kept = _owned(both.sort(["_key", "_row"], descending=[True, False]).head(keep))
     if n_universe == 0 or kept is None:
@@ -411,15 +414,24 @@ def _tier_key(scored: pl.DataFrame) -> np.ndarray:
 
 
 def _prune(
-    scored: pl.DataFrame, kept: pl.DataFrame | None, keep: int, space: _Space | None
+    scored: pl.DataFrame,
+    kept: pl.DataFrame | None,
+    keep: int,
+    space: _Space | None,
+    text: text_part.TextPart | None = None,
 ) -> pl.DataFrame:
     """Drop the rows that cannot be among the best ``keep`` whatever their likeness.
 
-    With n parts in [0, 1], a row's ``rank_score`` lies between fit / (n + 1) and
-    (fit + 100 n) / (n + 1). If at least ``keep`` rows (kept ones, or this batch's by their lower
-    bound) are known to reach a key t, a row whose upper bound is below t cannot make the list.
+    With parts of total weight n, each in [0, 1], a row's ``rank_score`` lies between
+    fit / (n + 1) and (fit + 100 n) / (n + 1). If at least ``keep`` rows (kept ones, or this
+    batch's by their lower bound) are known to reach a key t, a row whose upper bound is below t
+    cannot make the list. The description part (``text_score`` / 100, weight ``text.weight``)
+    counts for the rows with a description (column ``_DESCRIBED``), so the text is embedded only
+    for the rows that can still make the list.
     """
-    n = _parts(space)
+    n: float | np.ndarray = float(_parts(space))
+    if text is not None and _DESCRIBED in scored.columns:
+        n = n + text.weight * scored[_DESCRIBED].to_numpy()
     if scored.height == 0:
         return scored
     fit = scored["fit_score"].cast(pl.Float64).to_numpy()

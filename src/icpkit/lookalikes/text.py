@@ -56,6 +56,14 @@ def _texts(frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
     return rows, text.gather(rows).to_list()
 
 
+def _described(frame: pl.DataFrame) -> np.ndarray:
+    """Per row: has a non-blank description (the rows :func:`_texts` returns)."""
+    if DESCRIPTION not in frame.columns:
+        return np.zeros(frame.height, dtype=bool)
+    text = frame[DESCRIPTION].cast(pl.Utf8).str.strip_chars()
+    return (text.is_not_null() & (text.str.len_chars() > 0)).to_numpy()
+
+
 def has_descriptions(frame: pl.DataFrame | None) -> bool:
     return frame is not None and len(_texts(frame)[1]) > 0
 
@@ -141,6 +149,12 @@ class TextPart:
             self.reference, self.universe_reference = np.sort(similarity), True
         return itertools.chain(ahead, stream)
 
+    def count(self, frame: pl.DataFrame) -> np.ndarray:
+        """Which rows of a universe batch have a description (counted for :meth:`note`)."""
+        described = _described(frame)
+        self.seen += int(described.sum())
+        return described
+
     def _compare(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean similarity to the closest best customers' descriptions, and how many are close."""
         similarity = np.empty(len(vectors))
@@ -164,7 +178,6 @@ class TextPart:
         if texts:
             from icpkit.themes.embed import default_embedder
 
-            self.seen += len(texts)
             similarity[rows], close[rows] = self._compare(default_embedder().encode(texts))
         score = np.full(n, np.nan)
         ok = ~np.isnan(similarity)

@@ -87,7 +87,15 @@ class StaticEmbedder:
         return _unit_means(self._counts(texts) @ self.vectors)
 
     def _counts(self, texts: list[str]) -> sparse.csr_matrix:
-        """Texts × word pieces: how often each known piece occurs in each text."""
+        """Texts × word pieces: how often each known piece occurs in each text (each distinct
+        word tokenised once: :mod:`icpkit.themes.wordpieces`; the same counts)."""
+        from icpkit.themes.wordpieces import piece_counts
+
+        n_pieces = self.vectors.shape[0]
+        return piece_counts(self.tokenizer, texts, n_pieces, self.unk_id, MAX_TOKENS)
+
+    def _counts_by_text(self, texts: list[str]) -> sparse.csr_matrix:
+        """:meth:`_counts` by the tokenizer alone, text by text (the reference it must equal)."""
         encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         ids_per_text = [e.ids for e in encodings]
         lengths = np.fromiter((len(ids) for ids in ids_per_text), np.int64, len(ids_per_text))
