@@ -13,7 +13,7 @@ workspace; the build runs in a new process (`python -m icpkit --quiet build`), a
         [--contacts 300000] [--notes 500000] [--signals 2000000] [--repeats 1]
         [--keep DIR [--reuse]]
 
-The build uses the workspace's ``[build] workers`` (default 2: the themes in a second process);
+The build uses the workspace's ``[build] workers`` (default 1; 2: the themes in a second process);
 CPU is summed over both processes and memory is given both ways: the largest process's peak and
 the peak of both processes' resident memory summed (sampled every 0.1 s from /proc).
 """

@@ -1086,14 +1086,15 @@ class BuildConfig(_Section):
     """How a build uses the machine (not what it finds: these settings never change the profile)."""
 
     workers: int = Field(
-        2,
+        1,
         ge=1,
         le=2,
         description="Processes a build may use. 2: the pain themes of a large notes table "
         "(at least `parallel_min_notes` notes) are found in a second process while the main one "
         "runs discovery, the scorecard, validation and signals; the profile is the same as "
         "with 1, which runs everything in one process. The second process is used only when "
-        "the machine has more than one CPU.",
+        "the machine has more than one CPU. On 2 cores one process was faster (its polars and "
+        "BLAS threads already use both; bench/RESULTS.md), so 2 is for machines with more.",
     )
     parallel_min_notes: int = Field(
         20000,
