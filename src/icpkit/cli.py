@@ -1395,6 +1395,10 @@ def _print_timings(timings: Any) -> None:
         say(f"  {step.name:<11} {step.seconds:7.2f} s  {share:3.0f}%", level=2)
     memory = f", peak memory {timings.peak_rss_mb:,.0f} MB" if timings.peak_rss_mb else ""
     say(f"  {'total':<11} {timings.total_seconds:7.2f} s{memory}", level=2)
+    for step in timings.second_process or []:  # [build] workers = 2: ran beside the steps
+        rss = timings.second_process_peak_rss_mb
+        memory = f", peak memory {rss:,.0f} MB" if rss else ""
+        say(f"  {step.name:<11} {step.seconds:7.2f} s  in a second process{memory}", level=2)
 
 
 def _print_feedback(profile: Any) -> None:

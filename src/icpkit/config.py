@@ -1082,6 +1082,28 @@ class AlertsConfig(_Section):
     )
 
 
+class BuildConfig(_Section):
+    """How a build uses the machine (not what it finds: these settings never change the profile)."""
+
+    workers: int = Field(
+        1,
+        ge=1,
+        le=2,
+        description="Processes a build may use. 2: the pain themes of a large notes table "
+        "(at least `parallel_min_notes` notes) are found in a second process while the main one "
+        "runs discovery, the scorecard, validation and signals; the profile is the same as "
+        "with 1, which runs everything in one process. The second process is used only when "
+        "the machine has more than one CPU. On 2 cores one process was faster (its polars and "
+        "BLAS threads already use both; bench/RESULTS.md), so 2 is for machines with more.",
+    )
+    parallel_min_notes: int = Field(
+        20000,
+        ge=0,
+        description="Fewest notes for the themes to go to a second process (`workers = 2`); "
+        "below it starting a process costs more than it saves.",
+    )
+
+
 class WorkspaceConfig(_Section):
     """The whole icpkit.toml."""
 
@@ -1173,6 +1195,10 @@ class WorkspaceConfig(_Section):
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig, description="Alerts of `icpkit refresh` (apprise URLs)."
     )
+    build: BuildConfig = Field(
+        default_factory=BuildConfig,
+        description="Processes of a build (`icpkit build`); never changes what is built.",
+    )
 
     def content_hash(self) -> str:
         """A stable hash of every setting, stored with each version."""
@@ -1180,10 +1206,11 @@ class WorkspaceConfig(_Section):
         # Nor does the lookalikes section (it ranks other companies against the ICP), nor sync
         # (how the data is fetched, not what it says), nor the refresh and alerts sections (they
         # decide when a version goes live, not what it is), nor the bands (a reading of the
-        # score, computed when scoring).
+        # score, computed when scoring), nor build (how many processes compute the same result).
         text = json.dumps(
             self.model_dump(
-                mode="json", exclude={"web", "lookalikes", "sync", "refresh", "alerts", "bands"}
+                mode="json",
+                exclude={"web", "lookalikes", "sync", "refresh", "alerts", "bands", "build"},
             ),
             sort_keys=True,
         )

@@ -6,13 +6,14 @@ Nothing here parses arguments or prints; results are plain objects.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -94,6 +95,9 @@ from icpkit.usage.features import UsageFeatures, seats_of, usage_features
 from icpkit.usage.pqa import HORIZON_DAYS as PQA_HORIZON
 from icpkit.usage.pqa import known_on, pqa_check, pqa_scores
 from icpkit.version import VERSION
+
+if TYPE_CHECKING:
+    from icpkit.themes.offload import ThemesInBackground
 
 
 @dataclass(frozen=True)
@@ -229,8 +233,30 @@ def build_icp(
     stage's wall time goes to the profile's ``timings`` (on ``clock`` when the caller started one
     for steps of its own, as :func:`build_and_save` does). ``core_only`` stops after the scorecard
     and tiers (no partitions, signals, themes or personas): what the held-out builds of the
-    backtests score with, at a fraction of the time.
+    backtests score with, at a fraction of the time. With ``[build] workers = 2`` the themes of
+    a large notes table are found in a second process meanwhile (the same profile).
     """
+    with contextlib.ExitStack() as background:  # a second process never outlives the build
+        return _build_icp(
+            crm, config, validate=validate, as_of=as_of, costs=costs, themes=themes, root=root,
+            progress=progress, clock=clock, core_only=core_only, background=background,
+        )  # fmt: skip
+
+
+def _build_icp(
+    crm: CrmData,
+    config: WorkspaceConfig,
+    *,
+    validate: bool,
+    as_of: date | None,
+    costs: pl.DataFrame | None,
+    themes: bool,
+    root: Path | None,
+    progress: Callable[[str], None] | None,
+    clock: StepClock | None,
+    core_only: bool,
+    background: contextlib.ExitStack,
+) -> BuildResult:
     clock = clock or StepClock(progress)
     step = clock.step
     # product usage (issue 28): behavioural features as of each account's first outcome, and
@@ -239,6 +265,9 @@ def build_icp(
     step("outcomes")
     outcomes = compute_outcomes(crm, config.success, as_of=as_of)
     labels = outcomes.labels_for(crm.accounts)
+    pending = None if core_only or not themes else _themes_in_background(crm, config, outcomes)
+    if pending is not None:
+        background.callback(pending.close)
     # one attribute choice for discovery and scorecard: personal data, dates, leakage guard
     step("guard")
     screening = screen_attributes(crm.accounts, crm.deals, labels, config.discovery)
@@ -314,7 +343,9 @@ def build_icp(
     # after signals: the themes' statement ends with the triggers signals learned
     if themes:
         step("themes")
-        profile = _with_themes(profile, crm, config, outcomes, scored)
+        profile = _with_themes(profile, crm, config, outcomes, scored, pending)
+        if pending is not None and pending.done is not None:
+            clock.beside("themes", pending.done.seconds, pending.done.peak_rss_mb)
     step("personas")
     profile = _with_personas(profile, crm, config, scored, root)
     profile = profile.model_copy(update={"timings": clock.section()})
@@ -1141,20 +1172,20 @@ def pain_themes(
     scored: pl.DataFrame | None = None,
     statement: str = "",
     triggers: list[str] | None = None,
+    analysis: ThemeAnalysis | None = None,
 ) -> ThemesResult:
     """Themes of ``crm.notes`` tested against outcomes, and messaging per tier and persona.
 
     ``triggers`` are "why now" events (from signals) for the statement; None says not enough
-    evidence. Raises InsufficientDataError without a notes table or with under 10 usable notes.
+    evidence. ``analysis`` is :func:`find_themes`' result when it was found already (in a second
+    process). Raises InsufficientDataError without a notes table or with under 10 usable notes.
     """
     if crm.notes is None:
         raise InsufficientDataError(
             "themes need a notes table (add [sources.notes] to icpkit.toml)"
         )
-    names = None
-    if crm.contacts is not None and "name" in crm.contacts.columns:
-        names = crm.contacts["name"].drop_nulls().cast(pl.Utf8).to_list()
-    analysis = find_themes(crm.notes, outcomes.to_frame(), names, config.themes)
+    if analysis is None:
+        analysis = find_themes(crm.notes, outcomes.to_frame(), _contact_names(crm), config.themes)
     first = (
         statement.split(". Avoid ")[0].rstrip(".") + "."
         if statement
@@ -1165,6 +1196,13 @@ def pain_themes(
         analysis, first, outcomes.to_frame(), accounts, crm.contacts, crm.notes, triggers
     )
     return ThemesResult(analysis, messaging)
+
+
+def _contact_names(crm: CrmData) -> list[str] | None:
+    """The contacts' names, which themes keep out of quotes and keywords (None: no names)."""
+    if crm.contacts is not None and "name" in crm.contacts.columns:
+        return list(crm.contacts["name"].drop_nulls().cast(pl.Utf8).to_list())
+    return None
 
 
 def workspace_themes(workspace: Workspace) -> ThemesResult:
@@ -1194,19 +1232,40 @@ def _with_themes(
     config: WorkspaceConfig,
     outcomes: Outcomes,
     scored: pl.DataFrame,
+    pending: ThemesInBackground | None = None,
 ) -> IcpProfile:
-    """The profile with themes and messaging when notes allow; else a caveat says why not."""
+    """The profile with themes and messaging when notes allow; else a caveat says why not.
+
+    ``pending``: the themes being found in a second process (:func:`_themes_in_background`).
+    """
     if crm.notes is None or not config.themes.enabled:
         return profile
     try:
+        analysis = None if pending is None else pending.result().analysis
         found = pain_themes(
-            crm, config, outcomes, scored, profile.statement, triggers=_signal_triggers(profile)
-        )
+            crm, config, outcomes, scored, profile.statement, triggers=_signal_triggers(profile),
+            analysis=analysis,
+        )  # fmt: skip
     except InsufficientDataError as exc:
         return profile.model_copy(
             update={"caveats": [*profile.caveats, f"No themes: {exc.message}"]}
         )
     return profile.model_copy(update=found.profile_sections())
+
+
+def _themes_in_background(
+    crm: CrmData, config: WorkspaceConfig, outcomes: Outcomes
+) -> ThemesInBackground | None:
+    """The themes started in a second process when ``[build] workers = 2``, the machine has a
+    second CPU and the notes are many enough to be worth it; else None (found in this one)."""
+    notes = crm.notes
+    if notes is None or not config.themes.enabled or config.build.workers < 2:
+        return None
+    from icpkit.themes.offload import ThemesInBackground, usable_cpus  # only large builds
+
+    if notes.height < config.build.parallel_min_notes or usable_cpus() < 2:
+        return None
+    return ThemesInBackground(notes, outcomes.to_frame(), _contact_names(crm), config.themes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1230,14 +1230,19 @@ class BuildTimings(_Section):
     written: it is in ``icp-profile.json`` and the CLI's output, not in the stored version.
     ``peak_rss_mb`` is the process's peak resident memory when the build ended (imports and
     anything the process did before the build included). Absent from profiles built before
-    issue 30 and from hand-written specs.
+    issue 30 and from hand-written specs. ``second_process`` (absent when unused) is what ran
+    in the build's second process, in its own wall seconds.
     """
 
-    _omit_if_none = frozenset({"peak_rss_mb"})
+    _omit_if_none = frozenset({"peak_rss_mb", "second_process", "second_process_peak_rss_mb"})
 
     steps: list[StepTiming] = Field(default_factory=list)
     total_seconds: float = 0.0
     peak_rss_mb: float | None = None
+    # work done in a second process (``[build] workers = 2``) while the steps above ran: its own
+    # wall seconds (overlapping the steps, so not in ``total_seconds``) and its peak memory
+    second_process: list[StepTiming] | None = None
+    second_process_peak_rss_mb: float | None = None
 
     def seconds(self, name: str) -> float:
         """Seconds of the named step (summed if it ran more than once; 0 if it never ran)."""

@@ -36,6 +36,8 @@ class StepClock:
         self._started = time.perf_counter()
         self._steps: list[tuple[str, float]] = []
         self._current: tuple[str, float] | None = None
+        self._beside: list[tuple[str, float]] = []
+        self._beside_rss: float | None = None
 
     def step(self, name: str) -> None:
         """End the running step (if any) and start ``name``."""
@@ -44,6 +46,12 @@ class StepClock:
         self._current = (name, now)
         if self._progress is not None:
             self._progress(name)
+
+    def beside(self, name: str, seconds: float, peak_rss_mb: float | None = None) -> None:
+        """Record ``name``, run for ``seconds`` in a second process while the steps went on."""
+        self._beside.append((name, seconds))
+        if peak_rss_mb is not None:
+            self._beside_rss = max(self._beside_rss or 0.0, peak_rss_mb)
 
     def _close(self, now: float) -> None:
         if self._current is not None:
@@ -62,4 +70,7 @@ class StepClock:
             steps=[StepTiming(name=n, seconds=round(s, 4)) for n, s in self._steps],
             total_seconds=round(end - self._started, 4),
             peak_rss_mb=peak_rss_mb(),
+            second_process=[StepTiming(name=n, seconds=round(s, 4)) for n, s in self._beside]
+            or None,
+            second_process_peak_rss_mb=self._beside_rss,
         )

@@ -464,7 +464,7 @@ def near_duplicates(spellings: Iterable[str], max_fuzzy: int = 400) -> list[tupl
         for i, a in enumerate(keys):
             for b in keys[i + 1 :]:
                 if _within_one_edit(a, b) and re.sub(r"\d", "", a) != re.sub(r"\d", "", b):
-                    pairs.append((by_key[a][0], by_key[b][0]))
+                    pairs.append((min(by_key[a]), min(by_key[b])))  # not the first seen
     return pairs
 
 
