@@ -1017,3 +1017,35 @@ def test_every_worker_loads_the_accounts_again_after_another_one_built(
     store.set_live(store.latest().version, action="promote")
     assert worker.accounts().height == before - 7
     assert worker.scored()[1].height == before - 7
+
+
+def test_a_web_build_process_yields_the_cpu_to_the_workers() -> None:
+    """lower_priority lowers every thread of the process, those the imports started before it
+    (OpenBLAS's) and those started after; 0 changes nothing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, threading, time\n"
+        "from icpkit.web.builds import lower_priority\n"
+        "ready = threading.Event(); done = threading.Event(); seen = {}\n"
+        "def early():\n"
+        "    seen['early_tid'] = threading.get_native_id(); ready.set(); done.wait(5)\n"
+        "t = threading.Thread(target=early); t.start(); ready.wait(5)\n"
+        "base = os.getpriority(os.PRIO_PROCESS, 0)\n"
+        "lower_priority(0)\n"
+        "same = os.getpriority(os.PRIO_PROCESS, 0)\n"
+        "lower_priority(5)\n"
+        "late = {}\n"
+        "def after(): late['p'] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())\n"
+        "u = threading.Thread(target=after); u.start(); u.join()\n"
+        "print(base, same, os.getpriority(os.PRIO_PROCESS, 0),"
+        " os.getpriority(os.PRIO_PROCESS, seen['early_tid']), late['p'])\n"
+        "done.set(); t.join()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    base, same, main_after, early_after, late_after = map(int, out)
+    assert same == base
+    assert main_after == early_after == late_after == min(19, base + 5)

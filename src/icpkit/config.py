@@ -930,6 +930,14 @@ class WebConfig(_Section):
         ge=1_000,
         description="Largest request body (upload, JSON) accepted; 413 beyond it.",
     )
+    build_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU priority of a build started from the web, as a nice increment: its "
+        "process yields the CPU to the server's workers, so scoring requests do not wait behind "
+        "a build (0 keeps the server's priority; POSIX only).",
+    )
     rate_per_minute: float = Field(
         600, gt=0, description="Requests per minute each API key may make (token bucket refill)."
     )

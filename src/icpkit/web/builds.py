@@ -14,6 +14,7 @@ process stopped reads as failed, saying so."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -273,14 +274,37 @@ def run_build(root: Path, job_id: str, note: str, public: Callable[[str], str] =
     return version
 
 
+def lower_priority(increment: int) -> None:
+    """Lower this process's CPU priority by ``increment`` (nice), every thread of it.
+
+    On Linux a priority belongs to a thread, and the libraries imported before this call
+    (OpenBLAS) have started theirs already: each task under /proc/self/task is lowered; threads
+    started later inherit the main thread's. Elsewhere, ``os.nice`` where it exists."""
+    if increment <= 0:
+        return
+    tasks = Path("/proc/self/task")
+    if hasattr(os, "setpriority") and tasks.is_dir():
+        for task in tasks.iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                tid = int(task.name)
+                now = os.getpriority(os.PRIO_PROCESS, tid)
+                os.setpriority(os.PRIO_PROCESS, tid, min(19, now + increment))
+    elif hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(increment)
+
+
 def _main(argv: list[str]) -> int:
     """``python -m icpkit.web.builds ROOT JOB_ID NOTE``: the build process."""
+    from icpkit.config import load_config
     from icpkit.web.messages import public_message
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     root, job_id, note = Path(argv[0]), argv[1], argv[2]
     if not JOB_ID.match(job_id):
         return 2
+    with contextlib.suppress(IcpError):  # a broken config fails the build itself, with its message
+        lower_priority(load_config(root).web.build_nice)
     version = run_build(root, job_id, note, lambda m: public_message(m, root.resolve()))
     return 0 if version is not None else 1
 
