@@ -1,4 +1,9 @@
-"""(usnull, issue 28) Is the null feature independent of the outcomes in the generator? Many seeds, direct from the tables."""
+"""(usnull, issue 28) Are the features with no planted effect independent of the outcomes in the
+generator? Many seeds, direct from the tables: the count of one event per account (default the
+null feature, theme_changed; pass integration_connected as a third argument for the other).
+
+    PYTHONPATH=src python bench/usage_null_generator.py FIRST_SEED END_SEED [EVENT]
+"""
 
 import sys
 
@@ -8,11 +13,12 @@ from scipy import stats
 
 from icpkit.datasets.synthetic.usage import make_usage_crm
 
+EVENT = sys.argv[3] if len(sys.argv) > 3 else "theme_changed"
 ps_won, ps_ren = [], []
 for seed in range(int(sys.argv[1]), int(sys.argv[2])):
     s = make_usage_crm(3000, seed=seed)
     theme = (
-        s.events.filter(pl.col("event") == "theme_changed")
+        s.events.filter(pl.col("event") == EVENT)
         .with_columns(pl.col("user_id").str.split("@").list.get(1).alias("domain"))
         .group_by("domain")
         .len()

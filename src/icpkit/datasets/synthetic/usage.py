@@ -12,6 +12,8 @@ open (free / trial accounts, the PQA population). Planted, with the truth in
 - **surges before expansion**: customers who expand (a second won deal) triple their weekly
   events in the ``SURGE_DAYS`` before the expansion deal opens;
 - **a null feature**: ``theme_changed`` events, drawn independently of every outcome;
+  ``integration_connected`` carries no planted effect either (both in the first days, before any
+  outcome, so no trial's length can reach their counts);
 - **bots**: ``N_BOTS`` users firing thousands of events in one minute;
 - **a post-outcome feature**: ``invoice_downloaded``, which only paying customers can fire,
   after converting (more of it the longer they stay) — measured as of the outcome it is absent
@@ -42,6 +44,9 @@ from icpkit.data.model import USAGE_SCHEMA, CrmData
 START = date(2024, 1, 1)
 AS_OF = date(2025, 12, 31)
 TRIAL_DAYS = 60
+# integrations are connected in the first days, before any trial can end (a converter converts
+# two days after first value at the earliest), so their count cannot depend on the outcome
+INTEGRATION_DAYS = 2.0
 KEY_FEATURES = tuple(
     f"{name}_used"
     for name in (
@@ -210,11 +215,18 @@ def make_usage_crm(n_accounts: int = 4000, seed: int = 0) -> SyntheticUsage:
             events.add(i, who, _times(rng, origin, 0.01, trial_end, n), KEY_FEATURES[f])
         if reaches_value[i] and ttv[i] < trial_end:
             events.add(i, users[0], np.array([origin + ttv[i] * 86400]), "report_created")
-        # integrations: unrelated to the outcomes (a feature with no planted effect)
+        # integrations: unrelated to the outcomes (a feature with no planted effect). Connected
+        # in the first INTEGRATION_DAYS, not spread over the trial: a trial ends at its outcome
+        # (a converter's early), so times spread over it put more of a converter's connections
+        # in any early window (the features count the first `early_days`): that tied this
+        # "unrelated" feature to conversion at q ~ 1e-7 (bench/RESULTS.md, usnull).
         n_integrations = min(int(rng.poisson(0.8)), len(INTEGRATIONS))
         for name in rng.choice(INTEGRATIONS, n_integrations, replace=False):
-            day = rng.uniform(0.01, trial_end)
-            events.add(i, users[0], np.array([origin + day * 86400]), "integration_connected", name)
+            day = rng.uniform(0.01, INTEGRATION_DAYS)
+            if day < trial_end:  # only the youngest open accounts are cut short
+                events.add(
+                    i, users[0], np.array([origin + day * 86400]), "integration_connected", name
+                )
         # the null feature: theme changes, independent of everything
         # (all on the first day, so how long the trial lasted cannot leak into the count)
         n = rng.poisson(3)
