@@ -80,6 +80,7 @@ class Service:
         self._feedback_lock = threading.Lock()
         self._crm: CrmData | None = None
         self._data_key: tuple[object, ...] | None = None  # the store's state when it was loaded
+        self._files: tuple[object, ...] = ()  # the source files' state when they were loaded
         self._accounts: pl.DataFrame | None = None
         self._intent: dict[int, tuple[pl.DataFrame | None, str, str]] = {}
         self._worklists: dict[int, tuple[pl.DataFrame, str, str]] = {}
@@ -181,17 +182,37 @@ class Service:
         """The workspace's CRM tables, loaded once, and again after the version store changed.
 
         A build started from another server worker (or ``icpkit build``/``promote`` in a shell)
-        may have read newer files: every worker notices it from the store's files (one stat()
-        each) and loads the tables again, instead of only the worker that started the build.
+        may have read newer files: every worker notices that the store changed (one stat() of its
+        files) and loads the tables again when the source files changed too (a stat() each), instead
+        of only the worker that started the build; a build over the same files costs no reload.
         """
         key = self._store_state()
         with self._lock:
             if self._crm is not None and self._data_key != key:
-                self._forget_data()
+                if self._files != self._source_state():
+                    self._forget_data()
+                else:  # a build or promotion over the same files: nothing to read again
+                    self._data_key = key
             if self._crm is None:
+                self._files = self._source_state()
                 self._crm = self.workspace.load()
                 self._data_key = key
             return self._crm
+
+    def _source_state(self) -> tuple[object, ...]:
+        """The config and every source file as stat() sees them (what a load reads)."""
+        config = self.workspace.config
+        paths = [self.root / "icpkit.toml", *(self.root / s.path for s in config.sources.values())]
+        if config.usage.path:
+            paths.append(self.root / config.usage.path)
+        state: list[object] = []
+        for path in paths:
+            try:
+                st = os.stat(path)
+                state.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                state.append(None)
+        return tuple(state)
 
     def accounts(self) -> pl.DataFrame:
         crm = self.crm()
