@@ -173,7 +173,12 @@ def usage_features(
         start = pl.coalesce(pl.col("start").min(), pl.col("timestamp").min())
     else:
         start = pl.col("timestamp").min()
-    frame = _aggregate(events, settings, start).collect(engine="streaming")
+    # Without common-subplan elimination: the integrations' group-by and the main one read the
+    # same events, and a shared subplan is materialised whole (10M rows) to feed both; two
+    # streamed reads of the events hold far less.
+    frame = _aggregate(events, settings, start).collect(
+        engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
+    )
     frame = _derived(frame, settings, seats)
     if accounts is not None:
         ids = pl.DataFrame({"account_id": accounts.cast(pl.Utf8)}).unique(maintain_order=True)
