@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html as html_text
 import re
 import sys
 import time
@@ -303,7 +304,8 @@ def one_pager(crm: CrmData, config: WorkspaceConfig) -> tuple[list[str], Any]:
     if banner:
         lines = [f"status {banner[1]}"]
         lines += [
-            re.sub(r"<[^>]+>", "", p).strip() for p in re.findall(r"<p>(.*?)</p>", banner[2], re.S)
+            html_text.unescape(re.sub(r"<[^>]+>", "", p)).strip()
+            for p in re.findall(r"<p>(.*?)</p>", banner[2], re.S)
         ]
     else:
         lines = ["(no held-out banner: page 1 shows no held-out result)"]
