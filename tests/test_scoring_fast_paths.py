@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+import scoring_reference
 from icpkit.data.prospects import ProspectColumns
 from icpkit.scoring import binning, explain
 from icpkit.scoring.bulk import in_order
@@ -268,7 +269,7 @@ def test_ranked_picks_equal_the_packed_key_picks(
     codes = np.asfortranarray((rng.random((n, k)) * sizes).astype(np.int32))
     points = card.points_matrix(codes)
     texts, offsets = explain.reason_table(card)
-    want = explain._picks(
+    want = scoring_reference.picks(
         explain.listed_points(points, codes, card), codes, offsets, 3, len(texts), parallel
     )
     got = explain.ranked_picks(codes, card, 3, parallel)
