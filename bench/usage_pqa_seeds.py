@@ -13,7 +13,8 @@ alone (0.6 Software / 0.3 otherwise: the planted firmographic effect) and usage 
   expected ratio (Σq per band), and over 2,000 redraws of the outcomes from q the median ratio
   and the share of redraws ≥ 10×: whether 10× is attainable on this generator at all.
 
-Last: band sizes and conversions of each seed, and CPU seconds (getrusage) per seed.
+Last: band sizes and conversions of each seed, CPU seconds (getrusage) per seed, and the band
+ratios of every seed's accounts pooled (one interval from all of them).
 
     PYTHONPATH=src python bench/usage_pqa_seeds.py 10000 1 2 3 4 5
 """
@@ -36,7 +37,7 @@ from icpkit.datasets.synthetic.usage import (
     make_usage_crm,
 )
 from icpkit.usage.mapping import map_accounts
-from icpkit.usage.pqa import conversions, open_accounts, pqa_check
+from icpkit.usage.pqa import conversions, open_accounts, pqa_check, ratio_interval
 
 DRAWS = 2000
 
@@ -63,6 +64,7 @@ def band_ratio(converted: np.ndarray, top: int, low_from: int) -> np.ndarray:
 
 n = int(sys.argv[1])
 rows, oracle_rows, band_rows = [], [], []
+pooled = np.zeros((4, 2), dtype=np.int64)  # per band: conversions, accounts (all seeds)
 settings = UsageConfig.model_validate(USAGE_SETTINGS)
 for seed in [int(x) for x in sys.argv[2:]]:
     t, c0 = time.perf_counter(), cpu()
@@ -84,6 +86,7 @@ for seed in [int(x) for x in sys.argv[2:]]:
         f"| {fmt(c.very_high_vs_low_pqa, c.very_high_vs_low_pqa_ci)} "
         f"| {fmt(c.very_high_vs_low_fit, c.very_high_vs_low_fit_ci)} |"
     )
+    pooled += [[b.conversions, b.accounts] for b in c.bands]
     band_rows.append(
         f"| {seed} | "
         + " | ".join(f"{b.conversions}/{b.accounts} ({b.rate:.0%})" for b in c.bands)
@@ -130,3 +133,11 @@ print("\n".join(oracle_rows))
 print("\n| seed | very high | high | medium | low (PQA: converted/accounts) | cost |")
 print("|---|---|---|---|---|---|")
 print("\n".join(band_rows))
+# every seed's bands summed: one ratio with the interval of all the accounts the seeds scored
+(vh, n_vh), (top_h, n_h), _, (low, n_low) = pooled.tolist()
+for name, a, n1 in (("very high (top 1 %)", vh, n_vh), ("top 10 %", vh + top_h, n_vh + n_h)):
+    ci = ratio_interval(a, n1, low, n_low)
+    print(
+        f"\npooled over the seeds, {name} ÷ low: {a}/{n1} vs {low}/{n_low} = "
+        f"{fmt((a / n1) / (low / n_low) if low else None, ci)}"
+    )

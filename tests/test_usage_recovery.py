@@ -55,10 +55,10 @@ def check_recovery(seed: int, n_accounts: int, *, null: bool = True) -> None:
     truth = synthetic.truth
     assert truth.post_outcome_feature not in used
     assert truth.post_outcome_feature not in json_of(profile.scorecard)
-    if null:
+    if null:  # the ICP: its criteria, disqualifiers and statement (behaviour clause included)
         assert truth.null_feature not in used
-        found = [t for t in traits if t.attribute == truth.null_feature]
-        assert all(t.q_best >= 0.05 for t in found), found
+        assert "theme change" not in profile.statement, profile.statement
+        assert all(truth.null_feature not in b.rule for b in profile.usage.behaviour)
     # surges before expansions: a significant signal that raises deal openings
     assert profile.signals is not None
     surge = next(t for t in profile.signals.types if t.type == truth.surge_signal)
@@ -83,17 +83,14 @@ def test_planted_usage_effects_are_recovered_on_ten_seeds(seed: int) -> None:
     check_recovery(seed=100 + seed, n_accounts=3000, null=False)
 
 
+# The single-trait table is not asserted here: it lists every attribute with q-values at a 5 %
+# false discovery rate, so a null attribute shows a q < 0.05 row in about 4 % of fresh draws
+# (tests/test_trait_selection.py bounds that rate; seeds 105 and 108 are two such draws, with
+# in-sample associations of Mann-Whitney p 0.007 and 0.04). What a 5 % procedure cannot promise
+# is 10 clean seeds of 10 (0.96^10 = 66 %). The ICP (criteria, disqualifiers, statement) must stay
+# clean: a chance trim kept by the remaining rows of a covering round reached a criterion on seed
+# 108 until every condition had to earn its place on the whole search half.
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap, narrowed twice: the null feature is independent of every outcome in the "
-    "generator (Mann-Whitney p against won uniform over 40 seeds, KS p 0.45), and its single-trait "
-    "q-values are now selection-aware (discovery.selection: a fresh null draw has a q < 0.05 row in "
-    "40/1000 draws, nominal 5 %; before 14.7 %). Seeds 100-104, 106, 107, 109 pass. Seed 105 "
-    "(q 0.015: its draw is associated with renewal, Mann-Whitney p 0.003) and seed 108 (q 0.04, "
-    "and a criterion's third condition) are the chance associations a 5 % procedure lets through; "
-    "the criteria channel (a chance trim confirmed on the held-out half) is not yet calibrated",
-)
 @pytest.mark.parametrize("seed", range(10))
 def test_the_null_feature_stays_out_of_the_icp_on_ten_seeds(seed: int) -> None:
     check_recovery(seed=100 + seed, n_accounts=3000)

@@ -489,7 +489,7 @@ def test_one_build_at_a_time_with_progress(
     page = client.get("/revops", headers=auth(keys["write"])).text
     assert "<progress" in page and "build.js" in page and 'http-equiv="refresh"' in page
     release.set()
-    client.app.state.service.builds.wait(10)
+    client.app.state.service.builds.wait(300)
     done = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
     assert (done["status"], done["version"], done["progress"]) == ("done", 7, 1.0)
     assert "version 7 saved" in client.get("/revops", headers=auth(keys["write"])).text
@@ -512,7 +512,7 @@ def test_a_failed_build_reports_why_without_paths(
     monkeypatch.setattr(Builds, "separate_process", False)
     client = TestClient(create_app(workspace), raise_server_exceptions=False)
     job = client.post("/v1/builds", headers=auth(keys["write"])).json()["id"]
-    client.app.state.service.builds.wait(10)
+    client.app.state.service.builds.wait(300)
     done = client.get(f"/v1/builds/{job}", headers=auth(keys["read"])).json()
     assert done["status"] == "failed" and "too few outcomes" in done["error"]
     assert str(workspace) not in done["error"]

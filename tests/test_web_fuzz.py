@@ -126,7 +126,7 @@ def random_bodies(world: dict[str, Any], examples: settings) -> None:
         clean(world, world["client"].post(path, content=body, headers=headers))
 
     run()
-    world["client"].app.state.service.builds.wait(10)
+    world["client"].app.state.service.builds.wait(300)
 
 
 JSON = st.recursive(
@@ -253,7 +253,7 @@ def test_concurrent_builds_start_once_and_uploads_all_land(
     world: dict[str, Any], release: threading.Event
 ) -> None:
     client: TestClient = world["client"]
-    client.app.state.service.builds.wait(10)
+    client.app.state.service.builds.wait(300)
     with ThreadPoolExecutor(6) as pool:
         builds = list(pool.map(lambda _: client.post("/v1/builds", headers=auth(world)), range(6)))
     release.set()
@@ -274,7 +274,7 @@ def test_concurrent_builds_start_once_and_uploads_all_land(
     for link in downloads:
         got = client.get(link, headers=auth(world, "read"))
         assert got.status_code == 200 and got.text.count("\n") >= 5
-    client.app.state.service.builds.wait(10)
+    client.app.state.service.builds.wait(300)
 
 
 def test_key_changes_during_requests(world: dict[str, Any]) -> None:
