@@ -37,6 +37,7 @@ from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
 from icpkit.scoring.bands import BandScale
+from icpkit.scoring.heap import steady_heap
 
 if TYPE_CHECKING:
     from icpkit.profile import IcpProfile
@@ -45,6 +46,11 @@ Progress = Callable[[int, int | None], None]
 INPUTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
 OUTPUTS = (".csv", ".parquet")
 BATCH_ROWS = 500_000
+# rows scored per task: a batch is scored in slices of this many rows, so each task's arrays
+# (bin codes, points, reason picks, ~12 MB of reason text) stay small enough to be reused from
+# the allocators' free lists instead of being mapped and faulted in afresh per batch, and its
+# passes stay in cache; the slices of a batch are written back as one row group
+SCORE_ROWS = 100_000
 MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
 MISSING_HINT = (
     "To score the attributes the file lacks as missing on every row, add --allow-missing "
@@ -151,6 +157,7 @@ def score_file(
     if target.suffix.lower() not in OUTPUTS:
         raise ConfigError(f"{target}: output must be one of {OUTPUTS}; got {target.suffix!r}")
     plan = ScoringPlan.from_profile(profile, bands)
+    steady_heap()  # batch buffers reused from the heap, not faulted in again per batch
     unknown = [c for c in outputs if c not in FILE_OUTPUTS]
     if unknown:
         raise ConfigError(f"unknown output columns {unknown} (expected some of {FILE_OUTPUTS})")
@@ -186,27 +193,61 @@ def score_file(
     typed = _typed_batches(batches, columns, lacking)
     suffix = target.suffix.lower()
 
-    def scored(item: tuple[pl.DataFrame | pa.Table, pa.Table]) -> pa.Table:
-        raw, frame = item
+    def scored(item: tuple[pl.DataFrame | pa.Table, pa.Table, bool]) -> tuple[pa.Table, bool]:
+        raw, frame, last = item
         out = plan.score_table(frame, reasons=reasons, outputs=outputs, parallel=False)
         kept = raw.select(names)
         extras = [extra(raw) for extra in annotations]
         joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out, *extras)
-        return csv_safe(joined) if suffix == ".csv" else joined
+        return (csv_safe(joined) if suffix == ".csv" else joined), last
 
     done = 0
+    parts: list[pa.Table] = []
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
     empty = _empty_schema(names, plan, outputs, annotations)  # an empty input: a header
     with (
         TableWriter(target, suffixes=OUTPUTS, empty_schema=empty) as writer,
-        contextlib.closing(in_order(scored, prefetched(typed))) as run,
+        contextlib.closing(in_order(scored, _sliced(prefetched(typed), SCORE_ROWS))) as run,
     ):
-        for out in run:
-            writer.write(out, guarded=True)  # guarded on the worker threads
-            done += out.num_rows
+        for out, last in run:
+            parts.append(out)
+            if not last:
+                continue
+            batch, parts = _concatenated(parts), []
+            writer.write(batch, guarded=True)  # guarded on the worker threads
+            done += batch.num_rows
             if progress is not None:
                 progress(done, read.total)
     return done
+
+
+def _sliced(
+    items: Iterator[tuple[pl.DataFrame | pa.Table, pa.Table]], rows: int
+) -> Generator[tuple[pl.DataFrame | pa.Table, pa.Table, bool], None, None]:
+    """Each (raw, typed) batch as slices of at most ``rows`` rows (zero-copy), each flagged
+    True when it is its batch's last."""
+    try:
+        for raw, typed in items:
+            n = typed.num_rows
+            if n <= rows:
+                yield raw, typed, True
+                continue
+            for lo in range(0, n, rows):
+                yield raw.slice(lo, rows), typed.slice(lo, rows), lo + rows >= n
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:  # stops the reading thread with the slices
+            close()
+
+
+def _concatenated(parts: list[pa.Table]) -> pa.Table:
+    """The scored slices of one batch as one table (chunked columns, nothing copied): one row
+    group of the output. A slice whose reasons came out as a dictionary where the first's are
+    plain text (or the other way round) is cast to the first's types, as the writer would."""
+    if len(parts) == 1:
+        return parts[0]
+    schema = parts[0].schema
+    return pa.concat_tables([p if p.schema == schema else p.cast(schema) for p in parts])
 
 
 def _projected(

@@ -1,0 +1,96 @@
+"""Bulk scoring scores each batch in slices (``bulk.SCORE_ROWS``) and writes the slices of a batch
+back as one row group: the file holds exactly what scoring each batch whole gives, value for value,
+with the same row groups, in Parquet and CSV, also when one slice's reasons come out
+dictionary-encoded (few distinct lists) and another's as plain text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from icpkit.profile import IcpProfile
+from icpkit.scoring import bulk, explain, score_file
+from icpkit.scoring.apply import OUTPUT_COLUMNS, ScoringPlan
+from test_scoring_bulk_dictionary import make_profile, make_table
+
+
+@pytest.fixture(scope="module")
+def profile() -> IcpProfile:
+    return make_profile()
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    table = make_table()
+    # the first 200 rows are one account repeated: a slice of them has one list of reasons
+    # (a dictionary column), the slices after it have many (plain text)
+    same = table.slice(0, 1).take([0] * 200)
+    table = pa.concat_tables([same, table.slice(200)])
+    path = tmp_path_factory.mktemp("slices") / "accounts.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    # reasons are dictionary-encoded unless a sample shows many distinct lists: a sample of
+    # 100 rows lets a 130-row slice come out either way
+    monkeypatch.setattr(explain, "_SAMPLE", 100)
+
+
+def _scored(
+    profile: IcpProfile, source: Path, target: Path, slice_rows: int, mp: pytest.MonkeyPatch
+) -> int:
+    mp.setattr(bulk, "SCORE_ROWS", slice_rows)
+    return score_file(profile, source, target, outputs=OUTPUT_COLUMNS, batch_rows=1000)
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Every dictionary column decoded, one chunk per column: the values alone."""
+    columns = [
+        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
+    ]
+    return pa.table(columns, names=table.column_names).combine_chunks()
+
+
+def test_slices_of_a_batch_mix_dictionary_and_plain_reasons(
+    profile: IcpProfile, source: Path
+) -> None:
+    plan = ScoringPlan.from_profile(profile)
+    table = pq.read_table(source)
+    columns, _ = bulk.resolve_columns(plan, table.column_names)
+
+    def reasons(lo: int) -> pa.DataType:
+        typed = bulk.type_batch(columns, table.slice(lo, 130))
+        return plan.score_table(typed, parallel=False)["reasons"].type
+
+    assert pa.types.is_dictionary(reasons(0)) and not pa.types.is_dictionary(reasons(260))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_sliced_batches_write_what_whole_batches_write(
+    tmp_path: Path, profile: IcpProfile, source: Path, suffix: str
+) -> None:
+    whole, sliced = tmp_path / f"whole{suffix}", tmp_path / f"sliced{suffix}"
+    with pytest.MonkeyPatch.context() as mp:
+        assert _scored(profile, source, whole, 10**9, mp) == 3000
+    with pytest.MonkeyPatch.context() as mp:
+        assert _scored(profile, source, sliced, 130, mp) == 3000
+    if suffix == ".csv":
+        assert sliced.read_bytes() == whole.read_bytes()
+        return
+    got, want = pq.read_table(sliced), pq.read_table(whole)
+    assert got.schema == want.schema
+    assert pl.DataFrame(_plain(got)).equals(pl.DataFrame(_plain(want)))  # NaN equals NaN
+    assert _groups(sliced) == _groups(whole)  # one row group per batch, not per slice
+    assert len(_groups(sliced)) < 3000 / 130
+
+
+def _groups(path: Path) -> list[int]:
+    meta = pq.ParquetFile(path).metadata
+    return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
