@@ -1,7 +1,7 @@
-"""Bulk scoring scores each batch in slices (``bulk.SCORE_ROWS``) and writes the slices of a batch
-back as one row group: the file holds exactly what scoring each batch whole gives, value for value,
-with the same row groups, in Parquet and CSV, also when one slice's reasons come out
-dictionary-encoded (few distinct lists) and another's as plain text.
+"""Bulk scoring with reasons reads and scores ``bulk.SCORE_ROWS`` rows at a time and writes row
+groups of ``batch_rows`` rows: the file holds exactly what scoring whole batches gives, value for
+value, in Parquet and CSV, also when one batch's reasons come out dictionary-encoded (few distinct
+lists) and another's as plain text.
 """
 
 from __future__ import annotations
@@ -87,10 +87,34 @@ def test_sliced_batches_write_what_whole_batches_write(
     got, want = pq.read_table(sliced), pq.read_table(whole)
     assert got.schema == want.schema
     assert pl.DataFrame(_plain(got)).equals(pl.DataFrame(_plain(want)))  # NaN equals NaN
-    assert _groups(sliced) == _groups(whole)  # one row group per batch, not per slice
-    assert len(_groups(sliced)) < 3000 / 130
+    for path in (sliced, whole):  # row groups of batch_rows (1000) rows, not one per batch
+        groups = _groups(path)
+        assert sum(groups) == 3000 and all(1000 <= g < 2000 for g in groups[:-1])
 
 
 def _groups(path: Path) -> list[int]:
     meta = pq.ParquetFile(path).metadata
     return [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+
+
+def test_a_file_read_whole_is_scored_in_slices(tmp_path: Path) -> None:
+    """Excel is read as one batch: scored SCORE_ROWS rows at a time, it gives what one slice
+    gives, in row groups of batch_rows rows."""
+    from icpkit.datasets import make_crm
+    from icpkit.scoring import load_spec
+
+    spec = load_spec(Path(__file__).parent / "fixtures" / "spec_cold_start.toml")
+    accounts = make_crm(900, seed=8).accounts.with_columns(pl.col("tech_stack").list.join(";"))
+    source = tmp_path / "accounts.xlsx"
+    accounts.to_pandas().to_excel(source, index=False, engine="openpyxl")
+    whole, sliced = tmp_path / "whole.parquet", tmp_path / "sliced.parquet"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "SCORE_ROWS", 10**9)
+        score_file(spec, source, whole, batch_rows=400)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bulk, "SCORE_ROWS", 130)
+        score_file(spec, source, sliced, batch_rows=400)
+    assert pl.DataFrame(_plain(pq.read_table(sliced))).equals(
+        pl.DataFrame(_plain(pq.read_table(whole)))
+    )
+    assert _groups(sliced) == [520, 380]  # 4 slices of 130, then the rest
