@@ -210,7 +210,7 @@ def _joined_reasons(texts: Sequence[str], picks: list[np.ndarray]) -> pa.Array:
         np.multiply(seen, half, out=piece, dtype=dtype)
         piece += pick
         np.not_equal(pick, none, out=present)
-        seen |= present
+        np.logical_or(seen, present, out=seen)
         if not pairs:
             ids[:, s] = piece
         elif s % 2:  # two neighbouring slots → one entry of the pair table
