@@ -208,7 +208,7 @@ def _joined_reasons(texts: Sequence[str], picks: list[np.ndarray]) -> pa.Array:
     for s, pick in enumerate(picks):
         piece = pieces[s % 2]
         np.multiply(seen, half, out=piece, dtype=dtype)
-        piece += pick
+        np.add(piece, pick, out=piece, casting="same_kind")
         np.not_equal(pick, none, out=present)
         np.logical_or(seen, present, out=seen)
         if not pairs:
