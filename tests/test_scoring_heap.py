@@ -1,5 +1,5 @@
-"""glibc's malloc accepts the steady thresholds bulk scoring sets (mallopt returns 0 for a value
-out of its range, e.g. an mmap threshold above 32 MB); elsewhere nothing is touched."""
+"""glibc's malloc accepts the steady thresholds bulk scoring sets (``mallopt`` returns 0 when it
+refuses a value); with any other C library nothing is touched."""
 
 from __future__ import annotations
 
