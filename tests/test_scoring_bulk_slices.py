@@ -118,3 +118,17 @@ def test_a_file_read_whole_is_scored_in_slices(tmp_path: Path) -> None:
         pl.DataFrame(_plain(pq.read_table(whole)))
     )
     assert _groups(sliced) == [520, 380]  # 4 slices of 130, then the rest
+
+
+def test_text_score_columns_are_written_without_statistics(
+    tmp_path: Path, profile: IcpProfile, source: Path
+) -> None:
+    target = tmp_path / "scored.parquet"
+    score_file(profile, source, target, outputs=OUTPUT_COLUMNS, keep=["account_id"])
+    group = pq.ParquetFile(target).metadata.row_group(0)
+    stats = {
+        group.column(j).path_in_schema: group.column(j).is_stats_set
+        for j in range(group.num_columns)
+    }
+    assert {name for name, kept in stats.items() if not kept} == set(bulk.UNSTATISTICAL)
+    assert stats["fit_score"] and stats["account_id"]

@@ -54,6 +54,10 @@ BATCH_ROWS = 500_000
 # tier) alone needs no such arrays: it reads ``batch_rows`` at a time (smaller batches only added
 # each call's fixed cost, ~0.15 s CPU per 10M rows).
 SCORE_ROWS = 100_000
+# score columns written without min/max statistics: free text and a few labels found in every
+# row group, so no reader can skip a row group by them, and computing them was ~8 % of writing
+# a scored file (a pass over every reason's text, a hash of every label)
+UNSTATISTICAL = ("tier", "reasons", "criteria_met", "disqualifiers_hit", "fit_band")
 MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
 MISSING_HINT = (
     "To score the attributes the file lacks as missing on every row, add --allow-missing "
@@ -212,7 +216,9 @@ def score_file(
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
     empty = _empty_schema(names, plan, outputs, annotations)  # an empty input: a header
     with (
-        TableWriter(target, suffixes=OUTPUTS, empty_schema=empty) as writer,
+        TableWriter(
+            target, suffixes=OUTPUTS, empty_schema=empty, no_statistics=UNSTATISTICAL
+        ) as writer,
         contextlib.closing(in_order(scored, _sliced(prefetched(typed), score_rows))) as run,
     ):
         for out in run:
