@@ -211,6 +211,13 @@ def score_file(
         joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out, *extras)
         return csv_safe(joined) if suffix == ".csv" else joined
 
+    # while a row group of batch_rows is written, the threads score the next one's batches
+    ahead = -(-batch_rows // score_rows)
+    # with reasons, writing the text (Parquet encoding, Snappy) keeps the caller's thread busy
+    # about as long as scoring keeps one other: scoring gets the cores but that one. Two
+    # scoring threads on 2 cores fought the writer and the reader for the GIL and the cores
+    # (10M rows: 3.4-4.2 s against 3.0-3.3 s with one, bench/RESULTS.md, bulk2)
+    workers = max(1, min(4, (os.cpu_count() or 1) - 1)) if heavy else None
     done = 0
     group: list[pa.Table] = []  # scored batches not yet written: one row group of batch_rows
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
@@ -219,7 +226,9 @@ def score_file(
         TableWriter(
             target, suffixes=OUTPUTS, empty_schema=empty, no_statistics=UNSTATISTICAL
         ) as writer,
-        contextlib.closing(in_order(scored, _sliced(prefetched(typed), score_rows))) as run,
+        contextlib.closing(
+            in_order(scored, _sliced(prefetched(typed), score_rows), workers, ahead)
+        ) as run,
     ):
         for out in run:
             group.append(out)
@@ -404,15 +413,19 @@ def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
 
 
 def in_order(
-    work: Callable[[Any], Any], items: Iterator[Any], workers: int | None = None
+    work: Callable[[Any], Any],
+    items: Iterator[Any],
+    workers: int | None = None,
+    ahead: int = 0,
 ) -> Generator[Any, None, None]:
     """``work(item)`` for every item, on ``workers`` threads (default: one per core, at most
-    four), yielded in the items' order. At most ``workers`` items are in work at a time, so
-    memory stays bounded by the batch; the first failure is raised in order and the rest is
-    abandoned."""
+    four), yielded in the items' order. At most ``workers + ahead`` items are in work or done
+    and waiting at a time, so memory stays bounded by the batch (``ahead`` keeps the threads
+    busy while the caller spends a while on one result, e.g. writing a row group); the first
+    failure is raised in order and the rest is abandoned."""
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     try:
-        if workers == 1:
+        if workers == 1 and not ahead:  # in the caller's thread
             yield from map(work, items)
             return
         pending: deque[Future[Any]] = deque()
@@ -420,7 +433,7 @@ def in_order(
             try:
                 for item in items:
                     pending.append(pool.submit(work, item))
-                    if len(pending) >= workers:
+                    if len(pending) >= workers + ahead:
                         yield pending.popleft().result()
                 while pending:
                     yield pending.popleft().result()
