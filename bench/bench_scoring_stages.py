@@ -4,6 +4,7 @@ text), and writing score + tier or every score column with reasons.
 
     PYTHONPATH=src python bench/bench_scoring_stages.py            # bench_scoring's 10M rows
     PYTHONPATH=src python bench/bench_scoring_stages.py 2000000
+    PYTHONPATH=src python bench/bench_scoring_stages.py 10000000 100000   # batches of 100k rows
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main() -> None:
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 500_000
     src = b.make_parquet(rows)
     plan = ScoringPlan.from_profile(b.make_profile(src))
     card = plan.card
@@ -46,7 +48,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp())
     writers: list[pq.ParquetWriter] = []
     n = 0
-    for raw in read_batches(src, arrow=True, columns=needed).batches:
+    for raw in read_batches(src, arrow=True, columns=needed, batch_rows=batch).batches:
         t = time.process_time()
         typed = type_batch(columns, raw)
         t = tick("typing (normaliser on the dictionaries)", t)
@@ -88,7 +90,7 @@ def main() -> None:
     t = time.process_time()
     text = [f.column for f in card.features if f.kind == "categorical"]
     handle = pq.ParquetFile(str(src), read_dictionary=text, pre_buffer=False, buffer_size=1 << 20)
-    for _ in handle.iter_batches(batch_size=500_000, columns=needed):
+    for _ in handle.iter_batches(batch_size=batch, columns=needed):
         pass
     tick("read: pyarrow bare read of the same columns", t)
     for name, seconds in cpu.items():

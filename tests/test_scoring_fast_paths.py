@@ -147,6 +147,9 @@ def test_in_order_keeps_the_order_and_bounds_the_work_in_flight() -> None:
     assert list(in_order(work, iter(range(40)), workers=3)) == [i * i for i in range(40)]
     assert most[0] <= 3
     assert list(in_order(work, iter(range(5)), workers=1)) == [0, 1, 4, 9, 16]
+    most[0] = 0  # one thread beside the caller, two more items waiting
+    assert list(in_order(work, iter(range(9)), workers=1, ahead=2)) == [i * i for i in range(9)]
+    assert most[0] == 1
 
 
 def test_in_order_raises_the_first_failure() -> None:

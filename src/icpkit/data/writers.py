@@ -15,7 +15,7 @@ keeps the values as they are (it is read by programs, not spreadsheets). Lists a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -68,10 +68,12 @@ def _safe_chunk(chunk: pa.Array, separator: str = ";") -> pa.Array:
     return pc.if_else(pc.fill_null(danger, False), quoted, chunk)
 
 
-def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+def parquet_writer(
+    path: Path, schema: pa.Schema, no_statistics: Collection[str] = ()
+) -> pq.ParquetWriter:
     """A Parquet writer with dictionary pages where they pay off: text, flags and small integers
     (a score, a tier); wide numbers (ids, amounts, dates) rarely repeat, and trying costs more
-    than writing them."""
+    than writing them. Min/max statistics for every column but the ``no_statistics`` ones."""
     small = [
         leaf
         for f in schema
@@ -82,7 +84,15 @@ def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
             or (pa.types.is_integer(kind) and kind.bit_width > 16)
         )
     ]
-    return pq.ParquetWriter(str(path), schema, use_dictionary=small)
+    statistics: bool | list[str] = True
+    if set(no_statistics) & set(schema.names):
+        statistics = [
+            leaf
+            for f in schema
+            if f.name not in no_statistics
+            for leaf, _ in _leaves(f.name, f.type)
+        ]
+    return pq.ParquetWriter(str(path), schema, use_dictionary=small, write_statistics=statistics)
 
 
 def _leaves(path: str, kind: pa.DataType) -> Iterator[tuple[str, pa.DataType]]:
@@ -141,7 +151,8 @@ class TableWriter:
                 out.write(batch)
 
     The first batch fixes the schema (later ones are cast to it); with no batch at all, the file
-    still gets the header of ``empty_schema`` (or no column). ``guarded=True`` on ``write`` says
+    still gets the header of ``empty_schema`` (or no column). Parquet columns named in
+    ``no_statistics`` get no min/max statistics. ``guarded=True`` on ``write`` says
     the batch already went through ``csv_safe`` (bulk scoring does it on its worker threads).
     """
 
@@ -152,6 +163,7 @@ class TableWriter:
         suffixes: tuple[str, ...] = TABLE_SUFFIXES,
         empty_schema: pa.Schema | None = None,
         list_separator: str = ";",
+        no_statistics: Collection[str] = (),
     ) -> None:
         self.target = Path(target)
         self.suffix = self.target.suffix.lower()
@@ -162,6 +174,7 @@ class TableWriter:
             )
         self.empty_schema = empty_schema
         self.separator = list_separator
+        self.no_statistics = tuple(no_statistics)
         self._stack = contextlib.ExitStack()
         self._tmp: Path | None = None
         self._writer: Any = None
@@ -190,7 +203,7 @@ class TableWriter:
         if self.suffix == ".csv":
             self._writer = pacsv.CSVWriter(str(self._tmp), schema)
         elif self.suffix == ".parquet":
-            self._writer = parquet_writer(self._tmp, schema)
+            self._writer = parquet_writer(self._tmp, schema, self.no_statistics)
         else:
             self._writer = _ExcelWriter(self._tmp, schema)
 

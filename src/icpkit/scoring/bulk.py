@@ -37,6 +37,7 @@ from icpkit.errors import ConfigError, SchemaError
 from icpkit.rules import parse_segment
 from icpkit.scoring.apply import FILE_OUTPUTS, OUTPUT_COLUMNS, ScoringPlan
 from icpkit.scoring.bands import BandScale
+from icpkit.scoring.heap import steady_heap
 
 if TYPE_CHECKING:
     from icpkit.profile import IcpProfile
@@ -45,6 +46,18 @@ Progress = Callable[[int, int | None], None]
 INPUTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
 OUTPUTS = (".csv", ".parquet")
 BATCH_ROWS = 500_000
+# rows read and scored at a time when the reasons or the points are written: each task's arrays
+# (decoded columns, bin codes, points, reason picks, ~12 MB of reason text) then stay small
+# enough to be reused from the allocators' free lists instead of being mapped and faulted in
+# afresh per batch (1.5 → 0.6 s of system time on 10M rows), and its passes stay in cache. The
+# scored batches are written in row groups of ``batch_rows`` rows all the same. A score (and
+# tier) alone needs no such arrays: it reads ``batch_rows`` at a time (smaller batches only added
+# each call's fixed cost, ~0.15 s CPU per 10M rows).
+SCORE_ROWS = 100_000
+# score columns written without min/max statistics: free text and a few labels found in every
+# row group, so no reader can skip a row group by them, and computing them was ~8 % of writing
+# a scored file (a pass over every reason's text, a hash of every label)
+UNSTATISTICAL = ("tier", "reasons", "criteria_met", "disqualifiers_hit", "fit_band")
 MAX_COLUMNS = 20_000  # a wider file is refused (score --max-columns raises the limit)
 MISSING_HINT = (
     "To score the attributes the file lacks as missing on every row, add --allow-missing "
@@ -112,7 +125,8 @@ def score_file(
     profile : IcpProfile
         A learned or hand-written profile.
     input_path : path
-        .csv/.tsv/.txt, .parquet or .xlsx; CSV and Parquet stream in batches of ``batch_rows``.
+        .csv/.tsv/.txt, .parquet or .xlsx; CSV and Parquet stream in batches of ``batch_rows``
+        (of ``SCORE_ROWS`` when the reasons or points are written; Excel is read whole).
     output_path : path
         .csv or .parquet; written to a temporary file beside it and renamed when complete.
     progress : callable(rows_done, rows_total_or_None), optional
@@ -151,15 +165,18 @@ def score_file(
     if target.suffix.lower() not in OUTPUTS:
         raise ConfigError(f"{target}: output must be one of {OUTPUTS}; got {target.suffix!r}")
     plan = ScoringPlan.from_profile(profile, bands)
+    steady_heap()  # batch buffers reused from the heap, not faulted in again per batch
     unknown = [c for c in outputs if c not in FILE_OUTPUTS]
     if unknown:
         raise ConfigError(f"unknown output columns {unknown} (expected some of {FILE_OUTPUTS})")
+    heavy = (reasons and "reasons" in outputs) or "points" in outputs
+    score_rows = max(1, min(batch_rows, SCORE_ROWS) if heavy else batch_rows)
     read = read_batches(
         path,
         sheet=source.sheet if source else None,
         delimiter=source.delimiter if source else None,
         encoding=source.encoding if source else None,
-        batch_rows=batch_rows,
+        batch_rows=score_rows,
         arrow=True,
     )
     if len(read.columns) > max_columns:
@@ -182,7 +199,7 @@ def score_file(
         batches = read.batches
     else:  # a Parquet file: decode only what is kept and what scoring reads
         needed = list(dict.fromkeys([*names, *columns.origin.values()]))
-        batches = _projected(read, path, source, batch_rows, needed)
+        batches = _projected(read, path, source, score_rows, needed)
     typed = _typed_batches(batches, columns, lacking)
     suffix = target.suffix.lower()
 
@@ -194,19 +211,65 @@ def score_file(
         joined = _joined(kept if isinstance(kept, pa.Table) else kept.to_arrow(), out, *extras)
         return csv_safe(joined) if suffix == ".csv" else joined
 
+    # while a row group of batch_rows is written, the threads score the next one's batches
+    ahead = -(-batch_rows // score_rows)
+    # with reasons, writing the text (Parquet encoding, Snappy) keeps the caller's thread busy
+    # about as long as scoring keeps one other: scoring gets the cores but that one. Two
+    # scoring threads on 2 cores fought the writer and the reader for the GIL and the cores
+    # (10M rows: 3.4-4.2 s against 3.0-3.3 s with one, bench/RESULTS.md, bulk2)
+    workers = max(1, min(4, (os.cpu_count() or 1) - 1)) if heavy else None
     done = 0
+    group: list[pa.Table] = []  # scored batches not yet written: one row group of batch_rows
     # closed on the way out, even while a caller keeps the exception: no reader thread is left
     empty = _empty_schema(names, plan, outputs, annotations)  # an empty input: a header
     with (
-        TableWriter(target, suffixes=OUTPUTS, empty_schema=empty) as writer,
-        contextlib.closing(in_order(scored, prefetched(typed))) as run,
+        TableWriter(
+            target, suffixes=OUTPUTS, empty_schema=empty, no_statistics=UNSTATISTICAL
+        ) as writer,
+        contextlib.closing(
+            in_order(scored, _sliced(prefetched(typed), score_rows), workers, ahead)
+        ) as run,
     ):
         for out in run:
-            writer.write(out, guarded=True)  # guarded on the worker threads
+            group.append(out)
             done += out.num_rows
+            if sum(t.num_rows for t in group) >= batch_rows:
+                writer.write(_concatenated(group), guarded=True)  # guarded on the workers
+                group = []
             if progress is not None:
                 progress(done, read.total)
+        if group:
+            writer.write(_concatenated(group), guarded=True)
     return done
+
+
+def _sliced(
+    items: Iterator[tuple[pl.DataFrame | pa.Table, pa.Table]], rows: int
+) -> Generator[tuple[pl.DataFrame | pa.Table, pa.Table], None, None]:
+    """Each (raw, typed) batch as slices of at most ``rows`` rows (zero-copy): a file read
+    whole (Excel) is scored a slice at a time too."""
+    try:
+        for raw, typed in items:
+            n = typed.num_rows
+            if n <= rows:
+                yield raw, typed
+                continue
+            for lo in range(0, n, rows):
+                yield raw.slice(lo, rows), typed.slice(lo, rows)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:  # stops the reading thread with the slices
+            close()
+
+
+def _concatenated(parts: list[pa.Table]) -> pa.Table:
+    """Scored batches as one table (chunked columns, nothing copied): one row group of the
+    output. A batch whose reasons came out as a dictionary where the first's are plain text (or
+    the other way round) is cast to the first's types, as the writer would."""
+    if len(parts) == 1:
+        return parts[0]
+    schema = parts[0].schema
+    return pa.concat_tables([p if p.schema == schema else p.cast(schema) for p in parts])
 
 
 def _projected(
@@ -350,15 +413,19 @@ def _writer(tmp: Path, suffix: str, schema: pa.Schema) -> Any:
 
 
 def in_order(
-    work: Callable[[Any], Any], items: Iterator[Any], workers: int | None = None
+    work: Callable[[Any], Any],
+    items: Iterator[Any],
+    workers: int | None = None,
+    ahead: int = 0,
 ) -> Generator[Any, None, None]:
     """``work(item)`` for every item, on ``workers`` threads (default: one per core, at most
-    four), yielded in the items' order. At most ``workers`` items are in work at a time, so
-    memory stays bounded by the batch; the first failure is raised in order and the rest is
-    abandoned."""
+    four), yielded in the items' order. At most ``workers + ahead`` items are in work or done
+    and waiting at a time, so memory stays bounded by the batch (``ahead`` keeps the threads
+    busy while the caller spends a while on one result, e.g. writing a row group); the first
+    failure is raised in order and the rest is abandoned."""
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     try:
-        if workers == 1:
+        if workers == 1 and not ahead:  # in the caller's thread
             yield from map(work, items)
             return
         pending: deque[Future[Any]] = deque()
@@ -366,7 +433,7 @@ def in_order(
             try:
                 for item in items:
                     pending.append(pool.submit(work, item))
-                    if len(pending) >= workers:
+                    if len(pending) >= workers + ahead:
                         yield pending.popleft().result()
                 while pending:
                     yield pending.popleft().result()
