@@ -306,13 +306,9 @@ def find_families(
     next distinct group instead of more variants of the first: a small strong segment beside a
     large one comes out in round two. A round of variants only removes the rows of its best
     candidate and goes on. ``table`` and ``goal`` cover the search half. A candidate is made
-    minimal (:func:`icpkit.discovery.refine.productive`) on the rows its round searched, then on the
-    whole search half: a reported criterion applies to every account, and a condition that only
-    earns its place among the rows earlier families left (a chance trim of a small remainder) is
-    dropped — measured in issue 28, such trims carried an independent null feature into a
-    criterion in 2 of 100 fresh draws. ``holdout`` (the held-out half's table and packed target)
-    then confirms each condition of a minimal segment
-    (:func:`icpkit.discovery.refine.confirmed`).
+    minimal (:func:`icpkit.discovery.refine.productive`) on the rows its round searched, then by
+    :func:`_minimal` on the whole search half and the held-out half (``holdout``: its table and
+    packed target; :func:`icpkit.discovery.refine.confirmed`).
     """
     positives = goal if goal.dtype == bool else goal > float(np.mean(goal)) if goal.size else goal
     target_bits = pack(np.asarray(positives, dtype=bool))
@@ -321,8 +317,9 @@ def find_families(
     families: list[Family] = []
     variants: list[list[Segment]] = []
     n_tried = 0
-    held_memo: dict[Segment, Segment] = {}  # confirmed() walks: one held-out table throughout
-    whole_memo: dict[Segment, Segment] = {}  # productive() walks on the whole search half
+    # the whole search half's productive() walks and the held-out half's confirmed() walks: one
+    # table each throughout
+    memos: tuple[dict[Segment, Segment], dict[Segment, Segment]] = ({}, {})
     for _ in range(2 * limit):
         if len(families) >= limit or int(remaining.sum()) < min_support:
             break
@@ -359,11 +356,7 @@ def find_families(
             elif len(pending) < budget:
                 if not quality.numeric_target:
                     segment = productive(segment, searched, target_bits, settings.alpha, memo)
-                    # the criterion applies to every account, not only to those no family
-                    # covers yet: each condition must also earn its place on the whole half
-                    segment = productive(segment, table, target_bits, settings.alpha, whole_memo)
-                    if holdout is not None:
-                        segment = confirmed(segment, *holdout, settings.alpha, held_memo)
+                    segment = _minimal(segment, table, target_bits, settings.alpha, holdout, memos)
                 pending.setdefault(segment, cover_bits(table, segment))
         segments = list(pending)
         scores = _scores_on(segments, table, goal, quality, remaining)
@@ -383,6 +376,35 @@ def find_families(
         covered = heads[-new:] if new else [cover_bits(table, result.candidates[0].segment)]
         remaining &= ~unpack(np.bitwise_or.reduce(np.stack(covered), axis=0), table.n_rows)
     return [replace(f, variants=tuple(v)) for f, v in zip(families, variants, strict=True)], n_tried
+
+
+def _minimal(
+    segment: Segment,
+    table: ConditionTable,
+    target_bits: np.ndarray,
+    alpha: float,
+    holdout: tuple[ConditionTable, np.ndarray] | None,
+    memos: tuple[dict[Segment, Segment], dict[Segment, Segment]],
+) -> Segment:
+    """``segment`` walked by :func:`productive` on the whole search half (``table``), then by
+    :func:`confirmed` on the held-out half, until neither removes a condition.
+
+    A criterion applies to every account, so each condition must earn its place on the whole
+    search half, not only on the rows its covering round searched. And a condition the held-out
+    half removes changes the context of the others: a trim that earned its place only beside the
+    removed condition must be judged again (measured in issue 28: an independent event count
+    reached a criterion in 2 of 100 fresh null draws through the round's rows, and through a
+    held-out removal in 1 of 300 more). Each pass only removes conditions, so the loop ends
+    within the segment's length. ``memos``: the whole-half walks' and the held-out walks'.
+    """
+    while True:
+        segment = productive(segment, table, target_bits, alpha, memos[0])
+        if holdout is None:
+            return segment
+        held = confirmed(segment, *holdout, alpha, memos[1])
+        if held == segment:
+            return segment
+        segment = held
 
 
 def _is_variant(segment: Segment, head: Segment, listed: list[Segment]) -> bool:
