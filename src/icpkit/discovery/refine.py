@@ -31,6 +31,7 @@ that test easier to pass with a chance condition.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,16 +106,50 @@ def _level_parts(
     ]
 
 
-def _p_values(parts: list[_Part], target: np.ndarray) -> np.ndarray:
-    """Bonferroni-adjusted one-sided p that each part's kept rows beat its excluded rows; 1 plus
-    that for a condition that barely restricts (so it goes first)."""
+def _rate_p(parts: list[_Part], target: np.ndarray, empty: float) -> np.ndarray:
+    """One-sided Fisher p that each part's kept rows beat its excluded rows (``empty`` where a
+    side has no row)."""
     inside, outside = np.stack([p.inside for p in parts]), np.stack([p.outside for p in parts])
     size_in, size_out = popcount(inside), popcount(outside)
     hits_in, hits_out = popcount(inside & target), popcount(outside & target)
     p = enrichment_p(hits_in, size_in, hits_in + hits_out, size_in + size_out)
-    p = np.where((size_in > 0) & (size_out > 0), p, 1.0)
-    p = np.minimum(p * np.array([part.factor for part in parts]), 1.0)
+    return np.where((size_in > 0) & (size_out > 0), p, empty)
+
+
+def _p_values(parts: list[_Part], target: np.ndarray) -> np.ndarray:
+    """Bonferroni-adjusted :func:`_rate_p`; 1 plus that for a condition that barely restricts (so
+    it goes first)."""
+    p = np.minimum(_rate_p(parts, target, 1.0) * np.array([part.factor for part in parts]), 1.0)
     return p + np.array([0.0 if part.restricts else 1.0 for part in parts])
+
+
+def _walk(
+    segment: Segment,
+    step: Callable[[Segment], Segment | None],
+    memo: dict[Segment, Segment] | None,
+    shortest: int,
+) -> Segment:
+    """Apply ``step`` (the next, simpler segment, or None to stop) while the segment has more
+    than ``shortest`` conditions; ``memo`` maps every segment walked to where its walk ended."""
+    walked: list[Segment] = []
+    while len(segment) > shortest:
+        if memo is not None and segment in memo:
+            segment = memo[segment]
+            break
+        walked.append(segment)
+        simpler = step(segment)
+        if simpler is None:
+            break
+        segment = simpler
+    if memo is not None:
+        memo.update(dict.fromkeys(walked, segment))
+    return segment
+
+
+def _worst(parts: list[_Part], p: np.ndarray, alpha: float) -> Segment | None:
+    """The segment without the part with the largest p-value, or None when every part passes."""
+    worst = int(np.argmax(p))
+    return None if p[worst] <= alpha else parts[worst].simpler
 
 
 def productive(
@@ -132,23 +167,12 @@ def productive(
     reaches a segment seen before ends where that one ended (a round's candidates are mostly
     variants of a few segments: 9,096 walk steps of the demo build were 3,819 distinct ones).
     """
-    walked: list[Segment] = []
-    while len(segment):
-        if memo is not None and segment in memo:
-            segment = memo[segment]
-            break
-        walked.append(segment)
-        parts = _parts(segment, table, target)
-        if not parts:
-            break
-        p = _p_values(parts, target)
-        worst = int(np.argmax(p))
-        if p[worst] <= alpha:
-            break
-        segment = parts[worst].simpler
-    if memo is not None:
-        memo.update(dict.fromkeys(walked, segment))
-    return segment
+
+    def step(current: Segment) -> Segment | None:
+        parts = _parts(current, table, target)
+        return _worst(parts, _p_values(parts, target), alpha) if parts else None
+
+    return _walk(segment, step, memo, 0)
 
 
 def confirmed(
@@ -166,25 +190,10 @@ def confirmed(
     condition was chosen on the other half); a single condition is the final test's to judge.
     ``memo`` as in :func:`productive` (for one ``table`` and ``target``).
     """
-    walked: list[Segment] = []
-    while len(segment) > 1:
-        if memo is not None and segment in memo:
-            segment = memo[segment]
-            break
-        walked.append(segment)
-        parts = [p for p in _parts(segment, table, target) if not p.level]
-        if not parts:
-            break
-        inside, outside = np.stack([p.inside for p in parts]), np.stack([p.outside for p in parts])
-        size_in, size_out = popcount(inside), popcount(outside)
-        hits_in, hits_out = popcount(inside & target), popcount(outside & target)
-        p = enrichment_p(hits_in, size_in, hits_in + hits_out, size_in + size_out)
+
+    def step(current: Segment) -> Segment | None:
+        parts = [p for p in _parts(current, table, target) if not p.level]
         # no held-out account to judge by (an empty side) is no evidence against the condition
-        p = np.where((size_in > 0) & (size_out > 0), p, 0.0)
-        worst = int(np.argmax(p))
-        if p[worst] <= alpha:
-            break
-        segment = parts[worst].simpler
-    if memo is not None:
-        memo.update(dict.fromkeys(walked, segment))
-    return segment
+        return _worst(parts, _rate_p(parts, target, 0.0), alpha) if parts else None
+
+    return _walk(segment, step, memo, 1)

@@ -171,14 +171,7 @@ def score_file(
         raise ConfigError(f"unknown output columns {unknown} (expected some of {FILE_OUTPUTS})")
     heavy = (reasons and "reasons" in outputs) or "points" in outputs
     score_rows = max(1, min(batch_rows, SCORE_ROWS) if heavy else batch_rows)
-    read = read_batches(
-        path,
-        sheet=source.sheet if source else None,
-        delimiter=source.delimiter if source else None,
-        encoding=source.encoding if source else None,
-        batch_rows=score_rows,
-        arrow=True,
-    )
+    read = _read(path, source, score_rows)
     if len(read.columns) > max_columns:
         raise ConfigError(
             f"{path}: {len(read.columns):,} columns, more than the limit of {max_columns:,}; "
@@ -284,6 +277,13 @@ def _projected(
     other formats as ``read`` gives them."""
     if path.suffix.lower() not in PARQUET_SUFFIXES or len(needed) >= len(read.columns):
         return read.batches
+    return _read(path, source, batch_rows, needed).batches
+
+
+def _read(
+    path: Path, source: SourceConfig | None, batch_rows: int, columns: list[str] | None = None
+) -> Batches:
+    """Arrow batches of ``path`` read with the source's sheet, delimiter and encoding."""
     return read_batches(
         path,
         sheet=source.sheet if source else None,
@@ -291,8 +291,8 @@ def _projected(
         encoding=source.encoding if source else None,
         batch_rows=batch_rows,
         arrow=True,
-        columns=needed,
-    ).batches
+        columns=columns,
+    )
 
 
 def _generated(plan: ScoringPlan) -> set[str]:

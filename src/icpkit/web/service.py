@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,14 +133,7 @@ class Service:
 
     def _store_state(self) -> tuple[object, ...]:
         """What changes when a version is saved: the store file and its WAL, as stat() sees them."""
-        state: list[object] = []
-        for name in self._store_files:
-            try:
-                st = os.stat(name)
-                state.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                state.append(None)
-        return tuple(state)
+        return _stat_state(self._store_files)
 
     def audit(self, limit: int = 20) -> dict[str, Any]:
         """The version in use and the last audit events, newest first (the RevOps page)."""
@@ -205,14 +199,7 @@ class Service:
         paths = [self.root / "icpkit.toml", *(self.root / s.path for s in config.sources.values())]
         if config.usage.path:
             paths.append(self.root / config.usage.path)
-        state: list[object] = []
-        for path in paths:
-            try:
-                st = os.stat(path)
-                state.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                state.append(None)
-        return tuple(state)
+        return _stat_state(paths)
 
     def accounts(self) -> pl.DataFrame:
         crm = self.crm()
@@ -869,3 +856,16 @@ def _request_error(exc: SchemaError) -> SchemaError:
         "counting from 1)",
         exc.problems,
     )
+
+
+def _stat_state(paths: Iterable[str | Path]) -> tuple[object, ...]:
+    """Each file's (inode, size, mtime) as stat() sees them, None where it is missing: equal
+    tuples mean no file was replaced or written in between."""
+    state: list[object] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            state.append((st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            state.append(None)
+    return tuple(state)
