@@ -683,9 +683,9 @@ class SingleTrait(_Section):
 
     ``share_*`` is the share of the group with the trait (Wilson 95% interval ``_lo``–``_hi``),
     ``share_not_*`` the share among the other ranked accounts; ``lift_*`` the group's rate with the
-    trait ÷ its overall rate (interval ``_lo``–``_hi``); ``p_*`` two-sided, ``q_*``
-    Benjamini–Hochberg-adjusted over every condition searched. Intervals and p-values are None
-    where undefined.
+    trait ÷ its overall rate (interval ``_lo``–``_hi``); ``p_*`` two-sided, ``q_*`` selection-aware
+    (icpkit.discovery.selection: adjusted within the attribute for the choice among its rows,
+    Benjamini–Hochberg across attributes). Intervals and p-values are None where undefined.
     """
 
     _omit_if_none = frozenset({"label", "kind"})
