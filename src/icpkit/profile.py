@@ -1178,7 +1178,7 @@ class PqaCheck(BaseModel):
     )
     top_vs_bottom_fit: float | None = None
     top_vs_bottom_pqa_ci: tuple[float, float] | None = Field(
-        None, description="95% Katz interval of top_vs_bottom_pqa."
+        None, description="95% interval of top_vs_bottom_pqa (MOVER-R over Wilson)."
     )
     top_vs_bottom_fit_ci: tuple[float, float] | None = None
     very_high_vs_low_pqa: float | None = Field(
@@ -1188,7 +1188,7 @@ class PqaCheck(BaseModel):
     )
     very_high_vs_low_fit: float | None = None
     very_high_vs_low_pqa_ci: tuple[float, float] | None = Field(
-        None, description="95% Katz interval of very_high_vs_low_pqa."
+        None, description="95% interval of very_high_vs_low_pqa (MOVER-R over Wilson)."
     )
     very_high_vs_low_fit_ci: tuple[float, float] | None = None
     bands: list[PqaBand] = Field(default_factory=list)

@@ -81,8 +81,9 @@ def wilson_bounds(
     denom = 1.0 + z * z / safe_n
     centre = (p + z * z / (2 * safe_n)) / denom
     half = z * np.sqrt(p * (1 - p) / safe_n + z * z / (4 * safe_n * safe_n)) / denom
-    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
-    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    # exact at the edges (0 successes: 0, all: 1), where rounding would leave 1e-17
+    lo = np.where((n > 0) & (k > 0), np.clip(centre - half, 0.0, 1.0), 0.0)
+    hi = np.where((n > 0) & (k < n), np.clip(centre + half, 0.0, 1.0), 1.0)
     return lo, hi
 
 

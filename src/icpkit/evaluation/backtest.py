@@ -13,10 +13,9 @@ from datetime import date
 
 import polars as pl
 
+from icpkit.data.asof import CLOSED, deals_as_known_at
 from icpkit.data.model import CrmData
 from icpkit.errors import InsufficientDataError
-
-CLOSED = ("won", "lost")
 
 
 def default_cut_date(deals: pl.DataFrame | None, holdout_share: float = 0.25) -> date:
@@ -73,7 +72,7 @@ def split_at(crm: CrmData, cut: date) -> tuple[CrmData, CrmData]:
     deals = crm.deals
     if deals is None or "created_at" not in deals.columns:
         raise InsufficientDataError("a backtest needs a deals table with created_at dates")
-    deals_before = _deals_as_known_at(deals.filter(pl.col("created_at") < cut), cut)
+    deals_before = deals_as_known_at(deals.filter(pl.col("created_at") < cut), cut)
     deals_after = deals.filter(pl.col("created_at") >= cut)
     before = CrmData(
         accounts=crm.accounts,
@@ -99,25 +98,6 @@ def split_at(crm: CrmData, cut: date) -> tuple[CrmData, CrmData]:
         sources=dict(crm.sources),
     )
     return before, after
-
-
-def _deals_as_known_at(deals: pl.DataFrame, cut: date) -> pl.DataFrame:
-    """Deals as the CRM showed them on the cut date: later closes are still open."""
-    stage = pl.col("stage").cast(pl.Utf8).str.to_lowercase()
-    if "closed_at" in deals.columns:
-        unknown = stage.is_in(CLOSED) & (
-            pl.col("closed_at").is_null() | (pl.col("closed_at") >= cut)
-        )
-    else:  # no close dates: whether a deal had closed by the cut cannot be known
-        unknown = stage.is_in(CLOSED)
-    updates = [pl.when(unknown).then(pl.lit("open")).otherwise(pl.col("stage")).alias("stage")]
-    if "closed_at" in deals.columns:
-        updates.append(
-            pl.when(unknown).then(None).otherwise(pl.col("closed_at")).alias("closed_at")
-        )
-    if "amount" in deals.columns:
-        updates.append(pl.when(unknown).then(None).otherwise(pl.col("amount")).alias("amount"))
-    return deals.with_columns(updates)
 
 
 def _subscriptions_before(subs: pl.DataFrame | None, cut: date) -> pl.DataFrame | None:

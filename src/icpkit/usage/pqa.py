@@ -47,9 +47,11 @@ from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
 from icpkit.config import UsageConfig
+from icpkit.data.asof import deals_as_known_at
 from icpkit.data.model import CrmData
 from icpkit.errors import InsufficientDataError
 from icpkit.profile import PqaBand, PqaCheck
+from icpkit.stats import Z95, wilson_bounds
 from icpkit.usage.features import bot_users, matches
 
 BANDS = ("very high", "high", "medium", "low")
@@ -62,7 +64,6 @@ PENALTIES = (0.1, 1.0)  # candidate inverse regularisation strengths C
 MAX_EVENTS = 40
 VALUE_WITHIN = (1, 3, 7, 14)  # "first value within d days": d ≤ MIN_AGE_DAYS, never censored
 AGE_BINS = (21, 28, 35, 42, 49, 56, 90)
-Z95 = 1.959963984540054
 
 
 def _moment(day: date) -> datetime:
@@ -102,17 +103,15 @@ def open_accounts(crm: CrmData, at: date) -> pl.DataFrame:
 
 def known_on(crm: CrmData, day: date) -> CrmData:
     """The CRM as it stood on ``day``: later events, notes and signals gone, deals created later
-    gone, deals closed later still open, subscriptions started later gone and ended later still
-    running. The held-out check builds the fit it compares with on this, so no later outcome
-    reaches it."""
+    gone, deals closed later (or closed with no date) still open with no amount — the backtest's
+    :func:`icpkit.data.asof.deals_as_known_at` — subscriptions started later gone and
+    ended later still running. The held-out check builds the fit it compares with on this, so no
+    later outcome reaches it."""
     moment = _moment(day)
     deals = crm.deals
-    if deals is not None:
-        later = pl.col("closed_at") >= day
-        deals = deals.filter(pl.col("created_at").is_null() | (pl.col("created_at") < day))
-        deals = deals.with_columns(
-            pl.when(later).then(pl.lit("open")).otherwise(pl.col("stage")).alias("stage"),
-            pl.when(later).then(None).otherwise(pl.col("closed_at")).alias("closed_at"),
+    if deals is not None:  # as the backtest sees them: later closes still open, no amount
+        deals = deals_as_known_at(
+            deals.filter(pl.col("created_at").is_null() | (pl.col("created_at") < day)), day
         )
     subscriptions = crm.subscriptions
     if subscriptions is not None:
@@ -303,13 +302,9 @@ class UsageModel:
 
     names: list[str]
     tau: float
-    penalty: float
-    columns: list[str]
     scaler: StandardScaler
     regression: LogisticRegression
     fit_mean: float
-    train_accounts: int
-    train_conversions: int
 
     def matrix(
         self, snap: Snapshot, settings: UsageConfig, fit: pl.DataFrame | None
@@ -319,13 +314,6 @@ class UsageModel:
             [frame.select(columns).to_numpy(), _fit_logit(frame["account_id"], fit)]
         )
         return frame["account_id"], x
-
-    def weights(self) -> dict[str, float]:
-        """Standardised coefficient per feature (event features named by their event)."""
-        named = [
-            self.names[int(c.split("_")[1])] if c.startswith("rate_") else c for c in self.columns
-        ]
-        return dict(zip([*named, "logit_fit"], self.regression.coef_[0].tolist(), strict=True))
 
 
 def _train_snapshots(crm: CrmData, settings: UsageConfig, at: date, days: int) -> list[Snapshot]:
@@ -345,10 +333,9 @@ def _design(
     names: list[str],
     tau: float,
     fit: pl.DataFrame | None,
-) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
-    columns: list[str] = []
     for snap in snaps:
         frame, columns = _features(snap, settings, names, tau)
         x = np.column_stack(
@@ -364,7 +351,7 @@ def _design(
         )
         xs.append(x)
         ys.append(y)
-    return xs, ys, columns
+    return xs, ys
 
 
 def _regression(
@@ -406,9 +393,10 @@ def fit_usage_model(
     names = counts["event"].head(MAX_EVENTS).to_list()
     # decay and regularisation: trained on the older snapshots, judged on the newest one
     best = (math.inf, DECAYS[-1], PENALTIES[-1])
+    designs: dict[float, tuple[list[np.ndarray], list[np.ndarray]]] = {}  # by τ, built once
     if len(snaps) >= 3:
         for tau in DECAYS:
-            xs, ys, _ = _design(snaps, settings, names, tau, fit)
+            xs, ys = designs[tau] = _design(snaps, settings, names, tau, fit)
             x_old, y_old = np.vstack(xs[2:]), np.concatenate(ys[2:])
             if y_old.sum() < 5 or ys[0].sum() < 1 or (~ys[0]).sum() < 1:
                 continue
@@ -420,19 +408,15 @@ def fit_usage_model(
                 if loss < best[0]:
                     best = (loss, tau, penalty)
     _, tau, penalty = best
-    xs, ys, columns = _design(snaps, settings, names, tau, fit)
+    xs, ys = designs[tau] if tau in designs else _design(snaps, settings, names, tau, fit)
     x, y = np.vstack(xs), np.concatenate(ys)
     scaler, model = _regression(x, y, penalty)
     return UsageModel(
         names=names,
         tau=tau,
-        penalty=penalty,
-        columns=columns,
         scaler=scaler,
         regression=model,
         fit_mean=float(x[:, -1].mean()),
-        train_accounts=len(y),
-        train_conversions=int(y.sum()),
     )
 
 
@@ -502,14 +486,8 @@ def _ranked(frame: pl.DataFrame, score: str, settings: UsageConfig) -> pl.DataFr
 
 def wilson(conversions: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval of a rate (0, 1 when there are no accounts)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = conversions / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    low = 0.0 if conversions == 0 else max(0.0, centre - half)  # exact at the edges: no 1e-17
-    high = 1.0 if conversions == n else min(1.0, centre + half)
-    return low, high
+    lo, hi = wilson_bounds(conversions, n, z)
+    return float(lo), float(hi)
 
 
 def ratio_interval(a: int, n1: int, c: int, n2: int, z: float = Z95) -> tuple[float, float] | None:
